@@ -1,0 +1,210 @@
+//! Site administration of accounts: the list, invitations, disabling, promoting, sign-up mode.
+use axum::{
+    extract::{Path, State},
+    response::{Html, IntoResponse, Redirect, Response},
+};
+use maud::html;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::{
+    csrf::CsrfForm,
+    invitations::{self, Invitation},
+    signup::{self, SignupMode},
+    store, AdminUser, User, UserId,
+};
+use crate::{
+    app::AppState,
+    error::{AppError, AppResult},
+    layout::{flash, page, Ctx, Field, FlashKind},
+};
+
+pub async fn users(
+    State(state): State<AppState>,
+    AdminUser(_): AdminUser,
+    ctx: Ctx,
+) -> AppResult<Html<String>> {
+    render(&state, &ctx, None).await
+}
+
+async fn render(state: &AppState, ctx: &Ctx, new_link: Option<String>) -> AppResult<Html<String>> {
+    let users = store::list(&state.db).await?;
+    let invitations = invitations::recent(&state.db).await?;
+    let mode = signup::mode(&state.db).await?;
+    Ok(view(ctx, &users, &invitations, mode, new_link))
+}
+
+fn view(
+    ctx: &Ctx,
+    users: &[User],
+    invitations: &[Invitation],
+    mode: SignupMode,
+    new_link: Option<String>,
+) -> Html<String> {
+    let title = ctx.t("admin.title");
+    let me = ctx.user.as_ref().map(|u| u.id);
+    page(
+        ctx,
+        &title,
+        html! {
+            h1 { (title) }
+            section aria-labelledby="invite" {
+                h2 #invite { (ctx.t("admin.invite")) }
+                p { (ctx.t("admin.invite_intro")) }
+                @if let Some(link) = &new_link {
+                    div.flash.flash-ok role="status" {
+                        p { (ctx.t("admin.invite_created")) }
+                        p { code.secret { (link) } }
+                    }
+                }
+                form.card method="post" action="/admin/invitations" {
+                    (ctx.csrf_field())
+                    (Field::new("note", ctx.t("admin.invite_note")).optional().render())
+                    button type="submit" { (ctx.t("admin.invite_submit")) }
+                }
+                @if !invitations.is_empty() {
+                    details {
+                        summary { (ctx.t("admin.invitations")) }
+                        ul {
+                            @for inv in invitations {
+                                li {
+                                    (inv.created_at.format("%Y-%m-%d")) " — "
+                                    @if !inv.note.is_empty() { (inv.note) " — " }
+                                    @if inv.used { (ctx.t("admin.invitation_used")) }
+                                    @else if inv.expires_at < chrono::Utc::now() { (ctx.t("admin.invitation_expired")) }
+                                    @else { (ctx.t("admin.invitation_pending")) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            section aria-labelledby="signup" {
+                h2 #signup { (ctx.t("admin.signup")) }
+                form.card method="post" action="/admin/signup" {
+                    (ctx.csrf_field())
+                    fieldset {
+                        legend { (ctx.t("admin.signup_legend")) }
+                        @for option in [SignupMode::InvitationOnly, SignupMode::Open] {
+                            label.choice {
+                                input type="radio" name="mode" value=(option.as_str()) checked[option == mode];
+                                " " (ctx.t(&format!("admin.signup_{}", option.as_str())))
+                            }
+                        }
+                    }
+                    button type="submit" { (ctx.t("admin.save")) }
+                }
+            }
+            section aria-labelledby="people" {
+                h2 #people { (ctx.t("admin.people")) }
+                div.table-wrap {
+                    table {
+                        thead { tr {
+                            th scope="col" { (ctx.t("account.name")) }
+                            th scope="col" { (ctx.t("account.email")) }
+                            th scope="col" { (ctx.t("admin.status")) }
+                            th scope="col" { (ctx.t("tokens.actions")) }
+                        } }
+                        tbody {
+                            @for user in users {
+                                tr {
+                                    td { (user.name) }
+                                    td { (user.email) }
+                                    td {
+                                        @if user.disabled { (ctx.t("admin.disabled")) }
+                                        @else if user.is_admin { (ctx.t("account.admin")) }
+                                        @else { (ctx.t("admin.active")) }
+                                    }
+                                    td.actions {
+                                        @if Some(user.id) != me {
+                                            @let actions = [
+                                                (if user.disabled { "enable" } else { "disable" }),
+                                                (if user.is_admin { "demote" } else { "promote" }),
+                                            ];
+                                            @for action in actions {
+                                                form method="post" action={"/admin/users/" (user.id.0) "/" (action)} {
+                                                    (ctx.csrf_field())
+                                                    button.small type="submit" aria-label={(ctx.t(&format!("admin.{action}"))) " — " (user.name)} {
+                                                        (ctx.t(&format!("admin.{action}")))
+                                                    }
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct InviteFields {
+    #[serde(default)]
+    note: String,
+}
+
+/// Creates an invitation and shows its link, this once, for the administrator to pass on.
+pub async fn invite(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    ctx: Ctx,
+    CsrfForm(fields): CsrfForm<InviteFields>,
+) -> AppResult<Html<String>> {
+    let secret = invitations::create(&state.db, admin.id, &fields.note).await?;
+    let link = format!("{}/invite/{secret}", state.settings.base_url);
+    render(&state, &ctx, Some(link)).await
+}
+
+#[derive(Deserialize)]
+pub struct SignupFields {
+    mode: String,
+}
+
+pub async fn set_signup(
+    State(state): State<AppState>,
+    AdminUser(_): AdminUser,
+    ctx: Ctx,
+    session: Session,
+    CsrfForm(fields): CsrfForm<SignupFields>,
+) -> AppResult<Response> {
+    let mode = SignupMode::parse(&fields.mode)
+        .ok_or_else(|| AppError::BadRequest(ctx.t("admin.bad_mode")))?;
+    signup::set_mode(&state.db, mode).await?;
+    flash(&session, FlashKind::Success, ctx.t("admin.saved")).await?;
+    Ok(Redirect::to("/admin/users").into_response())
+}
+
+#[derive(Deserialize)]
+pub struct Empty {}
+
+/// `POST /admin/users/{id}/{disable|enable|promote|demote}`; nobody changes their own account
+/// here, so the site always keeps the administrator doing it.
+pub async fn change_user(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    ctx: Ctx,
+    session: Session,
+    Path((id, action)): Path<(i64, String)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> AppResult<Response> {
+    let target = UserId(id);
+    if target == admin.id {
+        return Err(AppError::Conflict(ctx.t("admin.not_yourself")));
+    }
+    let found = match action.as_str() {
+        "disable" => store::set_disabled(&state.db, target, true).await?,
+        "enable" => store::set_disabled(&state.db, target, false).await?,
+        "promote" => store::set_admin(&state.db, target, true).await?,
+        "demote" => store::set_admin(&state.db, target, false).await?,
+        _ => return Err(AppError::NotFound),
+    };
+    if !found {
+        return Err(AppError::NotFound);
+    }
+    flash(&session, FlashKind::Success, ctx.t("admin.saved")).await?;
+    Ok(Redirect::to("/admin/users").into_response())
+}

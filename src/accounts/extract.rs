@@ -1,0 +1,99 @@
+//! Who is asking: the signed-in person (session cookie) or a bearer token's owner.
+use axum::{extract::FromRequestParts, http::request::Parts};
+use tower_sessions::Session;
+
+use super::{store, tokens, User, UserId};
+use crate::{app::AppState, error::AppError};
+
+const SESSION_USER: &str = "user_id";
+
+/// The person asking, if anyone is signed in (a disabled account counts as nobody).
+#[derive(Debug, Clone)]
+pub struct MaybeUser(pub Option<User>);
+
+/// A signed-in person; anyone else is asked to sign in.
+#[derive(Debug, Clone)]
+pub struct CurrentUser(pub User);
+
+/// A signed-in site administrator.
+#[derive(Debug, Clone)]
+pub struct AdminUser(pub User);
+
+/// Marks the session as belonging to `user`, with a fresh id so an id set before sign-in
+/// cannot be reused (session fixation).
+pub async fn sign_in(session: &Session, user: UserId) -> Result<(), AppError> {
+    session.cycle_id().await.map_err(anyhow::Error::from)?;
+    session.insert(SESSION_USER, user.0).await.map_err(anyhow::Error::from)?;
+    Ok(())
+}
+
+pub async fn sign_out(session: &Session) -> Result<(), AppError> {
+    session.flush().await.map_err(anyhow::Error::from)?;
+    Ok(())
+}
+
+/// The enabled account a session is signed in as.
+pub async fn session_user(state: &AppState, session: &Session) -> Result<Option<User>, AppError> {
+    match session.get::<i64>(SESSION_USER).await.map_err(anyhow::Error::from)? {
+        Some(id) => Ok(store::find(&state.db, UserId(id)).await?.filter(|u| !u.disabled)),
+        None => Ok(None),
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+impl FromRequestParts<AppState> for MaybeUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(found) = parts.extensions.get::<MaybeUser>() {
+            return Ok(found.clone());
+        }
+        let user = if let Some(token) = bearer(parts) {
+            // A bad token is an error, not an anonymous request: the caller meant to be someone.
+            Some(tokens::user_for(&state.db, token).await?.ok_or(AppError::Unauthorized)?)
+        } else if let Some(session) = parts.extensions.get::<Session>() {
+            session_user(state, session).await?
+        } else {
+            None
+        };
+        let found = MaybeUser(user);
+        parts.extensions.insert(found.clone());
+        Ok(found)
+    }
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let MaybeUser(user) = MaybeUser::from_request_parts(parts, state).await?;
+        user.map(CurrentUser).ok_or(AppError::Unauthorized)
+    }
+}
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
+        if crate::access::may_administer_site(Some(&user)) {
+            Ok(AdminUser(user))
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! Accounts: people, their passwords, sessions, API tokens, invitations and sign-up.
+pub mod admin;
+pub mod csrf;
+pub mod entity;
+pub mod extract;
+pub mod invitations;
+pub mod password;
+pub mod ratelimit;
+pub mod routes;
+pub mod session_store;
+pub mod signup;
+pub mod store;
+pub mod tokens;
+mod views;
+
+pub use extract::{AdminUser, CurrentUser, MaybeUser};
+
+use serde::Serialize;
+
+/// Identifies an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct UserId(pub i64);
+
+/// A person with an account, as the rest of the application sees them.
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: UserId,
+    pub email: String,
+    pub name: String,
+    pub is_admin: bool,
+    pub disabled: bool,
+}
+
+impl From<entity::user::Model> for User {
+    fn from(model: entity::user::Model) -> Self {
+        Self {
+            id: UserId(model.id),
+            email: model.email,
+            name: model.name,
+            is_admin: model.is_admin,
+            disabled: model.disabled,
+        }
+    }
+}
+
+/// An e-mail address, trimmed and lower-cased, that looks like one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Option<Self> {
+        let email = raw.trim().to_lowercase();
+        let (local, domain) = email.split_once('@')?;
+        let valid = !local.is_empty()
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && email.len() <= 254
+            && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+        valid.then_some(Self(email))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Shortest password accepted.
+pub const MIN_PASSWORD_LEN: usize = 10;
+
+#[cfg(test)]
+mod tests {
+    use super::Email;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(
+            Email::parse("  Alice@Example.ORG ").map(|e| e.0),
+            Some("alice@example.org".into())
+        );
+        assert!(Email::parse("alice").is_none());
+        assert!(Email::parse("@example.org").is_none());
+        assert!(Email::parse("alice@localhost").is_none());
+        assert!(Email::parse("a b@example.org").is_none());
+    }
+}

@@ -1,0 +1,318 @@
+//! Handlers of sign-in, sign-out, setup, sign-up, invitations and the account page.
+use std::net::SocketAddr;
+
+use axum::{
+    extract::{ConnectInfo, Path, Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+    Json,
+};
+use sea_orm::TransactionTrait;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::{
+    csrf::CsrfForm,
+    extract::{sign_in, sign_out},
+    invitations::{self, AcceptError},
+    signup::{self, SignupMode},
+    store::{self, NewUser, NewUserError, PasswordChangeError, SignIn},
+    tokens,
+    views::{self, AccountForm, AccountPage},
+    CurrentUser, User,
+};
+use crate::{
+    app::AppState,
+    error::{AppError, AppResult},
+    i18n::safe_next,
+    layout::{flash, Ctx, FlashKind},
+};
+
+#[derive(Deserialize)]
+pub struct AccountFields {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+impl AccountFields {
+    fn into_new_user(self, is_admin: bool) -> NewUser {
+        NewUser { email: self.email, name: self.name, password: self.password, is_admin }
+    }
+}
+
+/// The form again, with the error next to its field, or the failure itself.
+fn account_form_error(
+    ctx: &Ctx,
+    fields: (&str, &str),
+    err: NewUserError,
+) -> Result<AccountForm, AppError> {
+    let mut form =
+        AccountForm { name: fields.0.to_owned(), email: fields.1.to_owned(), ..Default::default() };
+    match err {
+        NewUserError::InvalidEmail => form.email_error = Some(ctx.t("account.invalid_email")),
+        NewUserError::EmailTaken => form.email_error = Some(ctx.t("account.email_taken")),
+        NewUserError::EmptyName => form.name_error = Some(ctx.t("account.name_required")),
+        NewUserError::ShortPassword => {
+            form.password_error = Some(
+                ctx.tf("account.password_hint", &[("min", &super::MIN_PASSWORD_LEN.to_string())]),
+            )
+        }
+        NewUserError::Internal(e) => return Err(AppError::Internal(e)),
+    }
+    Ok(form)
+}
+
+async fn welcome(ctx: &Ctx, session: &Session, user: &User) -> AppResult<Response> {
+    sign_in(session, user.id).await?;
+    flash(session, FlashKind::Success, ctx.tf("account.welcome", &[("name", &user.name)])).await?;
+    Ok(Redirect::to("/").into_response())
+}
+
+pub async fn setup_form(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
+    if store::count(&state.db).await? > 0 {
+        return Ok(Redirect::to("/login").into_response());
+    }
+    let ctx = ctx.with_forms().await?;
+    Ok(views::setup(&ctx, &AccountForm::default()).into_response())
+}
+
+/// Creates the first account, an administrator — only while the site has no account at all.
+pub async fn setup(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    CsrfForm(fields): CsrfForm<AccountFields>,
+) -> AppResult<Response> {
+    let txn = state.db.begin().await?;
+    if store::count(&txn).await? > 0 {
+        return Ok(Redirect::to("/login").into_response());
+    }
+    let (name, email) = (fields.name.clone(), fields.email.clone());
+    match store::create(&txn, fields.into_new_user(true)).await {
+        Ok(user) => {
+            txn.commit().await?;
+            welcome(&ctx, &session, &user).await
+        }
+        Err(err) => {
+            let form = account_form_error(&ctx, (&name, &email), err)?;
+            let ctx = ctx.with_forms().await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, views::setup(&ctx, &form)).into_response())
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+pub async fn login_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<NextQuery>,
+) -> AppResult<Response> {
+    if store::count(&state.db).await? == 0 {
+        return Ok(Redirect::to("/setup").into_response());
+    }
+    let next = safe_next(q.next.as_deref()).to_owned();
+    if ctx.user.is_some() {
+        return Ok(Redirect::to(&next).into_response());
+    }
+    let ctx = ctx.with_forms().await?;
+    Ok(views::login(&ctx, "", &next, None).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct LoginFields {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ctx: Ctx,
+    session: Session,
+    CsrfForm(fields): CsrfForm<LoginFields>,
+) -> AppResult<Response> {
+    if !state.sign_in_limits.allow(&fields.email, peer.ip()) {
+        tracing::warn!(peer = %peer.ip(), "sign-in attempts limited");
+        return Err(AppError::TooManyRequests);
+    }
+    let next = safe_next(fields.next.as_deref()).to_owned();
+    let error = match store::authenticate(&state.db, &fields.email, &fields.password).await? {
+        SignIn::Ok(user) => {
+            sign_in(&session, user.id).await?;
+            return Ok(Redirect::to(&next).into_response());
+        }
+        SignIn::WrongCredentials => ctx.t("login.wrong"),
+        SignIn::Disabled => ctx.t("login.disabled"),
+    };
+    let ctx = ctx.with_forms().await?;
+    Ok((StatusCode::UNAUTHORIZED, views::login(&ctx, &fields.email, &next, Some(error)))
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct Empty {}
+
+pub async fn logout(session: Session, CsrfForm(_): CsrfForm<Empty>) -> AppResult<Response> {
+    sign_out(&session).await?;
+    Ok(Redirect::to("/").into_response())
+}
+
+pub async fn signup_form(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
+    if signup::mode(&state.db).await? != SignupMode::Open {
+        return Ok((StatusCode::FORBIDDEN, views::signup_closed(&ctx)).into_response());
+    }
+    let ctx = ctx.with_forms().await?;
+    Ok(views::signup(&ctx, &AccountForm::default()).into_response())
+}
+
+pub async fn signup(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    CsrfForm(fields): CsrfForm<AccountFields>,
+) -> AppResult<Response> {
+    if signup::mode(&state.db).await? != SignupMode::Open {
+        return Ok((StatusCode::FORBIDDEN, views::signup_closed(&ctx)).into_response());
+    }
+    let (name, email) = (fields.name.clone(), fields.email.clone());
+    match store::create(&state.db, fields.into_new_user(false)).await {
+        Ok(user) => welcome(&ctx, &session, &user).await,
+        Err(err) => {
+            let form = account_form_error(&ctx, (&name, &email), err)?;
+            let ctx = ctx.with_forms().await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, views::signup(&ctx, &form)).into_response())
+        }
+    }
+}
+
+pub async fn invitation_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+) -> AppResult<Response> {
+    if !invitations::is_valid(&state.db, &token).await? {
+        return Ok((StatusCode::NOT_FOUND, views::invitation_invalid(&ctx)).into_response());
+    }
+    let ctx = ctx.with_forms().await?;
+    Ok(views::invitation(&ctx, &token, &AccountForm::default()).into_response())
+}
+
+pub async fn accept_invitation(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    Path(token): Path<String>,
+    CsrfForm(fields): CsrfForm<AccountFields>,
+) -> AppResult<Response> {
+    let (name, email) = (fields.name.clone(), fields.email.clone());
+    match invitations::accept(&state.db, &token, fields.into_new_user(false)).await {
+        Ok(user) => welcome(&ctx, &session, &user).await,
+        Err(AcceptError::Invalid) => {
+            Ok((StatusCode::NOT_FOUND, views::invitation_invalid(&ctx)).into_response())
+        }
+        Err(AcceptError::NewUser(err)) => {
+            let form = account_form_error(&ctx, (&name, &email), err)?;
+            let ctx = ctx.with_forms().await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, views::invitation(&ctx, &token, &form))
+                .into_response())
+        }
+    }
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ctx: Ctx,
+) -> AppResult<Response> {
+    let data =
+        AccountPage { tokens: tokens::list(&state.db, user.id).await?, ..Default::default() };
+    Ok(views::account(&ctx, &data).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct PasswordFields {
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ctx: Ctx,
+    session: Session,
+    CsrfForm(fields): CsrfForm<PasswordFields>,
+) -> AppResult<Response> {
+    let error =
+        match store::change_password(&state.db, user.id, &fields.current, &fields.password).await {
+            Ok(()) => {
+                flash(&session, FlashKind::Success, ctx.t("account.password_changed")).await?;
+                return Ok(Redirect::to("/account").into_response());
+            }
+            Err(PasswordChangeError::WrongCurrent) => ctx.t("account.wrong_current"),
+            Err(PasswordChangeError::ShortPassword) => {
+                ctx.tf("account.password_hint", &[("min", &super::MIN_PASSWORD_LEN.to_string())])
+            }
+            Err(PasswordChangeError::Internal(e)) => return Err(e.into()),
+        };
+    let data = AccountPage {
+        tokens: tokens::list(&state.db, user.id).await?,
+        password_error: Some(error),
+        ..Default::default()
+    };
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, views::account(&ctx, &data)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct TokenFields {
+    #[serde(default)]
+    name: String,
+}
+
+/// Creates a token and shows its secret on the page answering the form, this once.
+pub async fn create_token(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ctx: Ctx,
+    CsrfForm(fields): CsrfForm<TokenFields>,
+) -> AppResult<Response> {
+    let (_, secret) = tokens::create(&state.db, user.id, &fields.name).await?;
+    let data = AccountPage {
+        tokens: tokens::list(&state.db, user.id).await?,
+        new_token: Some(secret),
+        ..Default::default()
+    };
+    Ok(views::account(&ctx, &data).into_response())
+}
+
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ctx: Ctx,
+    session: Session,
+    Path(id): Path<i64>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> AppResult<Response> {
+    if !tokens::revoke(&state.db, user.id, id).await? {
+        return Err(AppError::NotFound);
+    }
+    flash(&session, FlashKind::Success, ctx.t("tokens.revoked")).await?;
+    Ok(Redirect::to("/account").into_response())
+}
+
+/// `GET /api/me`: who the token or session acts as.
+pub async fn me(CurrentUser(user): CurrentUser) -> Json<User> {
+    Json(user)
+}

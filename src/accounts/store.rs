@@ -1,0 +1,184 @@
+//! Storage of accounts: creating, finding, authenticating and changing them.
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set,
+};
+
+use super::{entity::user, password, Email, User, UserId, MIN_PASSWORD_LEN};
+use crate::db::Db;
+
+/// Why an account could not be created; each maps to a message next to the field.
+#[derive(Debug, thiserror::Error)]
+pub enum NewUserError {
+    #[error("invalid e-mail")]
+    InvalidEmail,
+    #[error("name required")]
+    EmptyName,
+    #[error("password too short")]
+    ShortPassword,
+    #[error("e-mail already used")]
+    EmailTaken,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sea_orm::DbErr> for NewUserError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        NewUserError::Internal(err.into())
+    }
+}
+
+/// What a new account needs.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: String,
+    pub name: String,
+    pub password: String,
+    pub is_admin: bool,
+}
+
+/// Validates and creates an account (within `conn`, which may be a transaction).
+pub async fn create<C: ConnectionTrait>(conn: &C, new: NewUser) -> Result<User, NewUserError> {
+    let email = Email::parse(&new.email).ok_or(NewUserError::InvalidEmail)?;
+    let name = new.name.trim();
+    if name.is_empty() {
+        return Err(NewUserError::EmptyName);
+    }
+    if new.password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(NewUserError::ShortPassword);
+    }
+    if find_by_email_in(conn, email.as_str()).await?.is_some() {
+        return Err(NewUserError::EmailTaken);
+    }
+    let hash = password::hash(new.password).await?;
+    let model = user::ActiveModel {
+        email: Set(email.as_str().to_owned()),
+        name: Set(name.chars().take(200).collect()),
+        password_hash: Set(hash),
+        is_admin: Set(new.is_admin),
+        disabled: Set(false),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await
+    .map_err(|err| match err.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => NewUserError::EmailTaken,
+        _ => NewUserError::Internal(err.into()),
+    })?;
+    Ok(model.into())
+}
+
+async fn find_by_email_in<C: ConnectionTrait>(
+    conn: &C,
+    email: &str,
+) -> anyhow::Result<Option<user::Model>> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Email.eq(email.trim().to_lowercase()))
+        .one(conn)
+        .await?)
+}
+
+pub async fn find_by_email(db: &Db, email: &str) -> anyhow::Result<Option<User>> {
+    Ok(find_by_email_in(db, email).await?.map(Into::into))
+}
+
+pub async fn find(db: &Db, id: UserId) -> anyhow::Result<Option<User>> {
+    Ok(user::Entity::find_by_id(id.0).one(db).await?.map(Into::into))
+}
+
+pub async fn count<C: ConnectionTrait>(conn: &C) -> anyhow::Result<u64> {
+    Ok(user::Entity::find().count(conn).await?)
+}
+
+pub async fn list(db: &Db) -> anyhow::Result<Vec<User>> {
+    Ok(user::Entity::find()
+        .order_by_asc(user::Column::Name)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect())
+}
+
+/// Outcome of checking an e-mail and password.
+#[derive(Debug)]
+pub enum SignIn {
+    Ok(User),
+    WrongCredentials,
+    Disabled,
+}
+
+pub async fn authenticate(db: &Db, email: &str, pass: &str) -> anyhow::Result<SignIn> {
+    let Some(model) = find_by_email_in(db, email).await? else {
+        // Spend the same time as for a real account.
+        password::verify(pass.to_owned(), password::dummy_hash().await.to_owned()).await?;
+        return Ok(SignIn::WrongCredentials);
+    };
+    if !password::verify(pass.to_owned(), model.password_hash.clone()).await? {
+        return Ok(SignIn::WrongCredentials);
+    }
+    if model.disabled {
+        return Ok(SignIn::Disabled);
+    }
+    Ok(SignIn::Ok(model.into()))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordChangeError {
+    #[error("wrong current password")]
+    WrongCurrent,
+    #[error("password too short")]
+    ShortPassword,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub async fn change_password(
+    db: &Db,
+    id: UserId,
+    current: &str,
+    new: &str,
+) -> Result<(), PasswordChangeError> {
+    let model = user::Entity::find_by_id(id.0)
+        .one(db)
+        .await
+        .map_err(anyhow::Error::from)?
+        .ok_or_else(|| anyhow::anyhow!("account {} vanished", id.0))?;
+    if !password::verify(current.to_owned(), model.password_hash.clone()).await? {
+        return Err(PasswordChangeError::WrongCurrent);
+    }
+    if new.chars().count() < MIN_PASSWORD_LEN {
+        return Err(PasswordChangeError::ShortPassword);
+    }
+    let hash = password::hash(new.to_owned()).await?;
+    let mut active: user::ActiveModel = model.into();
+    active.password_hash = Set(hash);
+    active.update(db).await.map_err(anyhow::Error::from)?;
+    Ok(())
+}
+
+/// Disables or re-enables an account. A disabled account cannot sign in and its sessions and
+/// tokens stop working at once (they are checked on every request).
+pub async fn set_disabled(db: &Db, id: UserId, disabled: bool) -> anyhow::Result<bool> {
+    update_flag(db, id, |active| active.disabled = Set(disabled)).await
+}
+
+pub async fn set_admin(db: &Db, id: UserId, is_admin: bool) -> anyhow::Result<bool> {
+    update_flag(db, id, |active| active.is_admin = Set(is_admin)).await
+}
+
+async fn update_flag(
+    db: &Db,
+    id: UserId,
+    change: impl FnOnce(&mut user::ActiveModel),
+) -> anyhow::Result<bool> {
+    let Some(model) = user::Entity::find_by_id(id.0).one(db).await? else {
+        return Ok(false);
+    };
+    let mut active: user::ActiveModel = model.into();
+    change(&mut active);
+    active.update(db).await?;
+    Ok(true)
+}

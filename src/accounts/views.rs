@@ -1,0 +1,196 @@
+//! Pages of accounts: setup, sign-in, sign-up, invitations, the account page.
+use maud::{html, Markup};
+
+use super::{tokens::ApiToken, MIN_PASSWORD_LEN};
+use crate::layout::{page, Ctx, Field};
+use axum::response::Html;
+
+/// What a new-account form holds, and its errors field by field.
+#[derive(Default)]
+pub struct AccountForm {
+    pub name: String,
+    pub email: String,
+    pub name_error: Option<String>,
+    pub email_error: Option<String>,
+    pub password_error: Option<String>,
+}
+
+fn account_fields(ctx: &Ctx, form: &AccountForm) -> Markup {
+    let min = MIN_PASSWORD_LEN.to_string();
+    html! {
+        (Field::new("name", ctx.t("account.name")).value(&form.name).error(form.name_error.clone()).autocomplete("name").render())
+        (Field::new("email", ctx.t("account.email")).kind("email").value(&form.email).error(form.email_error.clone()).autocomplete("email").render())
+        (Field::new("password", ctx.t("account.password")).kind("password").error(form.password_error.clone())
+            .hint(ctx.tf("account.password_hint", &[("min", &min)])).autocomplete("new-password").render())
+    }
+}
+
+pub fn setup(ctx: &Ctx, form: &AccountForm) -> Html<String> {
+    let title = ctx.t("setup.title");
+    page(
+        ctx,
+        &title,
+        html! {
+            h1 { (title) }
+            p.lead { (ctx.t("setup.intro")) }
+            form.card method="post" action="/setup" {
+                (ctx.csrf_field())
+                (account_fields(ctx, form))
+                button type="submit" { (ctx.t("setup.submit")) }
+            }
+        },
+    )
+}
+
+pub fn login(ctx: &Ctx, email: &str, next: &str, error: Option<String>) -> Html<String> {
+    let title = ctx.t("login.title");
+    page(
+        ctx,
+        &title,
+        html! {
+            h1 { (title) }
+            form.card method="post" action="/login" {
+                (ctx.csrf_field())
+                input type="hidden" name="next" value=(next);
+                @if let Some(error) = error { p.error role="alert" { (error) } }
+                (Field::new("email", ctx.t("account.email")).kind("email").value(email).autocomplete("email").render())
+                (Field::new("password", ctx.t("account.password")).kind("password").autocomplete("current-password").render())
+                button type="submit" { (ctx.t("login.submit")) }
+            }
+            p { a href="/signup" { (ctx.t("login.no_account")) } }
+        },
+    )
+}
+
+pub fn signup(ctx: &Ctx, form: &AccountForm) -> Html<String> {
+    let title = ctx.t("signup.title");
+    page(
+        ctx,
+        &title,
+        html! {
+            h1 { (title) }
+            form.card method="post" action="/signup" {
+                (ctx.csrf_field())
+                (account_fields(ctx, form))
+                button type="submit" { (ctx.t("signup.submit")) }
+            }
+        },
+    )
+}
+
+pub fn signup_closed(ctx: &Ctx) -> Html<String> {
+    let title = ctx.t("signup.title");
+    page(
+        ctx,
+        &title,
+        html! {
+            h1 { (title) }
+            p.lead { (ctx.t("signup.closed")) }
+            p { a href="/login" { (ctx.t("nav.sign_in")) } }
+        },
+    )
+}
+
+pub fn invitation(ctx: &Ctx, token: &str, form: &AccountForm) -> Html<String> {
+    let title = ctx.t("invite.title");
+    page(
+        ctx,
+        &title,
+        html! {
+            h1 { (title) }
+            p.lead { (ctx.t("invite.intro")) }
+            form.card method="post" action={"/invite/" (token)} {
+                (ctx.csrf_field())
+                (account_fields(ctx, form))
+                button type="submit" { (ctx.t("signup.submit")) }
+            }
+        },
+    )
+}
+
+pub fn invitation_invalid(ctx: &Ctx) -> Html<String> {
+    let title = ctx.t("invite.title");
+    page(
+        ctx,
+        &title,
+        html! {
+            h1 { (title) }
+            p.lead { (ctx.t("invite.invalid")) }
+        },
+    )
+}
+
+/// What the account page shows besides the person.
+#[derive(Default)]
+pub struct AccountPage {
+    pub tokens: Vec<ApiToken>,
+    /// A token just created, shown this once.
+    pub new_token: Option<String>,
+    pub password_error: Option<String>,
+}
+
+pub fn account(ctx: &Ctx, data: &AccountPage) -> Html<String> {
+    let title = ctx.t("account.title");
+    let Some(user) = &ctx.user else {
+        return page(ctx, &title, html! {});
+    };
+    page(
+        ctx,
+        &title,
+        html! {
+            h1 { (title) }
+            dl.facts {
+                dt { (ctx.t("account.name")) } dd { (user.name) }
+                dt { (ctx.t("account.email")) } dd { (user.email) }
+                @if user.is_admin { dt { (ctx.t("account.role")) } dd { (ctx.t("account.admin")) } }
+            }
+            section aria-labelledby="pw" {
+                h2 #pw { (ctx.t("account.change_password")) }
+                form.card method="post" action="/account/password" {
+                    (ctx.csrf_field())
+                    (Field::new("current", ctx.t("account.current_password")).kind("password").autocomplete("current-password").render())
+                    (Field::new("password", ctx.t("account.new_password")).kind("password").autocomplete("new-password")
+                        .error(data.password_error.clone()).render())
+                    button type="submit" { (ctx.t("account.change_password")) }
+                }
+            }
+            section aria-labelledby="tokens" {
+                h2 #tokens { (ctx.t("tokens.title")) }
+                p { (ctx.t("tokens.intro")) }
+                @if let Some(secret) = &data.new_token {
+                    div.flash.flash-ok role="status" {
+                        p { (ctx.t("tokens.created")) }
+                        p { code.secret { (secret) } }
+                    }
+                }
+                @if data.tokens.is_empty() {
+                    p { (ctx.t("tokens.none")) }
+                } @else {
+                    table {
+                        thead { tr { th scope="col" { (ctx.t("tokens.name")) } th scope="col" { (ctx.t("tokens.created_at")) } th scope="col" { (ctx.t("tokens.last_used")) } th scope="col" { span.visually-hidden { (ctx.t("tokens.actions")) } } } }
+                        tbody {
+                            @for token in &data.tokens {
+                                tr {
+                                    td { (token.name) }
+                                    td { (token.created_at.format("%Y-%m-%d %H:%M")) }
+                                    td { @match token.last_used_at { Some(t) => (t.format("%Y-%m-%d %H:%M")), None => (ctx.t("tokens.never")) } }
+                                    td {
+                                        form method="post" action={"/account/tokens/" (token.id) "/revoke"} {
+                                            (ctx.csrf_field())
+                                            button.danger type="submit" aria-label={(ctx.t("tokens.revoke")) " " (token.name)} { (ctx.t("tokens.revoke")) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                form.card method="post" action="/account/tokens" {
+                    (ctx.csrf_field())
+                    (Field::new("name", ctx.t("tokens.name")).optional().render())
+                    button type="submit" { (ctx.t("tokens.create")) }
+                }
+            }
+        },
+    )
+}

@@ -1,0 +1,142 @@
+//! The application: its shared state, every route in one place, and the launch function used by
+//! `main` and by the tests.
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use axum::{
+    extract::{DefaultBodyLimit, MatchedPath, Request},
+    middleware,
+    routing::{get, post},
+    Router,
+};
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
+
+use crate::{
+    accounts::{self, ratelimit::SignInLimits, session_store::DbSessionStore},
+    config::Settings,
+    db::Db,
+    error::AppError,
+    i18n, layout, spaces,
+};
+
+/// Largest form or JSON body accepted.
+const BODY_LIMIT: usize = 1024 * 1024;
+/// How often expired sessions and idle rate-limit entries are swept.
+const SWEEP_EVERY: Duration = Duration::from_secs(600);
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub sign_in_limits: Arc<SignInLimits>,
+}
+
+impl AppState {
+    pub fn new(db: Db, settings: Settings) -> Self {
+        let limits = SignInLimits::new(settings.login_attempts_per_minute);
+        Self { db, settings: Arc::new(settings), sign_in_limits: Arc::new(limits) }
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
+        .with_name("ruche_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.settings.secure_cookies())
+        .with_expiry(Expiry::OnInactivity(
+            time::Duration::try_from(state.settings.session_idle)
+                .unwrap_or(time::Duration::days(14)),
+        ));
+
+    let html = Router::new()
+        .route("/", get(spaces::routes::index))
+        .route("/setup", get(accounts::routes::setup_form).post(accounts::routes::setup))
+        .route("/login", get(accounts::routes::login_form).post(accounts::routes::login))
+        .route("/logout", post(accounts::routes::logout))
+        .route("/signup", get(accounts::routes::signup_form).post(accounts::routes::signup))
+        .route(
+            "/invite/{token}",
+            get(accounts::routes::invitation_form).post(accounts::routes::accept_invitation),
+        )
+        .route("/account", get(accounts::routes::show))
+        .route("/account/password", post(accounts::routes::change_password))
+        .route("/account/tokens", post(accounts::routes::create_token))
+        .route("/account/tokens/{id}/revoke", post(accounts::routes::revoke_token))
+        .route("/admin/users", get(accounts::admin::users))
+        .route("/admin/invitations", post(accounts::admin::invite))
+        .route("/admin/signup", post(accounts::admin::set_signup))
+        .route("/admin/users/{id}/{action}", post(accounts::admin::change_user))
+        .route("/spaces/new", get(spaces::routes::new_form))
+        .route("/spaces", post(spaces::routes::create))
+        .route("/s/{space}", get(spaces::routes::show))
+        .route("/s/{space}/members", get(spaces::routes::members).post(spaces::routes::add_member))
+        .route("/s/{space}/members/{user}", post(spaces::routes::change_member))
+        .route(
+            "/s/{space}/settings",
+            get(spaces::routes::settings_form).post(spaces::routes::update_settings),
+        )
+        .route("/lang/{code}", get(i18n::switch));
+
+    let api = Router::new()
+        .route("/api/me", get(accounts::routes::me))
+        .route("/api/spaces", get(spaces::api::list).post(spaces::api::create))
+        .route("/api/spaces/{space}", get(spaces::api::show))
+        .route("/api/spaces/{space}/members", get(spaces::api::members))
+        .route(
+            "/api/spaces/{space}/members/{user}",
+            axum::routing::put(spaces::api::put_member).delete(spaces::api::remove_member),
+        );
+
+    Router::new()
+        .merge(html)
+        .merge(api)
+        .route("/healthz", get(healthz))
+        .route("/assets/ruche.css", get(layout::stylesheet))
+        .fallback(|| async { AppError::NotFound })
+        .layer(middleware::from_fn_with_state(state.clone(), layout::error_pages))
+        .layer(sessions)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+            tracing::info_span!("request", method = %request.method(), route = route.as_deref().unwrap_or("(unmatched)"))
+        }))
+        .with_state(state)
+}
+
+/// `GET /healthz`: the process answers and its database too.
+async fn healthz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Result<&'static str, AppError> {
+    use sea_orm::ConnectionTrait;
+    state.db.execute_unprepared("SELECT 1").await?;
+    Ok("ok")
+}
+
+/// Serves the site on `listener` until `shutdown` completes, then finishes the requests under way.
+pub async fn launch(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let sweeper = tokio::spawn(sweep(state.clone()));
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    sweeper.abort();
+    served?;
+    Ok(())
+}
+
+async fn sweep(state: AppState) {
+    let store = DbSessionStore::new(state.db.clone());
+    let mut every = tokio::time::interval(SWEEP_EVERY);
+    loop {
+        every.tick().await;
+        if let Err(err) = store.delete_expired().await {
+            tracing::warn!(error = ?err, "could not delete expired sessions");
+        }
+        state.sign_in_limits.tidy();
+    }
+}

@@ -1,0 +1,175 @@
+//! The `ruche` command: serve the site (the default), manage accounts and tokens, load the demo.
+use std::io::Read;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+
+use crate::{
+    accounts::{self, store::NewUser},
+    app::{self, AppState},
+    config::{ServeArgs, Settings, SiteArgs},
+    db, demo,
+};
+
+/// Ruche — collaborative wiki for cooperation networks.
+///
+/// Without a command, `ruche` serves the site (like `ruche serve`). Settings come from flags,
+/// environment variables, or a TOML file given with --config.
+#[derive(Debug, Parser)]
+#[command(name = "ruche", version, about, long_about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub site: SiteArgs,
+
+    #[command(flatten)]
+    pub serve: ServeArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the site (the default command).
+    Serve,
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Fill an empty site with demonstration content (spaces, people, organisations).
+    Demo,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account. The password is read from standard input.
+    Add {
+        /// The person's e-mail address (their sign-in name).
+        email: String,
+        /// The person's name as others see it.
+        #[arg(long)]
+        name: String,
+        /// Read the password from standard input (required: passwords never go on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        /// Make the account a site administrator.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// List accounts.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token for an account and print it (it is shown only once).
+    Create {
+        /// The account's e-mail address.
+        email: String,
+        /// A name to recognise the token by.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn,tower_sessions=warn")
+    });
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    init_logging();
+    let settings = Settings::load(&cli.site, &cli.serve)?;
+    let db = db::connect(&settings.database_url).await?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(db, settings).await,
+        Command::User(UserCommand::Add { email, name, password_stdin: _, admin }) => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']).to_owned();
+            let user =
+                accounts::store::create(&db, NewUser { email, name, password, is_admin: admin })
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot create the account: {e}"))?;
+            println!(
+                "Account created: {} <{}>{}",
+                user.name,
+                user.email,
+                if user.is_admin { " (administrator)" } else { "" }
+            );
+            Ok(())
+        }
+        Command::User(UserCommand::List) => {
+            for user in accounts::store::list(&db).await? {
+                let status = match (user.disabled, user.is_admin) {
+                    (true, _) => "disabled",
+                    (false, true) => "administrator",
+                    (false, false) => "member",
+                };
+                println!("{}\t{}\t{}", user.email, user.name, status);
+            }
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create { email, name }) => {
+            let Some(user) = accounts::store::find_by_email(&db, &email).await? else {
+                bail!("no account has the address {email}");
+            };
+            let (_, secret) = accounts::tokens::create(&db, user.id, &name).await?;
+            println!("{secret}");
+            Ok(())
+        }
+        Command::Demo => {
+            let summary = demo::fill(&db).await?;
+            println!("Demo site ready: {} spaces.", summary.spaces);
+            println!("Start it with `ruche serve` and open {}", settings.base_url);
+            println!();
+            println!("Sign in as the administrator:");
+            println!("  e-mail:   {}", summary.admin_email);
+            println!("  password: {}", summary.password);
+            println!();
+            println!("Other demo accounts (same password):");
+            for (name, email, role) in summary.people {
+                println!("  {email}  ({name}, {role})");
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn serve(db: db::Db, settings: Settings) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(settings.addr)
+        .await
+        .with_context(|| format!("listening on {}", settings.addr))?;
+    tracing::info!(addr = %settings.addr, database = %db::redact(&settings.database_url), data = %settings.data_dir.display(), "Ruche is serving");
+    app::launch(listener, AppState::new(db, settings), shutdown_signal()).await
+}
+
+/// Completes on ctrl-c or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

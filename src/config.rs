@@ -1,0 +1,128 @@
+//! Settings: command-line flags, environment variables and an optional TOML file.
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use anyhow::Context;
+use clap::Args;
+use serde::Deserialize;
+
+/// Flags shared by every command that opens the site's storage.
+#[derive(Debug, Clone, Args)]
+pub struct SiteArgs {
+    /// Data directory: holds the SQLite database and uploaded files.
+    #[arg(long = "data", env = "RUCHE_DATA", global = true)]
+    pub data: Option<PathBuf>,
+
+    /// Database URL (`sqlite://…` or `postgres://…`). Default: SQLite in the data directory.
+    #[arg(long = "database-url", env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+
+    /// Optional TOML file with the same settings (`addr`, `data`, `database_url`, `base_url`,
+    /// `site_name`, `login_attempts_per_minute`). Flags and environment variables win over it.
+    #[arg(long = "config", env = "RUCHE_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+}
+
+/// Flags of `ruche serve`.
+#[derive(Debug, Clone, Args, Default)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long = "addr", env = "RUCHE_ADDR", global = true)]
+    pub addr: Option<SocketAddr>,
+
+    /// Public URL of the site (used in links and to mark cookies Secure when it is https).
+    #[arg(long = "base-url", env = "RUCHE_BASE_URL", global = true)]
+    pub base_url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    addr: Option<SocketAddr>,
+    data: Option<PathBuf>,
+    database_url: Option<String>,
+    base_url: Option<String>,
+    site_name: Option<String>,
+    login_attempts_per_minute: Option<u32>,
+}
+
+/// Everything the application needs to know about where and how it runs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub base_url: String,
+    pub site_name: String,
+    /// Sign-in attempts allowed per minute, per account and per client address.
+    pub login_attempts_per_minute: u32,
+    /// How long a signed-in session lasts without activity.
+    pub session_idle: Duration,
+}
+
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+
+impl Settings {
+    /// Settings for the given data directory and database, with every other value at its default.
+    pub fn new(data_dir: PathBuf, database_url: String) -> Self {
+        let addr: SocketAddr =
+            DEFAULT_ADDR.parse().unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
+        Self {
+            addr,
+            base_url: format!("http://{addr}"),
+            data_dir,
+            database_url,
+            site_name: "Ruche".to_owned(),
+            login_attempts_per_minute: 5,
+            session_idle: Duration::from_secs(14 * 24 * 3600),
+        }
+    }
+
+    /// Merges the file, then the environment and flags (which win).
+    pub fn load(site: &SiteArgs, serve: &ServeArgs) -> anyhow::Result<Self> {
+        let file = match &site.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| {
+                    format!("reading the configuration file {}", path.display())
+                })?;
+                toml::from_str::<FileSettings>(&text)
+                    .with_context(|| format!("reading the configuration file {}", path.display()))?
+            }
+            None => FileSettings::default(),
+        };
+        let data_dir = site.data.clone().or(file.data).unwrap_or_else(|| PathBuf::from("data"));
+        std::fs::create_dir_all(&data_dir)
+            .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
+        let database_url = site
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .unwrap_or_else(|| sqlite_url(&data_dir.join("ruche.db")));
+        let mut settings = Self::new(data_dir, database_url);
+        if let Some(addr) = serve.addr.or(file.addr) {
+            settings.addr = addr;
+            settings.base_url = format!("http://{addr}");
+        }
+        if let Some(base_url) = serve.base_url.clone().or(file.base_url) {
+            url::Url::parse(&base_url)
+                .with_context(|| format!("the base URL {base_url:?} is not a URL"))?;
+            settings.base_url = base_url.trim_end_matches('/').to_owned();
+        }
+        if let Some(name) = file.site_name {
+            settings.site_name = name;
+        }
+        if let Some(n) = file.login_attempts_per_minute {
+            settings.login_attempts_per_minute = n.max(1);
+        }
+        Ok(settings)
+    }
+
+    /// Cookies get the Secure flag when people reach the site over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.base_url.starts_with("https://")
+    }
+}
+
+/// The SQLite URL of a database file, created when missing.
+pub fn sqlite_url(path: &std::path::Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
+}

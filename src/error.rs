@@ -1,0 +1,94 @@
+//! One error type for every handler; shown as a readable page, or JSON for the API.
+use axum::{
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+
+/// What went wrong, as the person asking should learn it.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("sign-in required")]
+    Unauthorized,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("too many attempts")]
+    TooManyRequests,
+    #[error("security token missing or expired")]
+    Csrf,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        match err {
+            sea_orm::DbErr::RecordNotFound(_) => AppError::NotFound,
+            other => AppError::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+/// Carried by an error response until the `layout::error_pages` middleware renders it for the
+/// person who asked (HTML in their language, or JSON).
+#[derive(Debug, Clone)]
+pub struct ErrorInfo {
+    pub status: StatusCode,
+    /// Key of the message in the translations.
+    pub key: &'static str,
+    /// An extra message in plain words (already translated or user-facing), if any.
+    pub detail: Option<String>,
+}
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn key(&self) -> &'static str {
+        match self {
+            AppError::NotFound => "error.not_found",
+            AppError::Forbidden => "error.forbidden",
+            AppError::Unauthorized => "error.unauthorized",
+            AppError::BadRequest(_) => "error.bad_request",
+            AppError::Conflict(_) => "error.conflict",
+            AppError::TooManyRequests => "error.too_many",
+            AppError::Csrf => "error.csrf",
+            AppError::Internal(_) => "error.internal",
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let detail = match &self {
+            AppError::Internal(err) => {
+                tracing::error!(error = ?err, "request failed");
+                None
+            }
+            AppError::BadRequest(msg) | AppError::Conflict(msg) => Some(msg.clone()),
+            _ => None,
+        };
+        let info = ErrorInfo { status, key: self.key(), detail };
+        let mut response = (status, info.key).into_response();
+        response.extensions_mut().insert(info);
+        response
+    }
+}

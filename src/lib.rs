@@ -1,0 +1,14 @@
+//! Ruche: a collaborative wiki for cooperation networks.
+rust_i18n::i18n!("locales", fallback = "fr");
+
+pub mod access;
+pub mod accounts;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod i18n;
+pub mod layout;
+pub mod spaces;

@@ -1,0 +1,3 @@
+//! Database rows of spaces (SeaORM entities).
+pub mod membership;
+pub mod space;

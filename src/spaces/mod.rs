@@ -1,0 +1,185 @@
+//! Spaces: one per working group, with a visibility and members who hold roles.
+pub mod api;
+pub mod entity;
+pub mod routes;
+pub mod store;
+mod views;
+
+use serde::{Deserialize, Serialize};
+
+/// The part of a space's URL: lower-case letters, digits and dashes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct SpaceSlug(String);
+
+/// Words that name site routes, so no space may take them.
+const RESERVED_SLUGS: &[&str] = &["new", "api", "admin", "assets", "ws"];
+
+impl SpaceSlug {
+    pub fn parse(raw: &str) -> Option<Self> {
+        let slug = raw.trim();
+        let valid = (2..=80).contains(&slug.len())
+            && slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !slug.starts_with('-')
+            && !slug.ends_with('-')
+            && !RESERVED_SLUGS.contains(&slug);
+        valid.then(|| Self(slug.to_owned()))
+    }
+
+    /// A slug made from a title: accents dropped, words joined by dashes.
+    pub fn from_title(title: &str) -> Option<Self> {
+        let mut slug = String::new();
+        for c in title.chars().flat_map(fold_accent) {
+            if c.is_ascii_alphanumeric() {
+                slug.push(c.to_ascii_lowercase());
+            } else if !slug.ends_with('-') && !slug.is_empty() {
+                slug.push('-');
+            }
+        }
+        let slug: String = slug.trim_end_matches('-').chars().take(80).collect();
+        Self::parse(slug.trim_end_matches('-'))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for SpaceSlug {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// French (and common Latin) accented letters to their plain form, for slugs.
+fn fold_accent(c: char) -> Vec<char> {
+    let plain = match c {
+        'à' | 'â' | 'ä' | 'á' | 'ã' | 'å' => "a",
+        'À' | 'Â' | 'Ä' | 'Á' | 'Ã' | 'Å' => "A",
+        'ç' => "c",
+        'Ç' => "C",
+        'é' | 'è' | 'ê' | 'ë' => "e",
+        'É' | 'È' | 'Ê' | 'Ë' => "E",
+        'î' | 'ï' | 'í' | 'ì' => "i",
+        'Î' | 'Ï' | 'Í' | 'Ì' => "I",
+        'ô' | 'ö' | 'ó' | 'ò' | 'õ' => "o",
+        'Ô' | 'Ö' | 'Ó' | 'Ò' | 'Õ' => "O",
+        'ù' | 'û' | 'ü' | 'ú' => "u",
+        'Ù' | 'Û' | 'Ü' | 'Ú' => "U",
+        'ÿ' => "y",
+        'ñ' => "n",
+        'œ' => "oe",
+        'Œ' => "OE",
+        'æ' => "ae",
+        'Æ' => "AE",
+        _ => return vec![c],
+    };
+    plain.chars().collect()
+}
+
+/// Who may learn that a space exists and read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    /// Anyone reads it.
+    Public,
+    /// Everyone sees its name and description; its members read it.
+    Members,
+    /// Only its members know it exists.
+    Private,
+}
+
+impl Visibility {
+    pub const ALL: [Visibility; 3] = [Visibility::Public, Visibility::Members, Visibility::Private];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::Members => "members",
+            Visibility::Private => "private",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// What a member may do in a space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Editor,
+    Owner,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Owner, Role::Editor, Role::Viewer];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Editor => "editor",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct SpaceId(pub i64);
+
+/// A space as the application sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Space {
+    #[serde(skip)]
+    pub id: SpaceId,
+    pub slug: SpaceSlug,
+    pub title: String,
+    pub description: String,
+    pub visibility: Visibility,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl TryFrom<entity::space::Model> for Space {
+    type Error = anyhow::Error;
+
+    fn try_from(m: entity::space::Model) -> anyhow::Result<Self> {
+        Ok(Self {
+            id: SpaceId(m.id),
+            slug: SpaceSlug::parse(&m.slug)
+                .ok_or_else(|| anyhow::anyhow!("stored space slug {:?} is invalid", m.slug))?,
+            visibility: Visibility::parse(&m.visibility).ok_or_else(|| {
+                anyhow::anyhow!("stored visibility {:?} is invalid", m.visibility)
+            })?,
+            title: m.title,
+            description: m.description,
+            created_at: m.created_at,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SpaceSlug;
+
+    #[test]
+    fn slugs_accept_only_url_safe_words() {
+        assert!(SpaceSlug::parse("chantier-1").is_some());
+        assert!(SpaceSlug::parse("Chantier").is_none());
+        assert!(SpaceSlug::parse("-x").is_none());
+        assert!(SpaceSlug::parse("a/b").is_none());
+        assert!(SpaceSlug::parse("new").is_none());
+    }
+
+    #[test]
+    fn slugs_from_french_titles_drop_accents() {
+        let slug = SpaceSlug::from_title("Comité de pilotage : cœur & œuvre").map(|s| s.0);
+        assert_eq!(slug.as_deref(), Some("comite-de-pilotage-coeur-oeuvre"));
+    }
+}

@@ -1,0 +1,252 @@
+//! Handlers of the space pages: the list, a space's home, its members and settings.
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    response::{Html, IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::{
+    store::{self, NewSpace, SpaceChanges, SpaceError},
+    views::{self, SpaceForm},
+    Role, SpaceSlug, Visibility,
+};
+use crate::{
+    access::{self, SpaceAction},
+    accounts::{self, csrf::CsrfForm, UserId},
+    app::AppState,
+    error::{AppError, AppResult},
+    layout::{flash, Ctx, FlashKind},
+};
+
+/// `GET /`: the spaces this person may see. A site without accounts first asks for its administrator.
+pub async fn index(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
+    if ctx.user.is_none() && accounts::store::count(&state.db).await? == 0 {
+        return Ok(Redirect::to("/setup").into_response());
+    }
+    let spaces = access::visible_spaces(&state.db, ctx.user.as_ref()).await?;
+    let may_create = access::may_create_space(ctx.user.as_ref());
+    Ok(views::index(&ctx, &spaces, may_create).into_response())
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(slug): Path<String>,
+) -> AppResult<Html<String>> {
+    let grant = access::space(&state.db, ctx.user.as_ref(), &slug, SpaceAction::See).await?;
+    Ok(views::show(&ctx, &grant))
+}
+
+pub async fn new_form(ctx: Ctx) -> AppResult<Html<String>> {
+    require_creator(&ctx)?;
+    Ok(views::new_space(&ctx, &SpaceForm::default()))
+}
+
+fn require_creator(ctx: &Ctx) -> AppResult<()> {
+    match &ctx.user {
+        None => Err(AppError::Unauthorized),
+        Some(_) if access::may_create_space(ctx.user.as_ref()) => Ok(()),
+        Some(_) => Err(AppError::Forbidden),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SpaceFields {
+    #[serde(default)]
+    slug: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    visibility: String,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    CsrfForm(fields): CsrfForm<SpaceFields>,
+) -> AppResult<Response> {
+    require_creator(&ctx)?;
+    let mut form = SpaceForm {
+        slug: fields.slug.trim().to_owned(),
+        title: fields.title.clone(),
+        description: fields.description.clone(),
+        visibility: Visibility::parse(&fields.visibility),
+        ..Default::default()
+    };
+    let slug = if form.slug.is_empty() {
+        SpaceSlug::from_title(&form.title)
+    } else {
+        SpaceSlug::parse(&form.slug)
+    };
+    let (Some(slug), Some(visibility)) = (slug, form.visibility) else {
+        form.slug_error = Some(ctx.t("space.slug_invalid"));
+        return Ok(
+            (StatusCode::UNPROCESSABLE_ENTITY, views::new_space(&ctx, &form)).into_response()
+        );
+    };
+    let owner = ctx.user.as_ref().map(|u| u.id);
+    let new = NewSpace { slug, title: fields.title, description: fields.description, visibility };
+    match store::create(&state.db, new, owner).await {
+        Ok(space) => {
+            flash(&session, FlashKind::Success, ctx.t("space.created")).await?;
+            Ok(Redirect::to(&format!("/s/{}", space.slug)).into_response())
+        }
+        Err(SpaceError::SlugTaken) => {
+            form.slug_error = Some(ctx.t("space.slug_taken"));
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, views::new_space(&ctx, &form)).into_response())
+        }
+        Err(SpaceError::EmptyTitle) => {
+            form.title_error = Some(ctx.t("space.title_required"));
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, views::new_space(&ctx, &form)).into_response())
+        }
+        Err(err) => Err(space_error(&ctx, err)),
+    }
+}
+
+/// Turns a storage refusal into an error the person understands.
+pub fn space_error(ctx: &Ctx, err: SpaceError) -> AppError {
+    match err {
+        SpaceError::LastOwner => AppError::Conflict(ctx.t("space.last_owner")),
+        SpaceError::SlugTaken => AppError::Conflict(ctx.t("space.slug_taken")),
+        SpaceError::EmptyTitle => AppError::BadRequest(ctx.t("space.title_required")),
+        SpaceError::Internal(e) => AppError::Internal(e),
+    }
+}
+
+pub async fn members(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(slug): Path<String>,
+) -> AppResult<Html<String>> {
+    let grant = access::space(&state.db, ctx.user.as_ref(), &slug, SpaceAction::Manage).await?;
+    let members = store::members(&state.db, grant.space.id).await?;
+    Ok(views::members(&ctx, &grant.space, &members, None, ""))
+}
+
+#[derive(Deserialize)]
+pub struct AddMemberFields {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+}
+
+pub async fn add_member(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    Path(slug): Path<String>,
+    CsrfForm(fields): CsrfForm<AddMemberFields>,
+) -> AppResult<Response> {
+    let grant = access::space(&state.db, ctx.user.as_ref(), &slug, SpaceAction::Manage).await?;
+    let role =
+        Role::parse(&fields.role).ok_or_else(|| AppError::BadRequest(ctx.t("space.bad_role")))?;
+    let Some(person) = accounts::store::find_by_email(&state.db, &fields.email).await? else {
+        let members = store::members(&state.db, grant.space.id).await?;
+        let error = Some(ctx.t("space.no_such_person"));
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            views::members(&ctx, &grant.space, &members, error, &fields.email),
+        )
+            .into_response());
+    };
+    store::set_member(&state.db, grant.space.id, person.id, role)
+        .await
+        .map_err(|e| space_error(&ctx, e))?;
+    flash(&session, FlashKind::Success, ctx.tf("space.member_added", &[("name", &person.name)]))
+        .await?;
+    Ok(Redirect::to(&format!("/s/{}/members", grant.space.slug)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct MemberFields {
+    action: String,
+    #[serde(default)]
+    role: String,
+}
+
+/// `POST /s/{space}/members/{user}` with `action=role` (and `role`) or `action=remove`.
+pub async fn change_member(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    Path((slug, user)): Path<(String, i64)>,
+    CsrfForm(fields): CsrfForm<MemberFields>,
+) -> AppResult<Response> {
+    let grant = access::space(&state.db, ctx.user.as_ref(), &slug, SpaceAction::Manage).await?;
+    let target = UserId(user);
+    if store::role_of(&state.db, grant.space.id, target).await?.is_none() {
+        return Err(AppError::NotFound);
+    }
+    match fields.action.as_str() {
+        "role" => {
+            let role = Role::parse(&fields.role)
+                .ok_or_else(|| AppError::BadRequest(ctx.t("space.bad_role")))?;
+            store::set_member(&state.db, grant.space.id, target, role)
+                .await
+                .map_err(|e| space_error(&ctx, e))?;
+        }
+        "remove" => {
+            store::remove_member(&state.db, grant.space.id, target)
+                .await
+                .map_err(|e| space_error(&ctx, e))?;
+        }
+        _ => return Err(AppError::BadRequest(ctx.t("error.bad_request"))),
+    }
+    flash(&session, FlashKind::Success, ctx.t("admin.saved")).await?;
+    Ok(Redirect::to(&format!("/s/{}/members", grant.space.slug)).into_response())
+}
+
+pub async fn settings_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(slug): Path<String>,
+) -> AppResult<Html<String>> {
+    let grant = access::space(&state.db, ctx.user.as_ref(), &slug, SpaceAction::Manage).await?;
+    let form = SpaceForm {
+        title: grant.space.title.clone(),
+        description: grant.space.description.clone(),
+        visibility: Some(grant.space.visibility),
+        ..Default::default()
+    };
+    Ok(views::settings(&ctx, &grant.space, &form))
+}
+
+pub async fn update_settings(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    Path(slug): Path<String>,
+    CsrfForm(fields): CsrfForm<SpaceFields>,
+) -> AppResult<Response> {
+    let grant = access::space(&state.db, ctx.user.as_ref(), &slug, SpaceAction::Manage).await?;
+    let visibility = Visibility::parse(&fields.visibility).unwrap_or(grant.space.visibility);
+    let changes = SpaceChanges {
+        title: fields.title.clone(),
+        description: fields.description.clone(),
+        visibility,
+    };
+    match store::update(&state.db, grant.space.id, changes).await {
+        Ok(space) => {
+            flash(&session, FlashKind::Success, ctx.t("admin.saved")).await?;
+            Ok(Redirect::to(&format!("/s/{}", space.slug)).into_response())
+        }
+        Err(SpaceError::EmptyTitle) => {
+            let form = SpaceForm {
+                title: fields.title,
+                description: fields.description,
+                visibility: Some(visibility),
+                title_error: Some(ctx.t("space.title_required")),
+                ..Default::default()
+            };
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, views::settings(&ctx, &grant.space, &form))
+                .into_response())
+        }
+        Err(err) => Err(space_error(&ctx, err)),
+    }
+}

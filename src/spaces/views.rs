@@ -1,0 +1,205 @@
+//! Pages of spaces: the list, a space's home, its members and its settings.
+use axum::response::Html;
+use maud::{html, Markup};
+
+use super::{store::Member, Role, Space, Visibility};
+use crate::{
+    access::{SpaceAction, SpaceGrant},
+    layout::{page, paragraphs, Ctx, Field},
+};
+
+fn visibility_badge(ctx: &Ctx, visibility: Visibility) -> Markup {
+    html! { span class={"badge badge-" (visibility.as_str())} { (ctx.t(&format!("space.visibility_{}", visibility.as_str()))) } }
+}
+
+pub fn index(ctx: &Ctx, spaces: &[SpaceGrant], may_create: bool) -> Html<String> {
+    let title = ctx.t("spaces.title");
+    page(
+        ctx,
+        &title,
+        html! {
+            h1 { (title) }
+            @if may_create { p { a.button href="/spaces/new" { (ctx.t("spaces.new")) } } }
+            @if spaces.is_empty() {
+                p.lead { (ctx.t("spaces.none")) }
+            } @else {
+                ul.cards {
+                    @for grant in spaces {
+                        li.card {
+                            h2 { a href={"/s/" (grant.space.slug)} { (grant.space.title) } }
+                            p.meta {
+                                (visibility_badge(ctx, grant.space.visibility))
+                                @if let Some(role) = grant.role { " " span.badge { (ctx.t(&format!("role.{}", role.as_str()))) } }
+                            }
+                            @if let Some(first) = grant.space.description.split("\n\n").next().filter(|p| !p.trim().is_empty()) {
+                                p { (first) }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+pub fn show(ctx: &Ctx, grant: &SpaceGrant) -> Html<String> {
+    let space = &grant.space;
+    page(
+        ctx,
+        &space.title,
+        html! {
+            h1 { (space.title) }
+            p.meta { (visibility_badge(ctx, space.visibility)) }
+            (paragraphs(&space.description))
+            @if !grant.allows(SpaceAction::Read) {
+                p.notice role="note" {
+                    @if ctx.user.is_none() { (ctx.t("space.members_only_sign_in")) " " a href={"/login?next=/s/" (space.slug)} { (ctx.t("nav.sign_in")) } }
+                    @else { (ctx.t("space.members_only")) }
+                }
+            } @else {
+                @if grant.allows(SpaceAction::Manage) {
+                    nav.actions aria-label=(ctx.t("space.manage")) {
+                        a.button href={"/s/" (space.slug) "/members"} { (ctx.t("space.members")) }
+                        a.button href={"/s/" (space.slug) "/settings"} { (ctx.t("space.settings")) }
+                    }
+                }
+            }
+        },
+    )
+}
+
+fn role_select(ctx: &Ctx, id: &str, selected: Role) -> Markup {
+    html! {
+        select id=(id) name="role" {
+            @for role in Role::ALL {
+                option value=(role.as_str()) selected[role == selected] { (ctx.t(&format!("role.{}", role.as_str()))) }
+            }
+        }
+    }
+}
+
+pub fn members(
+    ctx: &Ctx,
+    space: &Space,
+    members: &[Member],
+    error: Option<String>,
+    email: &str,
+) -> Html<String> {
+    let title = ctx.tf("space.members_of", &[("space", &space.title)]);
+    page(
+        ctx,
+        &title,
+        html! {
+            p { a href={"/s/" (space.slug)} { "← " (space.title) } }
+            h1 { (title) }
+            div.table-wrap {
+                table {
+                    thead { tr {
+                        th scope="col" { (ctx.t("account.name")) }
+                        th scope="col" { (ctx.t("space.role")) }
+                        th scope="col" { (ctx.t("tokens.actions")) }
+                    } }
+                    tbody {
+                        @for member in members {
+                            @let id = format!("role-{}", member.user.id.0);
+                            tr {
+                                td { (member.user.name) br; small { (member.user.email) } }
+                                td {
+                                    form.inline method="post" action={"/s/" (space.slug) "/members/" (member.user.id.0)} {
+                                        (ctx.csrf_field())
+                                        label.visually-hidden for=(id) { (ctx.t("space.role")) " — " (member.user.name) }
+                                        (role_select(ctx, &id, member.role))
+                                        button.small type="submit" name="action" value="role" { (ctx.t("space.change_role")) }
+                                    }
+                                }
+                                td {
+                                    form method="post" action={"/s/" (space.slug) "/members/" (member.user.id.0)} {
+                                        (ctx.csrf_field())
+                                        button.small.danger type="submit" name="action" value="remove"
+                                            aria-label={(ctx.t("space.remove")) " — " (member.user.name)} { (ctx.t("space.remove")) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            h2 { (ctx.t("space.add_member")) }
+            form.card method="post" action={"/s/" (space.slug) "/members"} {
+                (ctx.csrf_field())
+                (Field::new("email", ctx.t("space.member_email")).kind("email").value(email).error(error)
+                    .hint(ctx.t("space.member_email_hint")).render())
+                div.field {
+                    label for="new-role" { (ctx.t("space.role")) }
+                    (role_select(ctx, "new-role", Role::Editor))
+                }
+                button type="submit" { (ctx.t("space.add")) }
+            }
+        },
+    )
+}
+
+/// The fields of a space, for creating it (with its address) or changing it.
+#[derive(Default)]
+pub struct SpaceForm {
+    pub slug: String,
+    pub title: String,
+    pub description: String,
+    pub visibility: Option<Visibility>,
+    pub slug_error: Option<String>,
+    pub title_error: Option<String>,
+}
+
+fn visibility_choice(ctx: &Ctx, current: Visibility) -> Markup {
+    html! {
+        fieldset {
+            legend { (ctx.t("space.visibility")) }
+            @for v in Visibility::ALL {
+                label.choice {
+                    input type="radio" name="visibility" value=(v.as_str()) checked[v == current];
+                    " " strong { (ctx.t(&format!("space.visibility_{}", v.as_str()))) }
+                    " — " (ctx.t(&format!("space.visibility_{}_help", v.as_str())))
+                }
+            }
+        }
+    }
+}
+
+pub fn new_space(ctx: &Ctx, form: &SpaceForm) -> Html<String> {
+    let title = ctx.t("spaces.new");
+    page(
+        ctx,
+        &title,
+        html! {
+            h1 { (title) }
+            form.card method="post" action="/spaces" {
+                (ctx.csrf_field())
+                (Field::new("title", ctx.t("space.title")).value(&form.title).error(form.title_error.clone()).render())
+                (Field::new("slug", ctx.t("space.slug")).value(&form.slug).error(form.slug_error.clone()).optional()
+                    .hint(ctx.t("space.slug_hint")).render())
+                (Field::new("description", ctx.t("space.description")).kind("textarea").value(&form.description).optional().render())
+                (visibility_choice(ctx, form.visibility.unwrap_or(Visibility::Members)))
+                button type="submit" { (ctx.t("spaces.create")) }
+            }
+        },
+    )
+}
+
+pub fn settings(ctx: &Ctx, space: &Space, form: &SpaceForm) -> Html<String> {
+    let title = ctx.tf("space.settings_of", &[("space", &space.title)]);
+    page(
+        ctx,
+        &title,
+        html! {
+            p { a href={"/s/" (space.slug)} { "← " (space.title) } }
+            h1 { (title) }
+            form.card method="post" action={"/s/" (space.slug) "/settings"} {
+                (ctx.csrf_field())
+                (Field::new("title", ctx.t("space.title")).value(&form.title).error(form.title_error.clone()).render())
+                (Field::new("description", ctx.t("space.description")).kind("textarea").value(&form.description).optional().render())
+                (visibility_choice(ctx, form.visibility.unwrap_or(space.visibility)))
+                button type="submit" { (ctx.t("admin.save")) }
+            }
+        },
+    )
+}
