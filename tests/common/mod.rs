@@ -1,0 +1,262 @@
+//! Test helpers: start the real server on an ephemeral port over a fresh database (SQLite, and
+//! PostgreSQL when RUCHE_TEST_POSTGRES names a server), and talk to it like a browser would.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use reqwest::{redirect::Policy, Client, StatusCode};
+use ruche::{
+    accounts::{self, store::NewUser, User},
+    app::{self, AppState},
+    config::{sqlite_url, Settings},
+    db::{self, Db},
+    spaces::{self, store::NewSpace, Role, Space, SpaceSlug, Visibility},
+};
+use sea_orm::{ConnectionTrait, Database};
+use tokio::sync::oneshot;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named test function once per backend: `name::sqlite` and `name::postgres` (the
+/// latter only does something when RUCHE_TEST_POSTGRES is set).
+#[macro_export]
+macro_rules! on_each_backend {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    let app = $crate::common::TestApp::start($crate::common::Backend::Sqlite).await;
+                    super::$name(&app).await;
+                    app.stop().await;
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    if std::env::var("RUCHE_TEST_POSTGRES").is_err() {
+                        eprintln!("RUCHE_TEST_POSTGRES is not set: PostgreSQL variant not run");
+                        return;
+                    }
+                    let app = $crate::common::TestApp::start($crate::common::Backend::Postgres).await;
+                    super::$name(&app).await;
+                    app.stop().await;
+                }
+            }
+        )*
+    };
+}
+
+/// A fresh, empty database of the given kind; returns its URL and keeps any temporary folder alive.
+pub async fn fresh_database(backend: Backend) -> (String, Option<tempfile::TempDir>) {
+    // PostgreSQL test databases are dropped when their test app stops (see `TestApp::stop`).
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temporary directory");
+            (sqlite_url(&dir.path().join("ruche.db")), Some(dir))
+        }
+        Backend::Postgres => {
+            let admin_url = std::env::var("RUCHE_TEST_POSTGRES").expect("RUCHE_TEST_POSTGRES");
+            let name = format!("ruche_test_{}", uuid_like());
+            let admin =
+                Database::connect(&admin_url).await.expect("connecting to RUCHE_TEST_POSTGRES");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("creating a test database");
+            admin.close().await.ok();
+            let mut url = url::Url::parse(&admin_url).expect("RUCHE_TEST_POSTGRES is a URL");
+            url.set_path(&format!("/{name}"));
+            (url.to_string(), None)
+        }
+    }
+}
+
+fn uuid_like() -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    (0..16).map(|_| char::from(b'a' + rng.gen_range(0..26))).collect()
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub db: Db,
+    pub database_url: String,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestApp {
+    pub async fn start(backend: Backend) -> Self {
+        let (url, dir) = fresh_database(backend).await;
+        let mut app = Self::start_on(&url).await;
+        app._dir = dir;
+        app
+    }
+
+    /// Starts the real application on port 0 over the database at `url`.
+    pub async fn start_on(url: &str) -> Self {
+        let data = std::env::temp_dir();
+        let db = db::connect(url).await.expect("database opens and migrates");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("local address");
+        let mut settings = Settings::new(data, url.to_owned());
+        settings.addr = addr;
+        settings.base_url = format!("http://{addr}");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let state = AppState::new(db.clone(), settings);
+        let server = tokio::spawn(async move {
+            app::launch(listener, state, async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("server runs");
+        });
+        Self {
+            addr,
+            base: format!("http://{addr}"),
+            db,
+            database_url: url.to_owned(),
+            stop: Some(stop),
+            server: Some(server),
+            _dir: None,
+        }
+    }
+
+    /// Stops the server and waits until it has finished.
+    pub async fn stop(mut self) {
+        self.shutdown().await;
+        self.drop_database().await;
+    }
+
+    async fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+        self.db.clone().close().await.ok();
+    }
+
+    /// Drops a PostgreSQL test database once nothing uses it.
+    async fn drop_database(&self) {
+        let (Ok(admin_url), Some(name)) =
+            (std::env::var("RUCHE_TEST_POSTGRES"), self.database_url.strip_prefix("postgres"))
+        else {
+            return;
+        };
+        let Some(name) = name.rsplit('/').next().filter(|n| n.starts_with("ruche_test_")) else {
+            return;
+        };
+        if let Ok(admin) = Database::connect(&admin_url).await {
+            let _ = admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await;
+            admin.close().await.ok();
+        }
+    }
+
+    /// Stops this server and starts another on the same database (and folder).
+    pub async fn restart(mut self) -> Self {
+        self.shutdown().await;
+        let dir = self._dir.take();
+        let mut again = Self::start_on(&self.database_url).await;
+        again._dir = dir;
+        again
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
+    pub fn browser(&self) -> Client {
+        Client::builder().cookie_store(true).redirect(Policy::none()).build().expect("client")
+    }
+
+    pub async fn create_user(&self, email: &str, name: &str, is_admin: bool) -> User {
+        let new =
+            NewUser { email: email.into(), name: name.into(), password: PASSWORD.into(), is_admin };
+        accounts::store::create(&self.db, new).await.expect("account created")
+    }
+
+    pub async fn create_space(&self, slug: &str, title: &str, visibility: Visibility) -> Space {
+        let new = NewSpace {
+            slug: SpaceSlug::parse(slug).expect("valid slug"),
+            title: title.into(),
+            description: format!("Description of {title}"),
+            visibility,
+        };
+        spaces::store::create(&self.db, new, None).await.expect("space created")
+    }
+
+    pub async fn add_member(&self, space: &Space, user: &User, role: Role) {
+        spaces::store::set_member(&self.db, space.id, user.id, role).await.expect("member added");
+    }
+
+    /// The CSRF token of the form on the page at `path`, fetched with `client`.
+    pub async fn csrf(&self, client: &Client, path: &str) -> String {
+        let html =
+            client.get(self.url(path)).send().await.expect("GET").text().await.expect("body");
+        csrf_in(&html).unwrap_or_else(|| panic!("no CSRF field on {path}"))
+    }
+
+    /// Signs in through the form and returns the response to the form's submission.
+    pub async fn sign_in_response(
+        &self,
+        client: &Client,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        let token = self.csrf(client, "/login").await;
+        client
+            .post(self.url("/login"))
+            .form(&[
+                ("_csrf", token.as_str()),
+                ("email", email),
+                ("password", password),
+                ("next", "/"),
+            ])
+            .send()
+            .await
+            .expect("POST /login")
+    }
+
+    /// A browser signed in as `email`.
+    pub async fn signed_in(&self, email: &str) -> Client {
+        let client = self.browser();
+        let response = self.sign_in_response(&client, email, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "sign-in of {email} should succeed");
+        client
+    }
+
+    /// Posts a form from the page at `page` (taking its CSRF token) to `action`.
+    pub async fn post_form(
+        &self,
+        client: &Client,
+        page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let token = self.csrf(client, page).await;
+        let mut all = vec![("_csrf", token.as_str())];
+        all.extend_from_slice(fields);
+        client.post(self.url(action)).form(&all).send().await.expect("POST form")
+    }
+}
+
+/// The value of the first `_csrf` hidden field in a page.
+pub fn csrf_in(html: &str) -> Option<String> {
+    let doc = scraper::Html::parse_document(html);
+    let selector = scraper::Selector::parse(r#"input[name="_csrf"]"#).ok()?;
+    let value = doc.select(&selector).next()?.value().attr("value")?.to_owned();
+    (!value.is_empty()).then_some(value)
+}
