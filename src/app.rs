@@ -14,10 +14,11 @@ use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 
 use crate::{
     accounts::{self, ratelimit::SignInLimits, session_store::DbSessionStore},
+    collab::{self, Hub},
     config::Settings,
     db::Db,
     error::AppError,
-    i18n, layout, spaces,
+    i18n, layout, pages, spaces,
 };
 
 /// Largest form or JSON body accepted.
@@ -31,12 +32,20 @@ pub struct AppState {
     pub db: Db,
     pub settings: Arc<Settings>,
     pub sign_in_limits: Arc<SignInLimits>,
+    /// The live documents.
+    pub hub: Hub,
 }
 
 impl AppState {
     pub fn new(db: Db, settings: Settings) -> Self {
         let limits = SignInLimits::new(settings.login_attempts_per_minute);
-        Self { db, settings: Arc::new(settings), sign_in_limits: Arc::new(limits) }
+        let projections_db = db.clone();
+        let on_settled: collab::OnSettled = Arc::new(move |doc, content| {
+            let db = projections_db.clone();
+            Box::pin(async move { pages::project(&db, doc, content).await })
+        });
+        let hub = Hub::new(db.clone(), settings.collab.clone(), on_settled);
+        Self { db, settings: Arc::new(settings), sign_in_limits: Arc::new(limits), hub }
     }
 }
 
@@ -78,6 +87,18 @@ pub fn router(state: AppState) -> Router {
             "/s/{space}/settings",
             get(spaces::routes::settings_form).post(spaces::routes::update_settings),
         )
+        .route("/s/{space}/new", get(pages::routes::new_form))
+        .route("/s/{space}/pages", post(pages::routes::create))
+        .route("/s/{space}/trash", get(pages::routes::trash_list))
+        .route("/s/{space}/{page}", get(pages::routes::show))
+        .route("/s/{space}/{page}/edit", get(pages::routes::edit_form).post(pages::routes::save))
+        .route(
+            "/s/{space}/{page}/rename",
+            get(pages::routes::rename_form).post(pages::routes::rename),
+        )
+        .route("/s/{space}/{page}/trash", post(pages::routes::trash))
+        .route("/s/{space}/{page}/restore", post(pages::routes::restore))
+        .route("/ws/{space}/{page}", get(pages::routes::websocket))
         .route("/lang/{code}", get(i18n::switch));
 
     let api = Router::new()
@@ -85,6 +106,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/spaces", get(spaces::api::list).post(spaces::api::create))
         .route("/api/spaces/{space}", get(spaces::api::show))
         .route("/api/spaces/{space}/members", get(spaces::api::members))
+        .route("/api/spaces/{space}/pages", get(pages::api::list))
+        .route("/api/pages/{space}/{page}", get(pages::api::show).put(pages::api::put))
         .route(
             "/api/spaces/{space}/members/{user}",
             axum::routing::put(spaces::api::put_member).delete(spaces::api::remove_member),
@@ -122,9 +145,12 @@ pub async fn launch(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let sweeper = tokio::spawn(sweep(state.clone()));
+    let hub = state.hub.clone();
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     sweeper.abort();
+    // Every live document compacts and stops before the process ends.
+    hub.shutdown().await;
     served?;
     Ok(())
 }

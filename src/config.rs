@@ -57,6 +57,8 @@ pub struct Settings {
     pub login_attempts_per_minute: u32,
     /// How long a signed-in session lasts without activity.
     pub session_idle: Duration,
+    /// How live documents behave (unloading, compaction, frame size).
+    pub collab: crate::collab::CollabSettings,
 }
 
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
@@ -74,6 +76,7 @@ impl Settings {
             site_name: "Ruche".to_owned(),
             login_attempts_per_minute: 5,
             session_idle: Duration::from_secs(14 * 24 * 3600),
+            collab: crate::collab::CollabSettings::default(),
         }
     }
 

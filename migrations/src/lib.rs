@@ -3,6 +3,8 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_accounts;
 mod m20261123_000002_spaces;
+mod m20261123_000003_documents;
+mod m20261123_000004_pages;
 
 pub struct Migrator;
 
@@ -12,6 +14,8 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_accounts::Migration),
             Box::new(m20261123_000002_spaces::Migration),
+            Box::new(m20261123_000003_documents::Migration),
+            Box::new(m20261123_000004_pages::Migration),
         ]
     }
 }

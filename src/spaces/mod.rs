@@ -18,26 +18,14 @@ const RESERVED_SLUGS: &[&str] = &["new", "api", "admin", "assets", "ws"];
 impl SpaceSlug {
     pub fn parse(raw: &str) -> Option<Self> {
         let slug = raw.trim();
-        let valid = (2..=80).contains(&slug.len())
-            && slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !slug.starts_with('-')
-            && !slug.ends_with('-')
-            && !RESERVED_SLUGS.contains(&slug);
+        let valid =
+            slug.len() >= 2 && crate::slug::is_slug(slug, 80) && !RESERVED_SLUGS.contains(&slug);
         valid.then(|| Self(slug.to_owned()))
     }
 
     /// A slug made from a title: accents dropped, words joined by dashes.
     pub fn from_title(title: &str) -> Option<Self> {
-        let mut slug = String::new();
-        for c in title.chars().flat_map(fold_accent) {
-            if c.is_ascii_alphanumeric() {
-                slug.push(c.to_ascii_lowercase());
-            } else if !slug.ends_with('-') && !slug.is_empty() {
-                slug.push('-');
-            }
-        }
-        let slug: String = slug.trim_end_matches('-').chars().take(80).collect();
-        Self::parse(slug.trim_end_matches('-'))
+        Self::parse(&crate::slug::slugify(title, 80))
     }
 
     pub fn as_str(&self) -> &str {
@@ -49,32 +37,6 @@ impl std::fmt::Display for SpaceSlug {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
-}
-
-/// French (and common Latin) accented letters to their plain form, for slugs.
-fn fold_accent(c: char) -> Vec<char> {
-    let plain = match c {
-        'à' | 'â' | 'ä' | 'á' | 'ã' | 'å' => "a",
-        'À' | 'Â' | 'Ä' | 'Á' | 'Ã' | 'Å' => "A",
-        'ç' => "c",
-        'Ç' => "C",
-        'é' | 'è' | 'ê' | 'ë' => "e",
-        'É' | 'È' | 'Ê' | 'Ë' => "E",
-        'î' | 'ï' | 'í' | 'ì' => "i",
-        'Î' | 'Ï' | 'Í' | 'Ì' => "I",
-        'ô' | 'ö' | 'ó' | 'ò' | 'õ' => "o",
-        'Ô' | 'Ö' | 'Ó' | 'Ò' | 'Õ' => "O",
-        'ù' | 'û' | 'ü' | 'ú' => "u",
-        'Ù' | 'Û' | 'Ü' | 'Ú' => "U",
-        'ÿ' => "y",
-        'ñ' => "n",
-        'œ' => "oe",
-        'Œ' => "OE",
-        'æ' => "ae",
-        'Æ' => "AE",
-        _ => return vec![c],
-    };
-    plain.chars().collect()
 }
 
 /// Who may learn that a space exists and read it.

@@ -36,7 +36,12 @@ pub async fn show(
     Path(slug): Path<String>,
 ) -> AppResult<Html<String>> {
     let grant = access::space(&state.db, ctx.user.as_ref(), &slug, SpaceAction::See).await?;
-    Ok(views::show(&ctx, &grant))
+    let pages = if grant.allows(SpaceAction::Read) {
+        Some(crate::pages::store::list(&state.db, grant.space.id, false).await?)
+    } else {
+        None
+    };
+    Ok(views::show(&ctx, &grant, pages.as_deref()))
 }
 
 pub async fn new_form(ctx: Ctx) -> AppResult<Html<String>> {

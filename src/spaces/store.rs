@@ -82,6 +82,10 @@ pub async fn find(db: &Db, slug: &str) -> anyhow::Result<Option<Space>> {
         .transpose()
 }
 
+pub async fn get(db: &Db, id: SpaceId) -> anyhow::Result<Option<Space>> {
+    space::Entity::find_by_id(id.0).one(db).await?.map(Space::try_from).transpose()
+}
+
 /// Every space, by title. Callers filter through the access module before showing them.
 pub async fn all(db: &Db) -> anyhow::Result<Vec<Space>> {
     space::Entity::find()

@@ -42,7 +42,7 @@ pub fn index(ctx: &Ctx, spaces: &[SpaceGrant], may_create: bool) -> Html<String>
     )
 }
 
-pub fn show(ctx: &Ctx, grant: &SpaceGrant) -> Html<String> {
+pub fn show(ctx: &Ctx, grant: &SpaceGrant, pages: Option<&[crate::pages::Page]>) -> Html<String> {
     let space = &grant.space;
     page(
         ctx,
@@ -63,6 +63,7 @@ pub fn show(ctx: &Ctx, grant: &SpaceGrant) -> Html<String> {
                         a.button href={"/s/" (space.slug) "/settings"} { (ctx.t("space.settings")) }
                     }
                 }
+                @if let Some(pages) = pages { (crate::pages::views::list(ctx, grant, pages)) }
             }
         },
     )

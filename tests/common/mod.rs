@@ -15,6 +15,8 @@ use ruche::{
 use sea_orm::{ConnectionTrait, Database};
 use tokio::sync::oneshot;
 
+pub mod yclient;
+
 pub const PASSWORD: &str = "correct horse battery";
 
 #[derive(Clone, Copy, Debug)]
@@ -95,14 +97,23 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// Starts on a fresh database with settings changed by `configure`.
+    pub async fn start_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> Self {
         let (url, dir) = fresh_database(backend).await;
-        let mut app = Self::start_on(&url).await;
+        let mut app = Self::start_configured(&url, configure).await;
         app._dir = dir;
         app
     }
 
     /// Starts the real application on port 0 over the database at `url`.
     pub async fn start_on(url: &str) -> Self {
+        Self::start_configured(url, |_| {}).await
+    }
+
+    pub async fn start_configured(url: &str, configure: impl FnOnce(&mut Settings)) -> Self {
         let data = std::env::temp_dir();
         let db = db::connect(url).await.expect("database opens and migrates");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -110,6 +121,9 @@ impl TestApp {
         let mut settings = Settings::new(data, url.to_owned());
         settings.addr = addr;
         settings.base_url = format!("http://{addr}");
+        // Projections catch up quickly, so tests need not wait.
+        settings.collab.settle = std::time::Duration::from_millis(50);
+        configure(&mut settings);
         let (stop, stopped) = oneshot::channel::<()>();
         let state = AppState::new(db.clone(), settings);
         let server = tokio::spawn(async move {
@@ -200,6 +214,51 @@ impl TestApp {
 
     pub async fn add_member(&self, space: &Space, user: &User, role: Role) {
         spaces::store::set_member(&self.db, space.id, user.id, role).await.expect("member added");
+    }
+
+    /// An API token for the account `email`.
+    pub async fn token_for(&self, email: &str) -> String {
+        let user = accounts::store::find_by_email(&self.db, email)
+            .await
+            .expect("lookup")
+            .expect("account exists");
+        accounts::tokens::create(&self.db, user.id, "test").await.expect("token").1
+    }
+
+    /// The websocket address of a page.
+    pub fn ws_url(&self, space: &str, page: &str) -> String {
+        format!("ws://{}/ws/{space}/{page}", self.addr)
+    }
+
+    /// `PUT /api/pages/{space}/{page}` with Markdown, as the token's owner.
+    pub async fn put_page(
+        &self,
+        token: &str,
+        space: &str,
+        page: &str,
+        markdown: &str,
+    ) -> reqwest::Response {
+        reqwest::Client::new()
+            .put(self.url(&format!("/api/pages/{space}/{page}")))
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "markdown": markdown }))
+            .send()
+            .await
+            .expect("PUT page")
+    }
+
+    /// The page's Markdown as `GET /api/pages/...` returns it.
+    pub async fn page_text(&self, token: &str, space: &str, page: &str) -> String {
+        let body: serde_json::Value = reqwest::Client::new()
+            .get(self.url(&format!("/api/pages/{space}/{page}")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("GET page")
+            .json()
+            .await
+            .expect("JSON page");
+        body["markdown"].as_str().expect("markdown").to_owned()
     }
 
     /// The CSRF token of the form on the page at `path`, fetched with `client`.

@@ -1,0 +1,3 @@
+//! Database rows of documents (SeaORM entities).
+pub mod doc_snapshot;
+pub mod doc_update;

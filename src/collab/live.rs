@@ -1,0 +1,521 @@
+//! One live document: a task that owns the `yrs::Doc` and its presence, applies what clients
+//! send, stores it, then broadcasts it. Nothing here knows about sockets or HTTP.
+use std::{
+    collections::{HashMap, HashSet},
+    panic::AssertUnwindSafe,
+    sync::Arc,
+    time::Duration,
+};
+
+use tokio::{
+    sync::{mpsc, oneshot},
+    time::{sleep_until, Instant},
+};
+use yrs::{
+    block::ClientID, sync::Awareness, types::ToJson, updates::decoder::Decode, Doc, GetString,
+    OffsetKind, Options, ReadTxn, StateVector, Transact, Update,
+};
+
+use super::{
+    protocol::{self, Message},
+    store::{self, DocId, NewUpdate},
+    text, HubInner,
+};
+
+/// Identifies one websocket connection to a document.
+pub type ConnId = u64;
+
+/// How many updates a batch may hold before it is written (bounds the work between writes).
+const MAX_BATCH: usize = 512;
+
+/// What a connection receives.
+#[derive(Debug)]
+pub enum Outgoing {
+    /// One protocol message: one websocket binary frame.
+    Frame(Vec<u8>),
+    /// Close the connection with a code and a reason.
+    Close(u16, String),
+}
+
+/// Close codes (RFC 6455): invalid data, policy violation, internal error.
+pub const CLOSE_INVALID: u16 = 1007;
+pub const CLOSE_POLICY: u16 = 1008;
+pub const CLOSE_ERROR: u16 = 1011;
+
+/// The page's content, as the HTTP side reads it.
+#[derive(Debug, Clone)]
+pub struct Content {
+    pub markdown: String,
+    pub fields: serde_json::Value,
+    /// The whole document, encoded: an edit form carries it back so that its changes merge
+    /// with what others typed in the meantime.
+    pub state: Vec<u8>,
+}
+
+/// Requests to a live document.
+pub enum Command {
+    Join {
+        conn: ConnId,
+        outbox: mpsc::Sender<Outgoing>,
+        can_write: bool,
+        author: Option<i64>,
+    },
+    Frame {
+        conn: ConnId,
+        messages: Vec<Message>,
+    },
+    Leave {
+        conn: ConnId,
+    },
+    /// Make the body read `markdown` (as a diff), on behalf of `author`.
+    SetText {
+        markdown: String,
+        author: Option<i64>,
+        done: oneshot::Sender<anyhow::Result<()>>,
+    },
+    /// Apply an update made elsewhere (an edit form's changes), on behalf of `author`.
+    Apply {
+        data: Vec<u8>,
+        author: Option<i64>,
+        done: oneshot::Sender<anyhow::Result<()>>,
+    },
+    Read {
+        reply: oneshot::Sender<Content>,
+    },
+}
+
+struct Conn {
+    outbox: mpsc::Sender<Outgoing>,
+    can_write: bool,
+    author: Option<i64>,
+    /// Awareness client ids this connection announced, dropped when it leaves.
+    clients: HashSet<ClientID>,
+}
+
+/// An update applied to the document but not yet stored.
+struct Pending {
+    data: Vec<u8>,
+    author: Option<i64>,
+    from: Option<ConnId>,
+    done: Option<oneshot::Sender<anyhow::Result<()>>>,
+}
+
+pub fn new_doc() -> Doc {
+    Doc::with_options(Options { offset_kind: OffsetKind::Utf16, ..Default::default() })
+}
+
+pub struct LiveDoc {
+    id: DocId,
+    hub: Arc<HubInner>,
+    awareness: Awareness,
+    conns: HashMap<ConnId, Conn>,
+    last_seq: i64,
+    /// Sequence number covered by the stored snapshot.
+    snapshot_seq: i64,
+    settle_at: Option<Instant>,
+    /// Set when applying an update panicked: the in-memory document is reloaded from storage.
+    poisoned: bool,
+}
+
+impl LiveDoc {
+    /// Builds the document from storage.
+    pub async fn load(id: DocId, hub: Arc<HubInner>) -> anyhow::Result<Self> {
+        let doc = new_doc();
+        let stored = store::load(&hub.db, id).await?;
+        let snapshot_seq = stored.last_seq - i64::try_from(stored.updates.len()).unwrap_or(0);
+        apply_stored(&doc, id, &stored);
+        Ok(Self {
+            id,
+            awareness: Awareness::new(doc),
+            conns: HashMap::new(),
+            last_seq: stored.last_seq,
+            snapshot_seq,
+            settle_at: None,
+            poisoned: false,
+            hub,
+        })
+    }
+
+    fn doc(&self) -> &Doc {
+        self.awareness.doc()
+    }
+
+    /// The task's loop: batches what waits in the inbox, until idle or shutdown.
+    pub async fn run(mut self, mut inbox: mpsc::Receiver<Command>) {
+        let idle_after = self.hub.settings.idle_unload;
+        let mut idle_since = Instant::now();
+        loop {
+            let first = tokio::select! {
+                cmd = inbox.recv() => match cmd {
+                    Some(cmd) => cmd,
+                    None => break,
+                },
+                _ = sleep_until(self.settle_at.unwrap_or_else(far_future)), if self.settle_at.is_some() => {
+                    self.settle_at = None;
+                    self.settled().await;
+                    continue;
+                }
+                _ = sleep_until(idle_since + idle_after), if self.conns.is_empty() => {
+                    if self.try_unload(&mut inbox).await {
+                        return;
+                    }
+                    idle_since = Instant::now();
+                    continue;
+                }
+                _ = self.hub.cancel.cancelled() => break,
+            };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match inbox.try_recv() {
+                    Ok(cmd) => batch.push(cmd),
+                    Err(_) => break,
+                }
+            }
+            self.process(batch).await;
+            if self.poisoned {
+                self.reload().await;
+            }
+            if self.conns.is_empty() {
+                idle_since = Instant::now();
+            }
+        }
+        // Shutting down: leave a compact, complete state behind.
+        if self.settle_at.take().is_some() {
+            self.settled().await;
+        }
+        self.compact().await;
+    }
+
+    async fn process(&mut self, batch: Vec<Command>) {
+        let mut pending: Vec<Pending> = Vec::new();
+        for cmd in batch {
+            match cmd {
+                Command::Join { conn, outbox, can_write, author } => {
+                    // Whoever joins must see only what is stored.
+                    self.flush(&mut pending).await;
+                    let sv = self.doc().transact().state_vector();
+                    let _ = outbox.try_send(Outgoing::Frame(protocol::encode_sync_step1(&sv)));
+                    if let Ok(presence) = self.awareness.update() {
+                        if !presence.clients.is_empty() {
+                            let _ = outbox
+                                .try_send(Outgoing::Frame(protocol::encode_awareness(&presence)));
+                        }
+                    }
+                    self.conns
+                        .insert(conn, Conn { outbox, can_write, author, clients: HashSet::new() });
+                }
+                Command::Frame { conn, messages } => {
+                    for message in messages {
+                        if !self.conns.contains_key(&conn) {
+                            break;
+                        }
+                        self.handle(conn, message, &mut pending).await;
+                    }
+                }
+                Command::Leave { conn } => self.leave(conn),
+                Command::SetText { markdown, author, done } => {
+                    let body = self.doc().get_or_insert_text("body");
+                    let data = {
+                        let mut txn = self.doc().transact_mut();
+                        text::set_text(&mut txn, &body, &markdown);
+                        txn.encode_update_v1()
+                    };
+                    if Update::decode_v1(&data).map(|u| u.is_empty()).unwrap_or(true) {
+                        let _ = done.send(Ok(()));
+                    } else {
+                        pending.push(Pending { data, author, from: None, done: Some(done) });
+                    }
+                }
+                Command::Apply { data, author, done } => match self.apply(&data) {
+                    Ok(true) => {
+                        pending.push(Pending { data, author, from: None, done: Some(done) })
+                    }
+                    Ok(false) => {
+                        let _ = done.send(Ok(()));
+                    }
+                    Err(reason) => {
+                        let _ = done.send(Err(anyhow::anyhow!(reason)));
+                    }
+                },
+                Command::Read { reply } => {
+                    self.flush(&mut pending).await;
+                    let _ = reply.send(self.content());
+                }
+            }
+        }
+        self.flush(&mut pending).await;
+    }
+
+    async fn handle(&mut self, conn: ConnId, message: Message, pending: &mut Vec<Pending>) {
+        match message {
+            Message::SyncStep1(sv) => {
+                self.flush(pending).await;
+                let diff = self.doc().transact().encode_diff_v1(&sv);
+                self.send(conn, protocol::encode_sync_step2(&diff));
+            }
+            Message::SyncStep2(data) | Message::Update(data) => {
+                let Some(c) = self.conns.get(&conn) else { return };
+                if !c.can_write {
+                    if Update::decode_v1(&data).is_ok_and(|u| u.is_empty()) {
+                        return; // a read-only client answering our step 1 with nothing
+                    }
+                    // The connection stays open; nothing is applied, and the client is told.
+                    self.send(
+                        conn,
+                        protocol::encode_permission_denied("lecture seule / read-only"),
+                    );
+                    return;
+                }
+                let author = c.author;
+                match self.apply(&data) {
+                    Ok(true) => {
+                        pending.push(Pending { data, author, from: Some(conn), done: None })
+                    }
+                    Ok(false) => {}
+                    Err(reason) => self.close(conn, CLOSE_INVALID, reason),
+                }
+            }
+            Message::Awareness(update) => {
+                let Some(c) = self.conns.get_mut(&conn) else { return };
+                for (client, entry) in &update.clients {
+                    if &*entry.json == "null" {
+                        c.clients.remove(client);
+                    } else {
+                        c.clients.insert(*client);
+                    }
+                }
+                if self.awareness.apply_update(update.clone()).is_err() {
+                    self.close(conn, CLOSE_INVALID, "invalid awareness update");
+                    return;
+                }
+                self.broadcast(Some(conn), &protocol::encode_awareness(&update));
+            }
+            Message::QueryAwareness => {
+                if let Ok(presence) = self.awareness.update() {
+                    self.send(conn, protocol::encode_awareness(&presence));
+                }
+            }
+        }
+    }
+
+    /// Applies a client's update; `Ok(false)` when it brings nothing to store.
+    fn apply(&mut self, data: &[u8]) -> Result<bool, &'static str> {
+        let update = Update::decode_v1(data).map_err(|_| "invalid update")?;
+        if update.is_empty() {
+            return Ok(false);
+        }
+        let doc = self.doc().clone();
+        // yrs may panic on hostile input; the document is then reloaded from storage.
+        let applied = std::panic::catch_unwind(AssertUnwindSafe(move || {
+            doc.transact_mut().apply_update(update)
+        }));
+        match applied {
+            Ok(Ok(())) => Ok(true),
+            Ok(Err(_)) => Err("update could not be applied"),
+            Err(_) => {
+                tracing::error!(
+                    doc = self.id.0,
+                    "applying an update panicked; reloading the document"
+                );
+                self.poisoned = true;
+                Err("update could not be applied")
+            }
+        }
+    }
+
+    /// Stores the pending updates in one transaction, then broadcasts them.
+    async fn flush(&mut self, pending: &mut Vec<Pending>) {
+        if pending.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(pending);
+        let first = self.last_seq + 1;
+        let rows: Vec<NewUpdate<'_>> = batch
+            .iter()
+            .zip(first..)
+            .map(|(p, seq)| NewUpdate { seq, data: &p.data, author: p.author })
+            .collect();
+        match store::append(&self.hub.db, self.id, &rows).await {
+            Ok(()) => {
+                self.last_seq += i64::try_from(batch.len()).unwrap_or(0);
+                for p in batch {
+                    self.broadcast(p.from, &protocol::encode_update(&p.data));
+                    if let Some(done) = p.done {
+                        let _ = done.send(Ok(()));
+                    }
+                }
+                self.settle_at = Some(Instant::now() + self.hub.settings.settle);
+                if self.last_seq - self.snapshot_seq >= self.hub.settings.compact_every {
+                    self.compact().await;
+                }
+            }
+            Err(err) => {
+                // Nothing was stored, so nothing may be seen: the authors' clients still hold
+                // their changes and send them again when they reconnect.
+                tracing::error!(doc = self.id.0, error = ?err, "could not store updates");
+                for p in batch {
+                    if let Some(conn) = p.from {
+                        self.close(conn, CLOSE_ERROR, "could not save; reconnecting");
+                    }
+                    if let Some(done) = p.done {
+                        let _ =
+                            done.send(Err(anyhow::anyhow!("could not store the change: {err:#}")));
+                    }
+                }
+                self.poisoned = true;
+            }
+        }
+    }
+
+    /// Replaces the in-memory document by what storage holds.
+    async fn reload(&mut self) {
+        match store::load(&self.hub.db, self.id).await {
+            Ok(stored) => {
+                let doc = new_doc();
+                apply_stored(&doc, self.id, &stored);
+                self.snapshot_seq =
+                    stored.last_seq - i64::try_from(stored.updates.len()).unwrap_or(0);
+                self.last_seq = stored.last_seq;
+                let mut awareness = Awareness::new(doc);
+                if let Ok(presence) = self.awareness.update() {
+                    let _ = awareness.apply_update(presence);
+                }
+                self.awareness = awareness;
+                self.poisoned = false;
+                // Clients may hold changes that are no longer here: have them sync again.
+                let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+                for conn in conns {
+                    self.close(conn, CLOSE_ERROR, "document reloaded; reconnecting");
+                }
+            }
+            Err(err) => {
+                tracing::error!(doc = self.id.0, error = ?err, "could not reload a document")
+            }
+        }
+    }
+
+    fn send(&mut self, conn: ConnId, frame: Vec<u8>) {
+        let full = match self.conns.get(&conn) {
+            Some(c) => c.outbox.try_send(Outgoing::Frame(frame)).is_err(),
+            None => false,
+        };
+        if full {
+            // Too slow to keep up: drop it rather than hold everyone else back.
+            self.leave(conn);
+        }
+    }
+
+    fn broadcast(&mut self, except: Option<ConnId>, frame: &[u8]) {
+        let slow: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(id, _)| Some(**id) != except)
+            .filter(|(_, c)| c.outbox.try_send(Outgoing::Frame(frame.to_vec())).is_err())
+            .map(|(id, _)| *id)
+            .collect();
+        for conn in slow {
+            self.leave(conn);
+        }
+    }
+
+    fn close(&mut self, conn: ConnId, code: u16, reason: &str) {
+        if let Some(c) = self.conns.get(&conn) {
+            let _ = c.outbox.try_send(Outgoing::Close(code, reason.to_owned()));
+        }
+        self.leave(conn);
+    }
+
+    /// Forgets a connection and tells the others its presence is gone.
+    fn leave(&mut self, conn: ConnId) {
+        let Some(c) = self.conns.remove(&conn) else { return };
+        if c.clients.is_empty() {
+            return;
+        }
+        for client in &c.clients {
+            self.awareness.remove_state(*client);
+        }
+        if let Ok(gone) = self.awareness.update_with_clients(c.clients.iter().copied()) {
+            self.broadcast(None, &protocol::encode_awareness(&gone));
+        }
+    }
+
+    fn content(&self) -> Content {
+        let doc = self.doc();
+        let body = doc.get_or_insert_text("body");
+        let fields = doc.get_or_insert_map("fields");
+        let txn = doc.transact();
+        let fields = serde_json::to_value(fields.to_json(&txn)).unwrap_or(serde_json::Value::Null);
+        let state = txn.encode_state_as_update_v1(&StateVector::default());
+        Content { markdown: body.get_string(&txn), fields, state }
+    }
+
+    /// Changes have settled: let the projections catch up.
+    async fn settled(&mut self) {
+        let content = self.content();
+        if let Err(err) = (self.hub.on_settled)(self.id, content).await {
+            tracing::warn!(doc = self.id.0, error = ?err, "could not update the projections");
+        }
+    }
+
+    async fn compact(&mut self) {
+        if self.last_seq == self.snapshot_seq || self.poisoned {
+            return;
+        }
+        let state = self.doc().transact().encode_state_as_update_v1(&StateVector::default());
+        match store::compact(&self.hub.db, self.id, state, self.last_seq).await {
+            Ok(()) => self.snapshot_seq = self.last_seq,
+            Err(err) => {
+                tracing::warn!(doc = self.id.0, error = ?err, "compaction failed; will retry")
+            }
+        }
+    }
+
+    /// Leaves memory when nobody is connected: compacts, then hands any late command to a new
+    /// owner. True when the task may end.
+    async fn try_unload(&mut self, inbox: &mut mpsc::Receiver<Command>) -> bool {
+        if self.settle_at.take().is_some() {
+            self.settled().await;
+        }
+        self.compact().await;
+        let late = {
+            let mut docs = self.hub.docs.lock().unwrap_or_else(|p| p.into_inner());
+            if !inbox.is_empty() {
+                return false;
+            }
+            docs.remove(&self.id);
+            inbox.close();
+            let mut late = Vec::new();
+            while let Ok(cmd) = inbox.try_recv() {
+                late.push(cmd);
+            }
+            late
+        };
+        // Commands that slipped in go to the next owner.
+        for cmd in late {
+            let next = super::sender_for(&self.hub, self.id);
+            if let Err(mpsc::error::TrySendError::Full(cmd)) = next.try_send(cmd) {
+                tokio::spawn(async move {
+                    let _ = next.send(cmd).await;
+                });
+            }
+        }
+        true
+    }
+}
+
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(86_400)
+}
+
+fn apply_stored(doc: &Doc, id: DocId, stored: &store::Stored) {
+    let mut txn = doc.transact_mut();
+    for data in stored.snapshot.iter().chain(stored.updates.iter().map(|(_, d)| d)) {
+        let applied = Update::decode_v1(data)
+            .map_err(anyhow::Error::from)
+            .and_then(|u| Ok(txn.apply_update(u)?));
+        if let Err(err) = applied {
+            // Never stored unless it decoded and applied; log loudly if storage was tampered with.
+            tracing::error!(doc = id.0, error = ?err, "a stored update does not apply");
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! Live co-editing: the y-websocket protocol, live documents (one task each), their storage,
+//! and the websocket adapter. The core (protocol, live, store) knows nothing of axum.
+pub mod entity;
+pub mod live;
+pub mod protocol;
+pub mod store;
+pub mod text;
+pub mod ws;
+
+use std::{
+    collections::HashMap,
+    future::Future,
+    pin::Pin,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
+    time::Duration,
+};
+
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+pub use live::{Command, ConnId, Content, Outgoing};
+pub use store::DocId;
+
+use crate::db::Db;
+
+/// How live documents behave; every value has a default a site can change.
+#[derive(Debug, Clone)]
+pub struct CollabSettings {
+    /// A document nobody is connected to leaves memory after this long.
+    pub idle_unload: Duration,
+    /// Projections (plain text, links) are refreshed once edits pause this long.
+    pub settle: Duration,
+    /// The update log is folded into a snapshot after this many updates.
+    pub compact_every: i64,
+    /// Largest websocket frame accepted.
+    pub max_frame_bytes: usize,
+    /// Frames waiting for a slow client before it is dropped.
+    pub outbox_capacity: usize,
+}
+
+impl Default for CollabSettings {
+    fn default() -> Self {
+        Self {
+            idle_unload: Duration::from_secs(60),
+            settle: Duration::from_secs(2),
+            compact_every: 500,
+            max_frame_bytes: 4 * 1024 * 1024,
+            outbox_capacity: 1024,
+        }
+    }
+}
+
+type SettledFuture = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
+/// Called when a document's changes have settled, to refresh what is derived from it.
+pub type OnSettled = Arc<dyn Fn(DocId, Content) -> SettledFuture + Send + Sync>;
+
+pub struct HubInner {
+    pub(crate) db: Db,
+    pub(crate) settings: CollabSettings,
+    pub(crate) docs: Mutex<HashMap<DocId, mpsc::Sender<Command>>>,
+    pub(crate) cancel: CancellationToken,
+    pub(crate) tracker: TaskTracker,
+    pub(crate) on_settled: OnSettled,
+    next_conn: AtomicU64,
+}
+
+/// The registry of live documents: finds or starts the one task that owns each document.
+#[derive(Clone)]
+pub struct Hub(Arc<HubInner>);
+
+/// How many commands may wait for a document's task.
+const INBOX_CAPACITY: usize = 4096;
+
+impl Hub {
+    pub fn new(db: Db, settings: CollabSettings, on_settled: OnSettled) -> Self {
+        Hub(Arc::new(HubInner {
+            db,
+            settings,
+            docs: Mutex::new(HashMap::new()),
+            cancel: CancellationToken::new(),
+            tracker: TaskTracker::new(),
+            on_settled,
+            next_conn: AtomicU64::new(1),
+        }))
+    }
+
+    pub fn settings(&self) -> &CollabSettings {
+        &self.0.settings
+    }
+
+    pub fn new_conn_id(&self) -> ConnId {
+        self.0.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub async fn send(&self, doc: DocId, cmd: Command) {
+        send_to(&self.0, doc, cmd).await;
+    }
+
+    /// The document's current content (loading it if needed).
+    pub async fn read(&self, doc: DocId) -> anyhow::Result<Content> {
+        let (reply, answer) = oneshot::channel();
+        self.send(doc, Command::Read { reply }).await;
+        answer.await.map_err(|_| anyhow::anyhow!("the document could not be loaded"))
+    }
+
+    /// Makes the body read `markdown`, as a CRDT edit merged with concurrent typing; returns
+    /// once the change is stored and broadcast.
+    pub async fn set_text(
+        &self,
+        doc: DocId,
+        markdown: String,
+        author: Option<i64>,
+    ) -> anyhow::Result<()> {
+        let (done, answer) = oneshot::channel();
+        self.send(doc, Command::SetText { markdown, author, done }).await;
+        answer.await.map_err(|_| anyhow::anyhow!("the document could not be loaded"))?
+    }
+
+    /// Makes the body read `markdown` starting from an earlier state of the document (`base`,
+    /// as an edit form received it): only the changes made since then are applied, so what
+    /// others typed meanwhile stays.
+    pub async fn edit_from(
+        &self,
+        doc: DocId,
+        base: &[u8],
+        markdown: &str,
+        author: Option<i64>,
+    ) -> anyhow::Result<()> {
+        use yrs::{updates::decoder::Decode, Transact, Update};
+        let scratch = live::new_doc();
+        scratch.transact_mut().apply_update(Update::decode_v1(base)?)?;
+        let body = scratch.get_or_insert_text("body");
+        let data = {
+            let mut txn = scratch.transact_mut();
+            text::set_text(&mut txn, &body, markdown);
+            txn.encode_update_v1()
+        };
+        let (done, answer) = oneshot::channel();
+        self.send(doc, Command::Apply { data, author, done }).await;
+        answer.await.map_err(|_| anyhow::anyhow!("the document could not be loaded"))?
+    }
+
+    /// Number of documents in memory.
+    pub fn live_count(&self) -> usize {
+        self.0.docs.lock().map(|d| d.len()).unwrap_or(0)
+    }
+
+    /// Stops every document (each compacts and ends) and waits for them.
+    pub async fn shutdown(&self) {
+        self.0.cancel.cancel();
+        self.0.tracker.close();
+        self.0.tracker.wait().await;
+    }
+}
+
+/// The inbox of the document's task, starting the task when it is not live (or just left).
+pub(crate) fn sender_for(hub: &Arc<HubInner>, doc: DocId) -> mpsc::Sender<Command> {
+    let mut docs = hub.docs.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(sender) = docs.get(&doc).filter(|s| !s.is_closed()) {
+        return sender.clone();
+    }
+    let (sender, inbox) = mpsc::channel(INBOX_CAPACITY);
+    docs.insert(doc, sender.clone());
+    let inner = hub.clone();
+    hub.tracker.spawn(async move {
+        match live::LiveDoc::load(doc, inner.clone()).await {
+            Ok(live) => live.run(inbox).await,
+            Err(err) => {
+                tracing::error!(doc = doc.0, error = ?err, "could not load a document");
+                inner.docs.lock().unwrap_or_else(|p| p.into_inner()).remove(&doc);
+            }
+        }
+    });
+    sender
+}
+
+/// Sends to the document's task, starting it when needed.
+pub(crate) async fn send_to(hub: &Arc<HubInner>, doc: DocId, mut cmd: Command) {
+    for _ in 0..3 {
+        match sender_for(hub, doc).send(cmd).await {
+            Ok(()) => return,
+            Err(mpsc::error::SendError(back)) => cmd = back,
+        }
+    }
+    tracing::error!(doc = doc.0, "a document's task kept going away; command dropped");
+}

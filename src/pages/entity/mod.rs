@@ -1,0 +1,4 @@
+//! Database rows of pages (SeaORM entities).
+pub mod page;
+pub mod page_link;
+pub mod page_redirect;

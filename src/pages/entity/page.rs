@@ -1,0 +1,24 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "pages")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub space_id: i64,
+    pub slug: String,
+    pub title: String,
+    /// The form this page is an entry of, if any.
+    pub form: Option<String>,
+    /// Projection of the body: its text without Markdown.
+    pub plain_text: String,
+    pub created_by: Option<i64>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+    pub trashed_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,101 @@
+//! Pages: what people write, in a space. Their text lives in a CRDT document (see `collab`);
+//! here are their identity, addresses, trash, rendering and the projections lists query.
+pub mod api;
+pub mod entity;
+pub mod render;
+pub mod routes;
+pub mod store;
+pub mod views;
+
+use serde::Serialize;
+
+use crate::spaces::SpaceId;
+
+/// A page's address within its space.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct PageSlug(String);
+
+/// Addresses that name actions under a space, so no page may take them.
+const RESERVED: &[&str] = &["members", "settings", "pages", "new", "trash", "changes"];
+
+impl PageSlug {
+    pub const MAX: usize = 120;
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        let slug = raw.trim();
+        (crate::slug::is_slug(slug, Self::MAX) && !RESERVED.contains(&slug))
+            .then(|| Self(slug.to_owned()))
+    }
+
+    pub fn from_title(title: &str) -> Option<Self> {
+        Self::parse(&crate::slug::slugify(title, Self::MAX))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for PageSlug {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct PageId(pub i64);
+
+/// Refreshes a page's projections from its document's content (called when edits settle).
+pub async fn project(
+    db: &crate::db::Db,
+    doc: crate::collab::DocId,
+    content: crate::collab::Content,
+) -> anyhow::Result<()> {
+    let Some(page) = store::get(db, PageId(doc.0)).await? else {
+        return Ok(()); // purged meanwhile
+    };
+    let Some(space) = crate::spaces::store::get(db, page.space_id).await? else {
+        return Ok(());
+    };
+    let links = render::links(&content.markdown, space.slug.as_str());
+    store::project(db, page.id, &render::plain_text(&content.markdown), &links).await
+}
+
+impl PageId {
+    pub fn doc(self) -> crate::collab::DocId {
+        crate::collab::DocId(self.0)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Page {
+    pub id: PageId,
+    #[serde(skip)]
+    pub space_id: SpaceId,
+    pub slug: PageSlug,
+    pub title: String,
+    pub form: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+    pub trashed: bool,
+}
+
+impl TryFrom<entity::page::Model> for Page {
+    type Error = anyhow::Error;
+
+    fn try_from(m: entity::page::Model) -> anyhow::Result<Self> {
+        Ok(Self {
+            id: PageId(m.id),
+            space_id: SpaceId(m.space_id),
+            slug: PageSlug::parse(&m.slug)
+                .ok_or_else(|| anyhow::anyhow!("stored page slug {:?} is invalid", m.slug))?,
+            title: m.title,
+            form: m.form,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+            trashed: m.trashed_at.is_some(),
+        })
+    }
+}

@@ -1,0 +1,348 @@
+//! Handlers of page screens: read, create, edit (live editor with a plain form as fallback),
+//! rename, trash and restore; and the websocket that co-edits a page.
+use std::collections::HashMap;
+
+use axum::{
+    extract::{ws::WebSocketUpgrade, Path, Query, State},
+    http::StatusCode,
+    response::{Html, IntoResponse, Redirect, Response},
+};
+use base64::Engine;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::{
+    render::{self, LinkState},
+    store::{self, Found, LinkTarget, PageError},
+    views, Page, PageSlug,
+};
+use crate::{
+    access::{self, SpaceAction, SpaceGrant},
+    accounts::{csrf::CsrfForm, MaybeUser, User},
+    app::AppState,
+    collab::{self, ws::Peer},
+    error::{AppError, AppResult},
+    layout::{flash, Ctx, FlashKind},
+};
+
+/// The page at `space`/`slug` for `action`, after the access module said yes. A renamed page
+/// answers with where it went; a trashed one is only for those who manage the space.
+pub async fn load(
+    state: &AppState,
+    user: Option<&User>,
+    space: &str,
+    slug: &str,
+    action: SpaceAction,
+) -> AppResult<Loaded> {
+    let grant = access::space(&state.db, user, space, action).await?;
+    match store::find(&state.db, grant.space.id, slug).await? {
+        None => Err(AppError::NotFound),
+        Some(Found::Moved(to)) => Ok(Loaded::Moved(format!("/s/{}/{}", grant.space.slug, to))),
+        Some(Found::Page(page)) if page.trashed && !grant.allows(SpaceAction::Manage) => {
+            Err(AppError::NotFound)
+        }
+        Some(Found::Page(page)) => Ok(Loaded::Page(Box::new(grant), page)),
+    }
+}
+
+pub enum Loaded {
+    Page(Box<SpaceGrant>, Page),
+    Moved(String),
+}
+
+/// Renders a page's Markdown for this reader: wiki links to pages they may not read are left
+/// as plain links, so nothing is learnt about them.
+pub async fn render_for(
+    state: &AppState,
+    user: Option<&User>,
+    current: &SpaceGrant,
+    markdown: &str,
+) -> AppResult<String> {
+    let targets = render::links(markdown, current.space.slug.as_str());
+    let mut grants: HashMap<String, Option<SpaceGrant>> = HashMap::new();
+    for target in &targets {
+        if !grants.contains_key(&target.space) {
+            let grant = if target.space == current.space.slug.as_str() {
+                Some(current.clone())
+            } else {
+                access::space(&state.db, user, &target.space, SpaceAction::Read).await.ok()
+            };
+            grants.insert(target.space.clone(), grant);
+        }
+    }
+    let lookups: Vec<_> = targets
+        .iter()
+        .filter_map(|t| {
+            grants
+                .get(&t.space)?
+                .as_ref()
+                .filter(|g| g.allows(SpaceAction::Read))
+                .map(|g| (g.space.id, t.slug.clone()))
+        })
+        .collect();
+    let existing = store::existing(&state.db, &lookups).await?;
+    let resolve = |target: &LinkTarget| -> LinkState {
+        match grants.get(&target.space).and_then(Option::as_ref) {
+            Some(g) if g.allows(SpaceAction::Read) => {
+                if existing.contains(&(g.space.id, target.slug.clone())) {
+                    LinkState::Exists
+                } else if g.allows(SpaceAction::Edit) {
+                    LinkState::Creatable
+                } else {
+                    LinkState::Unknown
+                }
+            }
+            _ => LinkState::Unknown,
+        }
+    };
+    Ok(render::to_html(markdown, current.space.slug.as_str(), &resolve))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((space, slug)): Path<(String, String)>,
+) -> AppResult<Response> {
+    let (grant, page) =
+        match load(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Read).await? {
+            Loaded::Moved(to) => return Ok(Redirect::permanent(&to).into_response()),
+            Loaded::Page(grant, page) => (grant, page),
+        };
+    let content = state.hub.read(page.id.doc()).await?;
+    let html = render_for(&state, ctx.user.as_ref(), &grant, &content.markdown).await?;
+    let backlinks =
+        store::backlinks(&state.db, grant.space.slug.as_str(), page.slug.as_str()).await?;
+    Ok(views::show(&ctx, &grant, &page, &html, &backlinks).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct NewQuery {
+    title: Option<String>,
+}
+
+pub async fn new_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(space): Path<String>,
+    Query(q): Query<NewQuery>,
+) -> AppResult<Html<String>> {
+    let grant = access::space(&state.db, ctx.user.as_ref(), &space, SpaceAction::Edit).await?;
+    Ok(views::new_page(&ctx, &grant.space, q.title.as_deref().unwrap_or(""), None))
+}
+
+#[derive(Deserialize)]
+pub struct NewFields {
+    #[serde(default)]
+    title: String,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(space): Path<String>,
+    CsrfForm(fields): CsrfForm<NewFields>,
+) -> AppResult<Response> {
+    let grant = access::space(&state.db, ctx.user.as_ref(), &space, SpaceAction::Edit).await?;
+    let author = ctx.user.as_ref().map(|u| u.id.0);
+    match store::create(&state.db, grant.space.id, &fields.title, None, author).await {
+        Ok(page) => {
+            Ok(Redirect::to(&format!("/s/{}/{}/edit", grant.space.slug, page.slug)).into_response())
+        }
+        Err(PageError::EmptyTitle | PageError::NoSlug) => {
+            let error = Some(ctx.t("page.title_invalid"));
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                views::new_page(&ctx, &grant.space, &fields.title, error),
+            )
+                .into_response())
+        }
+        Err(PageError::Internal(e)) => Err(e.into()),
+    }
+}
+
+pub async fn edit_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((space, slug)): Path<(String, String)>,
+) -> AppResult<Response> {
+    let (grant, page) =
+        match load(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Edit).await? {
+            Loaded::Moved(to) => return Ok(Redirect::to(&format!("{to}/edit")).into_response()),
+            Loaded::Page(grant, page) => (grant, page),
+        };
+    let content = state.hub.read(page.id.doc()).await?;
+    let base = base64::engine::general_purpose::STANDARD.encode(&content.state);
+    Ok(views::edit(&ctx, &grant.space, &page, &content.markdown, &base).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct EditFields {
+    #[serde(default)]
+    markdown: String,
+    #[serde(default)]
+    base: String,
+}
+
+/// Saves the plain edit form: only what this person changed since they opened the form is
+/// applied, merged with what others typed meanwhile.
+pub async fn save(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    Path((space, slug)): Path<(String, String)>,
+    CsrfForm(fields): CsrfForm<EditFields>,
+) -> AppResult<Response> {
+    let Loaded::Page(grant, page) =
+        load(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Edit).await?
+    else {
+        return Err(AppError::NotFound);
+    };
+    let base = base64::engine::general_purpose::STANDARD
+        .decode(fields.base.trim())
+        .map_err(|_| AppError::BadRequest(ctx.t("page.form_outdated")))?;
+    let author = ctx.user.as_ref().map(|u| u.id.0);
+    let markdown = fields.markdown.replace("\r\n", "\n");
+    if let Err(err) = state.hub.edit_from(page.id.doc(), &base, &markdown, author).await {
+        tracing::info!(error = ?err, "edit form refused");
+        return Err(AppError::BadRequest(ctx.t("page.form_outdated")));
+    }
+    flash(&session, FlashKind::Success, ctx.t("page.saved")).await?;
+    Ok(Redirect::to(&format!("/s/{}/{}", grant.space.slug, page.slug)).into_response())
+}
+
+pub async fn rename_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((space, slug)): Path<(String, String)>,
+) -> AppResult<Response> {
+    let Loaded::Page(grant, page) =
+        load(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Edit).await?
+    else {
+        return Err(AppError::NotFound);
+    };
+    Ok(views::rename(&ctx, &grant.space, &page, &page.title, page.slug.as_str(), None)
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct RenameFields {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    slug: String,
+}
+
+pub async fn rename(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    Path((space, slug)): Path<(String, String)>,
+    CsrfForm(fields): CsrfForm<RenameFields>,
+) -> AppResult<Response> {
+    let Loaded::Page(grant, page) =
+        load(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Edit).await?
+    else {
+        return Err(AppError::NotFound);
+    };
+    let wanted = if fields.slug.trim().is_empty() {
+        PageSlug::from_title(&fields.title)
+    } else {
+        PageSlug::parse(&fields.slug)
+    };
+    let Some(wanted) = wanted else {
+        let error = Some(ctx.t("page.slug_invalid"));
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            views::rename(&ctx, &grant.space, &page, &fields.title, &fields.slug, error),
+        )
+            .into_response());
+    };
+    match store::rename(&state.db, &page, &fields.title, Some(&wanted)).await {
+        Ok(renamed) => {
+            flash(&session, FlashKind::Success, ctx.t("page.renamed")).await?;
+            Ok(Redirect::to(&format!("/s/{}/{}", grant.space.slug, renamed.slug)).into_response())
+        }
+        Err(PageError::EmptyTitle | PageError::NoSlug) => {
+            let error = Some(ctx.t("page.title_invalid"));
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                views::rename(&ctx, &grant.space, &page, &fields.title, &fields.slug, error),
+            )
+                .into_response())
+        }
+        Err(PageError::Internal(e)) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Empty {}
+
+pub async fn trash(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    Path((space, slug)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> AppResult<Response> {
+    let Loaded::Page(grant, page) =
+        load(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Manage).await?
+    else {
+        return Err(AppError::NotFound);
+    };
+    store::set_trashed(&state.db, page.id, true).await?;
+    flash(&session, FlashKind::Success, ctx.tf("page.trashed", &[("title", &page.title)])).await?;
+    Ok(Redirect::to(&format!("/s/{}", grant.space.slug)).into_response())
+}
+
+pub async fn restore(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    Path((space, slug)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> AppResult<Response> {
+    let Loaded::Page(grant, page) =
+        load(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Manage).await?
+    else {
+        return Err(AppError::NotFound);
+    };
+    store::set_trashed(&state.db, page.id, false).await?;
+    flash(&session, FlashKind::Success, ctx.tf("page.restored", &[("title", &page.title)])).await?;
+    Ok(Redirect::to(&format!("/s/{}/{}", grant.space.slug, page.slug)).into_response())
+}
+
+pub async fn trash_list(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(space): Path<String>,
+) -> AppResult<Html<String>> {
+    let grant = access::space(&state.db, ctx.user.as_ref(), &space, SpaceAction::Manage).await?;
+    let pages = store::list(&state.db, grant.space.id, true).await?;
+    Ok(views::trash(&ctx, &grant.space, &pages))
+}
+
+/// `GET /ws/{space}/{page}`: co-editing over the y-websocket protocol. Refused like the page
+/// itself when the person may not read it; read-only when they may not edit.
+pub async fn websocket(
+    State(state): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    Path((space, slug)): Path<(String, String)>,
+    upgrade: WebSocketUpgrade,
+) -> AppResult<Response> {
+    let Loaded::Page(grant, page) =
+        load(&state, user.as_ref(), &space, &slug, SpaceAction::Read).await?
+    else {
+        return Err(AppError::NotFound);
+    };
+    if page.trashed {
+        return Err(AppError::NotFound);
+    }
+    let peer =
+        Peer { can_write: grant.allows(SpaceAction::Edit), author: user.as_ref().map(|u| u.id.0) };
+    let hub = state.hub.clone();
+    let max = hub.settings().max_frame_bytes;
+    Ok(upgrade
+        .max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| collab::ws::serve(socket, hub, page.id.doc(), peer)))
+}

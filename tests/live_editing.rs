@@ -1,0 +1,338 @@
+//! Co-editing over the websocket: convergence, offline merging, access, bad frames, HTTP edits.
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+mod common;
+
+use common::{
+    yclient::{open, Event, YClient},
+    TestApp,
+};
+use reqwest::StatusCode;
+use ruche::spaces::{Role, Visibility};
+
+on_each_backend!(
+    two_people_typing_at_once_converge_to_what_is_stored,
+    twenty_people_typing_at_once_converge,
+    a_client_offline_merges_when_it_comes_back,
+    what_clients_received_survives_a_restart,
+    a_viewer_reads_live_but_cannot_change_the_text,
+    outsiders_cannot_open_a_private_page,
+    each_malformed_frame_closes_only_its_connection,
+    an_http_edit_merges_with_live_typing,
+    compaction_keeps_the_text_and_bounds_the_log,
+    wiki_links_and_backlinks_follow_the_text,
+);
+
+const SPACE: &str = "chantier-1";
+const PAGE: &str = "feuille-de-route";
+
+struct Cast {
+    editor: String,
+    editor2: String,
+    viewer: String,
+}
+
+/// A members-only space with two editors and a viewer, and one page.
+async fn cast(app: &TestApp, visibility: Visibility) -> Cast {
+    let space = app.create_space(SPACE, "Chantier 1", visibility).await;
+    for (email, role) in [
+        ("sophie@example.org", Role::Editor),
+        ("celine@example.org", Role::Editor),
+        ("lea@example.org", Role::Viewer),
+    ] {
+        let user = app.create_user(email, email, false).await;
+        app.add_member(&space, &user, role).await;
+    }
+    let cast = Cast {
+        editor: app.token_for("sophie@example.org").await,
+        editor2: app.token_for("celine@example.org").await,
+        viewer: app.token_for("lea@example.org").await,
+    };
+    let created = app.put_page(&cast.editor, SPACE, PAGE, "").await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    cast
+}
+
+async fn two_people_typing_at_once_converge_to_what_is_stored(app: &TestApp) {
+    let cast = cast(app, Visibility::Members).await;
+    let url = app.ws_url(SPACE, PAGE);
+    let a = YClient::connect(&url, Some(&cast.editor)).await;
+    let b = YClient::connect(&url, Some(&cast.editor2)).await;
+    for i in 0..25 {
+        a.type_at(0, &format!("é{i} "));
+        b.append(&format!("👋{i} "));
+    }
+    let done =
+        |t: &str| (0..25).all(|i| t.contains(&format!("é{i} ")) && t.contains(&format!("👋{i} ")));
+    let text_a = a.wait_for("A to have everything", done).await;
+    let text_b = b.wait_for("B to have everything", |t| t == text_a).await;
+    assert_eq!(text_a, text_b);
+    assert_eq!(
+        app.page_text(&cast.editor, SPACE, PAGE).await,
+        text_a,
+        "what the server stores is what they see"
+    );
+}
+
+async fn twenty_people_typing_at_once_converge(app: &TestApp) {
+    let cast = cast(app, Visibility::Members).await;
+    let url = app.ws_url(SPACE, PAGE);
+    let mut clients = Vec::new();
+    for _ in 0..20 {
+        clients.push(YClient::connect(&url, Some(&cast.editor)).await);
+    }
+    for round in 0..5 {
+        for (n, client) in clients.iter().enumerate() {
+            // At the start or the end, so that no one types inside another's marker.
+            let at = if n % 2 == 0 { 0 } else { u32::MAX };
+            client.type_at(at, &format!("[{n}.{round}]"));
+        }
+    }
+    let all = |t: &str| (0..20).all(|n| (0..5).all(|r| t.contains(&format!("[{n}.{r}]"))));
+    let reference = clients[0].wait_for("the first client to have every edit", all).await;
+    for client in &clients {
+        client.wait_for("every client to converge", |t| t == reference).await;
+    }
+    assert_eq!(app.page_text(&cast.editor, SPACE, PAGE).await, reference);
+}
+
+async fn a_client_offline_merges_when_it_comes_back(app: &TestApp) {
+    let cast = cast(app, Visibility::Members).await;
+    let url = app.ws_url(SPACE, PAGE);
+    let a = YClient::connect(&url, Some(&cast.editor)).await;
+    let b = YClient::connect(&url, Some(&cast.editor2)).await;
+    a.append("Objectifs partagés. ");
+    b.wait_for("B to see A's text", |t| t.contains("Objectifs")).await;
+
+    let offline = b.disconnect().await;
+    YClient::type_offline(&offline, "Écrit hors ligne. ");
+    a.append("Pendant ce temps. ");
+
+    let back = YClient::connect_with(&url, Some(&cast.editor2), offline).await;
+    let both = |t: &str| t.contains("Écrit hors ligne.") && t.contains("Pendant ce temps.");
+    let text = back.wait_for("B to merge", both).await;
+    a.wait_for("A to receive the offline text", |t| t == text).await;
+    assert_eq!(app.page_text(&cast.editor, SPACE, PAGE).await, text);
+}
+
+async fn what_clients_received_survives_a_restart(app: &TestApp) {
+    // Uses its own server over the same database, restarted cleanly in the middle.
+    let server = TestApp::start_on(&app.database_url).await;
+    let cast = cast(&server, Visibility::Members).await;
+    let a = YClient::connect(&server.ws_url(SPACE, PAGE), Some(&cast.editor)).await;
+    let b = YClient::connect(&server.ws_url(SPACE, PAGE), Some(&cast.editor2)).await;
+    for i in 0..30 {
+        a.append(&format!("mot{i} "));
+    }
+    let seen = b.wait_for("B to receive A's words", |t| t.contains("mot29 ")).await;
+    drop((a, b));
+    let server = server.restart().await;
+    assert_eq!(server.page_text(&cast.editor, SPACE, PAGE).await, seen);
+    server.stop().await;
+}
+
+async fn a_viewer_reads_live_but_cannot_change_the_text(app: &TestApp) {
+    let cast = cast(app, Visibility::Members).await;
+    let url = app.ws_url(SPACE, PAGE);
+    let editor = YClient::connect(&url, Some(&cast.editor)).await;
+    let viewer = YClient::connect(&url, Some(&cast.viewer)).await;
+    editor.append("Texte de la rédaction. ");
+    viewer.wait_for("the viewer to see the edit live", |t| t.contains("rédaction")).await;
+
+    viewer.append("Tentative de lecture seule. ");
+    common::yclient::wait_until("the viewer to be told", || {
+        viewer.events().iter().any(|e| matches!(e, Event::PermissionDenied(_))).then_some(())
+    })
+    .await;
+    assert!(
+        !viewer.events().iter().any(|e| matches!(e, Event::Closed(_))),
+        "the connection stays open"
+    );
+    editor.append("Suite. ");
+    viewer.wait_for("the viewer to keep receiving", |t| t.contains("Suite.")).await;
+    let stored = app.page_text(&cast.editor, SPACE, PAGE).await;
+    assert!(!stored.contains("Tentative"), "nothing from the viewer was applied: {stored}");
+    assert!(!editor.text().contains("Tentative"));
+}
+
+async fn outsiders_cannot_open_a_private_page(app: &TestApp) {
+    let cast = cast(app, Visibility::Private).await;
+    app.create_user("outsider@example.org", "Outsider", false).await;
+    let outsider = app.token_for("outsider@example.org").await;
+    let editor = YClient::connect(&app.ws_url(SPACE, PAGE), Some(&cast.editor)).await;
+    editor.append("Secret du comité. ");
+    editor.wait_for("the text to be there", |t| t.contains("Secret")).await;
+
+    assert_eq!(open(&app.ws_url(SPACE, PAGE), Some(&outsider)).await.err(), Some(404));
+    assert_eq!(open(&app.ws_url(SPACE, PAGE), None).await.err(), Some(404));
+    assert_eq!(open(&app.ws_url(SPACE, "nothing"), Some(&cast.editor)).await.err(), Some(404));
+    let api = reqwest::Client::new()
+        .get(app.url(&format!("/api/pages/{SPACE}/{PAGE}")))
+        .bearer_auth(&outsider)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), StatusCode::NOT_FOUND);
+    assert!(!api.text().await.unwrap().contains("Secret"));
+}
+
+async fn each_malformed_frame_closes_only_its_connection(app: &TestApp) {
+    let cast = cast(app, Visibility::Members).await;
+    let url = app.ws_url(SPACE, PAGE);
+    let bystander = YClient::connect(&url, Some(&cast.editor)).await;
+    bystander.append("Texte intact. ");
+    let before = stored_text(app, &cast.editor, |t| t.contains("intact")).await;
+
+    let vectors: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/y-protocol-vectors.json")).unwrap();
+    let mut frames: Vec<(String, Vec<u8>)> = vectors["malformed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["name"].as_str().unwrap().to_owned(), unhex(v["hex"].as_str().unwrap())))
+        .collect();
+    // An update whose header decodes but whose content points nowhere.
+    frames.push(("update_bad_content".into(), vec![0, 2, 6, 1, 1, 0xde, 0xad, 0xbe, 0xef]));
+    for (name, frame) in frames {
+        let attacker = YClient::connect(&url, Some(&cast.editor2)).await;
+        attacker.send_raw(frame);
+        let closed = attacker.wait_closed().await;
+        let (code, reason) = closed.unwrap_or_else(|| panic!("{name}: closed without a reason"));
+        assert!(code == 1007 || code == 1009, "{name}: close code {code}");
+        assert!(!reason.is_empty(), "{name}: the close says why");
+    }
+    bystander.append("Toujours là. ");
+    let after = stored_text(app, &cast.editor, |t| t.contains("Toujours là.")).await;
+    assert_eq!(
+        after,
+        format!("{before}Toujours là. "),
+        "the document is untouched by the bad frames"
+    );
+}
+
+async fn an_http_edit_merges_with_live_typing(app: &TestApp) {
+    let cast = cast(app, Visibility::Members).await;
+    let a = YClient::connect(&app.ws_url(SPACE, PAGE), Some(&cast.editor)).await;
+    a.append("Première ligne.\n");
+    let stored = stored_text(app, &cast.editor, |t| t.contains("Première")).await;
+    assert_eq!(stored, "Première ligne.\n");
+
+    // The browser types while the HTTP client rewrites the first line.
+    a.append("Tapé en direct.");
+    let response = app.put_page(&cast.editor2, SPACE, PAGE, "Première ligne, corrigée.\n").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let text =
+        a.wait_for("both edits", |t| t.contains("corrigée") && t.contains("Tapé en direct.")).await;
+    assert_eq!(text, "Première ligne, corrigée.\nTapé en direct.");
+    assert_eq!(app.page_text(&cast.editor, SPACE, PAGE).await, text);
+}
+
+async fn compaction_keeps_the_text_and_bounds_the_log(app: &TestApp) {
+    let server =
+        TestApp::start_configured(&app.database_url, |s| s.collab.compact_every = 20).await;
+    let cast = cast(&server, Visibility::Members).await;
+    let a = YClient::connect(&server.ws_url(SPACE, PAGE), Some(&cast.editor)).await;
+    for i in 0..95 {
+        a.append(&format!("{i},"));
+    }
+    let text = a.wait_for("every keystroke", |t| t.contains("94,")).await;
+    assert_eq!(server.page_text(&cast.editor, SPACE, PAGE).await, text);
+    let page = ruche::pages::store::list(
+        &server.db,
+        ruche::spaces::store::find(&server.db, SPACE).await.unwrap().unwrap().id,
+        false,
+    )
+    .await
+    .unwrap()
+    .remove(0);
+    let log = ruche::collab::store::log_length(&server.db, page.id.doc()).await.unwrap();
+    assert!(log < 20, "the log holds {log} updates after compaction");
+    drop(a);
+    let server = server.restart().await;
+    assert_eq!(
+        server.page_text(&cast.editor, SPACE, PAGE).await,
+        text,
+        "the snapshot gives the same text"
+    );
+    server.stop().await;
+}
+
+async fn wiki_links_and_backlinks_follow_the_text(app: &TestApp) {
+    let cast = cast(app, Visibility::Public).await;
+    let put = app
+        .put_page(
+            &cast.editor,
+            SPACE,
+            "compte-rendu",
+            "Voir la [[Feuille de route]] et [[Budget prévisionnel]].\n\n<script>alert(1)</script>",
+        )
+        .await;
+    assert_eq!(put.status(), StatusCode::CREATED);
+
+    let reader = reqwest::Client::new();
+    let html = reader
+        .get(app.url(&format!("/s/{SPACE}/compte-rendu")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(&format!("href=\"/s/{SPACE}/{PAGE}\"")), "an existing page is linked");
+    assert!(!html.contains("<script>alert"), "scripts are removed");
+    assert!(
+        !html.contains("wikilink-missing"),
+        "an anonymous reader is not offered to create pages"
+    );
+
+    let editor = app.browser();
+    let browser = {
+        let token = app.csrf(&editor, "/login").await;
+        editor
+            .post(app.url("/login"))
+            .form(&[
+                ("_csrf", token.as_str()),
+                ("email", "sophie@example.org"),
+                ("password", common::PASSWORD),
+            ])
+            .send()
+            .await
+            .unwrap();
+        editor
+    };
+    let html = browser
+        .get(app.url(&format!("/s/{SPACE}/compte-rendu")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(&format!("/s/{SPACE}/new?title=Budget")),
+        "an editor is offered to create the missing page"
+    );
+
+    let target = common::yclient::wait_until_async_text(
+        app,
+        &format!("/s/{SPACE}/{PAGE}"),
+        ">Compte rendu<",
+    )
+    .await;
+    assert!(target.contains("Pages qui mènent ici"));
+}
+
+/// The page's stored text once `check` holds for it (updates reach storage asynchronously).
+async fn stored_text(app: &TestApp, token: &str, check: impl Fn(&str) -> bool) -> String {
+    for _ in 0..400 {
+        let text = app.page_text(token, SPACE, PAGE).await;
+        if check(&text) {
+            return text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the stored text never got there: {:?}", app.page_text(token, SPACE, PAGE).await);
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+}
