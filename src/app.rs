@@ -107,6 +107,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/spaces/{space}", get(spaces::api::show))
         .route("/api/spaces/{space}/members", get(spaces::api::members))
         .route("/api/spaces/{space}/pages", get(pages::api::list))
+        .route("/api/render", post(pages::routes::preview))
         .route("/api/pages/{space}/{page}", get(pages::api::show).put(pages::api::put))
         .route(
             "/api/spaces/{space}/members/{user}",
@@ -118,6 +119,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .route("/healthz", get(healthz))
         .route("/assets/ruche.css", get(layout::stylesheet))
+        .route("/assets/editor.js", get(layout::editor_script))
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn_with_state(state.clone(), layout::error_pages))
         .layer(sessions)

@@ -335,6 +335,17 @@ pub async fn stylesheet() -> impl IntoResponse {
     )
 }
 
+/// The live editor, built from `web/` and compiled into the binary (no Node step at run time).
+pub async fn editor_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../web/dist/editor.js"),
+    )
+}
+
 /// Markdown-free plain text with line breaks kept, for descriptions.
 pub fn paragraphs(text: &str) -> Markup {
     html! {

@@ -166,13 +166,17 @@ pub async fn edit_form(
     Path((space, slug)): Path<(String, String)>,
 ) -> AppResult<Response> {
     let (grant, page) =
-        match load(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Edit).await? {
+        match load(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Read).await? {
             Loaded::Moved(to) => return Ok(Redirect::to(&format!("{to}/edit")).into_response()),
             Loaded::Page(grant, page) => (grant, page),
         };
+    if page.trashed {
+        return Err(AppError::NotFound);
+    }
     let content = state.hub.read(page.id.doc()).await?;
     let base = base64::engine::general_purpose::STANDARD.encode(&content.state);
-    Ok(views::edit(&ctx, &grant.space, &page, &content.markdown, &base).into_response())
+    let can_write = grant.allows(SpaceAction::Edit);
+    Ok(views::edit(&ctx, &grant.space, &page, &content.markdown, &base, can_write).into_response())
 }
 
 #[derive(Deserialize)]
@@ -319,6 +323,23 @@ pub async fn trash_list(
     let grant = access::space(&state.db, ctx.user.as_ref(), &space, SpaceAction::Manage).await?;
     let pages = store::list(&state.db, grant.space.id, true).await?;
     Ok(views::trash(&ctx, &grant.space, &pages))
+}
+
+#[derive(Deserialize)]
+pub struct RenderRequest {
+    space: String,
+    markdown: String,
+}
+
+/// `POST /api/render`: the editor's preview, by the same renderer as published pages.
+pub async fn preview(
+    State(state): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    axum::Json(body): axum::Json<RenderRequest>,
+) -> AppResult<axum::Json<serde_json::Value>> {
+    let grant = access::space(&state.db, user.as_ref(), &body.space, SpaceAction::Read).await?;
+    let html = render_for(&state, user.as_ref(), &grant, &body.markdown).await?;
+    Ok(axum::Json(serde_json::json!({ "html": html })))
 }
 
 /// `GET /ws/{space}/{page}`: co-editing over the y-websocket protocol. Refused like the page

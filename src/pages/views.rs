@@ -41,6 +41,11 @@ pub fn show(
                     a.button.secondary href={"/s/" (space.slug) "/" (page.slug) "/rename"} { (ctx.t("page.rename")) }
                 }
             }
+            @else if ctx.user.is_some() && !page.trashed {
+                nav.actions aria-label=(ctx.t("page.actions")) {
+                    a.button.secondary href={"/s/" (space.slug) "/" (page.slug) "/edit"} { (ctx.t("page.follow_live")) }
+                }
+            }
             article.content { (PreEscaped(html)) }
             @if !backlinks.is_empty() {
                 section.backlinks aria-labelledby="backlinks" {
@@ -76,10 +81,52 @@ pub fn new_page(ctx: &Ctx, space: &Space, title: &str, error: Option<String>) ->
     )
 }
 
-/// The editor: the live editor takes over `#editor` when scripts run; without them, the form
-/// below it saves the text (merged with what others typed since the page was opened).
-pub fn edit(ctx: &Ctx, space: &Space, page: &Page, markdown: &str, base: &str) -> Html<String> {
-    let heading = ctx.tf("page.editing", &[("title", &page.title)]);
+/// Colours for people's cursors, dark enough to read white text on.
+const COLOURS: [&str; 8] =
+    ["#b5361c", "#1f6f3f", "#1a56db", "#7e22ce", "#9a3412", "#0f766e", "#be185d", "#4d5b12"];
+
+/// The editor page. The live editor fills `#editor-root` when scripts run; without them, the
+/// plain form saves the text (merged with what others typed since the page was opened).
+/// People who may only read get the live view without the form.
+pub fn edit(
+    ctx: &Ctx,
+    space: &Space,
+    page: &Page,
+    markdown: &str,
+    base: &str,
+    can_write: bool,
+) -> Html<String> {
+    let heading = if can_write {
+        ctx.tf("page.editing", &[("title", &page.title)])
+    } else {
+        page.title.clone()
+    };
+    let (name, colour) = match &ctx.user {
+        Some(u) => (u.name.clone(), COLOURS[usize::try_from(u.id.0).unwrap_or(0) % COLOURS.len()]),
+        None => (ctx.t("editor.anonymous"), "#4d4a42"),
+    };
+    let texts = serde_json::json!({
+        "connected": ctx.t("editor.connected"),
+        "reconnecting": ctx.t("editor.reconnecting"),
+        "offline": ctx.t("editor.offline"),
+        "label": ctx.t("page.text"),
+        "sample": ctx.t("editor.sample"),
+        "pageName": ctx.t("editor.page_name"),
+        "column": ctx.t("editor.column"),
+    });
+    let tools = [
+        ("bold", "B", "editor.bold"),
+        ("italic", "I", "editor.italic"),
+        ("heading", "H", "editor.heading"),
+        ("bullets", "•", "editor.bullets"),
+        ("numbers", "1.", "editor.numbers"),
+        ("checklist", "☐", "editor.checklist"),
+        ("link", "🔗", "editor.link"),
+        ("wikilink", "[[ ]]", "editor.wikilink"),
+        ("table", "▦", "editor.table"),
+        ("undo", "↶", "editor.undo"),
+        ("redo", "↷", "editor.redo"),
+    ];
     layout_page(
         ctx,
         &heading,
@@ -88,19 +135,51 @@ pub fn edit(ctx: &Ctx, space: &Space, page: &Page, markdown: &str, base: &str) -
                 a href={"/s/" (space.slug)} { (space.title) } " › " a href={"/s/" (space.slug) "/" (page.slug)} { (page.title) }
             }
             h1 { (heading) }
-            form.editor-form method="post" action={"/s/" (space.slug) "/" (page.slug) "/edit"} {
-                (ctx.csrf_field())
-                input type="hidden" name="base" value=(base);
-                div.field {
-                    label for="markdown" { (ctx.t("page.text")) }
-                    p.hint id="markdown-hint" { (ctx.t("page.markdown_hint")) }
-                    textarea #markdown name="markdown" rows="20" aria-describedby="markdown-hint" { (markdown) }
+            div #editor-root hidden data-space=(space.slug) data-page=(page.slug) data-user-name=(name) data-user-color=(colour)
+                data-can-write=(if can_write { "true" } else { "false" }) data-texts=(texts.to_string()) {
+                div.editor-bar {
+                    p.status role="status" aria-live="polite" data-role="status" { (ctx.t("editor.reconnecting")) }
+                    div.people {
+                        span #people-label { (ctx.t("editor.people")) }
+                        ul aria-labelledby="people-label" data-role="people" {}
+                        span data-role="alone" { (ctx.t("editor.alone")) }
+                    }
                 }
-                div.actions {
-                    button type="submit" { (ctx.t("page.save")) }
-                    a.button.secondary href={"/s/" (space.slug) "/" (page.slug)} { (ctx.t("page.back")) }
+                @if can_write {
+                    p.hint { (ctx.t("editor.autosave")) }
+                } @else {
+                    p.notice role="note" { (ctx.t("editor.read_only")) }
+                }
+                div.toolbar role="toolbar" aria-label=(ctx.t("editor.toolbar")) data-role="toolbar" {
+                    @for (action, symbol, key) in tools {
+                        button.tool type="button" data-action=(action) title=(ctx.t(key)) aria-label=(ctx.t(key)) { (symbol) }
+                    }
+                }
+                div.editor-panes {
+                    div.editor-pane data-role="editor" {}
+                    section.preview-pane aria-labelledby="preview-title" {
+                        h2 #preview-title { (ctx.t("editor.preview")) }
+                        div.content data-role="preview" {}
+                    }
+                }
+                p { a.button.secondary href={"/s/" (space.slug) "/" (page.slug)} { (ctx.t("page.back")) } }
+            }
+            @if can_write {
+                form #plain-editor .editor-form method="post" action={"/s/" (space.slug) "/" (page.slug) "/edit"} {
+                    (ctx.csrf_field())
+                    input type="hidden" name="base" value=(base);
+                    div.field {
+                        label for="markdown" { (ctx.t("page.text")) }
+                        p.hint id="markdown-hint" { (ctx.t("page.markdown_hint")) }
+                        textarea #markdown name="markdown" rows="20" aria-describedby="markdown-hint" { (markdown) }
+                    }
+                    div.actions {
+                        button type="submit" { (ctx.t("page.save")) }
+                        a.button.secondary href={"/s/" (space.slug) "/" (page.slug)} { (ctx.t("page.back")) }
+                    }
                 }
             }
+            script src="/assets/editor.js" defer {}
         },
     )
 }

@@ -1,0 +1,158 @@
+// Ruche's live editor: CodeMirror 6 bound to the page's Y.Text through y-websocket.
+// It takes over #editor-root when scripts run; without scripts the plain form stays.
+import * as Y from 'yjs'
+import { WebsocketProvider } from 'y-websocket'
+import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next'
+import { EditorState } from '@codemirror/state'
+import { EditorView, keymap, drawSelection, highlightActiveLine } from '@codemirror/view'
+import { defaultKeymap, indentWithTab } from '@codemirror/commands'
+import { markdown } from '@codemirror/lang-markdown'
+import { syntaxHighlighting, defaultHighlightStyle } from '@codemirror/language'
+
+const root = document.getElementById('editor-root')
+if (root) start(root)
+
+function start (root) {
+  const d = root.dataset
+  const text = JSON.parse(d.texts)
+  const canWrite = d.canWrite === 'true'
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:'
+
+  const doc = new Y.Doc()
+  const ytext = doc.getText('body')
+  const provider = new WebsocketProvider(`${scheme}//${location.host}/ws/${d.space}`, d.page, doc, { maxBackoffTime: 5000 })
+  provider.awareness.setLocalStateField('user', { name: d.userName, color: d.userColor, colorLight: d.userColor + '33' })
+  const undoManager = new Y.UndoManager(ytext)
+
+  // The plain form is the fallback; the live editor replaces it.
+  const form = document.getElementById('plain-editor')
+  if (form) form.hidden = true
+  root.hidden = false
+
+  const status = root.querySelector('[data-role=status]')
+  const people = root.querySelector('[data-role=people]')
+  const preview = root.querySelector('[data-role=preview]')
+  const toolbar = root.querySelector('[data-role=toolbar]')
+  const host = root.querySelector('[data-role=editor]')
+
+  let online = navigator.onLine
+  let connection = 'connecting'
+  const showStatus = () => {
+    const key = !online ? 'offline' : connection === 'connected' ? 'connected' : 'reconnecting'
+    status.textContent = text[key]
+    status.dataset.state = key
+  }
+  provider.on('status', (event) => { connection = event.status; showStatus() })
+  window.addEventListener('online', () => { online = true; showStatus() })
+  window.addEventListener('offline', () => { online = false; showStatus() })
+  showStatus()
+
+  const showPeople = () => {
+    const names = []
+    provider.awareness.getStates().forEach((state, client) => {
+      if (state.user && client !== doc.clientID) names.push(state.user)
+    })
+    people.replaceChildren(...names.map((user) => {
+      const li = document.createElement('li')
+      const dot = document.createElement('span')
+      dot.className = 'dot'
+      dot.style.background = user.color
+      dot.setAttribute('aria-hidden', 'true')
+      li.append(dot, document.createTextNode(user.name))
+      return li
+    }))
+    root.querySelector('[data-role=alone]').hidden = names.length > 0
+  }
+  provider.awareness.on('change', showPeople)
+  showPeople()
+
+  const extensions = [
+    markdown(),
+    syntaxHighlighting(defaultHighlightStyle),
+    drawSelection(),
+    highlightActiveLine(),
+    EditorView.lineWrapping,
+    EditorView.contentAttributes.of({ 'aria-label': text.label, 'aria-multiline': 'true' }),
+    keymap.of([...yUndoManagerKeymap, ...defaultKeymap, indentWithTab]),
+    yCollab(ytext, provider.awareness, { undoManager }),
+    EditorView.updateListener.of((update) => { if (update.docChanged) schedulePreview() })
+  ]
+  if (!canWrite) extensions.push(EditorState.readOnly.of(true), EditorView.editable.of(false))
+  const view = new EditorView({ state: EditorState.create({ doc: ytext.toString(), extensions }), parent: host })
+
+  // Preview: the server renders with the same renderer as the published page.
+  let timer = null
+  let lastRendered = null
+  function schedulePreview () {
+    clearTimeout(timer)
+    timer = setTimeout(renderPreview, 400)
+  }
+  async function renderPreview () {
+    const markdownText = ytext.toString()
+    if (markdownText === lastRendered) return
+    lastRendered = markdownText
+    try {
+      const response = await fetch('/api/render', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({ space: d.space, markdown: markdownText })
+      })
+      if (response.ok) preview.innerHTML = (await response.json()).html
+    } catch (_) { /* offline: the preview waits for the connection */ }
+  }
+  provider.on('sync', (synced) => { if (synced) renderPreview() })
+
+  if (!canWrite) {
+    toolbar.hidden = true
+    return
+  }
+
+  // Toolbar: formatting for people who do not write Markdown.
+  const wrap = (before, after, placeholder) => () => {
+    const { from, to } = view.state.selection.main
+    const selected = view.state.sliceDoc(from, to) || placeholder
+    view.dispatch({
+      changes: { from, to, insert: before + selected + after },
+      selection: { anchor: from + before.length, head: from + before.length + selected.length }
+    })
+    view.focus()
+  }
+  const prefixLines = (prefix) => () => {
+    const { from, to } = view.state.selection.main
+    const first = view.state.doc.lineAt(from)
+    const last = view.state.doc.lineAt(to)
+    const changes = []
+    let n = 1
+    for (let line = first.number; line <= last.number; line++) {
+      const l = view.state.doc.line(line)
+      changes.push({ from: l.from, insert: typeof prefix === 'function' ? prefix(n++) : prefix })
+    }
+    view.dispatch({ changes })
+    view.focus()
+  }
+  const insertBlock = (block) => () => {
+    const { to } = view.state.selection.main
+    const line = view.state.doc.lineAt(to)
+    const insert = (line.length ? '\n\n' : '') + block + '\n'
+    view.dispatch({ changes: { from: line.to, insert }, selection: { anchor: line.to + insert.length } })
+    view.focus()
+  }
+  const actions = {
+    bold: wrap('**', '**', text.sample),
+    italic: wrap('*', '*', text.sample),
+    heading: prefixLines('## '),
+    bullets: prefixLines('- '),
+    numbers: prefixLines((n) => `${n}. `),
+    checklist: prefixLines('- [ ] '),
+    link: wrap('[', '](https://)', text.sample),
+    wikilink: wrap('[[', ']]', text.pageName),
+    table: insertBlock(`| ${text.column} 1 | ${text.column} 2 |\n| --- | --- |\n|  |  |`),
+    undo: () => { undoManager.undo(); view.focus() },
+    redo: () => { undoManager.redo(); view.focus() }
+  }
+  toolbar.addEventListener('click', (event) => {
+    const button = event.target.closest('button[data-action]')
+    if (button && actions[button.dataset.action]) actions[button.dataset.action]()
+  })
+  window.rucheEditor = { view, doc, provider }
+}
