@@ -1,0 +1,323 @@
+//! Load program: N websocket clients on M pages, each typing at a given rate, against a Ruche
+//! server it starts (SQLite in a scratch folder by default, or `--database-url`), or against one
+//! already running (`--target`). Prints updates per second, the latency from an update's send to
+//! its receipt by another client on the same page (p50, p99, max), errors, and the server's
+//! resident memory.
+//!
+//!     cargo build --release
+//!     target/release/ruche-load --clients 1000 --pages 100 --rate 2 --duration 30
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    process::Stdio,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use futures_util::{SinkExt, StreamExt};
+use ruche::collab::protocol::{self, Message};
+use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValue, Message as Ws};
+use yrs::{updates::decoder::Decode, Doc, OffsetKind, Options, ReadTxn, Text, Transact, Update};
+
+#[derive(Parser, Debug)]
+#[command(name = "ruche-load", about = "Load test for Ruche's live editing")]
+struct Args {
+    /// Websocket clients.
+    #[arg(long, default_value_t = 100)]
+    clients: usize,
+    /// Pages the clients are spread over.
+    #[arg(long, default_value_t = 10)]
+    pages: usize,
+    /// Keystrokes per second per client.
+    #[arg(long, default_value_t = 2.0)]
+    rate: f64,
+    /// Seconds of typing measured.
+    #[arg(long, default_value_t = 30)]
+    duration: u64,
+    /// Database for the server this program starts (default: SQLite in a scratch folder).
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Use a server already running at this http:// address instead of starting one.
+    #[arg(long, requires = "token")]
+    target: Option<String>,
+    /// API token of an administrator of the `--target` server.
+    #[arg(long)]
+    token: Option<String>,
+    /// Process id of the `--target` server, to report its memory.
+    #[arg(long)]
+    server_pid: Option<u32>,
+}
+
+/// When each update was sent, by (client id, clock after it): receivers look it up.
+type SendTimes = Arc<Mutex<HashMap<(u64, u32), Instant>>>;
+
+#[derive(Default)]
+struct Stats {
+    sent: AtomicU64,
+    received: AtomicU64,
+    errors: AtomicU64,
+    latencies_us: Mutex<Vec<u64>>,
+}
+
+struct Server {
+    base: String,
+    token: String,
+    pid: Option<u32>,
+    _child: Option<tokio::process::Child>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let server = match &args.target {
+        Some(target) => Server {
+            base: target.trim_end_matches('/').to_owned(),
+            token: args.token.clone().unwrap_or_default(),
+            pid: args.server_pid,
+            _child: None,
+        },
+        None => start_server(args.database_url.clone()).await?,
+    };
+    let space = format!("load-{}", std::process::id());
+    let http = reqwest::Client::new();
+    let created = http
+        .post(format!("{}/api/spaces", server.base))
+        .bearer_auth(&server.token)
+        .json(&serde_json::json!({"slug": space, "title": "Load test", "visibility": "members"}))
+        .send()
+        .await?;
+    if !created.status().is_success() {
+        bail!("creating the space: {} {}", created.status(), created.text().await?);
+    }
+    for page in 0..args.pages {
+        let response = http
+            .put(format!("{}/api/pages/{space}/page-{page}", server.base))
+            .bearer_auth(&server.token)
+            .json(&serde_json::json!({"markdown": ""}))
+            .send()
+            .await?;
+        if !response.status().is_success() {
+            bail!("creating page {page}: {}", response.status());
+        }
+    }
+    let ws_base = server.base.replacen("http", "ws", 1);
+    let stats = Arc::new(Stats::default());
+    let sends: SendTimes = Arc::default();
+    let memory_before = server.pid.and_then(rss_kib);
+
+    println!(
+        "ruche-load: {} clients on {} pages, {} keystrokes/s each, {} s",
+        args.clients, args.pages, args.rate, args.duration
+    );
+    let start = Instant::now() + Duration::from_secs(3);
+    let end = start + Duration::from_secs(args.duration);
+    let mut tasks = Vec::new();
+    for n in 0..args.clients {
+        let url = format!("{ws_base}/ws/{space}/page-{}", n % args.pages);
+        tasks.push(tokio::spawn(client(
+            url,
+            server.token.clone(),
+            args.rate,
+            start,
+            end,
+            stats.clone(),
+            sends.clone(),
+        )));
+        if n % 50 == 49 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let mut peak = 0;
+    while Instant::now() < end + Duration::from_secs(2) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        peak = peak.max(server.pid.and_then(rss_kib).unwrap_or(0));
+    }
+    for task in tasks {
+        task.abort();
+    }
+
+    let secs = args.duration as f64;
+    let mut lat = stats.latencies_us.lock().map(|l| l.clone()).unwrap_or_default();
+    lat.sort_unstable();
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0) as f64
+            / 1000.0
+    };
+    println!("updates sent:        {:>10.1} /s", stats.sent.load(Ordering::Relaxed) as f64 / secs);
+    println!(
+        "updates received:    {:>10.1} /s (by other clients on the same page)",
+        stats.received.load(Ordering::Relaxed) as f64 / secs
+    );
+    println!("latency p50:         {:>10.2} ms", pct(0.50));
+    println!("latency p99:         {:>10.2} ms", pct(0.99));
+    println!("latency max:         {:>10.2} ms", lat.last().copied().unwrap_or(0) as f64 / 1000.0);
+    println!("latency samples:     {:>10}", lat.len());
+    println!("errors:              {:>10}", stats.errors.load(Ordering::Relaxed));
+    match (memory_before, peak) {
+        (Some(before), peak) if peak > 0 => {
+            println!(
+                "server memory:       {:>10.1} MiB before, {:.1} MiB peak",
+                before as f64 / 1024.0,
+                peak as f64 / 1024.0
+            )
+        }
+        _ => println!("server memory:       unknown (give --server-pid)"),
+    }
+    Ok(())
+}
+
+/// Resident memory of a process, in KiB (Linux).
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Starts `ruche` (next to this program) on a scratch database, with an administrator.
+async fn start_server(database_url: Option<String>) -> anyhow::Result<Server> {
+    let exe = std::env::current_exe()?.with_file_name("ruche");
+    if !exe.exists() {
+        bail!("{} not found: build it first (cargo build --release)", exe.display());
+    }
+    let data: PathBuf = std::env::temp_dir().join(format!("ruche-load-{}", std::process::id()));
+    std::fs::create_dir_all(&data)?;
+    let database_url =
+        database_url.unwrap_or_else(|| ruche::config::sqlite_url(&data.join("ruche.db")));
+    let run = |args: &[&str]| {
+        let mut command = std::process::Command::new(&exe);
+        command
+            .args(args)
+            .env("DATABASE_URL", &database_url)
+            .env("RUCHE_DATA", &data)
+            .env("RUST_LOG", "warn");
+        command
+    };
+    let email = format!("load-{}@example.org", std::process::id());
+    let mut add = run(&["user", "add", &email, "--name", "Load", "--password-stdin", "--admin"])
+        .stdin(Stdio::piped())
+        .spawn()?;
+    if let Some(mut stdin) = add.stdin.take() {
+        use std::io::Write;
+        stdin.write_all(b"load test password")?;
+    }
+    if !add.wait()?.success() {
+        bail!("could not create the load test account");
+    }
+    let token =
+        String::from_utf8(run(&["token", "create", &email]).output()?.stdout)?.trim().to_owned();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let child = tokio::process::Command::new(&exe)
+        .env("DATABASE_URL", &database_url)
+        .env("RUCHE_DATA", &data)
+        .env("RUCHE_ADDR", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting the server")?;
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..200 {
+        if reqwest::get(format!("{base}/healthz")).await.is_ok_and(|r| r.status().is_success()) {
+            return Ok(Server { base, token, pid: child.id(), _child: Some(child) });
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!("the server did not start")
+}
+
+/// One person typing: connects, then inserts one character every 1/rate seconds.
+async fn client(
+    url: String,
+    token: String,
+    rate: f64,
+    start: Instant,
+    end: Instant,
+    stats: Arc<Stats>,
+    sends: SendTimes,
+) {
+    let Ok(mut request) = url.into_client_request() else { return };
+    if let Ok(value) = HeaderValue::from_str(&format!("Bearer {token}")) {
+        request.headers_mut().insert("authorization", value);
+    }
+    let Ok((socket, _)) = tokio_tungstenite::connect_async(request).await else {
+        stats.errors.fetch_add(1, Ordering::Relaxed);
+        return;
+    };
+    let (mut sink, mut stream) = socket.split();
+    let doc = Doc::with_options(Options { offset_kind: OffsetKind::Utf16, ..Default::default() });
+    let me = doc.client_id().get();
+    let text = doc.get_or_insert_text("body");
+
+    let reader_stats = stats.clone();
+    let reader_sends = sends.clone();
+    let reader = tokio::spawn(async move {
+        while let Some(frame) = stream.next().await {
+            let Ok(Ws::Binary(bytes)) = frame else {
+                if frame.is_err() {
+                    reader_stats.errors.fetch_add(1, Ordering::Relaxed);
+                    break;
+                }
+                continue;
+            };
+            let Ok(messages) = protocol::decode_frame(&bytes) else { continue };
+            for message in messages {
+                if let Message::Update(data) = message {
+                    let Ok(update) = Update::decode_v1(&data) else { continue };
+                    let now = Instant::now();
+                    for (client, clock) in update.state_vector().iter() {
+                        let sent = reader_sends
+                            .lock()
+                            .ok()
+                            .and_then(|s| s.get(&(client.get(), *clock)).copied());
+                        if let (Some(sent), true) = (sent, client.get() != me) {
+                            reader_stats.received.fetch_add(1, Ordering::Relaxed);
+                            if now >= start {
+                                if let Ok(mut l) = reader_stats.latencies_us.lock() {
+                                    l.push(
+                                        u64::try_from((now - sent).as_micros()).unwrap_or(u64::MAX),
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    });
+
+    let period = Duration::from_secs_f64(1.0 / rate.max(0.001));
+    // Spread the clients' keystrokes over the period.
+    let offset = Duration::from_secs_f64(rand::random::<f64>() * period.as_secs_f64());
+    tokio::time::sleep_until((start + offset).into()).await;
+    let mut tick = tokio::time::interval(period);
+    let letters = "abcdefghijklmnopqrstuvwxyzéèàç ";
+    let mut n = 0usize;
+    while Instant::now() < end {
+        tick.tick().await;
+        let letter = letters.chars().nth(n % letters.chars().count()).unwrap_or('a');
+        n += 1;
+        let (data, clock) = {
+            let mut txn = doc.transact_mut();
+            let len = text.len(&txn);
+            text.insert(&mut txn, len, &letter.to_string());
+            let clock = txn.state_vector().get(&doc.client_id());
+            (txn.encode_update_v1(), clock)
+        };
+        if let Ok(mut s) = sends.lock() {
+            s.insert((me, clock), Instant::now());
+        }
+        if sink.send(Ws::Binary(protocol::encode_update(&data).into())).await.is_err() {
+            stats.errors.fetch_add(1, Ordering::Relaxed);
+            break;
+        }
+        stats.sent.fetch_add(1, Ordering::Relaxed);
+    }
+    let _ = sink.close().await;
+    reader.abort();
+}
