@@ -20,6 +20,7 @@ on_each_backend!(
     an_http_edit_merges_with_live_typing,
     compaction_keeps_the_text_and_bounds_the_log,
     wiki_links_and_backlinks_follow_the_text,
+    an_idle_document_leaves_memory_and_comes_back_whole,
 );
 
 const SPACE: &str = "chantier-1";
@@ -335,4 +336,30 @@ async fn stored_text(app: &TestApp, token: &str, check: impl Fn(&str) -> bool) -
 
 fn unhex(s: &str) -> Vec<u8> {
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+}
+
+async fn an_idle_document_leaves_memory_and_comes_back_whole(app: &TestApp) {
+    let server = TestApp::start_configured(&app.database_url, |s| {
+        s.collab.idle_unload = std::time::Duration::from_millis(200)
+    })
+    .await;
+    let cast = cast(&server, Visibility::Members).await;
+    let a = YClient::connect(&server.ws_url(SPACE, PAGE), Some(&cast.editor)).await;
+    a.append("Avant la pause. ");
+    stored_text(&server, &cast.editor, |t| t.contains("pause")).await;
+    drop(a);
+    let hub = server.hub.clone();
+    common::yclient::wait_until("the document to leave memory", || {
+        (hub.live_count() == 0).then_some(())
+    })
+    .await;
+
+    let b = YClient::connect(&server.ws_url(SPACE, PAGE), Some(&cast.editor2)).await;
+    b.wait_for("the text to come back", |t| t == "Avant la pause. ").await;
+    b.append("Après.");
+    let text = stored_text(&server, &cast.editor, |t| t.ends_with("Après.")).await;
+    drop(b);
+    let server = server.restart().await;
+    assert_eq!(server.page_text(&cast.editor, SPACE, PAGE).await, text);
+    server.stop().await;
 }

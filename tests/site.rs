@@ -182,12 +182,40 @@ async fn demo_fills_an_empty_site_once() {
     assert_eq!(signed.status(), StatusCode::SEE_OTHER);
     let home = admin.get(app.url("/")).send().await.unwrap().text().await.unwrap();
     assert!(home.contains("Comité de pilotage"));
-    let orgs =
-        admin.get(app.url("/s/structures-cooperantes")).send().await.unwrap().text().await.unwrap();
+    let orgs = admin
+        .get(app.url("/s/structures-cooperantes/liste-des-structures"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(
         orgs.contains("Fonds de dotation Que Vol&#39;terre")
             || orgs.contains("Fonds de dotation Que Vol'terre")
     );
+    let roadmap = admin
+        .get(app.url("/s/chantier-1-competences-metiers/feuille-de-route"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        roadmap.contains("Élaborer un référentiel métier"),
+        "each chantier has its roadmap page"
+    );
+    let welcome = app
+        .browser()
+        .get(app.url("/s/accueil/bienvenue"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(welcome.contains("href=\"/s/accueil/agenda\""), "the public home links to the agenda");
     app.stop().await;
 
     let again = ruche(&url).arg("demo").output().unwrap();

@@ -21,6 +21,23 @@ struct Fixture {
     platform: Platform,
     spaces: Vec<FixtureSpace>,
     organisations: Vec<String>,
+    events: Vec<Event>,
+    resources: Vec<Resource>,
+}
+
+#[derive(Deserialize)]
+struct Event {
+    date: String,
+    title: String,
+    kind: String,
+}
+
+#[derive(Deserialize)]
+struct Resource {
+    title: String,
+    #[serde(rename = "type")]
+    kind: String,
+    chantier: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -73,6 +90,38 @@ impl FixtureSpace {
         parts.join("\n\n")
     }
 
+    /// The space's roadmap page, in Markdown.
+    fn roadmap(&self) -> String {
+        let mut md = String::new();
+        if let Some(defi) = &self.defi {
+            md.push_str(&format!("## Le défi\n\n{defi}\n\n"));
+        }
+        if let Some(role) = &self.role {
+            md.push_str(&format!("## Notre rôle\n\n{role}\n\n"));
+        }
+        if !self.objectifs.is_empty() {
+            md.push_str("## Objectifs\n\n");
+            for o in &self.objectifs {
+                md.push_str(&format!("- [ ] {o}\n"));
+            }
+            md.push('\n');
+        }
+        if let Some(done) = &self.realisation {
+            md.push_str(&format!("## Réalisation\n\n{done}\n\n"));
+        }
+        if let Some(next) = &self.prochaines_etapes {
+            md.push_str(&format!("## Prochaines étapes\n\n{next}\n\n"));
+        }
+        if let Some(lead) = self.lead() {
+            let org = lead.organisation.as_deref().map(|o| format!(" ({o})")).unwrap_or_default();
+            md.push_str(&format!(
+                "Contact : **{}**{org}.\n\nVoir aussi : [[Comptes rendus des rencontres]].\n",
+                lead.name
+            ));
+        }
+        md
+    }
+
     fn lead(&self) -> Option<&Person> {
         self.referent.as_ref().or(self.coordinator.as_ref())
     }
@@ -106,6 +155,7 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
         ensure_user(db, &admin_email, "Administratrice de la démo", &password, true).await?;
 
     let mut people = Vec::new();
+    let mut chantiers = Vec::new();
     for fs in &fixture.spaces {
         let visibility = Visibility::parse(&fs.visibility).unwrap_or(Visibility::Members);
         let slug =
@@ -117,6 +167,15 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
         )
         .await
         .map_err(|e| anyhow::anyhow!("creating the demo space {}: {e}", fs.slug))?;
+        crate::pages::create_with_text(
+            db,
+            &space,
+            "Feuille de route",
+            &fs.roadmap(),
+            Some(admin.id.0),
+        )
+        .await?;
+        chantiers.push((fs.slug.clone(), fs.title.clone()));
         if let Some(lead) = fs.lead() {
             let email = demo_email(&lead.name);
             let person = ensure_user(db, &email, &lead.name, &password, false).await?;
@@ -128,32 +187,63 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
         }
     }
 
-    let mut home = format!("{}\n\nCe site regroupe :\n", fixture.platform.tagline);
-    home.push_str(
-        &fixture.platform.regroupe.iter().map(|r| format!("• {r}")).collect::<Vec<_>>().join("\n"),
-    );
-    let extra = [
-        ("accueil", fixture.platform.name.clone(), home),
-        (
-            "structures-cooperantes",
-            "Les structures coopérantes".to_owned(),
-            format!(
-                "Les {} structures qui coopèrent dans les chantiers :\n\n{}",
-                fixture.organisations.len(),
-                fixture.organisations.join("\n")
-            ),
-        ),
-    ];
-    for (slug, title, description) in extra {
-        let slug = SpaceSlug::parse(slug).with_context(|| format!("demo slug {slug:?}"))?;
-        spaces_store::create(
-            db,
-            NewSpace { slug, title, description, visibility: Visibility::Public },
-            Some(admin.id),
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("creating a demo space: {e}"))?;
+    // A public home space: the programme, its agenda, its resources.
+    let home = spaces_store::create(
+        db,
+        NewSpace {
+            slug: SpaceSlug::parse("accueil").context("demo slug")?,
+            title: fixture.platform.name.clone(),
+            description: fixture.platform.tagline.clone(),
+            visibility: Visibility::Public,
+        },
+        Some(admin.id),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("creating the demo home space: {e}"))?;
+    let mut welcome = format!("{}\n\nCe site regroupe :\n\n", fixture.platform.tagline);
+    for r in &fixture.platform.regroupe {
+        welcome.push_str(&format!("- {r}\n"));
     }
+    welcome.push_str("\n## Les chantiers\n\n");
+    for (slug, title) in chantiers.iter().filter(|(slug, _)| slug.starts_with("chantier")) {
+        welcome.push_str(&format!("- [[{slug}/Feuille de route|{title}]]\n"));
+    }
+    welcome.push_str("\nVoir aussi l'[[Agenda]], les [[Ressources]] et les [[structures-cooperantes/Liste des structures|structures coopérantes]].\n");
+    crate::pages::create_with_text(db, &home, "Bienvenue", &welcome, Some(admin.id.0)).await?;
+
+    let mut agenda = String::from("| Date | Rencontre | Type |\n| --- | --- | --- |\n");
+    for e in &fixture.events {
+        agenda.push_str(&format!("| {} | {} | {} |\n", e.date, e.title, e.kind));
+    }
+    crate::pages::create_with_text(db, &home, "Agenda", &agenda, Some(admin.id.0)).await?;
+
+    let mut resources =
+        String::from("Les ressources produites par les chantiers, ouvertes à toutes et tous.\n\n");
+    for r in &fixture.resources {
+        let chantier = r.chantier.map(|c| format!(" — chantier {c}")).unwrap_or_default();
+        resources.push_str(&format!("- **{}** ({}){chantier}\n", r.title, r.kind));
+    }
+    crate::pages::create_with_text(db, &home, "Ressources", &resources, Some(admin.id.0)).await?;
+
+    let orgs = spaces_store::create(
+        db,
+        NewSpace {
+            slug: SpaceSlug::parse("structures-cooperantes").context("demo slug")?,
+            title: "Les structures coopérantes".to_owned(),
+            description: format!(
+                "Les {} structures qui coopèrent dans les chantiers.",
+                fixture.organisations.len()
+            ),
+            visibility: Visibility::Public,
+        },
+        Some(admin.id),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("creating the demo organisations space: {e}"))?;
+    let list: String = fixture.organisations.iter().map(|o| format!("- {o}\n")).collect();
+    crate::pages::create_with_text(db, &orgs, "Liste des structures", &list, Some(admin.id.0))
+        .await?;
+
     Ok(DemoSummary { admin_email, password, people, spaces: fixture.spaces.len() + 2 })
 }
 

@@ -47,6 +47,29 @@ impl std::fmt::Display for PageSlug {
 #[serde(transparent)]
 pub struct PageId(pub i64);
 
+/// Creates a page with an initial text, stored as its document's first snapshot, with its
+/// projections (for content made without a live editor: the demo, imports).
+pub async fn create_with_text(
+    db: &crate::db::Db,
+    space: &crate::spaces::Space,
+    title: &str,
+    markdown: &str,
+    author: Option<i64>,
+) -> anyhow::Result<Page> {
+    use yrs::{ReadTxn, Text, Transact};
+    let page = store::create(db, space.id, title, None, author)
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the page {title:?}: {e}"))?;
+    let doc = crate::collab::live::new_doc();
+    let body = doc.get_or_insert_text("body");
+    body.insert(&mut doc.transact_mut(), 0, markdown);
+    let state = doc.transact().encode_state_as_update_v1(&yrs::StateVector::default());
+    crate::collab::store::compact(db, page.id.doc(), state, 0).await?;
+    let links = render::links(markdown, space.slug.as_str());
+    store::project(db, page.id, &render::plain_text(markdown), &links).await?;
+    Ok(page)
+}
+
 /// Refreshes a page's projections from its document's content (called when edits settle).
 pub async fn project(
     db: &crate::db::Db,

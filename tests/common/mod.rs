@@ -87,6 +87,8 @@ fn uuid_like() -> String {
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The server's live documents, to observe them.
+    pub hub: ruche::collab::Hub,
     pub base: String,
     pub db: Db,
     pub database_url: String,
@@ -126,6 +128,7 @@ impl TestApp {
         configure(&mut settings);
         let (stop, stopped) = oneshot::channel::<()>();
         let state = AppState::new(db.clone(), settings);
+        let hub = state.hub.clone();
         let server = tokio::spawn(async move {
             app::launch(listener, state, async {
                 let _ = stopped.await;
@@ -135,6 +138,7 @@ impl TestApp {
         });
         Self {
             addr,
+            hub,
             base: format!("http://{addr}"),
             db,
             database_url: url.to_owned(),
