@@ -53,7 +53,7 @@ struct Args {
     server_pid: Option<u32>,
 }
 
-/// When each update was sent, by (client id, clock after it): receivers look it up.
+/// When each update was sent, by (client id, clock of its first item): receivers look it up.
 type SendTimes = Arc<Mutex<HashMap<(u64, u32), Instant>>>;
 
 #[derive(Default)]
@@ -270,7 +270,7 @@ async fn client(
                 if let Message::Update(data) = message {
                     let Ok(update) = Update::decode_v1(&data) else { continue };
                     let now = Instant::now();
-                    for (client, clock) in update.state_vector().iter() {
+                    for (client, clock) in update.state_vector_lower().iter() {
                         let sent = reader_sends
                             .lock()
                             .ok()
@@ -304,9 +304,10 @@ async fn client(
         n += 1;
         let (data, clock) = {
             let mut txn = doc.transact_mut();
+            // The update's first item has the clock the document had before the insert.
+            let clock = txn.state_vector().get(&doc.client_id());
             let len = text.len(&txn);
             text.insert(&mut txn, len, &letter.to_string());
-            let clock = txn.state_vector().get(&doc.client_id());
             (txn.encode_update_v1(), clock)
         };
         if let Ok(mut s) = sends.lock() {
