@@ -217,9 +217,11 @@ async fn an_http_edit_merges_with_live_typing(app: &TestApp) {
     let stored = stored_text(app, &cast.editor, |t| t.contains("Première")).await;
     assert_eq!(stored, "Première ligne.\n");
 
-    // The browser types while the HTTP client rewrites the first line.
+    // The browser types while the HTTP client rewrites the first line of the text it read:
+    // whichever reaches the server first, both edits survive.
     a.append("Tapé en direct.");
-    let response = app.put_page(&cast.editor2, SPACE, PAGE, "Première ligne, corrigée.\n").await;
+    let response =
+        app.put_page_from(&cast.editor2, SPACE, PAGE, &stored, "Première ligne, corrigée.\n").await;
     assert_eq!(response.status(), StatusCode::OK);
     let text =
         a.wait_for("both edits", |t| t.contains("corrigée") && t.contains("Tapé en direct.")).await;

@@ -68,8 +68,10 @@ pub enum Command {
         conn: ConnId,
     },
     /// Make the body read `markdown` (as a diff), on behalf of `author`.
+    /// With `base` (the text the writer started from), only the writer's changes are applied.
     SetText {
         markdown: String,
+        base: Option<String>,
         author: Option<i64>,
         done: oneshot::Sender<anyhow::Result<()>>,
     },
@@ -213,11 +215,14 @@ impl LiveDoc {
                     }
                 }
                 Command::Leave { conn } => self.leave(conn),
-                Command::SetText { markdown, author, done } => {
+                Command::SetText { markdown, base, author, done } => {
                     let body = self.doc().get_or_insert_text("body");
                     let data = {
                         let mut txn = self.doc().transact_mut();
-                        text::set_text(&mut txn, &body, &markdown);
+                        match &base {
+                            Some(base) => text::merge_text(&mut txn, &body, base, &markdown),
+                            None => text::set_text(&mut txn, &body, &markdown),
+                        };
                         txn.encode_update_v1()
                     };
                     if Update::decode_v1(&data).map(|u| u.is_empty()).unwrap_or(true) {

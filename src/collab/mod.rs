@@ -107,15 +107,17 @@ impl Hub {
     }
 
     /// Makes the body read `markdown`, as a CRDT edit merged with concurrent typing; returns
-    /// once the change is stored and broadcast.
+    /// once the change is stored and broadcast. With `base` (the text the writer started from),
+    /// only the writer's own changes are applied, so what others typed since stays.
     pub async fn set_text(
         &self,
         doc: DocId,
         markdown: String,
+        base: Option<String>,
         author: Option<i64>,
     ) -> anyhow::Result<()> {
         let (done, answer) = oneshot::channel();
-        self.send(doc, Command::SetText { markdown, author, done }).await;
+        self.send(doc, Command::SetText { markdown, base, author, done }).await;
         answer.await.map_err(|_| anyhow::anyhow!("the document could not be loaded"))?
     }
 

@@ -34,9 +34,88 @@ pub fn set_text(txn: &mut TransactionMut, text: &TextRef, wanted: &str) -> bool 
     true
 }
 
+/// Applies to `text` the changes that turn `base` into `wanted`, where `base` is the text the
+/// writer started from. What others changed since `base` stays: each of the writer's changes is
+/// moved to where its place is now (a three-way merge). Returns whether anything changed.
+pub fn merge_text(txn: &mut TransactionMut, text: &TextRef, base: &str, wanted: &str) -> bool {
+    let current = text.get_string(txn);
+    let base_chars: Vec<char> = base.chars().collect();
+    // Where each base position (in chars) now lies in the current text (in chars).
+    let mut moved = vec![0usize; base_chars.len() + 1];
+    let theirs = TextDiff::configure()
+        .timeout(std::time::Duration::from_millis(200))
+        .diff_chars(base, current.as_str());
+    let (mut b, mut c) = (0usize, 0usize);
+    for change in theirs.iter_all_changes() {
+        let n = change.value().chars().count();
+        match change.tag() {
+            ChangeTag::Equal => {
+                for k in 0..n {
+                    moved[b + k] = c + k;
+                }
+                b += n;
+                c += n;
+            }
+            ChangeTag::Delete => {
+                for k in 0..n {
+                    moved[b + k] = c;
+                }
+                b += n;
+            }
+            ChangeTag::Insert => c += n,
+        }
+    }
+    moved[base_chars.len()] = current.chars().count();
+
+    // The writer's own changes, in base positions, applied from the end so earlier ones stay put.
+    let ours = TextDiff::configure()
+        .timeout(std::time::Duration::from_millis(200))
+        .diff_chars(base, wanted);
+    let mut edits: Vec<(usize, usize, String)> = Vec::new(); // (from, to) in base chars, inserted text
+    let mut pos = 0usize;
+    for change in ours.iter_all_changes() {
+        let n = change.value().chars().count();
+        match change.tag() {
+            ChangeTag::Equal => pos += n,
+            ChangeTag::Delete => {
+                match edits.last_mut() {
+                    Some(last) if last.1 == pos => last.1 += n,
+                    _ => edits.push((pos, pos + n, String::new())),
+                }
+                pos += n;
+            }
+            ChangeTag::Insert => match edits.last_mut() {
+                Some(last) if last.1 == pos => last.2.push_str(change.value()),
+                _ => edits.push((pos, pos, change.value().to_owned())),
+            },
+        }
+    }
+    if edits.is_empty() {
+        return false;
+    }
+    // UTF-16 offset of each char boundary of the current text.
+    let mut utf16 = Vec::with_capacity(current.len() + 1);
+    let mut offset = 0u32;
+    utf16.push(0);
+    for ch in current.chars() {
+        offset += u32::try_from(ch.len_utf16()).unwrap_or(2);
+        utf16.push(offset);
+    }
+    for (from, to, insert) in edits.into_iter().rev() {
+        let (start, end) = (utf16[moved[from]], utf16[moved[to].max(moved[from])]);
+        if end > start {
+            text.remove_range(txn, start, end - start);
+        }
+        if !insert.is_empty() {
+            text.insert(txn, start, &insert);
+        }
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
-    use super::set_text;
+    use super::{merge_text, set_text};
     use yrs::{
         updates::decoder::Decode, Doc, GetString, OffsetKind, Options, ReadTxn, Text, Transact,
         Update,
@@ -74,6 +153,25 @@ mod tests {
         assert_eq!(
             body.get_string(&server.transact()),
             "Objectifs : coopérer 👋 vraiment ensemble demain"
+        );
+    }
+
+    #[test]
+    fn a_merge_keeps_what_others_changed_since_the_base() {
+        let d = doc();
+        let body = d.get_or_insert_text("body");
+        // Someone typed at the end and fixed a word at the start after the writer's copy.
+        body.insert(
+            &mut d.transact_mut(),
+            0,
+            "Bonjour à tous 👋. Première ligne.\nTapé en direct.",
+        );
+        let base = "Bonjour a tous 👋. Première ligne.\n";
+        let wanted = "Bonjour a tous 👋. Première ligne, corrigée.\nAjout.";
+        assert!(merge_text(&mut d.transact_mut(), &body, base, wanted));
+        assert_eq!(
+            body.get_string(&d.transact()),
+            "Bonjour à tous 👋. Première ligne, corrigée.\nTapé en direct.Ajout."
         );
     }
 

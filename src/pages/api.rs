@@ -56,6 +56,8 @@ pub async fn show(
 pub struct PutPage {
     markdown: String,
     title: Option<String>,
+    /// The text the writer started from (as `GET` returned it): only their changes are applied.
+    base_markdown: Option<String>,
 }
 
 /// `PUT /api/pages/{space}/{page}` with `{"markdown", "title"?}`: creates the page, or turns the
@@ -95,7 +97,10 @@ pub async fn put(
             (page, StatusCode::CREATED)
         }
     };
-    state.hub.set_text(page.id.doc(), body.markdown.clone(), author).await?;
+    state
+        .hub
+        .set_text(page.id.doc(), body.markdown.clone(), body.base_markdown.clone(), author)
+        .await?;
     let content = state.hub.read(page.id.doc()).await?;
     Ok((
         status,

@@ -251,6 +251,24 @@ impl TestApp {
             .expect("PUT page")
     }
 
+    /// `PUT /api/pages/{space}/{page}` of `markdown`, written from the text `base`.
+    pub async fn put_page_from(
+        &self,
+        token: &str,
+        space: &str,
+        page: &str,
+        base: &str,
+        markdown: &str,
+    ) -> reqwest::Response {
+        reqwest::Client::new()
+            .put(self.url(&format!("/api/pages/{space}/{page}")))
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "markdown": markdown, "base_markdown": base }))
+            .send()
+            .await
+            .expect("PUT page")
+    }
+
     /// The page's Markdown as `GET /api/pages/...` returns it.
     pub async fn page_text(&self, token: &str, space: &str, page: &str) -> String {
         let body: serde_json::Value = reqwest::Client::new()
