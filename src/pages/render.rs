@@ -108,6 +108,15 @@ pub fn to_html(
                     events.push(Event::End(TagEnd::Link));
                 }
             }
+            // A symbol rather than a disabled checkbox: read out by screen readers, no form field.
+            Event::TaskListMarker(done) => {
+                let mark = if done {
+                    "<span class=\"task done\">☑</span> "
+                } else {
+                    "<span class=\"task\">☐</span> "
+                };
+                events.push(Event::InlineHtml(CowStr::from(mark)));
+            }
             other => events.push(other),
         }
     }
@@ -156,14 +165,8 @@ fn sanitizer() -> &'static ammonia::Builder<'static> {
     BUILDER.get_or_init(|| {
         let mut builder = ammonia::Builder::default();
         builder
-            .add_tags(["input"])
-            .add_tag_attributes("input", ["type", "checked", "disabled"])
-            .attribute_filter(|element, attribute, value| match (element, attribute) {
-                // Only the task-list checkbox, never a text field.
-                ("input", "type") => (value == "checkbox").then(|| value.into()),
-                _ => Some(value.into()),
-            })
-            .add_allowed_classes("a", ["wikilink", "wikilink-missing"]);
+            .add_allowed_classes("a", ["wikilink", "wikilink-missing"])
+            .add_allowed_classes("span", ["task", "done"]);
         for heading in ["h1", "h2", "h3", "h4", "h5", "h6"] {
             builder.add_tag_attributes(heading, ["id"]);
         }
@@ -229,7 +232,7 @@ mod tests {
         let html = render("# Prochaines étapes\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n- [x] fait\n- [ ] à faire\n\n```\ncode\n```\n\n![logo](https://example.org/a.png)");
         assert!(html.contains(r#"<h1 id="prochaines-etapes">"#), "{html}");
         assert!(html.contains("<table>") && html.contains("<td>1</td>"), "{html}");
-        assert!(html.contains(r#"type="checkbox""#) && html.contains("checked"), "{html}");
+        assert!(html.contains("☑</span> fait") && html.contains("☐</span> à faire"), "{html}");
         assert!(html.contains("<pre><code>code"), "{html}");
         assert!(html.contains(r#"<img src="https://example.org/a.png""#), "{html}");
     }

@@ -152,7 +152,10 @@ pub fn edit(
                 }
                 div.toolbar role="toolbar" aria-label=(ctx.t("editor.toolbar")) data-role="toolbar" {
                     @for (action, symbol, key) in tools {
-                        button.tool type="button" data-action=(action) title=(ctx.t(key)) aria-label=(ctx.t(key)) { (symbol) }
+                        button.tool type="button" data-action=(action) title=(ctx.t(key)) {
+                            span aria-hidden="true" { (symbol) }
+                            span.visually-hidden { (ctx.t(key)) }
+                        }
                     }
                 }
                 div.editor-panes {

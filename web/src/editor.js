@@ -102,6 +102,7 @@ function start (root) {
   }
   provider.on('sync', (synced) => { if (synced) renderPreview() })
 
+  window.rucheEditor = { view, doc, provider }
   if (!canWrite) {
     toolbar.hidden = true
     return
@@ -154,5 +155,4 @@ function start (root) {
     const button = event.target.closest('button[data-action]')
     if (button && actions[button.dataset.action]) actions[button.dataset.action]()
   })
-  window.rucheEditor = { view, doc, provider }
 }

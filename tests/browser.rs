@@ -1,0 +1,66 @@
+//! Runs the browser tests (`tests/browser/*.test.mjs`, Playwright driving Debian's Chromium)
+//! against a real server with real data. Needs Chromium (`apt-get install chromium
+//! chromium-driver`) and `npm ci` in `web/`; CI installs both, and fails if they are missing.
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+mod common;
+
+use common::{Backend, TestApp, PASSWORD};
+use ruche::spaces::{Role, Visibility};
+
+const GUIDE: &str = "# Guide de la coopération\n\nUne ressource publique pour les acteur·rice·s.\n\n## Première étape\n\n| Format | Titre |\n| --- | --- |\n| Webinaire | Le Générateur BFC |\n\n- [x] lire le guide\n- [ ] le partager\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_co_edit_in_real_chromium() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let ready = std::path::Path::new(&chromium).exists()
+        && std::path::Path::new(root).join("web/node_modules/playwright-core").exists();
+    if !ready {
+        assert!(std::env::var("CI").is_err(), "CI must install chromium and web/node_modules");
+        eprintln!("browser tests skipped: install chromium and run `npm ci` in web/");
+        return;
+    }
+    // The scenarios sign the same people in many times within a minute.
+    let app = TestApp::start_with(Backend::Sqlite, |s| s.login_attempts_per_minute = 1000).await;
+    let chantier = app
+        .create_space("chantier-1", "Chantier 1 : compétences et métiers", Visibility::Members)
+        .await;
+    let ressources = app.create_space("ressources", "Ressources", Visibility::Public).await;
+    for (email, name, role) in [
+        ("sophie@example.org", "Sophie Aouizerate", Role::Owner),
+        ("celine@example.org", "Céline Coubard", Role::Editor),
+        ("lea@example.org", "Léa Martin", Role::Viewer),
+    ] {
+        let user = app.create_user(email, name, false).await;
+        app.add_member(&chantier, &user, role).await;
+        app.add_member(&ressources, &user, role).await;
+    }
+    let token = app.token_for("sophie@example.org").await;
+    app.put_page(&token, "chantier-1", "feuille-de-route", "Objectifs du chantier.").await;
+    app.put_page(&token, "chantier-1", "boite-a-outils", "Outils :").await;
+    app.put_page(&token, "ressources", "guide", GUIDE).await;
+
+    let shots = std::path::Path::new(root).join("target/browser-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    println!("browser screenshots: {}", shots.display());
+    let output = tokio::process::Command::new("node")
+        .arg("--test")
+        .arg(format!("{root}/tests/browser/editing.test.mjs"))
+        .env("RUCHE_URL", &app.base)
+        .env("RUCHE_PASSWORD", PASSWORD)
+        .env("RUCHE_TOKEN", &token)
+        .env("RUCHE_SCREENSHOTS", &shots)
+        .env("CHROMIUM", &chromium)
+        .output()
+        .await
+        .expect("node runs");
+    let report = String::from_utf8_lossy(&output.stdout);
+    println!("{report}");
+    eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "browser tests failed (screenshots in {}):\n{report}",
+        shots.display()
+    );
+    app.stop().await;
+}

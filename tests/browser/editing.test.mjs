@@ -1,0 +1,238 @@
+// Browser tests: people co-editing in real (headless) Chromium against a real Ruche server.
+// Run by tests/browser.rs, which starts the server and passes RUCHE_URL and friends.
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+
+const web = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'web')
+const require = createRequire(path.join(web, 'package.json'))
+const { chromium } = require('playwright-core')
+const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8')
+
+const base = process.env.RUCHE_URL
+const password = process.env.RUCHE_PASSWORD
+const token = process.env.RUCHE_TOKEN
+const shots = process.env.RUCHE_SCREENSHOTS
+const TIMEOUT = 20000
+
+let browser
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
+  })
+})
+after(async () => { await browser?.close() })
+
+async function person (email, options = {}) {
+  const context = await browser.newContext({ locale: 'fr-FR', ...options })
+  const page = await context.newPage()
+  page.setDefaultTimeout(TIMEOUT)
+  if (email) {
+    await page.goto(`${base}/login`)
+    await page.fill('#f-email', email)
+    await page.fill('#f-password', password)
+    await Promise.all([page.waitForURL((url) => !url.pathname.startsWith('/login')), page.click('main form button[type=submit]')])
+  }
+  return { context, page }
+}
+
+const shot = (page, name) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true })
+const editorText = (page) => page.evaluate(() => window.rucheEditor.doc.getText('body').toString())
+async function openEditor (page, url) {
+  await page.goto(`${base}${url}`)
+  await page.waitForFunction(() => window.rucheEditor && window.rucheEditor.provider.synced)
+  await page.waitForSelector('[data-role=status][data-state=connected]')
+}
+async function storedText (spacePage) {
+  const response = await fetch(`${base}/api/pages/${spacePage}`, { headers: { authorization: `Bearer ${token}` } })
+  return (await response.json()).markdown
+}
+async function waitForEqual (pages, spacePage) {
+  const deadline = Date.now() + TIMEOUT
+  for (;;) {
+    const texts = await Promise.all(pages.map(editorText))
+    const stored = await storedText(spacePage)
+    if (texts.every((t) => t === stored)) return stored
+    if (Date.now() > deadline) assert.fail(`did not converge: ${JSON.stringify({ texts, stored })}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+test('sign in through the form, open a space, create a page', async () => {
+  const { context, page } = await person('sophie@example.org')
+  await page.click('a[href="/s/chantier-1"]')
+  await page.click('a[href="/s/chantier-1/new"]')
+  await page.fill('#f-title', 'Compte rendu du 12 mars')
+  await page.click('main form button[type=submit]')
+  await page.waitForURL(/\/s\/chantier-1\/compte-rendu-du-12-mars\/edit$/)
+  await page.waitForSelector('.cm-content')
+  await shot(page, '01-create-page')
+  await context.close()
+})
+
+test('two people type on the same page, see each other and converge with the server', async () => {
+  const a = await person('sophie@example.org')
+  const b = await person('celine@example.org')
+  await openEditor(a.page, '/s/chantier-1/feuille-de-route/edit')
+  await openEditor(b.page, '/s/chantier-1/feuille-de-route/edit')
+
+  await a.page.click('.cm-content')
+  await a.page.keyboard.press('Control+End')
+  await a.page.keyboard.type(' Sophie écrit ici.')
+  await b.page.waitForFunction(() => window.rucheEditor.doc.getText('body').toString().includes('Sophie écrit ici.'))
+  // B sees A in the list of people and A's named cursor.
+  await b.page.waitForSelector('[data-role=people] li:has-text("Sophie")')
+  await b.page.waitForSelector('.cm-ySelectionInfo:has-text("Sophie")')
+
+  // Both type at once.
+  await b.page.click('.cm-content')
+  await b.page.keyboard.press('Control+Home')
+  await Promise.all([a.page.keyboard.type(' et encore 👋', { delay: 15 }), b.page.keyboard.type('Céline commence. ', { delay: 15 })])
+  const text = await waitForEqual([a.page, b.page], 'chantier-1/feuille-de-route')
+  assert.ok(text.includes('Céline commence.') && text.includes('et encore 👋'), text)
+  await shot(a.page, '02-two-people-a')
+  await shot(b.page, '02-two-people-b')
+  await a.context.close()
+  await b.context.close()
+})
+
+test('someone offline types, comes back, and both converge without losing anything', async () => {
+  const a = await person('sophie@example.org')
+  const b = await person('celine@example.org')
+  await openEditor(a.page, '/s/chantier-1/feuille-de-route/edit')
+  await openEditor(b.page, '/s/chantier-1/feuille-de-route/edit')
+
+  await b.context.setOffline(true)
+  await b.page.evaluate(() => window.rucheEditor.provider.disconnect())
+  await b.page.waitForSelector('[data-role=status][data-state=offline]')
+  await b.page.click('.cm-content')
+  await b.page.keyboard.press('Control+End')
+  await b.page.keyboard.type(' Écrit hors ligne.')
+  await a.page.click('.cm-content')
+  await a.page.keyboard.press('Control+Home')
+  await a.page.keyboard.type('Pendant la coupure. ')
+  await shot(b.page, '03-offline')
+
+  await b.context.setOffline(false)
+  await b.page.evaluate(() => window.rucheEditor.provider.connect())
+  await b.page.waitForSelector('[data-role=status][data-state=connected]')
+  const text = await waitForEqual([a.page, b.page], 'chantier-1/feuille-de-route')
+  assert.ok(text.includes('Écrit hors ligne.') && text.includes('Pendant la coupure.'), text)
+  await shot(b.page, '03-back-online')
+  await a.context.close()
+  await b.context.close()
+})
+
+test('the toolbar makes bold, a list and a wiki link, and the preview shows them', async () => {
+  const { context, page } = await person('sophie@example.org')
+  await openEditor(page, '/s/chantier-1/boite-a-outils/edit')
+  await page.click('.cm-content')
+  await page.keyboard.press('Control+End')
+  await page.keyboard.press('Enter')
+  await page.keyboard.type('important')
+  await page.keyboard.press('Shift+Home')
+  await page.click('button[data-action=bold]')
+  await page.keyboard.press('End')
+  await page.keyboard.press('Enter')
+  await page.keyboard.type('premier point')
+  await page.click('button[data-action=bullets]')
+  await page.keyboard.press('End')
+  await page.keyboard.press('Enter')
+  await page.keyboard.press('Enter') // an empty list item ends the list
+  await page.keyboard.type('Feuille de route')
+  for (let i = 0; i < 'Feuille de route'.length; i++) await page.keyboard.press('Shift+ArrowLeft')
+  await page.click('button[data-action=wikilink]')
+  const text = await editorText(page)
+  assert.match(text, /\*\*important\*\*/)
+  assert.match(text, /^- premier point$/m)
+  assert.match(text, /\[\[Feuille de route\]\]/)
+  await page.waitForSelector('[data-role=preview] strong:has-text("important")')
+  await page.waitForSelector('[data-role=preview] li:has-text("premier point")')
+  await page.waitForSelector('[data-role=preview] a.wikilink[href="/s/chantier-1/feuille-de-route"]')
+  await shot(page, '04-toolbar')
+  await context.close()
+})
+
+test('a viewer cannot change the text and sees the others live', async () => {
+  const editor = await person('sophie@example.org')
+  const viewer = await person('lea@example.org')
+  await openEditor(editor.page, '/s/chantier-1/feuille-de-route/edit')
+  await openEditor(viewer.page, '/s/chantier-1/feuille-de-route/edit')
+  assert.equal(await viewer.page.getAttribute('.cm-content', 'contenteditable'), 'false')
+  assert.equal(await viewer.page.isVisible('[data-role=toolbar]'), false)
+  const before = await editorText(viewer.page)
+  await viewer.page.click('.cm-content')
+  await viewer.page.keyboard.type('ne doit pas passer')
+  assert.equal(await editorText(viewer.page), before)
+
+  await editor.page.click('.cm-content')
+  await editor.page.keyboard.press('Control+End')
+  await editor.page.keyboard.type(' Vu par Léa.')
+  await viewer.page.waitForFunction(() => window.rucheEditor.doc.getText('body').toString().includes('Vu par Léa.'))
+  assert.ok(!(await storedText('chantier-1/feuille-de-route')).includes('ne doit pas passer'))
+  await shot(viewer.page, '05-viewer')
+  await editor.context.close()
+  await viewer.context.close()
+})
+
+test('an anonymous reader without JavaScript reads a public page in full', async () => {
+  const { context, page } = await person(null, { javaScriptEnabled: false })
+  await page.goto(`${base}/s/ressources/guide`)
+  const article = await page.textContent('article.content')
+  for (const expected of ['Guide de la coopération', 'Une ressource publique', 'Première étape', 'Webinaire']) {
+    assert.ok(article.includes(expected), `missing ${expected} in ${article}`)
+  }
+  assert.ok(await page.isVisible('article.content table'))
+  await shot(page, '06-no-javascript')
+  await context.close()
+})
+
+test('on a phone the page and the editor are usable', async () => {
+  const { context, page } = await person('sophie@example.org', { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true })
+  for (const url of ['/s/ressources/guide', '/s/chantier-1/feuille-de-route/edit']) {
+    await page.goto(`${base}${url}`)
+    if (url.endsWith('/edit')) await page.waitForFunction(() => window.rucheEditor && window.rucheEditor.provider.synced)
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)
+    assert.ok(overflow <= 0, `${url} scrolls sideways by ${overflow}px`)
+  }
+  for (const button of await page.$$('[data-role=toolbar] button')) {
+    const box = await button.boundingBox()
+    assert.ok(box && box.x >= 0 && box.x + box.width <= 360, 'every toolbar button is on screen')
+    assert.ok(box.height >= 44 && box.width >= 44, 'toolbar buttons are big enough to touch')
+  }
+  await page.click('button[data-action=bold]')
+  assert.match(await editorText(page), /\*\*/)
+  await shot(page, '07-phone')
+  await context.close()
+})
+
+test('accessibility: no serious or critical axe violations', async () => {
+  const anonymous = await person(null)
+  const member = await person('sophie@example.org')
+  const pages = [
+    [anonymous.page, '/', 'home'],
+    [anonymous.page, '/login', 'sign-in'],
+    [anonymous.page, '/s/ressources', 'space'],
+    [anonymous.page, '/s/ressources/guide', 'page'],
+    [member.page, '/s/chantier-1/feuille-de-route/edit', 'editor']
+  ]
+  const problems = []
+  for (const [page, url, name] of pages) {
+    await page.goto(`${base}${url}`)
+    if (name === 'editor') await page.waitForFunction(() => window.rucheEditor && window.rucheEditor.provider.synced)
+    await page.addScriptTag({ content: axeSource })
+    const result = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ['violations'] }))
+    for (const v of result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')) {
+      problems.push(`${name} (${url}): ${v.id} [${v.impact}] ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
+    }
+    await shot(page, `08-axe-${name}`)
+  }
+  await anonymous.context.close()
+  await member.context.close()
+  assert.deepEqual(problems, [], `accessibility violations:\n${problems.join('\n')}`)
+})
