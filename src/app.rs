@@ -18,7 +18,7 @@ use crate::{
     config::Settings,
     db::Db,
     error::AppError,
-    i18n, layout, pages, spaces,
+    history, i18n, layout, pages, spaces,
 };
 
 /// Largest form or JSON body accepted.
@@ -39,12 +39,18 @@ pub struct AppState {
 impl AppState {
     pub fn new(db: Db, settings: Settings) -> Self {
         let limits = SignInLimits::new(settings.login_attempts_per_minute);
-        let projections_db = db.clone();
-        let on_settled: collab::OnSettled = Arc::new(move |doc, content| {
-            let db = projections_db.clone();
-            Box::pin(async move { pages::project(&db, doc, content).await })
-        });
-        let hub = Hub::new(db.clone(), settings.collab.clone(), on_settled);
+        let (projections_db, history_db) = (db.clone(), db.clone());
+        let hooks = collab::Hooks {
+            on_settled: Arc::new(move |doc, content| {
+                let db = projections_db.clone();
+                Box::pin(async move { pages::project(&db, doc, content).await })
+            }),
+            on_quiet: Arc::new(move |doc, content, authors| {
+                let db = history_db.clone();
+                Box::pin(async move { history::record_session(&db, doc, content, authors).await })
+            }),
+        };
+        let hub = Hub::new(db.clone(), settings.collab.clone(), hooks);
         Self { db, settings: Arc::new(settings), sign_in_limits: Arc::new(limits), hub }
     }
 }
@@ -99,6 +105,11 @@ pub fn router(state: AppState) -> Router {
         .route("/s/{space}/{page}/trash", post(pages::routes::trash))
         .route("/s/{space}/{page}/restore", post(pages::routes::restore))
         .route("/ws/{space}/{page}", get(pages::routes::websocket))
+        .route("/s/{space}/{page}/history", get(history::routes::list))
+        .route("/s/{space}/{page}/history/save", post(history::routes::save))
+        .route("/s/{space}/{page}/history/{id}", get(history::routes::show))
+        .route("/s/{space}/{page}/history/{id}/restore", post(history::routes::restore))
+        .route("/s/{space}/{page}/compare", get(history::routes::compare))
         .route("/lang/{code}", get(i18n::switch));
 
     let api = Router::new()
@@ -108,6 +119,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/spaces/{space}/members", get(spaces::api::members))
         .route("/api/spaces/{space}/pages", get(pages::api::list))
         .route("/api/render", post(pages::routes::preview))
+        .route("/api/pages/{space}/{page}/revisions", get(history::api::list))
+        .route("/api/pages/{space}/{page}/revisions/{id}", get(history::api::show))
         .route("/api/pages/{space}/{page}", get(pages::api::show).put(pages::api::put))
         .route(
             "/api/spaces/{space}/members/{user}",

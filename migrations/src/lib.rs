@@ -5,6 +5,7 @@ mod m20261123_000001_accounts;
 mod m20261123_000002_spaces;
 mod m20261123_000003_documents;
 mod m20261123_000004_pages;
+mod m20261123_000005_revisions;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_spaces::Migration),
             Box::new(m20261123_000003_documents::Migration),
             Box::new(m20261123_000004_pages::Migration),
+            Box::new(m20261123_000005_revisions::Migration),
         ]
     }
 }

@@ -84,6 +84,10 @@ pub enum Command {
     Read {
         reply: oneshot::Sender<Content>,
     },
+    /// The content and the people who changed it since the last revision (then forgotten).
+    TakeRevision {
+        reply: oneshot::Sender<(Content, Vec<i64>)>,
+    },
 }
 
 struct Conn {
@@ -115,6 +119,10 @@ pub struct LiveDoc {
     /// Sequence number covered by the stored snapshot.
     snapshot_seq: i64,
     settle_at: Option<Instant>,
+    /// When the editing session counts as quiet (a revision is due).
+    quiet_at: Option<Instant>,
+    /// People who changed the document since the last revision.
+    authors: HashSet<i64>,
     /// Set when applying an update panicked: the in-memory document is reloaded from storage.
     poisoned: bool,
 }
@@ -126,8 +134,15 @@ impl LiveDoc {
         let stored = store::load(&hub.db, id).await?;
         let snapshot_seq = stored.last_seq - i64::try_from(stored.updates.len()).unwrap_or(0);
         apply_stored(&doc, id, &stored);
+        // Changes stored but not yet in a revision (the process stopped before): record them soon.
+        let authors: HashSet<i64> =
+            store::authors_since(&hub.db, id, snapshot_seq).await?.into_iter().collect();
+        let quiet_at =
+            (!stored.updates.is_empty()).then(|| Instant::now() + hub.settings.revision_quiet);
         Ok(Self {
             id,
+            quiet_at,
+            authors,
             awareness: Awareness::new(doc),
             conns: HashMap::new(),
             last_seq: stored.last_seq,
@@ -157,6 +172,10 @@ impl LiveDoc {
                     self.settled().await;
                     continue;
                 }
+                _ = sleep_until(self.quiet_at.unwrap_or_else(far_future)), if self.quiet_at.is_some() => {
+                    self.quiet().await;
+                    continue;
+                }
                 _ = sleep_until(idle_since + idle_after), if self.conns.is_empty() => {
                     if self.try_unload(&mut inbox).await {
                         return;
@@ -181,9 +200,12 @@ impl LiveDoc {
                 idle_since = Instant::now();
             }
         }
-        // Shutting down: leave a compact, complete state behind.
+        // Shutting down: leave a compact, complete state behind, with its revision.
         if self.settle_at.take().is_some() {
             self.settled().await;
+        }
+        if self.quiet_at.is_some() {
+            self.quiet().await;
         }
         self.compact().await;
     }
@@ -245,6 +267,12 @@ impl LiveDoc {
                 Command::Read { reply } => {
                     self.flush(&mut pending).await;
                     let _ = reply.send(self.content());
+                }
+                Command::TakeRevision { reply } => {
+                    self.flush(&mut pending).await;
+                    self.quiet_at = None;
+                    let authors = self.authors.drain().collect();
+                    let _ = reply.send((self.content(), authors));
                 }
             }
         }
@@ -343,6 +371,8 @@ impl LiveDoc {
         match store::append(&self.hub.db, self.id, &rows).await {
             Ok(()) => {
                 self.last_seq += i64::try_from(batch.len()).unwrap_or(0);
+                self.authors.extend(batch.iter().filter_map(|p| p.author));
+                self.quiet_at = Some(Instant::now() + self.hub.settings.revision_quiet);
                 for p in batch {
                     self.broadcast(p.from, &protocol::encode_update(&p.data));
                     if let Some(done) = p.done {
@@ -457,8 +487,20 @@ impl LiveDoc {
     /// Changes have settled: let the projections catch up.
     async fn settled(&mut self) {
         let content = self.content();
-        if let Err(err) = (self.hub.on_settled)(self.id, content).await {
+        if let Err(err) = (self.hub.hooks.on_settled)(self.id, content).await {
             tracing::warn!(doc = self.id.0, error = ?err, "could not update the projections");
+        }
+    }
+
+    /// The editing session went quiet: hand the content and its contributors over for a revision.
+    async fn quiet(&mut self) {
+        self.quiet_at = None;
+        let authors: Vec<i64> = self.authors.drain().collect();
+        if let Err(err) = (self.hub.hooks.on_quiet)(self.id, self.content(), authors.clone()).await
+        {
+            tracing::warn!(doc = self.id.0, error = ?err, "could not record a revision; will retry");
+            self.authors.extend(authors);
+            self.quiet_at = Some(Instant::now() + self.hub.settings.revision_quiet);
         }
     }
 
@@ -480,6 +522,9 @@ impl LiveDoc {
     async fn try_unload(&mut self, inbox: &mut mpsc::Receiver<Command>) -> bool {
         if self.settle_at.take().is_some() {
             self.settled().await;
+        }
+        if self.quiet_at.is_some() {
+            self.quiet().await;
         }
         self.compact().await;
         let late = {

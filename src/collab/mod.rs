@@ -33,6 +33,8 @@ pub struct CollabSettings {
     pub idle_unload: Duration,
     /// Projections (plain text, links) are refreshed once edits pause this long.
     pub settle: Duration,
+    /// An editing session that stays quiet this long is recorded as a revision.
+    pub revision_quiet: Duration,
     /// The update log is folded into a snapshot after this many updates.
     pub compact_every: i64,
     /// Largest websocket frame accepted.
@@ -46,6 +48,7 @@ impl Default for CollabSettings {
         Self {
             idle_unload: Duration::from_secs(60),
             settle: Duration::from_secs(2),
+            revision_quiet: Duration::from_secs(120),
             compact_every: 500,
             max_frame_bytes: 4 * 1024 * 1024,
             outbox_capacity: 1024,
@@ -53,9 +56,19 @@ impl Default for CollabSettings {
     }
 }
 
-type SettledFuture = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
+type HookFuture = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
 /// Called when a document's changes have settled, to refresh what is derived from it.
-pub type OnSettled = Arc<dyn Fn(DocId, Content) -> SettledFuture + Send + Sync>;
+pub type OnSettled = Arc<dyn Fn(DocId, Content) -> HookFuture + Send + Sync>;
+/// Called when an editing session has gone quiet, with the people who changed the document
+/// since the previous call: the moment to record a revision.
+pub type OnQuiet = Arc<dyn Fn(DocId, Content, Vec<i64>) -> HookFuture + Send + Sync>;
+
+/// What the rest of the application does when documents change.
+#[derive(Clone)]
+pub struct Hooks {
+    pub on_settled: OnSettled,
+    pub on_quiet: OnQuiet,
+}
 
 pub struct HubInner {
     pub(crate) db: Db,
@@ -63,7 +76,7 @@ pub struct HubInner {
     pub(crate) docs: Mutex<HashMap<DocId, mpsc::Sender<Command>>>,
     pub(crate) cancel: CancellationToken,
     pub(crate) tracker: TaskTracker,
-    pub(crate) on_settled: OnSettled,
+    pub(crate) hooks: Hooks,
     next_conn: AtomicU64,
 }
 
@@ -75,14 +88,14 @@ pub struct Hub(Arc<HubInner>);
 const INBOX_CAPACITY: usize = 4096;
 
 impl Hub {
-    pub fn new(db: Db, settings: CollabSettings, on_settled: OnSettled) -> Self {
+    pub fn new(db: Db, settings: CollabSettings, hooks: Hooks) -> Self {
         Hub(Arc::new(HubInner {
             db,
             settings,
             docs: Mutex::new(HashMap::new()),
             cancel: CancellationToken::new(),
             tracker: TaskTracker::new(),
-            on_settled,
+            hooks,
             next_conn: AtomicU64::new(1),
         }))
     }
@@ -143,6 +156,14 @@ impl Hub {
         let (done, answer) = oneshot::channel();
         self.send(doc, Command::Apply { data, author, done }).await;
         answer.await.map_err(|_| anyhow::anyhow!("the document could not be loaded"))?
+    }
+
+    /// The content now, with the people who changed it since the last revision (who are then
+    /// forgotten, as the caller records the revision).
+    pub async fn take_revision(&self, doc: DocId) -> anyhow::Result<(Content, Vec<i64>)> {
+        let (reply, answer) = oneshot::channel();
+        self.send(doc, Command::TakeRevision { reply }).await;
+        answer.await.map_err(|_| anyhow::anyhow!("the document could not be loaded"))
     }
 
     /// Number of documents in memory.

@@ -112,7 +112,8 @@ pub async fn show(
     let html = render_for(&state, ctx.user.as_ref(), &grant, &content.markdown).await?;
     let backlinks =
         store::backlinks(&state.db, grant.space.slug.as_str(), page.slug.as_str()).await?;
-    Ok(views::show(&ctx, &grant, &page, &html, &backlinks).into_response())
+    let last = crate::history::store::latest(&state.db, page.id).await?;
+    Ok(views::show(&ctx, &grant, &page, &html, &backlinks, last.as_ref()).into_response())
 }
 
 #[derive(Deserialize)]

@@ -23,6 +23,7 @@ pub fn show(
     page: &Page,
     html: &str,
     backlinks: &[Page],
+    last: Option<&crate::history::Revision>,
 ) -> Html<String> {
     let space = &grant.space;
     layout_page(
@@ -34,7 +35,13 @@ pub fn show(
             @if page.trashed {
                 p.notice role="note" { (ctx.t("page.in_trash")) }
             }
-            p.meta { (ctx.tf("page.updated", &[("when", &date(ctx, page.updated_at))])) }
+            p.meta {
+                @match last.filter(|r| !r.contributors.is_empty()) {
+                    Some(r) => (ctx.tf("page.updated_by", &[("who", &r.contributors.join(", ")), ("when", &date(ctx, r.created_at))])),
+                    None => (ctx.tf("page.updated", &[("when", &date(ctx, page.updated_at))])),
+                }
+                " · " a href={"/s/" (space.slug) "/" (page.slug) "/history"} { (ctx.t("history.title")) }
+            }
             @if grant.allows(SpaceAction::Edit) && !page.trashed {
                 nav.actions aria-label=(ctx.t("page.actions")) {
                     a.button href={"/s/" (space.slug) "/" (page.slug) "/edit"} { (ctx.t("page.edit")) }

@@ -1,0 +1,60 @@
+//! The JSON API of the history: `GET /api/pages/{space}/{page}/revisions[/{id}]`.
+use axum::{
+    extract::{Path, Query, State},
+    Json,
+};
+use serde::Deserialize;
+
+use super::{routes::PER_PAGE, store, Revision};
+use crate::{
+    access::SpaceAction,
+    accounts::MaybeUser,
+    app::AppState,
+    error::{AppError, AppResult},
+    pages::routes::{load, Loaded},
+};
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    page: u64,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    Path((space, slug)): Path<(String, String)>,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Json<serde_json::Value>> {
+    let Loaded::Page(_, page) =
+        load(&state, user.as_ref(), &space, &slug, SpaceAction::Read).await?
+    else {
+        return Err(AppError::NotFound);
+    };
+    let (revisions, total) = store::list(&state.db, page.id, q.page, PER_PAGE).await?;
+    let items: Vec<serde_json::Value> = revisions
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "id": r.id, "kind": r.kind, "note": r.note, "created_at": r.created_at,
+                "contributors": r.contributors, "words_added": r.words_added, "words_removed": r.words_removed,
+            })
+        })
+        .collect();
+    Ok(Json(
+        serde_json::json!({ "total": total, "page": q.page, "per_page": PER_PAGE, "revisions": items }),
+    ))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    Path((space, slug, id)): Path<(String, String, i64)>,
+) -> AppResult<Json<Revision>> {
+    let Loaded::Page(_, page) =
+        load(&state, user.as_ref(), &space, &slug, SpaceAction::Read).await?
+    else {
+        return Err(AppError::NotFound);
+    };
+    Ok(Json(store::get(&state.db, page.id, id).await?.ok_or(AppError::NotFound)?))
+}

@@ -1,0 +1,160 @@
+//! Handlers of the history: the list, one revision, a comparison, saving a version, restoring.
+use axum::{
+    extract::{Path, Query, State},
+    response::{Html, IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::{store, views, Kind};
+use crate::{
+    access::SpaceAction,
+    accounts::csrf::CsrfForm,
+    app::AppState,
+    error::{AppError, AppResult},
+    layout::{flash, Ctx, FlashKind},
+    pages::{
+        routes::{load, render_for, Loaded},
+        Page,
+    },
+};
+
+/// Revisions shown per page of the history.
+pub const PER_PAGE: u64 = 20;
+
+async fn page_for(
+    state: &AppState,
+    ctx: &Ctx,
+    space: &str,
+    slug: &str,
+    action: SpaceAction,
+) -> AppResult<(Box<crate::access::SpaceGrant>, Page)> {
+    match load(state, ctx.user.as_ref(), space, slug, action).await? {
+        Loaded::Page(grant, page) if !page.trashed => Ok((grant, page)),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    page: u64,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((space, slug)): Path<(String, String)>,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Html<String>> {
+    let (grant, page) = page_for(&state, &ctx, &space, &slug, SpaceAction::Read).await?;
+    let (revisions, total) = store::list(&state.db, page.id, q.page, PER_PAGE).await?;
+    Ok(views::list(&ctx, &grant, &page, &revisions, q.page, total))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((space, slug, id)): Path<(String, String, i64)>,
+) -> AppResult<Html<String>> {
+    let (grant, page) = page_for(&state, &ctx, &space, &slug, SpaceAction::Read).await?;
+    let revision = store::get(&state.db, page.id, id).await?.ok_or(AppError::NotFound)?;
+    let html = render_for(&state, ctx.user.as_ref(), &grant, &revision.markdown).await?;
+    Ok(views::show(&ctx, &grant, &page, &revision, &html))
+}
+
+#[derive(Deserialize)]
+pub struct CompareQuery {
+    from: i64,
+    to: i64,
+}
+
+pub async fn compare(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((space, slug)): Path<(String, String)>,
+    Query(q): Query<CompareQuery>,
+) -> AppResult<Html<String>> {
+    let (grant, page) = page_for(&state, &ctx, &space, &slug, SpaceAction::Read).await?;
+    let from = store::get(&state.db, page.id, q.from).await?.ok_or(AppError::NotFound)?;
+    let to = store::get(&state.db, page.id, q.to).await?.ok_or(AppError::NotFound)?;
+    Ok(views::compare(&ctx, &grant, &page, &from, &to))
+}
+
+#[derive(Deserialize)]
+pub struct SaveFields {
+    #[serde(default)]
+    note: String,
+}
+
+/// "Save a version": records the page as it is now, with an optional note.
+pub async fn save(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    Path((space, slug)): Path<(String, String)>,
+    CsrfForm(fields): CsrfForm<SaveFields>,
+) -> AppResult<Response> {
+    let (grant, page) = page_for(&state, &ctx, &space, &slug, SpaceAction::Edit).await?;
+    let (content, mut authors) = state.hub.take_revision(page.id.doc()).await?;
+    let by = ctx.user.as_ref().map(|u| u.id.0);
+    authors.extend(by);
+    let recorded =
+        store::record(&state.db, page.id, Kind::Manual, &fields.note, &content, &authors, by)
+            .await?;
+    let message =
+        if recorded.is_some() { ctx.t("history.saved") } else { ctx.t("history.nothing_changed") };
+    flash(&session, FlashKind::Success, message).await?;
+    Ok(Redirect::to(&format!("/s/{}/{}/history", grant.space.slug, page.slug)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct Empty {}
+
+/// Restores a revision as an edit of the live document: the state just before is recorded,
+/// then the restored text, so nothing is lost and people editing see the text change.
+pub async fn restore(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    Path((space, slug, id)): Path<(String, String, i64)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> AppResult<Response> {
+    let (grant, page) = page_for(&state, &ctx, &space, &slug, SpaceAction::Edit).await?;
+    let target = store::get(&state.db, page.id, id).await?.ok_or(AppError::NotFound)?;
+    restore_revision(
+        &state,
+        &page,
+        &target,
+        ctx.user.as_ref().map(|u| u.id.0),
+        &ctx.tf("history.restored_note", &[("id", &id.to_string())]),
+    )
+    .await?;
+    flash(&session, FlashKind::Success, ctx.t("history.restored")).await?;
+    Ok(Redirect::to(&format!("/s/{}/{}", grant.space.slug, page.slug)).into_response())
+}
+
+pub async fn restore_revision(
+    state: &AppState,
+    page: &Page,
+    target: &super::Revision,
+    by: Option<i64>,
+    note: &str,
+) -> AppResult<()> {
+    let doc = page.id.doc();
+    let (before, authors) = state.hub.take_revision(doc).await?;
+    store::record(&state.db, page.id, Kind::BeforeRestore, "", &before, &authors, None).await?;
+    state.hub.set_text(doc, target.markdown.clone(), None, by).await?;
+    let (after, _) = state.hub.take_revision(doc).await?;
+    store::record(
+        &state.db,
+        page.id,
+        Kind::Restore,
+        note,
+        &after,
+        &by.into_iter().collect::<Vec<_>>(),
+        by,
+    )
+    .await?;
+    Ok(())
+}

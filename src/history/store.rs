@@ -1,0 +1,166 @@
+//! Storage of revisions: recording one when something changed, listing, reading.
+use std::collections::HashMap;
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
+};
+
+use super::{
+    diff,
+    entity::{revision, revision_author},
+    Kind, Revision,
+};
+use crate::{accounts::entity::user, collab::Content, db::Db, pages::PageId};
+
+/// Records a revision of the page, unless nothing changed since the previous one (a restore is
+/// always recorded). Returns the new revision, if any.
+pub async fn record(
+    db: &Db,
+    page: PageId,
+    kind: Kind,
+    note: &str,
+    content: &Content,
+    authors: &[i64],
+    by: Option<i64>,
+) -> anyhow::Result<Option<Revision>> {
+    let fields = content.fields.to_string();
+    let previous = revision::Entity::find()
+        .filter(revision::Column::PageId.eq(page.0))
+        .order_by_desc(revision::Column::Id)
+        .one(db)
+        .await?;
+    let unchanged =
+        previous.as_ref().is_some_and(|p| p.markdown == content.markdown && p.fields == fields)
+            || (previous.is_none()
+                && content.markdown.is_empty()
+                && content.fields.as_object().is_none_or(|f| f.is_empty()));
+    if unchanged && !matches!(kind, Kind::Restore) {
+        return Ok(None);
+    }
+    let (added, removed) =
+        diff::word_counts(previous.as_ref().map_or("", |p| p.markdown.as_str()), &content.markdown);
+    let txn = db.begin().await?;
+    let model = revision::ActiveModel {
+        page_id: Set(page.0),
+        kind: Set(kind.as_str().to_owned()),
+        note: Set(note.trim().chars().take(200).collect()),
+        state: Set(content.state.clone()),
+        markdown: Set(content.markdown.clone()),
+        fields: Set(fields),
+        added: Set(i32::try_from(added).unwrap_or(i32::MAX)),
+        removed: Set(i32::try_from(removed).unwrap_or(i32::MAX)),
+        created_by: Set(by),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    let mut people: Vec<i64> = authors.to_vec();
+    people.sort_unstable();
+    people.dedup();
+    if !people.is_empty() {
+        revision_author::Entity::insert_many(people.iter().map(|&u| {
+            revision_author::ActiveModel { revision_id: Set(model.id), user_id: Set(u) }
+        }))
+        .exec(&txn)
+        .await?;
+    }
+    txn.commit().await?;
+    let names = names_of(db, &people).await?;
+    Ok(Some(Revision::from_model(model, names)))
+}
+
+async fn names_of(db: &Db, ids: &[i64]) -> anyhow::Result<Vec<String>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut names: Vec<String> = user::Entity::find()
+        .filter(user::Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| u.name)
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// A page's revisions, newest first, `per_page` at a time; and how many there are.
+pub async fn list(
+    db: &Db,
+    page: PageId,
+    page_number: u64,
+    per_page: u64,
+) -> anyhow::Result<(Vec<Revision>, u64)> {
+    let query = revision::Entity::find()
+        .filter(revision::Column::PageId.eq(page.0))
+        .order_by_desc(revision::Column::Id);
+    let total = query.clone().count(db).await?;
+    let models = query.offset(page_number * per_page).limit(per_page).all(db).await?;
+    let ids: Vec<i64> = models.iter().map(|m| m.id).collect();
+    let authors = revision_author::Entity::find()
+        .filter(revision_author::Column::RevisionId.is_in(ids))
+        .all(db)
+        .await?;
+    let user_ids: Vec<i64> = authors.iter().map(|a| a.user_id).collect();
+    let names: HashMap<i64, String> = user::Entity::find()
+        .filter(user::Column::Id.is_in(user_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.name))
+        .collect();
+    let mut by_revision: HashMap<i64, Vec<String>> = HashMap::new();
+    for a in authors {
+        if let Some(name) = names.get(&a.user_id) {
+            by_revision.entry(a.revision_id).or_default().push(name.clone());
+        }
+    }
+    let revisions = models
+        .into_iter()
+        .map(|m| {
+            let mut names = by_revision.remove(&m.id).unwrap_or_default();
+            names.sort();
+            Revision::from_model(m, names)
+        })
+        .collect();
+    Ok((revisions, total))
+}
+
+/// One revision of the page (never another page's).
+pub async fn get(db: &Db, page: PageId, id: i64) -> anyhow::Result<Option<Revision>> {
+    let Some(model) = revision::Entity::find_by_id(id)
+        .filter(revision::Column::PageId.eq(page.0))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let ids: Vec<i64> = revision_author::Entity::find()
+        .filter(revision_author::Column::RevisionId.eq(id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| a.user_id)
+        .collect();
+    let names = names_of(db, &ids).await?;
+    Ok(Some(Revision::from_model(model, names)))
+}
+
+/// The newest revision of a page.
+pub async fn latest(db: &Db, page: PageId) -> anyhow::Result<Option<Revision>> {
+    let newest = revision::Entity::find()
+        .filter(revision::Column::PageId.eq(page.0))
+        .order_by_desc(revision::Column::Id)
+        .select_only()
+        .column(revision::Column::Id)
+        .into_tuple::<i64>()
+        .one(db)
+        .await?;
+    match newest {
+        Some(id) => get(db, page, id).await,
+        None => Ok(None),
+    }
+}

@@ -1,0 +1,139 @@
+//! Pages of the history.
+use axum::response::Html;
+use maud::{html, Markup, PreEscaped};
+
+use super::{diff, routes::PER_PAGE, Kind, Revision};
+use crate::{
+    access::{SpaceAction, SpaceGrant},
+    layout::{page as layout_page, Ctx, Field},
+    pages::Page,
+};
+
+fn when(ctx: &Ctx, r: &Revision) -> String {
+    match ctx.lang {
+        crate::i18n::Lang::Fr => r.created_at.format("%d/%m/%Y %H:%M UTC").to_string(),
+        crate::i18n::Lang::En => r.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+    }
+}
+
+fn kind(ctx: &Ctx, k: Kind) -> String {
+    ctx.t(&format!("history.kind_{}", k.as_str()))
+}
+
+fn crumbs(ctx: &Ctx, grant: &SpaceGrant, page: &Page) -> Markup {
+    let space = &grant.space;
+    html! {
+        nav.crumbs aria-label=(ctx.t("page.breadcrumb")) {
+            a href={"/s/" (space.slug)} { (space.title) } " › "
+            a href={"/s/" (space.slug) "/" (page.slug)} { (page.title) } " › "
+            a href={"/s/" (space.slug) "/" (page.slug) "/history"} { (ctx.t("history.title")) }
+        }
+    }
+}
+
+pub fn list(
+    ctx: &Ctx,
+    grant: &SpaceGrant,
+    page: &Page,
+    revisions: &[Revision],
+    number: u64,
+    total: u64,
+) -> Html<String> {
+    let base = format!("/s/{}/{}", grant.space.slug, page.slug);
+    let heading = ctx.tf("history.of", &[("title", &page.title)]);
+    let pages = total.div_ceil(PER_PAGE);
+    layout_page(
+        ctx,
+        &heading,
+        html! {
+            (crumbs(ctx, grant, page))
+            h1 { (heading) }
+            @if grant.allows(SpaceAction::Edit) {
+                form.card method="post" action={(base) "/history/save"} {
+                    (ctx.csrf_field())
+                    (Field::new("note", ctx.t("history.note")).optional().hint(ctx.t("history.note_hint")).render())
+                    button type="submit" { (ctx.t("history.save")) }
+                }
+            }
+            @if revisions.is_empty() {
+                p { (ctx.t("history.none")) }
+            } @else {
+                ol.revisions reversed start=(total - number * PER_PAGE) {
+                    @for (i, r) in revisions.iter().enumerate() {
+                        li.card {
+                            p {
+                                strong { (when(ctx, r)) } " — " (kind(ctx, r.kind))
+                                @if !r.note.is_empty() { " — « " (r.note) " »" }
+                            }
+                            p.meta {
+                                @if r.contributors.is_empty() { (ctx.t("history.nobody")) }
+                                @else { (ctx.t("history.by")) " " (r.contributors.join(", ")) }
+                                " · " (ctx.tf("history.words", &[("added", &r.words_added.to_string()), ("removed", &r.words_removed.to_string())]))
+                            }
+                            div.actions {
+                                a.button.secondary href={(base) "/history/" (r.id)} { (ctx.t("history.view")) }
+                                @if let Some(older) = revisions.get(i + 1) {
+                                    a.button.secondary href={(base) "/compare?from=" (older.id) "&to=" (r.id)} { (ctx.t("history.compare_previous")) }
+                                }
+                                @if grant.allows(SpaceAction::Edit) && i + (number as usize) > 0 {
+                                    form method="post" action={(base) "/history/" (r.id) "/restore"} {
+                                        (ctx.csrf_field())
+                                        button.secondary type="submit" { (ctx.t("history.restore")) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if pages > 1 {
+                    nav.pagination aria-label=(ctx.t("history.pages")) {
+                        @if number > 0 { a href={(base) "/history?page=" (number - 1)} { "← " (ctx.t("history.newer")) } " " }
+                        (ctx.tf("history.page_of", &[("n", &(number + 1).to_string()), ("total", &pages.to_string())]))
+                        @if number + 1 < pages { " " a href={(base) "/history?page=" (number + 1)} { (ctx.t("history.older")) " →" } }
+                    }
+                }
+            }
+        },
+    )
+}
+
+pub fn show(ctx: &Ctx, grant: &SpaceGrant, page: &Page, r: &Revision, html: &str) -> Html<String> {
+    let heading = ctx.tf("history.revision_of", &[("title", &page.title), ("when", &when(ctx, r))]);
+    layout_page(
+        ctx,
+        &heading,
+        html! {
+            (crumbs(ctx, grant, page))
+            h1 { (heading) }
+            p.notice role="note" { (ctx.t("history.old_version")) }
+            @if grant.allows(SpaceAction::Edit) {
+                form method="post" action={"/s/" (grant.space.slug) "/" (page.slug) "/history/" (r.id) "/restore"} {
+                    (ctx.csrf_field())
+                    button type="submit" { (ctx.t("history.restore")) }
+                }
+            }
+            article.content { (PreEscaped(html)) }
+        },
+    )
+}
+
+pub fn compare(
+    ctx: &Ctx,
+    grant: &SpaceGrant,
+    page: &Page,
+    from: &Revision,
+    to: &Revision,
+) -> Html<String> {
+    let heading = ctx.tf("history.compare_title", &[("title", &page.title)]);
+    layout_page(
+        ctx,
+        &heading,
+        html! {
+            (crumbs(ctx, grant, page))
+            h1 { (heading) }
+            p { (ctx.tf("history.compare_between", &[("from", &when(ctx, from)), ("to", &when(ctx, to))])) }
+            p.hint { (ctx.t("history.compare_legend")) }
+            (diff::render(&from.markdown, &to.markdown, &ctx.t("history.added"), &ctx.t("history.removed")))
+        },
+    )
+}
