@@ -104,13 +104,20 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/s/{space}/{page}/trash", post(pages::routes::trash))
         .route("/s/{space}/{page}/restore", post(pages::routes::restore))
+        .route("/s/{space}/{page}/purge", post(pages::routes::purge))
         .route("/ws/{space}/{page}", get(pages::routes::websocket))
         .route("/s/{space}/{page}/history", get(history::routes::list))
         .route("/s/{space}/{page}/history/save", post(history::routes::save))
         .route("/s/{space}/{page}/history/{id}", get(history::routes::show))
         .route("/s/{space}/{page}/history/{id}/restore", post(history::routes::restore))
         .route("/s/{space}/{page}/compare", get(history::routes::compare))
-        .route("/lang/{code}", get(i18n::switch));
+        .route("/lang/{code}", get(i18n::switch))
+        .route("/changes", get(history::changes::site))
+        .route("/changes.atom", get(history::changes::site_atom))
+        .route("/changes/feed-token", post(history::changes::create_feed_token))
+        .route("/changes/feed-token/revoke", post(history::changes::revoke_feed_token))
+        .route("/s/{space}/changes", get(history::changes::space))
+        .route("/s/{space}/changes.atom", get(history::changes::space_atom));
 
     let api = Router::new()
         .route("/api/me", get(accounts::routes::me))
@@ -179,5 +186,12 @@ async fn sweep(state: AppState) {
             tracing::warn!(error = ?err, "could not delete expired sessions");
         }
         state.sign_in_limits.tidy();
+        if let Some(days) = state.settings.revision_retention_days {
+            match history::store::apply_retention(&state.db, days).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, days, "old revisions deleted"),
+                Err(err) => tracing::warn!(error = ?err, "could not apply the revision retention"),
+            }
+        }
     }
 }

@@ -17,7 +17,7 @@ pub struct SiteArgs {
     pub database_url: Option<String>,
 
     /// Optional TOML file with the same settings (`addr`, `data`, `database_url`, `base_url`,
-    /// `site_name`, `login_attempts_per_minute`). Flags and environment variables win over it.
+    /// `site_name`, `login_attempts_per_minute`, `revision_retention_days`). Flags and environment variables win over it.
     #[arg(long = "config", env = "RUCHE_CONFIG", global = true)]
     pub config: Option<PathBuf>,
 }
@@ -43,6 +43,7 @@ struct FileSettings {
     base_url: Option<String>,
     site_name: Option<String>,
     login_attempts_per_minute: Option<u32>,
+    revision_retention_days: Option<u32>,
 }
 
 /// Everything the application needs to know about where and how it runs.
@@ -57,6 +58,9 @@ pub struct Settings {
     pub login_attempts_per_minute: u32,
     /// How long a signed-in session lasts without activity.
     pub session_idle: Duration,
+    /// Revisions older than this many days are deleted (the newest of each page stays);
+    /// `None` keeps them forever.
+    pub revision_retention_days: Option<u32>,
     /// How live documents behave (unloading, compaction, frame size).
     pub collab: crate::collab::CollabSettings,
 }
@@ -76,6 +80,7 @@ impl Settings {
             site_name: "Ruche".to_owned(),
             login_attempts_per_minute: 5,
             session_idle: Duration::from_secs(14 * 24 * 3600),
+            revision_retention_days: None,
             collab: crate::collab::CollabSettings::default(),
         }
     }
@@ -113,6 +118,7 @@ impl Settings {
         if let Some(name) = file.site_name {
             settings.site_name = name;
         }
+        settings.revision_retention_days = file.revision_retention_days;
         if let Some(n) = file.login_attempts_per_minute {
             settings.login_attempts_per_minute = n.max(1);
         }

@@ -139,6 +139,7 @@ pub fn page(ctx: &Ctx, title: &str, content: Markup) -> Html<String> {
                         nav aria-label=(ctx.t("layout.nav_label")) {
                             ul {
                                 li { a href="/" { (ctx.t("nav.spaces")) } }
+                                li { a href="/changes" { (ctx.t("nav.changes")) } }
                                 @if crate::access::may_administer_site(ctx.user.as_ref()) {
                                     li { a href="/admin/users" { (ctx.t("nav.admin")) } }
                                 }
@@ -271,6 +272,8 @@ pub async fn error_pages(State(state): State<AppState>, request: Request, next: 
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.contains("application/json") && !v.contains("text/html"));
     let is_get = request.method() == Method::GET;
+    // Feed readers get the status and a line of text, never a sign-in page.
+    let is_feed = request.uri().path().ends_with(".atom");
     let here = request.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
     let lang = Lang::from_headers(request.headers());
     let session = request.extensions().get::<Session>().cloned();
@@ -286,6 +289,10 @@ pub async fn error_pages(State(state): State<AppState>, request: Request, next: 
             "detail": info.detail,
         });
         return (info.status, Json(body)).into_response();
+    }
+    if is_feed {
+        return (info.status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message)
+            .into_response();
     }
     if info.status == StatusCode::UNAUTHORIZED && is_get {
         return Redirect::to(&format!("/login?next={}", urlencode(&here))).into_response();

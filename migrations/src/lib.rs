@@ -6,6 +6,7 @@ mod m20261123_000002_spaces;
 mod m20261123_000003_documents;
 mod m20261123_000004_pages;
 mod m20261123_000005_revisions;
+mod m20261123_000006_page_events;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_documents::Migration),
             Box::new(m20261123_000004_pages::Migration),
             Box::new(m20261123_000005_revisions::Migration),
+            Box::new(m20261123_000006_page_events::Migration),
         ]
     }
 }

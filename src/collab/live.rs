@@ -88,6 +88,10 @@ pub enum Command {
     TakeRevision {
         reply: oneshot::Sender<(Content, Vec<i64>)>,
     },
+    /// The document is being deleted: close every connection and leave memory without saving.
+    Forget {
+        done: oneshot::Sender<()>,
+    },
 }
 
 struct Conn {
@@ -123,6 +127,8 @@ pub struct LiveDoc {
     quiet_at: Option<Instant>,
     /// People who changed the document since the last revision.
     authors: HashSet<i64>,
+    /// Set when the document is being deleted.
+    forgotten: bool,
     /// Set when applying an update panicked: the in-memory document is reloaded from storage.
     poisoned: bool,
 }
@@ -148,6 +154,7 @@ impl LiveDoc {
             last_seq: stored.last_seq,
             snapshot_seq,
             settle_at: None,
+            forgotten: false,
             poisoned: false,
             hub,
         })
@@ -193,6 +200,10 @@ impl LiveDoc {
                 }
             }
             self.process(batch).await;
+            if self.forgotten {
+                self.hub.docs.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.id);
+                return;
+            }
             if self.poisoned {
                 self.reload().await;
             }
@@ -268,6 +279,15 @@ impl LiveDoc {
                     self.flush(&mut pending).await;
                     let _ = reply.send(self.content());
                 }
+                Command::Forget { done } => {
+                    pending.clear();
+                    let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+                    for conn in conns {
+                        self.close(conn, CLOSE_POLICY, "page deleted");
+                    }
+                    self.forgotten = true;
+                    let _ = done.send(());
+                }
                 Command::TakeRevision { reply } => {
                     self.flush(&mut pending).await;
                     self.quiet_at = None;
@@ -276,7 +296,9 @@ impl LiveDoc {
                 }
             }
         }
-        self.flush(&mut pending).await;
+        if !self.forgotten {
+            self.flush(&mut pending).await;
+        }
     }
 
     async fn handle(&mut self, conn: ConnId, message: Message, pending: &mut Vec<Pending>) {

@@ -166,6 +166,18 @@ impl Hub {
         answer.await.map_err(|_| anyhow::anyhow!("the document could not be loaded"))
     }
 
+    /// Removes the document from memory without saving and closes its connections (before its
+    /// storage is deleted).
+    pub async fn forget(&self, doc: DocId) {
+        let sender = self.0.docs.lock().unwrap_or_else(|p| p.into_inner()).get(&doc).cloned();
+        if let Some(sender) = sender {
+            let (done, finished) = oneshot::channel();
+            if sender.send(Command::Forget { done }).await.is_ok() {
+                let _ = finished.await;
+            }
+        }
+    }
+
     /// Number of documents in memory.
     pub fn live_count(&self) -> usize {
         self.0.docs.lock().map(|d| d.len()).unwrap_or(0)

@@ -1,8 +1,11 @@
 //! Page history: revisions recorded when an editing session goes quiet, on demand and around
 //! restores; viewing, comparing and restoring them.
 pub mod api;
+pub mod changes;
 pub mod diff;
 pub mod entity;
+pub mod events;
+pub mod feeds;
 pub mod routes;
 pub mod store;
 mod views;

@@ -10,6 +10,7 @@ use sea_orm::{
 use super::{
     diff,
     entity::{revision, revision_author},
+    events::{self, EventKind},
     Kind, Revision,
 };
 use crate::{accounts::entity::user, collab::Content, db::Db, pages::PageId};
@@ -68,6 +69,12 @@ pub async fn record(
         .await?;
     }
     txn.commit().await?;
+    if kind != Kind::BeforeRestore {
+        if let Some(p) = crate::pages::store::get(db, page).await? {
+            let who = by.or_else(|| people.first().copied());
+            events::record(db, page, p.space_id, EventKind::Changed, who, Some(model.id), "").await;
+        }
+    }
     let names = names_of(db, &people).await?;
     Ok(Some(Revision::from_model(model, names)))
 }
@@ -163,4 +170,21 @@ pub async fn latest(db: &Db, page: PageId) -> anyhow::Result<Option<Revision>> {
         Some(id) => get(db, page, id).await,
         None => Ok(None),
     }
+}
+
+/// Deletes revisions older than `days`, always keeping the newest of each page.
+pub async fn apply_retention(db: &Db, days: u32) -> anyhow::Result<u64> {
+    use sea_orm::sea_query::{Expr, Query};
+    let cutoff = Utc::now() - chrono::Duration::days(i64::from(days));
+    let newest = Query::select()
+        .expr(Expr::col(revision::Column::Id).max())
+        .from(revision::Entity)
+        .group_by_col(revision::Column::PageId)
+        .to_owned();
+    let result = revision::Entity::delete_many()
+        .filter(revision::Column::CreatedAt.lt(cutoff))
+        .filter(revision::Column::Id.not_in_subquery(newest))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
 }

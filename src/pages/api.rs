@@ -79,7 +79,7 @@ pub async fn put(
                 .map(str::trim)
                 .filter(|t| !t.is_empty() && *t != page.title)
             {
-                Some(title) => store::rename(&state.db, &page, title, None)
+                Some(title) => store::rename(&state.db, &page, title, None, author)
                     .await
                     .map_err(|e| page_error(lang, e))?,
                 None => page,

@@ -262,7 +262,15 @@ pub async fn rename(
         )
             .into_response());
     };
-    match store::rename(&state.db, &page, &fields.title, Some(&wanted)).await {
+    match store::rename(
+        &state.db,
+        &page,
+        &fields.title,
+        Some(&wanted),
+        ctx.user.as_ref().map(|u| u.id.0),
+    )
+    .await
+    {
         Ok(renamed) => {
             flash(&session, FlashKind::Success, ctx.t("page.renamed")).await?;
             Ok(Redirect::to(&format!("/s/{}/{}", grant.space.slug, renamed.slug)).into_response())
@@ -294,7 +302,7 @@ pub async fn trash(
     else {
         return Err(AppError::NotFound);
     };
-    store::set_trashed(&state.db, page.id, true).await?;
+    store::set_trashed(&state.db, &page, true, ctx.user.as_ref().map(|u| u.id.0)).await?;
     flash(&session, FlashKind::Success, ctx.tf("page.trashed", &[("title", &page.title)])).await?;
     Ok(Redirect::to(&format!("/s/{}", grant.space.slug)).into_response())
 }
@@ -311,9 +319,31 @@ pub async fn restore(
     else {
         return Err(AppError::NotFound);
     };
-    store::set_trashed(&state.db, page.id, false).await?;
+    store::set_trashed(&state.db, &page, false, ctx.user.as_ref().map(|u| u.id.0)).await?;
     flash(&session, FlashKind::Success, ctx.tf("page.restored", &[("title", &page.title)])).await?;
     Ok(Redirect::to(&format!("/s/{}/{}", grant.space.slug, page.slug)).into_response())
+}
+
+/// Deletes a trashed page for good (owners): its history goes too.
+pub async fn purge(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    Path((space, slug)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> AppResult<Response> {
+    let Loaded::Page(grant, page) =
+        load(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Manage).await?
+    else {
+        return Err(AppError::NotFound);
+    };
+    if !page.trashed {
+        return Err(AppError::Conflict(ctx.t("page.purge_needs_trash")));
+    }
+    state.hub.forget(page.id.doc()).await;
+    store::purge(&state.db, &page).await?;
+    flash(&session, FlashKind::Success, ctx.tf("page.purged", &[("title", &page.title)])).await?;
+    Ok(Redirect::to(&format!("/s/{}/trash", grant.space.slug)).into_response())
 }
 
 pub async fn trash_list(

@@ -12,7 +12,11 @@ use super::{
     entity::{page, page_link, page_redirect},
     Page, PageId, PageSlug,
 };
-use crate::{db::Db, spaces::SpaceId};
+use crate::{
+    db::Db,
+    history::events::{self, EventKind},
+    spaces::SpaceId,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PageError {
@@ -103,7 +107,9 @@ pub async fn create(
     .insert(&txn)
     .await?;
     txn.commit().await?;
-    Ok(model.try_into()?)
+    let page: Page = model.try_into()?;
+    events::record(db, page.id, space, EventKind::Created, author, None, "").await;
+    Ok(page)
 }
 
 /// What an address leads to.
@@ -159,6 +165,7 @@ pub async fn rename(
     page: &Page,
     title: &str,
     new_slug: Option<&PageSlug>,
+    by: Option<i64>,
 ) -> Result<Page, PageError> {
     let title = title.trim();
     if title.is_empty() {
@@ -191,16 +198,34 @@ pub async fn rename(
     active.updated_at = Set(Utc::now());
     let updated = active.update(&txn).await?;
     txn.commit().await?;
-    Ok(updated.try_into()?)
+    let renamed: Page = updated.try_into()?;
+    if renamed.title != page.title || renamed.slug != page.slug {
+        events::record(db, page.id, page.space_id, EventKind::Renamed, by, None, &page.title).await;
+    }
+    Ok(renamed)
 }
 
 /// Moves a page to the trash, or back.
-pub async fn set_trashed(db: &Db, id: PageId, trashed: bool) -> anyhow::Result<()> {
+pub async fn set_trashed(
+    db: &Db,
+    page: &Page,
+    trashed: bool,
+    by: Option<i64>,
+) -> anyhow::Result<()> {
     page::Entity::update_many()
         .col_expr(page::Column::TrashedAt, Expr::value(trashed.then(Utc::now)))
-        .filter(page::Column::Id.eq(id.0))
+        .filter(page::Column::Id.eq(page.id.0))
         .exec(db)
         .await?;
+    let kind = if trashed { EventKind::Trashed } else { EventKind::Restored };
+    events::record(db, page.id, page.space_id, kind, by, None, "").await;
+    Ok(())
+}
+
+/// Deletes a page for good, with its document, revisions, events, links and old addresses.
+pub async fn purge(db: &Db, page: &Page) -> anyhow::Result<()> {
+    crate::collab::store::delete(db, page.id.doc()).await?;
+    page::Entity::delete_by_id(page.id.0).exec(db).await?;
     Ok(())
 }
 

@@ -236,6 +236,11 @@ pub fn trash(ctx: &Ctx, space: &Space, pages: &[Page]) -> Html<String> {
                             (ctx.csrf_field())
                             button.small type="submit" aria-label={(ctx.t("page.restore")) " — " (p.title)} { (ctx.t("page.restore")) }
                         }
+                        " "
+                        form.inline method="post" action={"/s/" (space.slug) "/" (p.slug) "/purge"} {
+                            (ctx.csrf_field())
+                            button.small.danger type="submit" aria-label={(ctx.t("page.purge")) " — " (p.title)} { (ctx.t("page.purge")) }
+                        }
                     }
                 }
             }

@@ -1,0 +1,119 @@
+//! Atom feeds of recent changes (RFC 4287), and the personal feed addresses that let a feed
+//! reader see members-only and private spaces as their owner would, revocably.
+use atom_syndication::{EntryBuilder, FeedBuilder, FixedDateTime, LinkBuilder, Person, Text};
+use chrono::Utc;
+use sea_orm::{sea_query::OnConflict, ColumnTrait, EntityTrait, QueryFilter, Set};
+
+use super::{entity::feed_token, events::Change};
+use crate::{
+    accounts::{store, tokens, User, UserId},
+    db::Db,
+    i18n::Lang,
+};
+
+/// Creates (or replaces) the person's feed secret and returns it, to be shown once.
+pub async fn create_token(db: &Db, user: UserId) -> anyhow::Result<String> {
+    let secret = tokens::generate_secret();
+    feed_token::Entity::insert(feed_token::ActiveModel {
+        user_id: Set(user.0),
+        token_hash: Set(tokens::hash_secret(&secret)),
+        created_at: Set(Utc::now()),
+    })
+    .on_conflict(
+        OnConflict::column(feed_token::Column::UserId)
+            .update_columns([feed_token::Column::TokenHash, feed_token::Column::CreatedAt])
+            .to_owned(),
+    )
+    .exec(db)
+    .await?;
+    Ok(secret)
+}
+
+pub async fn revoke_token(db: &Db, user: UserId) -> anyhow::Result<()> {
+    feed_token::Entity::delete_by_id(user.0).exec(db).await?;
+    Ok(())
+}
+
+pub async fn has_token(db: &Db, user: UserId) -> anyhow::Result<bool> {
+    Ok(feed_token::Entity::find_by_id(user.0).one(db).await?.is_some())
+}
+
+/// The enabled account a feed secret belongs to.
+pub async fn user_for(db: &Db, secret: &str) -> anyhow::Result<Option<User>> {
+    let Some(row) = feed_token::Entity::find()
+        .filter(feed_token::Column::TokenHash.eq(tokens::hash_secret(secret)))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(store::find(db, UserId(row.user_id)).await?.filter(|u| !u.disabled))
+}
+
+/// One sentence saying what happened.
+pub fn describe(lang: Lang, change: &Change) -> String {
+    let who = change.who.clone().unwrap_or_else(|| lang.t("changes.someone"));
+    lang.tf(
+        &format!("changes.{}", change.kind.as_str()),
+        &[("title", &change.page_title), ("who", &who), ("old", &change.detail)],
+    )
+}
+
+/// The feed's XML. `self_url` is where the feed is, `page_url` the HTML page it mirrors.
+pub fn atom(
+    lang: Lang,
+    title: &str,
+    base_url: &str,
+    self_url: &str,
+    page_url: &str,
+    changes: &[Change],
+) -> String {
+    let fixed = |t: chrono::DateTime<Utc>| -> FixedDateTime { t.fixed_offset() };
+    let updated = changes.first().map_or_else(Utc::now, |c| c.at);
+    let entries = changes
+        .iter()
+        .map(|c| {
+            let page = format!("{base_url}/s/{}/{}", c.space_slug, c.page_slug);
+            let href = match c.revision {
+                Some(id) => format!("{page}/history/{id}"),
+                None => page,
+            };
+            EntryBuilder::default()
+                .id(format!("{base_url}/changes#event-{}", c.id))
+                .title(Text::plain(describe(lang, c)))
+                .updated(fixed(c.at))
+                .authors(vec![Person {
+                    name: c.who.clone().unwrap_or_else(|| lang.t("changes.someone")),
+                    ..Default::default()
+                }])
+                .links(vec![LinkBuilder::default()
+                    .href(href)
+                    .rel("alternate")
+                    .mime_type(Some("text/html".to_owned()))
+                    .build()])
+                .summary(Some(Text::plain(format!("{} — {}", c.space_title, c.page_title))))
+                .build()
+        })
+        .collect::<Vec<_>>();
+    FeedBuilder::default()
+        .title(Text::plain(title.to_owned()))
+        .id(page_url.to_owned())
+        .updated(fixed(updated))
+        .links(vec![
+            LinkBuilder::default()
+                .href(self_url.to_owned())
+                .rel("self")
+                .mime_type(Some("application/atom+xml".to_owned()))
+                .build(),
+            LinkBuilder::default()
+                .href(page_url.to_owned())
+                .rel("alternate")
+                .mime_type(Some("text/html".to_owned()))
+                .build(),
+        ])
+        .authors(vec![Person { name: title.to_owned(), ..Default::default() }])
+        .lang(Some(lang.code().to_owned()))
+        .entries(entries)
+        .build()
+        .to_string()
+}
