@@ -365,3 +365,40 @@ async fn an_idle_document_leaves_memory_and_comes_back_whole(app: &TestApp) {
     assert_eq!(server.page_text(&cast.editor, SPACE, PAGE).await, text);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_removed_member_is_cut_off_from_the_live_page() {
+    let app = TestApp::start(common::Backend::Sqlite).await;
+    let cast = cast(&app, Visibility::Private).await;
+    let editor = YClient::connect(&app.ws_url(SPACE, PAGE), Some(&cast.editor2)).await;
+    editor.append("Avant le départ. ");
+    stored_text(&app, &cast.editor, |t| t.contains("départ")).await;
+
+    let removed = reqwest::Client::new()
+        .delete(app.url(&format!("/api/spaces/{SPACE}/members/celine@example.org")))
+        .bearer_auth(&cast.editor)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), StatusCode::FORBIDDEN, "an editor may not manage members");
+    let space = ruche::spaces::store::find(&app.db, SPACE).await.unwrap().unwrap();
+    let owner = app.create_user("owner@example.org", "Owner", false).await;
+    app.add_member(&space, &owner, Role::Owner).await;
+    let owner_token = app.token_for("owner@example.org").await;
+    let removed = reqwest::Client::new()
+        .delete(app.url(&format!("/api/spaces/{SPACE}/members/celine@example.org")))
+        .bearer_auth(&owner_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+
+    let (code, _) = editor.wait_closed().await.expect("closed with a reason");
+    assert_eq!(code, 1008);
+    assert_eq!(
+        open(&app.ws_url(SPACE, PAGE), Some(&cast.editor2)).await.err(),
+        Some(404),
+        "and cannot come back"
+    );
+    app.stop().await;
+}

@@ -205,6 +205,9 @@ pub async fn change_user(
     if !found {
         return Err(AppError::NotFound);
     }
+    if matches!(action.as_str(), "disable" | "demote") {
+        state.hub.kick_all().await;
+    }
     flash(&session, FlashKind::Success, ctx.t("admin.saved")).await?;
     Ok(Redirect::to("/admin/users").into_response())
 }

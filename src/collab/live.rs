@@ -88,6 +88,8 @@ pub enum Command {
     TakeRevision {
         reply: oneshot::Sender<(Content, Vec<i64>)>,
     },
+    /// Who may do what changed: close every connection, so clients reconnect and are checked again.
+    Kick,
     /// The document is being deleted: close every connection and leave memory without saving.
     Forget {
         done: oneshot::Sender<()>,
@@ -278,6 +280,13 @@ impl LiveDoc {
                 Command::Read { reply } => {
                     self.flush(&mut pending).await;
                     let _ = reply.send(self.content());
+                }
+                Command::Kick => {
+                    self.flush(&mut pending).await;
+                    let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+                    for conn in conns {
+                        self.close(conn, CLOSE_POLICY, "access changed; reconnect");
+                    }
                 }
                 Command::Forget { done } => {
                     pending.clear();

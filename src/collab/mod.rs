@@ -178,6 +178,24 @@ impl Hub {
         }
     }
 
+    /// Closes the connections to these documents if they are live, so that every client
+    /// reconnects and has its access checked again (after a change of roles or visibility).
+    pub async fn kick(&self, docs: impl IntoIterator<Item = DocId>) {
+        for doc in docs {
+            let sender = self.0.docs.lock().unwrap_or_else(|p| p.into_inner()).get(&doc).cloned();
+            if let Some(sender) = sender {
+                let _ = sender.send(Command::Kick).await;
+            }
+        }
+    }
+
+    /// Closes every live connection (after an account was disabled or lost its rights).
+    pub async fn kick_all(&self) {
+        let docs: Vec<DocId> =
+            self.0.docs.lock().unwrap_or_else(|p| p.into_inner()).keys().copied().collect();
+        self.kick(docs).await;
+    }
+
     /// Number of documents in memory.
     pub fn live_count(&self) -> usize {
         self.0.docs.lock().map(|d| d.len()).unwrap_or(0)

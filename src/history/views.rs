@@ -85,6 +85,24 @@ pub fn list(
                         }
                     }
                 }
+                @if revisions.len() > 1 {
+                    form.card method="get" action={(base) "/compare"} {
+                        h2 { (ctx.t("history.compare_any")) }
+                        div.field {
+                            label for="compare-from" { (ctx.t("history.compare_from")) }
+                            select #compare-from name="from" {
+                                @for (i, r) in revisions.iter().enumerate() { option value=(r.id) selected[i == 1] { (when(ctx, r)) " — " (kind(ctx, r.kind)) } }
+                            }
+                        }
+                        div.field {
+                            label for="compare-to" { (ctx.t("history.compare_to")) }
+                            select #compare-to name="to" {
+                                @for (i, r) in revisions.iter().enumerate() { option value=(r.id) selected[i == 0] { (when(ctx, r)) " — " (kind(ctx, r.kind)) } }
+                            }
+                        }
+                        button type="submit" { (ctx.t("history.compare")) }
+                    }
+                }
                 @if pages > 1 {
                     nav.pagination aria-label=(ctx.t("history.pages")) {
                         @if number > 0 { a href={(base) "/history?page=" (number - 1)} { "← " (ctx.t("history.newer")) } " " }

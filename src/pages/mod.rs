@@ -70,6 +70,17 @@ pub async fn create_with_text(
     Ok(page)
 }
 
+/// Makes every live editor of the space's pages reconnect, so that the access module decides
+/// again what they may do (after a change of members, roles or visibility).
+pub async fn recheck_space_access(
+    state: &crate::app::AppState,
+    space: SpaceId,
+) -> anyhow::Result<()> {
+    let pages = store::list(&state.db, space, false).await?;
+    state.hub.kick(pages.into_iter().map(|p| p.id.doc())).await;
+    Ok(())
+}
+
 /// Refreshes a page's projections from its document's content (called when edits settle).
 pub async fn project(
     db: &crate::db::Db,

@@ -303,6 +303,7 @@ pub async fn trash(
         return Err(AppError::NotFound);
     };
     store::set_trashed(&state.db, &page, true, ctx.user.as_ref().map(|u| u.id.0)).await?;
+    state.hub.kick([page.id.doc()]).await;
     flash(&session, FlashKind::Success, ctx.tf("page.trashed", &[("title", &page.title)])).await?;
     Ok(Redirect::to(&format!("/s/{}", grant.space.slug)).into_response())
 }

@@ -162,6 +162,7 @@ pub async fn put_member(
     store::set_member(&state.db, grant.space.id, target.id, body.role)
         .await
         .map_err(|e| api_error(lang, e))?;
+    crate::pages::recheck_space_access(&state, grant.space.id).await?;
     Ok(Json(MemberJson { id: target.id, name: target.name, role: body.role }))
 }
 
@@ -180,5 +181,6 @@ pub async fn remove_member(
     {
         return Err(AppError::NotFound);
     }
+    crate::pages::recheck_space_access(&state, grant.space.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

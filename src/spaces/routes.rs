@@ -203,6 +203,7 @@ pub async fn change_member(
         }
         _ => return Err(AppError::BadRequest(ctx.t("error.bad_request"))),
     }
+    crate::pages::recheck_space_access(&state, grant.space.id).await?;
     flash(&session, FlashKind::Success, ctx.t("admin.saved")).await?;
     Ok(Redirect::to(&format!("/s/{}/members", grant.space.slug)).into_response())
 }
@@ -238,6 +239,7 @@ pub async fn update_settings(
     };
     match store::update(&state.db, grant.space.id, changes).await {
         Ok(space) => {
+            crate::pages::recheck_space_access(&state, space.id).await?;
             flash(&session, FlashKind::Success, ctx.t("admin.saved")).await?;
             Ok(Redirect::to(&format!("/s/{}", space.slug)).into_response())
         }
