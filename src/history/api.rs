@@ -11,7 +11,7 @@ use crate::{
     accounts::MaybeUser,
     app::AppState,
     error::{AppError, AppResult},
-    pages::routes::{load, Loaded},
+    pages::routes::page_at,
 };
 
 #[derive(Deserialize)]
@@ -26,11 +26,7 @@ pub async fn list(
     Path((space, slug)): Path<(String, String)>,
     Query(q): Query<ListQuery>,
 ) -> AppResult<Json<serde_json::Value>> {
-    let Loaded::Page(_, page) =
-        load(&state, user.as_ref(), &space, &slug, SpaceAction::Read).await?
-    else {
-        return Err(AppError::NotFound);
-    };
+    let (_, page) = page_at(&state, user.as_ref(), &space, &slug, SpaceAction::Read).await?;
     let (revisions, total) = store::list(&state.db, page.id, q.page, PER_PAGE).await?;
     let items: Vec<serde_json::Value> = revisions
         .iter()
@@ -51,10 +47,6 @@ pub async fn show(
     MaybeUser(user): MaybeUser,
     Path((space, slug, id)): Path<(String, String, i64)>,
 ) -> AppResult<Json<Revision>> {
-    let Loaded::Page(_, page) =
-        load(&state, user.as_ref(), &space, &slug, SpaceAction::Read).await?
-    else {
-        return Err(AppError::NotFound);
-    };
+    let (_, page) = page_at(&state, user.as_ref(), &space, &slug, SpaceAction::Read).await?;
     Ok(Json(store::get(&state.db, page.id, id).await?.ok_or(AppError::NotFound)?))
 }

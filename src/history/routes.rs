@@ -14,7 +14,7 @@ use crate::{
     error::{AppError, AppResult},
     layout::{flash, Ctx, FlashKind},
     pages::{
-        routes::{load, render_for, Loaded},
+        routes::{page_at, render_for},
         Page,
     },
 };
@@ -29,10 +29,11 @@ async fn page_for(
     slug: &str,
     action: SpaceAction,
 ) -> AppResult<(Box<crate::access::SpaceGrant>, Page)> {
-    match load(state, ctx.user.as_ref(), space, slug, action).await? {
-        Loaded::Page(grant, page) if !page.trashed => Ok((grant, page)),
-        _ => Err(AppError::NotFound),
+    let (grant, page) = page_at(state, ctx.user.as_ref(), space, slug, action).await?;
+    if page.trashed {
+        return Err(AppError::NotFound);
     }
+    Ok((grant, page))
 }
 
 #[derive(Deserialize)]

@@ -7,7 +7,7 @@ use axum::{
 use serde::{Deserialize, Serialize};
 
 use super::{
-    routes::{load, Loaded},
+    routes::page_at,
     store::{self, PageError},
     PageSlug,
 };
@@ -34,11 +34,7 @@ pub async fn show(
     MaybeUser(user): MaybeUser,
     Path((space, slug)): Path<(String, String)>,
 ) -> AppResult<Json<PageJson>> {
-    let Loaded::Page(_, page) =
-        load(&state, user.as_ref(), &space, &slug, SpaceAction::Read).await?
-    else {
-        return Err(AppError::NotFound);
-    };
+    let (_, page) = page_at(&state, user.as_ref(), &space, &slug, SpaceAction::Read).await?;
     if page.trashed {
         return Err(AppError::NotFound);
     }

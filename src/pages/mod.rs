@@ -64,9 +64,26 @@ pub async fn create_with_text(
     let body = doc.get_or_insert_text("body");
     body.insert(&mut doc.transact_mut(), 0, markdown);
     let state = doc.transact().encode_state_as_update_v1(&yrs::StateVector::default());
-    crate::collab::store::compact(db, page.id.doc(), state, 0).await?;
+    crate::collab::store::compact(db, page.id.doc(), state.clone(), 0).await?;
     let links = render::links(markdown, space.slug.as_str());
     store::project(db, page.id, &render::plain_text(markdown), &links).await?;
+    // Its first version, so the history starts with the text it was created with.
+    let content = crate::collab::Content {
+        markdown: markdown.to_owned(),
+        fields: serde_json::json!({}),
+        state,
+    };
+    let authors: Vec<i64> = author.into_iter().collect();
+    crate::history::store::record(
+        db,
+        page.id,
+        crate::history::Kind::Session,
+        "",
+        &content,
+        &authors,
+        author,
+    )
+    .await?;
     Ok(page)
 }
 

@@ -45,6 +45,20 @@ pub async fn load(
     }
 }
 
+/// The page itself at that address for `action` (an old address of a renamed page is not it).
+pub async fn page_at(
+    state: &AppState,
+    user: Option<&User>,
+    space: &str,
+    slug: &str,
+    action: SpaceAction,
+) -> AppResult<(Box<SpaceGrant>, Page)> {
+    match load(state, user, space, slug, action).await? {
+        Loaded::Page(grant, page) => Ok((grant, page)),
+        Loaded::Moved(_) => Err(AppError::NotFound),
+    }
+}
+
 pub enum Loaded {
     Page(Box<SpaceGrant>, Page),
     Moved(String),
@@ -197,11 +211,8 @@ pub async fn save(
     Path((space, slug)): Path<(String, String)>,
     CsrfForm(fields): CsrfForm<EditFields>,
 ) -> AppResult<Response> {
-    let Loaded::Page(grant, page) =
-        load(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Edit).await?
-    else {
-        return Err(AppError::NotFound);
-    };
+    let (grant, page) =
+        page_at(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Edit).await?;
     let base = base64::engine::general_purpose::STANDARD
         .decode(fields.base.trim())
         .map_err(|_| AppError::BadRequest(ctx.t("page.form_outdated")))?;
@@ -220,11 +231,8 @@ pub async fn rename_form(
     ctx: Ctx,
     Path((space, slug)): Path<(String, String)>,
 ) -> AppResult<Response> {
-    let Loaded::Page(grant, page) =
-        load(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Edit).await?
-    else {
-        return Err(AppError::NotFound);
-    };
+    let (grant, page) =
+        page_at(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Edit).await?;
     Ok(views::rename(&ctx, &grant.space, &page, &page.title, page.slug.as_str(), None)
         .into_response())
 }
@@ -244,11 +252,8 @@ pub async fn rename(
     Path((space, slug)): Path<(String, String)>,
     CsrfForm(fields): CsrfForm<RenameFields>,
 ) -> AppResult<Response> {
-    let Loaded::Page(grant, page) =
-        load(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Edit).await?
-    else {
-        return Err(AppError::NotFound);
-    };
+    let (grant, page) =
+        page_at(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Edit).await?;
     let wanted = if fields.slug.trim().is_empty() {
         PageSlug::from_title(&fields.title)
     } else {
@@ -297,11 +302,8 @@ pub async fn trash(
     Path((space, slug)): Path<(String, String)>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> AppResult<Response> {
-    let Loaded::Page(grant, page) =
-        load(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Manage).await?
-    else {
-        return Err(AppError::NotFound);
-    };
+    let (grant, page) =
+        page_at(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Manage).await?;
     store::set_trashed(&state.db, &page, true, ctx.user.as_ref().map(|u| u.id.0)).await?;
     state.hub.kick([page.id.doc()]).await;
     flash(&session, FlashKind::Success, ctx.tf("page.trashed", &[("title", &page.title)])).await?;
@@ -315,11 +317,8 @@ pub async fn restore(
     Path((space, slug)): Path<(String, String)>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> AppResult<Response> {
-    let Loaded::Page(grant, page) =
-        load(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Manage).await?
-    else {
-        return Err(AppError::NotFound);
-    };
+    let (grant, page) =
+        page_at(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Manage).await?;
     store::set_trashed(&state.db, &page, false, ctx.user.as_ref().map(|u| u.id.0)).await?;
     flash(&session, FlashKind::Success, ctx.tf("page.restored", &[("title", &page.title)])).await?;
     Ok(Redirect::to(&format!("/s/{}/{}", grant.space.slug, page.slug)).into_response())
@@ -333,11 +332,8 @@ pub async fn purge(
     Path((space, slug)): Path<(String, String)>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> AppResult<Response> {
-    let Loaded::Page(grant, page) =
-        load(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Manage).await?
-    else {
-        return Err(AppError::NotFound);
-    };
+    let (grant, page) =
+        page_at(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Manage).await?;
     if !page.trashed {
         return Err(AppError::Conflict(ctx.t("page.purge_needs_trash")));
     }
@@ -382,11 +378,7 @@ pub async fn websocket(
     Path((space, slug)): Path<(String, String)>,
     upgrade: WebSocketUpgrade,
 ) -> AppResult<Response> {
-    let Loaded::Page(grant, page) =
-        load(&state, user.as_ref(), &space, &slug, SpaceAction::Read).await?
-    else {
-        return Err(AppError::NotFound);
-    };
+    let (grant, page) = page_at(&state, user.as_ref(), &space, &slug, SpaceAction::Read).await?;
     if page.trashed {
         return Err(AppError::NotFound);
     }
