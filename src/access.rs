@@ -18,6 +18,8 @@ pub enum SpaceAction {
     Edit,
     /// See who its members are.
     ListMembers,
+    /// Read the fields of its entries that are for members only.
+    ReadMembersOnlyFields,
     /// Manage its members and settings.
     Manage,
 }
@@ -43,6 +45,7 @@ pub fn space_allows(
             Visibility::Public => true,
             Visibility::Members | Visibility::Private => role.is_some(),
         },
+        SpaceAction::ReadMembersOnlyFields => role.is_some(),
         SpaceAction::ListMembers => {
             signed_in && space_allows(user, visibility, role, SpaceAction::Read)
         }

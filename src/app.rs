@@ -18,7 +18,7 @@ use crate::{
     config::Settings,
     db::Db,
     error::AppError,
-    history, i18n, layout, pages, spaces,
+    forms, history, i18n, layout, pages, spaces,
 };
 
 /// Largest form or JSON body accepted.
@@ -105,6 +105,7 @@ pub fn router(state: AppState) -> Router {
         .route("/s/{space}/{page}/trash", post(pages::routes::trash))
         .route("/s/{space}/{page}/restore", post(pages::routes::restore))
         .route("/s/{space}/{page}/purge", post(pages::routes::purge))
+        .route("/s/{space}/{page}/fields", get(forms::routes::edit_form).post(forms::routes::save))
         .route("/ws/{space}/{page}", get(pages::routes::websocket))
         .route("/s/{space}/{page}/history", get(history::routes::list))
         .route("/s/{space}/{page}/history/save", post(history::routes::save))
@@ -166,6 +167,7 @@ pub async fn launch(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    forms::store::ensure_builtin(&state.db).await?;
     let sweeper = tokio::spawn(sweep(state.clone()));
     let hub = state.hub.clone();
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();

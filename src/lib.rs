@@ -10,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod forms;
 pub mod history;
 pub mod i18n;
 pub mod layout;

@@ -7,6 +7,7 @@ mod m20261123_000003_documents;
 mod m20261123_000004_pages;
 mod m20261123_000005_revisions;
 mod m20261123_000006_page_events;
+mod m20261123_000007_forms;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_pages::Migration),
             Box::new(m20261123_000005_revisions::Migration),
             Box::new(m20261123_000006_page_events::Migration),
+            Box::new(m20261123_000007_forms::Migration),
         ]
     }
 }

@@ -11,6 +11,7 @@ use tokio::{
     sync::{mpsc, oneshot},
     time::{sleep_until, Instant},
 };
+use yrs::Map as _;
 use yrs::{
     block::ClientID, sync::Awareness, types::ToJson, updates::decoder::Decode, Doc, GetString,
     OffsetKind, Options, ReadTxn, StateVector, Transact, Update,
@@ -87,6 +88,12 @@ pub enum Command {
     /// The content and the people who changed it since the last revision (then forgotten).
     TakeRevision {
         reply: oneshot::Sender<(Content, Vec<i64>)>,
+    },
+    /// Set these form values in the `fields` map (`null` removes one), on behalf of `author`.
+    SetFields {
+        values: serde_json::Map<String, serde_json::Value>,
+        author: Option<i64>,
+        done: oneshot::Sender<anyhow::Result<()>>,
     },
     /// Who may do what changed: close every connection, so clients reconnect and are checked again.
     Kick,
@@ -280,6 +287,31 @@ impl LiveDoc {
                 Command::Read { reply } => {
                     self.flush(&mut pending).await;
                     let _ = reply.send(self.content());
+                }
+                Command::SetFields { values, author, done } => {
+                    let current = self.content().fields;
+                    let fields = self.doc().get_or_insert_map("fields");
+                    let data = {
+                        let mut txn = self.doc().transact_mut();
+                        for (key, value) in &values {
+                            if current.get(key) == Some(value)
+                                || (value.is_null() && current.get(key).is_none())
+                            {
+                                continue;
+                            }
+                            if value.is_null() {
+                                fields.remove(&mut txn, key);
+                            } else if let Ok(any) = yrs::Any::from_json(&value.to_string()) {
+                                fields.insert(&mut txn, key.as_str(), any);
+                            }
+                        }
+                        txn.encode_update_v1()
+                    };
+                    if Update::decode_v1(&data).map(|u| u.is_empty()).unwrap_or(true) {
+                        let _ = done.send(Ok(()));
+                    } else {
+                        pending.push(Pending { data, author, from: None, done: Some(done) });
+                    }
                 }
                 Command::Kick => {
                     self.flush(&mut pending).await;

@@ -178,6 +178,19 @@ impl Hub {
         }
     }
 
+    /// Sets form values in the document's `fields` map (`null` removes one), as a CRDT edit that
+    /// live clients see; returns once stored and broadcast.
+    pub async fn set_fields(
+        &self,
+        doc: DocId,
+        values: serde_json::Map<String, serde_json::Value>,
+        author: Option<i64>,
+    ) -> anyhow::Result<()> {
+        let (done, answer) = oneshot::channel();
+        self.send(doc, Command::SetFields { values, author, done }).await;
+        answer.await.map_err(|_| anyhow::anyhow!("the document could not be loaded"))?
+    }
+
     /// Closes the connections to these documents if they are live, so that every client
     /// reconnects and has its access checked again (after a change of roles or visibility).
     pub async fn kick(&self, docs: impl IntoIterator<Item = DocId>) {

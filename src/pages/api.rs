@@ -34,16 +34,24 @@ pub async fn show(
     MaybeUser(user): MaybeUser,
     Path((space, slug)): Path<(String, String)>,
 ) -> AppResult<Json<PageJson>> {
-    let (_, page) = page_at(&state, user.as_ref(), &space, &slug, SpaceAction::Read).await?;
+    let (grant, page) = page_at(&state, user.as_ref(), &space, &slug, SpaceAction::Read).await?;
     if page.trashed {
         return Err(AppError::NotFound);
     }
     let content = state.hub.read(page.id.doc()).await?;
+    let mut fields = content.fields;
+    if let Some(form) = crate::forms::routes::form_of(&state, &page).await? {
+        if !grant.allows(SpaceAction::ReadMembersOnlyFields) {
+            if let Some(map) = fields.as_object_mut() {
+                map.retain(|key, _| form.field(key).is_none_or(|f| !f.members_only));
+            }
+        }
+    }
     Ok(Json(PageJson {
         slug: page.slug.to_string(),
         title: page.title,
         markdown: content.markdown,
-        fields: content.fields,
+        fields,
         updated_at: page.updated_at,
     }))
 }

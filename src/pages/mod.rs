@@ -111,7 +111,13 @@ pub async fn project(
         return Ok(());
     };
     let links = render::links(&content.markdown, space.slug.as_str());
-    store::project(db, page.id, &render::plain_text(&content.markdown), &links).await
+    store::project(db, page.id, &render::plain_text(&content.markdown), &links).await?;
+    if let Some(form) = &page.form {
+        if let Some(form) = crate::forms::store::find(db, form).await? {
+            crate::forms::store::project(db, page.id, &form, &content.fields).await?;
+        }
+    }
+    Ok(())
 }
 
 impl PageId {

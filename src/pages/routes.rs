@@ -127,12 +127,22 @@ pub async fn show(
     let backlinks =
         store::backlinks(&state.db, grant.space.slug.as_str(), page.slug.as_str()).await?;
     let last = crate::history::store::latest(&state.db, page.id).await?;
-    Ok(views::show(&ctx, &grant, &page, &html, &backlinks, last.as_ref()).into_response())
+    let entry = match crate::forms::routes::form_of(&state, &page).await? {
+        Some(form) => Some(crate::forms::views::values(
+            &ctx,
+            &form,
+            &content.fields,
+            grant.allows(SpaceAction::ReadMembersOnlyFields),
+        )),
+        None => None,
+    };
+    Ok(views::show(&ctx, &grant, &page, &html, &backlinks, last.as_ref(), entry).into_response())
 }
 
 #[derive(Deserialize)]
 pub struct NewQuery {
     title: Option<String>,
+    form: Option<String>,
 }
 
 pub async fn new_form(
@@ -142,13 +152,24 @@ pub async fn new_form(
     Query(q): Query<NewQuery>,
 ) -> AppResult<Html<String>> {
     let grant = access::space(&state.db, ctx.user.as_ref(), &space, SpaceAction::Edit).await?;
-    Ok(views::new_page(&ctx, &grant.space, q.title.as_deref().unwrap_or(""), None))
+    let forms = crate::forms::store::list(&state.db).await?;
+    Ok(views::new_page(
+        &ctx,
+        &grant.space,
+        q.title.as_deref().unwrap_or(""),
+        q.form.as_deref().unwrap_or(""),
+        &forms,
+        None,
+    ))
 }
 
 #[derive(Deserialize)]
 pub struct NewFields {
     #[serde(default)]
     title: String,
+    /// The form the page is an entry of, if any.
+    #[serde(default)]
+    form: String,
 }
 
 pub async fn create(
@@ -161,13 +182,32 @@ pub async fn create(
     let author = ctx.user.as_ref().map(|u| u.id.0);
     match store::create(&state.db, grant.space.id, &fields.title, None, author).await {
         Ok(page) => {
-            Ok(Redirect::to(&format!("/s/{}/{}/edit", grant.space.slug, page.slug)).into_response())
+            let form = match fields.form.as_str() {
+                "" => None,
+                key => crate::forms::store::find(&state.db, key).await?,
+            };
+            match form {
+                Some(form) => {
+                    store::set_form(&state.db, page.id, &form.key).await?;
+                    Ok(Redirect::to(&format!("/s/{}/{}/fields", grant.space.slug, page.slug))
+                        .into_response())
+                }
+                None => Ok(Redirect::to(&format!("/s/{}/{}/edit", grant.space.slug, page.slug))
+                    .into_response()),
+            }
         }
         Err(PageError::EmptyTitle | PageError::NoSlug) => {
             let error = Some(ctx.t("page.title_invalid"));
             Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
-                views::new_page(&ctx, &grant.space, &fields.title, error),
+                views::new_page(
+                    &ctx,
+                    &grant.space,
+                    &fields.title,
+                    &fields.form,
+                    &crate::forms::store::list(&state.db).await?,
+                    error,
+                ),
             )
                 .into_response())
         }
@@ -381,6 +421,12 @@ pub async fn websocket(
     let (grant, page) = page_at(&state, user.as_ref(), &space, &slug, SpaceAction::Read).await?;
     if page.trashed {
         return Err(AppError::NotFound);
+    }
+    // The document holds every field: members-only ones must not reach others through it.
+    if let Some(form) = crate::forms::routes::form_of(&state, &page).await? {
+        if form.has_members_only_fields() && !grant.allows(SpaceAction::ReadMembersOnlyFields) {
+            return Err(if user.is_none() { AppError::Unauthorized } else { AppError::Forbidden });
+        }
     }
     let peer =
         Peer { can_write: grant.allows(SpaceAction::Edit), author: user.as_ref().map(|u| u.id.0) };

@@ -205,6 +205,16 @@ pub async fn rename(
     Ok(renamed)
 }
 
+/// Makes the page an entry of the form `form`.
+pub async fn set_form(db: &Db, id: PageId, form: &str) -> anyhow::Result<()> {
+    page::Entity::update_many()
+        .col_expr(page::Column::Form, Expr::value(Some(form.to_owned())))
+        .filter(page::Column::Id.eq(id.0))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Moves a page to the trash, or back.
 pub async fn set_trashed(
     db: &Db,

@@ -24,6 +24,7 @@ pub fn show(
     html: &str,
     backlinks: &[Page],
     last: Option<&crate::history::Revision>,
+    entry: Option<maud::Markup>,
 ) -> Html<String> {
     let space = &grant.space;
     layout_page(
@@ -53,6 +54,12 @@ pub fn show(
                     a.button.secondary href={"/s/" (space.slug) "/" (page.slug) "/edit"} { (ctx.t("page.follow_live")) }
                 }
             }
+            @if let Some(entry) = entry {
+                (entry)
+                @if grant.allows(SpaceAction::Edit) && !page.trashed {
+                    p { a.button.secondary href={"/s/" (space.slug) "/" (page.slug) "/fields"} { (ctx.t("forms.edit_fields")) } }
+                }
+            }
             article.content { (PreEscaped(html)) }
             @if !backlinks.is_empty() {
                 section.backlinks aria-labelledby="backlinks" {
@@ -71,7 +78,14 @@ pub fn show(
     )
 }
 
-pub fn new_page(ctx: &Ctx, space: &Space, title: &str, error: Option<String>) -> Html<String> {
+pub fn new_page(
+    ctx: &Ctx,
+    space: &Space,
+    title: &str,
+    form: &str,
+    forms: &[crate::forms::Form],
+    error: Option<String>,
+) -> Html<String> {
     let heading = ctx.t("page.new");
     layout_page(
         ctx,
@@ -82,6 +96,13 @@ pub fn new_page(ctx: &Ctx, space: &Space, title: &str, error: Option<String>) ->
             form.card method="post" action={"/s/" (space.slug) "/pages"} {
                 (ctx.csrf_field())
                 (Field::new("title", ctx.t("page.title")).value(title).error(error).hint(ctx.t("page.title_hint")).render())
+                div.field {
+                    label for="new-form" { (ctx.t("forms.kind")) }
+                    select #new-form name="form" {
+                        option value="" { (ctx.t("forms.plain_page")) }
+                        @for f in forms { option value=(f.key) selected[f.key == form] { (f.name) } }
+                    }
+                }
                 button type="submit" { (ctx.t("page.create")) }
             }
         },

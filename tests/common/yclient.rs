@@ -181,6 +181,15 @@ impl YClient {
         body.get_string(&txn)
     }
 
+    /// The document's `fields` map, as JSON.
+    pub fn fields(&self) -> serde_json::Value {
+        use yrs::types::ToJson;
+        let doc = self.doc.lock().expect("doc");
+        let fields = doc.get_or_insert_map("fields");
+        let txn = doc.transact();
+        serde_json::to_value(fields.to_json(&txn)).unwrap_or_default()
+    }
+
     pub fn events(&self) -> Vec<Event> {
         self.events.lock().expect("events").clone()
     }

@@ -1,0 +1,117 @@
+//! The forms every site has: member, organisation, event, resource.
+use super::{FieldDef, FieldKind};
+
+fn field(key: &str, label: &str, kind: FieldKind) -> FieldDef {
+    FieldDef {
+        key: key.into(),
+        label: label.into(),
+        kind,
+        required: false,
+        members_only: false,
+        help: String::new(),
+    }
+}
+
+fn required(mut f: FieldDef) -> FieldDef {
+    f.required = true;
+    f
+}
+
+fn members_only(mut f: FieldDef) -> FieldDef {
+    f.members_only = true;
+    f
+}
+
+/// (key, name, description, fields) of each built-in form.
+pub fn all() -> Vec<(&'static str, &'static str, &'static str, Vec<FieldDef>)> {
+    vec![
+        (
+            "member",
+            "Membre",
+            "La fiche d'une personne du réseau.",
+            vec![
+                required(field("name", "Nom", FieldKind::ShortText)),
+                field(
+                    "organisation",
+                    "Structure",
+                    FieldKind::PageLink { form: "organisation".into() },
+                ),
+                field("function", "Fonction", FieldKind::ShortText),
+                field("bio", "Présentation courte", FieldKind::LongText),
+                members_only(field("email", "Adresse e-mail", FieldKind::Email)),
+                members_only(field("phone", "Téléphone", FieldKind::Phone)),
+            ],
+        ),
+        (
+            "organisation",
+            "Structure",
+            "La fiche d'une organisation : association, collectivité, entreprise, réseau…",
+            vec![
+                required(field("name", "Nom", FieldKind::ShortText)),
+                field("description", "Description", FieldKind::LongText),
+                field("website", "Site web", FieldKind::Url),
+                field("address", "Adresse", FieldKind::ShortText),
+                field("point", "Position sur la carte", FieldKind::Point),
+                field("themes", "Thèmes", FieldKind::Tags),
+                field(
+                    "type",
+                    "Type de structure",
+                    FieldKind::SingleChoice {
+                        choices: [
+                            "association",
+                            "collectivité",
+                            "entreprise",
+                            "fondation",
+                            "réseau",
+                            "autre",
+                        ]
+                        .map(String::from)
+                        .to_vec(),
+                    },
+                ),
+            ],
+        ),
+        (
+            "event",
+            "Événement",
+            "Une rencontre, un atelier, un webinaire…",
+            vec![
+                required(field("when", "Date et heure", FieldKind::DateTimeRange)),
+                field("place", "Lieu", FieldKind::ShortText),
+                field("online", "Lien de la visio", FieldKind::Url),
+                required(field(
+                    "audience",
+                    "Visible par",
+                    FieldKind::SingleChoice { choices: vec!["public".into(), "membres".into()] },
+                )),
+                field("description", "Description", FieldKind::LongText),
+            ],
+        ),
+        (
+            "resource",
+            "Ressource",
+            "Un document, un webinaire, un outil à partager.",
+            vec![
+                required(field(
+                    "type",
+                    "Type",
+                    FieldKind::SingleChoice {
+                        choices: [
+                            "webinaire",
+                            "fiche",
+                            "rapport",
+                            "référentiel",
+                            "cartographie",
+                            "autre",
+                        ]
+                        .map(String::from)
+                        .to_vec(),
+                    },
+                )),
+                field("themes", "Thèmes", FieldKind::Tags),
+                field("link", "Lien", FieldKind::Url),
+                field("description", "Description", FieldKind::LongText),
+            ],
+        ),
+    ]
+}

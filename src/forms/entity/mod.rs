@@ -1,0 +1,3 @@
+//! Database rows of forms (SeaORM entities).
+pub mod entry_field;
+pub mod form;

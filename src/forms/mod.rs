@@ -1,0 +1,95 @@
+//! Forms: typed fields (YesWiki's Bazar). An entry is a page of a form; its values live in the
+//! page's `fields` map, validated here when written through HTTP, projected into SQL.
+pub mod builtin;
+pub mod entity;
+pub mod routes;
+pub mod store;
+pub mod validate;
+pub mod views;
+
+use serde::{Deserialize, Serialize};
+
+/// What a field holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FieldKind {
+    ShortText,
+    /// Markdown.
+    LongText,
+    Number,
+    Date,
+    /// Start and end, local times in a time zone.
+    DateTimeRange,
+    Url,
+    Email,
+    Phone,
+    SingleChoice {
+        choices: Vec<String>,
+    },
+    MultipleChoice {
+        choices: Vec<String>,
+    },
+    Tags,
+    /// Latitude and longitude.
+    Point,
+    /// A page (`space/page`) that is an entry of the form `form`.
+    PageLink {
+        form: String,
+    },
+    /// An account, by e-mail address.
+    MemberLink,
+}
+
+/// One field of a form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldDef {
+    /// Where the value is kept in the page's `fields` map; never changes once values exist.
+    pub key: String,
+    pub label: String,
+    #[serde(flatten)]
+    pub kind: FieldKind,
+    #[serde(default)]
+    pub required: bool,
+    /// Shown to the members of the entry's space only.
+    #[serde(default)]
+    pub members_only: bool,
+    #[serde(default)]
+    pub help: String,
+}
+
+/// A form as the application sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Form {
+    pub id: i64,
+    pub key: String,
+    pub name: String,
+    pub description: String,
+    pub fields: Vec<FieldDef>,
+    pub builtin: bool,
+}
+
+impl Form {
+    pub fn field(&self, key: &str) -> Option<&FieldDef> {
+        self.fields.iter().find(|f| f.key == key)
+    }
+
+    pub fn has_members_only_fields(&self) -> bool {
+        self.fields.iter().any(|f| f.members_only)
+    }
+}
+
+impl TryFrom<entity::form::Model> for Form {
+    type Error = anyhow::Error;
+
+    fn try_from(m: entity::form::Model) -> anyhow::Result<Self> {
+        Ok(Self {
+            fields: serde_json::from_str(&m.fields)
+                .map_err(|e| anyhow::anyhow!("stored fields of form {:?}: {e}", m.key))?,
+            id: m.id,
+            key: m.key,
+            name: m.name,
+            description: m.description,
+            builtin: m.builtin,
+        })
+    }
+}

@@ -1,0 +1,183 @@
+//! The generated HTML form of an entry, and the display of its values.
+use axum::response::Html;
+use maud::{html, Markup};
+use serde_json::Value;
+
+use super::{store::as_text, validate::Errors, FieldDef, FieldKind, Form};
+use crate::{
+    layout::{page as layout_page, Ctx},
+    pages::Page,
+    spaces::Space,
+};
+
+/// What a form shows in its inputs: what was typed (after an error) or the stored values.
+pub fn raw_from_values(form: &Form, values: &Value) -> Vec<(String, String)> {
+    let mut raw = Vec::new();
+    for f in &form.fields {
+        let Some(v) = values.get(&f.key).filter(|v| !v.is_null()) else { continue };
+        match &f.kind {
+            FieldKind::DateTimeRange => {
+                for part in ["start", "end", "tz"] {
+                    raw.push((
+                        format!("{}.{part}", f.key),
+                        v.get(part).and_then(Value::as_str).unwrap_or("").to_owned(),
+                    ));
+                }
+            }
+            FieldKind::Point => {
+                for part in ["lat", "lon"] {
+                    raw.push((
+                        format!("{}.{part}", f.key),
+                        v.get(part).map(|n| n.to_string()).unwrap_or_default(),
+                    ));
+                }
+            }
+            FieldKind::MultipleChoice { .. } => {
+                for item in v.as_array().into_iter().flatten() {
+                    raw.push((f.key.clone(), as_text(item)));
+                }
+            }
+            FieldKind::Tags => raw.push((
+                f.key.clone(),
+                v.as_array()
+                    .map(|a| a.iter().map(as_text).collect::<Vec<_>>().join(", "))
+                    .unwrap_or_default(),
+            )),
+            _ => raw.push((f.key.clone(), as_text(v))),
+        }
+    }
+    raw
+}
+
+fn typed<'a>(raw: &'a [(String, String)], key: &str) -> &'a str {
+    raw.iter().find(|(k, _)| k == key).map_or("", |(_, v)| v.as_str())
+}
+
+fn input(f: &FieldDef, raw: &[(String, String)], error: Option<&str>, ctx: &Ctx) -> Markup {
+    let id = format!("field-{}", f.key);
+    let described = error.map(|_| format!("{id}-error"));
+    let input_type = match f.kind {
+        FieldKind::Number => "number",
+        FieldKind::Date => "date",
+        FieldKind::Url => "url",
+        FieldKind::Email | FieldKind::MemberLink => "email",
+        FieldKind::Phone => "tel",
+        _ => "text",
+    };
+    html! {
+        div class={"field" @if error.is_some() { " has-error" }} {
+            @match &f.kind {
+                FieldKind::DateTimeRange | FieldKind::Point | FieldKind::MultipleChoice { .. } => {
+                    fieldset aria-describedby=[described.as_deref()] {
+                        legend { (f.label) @if f.required { " " span.required { "(" (ctx.t("forms.required")) ")" } } }
+                        @if let Some(e) = error { p.error id={(id) "-error"} { (ctx.t(e)) } }
+                        @match &f.kind {
+                            FieldKind::DateTimeRange => {
+                                label for={(id) "-start"} { (ctx.t("forms.start")) }
+                                input #{(id) "-start"} type="datetime-local" name={(f.key) ".start"} value=(typed(raw, &format!("{}.start", f.key)));
+                                label for={(id) "-end"} { (ctx.t("forms.end")) }
+                                input #{(id) "-end"} type="datetime-local" name={(f.key) ".end"} value=(typed(raw, &format!("{}.end", f.key)));
+                                label for={(id) "-tz"} { (ctx.t("forms.timezone")) }
+                                @let tz = typed(raw, &format!("{}.tz", f.key));
+                                input #{(id) "-tz"} type="text" name={(f.key) ".tz"} value=(if tz.is_empty() { super::validate::DEFAULT_TZ } else { tz });
+                            }
+                            FieldKind::Point => {
+                                label for={(id) "-lat"} { (ctx.t("forms.latitude")) }
+                                input #{(id) "-lat"} type="text" inputmode="decimal" name={(f.key) ".lat"} value=(typed(raw, &format!("{}.lat", f.key)));
+                                label for={(id) "-lon"} { (ctx.t("forms.longitude")) }
+                                input #{(id) "-lon"} type="text" inputmode="decimal" name={(f.key) ".lon"} value=(typed(raw, &format!("{}.lon", f.key)));
+                            }
+                            FieldKind::MultipleChoice { choices } => {
+                                @for c in choices {
+                                    label.choice {
+                                        input type="checkbox" name=(f.key) value=(c) checked[raw.iter().any(|(k, v)| k == &f.key && v == c)];
+                                        " " (c)
+                                    }
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {
+                    label for=(id) { (f.label) @if f.required { " " span.required { "(" (ctx.t("forms.required")) ")" } } }
+                    @if !f.help.is_empty() { p.hint { (f.help) } }
+                    @if let Some(e) = error { p.error id={(id) "-error"} { (ctx.t(e)) } }
+                    @match &f.kind {
+                        FieldKind::LongText => textarea #(id) name=(f.key) rows="5" aria-describedby=[described.as_deref()] { (typed(raw, &f.key)) },
+                        FieldKind::SingleChoice { choices } => {
+                            select #(id) name=(f.key) aria-describedby=[described.as_deref()] {
+                                option value="" { "—" }
+                                @for c in choices { option value=(c) selected[typed(raw, &f.key) == c] { (c) } }
+                            }
+                        }
+                        FieldKind::Tags => {
+                            p.hint { (ctx.t("forms.tags_hint")) }
+                            input #(id) type="text" name=(f.key) value=(typed(raw, &f.key)) aria-describedby=[described.as_deref()];
+                        }
+                        FieldKind::PageLink { .. } => {
+                            p.hint { (ctx.t("forms.page_link_hint")) }
+                            input #(id) type="text" name=(f.key) value=(typed(raw, &f.key)) aria-describedby=[described.as_deref()];
+                        }
+                        _ => input #(id) type=(input_type) step=[(input_type == "number").then_some("any")] name=(f.key) value=(typed(raw, &f.key))
+                            aria-invalid=[error.map(|_| "true")] aria-describedby=[described.as_deref()];
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub fn entry_form(
+    ctx: &Ctx,
+    space: &Space,
+    page: &Page,
+    form: &Form,
+    raw: &[(String, String)],
+    errors: &Errors,
+) -> Html<String> {
+    let heading = ctx.tf("forms.editing", &[("title", &page.title)]);
+    layout_page(
+        ctx,
+        &heading,
+        html! {
+            nav.crumbs aria-label=(ctx.t("page.breadcrumb")) {
+                a href={"/s/" (space.slug)} { (space.title) } " › " a href={"/s/" (space.slug) "/" (page.slug)} { (page.title) }
+            }
+            h1 { (heading) }
+            p.meta { (form.name) }
+            @if !errors.is_empty() { p.flash.flash-error role="alert" { (ctx.t("forms.has_errors")) } }
+            form.card method="post" action={"/s/" (space.slug) "/" (page.slug) "/fields"} {
+                (ctx.csrf_field())
+                @for f in &form.fields { (input(f, raw, errors.get(&f.key).copied(), ctx)) }
+                button type="submit" { (ctx.t("page.save")) }
+            }
+        },
+    )
+}
+
+/// The entry's values, as a list; members-only fields only when `private` is allowed.
+pub fn values(ctx: &Ctx, form: &Form, values: &Value, private: bool) -> Markup {
+    html! {
+        dl.facts.entry {
+            @for f in form.fields.iter().filter(|f| private || !f.members_only) {
+                @if let Some(v) = values.get(&f.key).filter(|v| !v.is_null()) {
+                    dt { (f.label) }
+                    dd {
+                        @match &f.kind {
+                            FieldKind::Url => { @let url = as_text(v); a href=(url) rel="noopener noreferrer" { (url) } }
+                            FieldKind::Email => { @let email = as_text(v); a href={"mailto:" (email)} { (email) } }
+                            FieldKind::PageLink { .. } => { @let link = as_text(v); a href={"/s/" (link)} { (link) } }
+                            FieldKind::DateTimeRange => {
+                                (as_text(&v["start"]).replace('T', " ")) " → " (as_text(&v["end"]).replace('T', " ")) " (" (as_text(&v["tz"])) ")"
+                            }
+                            FieldKind::LongText => (crate::layout::paragraphs(&as_text(v))),
+                            _ => (as_text(v)),
+                        }
+                    }
+                }
+            }
+        }
+        @if !private && form.has_members_only_fields() { p.meta { (ctx.t("forms.members_only_hidden")) } }
+    }
+}
