@@ -17,7 +17,8 @@ pub struct SiteArgs {
     pub database_url: Option<String>,
 
     /// Optional TOML file with the same settings (`addr`, `data`, `database_url`, `base_url`,
-    /// `site_name`, `login_attempts_per_minute`, `revision_retention_days`). Flags and environment variables win over it.
+    /// `site_name`, `login_attempts_per_minute`, `revision_retention_days`,
+    /// `idle_unload_seconds`, `revision_quiet_seconds`, `compact_every`, `max_frame_bytes`). Flags and environment variables win over it.
     #[arg(long = "config", env = "RUCHE_CONFIG", global = true)]
     pub config: Option<PathBuf>,
 }
@@ -44,6 +45,10 @@ struct FileSettings {
     site_name: Option<String>,
     login_attempts_per_minute: Option<u32>,
     revision_retention_days: Option<u32>,
+    idle_unload_seconds: Option<u64>,
+    revision_quiet_seconds: Option<u64>,
+    compact_every: Option<i64>,
+    max_frame_bytes: Option<usize>,
 }
 
 /// Everything the application needs to know about where and how it runs.
@@ -119,6 +124,18 @@ impl Settings {
             settings.site_name = name;
         }
         settings.revision_retention_days = file.revision_retention_days;
+        if let Some(secs) = file.idle_unload_seconds {
+            settings.collab.idle_unload = Duration::from_secs(secs.max(1));
+        }
+        if let Some(secs) = file.revision_quiet_seconds {
+            settings.collab.revision_quiet = Duration::from_secs(secs.max(1));
+        }
+        if let Some(n) = file.compact_every {
+            settings.collab.compact_every = n.max(10);
+        }
+        if let Some(bytes) = file.max_frame_bytes {
+            settings.collab.max_frame_bytes = bytes.max(1024);
+        }
         if let Some(n) = file.login_attempts_per_minute {
             settings.login_attempts_per_minute = n.max(1);
         }
@@ -134,4 +151,48 @@ impl Settings {
 /// The SQLite URL of a database file, created when missing.
 pub fn sqlite_url(path: &std::path::Path) -> String {
     format!("sqlite://{}?mode=rwc", path.display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_config_file_sets_what_flags_leave_unset() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let file = dir.path().join("ruche.toml");
+        std::fs::write(
+            &file,
+            "site_name = \"Chantiers coopératifs\"\naddr = \"127.0.0.1:9000\"\nrevision_quiet_seconds = 30\nmax_frame_bytes = 65536\n",
+        )
+        .expect("write");
+        let site = SiteArgs {
+            data: Some(dir.path().join("data")),
+            database_url: None,
+            config: Some(file),
+        };
+        let serve = ServeArgs { addr: None, base_url: Some("https://wiki.example.org/".into()) };
+        let settings = Settings::load(&site, &serve).expect("settings load");
+        assert_eq!(settings.site_name, "Chantiers coopératifs");
+        assert_eq!(settings.addr.port(), 9000);
+        assert_eq!(settings.base_url, "https://wiki.example.org");
+        assert!(settings.secure_cookies());
+        assert_eq!(settings.collab.revision_quiet, Duration::from_secs(30));
+        assert_eq!(settings.collab.max_frame_bytes, 65536);
+        assert!(settings.database_url.starts_with("sqlite://"));
+    }
+
+    #[test]
+    fn an_unknown_key_in_the_config_file_is_an_error() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let file = dir.path().join("ruche.toml");
+        std::fs::write(&file, "colour = \"blue\"\n").expect("write");
+        let site = SiteArgs {
+            data: Some(dir.path().join("data")),
+            database_url: None,
+            config: Some(file),
+        };
+        let err = Settings::load(&site, &ServeArgs::default()).expect_err("refused");
+        assert!(format!("{err:#}").contains("colour"), "{err:#}");
+    }
 }
