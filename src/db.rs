@@ -10,8 +10,11 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_owned());
     options.sqlx_logging(false);
     if url.starts_with("sqlite:") {
-        // SQLite allows one writer at a time; a small pool avoids piling up on its lock.
-        options.max_connections(4);
+        // One connection: SQLite has one writer at a time anyway, and a transaction that reads
+        // then writes fails with "database is locked" when another connection wrote in between
+        // (measured: intermittent 500s under concurrent editing). Queuing on one connection
+        // serialises them instead. Never hold a transaction while calling code that uses `db`.
+        options.max_connections(1).min_connections(1);
     } else {
         options.max_connections(16);
     }

@@ -116,6 +116,8 @@ impl TestApp {
     }
 
     pub async fn start_configured(url: &str, configure: impl FnOnce(&mut Settings)) -> Self {
+        // Server logs (warnings and errors) show in a failing test's output.
+        let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn").try_init();
         let data = std::env::temp_dir();
         let db = db::connect(url).await.expect("database opens and migrates");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
