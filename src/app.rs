@@ -9,7 +9,7 @@ use axum::{
     Router,
 };
 use tokio::net::TcpListener;
-use tower_http::trace::TraceLayer;
+use tower_http::{compression::CompressionLayer, trace::TraceLayer};
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 
 use crate::{
@@ -145,6 +145,8 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), layout::error_pages))
         .layer(sessions)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // Pages, the stylesheet and the editor bundle (600 KB, 180 KB gzipped) reach phones faster.
+        .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
             tracing::info_span!("request", method = %request.method(), route = route.as_deref().unwrap_or("(unmatched)"))

@@ -222,3 +222,20 @@ async fn demo_fills_an_empty_site_once() {
     assert!(!again.status.success(), "a second run refuses to touch a filled site");
     assert!(String::from_utf8_lossy(&again.stderr).contains("already has spaces"));
 }
+
+#[tokio::test]
+async fn the_editor_bundle_is_served_compressed() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    let plain = reqwest::Client::builder().no_gzip().build().unwrap();
+    let response = plain
+        .get(app.url("/assets/editor.js"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    let compressed = response.bytes().await.unwrap().len();
+    assert!(compressed < include_str!("../web/dist/editor.js").len() / 2, "{compressed} bytes");
+    app.stop().await;
+}
