@@ -84,6 +84,15 @@ async fn pages_are_created_renamed_trashed_and_restored(app: &TestApp) {
         julien.get(app.url("/s/chantier-3/methodes")).send().await.unwrap().status(),
         StatusCode::NOT_FOUND
     );
+    let owner_page =
+        sylvia.get(app.url("/s/chantier-3/methodes")).send().await.unwrap().text().await.unwrap();
+    let edit = sylvia
+        .post(app.url("/s/chantier-3/methodes/edit"))
+        .form(&[("_csrf", csrf_in(&owner_page).unwrap().as_str()), ("base", ""), ("markdown", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(edit.status(), StatusCode::NOT_FOUND, "a trashed page is not edited until restored");
     let trash =
         sylvia.get(app.url("/s/chantier-3/trash")).send().await.unwrap().text().await.unwrap();
     assert!(trash.contains("Méthodes"));

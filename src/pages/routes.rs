@@ -253,6 +253,10 @@ pub async fn save(
 ) -> AppResult<Response> {
     let (grant, page) =
         page_at(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Edit).await?;
+    if page.trashed {
+        // Owners may see a trashed page, but it is not edited until restored.
+        return Err(AppError::NotFound);
+    }
     let base = base64::engine::general_purpose::STANDARD
         .decode(fields.base.trim())
         .map_err(|_| AppError::BadRequest(ctx.t("page.form_outdated")))?;
