@@ -4,6 +4,7 @@ use crate::{
     accounts::User,
     db::Db,
     error::AppError,
+    pages::Page,
     spaces::{store, Role, Space, Visibility},
 };
 
@@ -59,7 +60,7 @@ pub fn space_allows(
 pub struct SpaceGrant {
     pub space: Space,
     pub role: Option<Role>,
-    user: Option<User>,
+    pub user: Option<User>,
 }
 
 impl SpaceGrant {
@@ -103,6 +104,46 @@ pub async fn visible_spaces(db: &Db, user: Option<&User>) -> Result<Vec<SpaceGra
         .map(|space| SpaceGrant { role: roles.get(&space.id).copied(), space, user: user.cloned() })
         .filter(|grant| grant.allows(SpaceAction::See))
         .collect())
+}
+
+/// What `grant`'s holder may do with one page of that space. Most pages follow their space; a
+/// members-only entry (an event for members) is unseen by everyone else, and a member's profile
+/// is edited by its owner too. Contact fields of profiles are for every signed-in person.
+pub fn page_allows(grant: &SpaceGrant, page: &Page, action: SpaceAction) -> bool {
+    let active = grant.user.as_ref().filter(|u| !u.disabled);
+    let own = page.owner.is_some() && active.map(|u| u.id) == page.owner;
+    if page.members_only && !own && !grant.allows(SpaceAction::ReadMembersOnlyFields) {
+        return false;
+    }
+    match action {
+        SpaceAction::Edit => own || grant.allows(SpaceAction::Edit),
+        SpaceAction::ReadMembersOnlyFields => {
+            own || grant.allows(action)
+                || (page.owner.is_some() && active.is_some() && grant.allows(SpaceAction::Read))
+        }
+        _ => grant.allows(action),
+    }
+}
+
+/// The page at an address for `action`, after its space was loaded for reading: refused like a
+/// missing page when it may not be seen, else asks to sign in, or refuses.
+pub fn page(grant: &SpaceGrant, page: &Page, action: SpaceAction) -> Result<(), AppError> {
+    if !page_allows(grant, page, SpaceAction::Read) {
+        return Err(AppError::NotFound);
+    }
+    if !page_allows(grant, page, action) {
+        return Err(if grant.user.is_none() {
+            AppError::Unauthorized
+        } else {
+            AppError::Forbidden
+        });
+    }
+    Ok(())
+}
+
+/// The pages of `grant`'s space its holder may read, among `pages`.
+pub fn readable_pages(grant: &SpaceGrant, pages: Vec<Page>) -> Vec<Page> {
+    pages.into_iter().filter(|p| page_allows(grant, p, SpaceAction::Read)).collect()
 }
 
 /// Site administration: accounts, invitations, sign-up mode.

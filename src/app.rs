@@ -43,7 +43,7 @@ impl AppState {
         let hooks = collab::Hooks {
             on_settled: Arc::new(move |doc, content| {
                 let db = projections_db.clone();
-                Box::pin(async move { pages::project(&db, doc, content).await })
+                Box::pin(async move { pages::project(&db, doc, content).await.map(drop) })
             }),
             on_quiet: Arc::new(move |doc, content, authors| {
                 let db = history_db.clone();
@@ -105,7 +105,13 @@ pub fn router(state: AppState) -> Router {
         .route("/s/{space}/{page}/trash", post(pages::routes::trash))
         .route("/s/{space}/{page}/restore", post(pages::routes::restore))
         .route("/s/{space}/{page}/purge", post(pages::routes::purge))
-        .route("/s/{space}/{page}/fields", get(forms::routes::edit_form).post(forms::routes::save))
+        .route(
+            "/s/{space}/{page}/fields",
+            get(forms::routes::edit_form).post(forms::routes::save).layer(DefaultBodyLimit::max(
+                state.settings.max_upload_bytes.saturating_add(BODY_LIMIT),
+            )),
+        )
+        .route("/s/{space}/{page}/files/{hash}", get(forms::uploads::serve))
         .route("/ws/{space}/{page}", get(pages::routes::websocket))
         .route("/s/{space}/{page}/history", get(history::routes::list))
         .route("/s/{space}/{page}/history/save", post(history::routes::save))

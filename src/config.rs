@@ -18,7 +18,8 @@ pub struct SiteArgs {
 
     /// Optional TOML file with the same settings (`addr`, `data`, `database_url`, `base_url`,
     /// `site_name`, `login_attempts_per_minute`, `revision_retention_days`,
-    /// `idle_unload_seconds`, `revision_quiet_seconds`, `compact_every`, `max_frame_bytes`). Flags and environment variables win over it.
+    /// `idle_unload_seconds`, `revision_quiet_seconds`, `compact_every`, `max_frame_bytes`,
+    /// `max_upload_bytes`, `map_tiles`, `map_attribution`). Flags and environment variables win.
     #[arg(long = "config", env = "RUCHE_CONFIG", global = true)]
     pub config: Option<PathBuf>,
 }
@@ -49,6 +50,9 @@ struct FileSettings {
     revision_quiet_seconds: Option<u64>,
     compact_every: Option<i64>,
     max_frame_bytes: Option<usize>,
+    max_upload_bytes: Option<usize>,
+    map_tiles: Option<String>,
+    map_attribution: Option<String>,
 }
 
 /// Everything the application needs to know about where and how it runs.
@@ -68,6 +72,11 @@ pub struct Settings {
     pub revision_retention_days: Option<u32>,
     /// How live documents behave (unloading, compaction, frame size).
     pub collab: crate::collab::CollabSettings,
+    /// Largest uploaded file.
+    pub max_upload_bytes: usize,
+    /// The map's tile server, as a Leaflet URL template, and the credit it asks for.
+    pub map_tiles: String,
+    pub map_attribution: String,
 }
 
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
@@ -87,6 +96,9 @@ impl Settings {
             session_idle: Duration::from_secs(14 * 24 * 3600),
             revision_retention_days: None,
             collab: crate::collab::CollabSettings::default(),
+            max_upload_bytes: 10 * 1024 * 1024,
+            map_tiles: "https://tile.openstreetmap.org/{z}/{x}/{y}.png".to_owned(),
+            map_attribution: "© OpenStreetMap contributors".to_owned(),
         }
     }
 
@@ -135,6 +147,15 @@ impl Settings {
         }
         if let Some(bytes) = file.max_frame_bytes {
             settings.collab.max_frame_bytes = bytes.max(1024);
+        }
+        if let Some(bytes) = file.max_upload_bytes {
+            settings.max_upload_bytes = bytes.max(1024);
+        }
+        if let Some(tiles) = file.map_tiles {
+            settings.map_tiles = tiles;
+        }
+        if let Some(credit) = file.map_attribution {
+            settings.map_attribution = credit;
         }
         if let Some(n) = file.login_attempts_per_minute {
             settings.login_attempts_per_minute = n.max(1);

@@ -21,6 +21,8 @@ pub enum AppError {
     TooManyRequests,
     #[error("security token missing or expired")]
     Csrf,
+    #[error("what was sent is too large")]
+    TooLarge,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -57,6 +59,7 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -70,6 +73,7 @@ impl AppError {
             AppError::Conflict(_) => "error.conflict",
             AppError::TooManyRequests => "error.too_many",
             AppError::Csrf => "error.csrf",
+            AppError::TooLarge => "error.too_large",
             AppError::Internal(_) => "error.internal",
         }
     }

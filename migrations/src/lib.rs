@@ -8,6 +8,7 @@ mod m20261123_000004_pages;
 mod m20261123_000005_revisions;
 mod m20261123_000006_page_events;
 mod m20261123_000007_forms;
+mod m20261123_000008_entries;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_revisions::Migration),
             Box::new(m20261123_000006_page_events::Migration),
             Box::new(m20261123_000007_forms::Migration),
+            Box::new(m20261123_000008_entries::Migration),
         ]
     }
 }

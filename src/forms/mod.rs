@@ -4,6 +4,7 @@ pub mod builtin;
 pub mod entity;
 pub mod routes;
 pub mod store;
+pub mod uploads;
 pub mod validate;
 pub mod views;
 
@@ -38,7 +39,46 @@ pub enum FieldKind {
     },
     /// An account, by e-mail address.
     MemberLink,
+    /// Who may see the entry: everyone who reads its space, or its members only.
+    Audience,
+    /// An uploaded document (PDF, office document, text, image).
+    File,
+    /// An uploaded picture (PNG, JPEG, GIF, WebP).
+    Image,
 }
+
+impl FieldKind {
+    /// The key naming this kind in the translations and in the form editor.
+    pub fn name(&self) -> &'static str {
+        match self {
+            FieldKind::ShortText => "short_text",
+            FieldKind::LongText => "long_text",
+            FieldKind::Number => "number",
+            FieldKind::Date => "date",
+            FieldKind::DateTimeRange => "date_time_range",
+            FieldKind::Url => "url",
+            FieldKind::Email => "email",
+            FieldKind::Phone => "phone",
+            FieldKind::SingleChoice { .. } => "single_choice",
+            FieldKind::MultipleChoice { .. } => "multiple_choice",
+            FieldKind::Tags => "tags",
+            FieldKind::Point => "point",
+            FieldKind::PageLink { .. } => "page_link",
+            FieldKind::MemberLink => "member_link",
+            FieldKind::Audience => "audience",
+            FieldKind::File => "file",
+            FieldKind::Image => "image",
+        }
+    }
+
+    pub fn is_upload(&self) -> bool {
+        matches!(self, FieldKind::File | FieldKind::Image)
+    }
+}
+
+/// The values of an audience field.
+pub const AUDIENCE_PUBLIC: &str = "public";
+pub const AUDIENCE_MEMBERS: &str = "members";
 
 /// One field of a form.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,6 +115,19 @@ impl Form {
 
     pub fn has_members_only_fields(&self) -> bool {
         self.fields.iter().any(|f| f.members_only)
+    }
+
+    /// Whether these values make the entry one for its space's members only.
+    pub fn is_members_only(&self, values: &serde_json::Value) -> bool {
+        self.fields.iter().any(|f| {
+            f.kind == FieldKind::Audience
+                && values.get(&f.key).and_then(|v| v.as_str()) == Some(AUDIENCE_MEMBERS)
+        })
+    }
+
+    /// The first field of a kind (the event's dates, the map's point…).
+    pub fn first_of(&self, wanted: impl Fn(&FieldKind) -> bool) -> Option<&FieldDef> {
+        self.fields.iter().find(|f| wanted(&f.kind))
     }
 }
 

@@ -1,20 +1,20 @@
 //! Handlers of entries' fields: the generated form, validated on the server, written into the
 //! live document so that people viewing the page see the change.
 use axum::{
-    extract::{Path, State},
-    http::StatusCode,
+    extract::{FromRequest, Path, Request, State},
+    http::{header, StatusCode},
     response::{IntoResponse, Redirect, Response},
 };
 use tower_sessions::Session;
 
 use super::{
-    store,
+    store, uploads,
     validate::{self, Raw},
     views, FieldKind, Form,
 };
 use crate::{
     access::SpaceAction,
-    accounts::csrf::CsrfForm,
+    accounts::csrf::{CsrfForm, CsrfMultipart},
     app::AppState,
     error::{AppError, AppResult},
     layout::{flash, Ctx, FlashKind},
@@ -43,12 +43,37 @@ pub async fn edit_form(
         .into_response())
 }
 
+/// What the entry's form sent: a plain form, or one carrying files.
+pub struct Sent {
+    fields: Vec<(String, String)>,
+    files: Vec<uploads::Received>,
+}
+
+impl<S: Send + Sync> FromRequest<S> for Sent {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let multipart = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data"));
+        if multipart {
+            let CsrfMultipart { fields, files } = CsrfMultipart::from_request(req, state).await?;
+            Ok(Self { fields, files })
+        } else {
+            let CsrfForm(fields) = CsrfForm::from_request(req, state).await?;
+            Ok(Self { fields, files: Vec::new() })
+        }
+    }
+}
+
 pub async fn save(
     State(state): State<AppState>,
     ctx: Ctx,
     session: Session,
     Path((space, slug)): Path<(String, String)>,
-    CsrfForm(raw): CsrfForm<Vec<(String, String)>>,
+    sent: Sent,
 ) -> AppResult<Response> {
     let (grant, page) =
         page_at(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Edit).await?;
@@ -56,9 +81,16 @@ pub async fn save(
         return Err(AppError::NotFound);
     }
     let form = form_of(&state, &page).await?.ok_or(AppError::NotFound)?;
+    let current = state.hub.read(page.id.doc()).await?.fields;
+    let by = ctx.user.as_ref().map(|u| u.id.0);
+    let (raw, upload_errors) = resolve_uploads(&state, &form, sent, &current, by).await?;
     let checked = match validate::validate(&form, &Raw(&raw)) {
-        Ok(values) => check_links(&state, &form, values).await?,
-        Err(errors) => Err(errors),
+        Ok(values) if upload_errors.is_empty() => check_links(&state, &form, values).await?,
+        Ok(_) => Err(upload_errors),
+        Err(mut errors) => {
+            errors.extend(upload_errors);
+            Err(errors)
+        }
     };
     let values = match checked {
         Ok(values) => values,
@@ -71,9 +103,69 @@ pub async fn save(
                 .into_response());
         }
     };
-    state.hub.set_fields(page.id.doc(), values, ctx.user.as_ref().map(|u| u.id.0)).await?;
+    state.hub.set_fields(page.id.doc(), values, by).await?;
+    // Views and access follow at once, not when the editing settles: an event made for members
+    // only leaves the public agenda now, and its outside viewers are disconnected.
+    let content = state.hub.read(page.id.doc()).await?;
+    if crate::pages::project(&state.db, page.id.doc(), content).await? {
+        state.hub.kick([page.id.doc()]).await;
+    }
     flash(&session, FlashKind::Success, ctx.t("page.saved")).await?;
     Ok(Redirect::to(&format!("/s/{}/{}", grant.space.slug, page.slug)).into_response())
+}
+
+/// Turns the files of a form into the values of its upload fields: a new file is checked (size,
+/// what its bytes are) and stored; else the file kept from before stays (if it really was this
+/// entry's, or this person's upload), unless "remove" was ticked.
+async fn resolve_uploads(
+    state: &AppState,
+    form: &Form,
+    sent: Sent,
+    current: &serde_json::Value,
+    by: Option<i64>,
+) -> AppResult<(Vec<(String, String)>, validate::Errors)> {
+    let Sent { fields: mut raw, files } = sent;
+    let mut errors = validate::Errors::new();
+    for f in form.fields.iter().filter(|f| f.kind.is_upload()) {
+        let kept_key = format!("{}.kept", f.key);
+        let kept = raw.iter().find(|(k, _)| *k == kept_key).map(|(_, v)| v.clone());
+        let remove = raw.iter().any(|(k, v)| *k == format!("{}.remove", f.key) && v == "on");
+        raw.retain(|(k, _)| *k != f.key);
+        let value = match files.iter().find(|file| file.field == f.key) {
+            Some(file) if file.bytes.len() > state.settings.max_upload_bytes => {
+                errors.insert(f.key.clone(), "forms.error_file_too_big");
+                None
+            }
+            Some(file) => match uploads::content_type(&f.kind, &file.name, &file.bytes) {
+                Ok(kind) => Some(
+                    uploads::store(
+                        &state.db,
+                        &state.settings.data_dir,
+                        &file.name,
+                        &kind,
+                        &file.bytes,
+                        by,
+                    )
+                    .await?,
+                ),
+                Err(e) => {
+                    errors.insert(f.key.clone(), e);
+                    None
+                }
+            },
+            None if remove => None,
+            None => match kept {
+                Some(text) => uploads::vouch(&state.db, &text, current.get(&f.key), by).await?,
+                None => None,
+            },
+        };
+        raw.retain(|(k, _)| *k != kept_key);
+        if let Some(value) = value {
+            raw.push((f.key.clone(), value.to_string()));
+            raw.push((kept_key, value.to_string()));
+        }
+    }
+    Ok((raw, errors))
 }
 
 /// Links must lead somewhere: a page of the right form, an existing account.

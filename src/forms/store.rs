@@ -48,9 +48,19 @@ pub async fn find(db: &Db, key: &str) -> anyhow::Result<Option<Form>> {
         .transpose()
 }
 
-/// Rewrites the SQL projection of an entry's values (called when its document settles).
-pub async fn project(db: &Db, page: PageId, form: &Form, fields: &Value) -> anyhow::Result<()> {
+/// Rewrites the SQL projection of an entry's values (when its fields are saved, and when its
+/// document settles), with whether the entry is for members only. Answers whether that changed.
+pub async fn project(db: &Db, page: PageId, form: &Form, fields: &Value) -> anyhow::Result<bool> {
+    let members_only = form.is_members_only(fields);
     let txn = db.begin().await?;
+    let flipped = crate::pages::entity::page::Entity::update_many()
+        .col_expr(crate::pages::entity::page::Column::MembersOnly, members_only.into())
+        .filter(crate::pages::entity::page::Column::Id.eq(page.0))
+        .filter(crate::pages::entity::page::Column::MembersOnly.ne(members_only))
+        .exec(&txn)
+        .await?
+        .rows_affected
+        > 0;
     entry_field::Entity::delete_many()
         .filter(entry_field::Column::PageId.eq(page.0))
         .exec(&txn)
@@ -69,6 +79,7 @@ pub async fn project(db: &Db, page: PageId, form: &Form, fields: &Value) -> anyh
                 ends_at: Set(None),
                 lat: Set(None),
                 lon: Set(None),
+                value: Set(value.to_string()),
             };
             match &f.kind {
                 FieldKind::Number => row.number = Set(value.as_f64()),
@@ -95,7 +106,7 @@ pub async fn project(db: &Db, page: PageId, form: &Form, fields: &Value) -> anyh
         entry_field::Entity::insert_many(rows).exec(&txn).await?;
     }
     txn.commit().await?;
-    Ok(())
+    Ok(flipped)
 }
 
 /// A value as plain text: lists joined by newlines, points as "lat, lon".
@@ -108,6 +119,7 @@ pub fn as_text(value: &Value) -> String {
         Value::Object(o) if o.contains_key("start") => {
             format!("{} → {}", as_text(&o["start"]), as_text(&o["end"]))
         }
+        Value::Object(o) if o.contains_key("hash") => as_text(&o["name"]),
         Value::Null => String::new(),
         other => other.to_string(),
     }

@@ -175,6 +175,26 @@ fn value_of(field: &FieldDef, raw: &Raw<'_>) -> Result<Value, &'static str> {
             }
             Ok(json!({ "lat": lat, "lon": lon }))
         }
+        FieldKind::Audience => match text {
+            "" => Ok(Value::Null),
+            super::AUDIENCE_PUBLIC | super::AUDIENCE_MEMBERS => Ok(json!(text)),
+            _ => Err("forms.error_choice"),
+        },
+        // The upload itself was checked when it was received (see `uploads`); what reaches here
+        // is its description, or the value kept from before.
+        FieldKind::File | FieldKind::Image => {
+            if text.is_empty() {
+                return Ok(Value::Null);
+            }
+            let meta: Value = serde_json::from_str(text).map_err(|_| "forms.error_file")?;
+            let hash_ok = meta.get("hash").and_then(Value::as_str).is_some_and(|h| {
+                h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+            });
+            if !hash_ok || meta.get("name").and_then(Value::as_str).is_none() {
+                return Err("forms.error_file");
+            }
+            Ok(meta)
+        }
         FieldKind::PageLink { .. } => {
             if text.is_empty() {
                 return Ok(Value::Null);
@@ -258,7 +278,7 @@ mod tests {
         assert_eq!(validate(&event, &Raw(&zone)).unwrap_err()["when"], "forms.error_timezone");
         let missing = raw(&[("audience", "public")]);
         assert_eq!(validate(&event, &Raw(&missing)).unwrap_err()["when"], "forms.error_required");
-        let unknown = raw(&[("when.start", "2025-03-27T09:30"), ("audience", "tout le monde")]);
+        let unknown = raw(&[("when.start", "2025-03-27T09:30"), ("audience", "tout-le-monde")]);
         assert_eq!(validate(&event, &Raw(&unknown)).unwrap_err()["audience"], "forms.error_choice");
     }
 

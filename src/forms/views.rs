@@ -37,6 +37,9 @@ pub fn raw_from_values(form: &Form, values: &Value) -> Vec<(String, String)> {
                     raw.push((f.key.clone(), as_text(item)));
                 }
             }
+            FieldKind::File | FieldKind::Image => {
+                raw.push((format!("{}.kept", f.key), v.to_string()))
+            }
             FieldKind::Tags => raw.push((
                 f.key.clone(),
                 v.as_array()
@@ -115,6 +118,26 @@ fn input(f: &FieldDef, raw: &[(String, String)], error: Option<&str>, ctx: &Ctx)
                             p.hint { (ctx.t("forms.tags_hint")) }
                             input #(id) type="text" name=(f.key) value=(typed(raw, &f.key)) aria-describedby=[described.as_deref()];
                         }
+                        FieldKind::Audience => {
+                            select #(id) name=(f.key) aria-describedby=[described.as_deref()] {
+                                @for (value, label) in [(super::AUDIENCE_PUBLIC, "forms.audience_public"), (super::AUDIENCE_MEMBERS, "forms.audience_members")] {
+                                    option value=(value) selected[typed(raw, &f.key) == value] { (ctx.t(label)) }
+                                }
+                            }
+                        }
+                        FieldKind::File | FieldKind::Image => {
+                            @let kept = typed(raw, &format!("{}.kept", f.key));
+                            @let meta: Value = serde_json::from_str(kept).unwrap_or(Value::Null);
+                            p.hint { (ctx.t(if f.kind == FieldKind::Image { "forms.image_hint" } else { "forms.file_hint" })) }
+                            @if let Some(name) = meta.get("name").and_then(Value::as_str) {
+                                input type="hidden" name={(f.key) ".kept"} value=(kept);
+                                p.current-file { (ctx.t("forms.current_file")) " " strong { (name) } }
+                                label.choice { input type="checkbox" name={(f.key) ".remove"}; " " (ctx.t("forms.remove_file")) }
+                            }
+                            input #(id) type="file" name=(f.key)
+                                accept=(if f.kind == FieldKind::Image { "image/png,image/jpeg,image/gif,image/webp" } else { ".pdf,.odt,.ods,.odp,.docx,.xlsx,.pptx,.doc,.xls,.ppt,.txt,.md,.csv,image/png,image/jpeg,image/gif,image/webp" })
+                                aria-describedby=[described.as_deref()];
+                        }
                         FieldKind::PageLink { .. } => {
                             p.hint { (ctx.t("forms.page_link_hint")) }
                             input #(id) type="text" name=(f.key) value=(typed(raw, &f.key)) aria-describedby=[described.as_deref()];
@@ -147,7 +170,8 @@ pub fn entry_form(
             h1 { (heading) }
             p.meta { (form.name) }
             @if !errors.is_empty() { p.flash.flash-error role="alert" { (ctx.t("forms.has_errors")) } }
-            form.card method="post" action={"/s/" (space.slug) "/" (page.slug) "/fields"} {
+            form.card method="post" action={"/s/" (space.slug) "/" (page.slug) "/fields"}
+                enctype=[form.fields.iter().any(|f| f.kind.is_upload()).then_some("multipart/form-data")] {
                 (ctx.csrf_field())
                 @for f in &form.fields { (input(f, raw, errors.get(&f.key).copied(), ctx)) }
                 button type="submit" { (ctx.t("page.save")) }
@@ -156,8 +180,9 @@ pub fn entry_form(
     )
 }
 
-/// The entry's values, as a list; members-only fields only when `private` is allowed.
-pub fn values(ctx: &Ctx, form: &Form, values: &Value, private: bool) -> Markup {
+/// The entry's values, as a list; members-only fields only when `private` is allowed. Files are
+/// served from under the entry's address (`base`).
+pub fn values(ctx: &Ctx, base: &str, form: &Form, values: &Value, private: bool) -> Markup {
     html! {
         dl.facts.entry {
             @for f in form.fields.iter().filter(|f| private || !f.members_only) {
@@ -172,6 +197,16 @@ pub fn values(ctx: &Ctx, form: &Form, values: &Value, private: bool) -> Markup {
                                 (as_text(&v["start"]).replace('T', " ")) " → " (as_text(&v["end"]).replace('T', " ")) " (" (as_text(&v["tz"])) ")"
                             }
                             FieldKind::LongText => (crate::layout::paragraphs(&as_text(v))),
+                            FieldKind::Audience => (ctx.t(if as_text(v) == super::AUDIENCE_MEMBERS { "forms.audience_members" } else { "forms.audience_public" })),
+                            FieldKind::Image => {
+                                @let hash = as_text(&v["hash"]);
+                                img.entry-image src={(base) "/files/" (hash)} alt={(f.label) " : " (as_text(&v["name"]))} loading="lazy";
+                            }
+                            FieldKind::File => {
+                                @let hash = as_text(&v["hash"]);
+                                a href={(base) "/files/" (hash)} download { (as_text(&v["name"])) }
+                                " (" (human_size(v["size"].as_u64().unwrap_or(0))) ")"
+                            }
                             _ => (as_text(v)),
                         }
                     }
@@ -179,5 +214,14 @@ pub fn values(ctx: &Ctx, form: &Form, values: &Value, private: bool) -> Markup {
             }
         }
         @if !private && form.has_members_only_fields() { p.meta { (ctx.t("forms.members_only_hidden")) } }
+    }
+}
+
+/// A size in plain words: "120 Ko", "2,5 Mo".
+pub fn human_size(bytes: u64) -> String {
+    if bytes < 1024 * 1024 {
+        format!("{} Ko", bytes.div_ceil(1024))
+    } else {
+        format!("{:.1} Mo", bytes as f64 / (1024.0 * 1024.0)).replace('.', ",")
     }
 }

@@ -1,5 +1,6 @@
 //! Recent changes, for the whole site and per space, as pages and as Atom feeds — always only
 //! from the spaces the reader may read.
+use crate::access::SpaceGrant;
 use axum::{
     extract::{Path, Query, State},
     http::header,
@@ -20,7 +21,6 @@ use crate::{
     error::{AppError, AppResult},
     i18n::Lang,
     layout::{flash, page, Ctx, FlashKind},
-    spaces::Space,
 };
 
 /// Lines per page of recent changes, and entries per feed.
@@ -37,12 +37,11 @@ pub struct FeedQuery {
 }
 
 /// The spaces whose changes `user` may read.
-async fn readable(state: &AppState, user: Option<&User>) -> AppResult<Vec<Space>> {
+async fn readable(state: &AppState, user: Option<&User>) -> AppResult<Vec<SpaceGrant>> {
     Ok(access::visible_spaces(&state.db, user)
         .await?
         .into_iter()
         .filter(|g| g.allows(SpaceAction::Read))
-        .map(|g| g.space)
         .collect())
 }
 
@@ -68,8 +67,7 @@ pub async fn space(
     Query(q): Query<ChangesQuery>,
 ) -> AppResult<Html<String>> {
     let grant = access::space(&state.db, ctx.user.as_ref(), &slug, SpaceAction::Read).await?;
-    let changes =
-        events::recent(&state.db, std::slice::from_ref(&grant.space), q.before, LIMIT).await?;
+    let changes = events::recent(&state.db, std::slice::from_ref(&grant), q.before, LIMIT).await?;
     let title = ctx.tf("changes.of", &[("space", &grant.space.title)]);
     Ok(view(&ctx, &title, &format!("/s/{}/changes", grant.space.slug), &changes, false, None))
 }
@@ -216,8 +214,7 @@ pub async fn space_atom(
 ) -> AppResult<Response> {
     let reader = feed_reader(&state, q.token.as_deref()).await?;
     let grant = access::space(&state.db, reader.as_ref(), &slug, SpaceAction::Read).await?;
-    let changes =
-        events::recent(&state.db, std::slice::from_ref(&grant.space), None, LIMIT).await?;
+    let changes = events::recent(&state.db, std::slice::from_ref(&grant), None, LIMIT).await?;
     let base = &state.settings.base_url;
     let title = format!("{} — {}", grant.space.title, lang.t("changes.title"));
     let page_url = format!("{base}/s/{}/changes", grant.space.slug);

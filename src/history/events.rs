@@ -1,5 +1,6 @@
 //! What happened to pages, for recent changes and feeds. Each event carries its space, so a
 //! reader's list is one query filtered by the spaces the access module lets them read.
+use crate::access::{SpaceAction, SpaceGrant};
 use std::collections::HashMap;
 
 use chrono::Utc;
@@ -13,7 +14,7 @@ use crate::{
     accounts::entity::user,
     db::Db,
     pages::{entity::page, PageId},
-    spaces::{Space, SpaceId},
+    spaces::SpaceId,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -93,14 +94,14 @@ pub struct Change {
 /// The newest events of these spaces (the ones the reader may read), before event `before`.
 pub async fn recent(
     db: &Db,
-    spaces: &[Space],
+    spaces: &[SpaceGrant],
     before: Option<i64>,
     limit: u64,
 ) -> anyhow::Result<Vec<Change>> {
     if spaces.is_empty() {
         return Ok(Vec::new());
     }
-    let by_id: HashMap<i64, &Space> = spaces.iter().map(|s| (s.id.0, s)).collect();
+    let by_id: HashMap<i64, &SpaceGrant> = spaces.iter().map(|g| (g.space.id.0, g)).collect();
     let mut query = page_event::Entity::find()
         .filter(page_event::Column::SpaceId.is_in(by_id.keys().copied().collect::<Vec<_>>()))
         .order_by_desc(page_event::Column::Id)
@@ -129,7 +130,14 @@ pub async fn recent(
         .into_iter()
         .filter_map(|e| {
             let page = pages.get(&e.page_id)?;
-            let space = by_id.get(&page.space_id)?;
+            let grant = by_id.get(&page.space_id)?;
+            // Members-only entries are in their space's changes for its members only.
+            let readable = crate::pages::Page::try_from(page.clone())
+                .is_ok_and(|p| crate::access::page_allows(grant, &p, SpaceAction::Read));
+            if !readable {
+                return None;
+            }
+            let space = &grant.space;
             Some(Change {
                 id: e.id,
                 kind: EventKind::parse(&e.kind),

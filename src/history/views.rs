@@ -48,7 +48,7 @@ pub fn list(
         html! {
             (crumbs(ctx, grant, page))
             h1 { (heading) }
-            @if grant.allows(SpaceAction::Edit) {
+            @if crate::access::page_allows(grant, page, SpaceAction::Edit) {
                 form.card method="post" action={(base) "/history/save"} {
                     (ctx.csrf_field())
                     (Field::new("note", ctx.t("history.note")).optional().hint(ctx.t("history.note_hint")).render())
@@ -75,7 +75,7 @@ pub fn list(
                                 @if let Some(older) = revisions.get(i + 1) {
                                     a.button.secondary href={(base) "/compare?from=" (older.id) "&to=" (r.id)} { (ctx.t("history.compare_previous")) }
                                 }
-                                @if grant.allows(SpaceAction::Edit) && i + (number as usize) > 0 {
+                                @if crate::access::page_allows(grant, page, SpaceAction::Edit) && i + (number as usize) > 0 {
                                     form method="post" action={(base) "/history/" (r.id) "/restore"} {
                                         (ctx.csrf_field())
                                         button.secondary type="submit" { (ctx.t("history.restore")) }
@@ -124,7 +124,7 @@ pub fn show(ctx: &Ctx, grant: &SpaceGrant, page: &Page, r: &Revision, html: &str
             (crumbs(ctx, grant, page))
             h1 { (heading) }
             p.notice role="note" { (ctx.t("history.old_version")) }
-            @if grant.allows(SpaceAction::Edit) {
+            @if crate::access::page_allows(grant, page, SpaceAction::Edit) {
                 form method="post" action={"/s/" (grant.space.slug) "/" (page.slug) "/history/" (r.id) "/restore"} {
                     (ctx.csrf_field())
                     button type="submit" { (ctx.t("history.restore")) }

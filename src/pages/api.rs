@@ -41,7 +41,7 @@ pub async fn show(
     let content = state.hub.read(page.id.doc()).await?;
     let mut fields = content.fields;
     if let Some(form) = crate::forms::routes::form_of(&state, &page).await? {
-        if !grant.allows(SpaceAction::ReadMembersOnlyFields) {
+        if !access::page_allows(&grant, &page, SpaceAction::ReadMembersOnlyFields) {
             if let Some(map) = fields.as_object_mut() {
                 map.retain(|key, _| form.field(key).is_none_or(|f| !f.members_only));
             }
@@ -150,7 +150,7 @@ pub async fn list(
     let grant = access::space(&state.db, user.as_ref(), &space, SpaceAction::Read).await?;
     let pages = store::list(&state.db, grant.space.id, false).await?;
     Ok(Json(
-        pages
+        access::readable_pages(&grant, pages)
             .into_iter()
             .map(|p| PageSummary {
                 slug: p.slug.to_string(),

@@ -98,26 +98,27 @@ pub async fn recheck_space_access(
     Ok(())
 }
 
-/// Refreshes a page's projections from its document's content (called when edits settle).
+/// Refreshes a page's projections from its document's content (when edits settle, and when its
+/// fields are saved). Answers whether the page became, or stopped being, for members only.
 pub async fn project(
     db: &crate::db::Db,
     doc: crate::collab::DocId,
     content: crate::collab::Content,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<bool> {
     let Some(page) = store::get(db, PageId(doc.0)).await? else {
-        return Ok(()); // purged meanwhile
+        return Ok(false); // purged meanwhile
     };
     let Some(space) = crate::spaces::store::get(db, page.space_id).await? else {
-        return Ok(());
+        return Ok(false);
     };
     let links = render::links(&content.markdown, space.slug.as_str());
     store::project(db, page.id, &render::plain_text(&content.markdown), &links).await?;
     if let Some(form) = &page.form {
         if let Some(form) = crate::forms::store::find(db, form).await? {
-            crate::forms::store::project(db, page.id, &form, &content.fields).await?;
+            return crate::forms::store::project(db, page.id, &form, &content.fields).await;
         }
     }
-    Ok(())
+    Ok(false)
 }
 
 impl PageId {
@@ -137,6 +138,11 @@ pub struct Page {
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
     pub trashed: bool,
+    /// For the members of its space only.
+    pub members_only: bool,
+    /// The account it belongs to (a member's profile).
+    #[serde(skip)]
+    pub owner: Option<crate::accounts::UserId>,
 }
 
 impl TryFrom<entity::page::Model> for Page {
@@ -153,6 +159,8 @@ impl TryFrom<entity::page::Model> for Page {
             created_at: m.created_at,
             updated_at: m.updated_at,
             trashed: m.trashed_at.is_some(),
+            members_only: m.members_only,
+            owner: m.owner_id.map(crate::accounts::UserId),
         })
     }
 }

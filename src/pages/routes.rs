@@ -34,14 +34,23 @@ pub async fn load(
     slug: &str,
     action: SpaceAction,
 ) -> AppResult<Loaded> {
-    let grant = access::space(&state.db, user, space, action).await?;
+    // The space first, for reading at least: whether a page exists is for its readers only. A
+    // page may then allow more (its owner edits it) or less (members-only entries).
+    let space_action = match action {
+        SpaceAction::Edit | SpaceAction::ReadMembersOnlyFields => SpaceAction::Read,
+        other => other,
+    };
+    let grant = access::space(&state.db, user, space, space_action).await?;
     match store::find(&state.db, grant.space.id, slug).await? {
         None => Err(AppError::NotFound),
         Some(Found::Moved(to)) => Ok(Loaded::Moved(format!("/s/{}/{}", grant.space.slug, to))),
         Some(Found::Page(page)) if page.trashed && !grant.allows(SpaceAction::Manage) => {
             Err(AppError::NotFound)
         }
-        Some(Found::Page(page)) => Ok(Loaded::Page(Box::new(grant), page)),
+        Some(Found::Page(page)) => {
+            access::page(&grant, &page, action)?;
+            Ok(Loaded::Page(Box::new(grant), page))
+        }
     }
 }
 
@@ -124,19 +133,53 @@ pub async fn show(
         };
     let content = state.hub.read(page.id.doc()).await?;
     let html = render_for(&state, ctx.user.as_ref(), &grant, &content.markdown).await?;
-    let backlinks =
-        store::backlinks(&state.db, grant.space.slug.as_str(), page.slug.as_str()).await?;
+    let backlinks = readable_backlinks(&state, ctx.user.as_ref(), &grant, &page).await?;
     let last = crate::history::store::latest(&state.db, page.id).await?;
     let entry = match crate::forms::routes::form_of(&state, &page).await? {
         Some(form) => Some(crate::forms::views::values(
             &ctx,
+            &format!("/s/{}/{}", grant.space.slug, page.slug),
             &form,
             &content.fields,
-            grant.allows(SpaceAction::ReadMembersOnlyFields),
+            access::page_allows(&grant, &page, SpaceAction::ReadMembersOnlyFields),
         )),
         None => None,
     };
     Ok(views::show(&ctx, &grant, &page, &html, &backlinks, last.as_ref(), entry).into_response())
+}
+
+/// The pages that link to `page` which this reader may read, each with its own space.
+async fn readable_backlinks(
+    state: &AppState,
+    user: Option<&User>,
+    grant: &SpaceGrant,
+    page: &Page,
+) -> AppResult<Vec<(String, Page)>> {
+    let mut grants: HashMap<i64, Option<SpaceGrant>> = HashMap::new();
+    let mut readable = Vec::new();
+    for from in store::backlinks(&state.db, grant.space.slug.as_str(), page.slug.as_str()).await? {
+        if !grants.contains_key(&from.space_id.0) {
+            let other = if from.space_id == grant.space.id {
+                Some(grant.clone())
+            } else {
+                match crate::spaces::store::get(&state.db, from.space_id).await? {
+                    Some(space) => {
+                        access::space(&state.db, user, space.slug.as_str(), SpaceAction::Read)
+                            .await
+                            .ok()
+                    }
+                    None => None,
+                }
+            };
+            grants.insert(from.space_id.0, other);
+        }
+        if let Some(Some(g)) = grants.get(&from.space_id.0) {
+            if access::page_allows(g, &from, SpaceAction::Read) {
+                readable.push((g.space.slug.to_string(), from));
+            }
+        }
+    }
+    Ok(readable)
 }
 
 #[derive(Deserialize)]
@@ -230,7 +273,7 @@ pub async fn edit_form(
     }
     let content = state.hub.read(page.id.doc()).await?;
     let base = base64::engine::general_purpose::STANDARD.encode(&content.state);
-    let can_write = grant.allows(SpaceAction::Edit);
+    let can_write = access::page_allows(&grant, &page, SpaceAction::Edit);
     Ok(views::edit(&ctx, &grant.space, &page, &content.markdown, &base, can_write).into_response())
 }
 
@@ -428,12 +471,16 @@ pub async fn websocket(
     }
     // The document holds every field: members-only ones must not reach others through it.
     if let Some(form) = crate::forms::routes::form_of(&state, &page).await? {
-        if form.has_members_only_fields() && !grant.allows(SpaceAction::ReadMembersOnlyFields) {
+        if form.has_members_only_fields()
+            && !access::page_allows(&grant, &page, SpaceAction::ReadMembersOnlyFields)
+        {
             return Err(if user.is_none() { AppError::Unauthorized } else { AppError::Forbidden });
         }
     }
-    let peer =
-        Peer { can_write: grant.allows(SpaceAction::Edit), author: user.as_ref().map(|u| u.id.0) };
+    let peer = Peer {
+        can_write: access::page_allows(&grant, &page, SpaceAction::Edit),
+        author: user.as_ref().map(|u| u.id.0),
+    };
     let hub = state.hub.clone();
     let max = hub.settings().max_frame_bytes;
     Ok(upgrade

@@ -102,6 +102,8 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
         trashed_at: Set(None),
+        members_only: Set(false),
+        owner_id: Set(None),
         ..Default::default()
     }
     .insert(&txn)

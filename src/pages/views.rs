@@ -22,7 +22,7 @@ pub fn show(
     grant: &SpaceGrant,
     page: &Page,
     html: &str,
-    backlinks: &[Page],
+    backlinks: &[(String, Page)],
     last: Option<&crate::history::Revision>,
     entry: Option<maud::Markup>,
 ) -> Html<String> {
@@ -43,7 +43,7 @@ pub fn show(
                 }
                 " · " a href={"/s/" (space.slug) "/" (page.slug) "/history"} { (ctx.t("history.title")) }
             }
-            @if grant.allows(SpaceAction::Edit) && !page.trashed {
+            @if crate::access::page_allows(grant, page, SpaceAction::Edit) && !page.trashed {
                 nav.actions aria-label=(ctx.t("page.actions")) {
                     a.button href={"/s/" (space.slug) "/" (page.slug) "/edit"} { (ctx.t("page.edit")) }
                     a.button.secondary href={"/s/" (space.slug) "/" (page.slug) "/rename"} { (ctx.t("page.rename")) }
@@ -56,7 +56,7 @@ pub fn show(
             }
             @if let Some(entry) = entry {
                 (entry)
-                @if grant.allows(SpaceAction::Edit) && !page.trashed {
+                @if crate::access::page_allows(grant, page, SpaceAction::Edit) && !page.trashed {
                     p { a.button.secondary href={"/s/" (space.slug) "/" (page.slug) "/fields"} { (ctx.t("forms.edit_fields")) } }
                 }
             }
@@ -64,7 +64,7 @@ pub fn show(
             @if !backlinks.is_empty() {
                 section.backlinks aria-labelledby="backlinks" {
                     h2 #backlinks { (ctx.t("page.backlinks")) }
-                    ul { @for p in backlinks { li { a href={"/s/" (space.slug) "/" (p.slug)} { (p.title) } } } }
+                    ul { @for (in_space, p) in backlinks { li { a href={"/s/" (in_space) "/" (p.slug)} { (p.title) } } } }
                 }
             }
             @if grant.allows(SpaceAction::Manage) {

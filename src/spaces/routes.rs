@@ -37,7 +37,10 @@ pub async fn show(
 ) -> AppResult<Html<String>> {
     let grant = access::space(&state.db, ctx.user.as_ref(), &slug, SpaceAction::See).await?;
     let pages = if grant.allows(SpaceAction::Read) {
-        Some(crate::pages::store::list(&state.db, grant.space.id, false).await?)
+        Some(access::readable_pages(
+            &grant,
+            crate::pages::store::list(&state.db, grant.space.id, false).await?,
+        ))
     } else {
         None
     };

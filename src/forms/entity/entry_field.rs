@@ -15,6 +15,8 @@ pub struct Model {
     pub ends_at: Option<DateTimeUtc>,
     pub lat: Option<f64>,
     pub lon: Option<f64>,
+    /// The value itself, as JSON.
+    pub value: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,3 +1,4 @@
 //! Database rows of forms (SeaORM entities).
 pub mod entry_field;
 pub mod form;
+pub mod upload;

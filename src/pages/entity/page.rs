@@ -16,6 +16,10 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub trashed_at: Option<DateTimeUtc>,
+    /// For the members of its space only (a members-only event).
+    pub members_only: bool,
+    /// The account this page belongs to (a member's profile).
+    pub owner_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

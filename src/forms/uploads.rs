@@ -1,0 +1,189 @@
+//! Files and images attached to entries: checked by what their bytes are (not what they claim),
+//! stored once by the SHA-256 of their content in the data directory, and served only to those
+//! who may read an entry that holds them, in a way that can never run in the site's origin.
+use std::path::{Path, PathBuf};
+
+use axum::{
+    extract::{Path as UrlPath, State},
+    http::header,
+    response::{IntoResponse, Response},
+};
+use chrono::Utc;
+use sea_orm::{sea_query::OnConflict, EntityTrait, Set};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::{entity::upload, FieldKind};
+use crate::{
+    access::{self, SpaceAction},
+    accounts::MaybeUser,
+    app::AppState,
+    db::Db,
+    error::{AppError, AppResult},
+    pages::routes::page_at,
+};
+
+/// Pictures a browser shows safely (no SVG: it can carry scripts).
+const IMAGES: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/webp"];
+/// Documents, recognised by their content.
+const DOCUMENTS: &[&str] = &[
+    "application/pdf",
+    "application/vnd.oasis.opendocument.text",
+    "application/vnd.oasis.opendocument.spreadsheet",
+    "application/vnd.oasis.opendocument.presentation",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/msword",
+    "application/vnd.ms-excel",
+    "application/vnd.ms-powerpoint",
+];
+
+/// A file as it arrived in a form.
+pub struct Received {
+    pub field: String,
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// What kind of file `bytes` is, if it is one that `kind` accepts; else the error to show.
+pub fn content_type(kind: &FieldKind, name: &str, bytes: &[u8]) -> Result<String, &'static str> {
+    let sniffed = infer::get(bytes).map(|t| t.mime_type());
+    let accepted = match (kind, sniffed) {
+        (_, Some(mime)) if IMAGES.contains(&mime) => Some(mime.to_owned()),
+        (FieldKind::File, Some(mime)) if DOCUMENTS.contains(&mime) => Some(mime.to_owned()),
+        // Plain text and CSV have no signature: accepted by their name when they are UTF-8.
+        (FieldKind::File, None) if std::str::from_utf8(bytes).is_ok() => {
+            let lower = name.to_lowercase();
+            if lower.ends_with(".txt") || lower.ends_with(".md") {
+                Some("text/plain; charset=utf-8".to_owned())
+            } else if lower.ends_with(".csv") {
+                Some("text/csv; charset=utf-8".to_owned())
+            } else {
+                None
+            }
+        }
+        _ => None,
+    };
+    accepted.ok_or(if *kind == FieldKind::Image {
+        "forms.error_image_type"
+    } else {
+        "forms.error_file_type"
+    })
+}
+
+fn path_of(data_dir: &Path, hash: &str) -> PathBuf {
+    data_dir.join("uploads").join(&hash[..2]).join(hash)
+}
+
+/// Stores a checked file (once per content) and answers the value kept in the entry.
+pub async fn store(
+    db: &Db,
+    data_dir: &Path,
+    name: &str,
+    content_type: &str,
+    bytes: &[u8],
+    by: Option<i64>,
+) -> anyhow::Result<Value> {
+    let hash = format!("{:x}", Sha256::digest(bytes));
+    let path = path_of(data_dir, &hash);
+    if !tokio::fs::try_exists(&path).await? {
+        let dir = path.parent().ok_or_else(|| anyhow::anyhow!("upload path has no parent"))?;
+        tokio::fs::create_dir_all(dir).await?;
+        // Written aside then renamed: a crash never leaves half a file under its hash.
+        let partial = dir.join(format!("{hash}.{}.part", rand::random::<u32>()));
+        tokio::fs::write(&partial, bytes).await?;
+        tokio::fs::rename(&partial, &path).await?;
+    }
+    let name: String = name
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or("fichier")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
+    upload::Entity::insert(upload::ActiveModel {
+        hash: Set(hash.clone()),
+        content_type: Set(content_type.to_owned()),
+        size: Set(i64::try_from(bytes.len())?),
+        name: Set(name.clone()),
+        created_by: Set(by),
+        created_at: Set(Utc::now()),
+    })
+    .on_conflict(OnConflict::column(upload::Column::Hash).do_nothing().to_owned())
+    .exec_without_returning(db)
+    .await?;
+    Ok(json!({ "hash": hash, "name": name, "type": content_type, "size": bytes.len() }))
+}
+
+/// The value of a file kept from before, as the form sent it back: only a file that already was
+/// this field's value, or that this person uploaded, and described as it was stored.
+pub async fn vouch(
+    db: &Db,
+    sent: &str,
+    current: Option<&Value>,
+    by: Option<i64>,
+) -> anyhow::Result<Option<Value>> {
+    let Some(hash) = serde_json::from_str::<Value>(sent)
+        .ok()
+        .and_then(|v| v.get("hash").and_then(Value::as_str).map(str::to_owned))
+    else {
+        return Ok(None);
+    };
+    let Some(row) = upload::Entity::find_by_id(hash.clone()).one(db).await? else {
+        return Ok(None);
+    };
+    let was_here = current.and_then(|v| v.get("hash")).and_then(Value::as_str) == Some(&hash);
+    if !was_here && (by.is_none() || row.created_by != by) {
+        return Ok(None);
+    }
+    Ok(Some(
+        json!({ "hash": row.hash, "name": row.name, "type": row.content_type, "size": row.size }),
+    ))
+}
+
+/// `GET /s/{space}/{page}/files/{hash}`: a file held by a field of that entry the reader may see.
+pub async fn serve(
+    State(state): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    UrlPath((space, slug, hash)): UrlPath<(String, String, String)>,
+) -> AppResult<Response> {
+    let (grant, page) = page_at(&state, user.as_ref(), &space, &slug, SpaceAction::Read).await?;
+    let form = super::routes::form_of(&state, &page).await?.ok_or(AppError::NotFound)?;
+    let private = access::page_allows(&grant, &page, SpaceAction::ReadMembersOnlyFields);
+    let content = state.hub.read(page.id.doc()).await?;
+    let held =
+        form.fields.iter().filter(|f| f.kind.is_upload() && (private || !f.members_only)).any(
+            |f| {
+                content.fields.get(&f.key).and_then(|v| v.get("hash")).and_then(Value::as_str)
+                    == Some(hash.as_str())
+            },
+        );
+    if !held {
+        return Err(AppError::NotFound);
+    }
+    let meta =
+        upload::Entity::find_by_id(hash.clone()).one(&state.db).await?.ok_or(AppError::NotFound)?;
+    let bytes = tokio::fs::read(path_of(&state.settings.data_dir, &hash))
+        .await
+        .map_err(|e| anyhow::anyhow!("reading the upload {hash}: {e}"))?;
+    let inline = IMAGES.contains(&meta.content_type.as_str());
+    let disposition = format!(
+        "{}; filename*=UTF-8''{}",
+        if inline { "inline" } else { "attachment" },
+        url::form_urlencoded::byte_serialize(meta.name.as_bytes()).collect::<String>()
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, meta.content_type),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+            // Even if a browser were fooled into rendering it, nothing in it could run.
+            (header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox".to_owned()),
+            (header::CACHE_CONTROL, "private, max-age=86400".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
