@@ -17,6 +17,7 @@ use crate::{
     collab::{self, Hub},
     config::Settings,
     db::Db,
+    directory,
     error::AppError,
     forms, history, i18n, layout, pages, spaces,
 };
@@ -119,6 +120,8 @@ pub fn router(state: AppState) -> Router {
         .route("/s/{space}/{page}/history/{id}/restore", post(history::routes::restore))
         .route("/s/{space}/{page}/compare", get(history::routes::compare))
         .route("/lang/{code}", get(i18n::switch))
+        .route("/directory", get(directory::index))
+        .route("/account/profile", get(directory::profile).post(directory::create_profile))
         .route("/changes", get(history::changes::site))
         .route("/changes.atom", get(history::changes::site_atom))
         .route("/changes/feed-token", post(history::changes::create_feed_token))
@@ -133,6 +136,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/spaces/{space}/members", get(spaces::api::members))
         .route("/api/spaces/{space}/pages", get(pages::api::list))
         .route("/api/render", post(pages::routes::preview))
+        .route("/api/forms", get(forms::exports::list))
+        .route("/api/forms/{key}", get(forms::exports::show))
+        .route("/api/forms/{key}/entries", get(forms::exports::entries))
+        .route("/api/forms/{key}/entries.csv", get(forms::exports::entries_csv))
+        .route("/api/forms/{key}/entries.geojson", get(forms::exports::entries_geojson))
+        .route("/api/forms/{key}/entries.ics", get(forms::exports::entries_ics))
         .route("/api/pages/{space}/{page}/revisions", get(history::api::list))
         .route("/api/pages/{space}/{page}/revisions/{id}", get(history::api::show))
         .route("/api/pages/{space}/{page}", get(pages::api::show).put(pages::api::put))
@@ -176,6 +185,7 @@ pub async fn launch(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     forms::store::ensure_builtin(&state.db).await?;
+    directory::ensure_space(&state.db).await?;
     let sweeper = tokio::spawn(sweep(state.clone()));
     let hub = state.hub.clone();
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();

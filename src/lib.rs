@@ -9,6 +9,7 @@ pub mod collab;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod directory;
 pub mod error;
 pub mod forms;
 pub mod history;

@@ -2,6 +2,8 @@
 //! page's `fields` map, validated here when written through HTTP, projected into SQL.
 pub mod builtin;
 pub mod entity;
+pub mod exports;
+pub mod query;
 pub mod routes;
 pub mod store;
 pub mod uploads;

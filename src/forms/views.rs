@@ -225,3 +225,131 @@ pub fn human_size(bytes: u64) -> String {
         format!("{:.1} Mo", bytes as f64 / (1024.0 * 1024.0)).replace('.', ",")
     }
 }
+
+/// One choice of a filter: the value sent, what is shown, how many entries have it.
+pub struct FilterChoice {
+    pub value: String,
+    pub label: String,
+    pub count: usize,
+}
+
+/// A drop-down of the filter bar.
+pub struct FilterSelect {
+    /// The address parameter (`space`, `field.themes`…).
+    pub name: String,
+    pub label: String,
+    pub current: String,
+    pub choices: Vec<FilterChoice>,
+}
+
+impl FilterSelect {
+    /// A filter on a field's items, from the entries being listed.
+    pub fn of_field(
+        label: &str,
+        key: &str,
+        filter: &super::query::Filter,
+        entries: &[super::query::Entry],
+    ) -> Self {
+        Self {
+            name: format!("field.{key}"),
+            label: label.to_owned(),
+            current: filter.field(key).to_owned(),
+            choices: super::query::facet(entries, key)
+                .into_iter()
+                .map(|(value, count)| FilterChoice { label: value.clone(), value, count })
+                .collect(),
+        }
+    }
+
+    /// A filter on the entries' space.
+    pub fn of_space(
+        ctx: &Ctx,
+        filter: &super::query::Filter,
+        entries: &[super::query::Entry],
+    ) -> Self {
+        let mut spaces: std::collections::BTreeMap<String, (String, usize)> = Default::default();
+        for e in entries {
+            spaces.entry(e.space.slug.to_string()).or_insert((e.space.title.clone(), 0)).1 += 1;
+        }
+        Self {
+            name: "space".into(),
+            label: ctx.t("lists.space"),
+            current: filter.space.clone(),
+            choices: spaces
+                .into_iter()
+                .map(|(value, (label, count))| FilterChoice { value, label, count })
+                .collect(),
+        }
+    }
+}
+
+/// The filter bar of a list: free text and drop-downs, sent by GET so that a filtered list has
+/// an address of its own; works without JavaScript.
+pub fn filter_bar(
+    ctx: &Ctx,
+    action: &str,
+    filter: &super::query::Filter,
+    selects: &[FilterSelect],
+) -> Markup {
+    html! {
+        form.filters role="search" method="get" action=(action) aria-label=(ctx.t("lists.filter_label")) {
+            div.field {
+                label for="filter-q" { (ctx.t("lists.search")) }
+                input #filter-q type="search" name="q" value=(filter.q);
+            }
+            @for s in selects.iter().filter(|s| !s.choices.is_empty() || !s.current.is_empty()) {
+                div.field {
+                    label for={"filter-" (s.name)} { (s.label) }
+                    select id={"filter-" (s.name)} name=(s.name) {
+                        option value="" { (ctx.t("lists.all")) }
+                        @for c in &s.choices {
+                            option value=(c.value) selected[c.value == s.current] { (c.label) " (" (c.count) ")" }
+                        }
+                        @if !s.current.is_empty() && !s.choices.iter().any(|c| c.value == s.current) {
+                            option value=(s.current) selected { (s.current) }
+                        }
+                    }
+                }
+            }
+            div.filter-actions {
+                button type="submit" { (ctx.t("lists.apply")) }
+                a.button.secondary href=(action) { (ctx.t("lists.reset")) }
+            }
+        }
+    }
+}
+
+/// "3 results", the links to other pages of a list, and nothing when all fit on one.
+pub fn pager<T>(
+    ctx: &Ctx,
+    action: &str,
+    filter: &super::query::Filter,
+    paged: &super::query::Paged<T>,
+) -> Markup {
+    html! {
+        @if paged.pages > 1 {
+            nav.pagination aria-label=(ctx.t("lists.pages")) {
+                @if paged.page > 1 {
+                    a rel="prev" href={(action) "?" (filter.query_string(&[("page", &(paged.page - 1).to_string())]))} { "← " (ctx.t("lists.previous")) }
+                    " "
+                }
+                span { (ctx.tf("lists.page_of", &[("page", &paged.page.to_string()), ("pages", &paged.pages.to_string())])) }
+                @if paged.page < paged.pages {
+                    " "
+                    a rel="next" href={(action) "?" (filter.query_string(&[("page", &(paged.page + 1).to_string())]))} { (ctx.t("lists.next")) " →" }
+                }
+            }
+        }
+    }
+}
+
+/// How many entries a list shows, said to screen readers when it changes.
+pub fn count(ctx: &Ctx, total: usize) -> Markup {
+    html! {
+        p.count role="status" {
+            @if total == 0 { (ctx.t("lists.none")) }
+            @else if total == 1 { (ctx.t("lists.one")) }
+            @else { (ctx.tf("lists.many", &[("n", &total.to_string())])) }
+        }
+    }
+}

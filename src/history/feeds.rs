@@ -117,3 +117,36 @@ pub fn atom(
         .build()
         .to_string()
 }
+
+/// Who a feed, calendar or export is read by: the owner of the personal feed address in
+/// `?token=`, else whoever is signed in (session or API token), else nobody.
+#[derive(Debug, Clone)]
+pub struct FeedReader(pub Option<User>);
+
+impl axum::extract::FromRequestParts<crate::app::AppState> for FeedReader {
+    type Rejection = crate::error::AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &crate::app::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = parts.uri.query().and_then(|q| {
+            serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+                .ok()?
+                .into_iter()
+                .find(|(k, _)| k == "token")
+                .map(|(_, v)| v)
+        });
+        match token {
+            // A wrong or revoked address is refused, not served as if anonymous.
+            Some(secret) => Ok(Self(Some(
+                user_for(&state.db, &secret).await?.ok_or(crate::error::AppError::NotFound)?,
+            ))),
+            None => {
+                let crate::accounts::MaybeUser(user) =
+                    crate::accounts::MaybeUser::from_request_parts(parts, state).await?;
+                Ok(Self(user))
+            }
+        }
+    }
+}

@@ -13,6 +13,7 @@ use super::{
     Page, PageId, PageSlug,
 };
 use crate::{
+    accounts::UserId,
     db::Db,
     history::events::{self, EventKind},
     spaces::SpaceId,
@@ -215,6 +216,26 @@ pub async fn set_form(db: &Db, id: PageId, form: &str) -> anyhow::Result<()> {
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Binds a page to the account it describes (a member's profile).
+pub async fn set_owner(db: &Db, id: PageId, owner: UserId) -> anyhow::Result<()> {
+    page::Entity::update_many()
+        .col_expr(page::Column::OwnerId, Expr::value(Some(owner.0)))
+        .filter(page::Column::Id.eq(id.0))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The page bound to an account, if it has one.
+pub async fn owned_by(db: &Db, owner: UserId) -> anyhow::Result<Option<Page>> {
+    page::Entity::find()
+        .filter(page::Column::OwnerId.eq(owner.0))
+        .one(db)
+        .await?
+        .map(Page::try_from)
+        .transpose()
 }
 
 /// Moves a page to the trash, or back.

@@ -112,6 +112,16 @@ pub async fn roles_of(db: &Db, user: UserId) -> anyhow::Result<HashMap<SpaceId, 
         .collect())
 }
 
+/// Every membership, as (space, account) pairs.
+pub async fn memberships(db: &Db) -> anyhow::Result<Vec<(SpaceId, UserId)>> {
+    Ok(membership::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| (SpaceId(m.space_id), UserId(m.user_id)))
+        .collect())
+}
+
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Member {
     pub user: User,
