@@ -13,6 +13,7 @@ use tower_http::{compression::CompressionLayer, trace::TraceLayer};
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 
 use crate::{
+    agenda,
     accounts::{self, ratelimit::SignInLimits, session_store::DbSessionStore},
     collab::{self, Hub},
     config::Settings,
@@ -121,6 +122,10 @@ pub fn router(state: AppState) -> Router {
         .route("/s/{space}/{page}/compare", get(history::routes::compare))
         .route("/lang/{code}", get(i18n::switch))
         .route("/directory", get(directory::index))
+        .route("/agenda", get(agenda::site))
+        .route("/agenda.ics", get(agenda::site_ics))
+        .route("/s/{space}/agenda", get(agenda::space))
+        .route("/s/{space}/agenda.ics", get(agenda::space_ics))
         .route("/account/profile", get(directory::profile).post(directory::create_profile))
         .route("/changes", get(history::changes::site))
         .route("/changes.atom", get(history::changes::site_atom))

@@ -2,6 +2,7 @@
 rust_i18n::i18n!("locales", fallback = "fr");
 
 pub mod access;
+pub mod agenda;
 pub mod accounts;
 pub mod app;
 pub mod cli;

@@ -17,7 +17,8 @@ use crate::spaces::SpaceId;
 pub struct PageSlug(String);
 
 /// Addresses that name actions under a space, so no page may take them.
-const RESERVED: &[&str] = &["members", "settings", "pages", "new", "trash", "changes"];
+const RESERVED: &[&str] =
+    &["members", "settings", "pages", "new", "trash", "changes", "agenda", "files"];
 
 impl PageSlug {
     pub const MAX: usize = 120;
