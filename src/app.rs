@@ -13,14 +13,14 @@ use tower_http::{compression::CompressionLayer, trace::TraceLayer};
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 
 use crate::{
-    agenda,
     accounts::{self, ratelimit::SignInLimits, session_store::DbSessionStore},
+    agenda,
     collab::{self, Hub},
     config::Settings,
     db::Db,
     directory,
     error::AppError,
-    forms, history, i18n, layout, pages, spaces,
+    forms, history, i18n, layout, map, pages, resources, spaces,
 };
 
 /// Largest form or JSON body accepted.
@@ -83,6 +83,8 @@ pub fn router(state: AppState) -> Router {
         .route("/account/tokens", post(accounts::routes::create_token))
         .route("/account/tokens/{id}/revoke", post(accounts::routes::revoke_token))
         .route("/admin/users", get(accounts::admin::users))
+        .route("/admin/forms", get(forms::admin::index).post(forms::admin::create))
+        .route("/admin/forms/{key}", get(forms::admin::edit).post(forms::admin::save))
         .route("/admin/invitations", post(accounts::admin::invite))
         .route("/admin/signup", post(accounts::admin::set_signup))
         .route("/admin/users/{id}/{action}", post(accounts::admin::change_user))
@@ -122,6 +124,10 @@ pub fn router(state: AppState) -> Router {
         .route("/s/{space}/{page}/compare", get(history::routes::compare))
         .route("/lang/{code}", get(i18n::switch))
         .route("/directory", get(directory::index))
+        .route("/resources", get(resources::index))
+        .route("/forms", get(forms::lists::index))
+        .route("/forms/{key}", get(forms::lists::show))
+        .route("/map", get(map::index))
         .route("/agenda", get(agenda::site))
         .route("/agenda.ics", get(agenda::site_ics))
         .route("/s/{space}/agenda", get(agenda::space))
@@ -161,6 +167,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/assets/ruche.css", get(layout::stylesheet))
         .route("/assets/editor.js", get(layout::editor_script))
+        .route("/assets/map.js", get(map::script))
+        .route("/assets/leaflet.css", get(map::stylesheet))
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn_with_state(state.clone(), layout::error_pages))
         .layer(sessions)

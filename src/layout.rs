@@ -139,9 +139,14 @@ pub fn page(ctx: &Ctx, title: &str, content: Markup) -> Html<String> {
                         nav aria-label=(ctx.t("layout.nav_label")) {
                             ul {
                                 li { a href="/" { (ctx.t("nav.spaces")) } }
+                                li { a href="/directory" { (ctx.t("nav.directory")) } }
+                                li { a href="/agenda" { (ctx.t("nav.agenda")) } }
+                                li { a href="/resources" { (ctx.t("nav.resources")) } }
+                                li { a href="/map" { (ctx.t("nav.map")) } }
                                 li { a href="/changes" { (ctx.t("nav.changes")) } }
                                 @if crate::access::may_administer_site(ctx.user.as_ref()) {
                                     li { a href="/admin/users" { (ctx.t("nav.admin")) } }
+                                    li { a href="/admin/forms" { (ctx.t("nav.forms")) } }
                                 }
                             }
                         }

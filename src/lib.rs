@@ -2,8 +2,8 @@
 rust_i18n::i18n!("locales", fallback = "fr");
 
 pub mod access;
-pub mod agenda;
 pub mod accounts;
+pub mod agenda;
 pub mod app;
 pub mod cli;
 pub mod collab;
@@ -16,6 +16,8 @@ pub mod forms;
 pub mod history;
 pub mod i18n;
 pub mod layout;
+pub mod map;
 pub mod pages;
+pub mod resources;
 pub mod slug;
 pub mod spaces;

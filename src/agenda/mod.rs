@@ -56,15 +56,25 @@ fn when(ctx: &Ctx, e: &Entry) -> String {
     let Some(range) = e.values.get("when") else {
         return String::new();
     };
-    let tz: Tz = range.get("tz").and_then(Value::as_str).and_then(|t| t.parse().ok()).unwrap_or(SITE_TZ);
+    let tz: Tz =
+        range.get("tz").and_then(Value::as_str).and_then(|t| t.parse().ok()).unwrap_or(SITE_TZ);
     let (Some(start), Some(end)) = (e.starts_at, e.ends_at) else { return String::new() };
     let (start, end) = (start.with_timezone(&tz), end.with_timezone(&tz));
     let day = |d: &DateTime<Tz>| long_date(ctx, d.date_naive());
     let hour = |d: &DateTime<Tz>| d.format("%H:%M").to_string();
     let mut text = if start.date_naive() == end.date_naive() {
-        ctx.tf("agenda.same_day", &[("day", &day(&start)), ("start", &hour(&start)), ("end", &hour(&end))])
+        ctx.tf(
+            "agenda.same_day",
+            &[("day", &day(&start)), ("start", &hour(&start)), ("end", &hour(&end))],
+        )
     } else {
-        ctx.tf("agenda.several_days", &[("start", &format!("{} {}", day(&start), hour(&start))), ("end", &format!("{} {}", day(&end), hour(&end)))])
+        ctx.tf(
+            "agenda.several_days",
+            &[
+                ("start", &format!("{} {}", day(&start), hour(&start))),
+                ("end", &format!("{} {}", day(&end), hour(&end))),
+            ],
+        )
     };
     if tz != SITE_TZ {
         text.push_str(&format!(" ({tz})"));
@@ -118,7 +128,14 @@ pub async fn space(
     let grant = access::space(&state.db, ctx.user.as_ref(), &slug, SpaceAction::Read).await?;
     let (form, entries) = events(&state, ctx.user.as_ref(), Some(grant.space.id.0)).await?;
     let base = format!("/s/{}/agenda", grant.space.slug);
-    Ok(render(&ctx, &form, entries, &filter, &base, Some((&grant.space.slug.to_string(), &grant.space.title))))
+    Ok(render(
+        &ctx,
+        &form,
+        entries,
+        &filter,
+        &base,
+        Some((&grant.space.slug.to_string(), &grant.space.title)),
+    ))
 }
 
 fn render(
@@ -141,11 +158,15 @@ fn render(
         None => ctx.t("agenda.title"),
     };
     let (listed, heading): (Vec<Entry>, String) = if view.past {
-        let mut past: Vec<Entry> = entries.iter().filter(|e| e.ends_at.is_some_and(|t| t < now)).cloned().collect();
+        let mut past: Vec<Entry> =
+            entries.iter().filter(|e| e.ends_at.is_some_and(|t| t < now)).cloned().collect();
         past.reverse();
         (past, ctx.t("agenda.past"))
     } else {
-        (entries.iter().filter(|e| e.ends_at.is_some_and(|t| t >= now)).cloned().collect(), ctx.t("agenda.upcoming"))
+        (
+            entries.iter().filter(|e| e.ends_at.is_some_and(|t| t >= now)).cloned().collect(),
+            ctx.t("agenda.upcoming"),
+        )
     };
     let paged = query::paginate(listed, filter.page_number(), PER_PAGE);
     let feed = format!("{base}.ics");
@@ -197,7 +218,13 @@ fn event_item(ctx: &Ctx, e: &Entry) -> Markup {
 }
 
 /// The month as a table of weeks (Monday first), each day listing its events.
-fn month_grid(ctx: &Ctx, base: &str, filter: &Filter, month: NaiveDate, entries: &[Entry]) -> Markup {
+fn month_grid(
+    ctx: &Ctx,
+    base: &str,
+    filter: &Filter,
+    month: NaiveDate,
+    entries: &[Entry],
+) -> Markup {
     let first = month;
     let next = if first.month() == 12 {
         NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
@@ -218,8 +245,11 @@ fn month_grid(ctx: &Ctx, base: &str, filter: &Filter, month: NaiveDate, entries:
             })
             .collect()
     };
-    let month_name = format!("{} {}", ctx.t(&format!("agenda.month_{}", first.month())), first.year());
-    let link = |d: NaiveDate| format!("{base}?{}", filter.query_string(&[("month", &d.format("%Y-%m").to_string())]));
+    let month_name =
+        format!("{} {}", ctx.t(&format!("agenda.month_{}", first.month())), first.year());
+    let link = |d: NaiveDate| {
+        format!("{base}?{}", filter.query_string(&[("month", &d.format("%Y-%m").to_string())]))
+    };
     let weeks = ((next - start).num_days() + 6) / 7;
     html! {
         section.month aria-labelledby="month-heading" {

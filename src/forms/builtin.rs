@@ -9,6 +9,7 @@ fn field(key: &str, label: &str, kind: FieldKind) -> FieldDef {
         required: false,
         members_only: false,
         help: String::new(),
+        removed: false,
     }
 }
 

@@ -1,8 +1,10 @@
 //! Forms: typed fields (YesWiki's Bazar). An entry is a page of a form; its values live in the
 //! page's `fields` map, validated here when written through HTTP, projected into SQL.
+pub mod admin;
 pub mod builtin;
 pub mod entity;
 pub mod exports;
+pub mod lists;
 pub mod query;
 pub mod routes;
 pub mod store;
@@ -97,6 +99,10 @@ pub struct FieldDef {
     pub members_only: bool,
     #[serde(default)]
     pub help: String,
+    /// Taken out of the form: not shown nor asked, but its values stay in the entries and come
+    /// back if it is put back.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub removed: bool,
 }
 
 /// A form as the application sees it.
@@ -107,12 +113,24 @@ pub struct Form {
     pub name: String,
     pub description: String,
     pub fields: Vec<FieldDef>,
+    /// Fields taken out of the form, whose values entries keep.
+    pub removed: Vec<FieldDef>,
     pub builtin: bool,
 }
 
 impl Form {
     pub fn field(&self, key: &str) -> Option<&FieldDef> {
         self.fields.iter().find(|f| f.key == key)
+    }
+
+    /// Every field, the removed ones last and marked, as stored.
+    pub fn stored_fields(&self) -> Vec<FieldDef> {
+        let mut all = self.fields.clone();
+        all.extend(self.removed.iter().cloned().map(|mut f| {
+            f.removed = true;
+            f
+        }));
+        all
     }
 
     pub fn has_members_only_fields(&self) -> bool {
@@ -137,9 +155,12 @@ impl TryFrom<entity::form::Model> for Form {
     type Error = anyhow::Error;
 
     fn try_from(m: entity::form::Model) -> anyhow::Result<Self> {
+        let all: Vec<FieldDef> = serde_json::from_str(&m.fields)
+            .map_err(|e| anyhow::anyhow!("stored fields of form {:?}: {e}", m.key))?;
+        let (removed, fields) = all.into_iter().partition(|f| f.removed);
         Ok(Self {
-            fields: serde_json::from_str(&m.fields)
-                .map_err(|e| anyhow::anyhow!("stored fields of form {:?}: {e}", m.key))?,
+            fields,
+            removed,
             id: m.id,
             key: m.key,
             name: m.name,

@@ -39,6 +39,45 @@ pub async fn list(db: &Db) -> anyhow::Result<Vec<Form>> {
         .collect()
 }
 
+/// Adds a form; `None` when its key is taken.
+pub async fn create(
+    db: &Db,
+    key: &str,
+    name: &str,
+    description: &str,
+) -> anyhow::Result<Option<Form>> {
+    let inserted = form::Entity::insert(form::ActiveModel {
+        key: Set(key.to_owned()),
+        name: Set(name.to_owned()),
+        description: Set(description.to_owned()),
+        fields: Set("[]".to_owned()),
+        builtin: Set(false),
+        created_at: Set(Utc::now()),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .on_conflict(OnConflict::column(form::Column::Key).do_nothing().to_owned())
+    .exec_without_returning(db)
+    .await?;
+    if inserted == 0 {
+        return Ok(None);
+    }
+    find(db, key).await
+}
+
+/// Saves a form's name, description and fields (removed ones included, so values come back).
+pub async fn update(db: &Db, form: &Form) -> anyhow::Result<()> {
+    form::Entity::update_many()
+        .col_expr(form::Column::Name, form.name.clone().into())
+        .col_expr(form::Column::Description, form.description.clone().into())
+        .col_expr(form::Column::Fields, serde_json::to_string(&form.stored_fields())?.into())
+        .col_expr(form::Column::UpdatedAt, Utc::now().into())
+        .filter(form::Column::Id.eq(form.id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 pub async fn find(db: &Db, key: &str) -> anyhow::Result<Option<Form>> {
     form::Entity::find()
         .filter(form::Column::Key.eq(key))

@@ -241,6 +241,7 @@ mod tests {
             name: name.into(),
             description: description.into(),
             fields,
+            removed: Vec::new(),
             builtin: true,
         }
     }
@@ -351,6 +352,7 @@ mod tests {
             name: "Fiche".into(),
             description: String::new(),
             builtin: false,
+            removed: Vec::new(),
             fields: vec![
                 FieldDef {
                     key: "n".into(),
@@ -359,6 +361,7 @@ mod tests {
                     required: false,
                     members_only: false,
                     help: String::new(),
+                    removed: false,
                 },
                 FieldDef {
                     key: "d".into(),
@@ -367,6 +370,7 @@ mod tests {
                     required: false,
                     members_only: false,
                     help: String::new(),
+                    removed: false,
                 },
                 FieldDef {
                     key: "m".into(),
@@ -375,6 +379,7 @@ mod tests {
                     required: false,
                     members_only: false,
                     help: String::new(),
+                    removed: false,
                 },
             ],
         };

@@ -1,0 +1,146 @@
+//! Views of any form: its entries as cards or as a table, filtered, with its exports.
+use axum::{
+    extract::{Path, Query, State},
+    response::Html,
+};
+use maud::html;
+
+use super::{
+    query::{self, Filter},
+    store::{self, as_text},
+    views::{self as form_views, FilterSelect},
+    FieldKind,
+};
+use crate::{
+    app::AppState,
+    error::{AppError, AppResult},
+    layout::{page as layout_page, Ctx},
+};
+
+const PER_PAGE: usize = 30;
+
+/// `GET /forms`: every form, with its entries' address.
+pub async fn index(State(state): State<AppState>, ctx: Ctx) -> AppResult<Html<String>> {
+    let forms = store::list(&state.db).await?;
+    let title = ctx.t("forms.lists_title");
+    Ok(layout_page(
+        &ctx,
+        &title,
+        html! {
+            h1 { (title) }
+            @if crate::access::may_administer_site(ctx.user.as_ref()) {
+                p.actions { a.button.secondary href="/admin/forms" { (ctx.t("forms.manage")) } }
+            }
+            ul.cards {
+                @for f in &forms {
+                    li.card.entry-card {
+                        h2 { a href={"/forms/" (f.key)} { (f.name) } }
+                        p { (f.description) }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+/// `GET /forms/{key}`: the entries of a form the reader may see; `?view=table` as a table.
+pub async fn show(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(key): Path<String>,
+    Query(filter): Query<Filter>,
+) -> AppResult<Html<String>> {
+    let form = store::find(&state.db, &key).await?.ok_or(AppError::NotFound)?;
+    let grants = query::readable_spaces(&state.db, ctx.user.as_ref()).await?;
+    let all = query::entries(&state.db, &grants, &form, None).await?;
+    let mut selects = vec![FilterSelect::of_space(&ctx, &filter, &all)];
+    for f in form.fields.iter().filter(|f| !f.members_only) {
+        if matches!(
+            f.kind,
+            FieldKind::SingleChoice { .. } | FieldKind::MultipleChoice { .. } | FieldKind::Tags
+        ) {
+            selects.push(FilterSelect::of_field(&f.label, &f.key, &filter, &all));
+        }
+    }
+    let table = filter.rest.get("view").is_some_and(|v| v == "table");
+    let paged = query::paginate(filter.apply(&form, all), filter.page_number(), PER_PAGE);
+    let base = format!("/forms/{}", form.key);
+    let columns: Vec<_> = form
+        .fields
+        .iter()
+        .filter(|f| !matches!(f.kind, FieldKind::LongText | FieldKind::Image))
+        .take(6)
+        .collect();
+    let exports = format!("/api/forms/{}/entries", form.key);
+    let query_string = filter.query_string(&[]);
+    let suffix = if query_string.is_empty() { String::new() } else { format!("?{query_string}") };
+    Ok(layout_page(
+        &ctx,
+        &form.name,
+        html! {
+            nav.crumbs aria-label=(ctx.t("page.breadcrumb")) { a href="/forms" { (ctx.t("forms.lists_title")) } }
+            h1 { (form.name) }
+            @if !form.description.is_empty() { p.lead { (form.description) } }
+            p.actions {
+                @if table {
+                    a.button.secondary href={(base) (suffix)} { (ctx.t("forms.as_cards")) }
+                } @else {
+                    a.button.secondary href={(base) "?" (filter.query_string(&[("view", "table")]))} { (ctx.t("forms.as_table")) }
+                }
+            }
+            (form_views::filter_bar(&ctx, &base, &filter, &selects))
+            (form_views::count(&ctx, paged.total))
+            @if table {
+                div.table-wrap {
+                    table {
+                        caption.visually-hidden { (form.name) }
+                        thead { tr {
+                            th scope="col" { (ctx.t("forms.title_column")) }
+                            th scope="col" { (ctx.t("lists.space")) }
+                            @for f in &columns { th scope="col" { (f.label) } }
+                        } }
+                        tbody {
+                            @for e in &paged.items {
+                                tr {
+                                    th scope="row" { a href=(e.url()) { (e.page.title) } }
+                                    td { (e.space.title) }
+                                    @for f in &columns { td { (e.values.get(&f.key).map(as_text).unwrap_or_default()) } }
+                                }
+                            }
+                        }
+                    }
+                }
+            } @else {
+                ul.cards {
+                    @for e in &paged.items {
+                        li.card.entry-card {
+                            h2 { a href=(e.url()) { (e.page.title) } }
+                            dl.facts {
+                                @for f in columns.iter().take(4) {
+                                    @if let Some(v) = e.values.get(&f.key) {
+                                        dt { (f.label) } dd { (as_text(v)) }
+                                    }
+                                }
+                            }
+                            p.meta { a href={"/s/" (e.space.slug)} { (e.space.title) } }
+                        }
+                    }
+                }
+            }
+            (form_views::pager(&ctx, &base, &filter, &paged))
+            section aria-labelledby="exports" {
+                h2 #exports { (ctx.t("forms.exports")) }
+                ul {
+                    li { a href={(exports) ".csv" (suffix)} { (ctx.t("forms.export_csv")) } }
+                    li { a href={(exports) (suffix)} { (ctx.t("forms.export_json")) } }
+                    @if form.first_of(|k| *k == FieldKind::Point).is_some() {
+                        li { a href={(exports) ".geojson" (suffix)} { (ctx.t("forms.export_geojson")) } }
+                    }
+                    @if form.first_of(|k| matches!(k, FieldKind::DateTimeRange | FieldKind::Date)).is_some() {
+                        li { a href={(exports) ".ics" (suffix)} { (ctx.t("forms.export_ics")) } }
+                    }
+                }
+            }
+        },
+    ))
+}
