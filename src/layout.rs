@@ -278,8 +278,8 @@ pub async fn error_pages(State(state): State<AppState>, request: Request, next: 
             .is_some_and(|v| v.contains("application/json") && !v.contains("text/html"));
     let is_get = request.method() == Method::GET;
     // Feed readers and websocket clients get the status and a line of text, never a sign-in page.
-    let is_feed =
-        request.uri().path().ends_with(".atom") || request.uri().path().starts_with("/ws/");
+    let is_feed = [".atom", ".ics"].iter().any(|end| request.uri().path().ends_with(end))
+        || request.uri().path().starts_with("/ws/");
     let here = request.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
     let lang = Lang::from_headers(request.headers());
     let session = request.extensions().get::<Session>().cloned();

@@ -114,19 +114,19 @@ async fn an_event_is_validated_and_reaches_live_clients(app: &TestApp) {
 }
 
 async fn members_only_fields_never_reach_outsiders(app: &TestApp) {
-    let space = app.create_space("annuaire", "Annuaire", Visibility::Public).await;
+    let space = app.create_space("equipe", "Équipe", Visibility::Public).await;
     let user = app.create_user("celine@example.org", "Céline", false).await;
     app.add_member(&space, &user, Role::Editor).await;
     let token = app.token_for("celine@example.org").await;
     let browser = app.signed_in("celine@example.org").await;
     app.post_form(
         &browser,
-        "/s/annuaire/new",
-        "/s/annuaire/pages",
+        "/s/equipe/new",
+        "/s/equipe/pages",
         &[("title", "Céline Coubard"), ("form", "member")],
     )
     .await;
-    let url = "/s/annuaire/celine-coubard/fields";
+    let url = "/s/equipe/celine-coubard/fields";
     let saved = app
         .post_form(
             &browser,
@@ -143,7 +143,7 @@ async fn members_only_fields_never_reach_outsiders(app: &TestApp) {
     assert_eq!(saved.status(), StatusCode::SEE_OTHER);
 
     let member_view = browser
-        .get(app.url("/s/annuaire/celine-coubard"))
+        .get(app.url("/s/equipe/celine-coubard"))
         .send()
         .await
         .unwrap()
@@ -155,13 +155,13 @@ async fn members_only_fields_never_reach_outsiders(app: &TestApp) {
     app.create_user("outsider@example.org", "Outsider", false).await;
     let outsider_token = app.token_for("outsider@example.org").await;
     let anonymous =
-        reqwest::get(app.url("/s/annuaire/celine-coubard")).await.unwrap().text().await.unwrap();
+        reqwest::get(app.url("/s/equipe/celine-coubard")).await.unwrap().text().await.unwrap();
     assert!(anonymous.contains("Coordinatrice"));
     for secret in ["celine.coubard@example.org", "01 23 45 67 89"] {
         assert!(!anonymous.contains(secret), "anonymous HTML leaks {secret}");
     }
     for (who, bearer) in [("anonymous", None), ("outsider", Some(outsider_token.as_str()))] {
-        let mut request = reqwest::Client::new().get(app.url("/api/pages/annuaire/celine-coubard"));
+        let mut request = reqwest::Client::new().get(app.url("/api/pages/equipe/celine-coubard"));
         if let Some(t) = bearer {
             request = request.bearer_auth(t);
         }
@@ -172,16 +172,16 @@ async fn members_only_fields_never_reach_outsiders(app: &TestApp) {
         );
     }
     assert_eq!(
-        common::yclient::open(&app.ws_url("annuaire", "celine-coubard"), None).await.err(),
+        common::yclient::open(&app.ws_url("equipe", "celine-coubard"), None).await.err(),
         Some(401)
     );
     assert_eq!(
-        common::yclient::open(&app.ws_url("annuaire", "celine-coubard"), Some(&outsider_token))
+        common::yclient::open(&app.ws_url("equipe", "celine-coubard"), Some(&outsider_token))
             .await
             .err(),
         Some(403)
     );
-    assert!(common::yclient::open(&app.ws_url("annuaire", "celine-coubard"), Some(&token))
+    assert!(common::yclient::open(&app.ws_url("equipe", "celine-coubard"), Some(&token))
         .await
         .is_ok());
 }

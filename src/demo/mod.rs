@@ -144,7 +144,8 @@ pub struct DemoSummary {
 }
 
 pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
-    if !spaces_store::all(db).await?.is_empty() {
+    let existing = spaces_store::all(db).await?;
+    if existing.iter().any(|s| s.slug.as_str() != crate::directory::PROFILES_SPACE) {
         bail!("this site already has spaces: the demo only fills an empty site (use a new data directory)");
     }
     let fixture: Fixture = serde_json::from_str(FIXTURE).context("reading the demo fixture")?;
@@ -156,6 +157,7 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
 
     let mut people = Vec::new();
     let mut chantiers = Vec::new();
+    let mut referents: Vec<(User, String, String)> = Vec::new();
     for fs in &fixture.spaces {
         let visibility = Visibility::parse(&fs.visibility).unwrap_or(Visibility::Members);
         let slug =
@@ -184,6 +186,7 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
                 .map_err(|e| anyhow::anyhow!("adding {} to {}: {e}", lead.name, fs.slug))?;
             let org = lead.organisation.clone().unwrap_or_default();
             people.push((lead.name.clone(), email, format!("{} — {}", fs.title, org)));
+            referents.push((person, org, fs.title.clone()));
         }
     }
 
@@ -208,22 +211,54 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
     for (slug, title) in chantiers.iter().filter(|(slug, _)| slug.starts_with("chantier")) {
         welcome.push_str(&format!("- [[{slug}/Feuille de route|{title}]]\n"));
     }
-    welcome.push_str("\nVoir aussi l'[[Agenda]], les [[Ressources]] et les [[structures-cooperantes/Liste des structures|structures coopérantes]].\n");
+    welcome.push_str("\nVoir aussi [l'agenda](/agenda), [les ressources](/resources), [l'annuaire](/directory) et les [[structures-cooperantes/Liste des structures|structures coopérantes]].\n");
     crate::pages::create_with_text(db, &home, "Bienvenue", &welcome, Some(admin.id.0)).await?;
+    // The referents are members of the home space: they see its members-only events.
+    for (person, ..) in &referents {
+        spaces_store::set_member(db, home.id, person.id, Role::Viewer)
+            .await
+            .map_err(|e| anyhow::anyhow!("adding {} to the home space: {e}", person.name))?;
+    }
 
-    let mut agenda = String::from("| Date | Rencontre | Type |\n| --- | --- | --- |\n");
+    // The programme's meetings: public ones for everyone, meetings between the chantiers for
+    // members. The fixture gives days only: the times are indicative.
+    let event_form = form(db, "event").await?;
     for e in &fixture.events {
-        agenda.push_str(&format!("| {} | {} | {} |\n", e.date, e.title, e.kind));
+        let public = e.kind == "public";
+        let values = serde_json::json!({
+            "when": { "start": format!("{}T09:30", e.date), "end": format!("{}T17:00", e.date), "tz": "Europe/Paris" },
+            "audience": if public { crate::forms::AUDIENCE_PUBLIC } else { crate::forms::AUDIENCE_MEMBERS },
+            "description": if public {
+                "Rencontre ouverte à toutes et tous. Horaires indicatifs.".to_owned()
+            } else {
+                "Journée entre les chantiers coopératifs, pour leurs membres. Horaires indicatifs.".to_owned()
+            },
+        });
+        let serde_json::Value::Object(values) = values else { continue };
+        crate::pages::create_entry(db, &home, &e.title, "", &event_form, &values, Some(admin.id.0))
+            .await?;
     }
-    crate::pages::create_with_text(db, &home, "Agenda", &agenda, Some(admin.id.0)).await?;
 
-    let mut resources =
-        String::from("Les ressources produites par les chantiers, ouvertes à toutes et tous.\n\n");
+    // The resources the chantiers produced, open to all.
+    let resource_form = form(db, "resource").await?;
     for r in &fixture.resources {
-        let chantier = r.chantier.map(|c| format!(" — chantier {c}")).unwrap_or_default();
-        resources.push_str(&format!("- **{}** ({}){chantier}\n", r.title, r.kind));
+        let mut themes = vec!["coopération territoriale".to_owned()];
+        if let Some(c) = r.chantier {
+            themes.push(format!("chantier {c}"));
+        }
+        let values = serde_json::json!({ "type": r.kind, "themes": themes });
+        let serde_json::Value::Object(values) = values else { continue };
+        crate::pages::create_entry(
+            db,
+            &home,
+            &r.title,
+            "",
+            &resource_form,
+            &values,
+            Some(admin.id.0),
+        )
+        .await?;
     }
-    crate::pages::create_with_text(db, &home, "Ressources", &resources, Some(admin.id.0)).await?;
 
     let orgs = spaces_store::create(
         db,
@@ -243,8 +278,35 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
     let list: String = fixture.organisations.iter().map(|o| format!("- {o}\n")).collect();
     crate::pages::create_with_text(db, &orgs, "Liste des structures", &list, Some(admin.id.0))
         .await?;
+    // Each organisation gets its sheet (the fixture names them; the rest is for them to fill).
+    let org_form = form(db, "organisation").await?;
+    let mut sheets = std::collections::HashMap::new();
+    for name in &fixture.organisations {
+        let values = serde_json::json!({ "name": name, "themes": ["coopération territoriale"] });
+        let serde_json::Value::Object(values) = values else { continue };
+        let page =
+            crate::pages::create_entry(db, &orgs, name, "", &org_form, &values, Some(admin.id.0))
+                .await?;
+        sheets.insert(name.to_lowercase(), format!("{}/{}", orgs.slug, page.slug));
+    }
+    // And each referent a profile in the directory, linked to their organisation.
+    for (person, org, chantier) in &referents {
+        let mut values = serde_json::Map::new();
+        values.insert("function".into(), format!("Référent·e — {chantier}").into());
+        if let Some(link) = sheets.get(&org.to_lowercase()) {
+            values.insert("organisation".into(), link.clone().into());
+        }
+        crate::directory::create_profile_page(db, person, values)
+            .await
+            .map_err(|e| anyhow::anyhow!("creating the profile of {}: {e}", person.name))?;
+    }
 
     Ok(DemoSummary { admin_email, password, people, spaces: fixture.spaces.len() + 2 })
+}
+
+async fn form(db: &Db, key: &str) -> anyhow::Result<crate::forms::Form> {
+    crate::forms::store::ensure_builtin(db).await?;
+    crate::forms::store::find(db, key).await?.with_context(|| format!("the {key} form"))
 }
 
 async fn ensure_user(

@@ -126,7 +126,7 @@ pub async fn index(
             }
         }
     }
-    cards.sort_by(|a, b| query::fold(&a.entry.page.title).cmp(&query::fold(&b.entry.page.title)));
+    cards.sort_by_cached_key(|c| query::fold(&c.entry.page.title));
 
     // The choices of the filters.
     let mut space_choices: BTreeMap<String, (String, usize)> = BTreeMap::new();
@@ -240,7 +240,7 @@ fn org_choices(titles: &HashMap<String, String>, cards: &[Card]) -> Vec<FilterCh
                 .count(),
         })
         .collect();
-    choices.sort_by(|a, b| query::fold(&a.label).cmp(&query::fold(&b.label)));
+    choices.sort_by_cached_key(|c| query::fold(&c.label));
     choices
 }
 
@@ -289,36 +289,33 @@ pub async fn create_profile(
 ) -> AppResult<Response> {
     let page = match crate::pages::store::owned_by(&state.db, user.id).await? {
         Some(page) => page,
-        None => create_profile_page(&state, &user).await?,
+        None => create_profile_page(&state.db, &user, Default::default()).await?,
     };
     flash(&session, FlashKind::Success, ctx.t("directory.profile_created")).await?;
     Ok(Redirect::to(&format!("/s/{PROFILES_SPACE}/{}/fields", page.slug)).into_response())
 }
 
-/// Creates the profile page of `user`, with their name filled in.
-pub async fn create_profile_page(state: &AppState, user: &User) -> AppResult<crate::pages::Page> {
-    ensure_space(&state.db).await?;
-    let space = spaces_store::find(&state.db, PROFILES_SPACE).await?.ok_or(AppError::NotFound)?;
-    let page = crate::pages::store::create(&state.db, space.id, &user.name, None, Some(user.id.0))
-        .await
-        .map_err(|e| anyhow::anyhow!("creating the profile of {}: {e}", user.id.0))?;
-    crate::pages::store::set_form(&state.db, page.id, "member").await?;
-    if let Err(err) = crate::pages::store::set_owner(&state.db, page.id, user.id).await {
-        // Someone else's request made it first: keep theirs.
-        crate::pages::store::purge(&state.db, &page).await?;
+/// Creates the profile page of `user` with these values (their name at least), once: if they
+/// have one already (another request made it first), that one is kept.
+pub async fn create_profile_page(
+    db: &Db,
+    user: &User,
+    values: serde_json::Map<String, serde_json::Value>,
+) -> AppResult<crate::pages::Page> {
+    ensure_space(db).await?;
+    let space = spaces_store::find(db, PROFILES_SPACE).await?.ok_or(AppError::NotFound)?;
+    let form = crate::forms::store::find(db, "member").await?.ok_or(AppError::NotFound)?;
+    let mut values = values;
+    values.entry("name").or_insert_with(|| serde_json::Value::String(user.name.clone()));
+    let mut page =
+        crate::pages::create_entry(db, &space, &user.name, "", &form, &values, Some(user.id.0))
+            .await?;
+    if let Err(err) = crate::pages::store::set_owner(db, page.id, user.id).await {
+        crate::pages::store::purge(db, &page).await?;
         tracing::info!(error = ?err, "profile already created");
-        return crate::pages::store::owned_by(&state.db, user.id).await?.ok_or(AppError::NotFound);
+        return crate::pages::store::owned_by(db, user.id).await?.ok_or(AppError::NotFound);
     }
-    let values = serde_json::Map::from_iter([(
-        "name".to_owned(),
-        serde_json::Value::String(user.name.clone()),
-    )]);
-    state.hub.set_fields(page.id.doc(), values, Some(user.id.0)).await?;
-    let content = state.hub.read(page.id.doc()).await?;
-    crate::pages::project(&state.db, page.id.doc(), content).await?;
-    let mut page = page;
     page.owner = Some(user.id);
-    page.form = Some("member".into());
     Ok(page)
 }
 

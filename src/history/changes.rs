@@ -140,6 +140,7 @@ pub async fn create_feed_token(
 ) -> AppResult<Html<String>> {
     let secret = feeds::create_token(&state.db, user.id).await?;
     let url = format!("{}/changes.atom?token={secret}", state.settings.base_url);
+    let calendar = format!("{}/agenda.ics?token={secret}", state.settings.base_url);
     let title = ctx.t("changes.personal_feed");
     Ok(page(
         &ctx,
@@ -149,6 +150,8 @@ pub async fn create_feed_token(
             div.flash.flash-ok role="status" {
                 p { (ctx.t("changes.feed_token_created")) }
                 p { code.secret { (url) } }
+                p { (ctx.t("changes.feed_token_calendar")) }
+                p { code.secret.calendar { (calendar) } }
             }
             p { (ctx.t("changes.feed_token_space")) }
             p { a href="/changes" { (ctx.t("changes.title")) } }

@@ -49,7 +49,7 @@ pub async fn index(
             placed.extend(entries.into_iter().map(|e| (form.name.clone(), e)));
         }
     }
-    placed.sort_by(|a, b| query::fold(&a.1.page.title).cmp(&query::fold(&b.1.page.title)));
+    placed.sort_by_cached_key(|(_, e)| query::fold(&e.page.title));
     let all: Vec<Entry> = placed.iter().map(|(_, e)| e.clone()).collect();
     let selects = vec![
         FilterSelect {

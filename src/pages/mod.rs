@@ -57,23 +57,58 @@ pub async fn create_with_text(
     markdown: &str,
     author: Option<i64>,
 ) -> anyhow::Result<Page> {
-    use yrs::{ReadTxn, Text, Transact};
+    create_with_content(db, space, title, markdown, None, author).await
+}
+
+/// Creates an entry of `form` with these (already valid) values and an initial text.
+pub async fn create_entry(
+    db: &crate::db::Db,
+    space: &crate::spaces::Space,
+    title: &str,
+    markdown: &str,
+    form: &crate::forms::Form,
+    values: &serde_json::Map<String, serde_json::Value>,
+    author: Option<i64>,
+) -> anyhow::Result<Page> {
+    create_with_content(db, space, title, markdown, Some((form, values)), author).await
+}
+
+async fn create_with_content(
+    db: &crate::db::Db,
+    space: &crate::spaces::Space,
+    title: &str,
+    markdown: &str,
+    entry: Option<(&crate::forms::Form, &serde_json::Map<String, serde_json::Value>)>,
+    author: Option<i64>,
+) -> anyhow::Result<Page> {
+    use yrs::{Map, ReadTxn, Text, Transact};
     let page = store::create(db, space.id, title, None, author)
         .await
         .map_err(|e| anyhow::anyhow!("creating the page {title:?}: {e}"))?;
     let doc = crate::collab::live::new_doc();
     let body = doc.get_or_insert_text("body");
-    body.insert(&mut doc.transact_mut(), 0, markdown);
+    let fields = doc.get_or_insert_map("fields");
+    {
+        let mut txn = doc.transact_mut();
+        body.insert(&mut txn, 0, markdown);
+        for (key, value) in entry.map(|(_, v)| v.iter()).into_iter().flatten() {
+            if !value.is_null() {
+                fields.insert(&mut txn, key.as_str(), yrs::Any::from_json(&value.to_string())?);
+            }
+        }
+    }
     let state = doc.transact().encode_state_as_update_v1(&yrs::StateVector::default());
     crate::collab::store::compact(db, page.id.doc(), state.clone(), 0).await?;
     let links = render::links(markdown, space.slug.as_str());
     store::project(db, page.id, &render::plain_text(markdown), &links).await?;
+    let field_values = serde_json::Value::Object(entry.map(|(_, v)| v.clone()).unwrap_or_default());
+    if let Some((form, _)) = entry {
+        store::set_form(db, page.id, &form.key).await?;
+        crate::forms::store::project(db, page.id, form, &field_values).await?;
+    }
     // Its first version, so the history starts with the text it was created with.
-    let content = crate::collab::Content {
-        markdown: markdown.to_owned(),
-        fields: serde_json::json!({}),
-        state,
-    };
+    let content =
+        crate::collab::Content { markdown: markdown.to_owned(), fields: field_values, state };
     let authors: Vec<i64> = author.into_iter().collect();
     crate::history::store::record(
         db,
@@ -85,6 +120,11 @@ pub async fn create_with_text(
         author,
     )
     .await?;
+    let mut page = page;
+    if let Some((form, values)) = entry {
+        page.form = Some(form.key.clone());
+        page.members_only = form.is_members_only(&serde_json::Value::Object(values.clone()));
+    }
     Ok(page)
 }
 

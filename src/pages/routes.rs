@@ -158,23 +158,27 @@ async fn readable_backlinks(
     let mut grants: HashMap<i64, Option<SpaceGrant>> = HashMap::new();
     let mut readable = Vec::new();
     for from in store::backlinks(&state.db, grant.space.slug.as_str(), page.slug.as_str()).await? {
-        if !grants.contains_key(&from.space_id.0) {
-            let other = if from.space_id == grant.space.id {
-                Some(grant.clone())
-            } else {
-                match crate::spaces::store::get(&state.db, from.space_id).await? {
-                    Some(space) => {
-                        access::space(&state.db, user, space.slug.as_str(), SpaceAction::Read)
-                            .await
-                            .ok()
+        let known = match grants.get(&from.space_id.0) {
+            Some(known) => known.clone(),
+            None => {
+                let other = if from.space_id == grant.space.id {
+                    Some(grant.clone())
+                } else {
+                    match crate::spaces::store::get(&state.db, from.space_id).await? {
+                        Some(space) => {
+                            access::space(&state.db, user, space.slug.as_str(), SpaceAction::Read)
+                                .await
+                                .ok()
+                        }
+                        None => None,
                     }
-                    None => None,
-                }
-            };
-            grants.insert(from.space_id.0, other);
-        }
-        if let Some(Some(g)) = grants.get(&from.space_id.0) {
-            if access::page_allows(g, &from, SpaceAction::Read) {
+                };
+                grants.insert(from.space_id.0, other.clone());
+                other
+            }
+        };
+        if let Some(g) = known {
+            if access::page_allows(&g, &from, SpaceAction::Read) {
                 readable.push((g.space.slug.to_string(), from));
             }
         }

@@ -336,6 +336,51 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Creates an entry of `form` titled `title` in `space` through the forms a person uses, with
+    /// these field values; answers its address within the space.
+    pub async fn new_entry(
+        &self,
+        client: &Client,
+        space: &str,
+        title: &str,
+        form: &str,
+        fields: &[(&str, &str)],
+    ) -> String {
+        let created = self
+            .post_form(
+                client,
+                &format!("/s/{space}/new?form={form}"),
+                &format!("/s/{space}/pages"),
+                &[("title", title), ("form", form)],
+            )
+            .await;
+        assert_eq!(created.status(), StatusCode::SEE_OTHER, "entry {title} created");
+        let location = created.headers()["location"].to_str().expect("location").to_owned();
+        let fields_url = location.clone();
+        let saved = self.post_form(client, &fields_url, &fields_url, fields).await;
+        let status = saved.status();
+        assert_eq!(
+            status,
+            StatusCode::SEE_OTHER,
+            "fields of {title}: {}",
+            saved.text().await.unwrap_or_default()
+        );
+        location.trim_start_matches(&format!("/s/{space}/")).trim_end_matches("/fields").to_owned()
+    }
+
+    /// GET as `client` (or anonymously), answering the status and the body.
+    pub async fn get_text(&self, client: Option<&Client>, path: &str) -> (StatusCode, String) {
+        let response = match client {
+            Some(c) => c.get(self.url(path)).send().await,
+            None => reqwest::get(self.url(path)).await,
+        }
+        .expect("GET");
+        let status = response.status();
+        (status, response.text().await.expect("body"))
+    }
+}
+
 /// The value of the first `_csrf` hidden field in a page.
 pub fn csrf_in(html: &str) -> Option<String> {
     let doc = scraper::Html::parse_document(html);
