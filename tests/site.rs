@@ -215,7 +215,23 @@ async fn demo_fills_an_empty_site_once() {
         .text()
         .await
         .unwrap();
-    assert!(welcome.contains("href=\"/s/accueil/agenda\""), "the public home links to the agenda");
+    assert!(welcome.contains("href=\"/agenda\""), "the public home links to the agenda");
+    // Events, resources, organisations and the referents' profiles are entries of their forms.
+    let public = |path: &'static str| {
+        let url = app.url(path);
+        async move { reqwest::get(url).await.unwrap().text().await.unwrap() }
+    };
+    let agenda = public("/agenda?when=past").await;
+    assert!(agenda.contains("Restitution de la démarche"), "public events in the agenda");
+    assert!(!agenda.contains("Journée de lancement"), "meetings between chantiers are for members");
+    assert!(public("/resources")
+        .await
+        .contains("Référentiel métier de la coopération territoriale"));
+    assert!(public("/directory?kind=people").await.contains("Sophie Aouizerate"));
+    assert!(public("/directory?q=centsept").await.contains("Centsept"));
+    let members_agenda =
+        admin.get(app.url("/agenda?when=past")).send().await.unwrap().text().await.unwrap();
+    assert!(members_agenda.contains("Journée de lancement"));
     app.stop().await;
 
     let again = ruche(&url).arg("demo").output().unwrap();
