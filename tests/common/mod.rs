@@ -92,6 +92,9 @@ pub struct TestApp {
     pub base: String,
     pub db: Db,
     pub database_url: String,
+    /// What the server runs with (its own data directory included).
+    pub settings: Settings,
+    _data: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     _dir: Option<tempfile::TempDir>,
@@ -118,7 +121,8 @@ impl TestApp {
     pub async fn start_configured(url: &str, configure: impl FnOnce(&mut Settings)) -> Self {
         // Server logs (warnings and errors) show in a failing test's output.
         let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn").try_init();
-        let data = std::env::temp_dir();
+        let data_dir = tempfile::tempdir().expect("data directory");
+        let data = data_dir.path().to_owned();
         let db = db::connect(url).await.expect("database opens and migrates");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local address");
@@ -129,7 +133,7 @@ impl TestApp {
         settings.collab.settle = std::time::Duration::from_millis(50);
         configure(&mut settings);
         let (stop, stopped) = oneshot::channel::<()>();
-        let state = AppState::new(db.clone(), settings);
+        let state = AppState::new(db.clone(), settings.clone());
         let hub = state.hub.clone();
         let server = tokio::spawn(async move {
             app::launch(listener, state, async {
@@ -144,6 +148,8 @@ impl TestApp {
             base: format!("http://{addr}"),
             db,
             database_url: url.to_owned(),
+            settings,
+            _data: data_dir,
             stop: Some(stop),
             server: Some(server),
             _dir: None,
