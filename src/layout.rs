@@ -51,6 +51,9 @@ pub struct Ctx {
     pub user: Option<User>,
     pub lang: Lang,
     pub site_name: String,
+    /// The map's tile server and credit (pages with a map pass them to its script).
+    pub map_tiles: String,
+    pub map_attribution: String,
     /// The path and query, so the language switch and sign-in come back here.
     pub here: String,
     pub flashes: Vec<Flash>,
@@ -107,6 +110,8 @@ impl FromRequestParts<AppState> for Ctx {
             user,
             lang: Lang::from_headers(&parts.headers),
             site_name: state.settings.site_name.clone(),
+            map_tiles: state.settings.map_tiles.clone(),
+            map_attribution: state.settings.map_attribution.clone(),
             here: parts
                 .uri
                 .path_and_query()
@@ -317,6 +322,8 @@ pub async fn error_pages(State(state): State<AppState>, request: Request, next: 
         user,
         lang,
         site_name: state.settings.site_name.clone(),
+        map_tiles: state.settings.map_tiles.clone(),
+        map_attribution: state.settings.map_attribution.clone(),
         here,
         flashes: vec![],
         csrf,

@@ -21,7 +21,12 @@ async fn people_co_edit_in_real_chromium() {
         return;
     }
     // The scenarios sign the same people in many times within a minute.
-    let app = TestApp::start_with(Backend::Sqlite, |s| s.login_attempts_per_minute = 1000).await;
+    let app = TestApp::start_with(Backend::Sqlite, |s| {
+        s.login_attempts_per_minute = 1000;
+        // No tile server in tests: the map draws its markers on an empty background.
+        s.map_tiles = "/no-tiles/{z}/{x}/{y}.png".into();
+    })
+    .await;
     let chantier = app
         .create_space("chantier-1", "Chantier 1 : compétences et métiers", Visibility::Members)
         .await;
@@ -39,6 +44,57 @@ async fn people_co_edit_in_real_chromium() {
     app.put_page(&token, "chantier-1", "feuille-de-route", "Objectifs du chantier.").await;
     app.put_page(&token, "chantier-1", "boite-a-outils", "Outils :").await;
     app.put_page(&token, "ressources", "guide", GUIDE).await;
+    // Entries for the directory, the agenda, the resources and the map.
+    let sophie = app.signed_in("sophie@example.org").await;
+    app.new_entry(
+        &sophie,
+        "ressources",
+        "Le Labo de l'ESS",
+        "organisation",
+        &[
+            ("name", "Le Labo de l'ESS"),
+            ("point.lat", "48.8717"),
+            ("point.lon", "2.3431"),
+            ("address", "Paris"),
+            ("themes", "coopération, ESS"),
+        ],
+    )
+    .await;
+    app.new_entry(
+        &sophie,
+        "ressources",
+        "Savoir Devenir",
+        "organisation",
+        &[("name", "Savoir Devenir")],
+    )
+    .await;
+    // Today in the agenda's time zone, all day, so the event is both today's and upcoming.
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .date_naive()
+        .format("%Y-%m-%d")
+        .to_string();
+    app.new_entry(
+        &sophie,
+        "ressources",
+        "Atelier de prototypage",
+        "event",
+        &[
+            ("when.start", &format!("{today}T00:05")),
+            ("when.end", &format!("{today}T23:59")),
+            ("place", "Dijon"),
+            ("audience", "public"),
+        ],
+    )
+    .await;
+    app.new_entry(
+        &sophie,
+        "ressources",
+        "Référentiel métier de la coopération territoriale",
+        "resource",
+        &[("type", "référentiel"), ("themes", "chantier 1")],
+    )
+    .await;
 
     let shots = std::path::Path::new(root).join("target/browser-screenshots");
     std::fs::create_dir_all(&shots).unwrap();

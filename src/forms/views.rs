@@ -89,6 +89,9 @@ fn input(f: &FieldDef, raw: &[(String, String)], error: Option<&str>, ctx: &Ctx)
                                 input #{(id) "-lat"} type="text" inputmode="decimal" name={(f.key) ".lat"} value=(typed(raw, &format!("{}.lat", f.key)));
                                 label for={(id) "-lon"} { (ctx.t("forms.longitude")) }
                                 input #{(id) "-lon"} type="text" inputmode="decimal" name={(f.key) ".lon"} value=(typed(raw, &format!("{}.lon", f.key)));
+                                // With JavaScript, a map to pick the place by clicking (the boxes stay).
+                                p.hint.point-hint hidden { (ctx.t("forms.point_pick_hint")) }
+                                div.point-picker data-lat={"#" (id) "-lat"} data-lon={"#" (id) "-lon"} hidden {}
                             }
                             FieldKind::MultipleChoice { choices } => {
                                 @for c in choices {
@@ -160,6 +163,7 @@ pub fn entry_form(
     errors: &Errors,
 ) -> Html<String> {
     let heading = ctx.tf("forms.editing", &[("title", &page.title)]);
+    let has_point = form.fields.iter().any(|f| f.kind == FieldKind::Point);
     layout_page(
         ctx,
         &heading,
@@ -175,6 +179,13 @@ pub fn entry_form(
                 (ctx.csrf_field())
                 @for f in &form.fields { (input(f, raw, errors.get(&f.key).copied(), ctx)) }
                 button type="submit" { (ctx.t("page.save")) }
+            }
+            @if has_point {
+                link rel="stylesheet" href="/assets/leaflet.css";
+                script #map-data type="application/json" {
+                    (maud::PreEscaped(serde_json::json!({ "tiles": ctx.map_tiles, "attribution": ctx.map_attribution }).to_string().replace("</", "<\\/")))
+                }
+                script src="/assets/map.js" defer {}
             }
         },
     )

@@ -145,6 +145,20 @@ pub async fn show(
         )),
         None => None,
     };
+    // A member's profile says which spaces they belong to (those whose members the reader sees).
+    let entry = match (entry, page.owner) {
+        (Some(values), Some(owner)) => {
+            let spaces = crate::directory::spaces_of(&state.db, ctx.user.as_ref(), owner).await?;
+            Some(maud::html! {
+                (values)
+                @if !spaces.is_empty() {
+                    h2 { (ctx.t("directory.spaces")) }
+                    ul { @for (slug, title) in &spaces { li { a href={"/s/" (slug)} { (title) } } } }
+                }
+            })
+        }
+        (entry, _) => entry,
+    };
     Ok(views::show(&ctx, &grant, &page, &html, &backlinks, last.as_ref(), entry).into_response())
 }
 

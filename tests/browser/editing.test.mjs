@@ -194,7 +194,7 @@ test('an anonymous reader without JavaScript reads a public page in full', async
 
 test('on a phone the page and the editor are usable', async () => {
   const { context, page } = await person('sophie@example.org', { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true })
-  for (const url of ['/s/ressources/guide', '/s/chantier-1/feuille-de-route/edit']) {
+  for (const url of ['/directory', '/agenda', '/map', '/resources', '/s/ressources/guide', '/s/chantier-1/feuille-de-route/edit']) {
     await page.goto(`${base}${url}`)
     if (url.endsWith('/edit')) await page.waitForFunction(() => window.rucheEditor && window.rucheEditor.provider.synced)
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)
@@ -219,12 +219,19 @@ test('accessibility: no serious or critical axe violations', async () => {
     [anonymous.page, '/login', 'sign-in'],
     [anonymous.page, '/s/ressources', 'space'],
     [anonymous.page, '/s/ressources/guide', 'page'],
-    [member.page, '/s/chantier-1/feuille-de-route/edit', 'editor']
+    [member.page, '/s/chantier-1/feuille-de-route/edit', 'editor'],
+    [anonymous.page, '/directory', 'directory'],
+    [anonymous.page, '/agenda', 'agenda'],
+    [anonymous.page, '/resources', 'resources'],
+    [anonymous.page, '/map', 'map'],
+    [member.page, '/s/ressources/le-labo-de-l-ess/fields', 'entry-form'],
+    [member.page, '/forms/organisation?view=table', 'table']
   ]
   const problems = []
   for (const [page, url, name] of pages) {
     await page.goto(`${base}${url}`)
     if (name === 'editor') await page.waitForFunction(() => window.rucheEditor && window.rucheEditor.provider.synced)
+    if (name === 'map') await page.waitForSelector('#map .leaflet-interactive')
     await page.addScriptTag({ content: axeSource })
     const result = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ['violations'] }))
     for (const v of result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')) {
@@ -235,4 +242,47 @@ test('accessibility: no serious or critical axe violations', async () => {
   await anonymous.context.close()
   await member.context.close()
   assert.deepEqual(problems, [], `accessibility violations:\n${problems.join('\n')}`)
+})
+
+test('the map shows organisations as markers, with the same places listed beside it', async () => {
+  const { context, page } = await person(null)
+  await page.goto(`${base}/map`)
+  await page.waitForSelector('#map .leaflet-interactive')
+  assert.equal(await page.locator('#map .leaflet-interactive').count(), 1, 'one organisation has a place')
+  assert.match(await page.locator('.map-list').innerText(), /Le Labo de l'ESS/)
+  await page.locator('#map .leaflet-interactive').first().click()
+  const link = page.locator('.leaflet-popup-content a')
+  assert.equal(await link.innerText(), "Le Labo de l'ESS")
+  assert.equal(await link.getAttribute('href'), '/s/ressources/le-labo-de-l-ess')
+  await shot(page, '09-map')
+  await context.close()
+})
+
+test('a place is picked on the map of the entry form', async () => {
+  const { context, page } = await person('sophie@example.org')
+  await page.goto(`${base}/s/ressources/savoir-devenir/fields`)
+  await page.waitForSelector('.point-picker .leaflet-container, .point-picker.leaflet-container')
+  const picker = page.locator('.point-picker')
+  await picker.scrollIntoViewIfNeeded()
+  const box = await picker.boundingBox()
+  await picker.click({ position: { x: box.width / 2, y: box.height / 2 } })
+  const lat = await page.inputValue('#field-point-lat')
+  const lon = await page.inputValue('#field-point-lon')
+  assert.ok(Number.isFinite(parseFloat(lat)) && Number.isFinite(parseFloat(lon)), `picked ${lat}, ${lon}`)
+  await Promise.all([page.waitForURL((url) => url.pathname === '/s/ressources/savoir-devenir'), page.click('main form button[type=submit]')])
+  const geojson = await (await fetch(`${base}/api/forms/organisation/entries.geojson`)).json()
+  const placed = geojson.features.find((f) => f.properties.title === 'Savoir Devenir')
+  assert.ok(placed, 'the picked place is saved and on the map')
+  assert.equal(placed.geometry.coordinates[1].toFixed(5), parseFloat(lat).toFixed(5))
+  await shot(page, '10-point-picked')
+  await context.close()
+})
+
+test('the agenda shows today\'s event in the month and in the upcoming list', async () => {
+  const { context, page } = await person(null)
+  await page.goto(`${base}/agenda`)
+  assert.match(await page.locator('td[aria-current=date]').innerText(), /Atelier de prototypage/)
+  assert.match(await page.locator('ol.events').innerText(), /Atelier de prototypage/)
+  await shot(page, '11-agenda')
+  await context.close()
 })

@@ -39,8 +39,62 @@ function start() {
   }
 }
 
-if (document.readyState === "loading") {
-  document.addEventListener("DOMContentLoaded", start);
-} else {
+// In an entry's form: a map where a click sets the
+// latitude and longitude boxes, which stay the way to type a place by hand.
+function pickers() {
+  const data = document.getElementById("map-data");
+  if (!data) return;
+  const { tiles, attribution } = JSON.parse(data.textContent);
+  for (const holder of document.querySelectorAll(".point-picker")) {
+    const lat = document.querySelector(holder.dataset.lat);
+    const lon = document.querySelector(holder.dataset.lon);
+    if (!lat || !lon) continue;
+    holder.hidden = false;
+    const hint = holder.parentElement.querySelector(".point-hint");
+    if (hint) hint.hidden = false;
+    const map = L.map(holder, { scrollWheelZoom: false });
+    L.tileLayer(tiles, { attribution, maxZoom: 18 }).addTo(map);
+    let marker = null;
+    const place = (latlng) => {
+      if (marker) marker.setLatLng(latlng);
+      else marker = L.circleMarker(latlng, { radius: 9, color: "#7a4a00", weight: 2, fillColor: "#f0a500", fillOpacity: 0.9 }).addTo(map);
+    };
+    const current = () => {
+      const a = parseFloat(lat.value.replace(",", "."));
+      const b = parseFloat(lon.value.replace(",", "."));
+      return Number.isFinite(a) && Number.isFinite(b) ? [a, b] : null;
+    };
+    const here = current();
+    if (here) {
+      place(here);
+      map.setView(here, 12);
+    } else {
+      map.setView([46.6, 2.4], 5);
+    }
+    map.on("click", (event) => {
+      lat.value = event.latlng.lat.toFixed(5);
+      lon.value = event.latlng.lng.toFixed(5);
+      place(event.latlng);
+    });
+    const follow = () => {
+      const typed = current();
+      if (typed) {
+        place(typed);
+        map.panTo(typed);
+      }
+    };
+    lat.addEventListener("change", follow);
+    lon.addEventListener("change", follow);
+  }
+}
+
+function ready() {
   start();
+  pickers();
+}
+
+if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", ready);
+} else {
+  ready();
 }
