@@ -90,7 +90,7 @@ pub async fn entries(
 /// The entries as CSV: one row an entry, one column a field (the reader's visible ones).
 pub fn csv(base: &str, form: &Form, entries: &[Entry], private_columns: bool) -> AppResult<String> {
     let columns: Vec<_> =
-        form.fields.iter().filter(|f| private_columns || !f.members_only).collect();
+        form.fields.iter().filter(|f| private_columns || !f.is_private()).collect();
     let mut out = csv::Writer::from_writer(Vec::new());
     let mut head = vec!["titre".to_owned(), "espace".to_owned(), "adresse".to_owned()];
     head.extend(columns.iter().map(|f| f.label.clone()));
@@ -125,7 +125,7 @@ pub async fn entries_csv(
     // Members-only columns appear when the reader may see them in at least one entry.
     let private = entries
         .iter()
-        .any(|e| form.fields.iter().any(|f| f.members_only && e.values.contains_key(&f.key)));
+        .any(|e| form.fields.iter().any(|f| f.is_private() && e.values.contains_key(&f.key)));
     let body = csv(&state.settings.base_url, &form, &entries, private)?;
     Ok((
         [

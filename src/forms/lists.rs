@@ -54,7 +54,7 @@ pub async fn show(
     let grants = query::readable_spaces(&state.db, ctx.user.as_ref()).await?;
     let all = query::entries(&state.db, &grants, &form, None).await?;
     let mut selects = vec![FilterSelect::of_space(&ctx, &filter, &all)];
-    for f in form.fields.iter().filter(|f| !f.members_only) {
+    for f in form.fields.iter().filter(|f| !f.is_private()) {
         if matches!(
             f.kind,
             FieldKind::SingleChoice { .. } | FieldKind::MultipleChoice { .. } | FieldKind::Tags

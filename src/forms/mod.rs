@@ -51,6 +51,14 @@ pub enum FieldKind {
     Image,
 }
 
+impl FieldDef {
+    /// Whether only members (of the entry's space) may see its values: fields marked so, and
+    /// links to members, whose value is an e-mail address.
+    pub fn is_private(&self) -> bool {
+        self.members_only || self.kind == FieldKind::MemberLink
+    }
+}
+
 impl FieldKind {
     /// The key naming this kind in the translations and in the form editor.
     pub fn name(&self) -> &'static str {
@@ -134,7 +142,7 @@ impl Form {
     }
 
     pub fn has_members_only_fields(&self) -> bool {
-        self.fields.iter().any(|f| f.members_only)
+        self.fields.iter().any(FieldDef::is_private)
     }
 
     /// Whether these values make the entry one for its space's members only.

@@ -139,7 +139,7 @@ pub async fn entries(
             };
             for row in rows {
                 let Some(field) = form.field(&row.key) else { continue };
-                if field.members_only && !private {
+                if field.is_private() && !private {
                     continue;
                 }
                 if range.is_some_and(|r| r.key == row.key) {
@@ -189,7 +189,7 @@ impl Filter {
             .filter_map(|(k, v)| {
                 let key = k.strip_prefix("field.")?;
                 let f = form.field(key)?;
-                (!v.trim().is_empty() && !f.members_only).then_some((f.key.as_str(), v.trim()))
+                (!v.trim().is_empty() && !f.is_private()).then_some((f.key.as_str(), v.trim()))
             })
             .collect()
     }

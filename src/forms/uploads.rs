@@ -154,7 +154,7 @@ pub async fn serve(
     let private = access::page_allows(&grant, &page, SpaceAction::ReadMembersOnlyFields);
     let content = state.hub.read(page.id.doc()).await?;
     let held =
-        form.fields.iter().filter(|f| f.kind.is_upload() && (private || !f.members_only)).any(
+        form.fields.iter().filter(|f| f.kind.is_upload() && (private || !f.is_private())).any(
             |f| {
                 content.fields.get(&f.key).and_then(|v| v.get("hash")).and_then(Value::as_str)
                     == Some(hash.as_str())

@@ -196,7 +196,7 @@ pub fn entry_form(
 pub fn values(ctx: &Ctx, base: &str, form: &Form, values: &Value, private: bool) -> Markup {
     html! {
         dl.facts.entry {
-            @for f in form.fields.iter().filter(|f| private || !f.members_only) {
+            @for f in form.fields.iter().filter(|f| private || !f.is_private()) {
                 @if let Some(v) = values.get(&f.key).filter(|v| !v.is_null()) {
                     dt { (f.label) }
                     dd {

@@ -43,7 +43,7 @@ pub async fn show(
     if let Some(form) = crate::forms::routes::form_of(&state, &page).await? {
         if !access::page_allows(&grant, &page, SpaceAction::ReadMembersOnlyFields) {
             if let Some(map) = fields.as_object_mut() {
-                map.retain(|key, _| form.field(key).is_none_or(|f| !f.members_only));
+                map.retain(|key, _| form.field(key).is_none_or(|f| !f.is_private()));
             }
         }
     }
