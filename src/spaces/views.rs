@@ -63,6 +63,10 @@ pub fn show(ctx: &Ctx, grant: &SpaceGrant, pages: Option<&[crate::pages::Page]>)
                         a.button href={"/s/" (space.slug) "/settings"} { (ctx.t("space.settings")) }
                     }
                 }
+                p.actions {
+                    a.button.secondary href={"/s/" (space.slug) "/agenda"} { (ctx.t("nav.agenda")) }
+                    a.button.secondary href={"/s/" (space.slug) "/changes"} { (ctx.t("nav.changes")) }
+                }
                 @if let Some(pages) = pages { (crate::pages::views::list(ctx, grant, pages)) }
             }
         },
