@@ -36,16 +36,27 @@ pub struct AppState {
     pub sign_in_limits: Arc<SignInLimits>,
     /// The live documents.
     pub hub: Hub,
+    /// The search index, kept current as pages change.
+    pub search: crate::search::SearchIndex,
 }
 
 impl AppState {
-    pub fn new(db: Db, settings: Settings) -> Self {
+    /// The application over `db`. Opens (or rebuilds) the search index in the data directory:
+    /// call it within the Tokio runtime.
+    pub fn new(db: Db, settings: Settings) -> anyhow::Result<Self> {
         let limits = SignInLimits::new(settings.login_attempts_per_minute);
         let (projections_db, history_db) = (db.clone(), db.clone());
+        let search = crate::search::SearchIndex::open(&settings.data_dir, db.clone())?;
+        let searched = search.clone();
         let hooks = collab::Hooks {
             on_settled: Arc::new(move |doc, content| {
                 let db = projections_db.clone();
-                Box::pin(async move { pages::project(&db, doc, content).await.map(drop) })
+                let search = searched.clone();
+                Box::pin(async move {
+                    pages::project(&db, doc, content).await?;
+                    search.touch(doc.0);
+                    Ok(())
+                })
             }),
             on_quiet: Arc::new(move |doc, content, authors| {
                 let db = history_db.clone();
@@ -53,7 +64,7 @@ impl AppState {
             }),
         };
         let hub = Hub::new(db.clone(), settings.collab.clone(), hooks);
-        Self { db, settings: Arc::new(settings), sign_in_limits: Arc::new(limits), hub }
+        Ok(Self { db, settings: Arc::new(settings), sign_in_limits: Arc::new(limits), hub, search })
     }
 }
 
@@ -124,6 +135,7 @@ pub fn router(state: AppState) -> Router {
         .route("/s/{space}/{page}/compare", get(history::routes::compare))
         .route("/lang/{code}", get(i18n::switch))
         .route("/directory", get(directory::index))
+        .route("/search", get(crate::search::routes::page))
         .route("/resources", get(resources::index))
         .route("/forms", get(forms::lists::index))
         .route("/forms/{key}", get(forms::lists::show))
@@ -147,6 +159,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/spaces/{space}/members", get(spaces::api::members))
         .route("/api/spaces/{space}/pages", get(pages::api::list))
         .route("/api/render", post(pages::routes::preview))
+        .route("/api/search", get(crate::search::routes::api))
         .route("/api/forms", get(forms::exports::list))
         .route("/api/forms/{key}", get(forms::exports::show))
         .route("/api/forms/{key}/entries", get(forms::exports::entries))

@@ -40,6 +40,8 @@ pub enum Command {
     Token(TokenCommand),
     /// Fill an empty site with demonstration content (spaces, people, organisations).
     Demo,
+    /// Rebuild the search index from the database (stop the server first).
+    Reindex,
 }
 
 #[derive(Debug, Subcommand)]
@@ -125,6 +127,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{secret}");
             Ok(())
         }
+        Command::Reindex => {
+            let search = crate::search::SearchIndex::open_with(&settings.data_dir, db.clone(), false)
+                .context("opening the search index (is the server running on this data directory? stop it first)")?;
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} pages ({eta} left)")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let started = std::time::Instant::now();
+            let n = search
+                .rebuild(&db, |done, total| {
+                    bar.set_length(total);
+                    bar.set_position(done);
+                })
+                .await?;
+            bar.finish();
+            println!(
+                "Search index rebuilt: {n} pages in {:.1} s.",
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
         Command::Demo => {
             let summary = demo::fill(&db).await?;
             println!("Demo site ready: {} spaces.", summary.spaces);
@@ -148,7 +172,7 @@ async fn serve(db: db::Db, settings: Settings) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", settings.addr))?;
     tracing::info!(addr = %settings.addr, database = %db::redact(&settings.database_url), data = %settings.data_dir.display(), "Ruche is serving");
-    app::launch(listener, AppState::new(db, settings), shutdown_signal()).await
+    app::launch(listener, AppState::new(db, settings)?, shutdown_signal()).await
 }
 
 /// Completes on ctrl-c or SIGTERM.

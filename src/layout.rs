@@ -155,6 +155,11 @@ pub fn page(ctx: &Ctx, title: &str, content: Markup) -> Html<String> {
                                 }
                             }
                         }
+                        form.site-search role="search" method="get" action="/search" {
+                            label.visually-hidden for="site-search-q" { (ctx.t("search.box")) }
+                            input #site-search-q type="search" name="q" placeholder=(ctx.t("search.title")) maxlength="200";
+                            button type="submit" { (ctx.t("search.go")) }
+                        }
                         div.who {
                             @if let Some(user) = &ctx.user {
                                 a href="/account" { (user.name) }

@@ -19,5 +19,6 @@ pub mod layout;
 pub mod map;
 pub mod pages;
 pub mod resources;
+pub mod search;
 pub mod slug;
 pub mod spaces;

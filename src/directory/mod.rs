@@ -291,6 +291,7 @@ pub async fn create_profile(
         Some(page) => page,
         None => create_profile_page(&state.db, &user, Default::default()).await?,
     };
+    state.search.touch(page.id.0);
     flash(&session, FlashKind::Success, ctx.t("directory.profile_created")).await?;
     Ok(Redirect::to(&format!("/s/{PROFILES_SPACE}/{}/fields", page.slug)).into_response())
 }

@@ -110,6 +110,7 @@ pub async fn save(
     if crate::pages::project(&state.db, page.id.doc(), content).await? {
         state.hub.kick([page.id.doc()]).await;
     }
+    state.search.touch(page.id.0);
     flash(&session, FlashKind::Success, ctx.t("page.saved")).await?;
     Ok(Redirect::to(&format!("/s/{}/{}", grant.space.slug, page.slug)).into_response())
 }

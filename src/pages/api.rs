@@ -105,6 +105,7 @@ pub async fn put(
         .hub
         .set_text(page.id.doc(), body.markdown.clone(), body.base_markdown.clone(), author)
         .await?;
+    state.search.touch(page.id.0);
     let content = state.hub.read(page.id.doc()).await?;
     Ok((
         status,

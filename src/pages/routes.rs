@@ -243,6 +243,7 @@ pub async fn create(
     let author = ctx.user.as_ref().map(|u| u.id.0);
     match store::create(&state.db, grant.space.id, &fields.title, None, author).await {
         Ok(page) => {
+            state.search.touch(page.id.0);
             let form = match fields.form.as_str() {
                 "" => None,
                 key => crate::forms::store::find(&state.db, key).await?,
@@ -382,6 +383,7 @@ pub async fn rename(
     .await
     {
         Ok(renamed) => {
+            state.search.touch(renamed.id.0);
             flash(&session, FlashKind::Success, ctx.t("page.renamed")).await?;
             Ok(Redirect::to(&format!("/s/{}/{}", grant.space.slug, renamed.slug)).into_response())
         }
@@ -410,6 +412,7 @@ pub async fn trash(
     let (grant, page) =
         page_at(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Manage).await?;
     store::set_trashed(&state.db, &page, true, ctx.user.as_ref().map(|u| u.id.0)).await?;
+    state.search.touch(page.id.0);
     state.hub.kick([page.id.doc()]).await;
     flash(&session, FlashKind::Success, ctx.tf("page.trashed", &[("title", &page.title)])).await?;
     Ok(Redirect::to(&format!("/s/{}", grant.space.slug)).into_response())
@@ -425,6 +428,7 @@ pub async fn restore(
     let (grant, page) =
         page_at(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Manage).await?;
     store::set_trashed(&state.db, &page, false, ctx.user.as_ref().map(|u| u.id.0)).await?;
+    state.search.touch(page.id.0);
     flash(&session, FlashKind::Success, ctx.tf("page.restored", &[("title", &page.title)])).await?;
     Ok(Redirect::to(&format!("/s/{}/{}", grant.space.slug, page.slug)).into_response())
 }
@@ -444,6 +448,7 @@ pub async fn purge(
     }
     state.hub.forget(page.id.doc()).await;
     store::purge(&state.db, &page).await?;
+    state.search.touch(page.id.0);
     flash(&session, FlashKind::Success, ctx.tf("page.purged", &[("title", &page.title)])).await?;
     Ok(Redirect::to(&format!("/s/{}/trash", grant.space.slug)).into_response())
 }

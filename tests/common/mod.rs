@@ -133,7 +133,7 @@ impl TestApp {
         settings.collab.settle = std::time::Duration::from_millis(50);
         configure(&mut settings);
         let (stop, stopped) = oneshot::channel::<()>();
-        let state = AppState::new(db.clone(), settings.clone());
+        let state = AppState::new(db.clone(), settings.clone()).expect("application starts");
         let hub = state.hub.clone();
         let server = tokio::spawn(async move {
             app::launch(listener, state, async {

@@ -160,6 +160,18 @@ impl YClient {
         self.send_raw(protocol::encode_update(&update));
     }
 
+    /// Deletes `len` UTF-16 units at `index` and sends the change.
+    pub fn delete(&self, index: u32, len: u32) {
+        let update = {
+            let doc = self.doc.lock().expect("doc");
+            let body = doc.get_or_insert_text("body");
+            let mut txn = doc.transact_mut();
+            body.remove_range(&mut txn, index, len);
+            txn.encode_update_v1()
+        };
+        self.send_raw(protocol::encode_update(&update));
+    }
+
     /// Types at the end of the text.
     pub fn append(&self, text: &str) {
         self.type_at(u32::MAX, text);

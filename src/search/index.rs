@@ -1,0 +1,376 @@
+//! The search index (tantivy) in the data directory: one document per page, with its title,
+//! text and the values of its public fields, analysed for French (stems, accents folded) and
+//! for English. Kept current from the database by a background task that batches the pages
+//! it is told about; rebuilt when lost, corrupt or out of step with the database.
+use std::{
+    collections::{HashMap, HashSet},
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use tantivy::{
+    schema::{
+        Facet, FacetOptions, Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions,
+        FAST, INDEXED, STORED,
+    },
+    tokenizer::{
+        AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
+        TextAnalyzer,
+    },
+    Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term,
+};
+use tokio::sync::mpsc;
+
+use crate::{
+    db::Db,
+    forms::{entity::entry_field, Form},
+    pages::entity::page,
+};
+
+/// Changes when the schema or the analysis changes: an older index is rebuilt.
+const SCHEMA_VERSION: &str = "ruche-search-1";
+/// How long the indexer gathers changes before writing them together.
+const BATCH_WAIT: Duration = Duration::from_millis(300);
+const WRITER_MEMORY: usize = 50_000_000;
+
+/// The fields of the index.
+#[derive(Clone, Copy)]
+pub struct Fields {
+    pub page_id: Field,
+    pub space_id: Field,
+    pub members_only: Field,
+    pub title: Field,
+    pub body: Field,
+    pub values: Field,
+    pub title_en: Field,
+    pub body_en: Field,
+    /// `/{space id}`
+    pub space: Field,
+    /// `/{form key}`, or `/page` for plain pages.
+    pub form: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = |analyzer: &str, stored: bool| {
+        let options = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(analyzer)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        );
+        if stored {
+            options.set_stored()
+        } else {
+            options
+        }
+    };
+    let fields = Fields {
+        page_id: b.add_u64_field("page_id", INDEXED | STORED | FAST),
+        space_id: b.add_u64_field("space_id", INDEXED | FAST),
+        members_only: b.add_u64_field("members_only", INDEXED),
+        title: b.add_text_field("title", text("ruche_fr", true)),
+        body: b.add_text_field("body", text("ruche_fr", true)),
+        values: b.add_text_field("values", text("ruche_fr", true)),
+        title_en: b.add_text_field("title_en", text("ruche_en", false)),
+        body_en: b.add_text_field("body_en", text("ruche_en", false)),
+        space: b.add_facet_field("space", FacetOptions::default()),
+        form: b.add_facet_field("form", FacetOptions::default()),
+    };
+    (b.build(), fields)
+}
+
+fn analyzer(language: Language) -> TextAnalyzer {
+    // Stemmed with its accents (the stemmers expect them), then folded: "coopérations",
+    // "Coopération" and "cooperation" meet on "cooper".
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(Stemmer::new(language))
+        .filter(AsciiFoldingFilter)
+        .build()
+}
+
+/// What is indexed of a page.
+#[derive(Debug, Clone)]
+pub struct PageText {
+    pub page_id: i64,
+    pub space_id: i64,
+    pub members_only: bool,
+    pub form: Option<String>,
+    pub title: String,
+    pub body: String,
+    /// The values of its fields that everyone who reads the page may see.
+    pub values: String,
+}
+
+/// The search index of a site.
+#[derive(Clone)]
+pub struct SearchIndex {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    fields: Fields,
+    queue: mpsc::UnboundedSender<i64>,
+}
+
+impl SearchIndex {
+    /// Opens the index under `data_dir`, or makes a new one if it is missing, of an older
+    /// schema, or unreadable (never fails for that: search is rebuilt, the site runs). Starts
+    /// the task that keeps it current from `db`, and a rebuild if it is out of step.
+    pub fn open(data_dir: &Path, db: Db) -> anyhow::Result<Self> {
+        Self::open_with(data_dir, db, true)
+    }
+
+    /// Opens the index; `check` starts a rebuild when it is out of step with the database.
+    pub fn open_with(data_dir: &Path, db: Db, check: bool) -> anyhow::Result<Self> {
+        let dir = data_dir.join("search");
+        let (index, fresh) = match open_existing(&dir) {
+            Ok(index) => (index, false),
+            Err(err) => {
+                if dir.exists() {
+                    tracing::warn!(error = %err, dir = %dir.display(), "search index unreadable: rebuilding it");
+                    std::fs::remove_dir_all(&dir)?;
+                }
+                std::fs::create_dir_all(&dir)?;
+                let (schema, _) = schema();
+                let index = Index::create_in_dir(&dir, schema)?;
+                std::fs::write(dir.join("RUCHE_VERSION"), SCHEMA_VERSION)?;
+                (index, true)
+            }
+        };
+        let search = Self::from_index(index, Some(db.clone()))?;
+        if check {
+            let checker = search.clone();
+            tokio::spawn(async move {
+                if let Err(err) = checker.rebuild_if_needed(&db, fresh).await {
+                    tracing::warn!(error = ?err, "could not rebuild the search index");
+                }
+            });
+        }
+        Ok(search)
+    }
+
+    /// An index held in memory (benchmarks), kept current by `index_now` only.
+    pub fn in_memory() -> anyhow::Result<Self> {
+        let (schema, _) = schema();
+        Self::from_index(Index::create_in_ram(schema), None)
+    }
+
+    fn from_index(index: Index, db: Option<Db>) -> anyhow::Result<Self> {
+        index.tokenizers().register("ruche_fr", analyzer(Language::French));
+        index.tokenizers().register("ruche_en", analyzer(Language::English));
+        let (_, fields) = schema();
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        let writer = index.writer(WRITER_MEMORY)?;
+        let (queue, pending) = mpsc::unbounded_channel();
+        let search = Self {
+            inner: Arc::new(Inner { index, reader, writer: Mutex::new(writer), fields, queue }),
+        };
+        if let Some(db) = db {
+            tokio::spawn(search.clone().keep_current(db, pending));
+        }
+        Ok(search)
+    }
+
+    pub fn fields(&self) -> Fields {
+        self.inner.fields
+    }
+
+    pub fn index(&self) -> &Index {
+        &self.inner.index
+    }
+
+    pub fn searcher(&self) -> tantivy::Searcher {
+        self.inner.reader.searcher()
+    }
+
+    /// Asks for a page to be indexed again (after it changed, moved, was trashed or deleted).
+    pub fn touch(&self, page: i64) {
+        let _ = self.inner.queue.send(page);
+    }
+
+    async fn keep_current(self, db: Db, mut pending: mpsc::UnboundedReceiver<i64>) {
+        while let Some(first) = pending.recv().await {
+            let mut batch = HashSet::from([first]);
+            tokio::time::sleep(BATCH_WAIT).await;
+            while let Ok(more) = pending.try_recv() {
+                batch.insert(more);
+            }
+            let ids: Vec<i64> = batch.into_iter().collect();
+            let result = async {
+                let texts = texts(&db, Some(&ids)).await?;
+                self.write(&ids, texts).await
+            }
+            .await;
+            if let Err(err) = result {
+                tracing::warn!(error = ?err, pages = ids.len(), "could not update the search index");
+            }
+        }
+    }
+
+    /// Replaces the documents of `ids` by `texts` (pages absent from `texts` are removed).
+    pub async fn write(&self, ids: &[i64], texts: Vec<PageText>) -> anyhow::Result<()> {
+        let search = self.clone();
+        let ids = ids.to_vec();
+        tokio::task::spawn_blocking(move || search.write_blocking(&ids, texts)).await?
+    }
+
+    fn write_blocking(&self, ids: &[i64], texts: Vec<PageText>) -> anyhow::Result<()> {
+        let f = self.inner.fields;
+        let mut writer = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+        for id in ids {
+            writer.delete_term(Term::from_field_u64(f.page_id, id_u64(*id)));
+        }
+        for t in texts {
+            writer.add_document(self.document(&t))?;
+        }
+        writer.commit()?;
+        drop(writer);
+        self.inner.reader.reload()?;
+        Ok(())
+    }
+
+    fn document(&self, t: &PageText) -> TantivyDocument {
+        let f = self.inner.fields;
+        let mut doc = TantivyDocument::default();
+        doc.add_u64(f.page_id, id_u64(t.page_id));
+        doc.add_u64(f.space_id, id_u64(t.space_id));
+        doc.add_u64(f.members_only, u64::from(t.members_only));
+        doc.add_text(f.title, &t.title);
+        doc.add_text(f.body, &t.body);
+        doc.add_text(f.values, &t.values);
+        doc.add_text(f.title_en, &t.title);
+        doc.add_text(f.body_en, &t.body);
+        doc.add_facet(f.space, Facet::from(&format!("/{}", t.space_id)));
+        doc.add_facet(f.form, Facet::from(&format!("/{}", t.form.as_deref().unwrap_or("page"))));
+        doc
+    }
+
+    /// Indexes these pages at once (the benchmark; the rebuild).
+    pub fn index_now(&self, texts: Vec<PageText>) -> anyhow::Result<()> {
+        let f = self.inner.fields;
+        let mut writer = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+        for t in &texts {
+            writer.delete_term(Term::from_field_u64(f.page_id, id_u64(t.page_id)));
+            writer.add_document(self.document(t))?;
+        }
+        writer.commit()?;
+        drop(writer);
+        self.inner.reader.reload()?;
+        Ok(())
+    }
+
+    /// Rebuilds everything from the database, telling `progress` how far it is.
+    pub async fn rebuild(&self, db: &Db, progress: impl Fn(u64, u64)) -> anyhow::Result<u64> {
+        let total =
+            page::Entity::find().filter(page::Column::TrashedAt.is_null()).count(db).await?;
+        {
+            let mut writer = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+            writer.delete_all_documents()?;
+            writer.commit()?;
+        }
+        let mut done = 0;
+        let mut after = 0;
+        loop {
+            let ids: Vec<i64> = page::Entity::find()
+                .select_only()
+                .column(page::Column::Id)
+                .filter(page::Column::Id.gt(after))
+                .order_by_asc(page::Column::Id)
+                .limit(500)
+                .into_tuple()
+                .all(db)
+                .await?;
+            let Some(last) = ids.last().copied() else { break };
+            after = last;
+            let texts = texts(db, Some(&ids)).await?;
+            done += texts.len() as u64;
+            let search = self.clone();
+            tokio::task::spawn_blocking(move || search.index_now(texts)).await??;
+            progress(done, total);
+        }
+        Ok(done)
+    }
+
+    async fn rebuild_if_needed(&self, db: &Db, fresh: bool) -> anyhow::Result<()> {
+        let in_db =
+            page::Entity::find().filter(page::Column::TrashedAt.is_null()).count(db).await?;
+        let in_index = self.searcher().num_docs();
+        if fresh || in_db != in_index {
+            tracing::info!(in_db, in_index, "rebuilding the search index");
+            let n = self.rebuild(db, |_, _| {}).await?;
+            tracing::info!(pages = n, "search index rebuilt");
+        }
+        Ok(())
+    }
+}
+
+fn id_u64(id: i64) -> u64 {
+    u64::try_from(id).unwrap_or_default()
+}
+
+fn open_existing(dir: &PathBuf) -> anyhow::Result<Index> {
+    let version = std::fs::read_to_string(dir.join("RUCHE_VERSION"))?;
+    if version.trim() != SCHEMA_VERSION {
+        anyhow::bail!("index of schema {version:?}, expected {SCHEMA_VERSION}");
+    }
+    let index = Index::open_in_dir(dir)?;
+    // Reading every segment's metadata finds most corruption now rather than at query time.
+    index.load_metas()?;
+    index.reader()?.searcher().num_docs();
+    Ok(index)
+}
+
+/// What to index of these pages (all of them when `ids` is `None`); trashed ones are left out.
+pub async fn texts(db: &Db, ids: Option<&[i64]>) -> anyhow::Result<Vec<PageText>> {
+    let mut query = page::Entity::find().filter(page::Column::TrashedAt.is_null());
+    if let Some(ids) = ids {
+        query = query.filter(page::Column::Id.is_in(ids.iter().copied()));
+    }
+    let pages = query.all(db).await?;
+    if pages.is_empty() {
+        return Ok(Vec::new());
+    }
+    let forms: HashMap<String, Form> =
+        crate::forms::store::list(db).await?.into_iter().map(|f| (f.key.clone(), f)).collect();
+    let mut values: HashMap<i64, Vec<entry_field::Model>> = HashMap::new();
+    for row in entry_field::Entity::find()
+        .filter(entry_field::Column::PageId.is_in(pages.iter().map(|p| p.id)))
+        .all(db)
+        .await?
+    {
+        values.entry(row.page_id).or_default().push(row);
+    }
+    Ok(pages
+        .into_iter()
+        .map(|p| {
+            let form = p.form.as_ref().and_then(|k| forms.get(k));
+            // Only what every reader of the page may see is searchable.
+            let public: Vec<String> = values
+                .remove(&p.id)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|row| {
+                    form.and_then(|f| f.field(&row.key))
+                        .is_some_and(|f| !f.is_private() && !f.kind.is_upload())
+                })
+                .map(|row| row.text)
+                .collect();
+            PageText {
+                page_id: p.id,
+                space_id: p.space_id,
+                members_only: p.members_only,
+                form: p.form,
+                title: p.title,
+                body: p.plain_text,
+                values: public.join("\n"),
+            }
+        })
+        .collect())
+}
