@@ -90,16 +90,18 @@ pub async fn find(db: &Db, key: &str) -> anyhow::Result<Option<Form>> {
 /// Rewrites the SQL projection of an entry's values (when its fields are saved, and when its
 /// document settles), with whether the entry is for members only. Answers whether that changed.
 pub async fn project(db: &Db, page: PageId, form: &Form, fields: &Value) -> anyhow::Result<bool> {
+    use crate::pages::entity::page as pages;
     let members_only = form.is_members_only(fields);
+    let before = pages::Entity::find_by_id(page.0).one(db).await?.map(|p| p.members_only);
+    let flipped = before.is_some_and(|b| b != members_only);
     let txn = db.begin().await?;
-    let flipped = crate::pages::entity::page::Entity::update_many()
-        .col_expr(crate::pages::entity::page::Column::MembersOnly, members_only.into())
-        .filter(crate::pages::entity::page::Column::Id.eq(page.0))
-        .filter(crate::pages::entity::page::Column::MembersOnly.ne(members_only))
+    // Written unconditionally first: the row lock makes two projections of the same page (a
+    // save and a settle) take turns instead of inserting the same rows twice.
+    pages::Entity::update_many()
+        .col_expr(pages::Column::MembersOnly, members_only.into())
+        .filter(pages::Column::Id.eq(page.0))
         .exec(&txn)
-        .await?
-        .rows_affected
-        > 0;
+        .await?;
     entry_field::Entity::delete_many()
         .filter(entry_field::Column::PageId.eq(page.0))
         .exec(&txn)

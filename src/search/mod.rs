@@ -110,101 +110,34 @@ pub async fn run(
     if grants.is_empty() {
         return Ok(empty(0));
     }
-    let f = search.fields();
-    let term = |field, id: i64| Term::from_field_u64(field, u64::try_from(id).unwrap_or_default());
-    // Which documents this reader may see at all: pages of spaces they read; members-only
-    // entries of the spaces they are members of.
-    let readable: Vec<Term> = grants.keys().map(|id| term(f.space_id, *id)).collect();
-    let member_of: Vec<Term> = grants
+    let readable: Vec<i64> = grants.keys().copied().collect();
+    let member_of: Vec<i64> = grants
         .values()
         .filter(|g| g.allows(SpaceAction::ReadMembersOnlyFields))
-        .map(|g| term(f.space_id, g.space.id.0))
+        .map(|g| g.space.id.0)
         .collect();
-    let public_pages: Box<dyn Query> = Box::new(BooleanQuery::new(vec![
-        (Occur::Must, Box::new(TermSetQuery::new(readable))),
-        (
-            Occur::Must,
-            Box::new(TermQuery::new(
-                Term::from_field_u64(f.members_only, 0),
-                IndexRecordOption::Basic,
-            )),
-        ),
-    ]));
-    let allowed = BooleanQuery::new(vec![
-        (Occur::Should, public_pages),
-        (Occur::Should, Box::new(TermSetQuery::new(member_of))),
-    ]);
-
-    let mut parser = QueryParser::for_index(
-        search.index(),
-        vec![f.title, f.body, f.values, f.title_en, f.body_en],
-    );
-    parser.set_conjunction_by_default();
-    parser.set_field_boost(f.title, 3.0);
-    parser.set_field_boost(f.title_en, 2.0);
-    parser.set_field_boost(f.body_en, 0.5);
-    // Unbalanced quotes or stray operators are read as plain words, never an error.
-    let (asked, _) = parser.parse_query_lenient(q);
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> =
-        vec![(Occur::Must, asked.box_clone()), (Occur::Must, Box::new(allowed))];
-    if !ask.space.is_empty() {
-        let id = grants.values().find(|g| g.space.slug.as_str() == ask.space).map(|g| g.space.id.0);
-        // A space the reader may not read narrows to nothing, exactly like an unknown one.
-        let facet = schema::Facet::from(&format!("/{}", id.unwrap_or(-1)));
-        clauses.push((
-            Occur::Must,
-            Box::new(TermQuery::new(Term::from_facet(f.space, &facet), IndexRecordOption::Basic)),
-        ));
-    }
-    if !ask.form.is_empty() && !ask.form.contains('/') {
-        let facet = schema::Facet::from(&format!("/{}", ask.form));
-        clauses.push((
-            Occur::Must,
-            Box::new(TermQuery::new(Term::from_facet(f.form, &facet), IndexRecordOption::Basic)),
-        ));
-    }
-    let query = BooleanQuery::new(clauses);
-
-    let searcher = search.searcher();
+    // A space the reader may not read narrows to nothing, exactly like an unknown one.
+    let only_space = (!ask.space.is_empty()).then(|| {
+        grants.values().find(|g| g.space.slug.as_str() == ask.space).map_or(-1, |g| g.space.id.0)
+    });
+    let only_form = (!ask.form.is_empty() && !ask.form.contains('/')).then(|| ask.form.clone());
     let offset = usize::try_from(page_number - 1).unwrap_or(0) * PER_PAGE;
-    let mut spaces_facet = FacetCollector::for_field("space");
-    spaces_facet.add_facet("/");
-    let mut forms_facet = FacetCollector::for_field("form");
-    forms_facet.add_facet("/");
-    let top = TopDocs::with_limit(PER_PAGE).and_offset(offset).order_by_score();
-    let (top, total, spaces_counts, forms_counts) = {
-        let searcher = searcher.clone();
-        let query: Box<dyn Query> = Box::new(query);
+    let engine = search.clone();
+    let query = q.to_owned();
+    let Matches { docs, total, spaces: spaces_counts, forms: forms_counts } =
         tokio::task::spawn_blocking(move || {
-            searcher.search(&*query, &(top, Count, spaces_facet, forms_facet))
+            engine.matches(
+                &query,
+                &readable,
+                &member_of,
+                only_space,
+                only_form.as_deref(),
+                offset,
+                PER_PAGE,
+            )
         })
         .await
-        .map_err(anyhow::Error::from)?
-        .map_err(anyhow::Error::from)?
-    };
-
-    // The passages, from the text, else from the field values.
-    let mut body_passages =
-        SnippetGenerator::create(&searcher, &*asked, f.body).map_err(anyhow::Error::from)?;
-    body_passages.set_max_num_chars(220);
-    let mut value_passages =
-        SnippetGenerator::create(&searcher, &*asked, f.values).map_err(anyhow::Error::from)?;
-    value_passages.set_max_num_chars(220);
-    let mut docs: Vec<(f32, i64, String)> = Vec::new();
-    for (score, address) in top {
-        let address: DocAddress = address;
-        let doc: TantivyDocument = searcher.doc(address).map_err(anyhow::Error::from)?;
-        let id = doc.get_first(f.page_id).and_then(|v| v.as_u64()).unwrap_or_default();
-        let mut passage = body_passages.snippet_from_doc(&doc);
-        if passage.highlighted().is_empty() {
-            let values = value_passages.snippet_from_doc(&doc);
-            if !values.highlighted().is_empty() || passage.fragment().is_empty() {
-                passage = values;
-            }
-        }
-        passage.set_snippet_prefix_postfix("<mark>", "</mark>");
-        docs.push((score, i64::try_from(id).unwrap_or_default(), passage.to_html()));
-    }
+        .map_err(anyhow::Error::from)??;
 
     // Pages as the database has them now, checked once more by the access module.
     let ids: Vec<i64> = docs.iter().map(|d| d.1).collect();
@@ -240,9 +173,8 @@ pub async fn run(
     let forms: HashMap<String, String> =
         crate::forms::store::list(db).await?.into_iter().map(|f| (f.key, f.name)).collect();
     let mut space_facets: Vec<FacetCount> = spaces_counts
-        .get("/")
-        .filter_map(|(facet, count)| {
-            let id: i64 = facet.to_path().last()?.parse().ok()?;
+        .into_iter()
+        .filter_map(|(id, count)| {
             let g = grants.get(&id)?;
             Some(FacetCount {
                 value: g.space.slug.to_string(),
@@ -253,11 +185,10 @@ pub async fn run(
         .collect();
     space_facets.sort_by(|a, b| b.count.cmp(&a.count).then(a.label.cmp(&b.label)));
     let mut form_facets: Vec<FacetCount> = forms_counts
-        .get("/")
-        .filter_map(|(facet, count)| {
-            let key = facet.to_path().last()?.to_string();
+        .into_iter()
+        .map(|(key, count)| {
             let label = forms.get(&key).cloned().unwrap_or_default();
-            Some(FacetCount { value: key, label, count })
+            FacetCount { value: key, label, count }
         })
         .collect();
     form_facets.sort_by(|a, b| b.count.cmp(&a.count).then(a.label.cmp(&b.label)));
@@ -270,4 +201,129 @@ pub async fn run(
         spaces: space_facets,
         forms: form_facets,
     })
+}
+
+/// What the engine found for one query, before the pages are read from the database.
+pub struct Matches {
+    /// Score, page id and highlighted passage of the hits of the asked page of results.
+    pub docs: Vec<(f32, i64, String)>,
+    pub total: usize,
+    /// Matches by space id, and by form key.
+    pub spaces: Vec<(i64, u64)>,
+    pub forms: Vec<(String, u64)>,
+}
+
+impl SearchIndex {
+    /// Runs `q` over the pages of the `readable` spaces (members-only entries of `member_of`
+    /// only), optionally within one space and one form: the hits from `offset`, the count and
+    /// the facets. Blocking: call it off the async threads.
+    #[allow(clippy::too_many_arguments)]
+    pub fn matches(
+        &self,
+        q: &str,
+        readable: &[i64],
+        member_of: &[i64],
+        only_space: Option<i64>,
+        only_form: Option<&str>,
+        offset: usize,
+        limit: usize,
+    ) -> anyhow::Result<Matches> {
+        let f = self.fields();
+        let term =
+            |field, id: i64| Term::from_field_u64(field, u64::try_from(id).unwrap_or_default());
+        // Which documents this reader may see at all: pages of spaces they read; members-only
+        // entries of the spaces they are members of.
+        let public_pages: Box<dyn Query> = Box::new(BooleanQuery::new(vec![
+            (
+                Occur::Must,
+                Box::new(TermSetQuery::new(readable.iter().map(|id| term(f.space_id, *id)))),
+            ),
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_u64(f.members_only, 0),
+                    IndexRecordOption::Basic,
+                )),
+            ),
+        ]));
+        let allowed = BooleanQuery::new(vec![
+            (Occur::Should, public_pages),
+            (
+                Occur::Should,
+                Box::new(TermSetQuery::new(member_of.iter().map(|id| term(f.space_id, *id)))),
+            ),
+        ]);
+        let mut parser = QueryParser::for_index(
+            self.index(),
+            vec![f.title, f.body, f.values, f.title_en, f.body_en],
+        );
+        parser.set_conjunction_by_default();
+        parser.set_field_boost(f.title, 3.0);
+        parser.set_field_boost(f.title_en, 2.0);
+        parser.set_field_boost(f.body_en, 0.5);
+        // Unbalanced quotes or stray operators are read as plain words, never an error.
+        let (asked, _) = parser.parse_query_lenient(q);
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> =
+            vec![(Occur::Must, asked.box_clone()), (Occur::Must, Box::new(allowed))];
+        if let Some(space) = only_space {
+            let facet = schema::Facet::from(&format!("/{space}"));
+            clauses.push((
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_facet(f.space, &facet),
+                    IndexRecordOption::Basic,
+                )),
+            ));
+        }
+        if let Some(form) = only_form {
+            let facet = schema::Facet::from(&format!("/{form}"));
+            clauses.push((
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_facet(f.form, &facet),
+                    IndexRecordOption::Basic,
+                )),
+            ));
+        }
+        let query = BooleanQuery::new(clauses);
+        let searcher = self.searcher();
+        let mut spaces_facet = FacetCollector::for_field("space");
+        spaces_facet.add_facet("/");
+        let mut forms_facet = FacetCollector::for_field("form");
+        forms_facet.add_facet("/");
+        let top = TopDocs::with_limit(limit.max(1)).and_offset(offset).order_by_score();
+        let (top, total, spaces_counts, forms_counts) =
+            searcher.search(&query, &(top, Count, spaces_facet, forms_facet))?;
+
+        // The passages, from the text, else from the field values.
+        let mut body_passages = SnippetGenerator::create(&searcher, &*asked, f.body)?;
+        body_passages.set_max_num_chars(220);
+        let mut value_passages = SnippetGenerator::create(&searcher, &*asked, f.values)?;
+        value_passages.set_max_num_chars(220);
+        let mut docs = Vec::new();
+        for (score, address) in top {
+            let address: DocAddress = address;
+            let doc: TantivyDocument = searcher.doc(address)?;
+            let id = doc.get_first(f.page_id).and_then(|v| v.as_u64()).unwrap_or_default();
+            let mut passage = body_passages.snippet_from_doc(&doc);
+            if passage.highlighted().is_empty() {
+                let values = value_passages.snippet_from_doc(&doc);
+                if !values.highlighted().is_empty() || passage.fragment().is_empty() {
+                    passage = values;
+                }
+            }
+            passage.set_snippet_prefix_postfix("<mark>", "</mark>");
+            docs.push((score, i64::try_from(id).unwrap_or_default(), passage.to_html()));
+        }
+        let last = |facet: &schema::Facet| facet.to_path().last().map(|s| (*s).to_owned());
+        Ok(Matches {
+            docs,
+            total,
+            spaces: spaces_counts
+                .get("/")
+                .filter_map(|(facet, n)| Some((last(facet)?.parse().ok()?, n)))
+                .collect(),
+            forms: forms_counts.get("/").filter_map(|(facet, n)| Some((last(facet)?, n))).collect(),
+        })
+    }
 }
