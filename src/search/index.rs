@@ -156,10 +156,11 @@ impl SearchIndex {
         Ok(search)
     }
 
-    /// An index held in memory (benchmarks), kept current by `index_now` only.
-    pub fn in_memory() -> anyhow::Result<Self> {
+    /// A new index in `dir` (which must be empty) that only `index_now` writes to: for the
+    /// benchmark.
+    pub fn create_at(dir: &Path) -> anyhow::Result<Self> {
         let (schema, _) = schema();
-        Self::from_index(Index::create_in_ram(schema), None)
+        Self::from_index(Index::create_in_dir(dir, schema)?, None)
     }
 
     fn from_index(index: Index, db: Option<Db>) -> anyhow::Result<Self> {
