@@ -214,11 +214,15 @@ pub async fn launch(
     directory::ensure_space(&state.db).await?;
     let sweeper = tokio::spawn(sweep(state.clone()));
     let hub = state.hub.clone();
+    let search = state.search.clone();
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     sweeper.abort();
     // Every live document compacts and stops before the process ends.
     hub.shutdown().await;
+    // Last projections are written; the index's lock is released for whoever opens it next.
+    search.flush().await;
+    tokio::task::spawn_blocking(move || search.close()).await?;
     served?;
     Ok(())
 }

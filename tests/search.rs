@@ -253,3 +253,33 @@ async fn facets_and_counts_only_count_what_the_reader_may_see(app: &TestApp) {
         .unwrap();
     assert_eq!(titles(&by_form), ["Atelier financement"]);
 }
+
+#[tokio::test]
+async fn a_lost_or_corrupt_index_is_rebuilt_at_start() {
+    let mut app = TestApp::start(common::Backend::Sqlite).await;
+    app.create_space("accueil", "Accueil", Visibility::Public).await;
+    app.create_user("admin@example.org", "Admin", true).await;
+    let token = app.token_for("admin@example.org").await;
+    app.put_page(&token, "accueil", "bienvenue", "Bienvenue dans les chantiers coopératifs.").await;
+    eventually(&app, None, "bienvenue", |f| f["total"] == 1).await;
+    let index = app.settings.data_dir.join("search");
+    for damage in ["kept", "corrupt", "lost"] {
+        match damage {
+            "kept" => {}
+            "corrupt" => {
+                for entry in std::fs::read_dir(&index).unwrap() {
+                    let path = entry.unwrap().path();
+                    if path.is_file() {
+                        std::fs::write(&path, b"\0garbage\0").unwrap();
+                    }
+                }
+            }
+            _ => std::fs::remove_dir_all(&index).unwrap(),
+        }
+        app = app.restart().await;
+        let (status, _) = app.get_text(None, "/healthz").await;
+        assert_eq!(status, StatusCode::OK, "the site runs with its index {damage}");
+        eventually(&app, None, "chantiers", |f| f["total"] == 1).await;
+    }
+    app.stop().await;
+}

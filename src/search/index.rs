@@ -114,9 +114,17 @@ pub struct SearchIndex {
 struct Inner {
     index: Index,
     reader: IndexReader,
-    writer: Mutex<IndexWriter>,
+    /// `None` once closed.
+    writer: Mutex<Option<IndexWriter>>,
     fields: Fields,
-    queue: mpsc::UnboundedSender<i64>,
+    queue: mpsc::UnboundedSender<Queued>,
+}
+
+/// What the indexer is told.
+enum Queued {
+    Page(i64),
+    /// Write what is pending now, then answer.
+    Flush(tokio::sync::oneshot::Sender<()>),
 }
 
 impl SearchIndex {
@@ -171,10 +179,18 @@ impl SearchIndex {
         let writer = index.writer(WRITER_MEMORY)?;
         let (queue, pending) = mpsc::unbounded_channel();
         let search = Self {
-            inner: Arc::new(Inner { index, reader, writer: Mutex::new(writer), fields, queue }),
+            inner: Arc::new(Inner {
+                index,
+                reader,
+                writer: Mutex::new(Some(writer)),
+                fields,
+                queue,
+            }),
         };
         if let Some(db) = db {
-            tokio::spawn(search.clone().keep_current(db, pending));
+            // The task holds the index weakly: when the site stops, the index (and its writer's
+            // lock) goes, the queue closes and the task ends.
+            tokio::spawn(keep_current(Arc::downgrade(&search.inner), db, pending));
         }
         Ok(search)
     }
@@ -193,25 +209,14 @@ impl SearchIndex {
 
     /// Asks for a page to be indexed again (after it changed, moved, was trashed or deleted).
     pub fn touch(&self, page: i64) {
-        let _ = self.inner.queue.send(page);
+        let _ = self.inner.queue.send(Queued::Page(page));
     }
 
-    async fn keep_current(self, db: Db, mut pending: mpsc::UnboundedReceiver<i64>) {
-        while let Some(first) = pending.recv().await {
-            let mut batch = HashSet::from([first]);
-            tokio::time::sleep(BATCH_WAIT).await;
-            while let Ok(more) = pending.try_recv() {
-                batch.insert(more);
-            }
-            let ids: Vec<i64> = batch.into_iter().collect();
-            let result = async {
-                let texts = texts(&db, Some(&ids)).await?;
-                self.write(&ids, texts).await
-            }
-            .await;
-            if let Err(err) = result {
-                tracing::warn!(error = ?err, pages = ids.len(), "could not update the search index");
-            }
+    /// Writes the pages waiting to be indexed now (before the site stops).
+    pub async fn flush(&self) {
+        let (done, written) = tokio::sync::oneshot::channel();
+        if self.inner.queue.send(Queued::Flush(done)).is_ok() {
+            let _ = written.await;
         }
     }
 
@@ -224,7 +229,8 @@ impl SearchIndex {
 
     fn write_blocking(&self, ids: &[i64], texts: Vec<PageText>) -> anyhow::Result<()> {
         let f = self.inner.fields;
-        let mut writer = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(writer) = guard.as_mut() else { return Ok(()) };
         for id in ids {
             writer.delete_term(Term::from_field_u64(f.page_id, id_u64(*id)));
         }
@@ -232,7 +238,7 @@ impl SearchIndex {
             writer.add_document(self.document(&t))?;
         }
         writer.commit()?;
-        drop(writer);
+        drop(guard);
         self.inner.reader.reload()?;
         Ok(())
     }
@@ -256,15 +262,27 @@ impl SearchIndex {
     /// Indexes these pages at once (the benchmark; the rebuild).
     pub fn index_now(&self, texts: Vec<PageText>) -> anyhow::Result<()> {
         let f = self.inner.fields;
-        let mut writer = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let writer = guard.as_mut().ok_or_else(|| anyhow::anyhow!("the search index is closed"))?;
         for t in &texts {
             writer.delete_term(Term::from_field_u64(f.page_id, id_u64(t.page_id)));
             writer.add_document(self.document(t))?;
         }
         writer.commit()?;
-        drop(writer);
+        drop(guard);
         self.inner.reader.reload()?;
         Ok(())
+    }
+
+    /// Stops writing: waits for the writer's work and releases the index's lock (when the site
+    /// stops, so that another process, or the same one, may open it).
+    pub fn close(&self) {
+        let writer = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(writer) = writer {
+            if let Err(err) = writer.wait_merging_threads() {
+                tracing::warn!(error = %err, "search index writer ended badly");
+            }
+        }
     }
 
     /// Rebuilds everything from the database, telling `progress` how far it is.
@@ -272,7 +290,9 @@ impl SearchIndex {
         let total =
             page::Entity::find().filter(page::Column::TrashedAt.is_null()).count(db).await?;
         {
-            let mut writer = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+            let mut guard = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+            let writer =
+                guard.as_mut().ok_or_else(|| anyhow::anyhow!("the search index is closed"))?;
             writer.delete_all_documents()?;
             writer.commit()?;
         }
@@ -309,6 +329,47 @@ impl SearchIndex {
             tracing::info!(pages = n, "search index rebuilt");
         }
         Ok(())
+    }
+}
+
+/// Writes the pages it is told about, gathered for a moment so that a burst is one commit.
+async fn keep_current(
+    index: std::sync::Weak<Inner>,
+    db: Db,
+    mut pending: mpsc::UnboundedReceiver<Queued>,
+) {
+    while let Some(first) = pending.recv().await {
+        let mut batch = HashSet::new();
+        let mut waiting = Vec::new();
+        let mut note = |item: Queued, waiting: &mut Vec<_>| match item {
+            Queued::Page(id) => {
+                batch.insert(id);
+            }
+            Queued::Flush(done) => waiting.push(done),
+        };
+        note(first, &mut waiting);
+        if waiting.is_empty() {
+            tokio::time::sleep(BATCH_WAIT).await;
+        }
+        while let Ok(more) = pending.try_recv() {
+            note(more, &mut waiting);
+        }
+        let Some(inner) = index.upgrade() else { return };
+        let search = SearchIndex { inner };
+        let ids: Vec<i64> = batch.into_iter().collect();
+        if !ids.is_empty() {
+            let result = async {
+                let texts = texts(&db, Some(&ids)).await?;
+                search.write(&ids, texts).await
+            }
+            .await;
+            if let Err(err) = result {
+                tracing::warn!(error = ?err, pages = ids.len(), "could not update the search index");
+            }
+        }
+        for done in waiting {
+            let _ = done.send(());
+        }
     }
 }
 

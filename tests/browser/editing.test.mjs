@@ -194,7 +194,7 @@ test('an anonymous reader without JavaScript reads a public page in full', async
 
 test('on a phone the page and the editor are usable', async () => {
   const { context, page } = await person('sophie@example.org', { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true })
-  for (const url of ['/directory', '/agenda', '/map', '/resources', '/s/ressources/guide', '/s/chantier-1/feuille-de-route/edit']) {
+  for (const url of ['/directory', '/agenda', '/map', '/resources', '/search?q=guide', '/s/ressources/guide', '/s/chantier-1/feuille-de-route/edit']) {
     await page.goto(`${base}${url}`)
     if (url.endsWith('/edit')) await page.waitForFunction(() => window.rucheEditor && window.rucheEditor.provider.synced)
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)
@@ -225,7 +225,8 @@ test('accessibility: no serious or critical axe violations', async () => {
     [anonymous.page, '/resources', 'resources'],
     [anonymous.page, '/map', 'map'],
     [member.page, '/s/ressources/le-labo-de-l-ess/fields', 'entry-form'],
-    [member.page, '/forms/organisation?view=table', 'table']
+    [member.page, '/forms/organisation?view=table', 'table'],
+    [anonymous.page, '/search?q=coop%C3%A9ration', 'search']
   ]
   const problems = []
   for (const [page, url, name] of pages) {
@@ -284,5 +285,21 @@ test('the agenda shows today\'s event in the month and in the upcoming list', as
   assert.match(await page.locator('td[aria-current=date]').innerText(), /Atelier de prototypage/)
   assert.match(await page.locator('ol.events').innerText(), /Atelier de prototypage/)
   await shot(page, '11-agenda')
+  await context.close()
+})
+
+test('the search box in every page finds a page by a word without its accent', async () => {
+  const { context, page } = await person(null)
+  await page.goto(`${base}/s/ressources/guide`)
+  await page.fill('#site-search-q', 'cooperation')
+  await Promise.all([page.waitForURL((url) => url.pathname === '/search'), page.press('#site-search-q', 'Enter')])
+  const deadline = Date.now() + TIMEOUT
+  while (!(await page.locator('ol.hits').innerText().catch(() => '')).includes('Guide')) {
+    if (Date.now() > deadline) assert.fail('the guide was never found')
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    await page.reload()
+  }
+  assert.match(await page.locator('ol.hits mark').first().innerText(), /coopération/i)
+  await shot(page, '12-search')
   await context.close()
 })

@@ -94,7 +94,7 @@ pub struct TestApp {
     pub database_url: String,
     /// What the server runs with (its own data directory included).
     pub settings: Settings,
-    _data: tempfile::TempDir,
+    data: Option<tempfile::TempDir>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     _dir: Option<tempfile::TempDir>,
@@ -119,9 +119,18 @@ impl TestApp {
     }
 
     pub async fn start_configured(url: &str, configure: impl FnOnce(&mut Settings)) -> Self {
+        let data_dir = tempfile::tempdir().expect("data directory");
+        Self::start_in(url, data_dir, configure).await
+    }
+
+    /// Starts on `url` with this data directory (uploads, search index).
+    pub async fn start_in(
+        url: &str,
+        data_dir: tempfile::TempDir,
+        configure: impl FnOnce(&mut Settings),
+    ) -> Self {
         // Server logs (warnings and errors) show in a failing test's output.
         let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn").try_init();
-        let data_dir = tempfile::tempdir().expect("data directory");
         let data = data_dir.path().to_owned();
         let db = db::connect(url).await.expect("database opens and migrates");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -149,7 +158,7 @@ impl TestApp {
             db,
             database_url: url.to_owned(),
             settings,
-            _data: data_dir,
+            data: Some(data_dir),
             stop: Some(stop),
             server: Some(server),
             _dir: None,
@@ -194,7 +203,8 @@ impl TestApp {
     pub async fn restart(mut self) -> Self {
         self.shutdown().await;
         let dir = self._dir.take();
-        let mut again = Self::start_on(&self.database_url).await;
+        let data = self.data.take().expect("data directory");
+        let mut again = Self::start_in(&self.database_url, data, |_| {}).await;
         again._dir = dir;
         again
     }
