@@ -176,7 +176,11 @@ impl SearchIndex {
         index.tokenizers().register("ruche_en", analyzer(Language::English));
         let (_, fields) = schema();
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        let writer = index.writer(WRITER_MEMORY)?;
+        let writer = index.writer(WRITER_MEMORY).map_err(|e| {
+            anyhow::anyhow!(
+                "the search index is in use by another process ({e}): each Ruche process needs a data directory of its own, or stop the other one"
+            )
+        })?;
         let (queue, pending) = mpsc::unbounded_channel();
         let search = Self {
             inner: Arc::new(Inner {
