@@ -43,14 +43,29 @@ struct Args {
     #[arg(long)]
     database_url: Option<String>,
     /// Use a server already running at this http:// address instead of starting one.
-    #[arg(long, requires = "token")]
+    #[arg(long)]
     target: Option<String>,
     /// API token of an administrator of the `--target` server.
     #[arg(long)]
     token: Option<String>,
-    /// Process id of the `--target` server, to report its memory.
+    /// Process id of the `--target` server, to report its memory and CPU time.
     #[arg(long)]
     server_pid: Option<u32>,
+    /// The server's protocol: `ruche`, `y-websocket` (the reference server: one room per URL
+    /// path) or `hocuspocus` (one URL, the document's name before every message, an
+    /// authentication message first). Other peers than `ruche` need `--target ws://…`.
+    #[arg(long, value_enum, default_value_t = Peer::Ruche)]
+    peer: Peer,
+    /// Idle connections (people reading) spread over the pages, besides the typing clients.
+    #[arg(long, default_value_t = 0)]
+    readers: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Peer {
+    Ruche,
+    YWebsocket,
+    Hocuspocus,
 }
 
 /// When each update was sent, by (client id, clock of its first item): receivers look it up.
@@ -61,6 +76,9 @@ struct Stats {
     sent: AtomicU64,
     received: AtomicU64,
     errors: AtomicU64,
+    /// Connections the server closed (or lost) before the end.
+    dropped: AtomicU64,
+    connected: AtomicU64,
     latencies_us: Mutex<Vec<u64>>,
 }
 
@@ -74,6 +92,12 @@ struct Server {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.peer != Peer::Ruche && args.target.is_none() {
+        bail!("--peer {:?} needs --target ws://host:port", args.peer);
+    }
+    if args.peer == Peer::Ruche && args.target.is_some() && args.token.is_none() {
+        bail!("--target of a Ruche server needs --token");
+    }
     let server = match &args.target {
         Some(target) => Server {
             base: target.trim_end_matches('/').to_owned(),
@@ -84,6 +108,53 @@ async fn main() -> anyhow::Result<()> {
         None => start_server(args.database_url.clone()).await?,
     };
     let space = format!("load-{}", std::process::id());
+    if args.peer == Peer::Ruche {
+        prepare_ruche(&server, &space, args.pages).await?;
+    }
+    let ws_base = server.base.replacen("http", "ws", 1);
+    let address = |page: usize| -> (String, Option<String>) {
+        match args.peer {
+            Peer::Ruche => (format!("{ws_base}/ws/{space}/page-{page}"), None),
+            Peer::YWebsocket => (format!("{ws_base}/{space}-page-{page}"), None),
+            Peer::Hocuspocus => (ws_base.clone(), Some(format!("{space}-page-{page}"))),
+        }
+    };
+    let stats = Arc::new(Stats::default());
+    let sends: SendTimes = Arc::default();
+    let memory_before = server.pid.and_then(rss_kib);
+    let cpu_before = server.pid.and_then(cpu_seconds);
+
+    println!(
+        "ruche-load: {:?}, {} typing clients and {} readers on {} pages, {} keystrokes/s each, {} s",
+        args.peer, args.clients, args.readers, args.pages, args.rate, args.duration
+    );
+    let start =
+        Instant::now() + Duration::from_secs(3 + (args.clients + args.readers) as u64 / 1000);
+    let end = start + Duration::from_secs(args.duration);
+    let mut tasks = Vec::new();
+    for n in 0..args.clients + args.readers {
+        let (url, name) = address(n % args.pages);
+        let rate = if n < args.clients { args.rate } else { 0.0 };
+        tasks.push(tokio::spawn(client(
+            url,
+            name,
+            server.token.clone(),
+            rate,
+            start,
+            end,
+            stats.clone(),
+            sends.clone(),
+        )));
+        if n % 50 == 49 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    report(&args, &server, &stats, memory_before, cpu_before, end, tasks).await;
+    Ok(())
+}
+
+/// A space and its pages on the Ruche server, for the clients to type in.
+async fn prepare_ruche(server: &Server, space: &str, pages: usize) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     let created = http
         .post(format!("{}/api/spaces", server.base))
@@ -94,7 +165,7 @@ async fn main() -> anyhow::Result<()> {
     if !created.status().is_success() {
         bail!("creating the space: {} {}", created.status(), created.text().await?);
     }
-    for page in 0..args.pages {
+    for page in 0..pages {
         let response = http
             .put(format!("{}/api/pages/{space}/page-{page}", server.base))
             .bearer_auth(&server.token)
@@ -105,38 +176,26 @@ async fn main() -> anyhow::Result<()> {
             bail!("creating page {page}: {}", response.status());
         }
     }
-    let ws_base = server.base.replacen("http", "ws", 1);
-    let stats = Arc::new(Stats::default());
-    let sends: SendTimes = Arc::default();
-    let memory_before = server.pid.and_then(rss_kib);
+    Ok(())
+}
 
-    println!(
-        "ruche-load: {} clients on {} pages, {} keystrokes/s each, {} s",
-        args.clients, args.pages, args.rate, args.duration
-    );
-    let start = Instant::now() + Duration::from_secs(3);
-    let end = start + Duration::from_secs(args.duration);
-    let mut tasks = Vec::new();
-    for n in 0..args.clients {
-        let url = format!("{ws_base}/ws/{space}/page-{}", n % args.pages);
-        tasks.push(tokio::spawn(client(
-            url,
-            server.token.clone(),
-            args.rate,
-            start,
-            end,
-            stats.clone(),
-            sends.clone(),
-        )));
-        if n % 50 == 49 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
+/// Waits for the end of the run and prints the figures.
+async fn report(
+    args: &Args,
+    server: &Server,
+    stats: &Stats,
+    memory_before: Option<u64>,
+    cpu_before: Option<f64>,
+    end: Instant,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+) {
     let mut peak = 0;
     while Instant::now() < end + Duration::from_secs(2) {
         tokio::time::sleep(Duration::from_millis(500)).await;
         peak = peak.max(server.pid.and_then(rss_kib).unwrap_or(0));
     }
+    let cpu =
+        server.pid.and_then(cpu_seconds).zip(cpu_before).map(|(after, before)| after - before);
     for task in tasks {
         task.abort();
     }
@@ -158,6 +217,15 @@ async fn main() -> anyhow::Result<()> {
     println!("latency max:         {:>10.2} ms", lat.last().copied().unwrap_or(0) as f64 / 1000.0);
     println!("latency samples:     {:>10}", lat.len());
     println!("errors:              {:>10}", stats.errors.load(Ordering::Relaxed));
+    println!(
+        "connections:         {:>10} opened, {} dropped by the server",
+        stats.connected.load(Ordering::Relaxed),
+        stats.dropped.load(Ordering::Relaxed)
+    );
+    match cpu {
+        Some(seconds) => println!("server CPU:          {seconds:>10.1} s"),
+        None => println!("server CPU:          unknown (give --server-pid)"),
+    }
     match (memory_before, peak) {
         (Some(before), peak) if peak > 0 => {
             println!(
@@ -168,7 +236,6 @@ async fn main() -> anyhow::Result<()> {
         }
         _ => println!("server memory:       unknown (give --server-pid)"),
     }
-    Ok(())
 }
 
 /// Resident memory of a process, in KiB (Linux).
@@ -178,6 +245,61 @@ fn rss_kib(pid: u32) -> Option<u64> {
         .lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// CPU time (user and system) a process has used, in seconds (Linux).
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the command name in parentheses: state is field 3, utime 14 and stime 15.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// lib0's variable-length unsigned integer.
+fn write_var_uint(out: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        out.push((n as u8 & 0x7f) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+fn write_var_string(out: &mut Vec<u8>, s: &str) {
+    write_var_uint(out, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// Reads a lib0 string at the start of `bytes`, answering it and what follows.
+fn read_var_string(bytes: &[u8]) -> Option<(&str, &[u8])> {
+    let (mut len, mut shift, mut at) = (0u64, 0, 0);
+    loop {
+        let b = *bytes.get(at)?;
+        len |= u64::from(b & 0x7f) << shift;
+        at += 1;
+        if b < 0x80 {
+            break;
+        }
+        shift += 7;
+        if shift > 63 {
+            return None;
+        }
+    }
+    let end = at.checked_add(usize::try_from(len).ok()?)?;
+    Some((std::str::from_utf8(bytes.get(at..end)?).ok()?, bytes.get(end..)?))
+}
+
+/// A y-protocols message as the peer wants it: Hocuspocus puts the document's name first.
+fn frame(name: Option<&str>, message: Vec<u8>) -> Vec<u8> {
+    match name {
+        Some(name) => {
+            let mut out = Vec::with_capacity(message.len() + name.len() + 2);
+            write_var_string(&mut out, name);
+            out.extend_from_slice(&message);
+            out
+        }
+        None => message,
+    }
 }
 
 /// Starts `ruche` (next to this program) on a scratch database, with an administrator.
@@ -232,8 +354,10 @@ async fn start_server(database_url: Option<String>) -> anyhow::Result<Server> {
 }
 
 /// One person typing: connects, then inserts one character every 1/rate seconds.
+#[allow(clippy::too_many_arguments)]
 async fn client(
     url: String,
+    name: Option<String>,
     token: String,
     rate: f64,
     start: Instant,
@@ -249,23 +373,60 @@ async fn client(
         stats.errors.fetch_add(1, Ordering::Relaxed);
         return;
     };
+    stats.connected.fetch_add(1, Ordering::Relaxed);
     let (mut sink, mut stream) = socket.split();
     let doc = Doc::with_options(Options { offset_kind: OffsetKind::Utf16, ..Default::default() });
     let me = doc.client_id().get();
     let text = doc.get_or_insert_text("body");
+    // Hocuspocus: authenticate first (its servers accept any token unless told otherwise).
+    if let Some(name) = &name {
+        let mut auth = Vec::new();
+        write_var_string(&mut auth, name);
+        write_var_uint(&mut auth, 2); // authentication
+        write_var_uint(&mut auth, 0); // token
+        write_var_string(&mut auth, &token);
+        if sink.send(Ws::Binary(auth.into())).await.is_err() {
+            stats.errors.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+    }
+    // Every client syncs like a stock provider does: sends its state vector.
+    let step1 = protocol::encode_sync_step1(&doc.transact().state_vector());
+    if sink.send(Ws::Binary(frame(name.as_deref(), step1).into())).await.is_err() {
+        stats.errors.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    let hocuspocus = name.is_some();
 
     let reader_stats = stats.clone();
     let reader_sends = sends.clone();
     let reader = tokio::spawn(async move {
-        while let Some(frame) = stream.next().await {
+        loop {
+            let Some(frame) = stream.next().await else {
+                if Instant::now() < end {
+                    reader_stats.dropped.fetch_add(1, Ordering::Relaxed);
+                }
+                break;
+            };
             let Ok(Ws::Binary(bytes)) = frame else {
                 if frame.is_err() {
-                    reader_stats.errors.fetch_add(1, Ordering::Relaxed);
+                    if Instant::now() < end {
+                        reader_stats.dropped.fetch_add(1, Ordering::Relaxed);
+                    }
                     break;
                 }
                 continue;
             };
-            let Ok(messages) = protocol::decode_frame(&bytes) else { continue };
+            let body = if hocuspocus {
+                match read_var_string(&bytes) {
+                    Some((_, rest)) => rest,
+                    None => continue,
+                }
+            } else {
+                &bytes[..]
+            };
+            // Messages of the peer's own (authentication, sync status) are not updates: skipped.
+            let Ok(messages) = protocol::decode_frame(body) else { continue };
             for message in messages {
                 if let Message::Update(data) = message {
                     let Ok(update) = Update::decode_v1(&data) else { continue };
@@ -291,6 +452,13 @@ async fn client(
         }
     });
 
+    if rate <= 0.0 {
+        // A reader: stays connected, receiving, until the end.
+        tokio::time::sleep_until((end + Duration::from_secs(1)).into()).await;
+        let _ = sink.close().await;
+        reader.abort();
+        return;
+    }
     let period = Duration::from_secs_f64(1.0 / rate.max(0.001));
     // Spread the clients' keystrokes over the period.
     let offset = Duration::from_secs_f64(rand::random::<f64>() * period.as_secs_f64());
@@ -313,7 +481,8 @@ async fn client(
         if let Ok(mut s) = sends.lock() {
             s.insert((me, clock), Instant::now());
         }
-        if sink.send(Ws::Binary(protocol::encode_update(&data).into())).await.is_err() {
+        let message = frame(name.as_deref(), protocol::encode_update(&data));
+        if sink.send(Ws::Binary(message.into())).await.is_err() {
             stats.errors.fetch_add(1, Ordering::Relaxed);
             break;
         }
