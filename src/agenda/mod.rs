@@ -83,10 +83,12 @@ fn when(ctx: &Ctx, e: &Entry) -> String {
 }
 
 fn long_date(ctx: &Ctx, d: NaiveDate) -> String {
+    // "1er novembre" in French, "1 November" in English.
+    let day = if d.day() == 1 { ctx.t("agenda.first_of_month") } else { d.day().to_string() };
     format!(
         "{} {} {} {}",
         ctx.t(&format!("agenda.weekday_{}", d.weekday().number_from_monday())),
-        d.day(),
+        day,
         ctx.t(&format!("agenda.month_{}", d.month())),
         d.year()
     )
