@@ -146,6 +146,20 @@ pub fn readable_pages(grant: &SpaceGrant, pages: Vec<Page>) -> Vec<Page> {
     pages.into_iter().filter(|p| page_allows(grant, p, SpaceAction::Read)).collect()
 }
 
+/// The spaces a person may read, by space id: what every list, feed, export and search of
+/// the whole site starts from.
+pub async fn readable_spaces(
+    db: &Db,
+    user: Option<&User>,
+) -> Result<std::collections::HashMap<i64, SpaceGrant>, AppError> {
+    Ok(visible_spaces(db, user)
+        .await?
+        .into_iter()
+        .filter(|g| g.allows(SpaceAction::Read))
+        .map(|g| (g.space.id.0, g))
+        .collect())
+}
+
 /// Site administration: accounts, invitations, sign-up mode.
 pub fn may_administer_site(user: Option<&User>) -> bool {
     user.is_some_and(|u| u.is_admin && !u.disabled)

@@ -41,7 +41,7 @@ async fn events(
     space: Option<i64>,
 ) -> AppResult<(Form, Vec<Entry>)> {
     let form = event_form(state).await?;
-    let grants = query::readable_spaces(&state.db, user).await?;
+    let grants = crate::access::readable_spaces(&state.db, user).await?;
     let mut entries: Vec<Entry> = query::entries(&state.db, &grants, &form, space)
         .await?
         .into_iter()

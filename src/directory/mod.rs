@@ -69,7 +69,7 @@ pub async fn index(
     ctx: Ctx,
     Query(filter): Query<Filter>,
 ) -> AppResult<Html<String>> {
-    let grants = query::readable_spaces(&state.db, ctx.user.as_ref()).await?;
+    let grants = crate::access::readable_spaces(&state.db, ctx.user.as_ref()).await?;
     let (people_form, org_form) = forms(&state.db).await?;
     let people = query::entries(&state.db, &grants, &people_form, None).await?;
     let orgs = query::entries(&state.db, &grants, &org_form, None).await?;

@@ -51,7 +51,7 @@ pub async fn show(
     Query(filter): Query<Filter>,
 ) -> AppResult<Html<String>> {
     let form = store::find(&state.db, &key).await?.ok_or(AppError::NotFound)?;
-    let grants = query::readable_spaces(&state.db, ctx.user.as_ref()).await?;
+    let grants = crate::access::readable_spaces(&state.db, ctx.user.as_ref()).await?;
     let all = query::entries(&state.db, &grants, &form, None).await?;
     let mut selects = vec![FilterSelect::of_space(&ctx, &filter, &all)];
     for f in form.fields.iter().filter(|f| !f.is_private()) {

@@ -11,7 +11,6 @@ use unicode_normalization::UnicodeNormalization;
 use super::{entity::entry_field, FieldKind, Form};
 use crate::{
     access::{self, SpaceAction, SpaceGrant},
-    accounts::User,
     db::Db,
     error::AppResult,
     pages::{entity::page, Page},
@@ -72,16 +71,6 @@ pub fn fold(text: &str) -> String {
         .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
         .collect::<String>()
         .to_lowercase()
-}
-
-/// The spaces `user` may read, by id.
-pub async fn readable_spaces(db: &Db, user: Option<&User>) -> AppResult<HashMap<i64, SpaceGrant>> {
-    Ok(access::visible_spaces(db, user)
-        .await?
-        .into_iter()
-        .filter(|g| g.allows(SpaceAction::Read))
-        .map(|g| (g.space.id.0, g))
-        .collect())
 }
 
 /// The entries of `form` that the holder of these grants may read (in `only` space if given),

@@ -38,11 +38,10 @@ pub struct FeedQuery {
 
 /// The spaces whose changes `user` may read.
 async fn readable(state: &AppState, user: Option<&User>) -> AppResult<Vec<SpaceGrant>> {
-    Ok(access::visible_spaces(&state.db, user)
-        .await?
-        .into_iter()
-        .filter(|g| g.allows(SpaceAction::Read))
-        .collect())
+    let mut spaces: Vec<SpaceGrant> =
+        access::readable_spaces(&state.db, user).await?.into_values().collect();
+    spaces.sort_by(|a, b| a.space.title.cmp(&b.space.title));
+    Ok(spaces)
 }
 
 pub async fn site(

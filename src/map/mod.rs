@@ -26,7 +26,7 @@ pub async fn index(
     ctx: Ctx,
     Query(filter): Query<Filter>,
 ) -> AppResult<Html<String>> {
-    let grants = query::readable_spaces(&state.db, ctx.user.as_ref()).await?;
+    let grants = crate::access::readable_spaces(&state.db, ctx.user.as_ref()).await?;
     let chosen = filter.rest.get("form").cloned().unwrap_or_default();
     let mut kinds = Vec::new();
     let mut placed: Vec<(String, Entry)> = Vec::new();

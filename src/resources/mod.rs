@@ -24,7 +24,7 @@ pub async fn index(
     Query(filter): Query<Filter>,
 ) -> AppResult<Html<String>> {
     let form = crate::forms::store::find(&state.db, "resource").await?.ok_or(AppError::NotFound)?;
-    let grants = query::readable_spaces(&state.db, ctx.user.as_ref()).await?;
+    let grants = crate::access::readable_spaces(&state.db, ctx.user.as_ref()).await?;
     let all = query::entries(&state.db, &grants, &form, None).await?;
     let selects = vec![
         FilterSelect::of_field(&ctx.t("resources.type"), "type", &filter, &all),

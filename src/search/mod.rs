@@ -101,12 +101,7 @@ pub async fn run(
     if q.is_empty() {
         return Ok(empty(0));
     }
-    let grants: HashMap<i64, SpaceGrant> = access::visible_spaces(db, user)
-        .await?
-        .into_iter()
-        .filter(|g| g.allows(SpaceAction::Read))
-        .map(|g| (g.space.id.0, g))
-        .collect();
+    let grants: HashMap<i64, SpaceGrant> = access::readable_spaces(db, user).await?;
     if grants.is_empty() {
         return Ok(empty(0));
     }
