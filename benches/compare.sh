@@ -5,6 +5,9 @@
 #   bash benches/compare.sh            # 30 s per workload
 #   DURATION=10 bash benches/compare.sh
 #   WORKLOADS="a b" SERVERS="ruche hocuspocus" bash benches/compare.sh
+#   SERVERS="ruche-pg ruche-2x" PG=postgres://postgres@127.0.0.1 REDIS=redis://127.0.0.1:6379 \
+#     bash benches/compare.sh   # Ruche on PostgreSQL: one process, then two with Redis
+#   (the clients of each page are spread over both processes: every delivery crosses them)
 #
 # Needs Node 18+ and npm (the peers are installed into $SCRATCH, default a temporary folder).
 # Who stores before broadcasting: Ruche (an update is in the database before anyone receives
@@ -22,7 +25,9 @@ echo "building ruche and ruche-load (release)…" >&2
 cargo build --release --bin ruche --bin ruche-load >&2
 LOAD=target/release/ruche-load
 
-if [ ! -d "$SCRATCH/node_modules/@hocuspocus/server" ]; then
+needs_node=false
+case " $SERVERS " in *" hocuspocus "*|*" y-websocket "*) needs_node=true ;; esac
+if $needs_node && [ ! -d "$SCRATCH/node_modules/@hocuspocus/server" ]; then
   echo "installing the peers into $SCRATCH…" >&2
   (cd "$SCRATCH" && npm init -y >/dev/null \
     && npm install --no-audit --no-fund @hocuspocus/server@4 @hocuspocus/extension-sqlite@4 @y/websocket-server@0.1.1 >&2 \
@@ -64,6 +69,14 @@ run_one() { # server workload → prints the load program's report
   case $server in
     ruche)
       $LOAD $(args_for "$workload") --duration "$DURATION"
+      return ;;
+    ruche-pg|ruche-2x)
+      # A fresh database per run, on the server PG names (trust or password in the URL).
+      local db="ruche_compare_$$_$workload" processes=1 redis=()
+      psql "${PG:?set PG=postgres://user@host}/postgres" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >&2
+      if [ "$server" = ruche-2x ]; then processes=2; redis=(--redis-url "${REDIS:?set REDIS=redis://host:6379}"); fi
+      $LOAD --database-url "$PG/$db" --processes "$processes" "${redis[@]}" $(args_for "$workload") --duration "$DURATION" || true
+      psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >&2 || true
       return ;;
     hocuspocus)
       port=$(free_port)

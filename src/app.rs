@@ -2,6 +2,7 @@
 //! `main` and by the tests.
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
+use axum::http::{header, HeaderValue};
 use axum::{
     extract::{DefaultBodyLimit, MatchedPath, Request},
     middleware,
@@ -9,7 +10,9 @@ use axum::{
     Router,
 };
 use tokio::net::TcpListener;
-use tower_http::{compression::CompressionLayer, trace::TraceLayer};
+use tower_http::{
+    compression::CompressionLayer, set_header::SetResponseHeaderLayer, trace::TraceLayer,
+};
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 
 use crate::{
@@ -38,15 +41,26 @@ pub struct AppState {
     pub hub: Hub,
     /// The search index, kept current as pages change.
     pub search: crate::search::SearchIndex,
+    /// The Content-Security-Policy of every answer (its nonce added per answer).
+    pub content_security_policy: Arc<str>,
 }
 
 impl AppState {
-    /// The application over `db`. Opens (or rebuilds) the search index in the data directory:
-    /// call it within the Tokio runtime.
-    pub fn new(db: Db, settings: Settings) -> anyhow::Result<Self> {
+    /// The application over `db`. Opens (or rebuilds) the search index in the data directory,
+    /// and links up with the other processes of the site when Redis is configured.
+    pub async fn new(db: Db, settings: Settings) -> anyhow::Result<Self> {
         let limits = SignInLimits::new(settings.login_attempts_per_minute);
         let (projections_db, history_db) = (db.clone(), db.clone());
         let search = crate::search::SearchIndex::open(&settings.data_dir, db.clone())?;
+        let relay = match &settings.redis_url {
+            Some(url) => {
+                let relay = collab::Relay::new(url, &collab::relay::site_id(&db).await?)?;
+                search.announce_through(relay.clone());
+                Some(relay)
+            }
+            None => None,
+        };
+        let (touched, reindexed, reindex_db) = (search.clone(), search.clone(), db.clone());
         let searched = search.clone();
         let hooks = collab::Hooks {
             on_settled: Arc::new(move |doc, content| {
@@ -62,9 +76,20 @@ impl AppState {
                 let db = history_db.clone();
                 Box::pin(async move { history::record_session(&db, doc, content, authors).await })
             }),
+            on_touched: Arc::new(move |page| touched.touch_here(page)),
+            on_reconnected: Arc::new(move || reindexed.touch_everything(reindex_db.clone())),
         };
-        let hub = Hub::new(db.clone(), settings.collab.clone(), hooks);
-        Ok(Self { db, settings: Arc::new(settings), sign_in_limits: Arc::new(limits), hub, search })
+        let hub = Hub::new(db.clone(), settings.collab.clone(), hooks, relay);
+        let content_security_policy =
+            layout::content_security_policy(&settings.base_url, &settings.map_tiles).into();
+        Ok(Self {
+            db,
+            settings: Arc::new(settings),
+            sign_in_limits: Arc::new(limits),
+            hub,
+            search,
+            content_security_policy,
+        })
     }
 }
 
@@ -108,6 +133,7 @@ pub fn router(state: AppState) -> Router {
             "/s/{space}/settings",
             get(spaces::routes::settings_form).post(spaces::routes::update_settings),
         )
+        .route("/s/{space}/export.zip", get(spaces::routes::export))
         .route("/s/{space}/new", get(pages::routes::new_form))
         .route("/s/{space}/pages", post(pages::routes::create))
         .route("/s/{space}/trash", get(pages::routes::trash_list))
@@ -184,6 +210,21 @@ pub fn router(state: AppState) -> Router {
         .route("/assets/leaflet.css", get(map::stylesheet))
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn_with_state(state.clone(), layout::error_pages))
+        .layer(middleware::from_fn_with_state(state.clone(), layout::content_security))
+        // Every answer: its policy unless it has its own (uploaded files are sandboxed), and
+        // no sniffing, no framing, no full addresses sent to other sites.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
         .layer(sessions)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // Pages, the stylesheet and the editor bundle (600 KB, 180 KB gzipped) reach phones faster.

@@ -42,6 +42,26 @@ pub enum Command {
     Demo,
     /// Rebuild the search index from the database (stop the server first).
     Reindex,
+    /// Write the whole site (database and uploaded files) to a backup archive; the site may
+    /// keep running meanwhile.
+    Backup {
+        /// The archive to write (a zip file), e.g. ruche-2026-11-23.zip.
+        file: std::path::PathBuf,
+    },
+    /// Write spaces as Markdown files (a zip archive people can open without Ruche).
+    Export {
+        /// The zip file to write.
+        file: std::path::PathBuf,
+        /// Only this space (its address, e.g. chantier-1); default: every space.
+        #[arg(long)]
+        space: Option<String>,
+    },
+    /// Put a site back from a backup archive, into a new (empty) database and data directory;
+    /// works across databases (a SQLite backup restores on PostgreSQL and back).
+    Restore {
+        /// The archive `ruche backup` wrote.
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -149,6 +169,72 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Backup { file } => {
+            let bar = progress_bar("rows and files");
+            let started = std::time::Instant::now();
+            let summary =
+                crate::backup::backup(&db, &settings.uploads_dir, &file, |done, total| {
+                    bar.set_length(total);
+                    bar.set_position(done);
+                })
+                .await?;
+            bar.finish_and_clear();
+            println!("Backup written to {} ({}).", file.display(), size(summary.bytes));
+            print_summary(&summary, started);
+            for hash in &summary.missing_files {
+                eprintln!("warning: the uploaded file {hash} is missing from the uploads folder");
+            }
+            Ok(())
+        }
+        Command::Export { file, space } => {
+            let spaces = match space {
+                Some(slug) => vec![crate::spaces::store::find(&db, &slug)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("no space has the address {slug}"))?],
+                None => crate::spaces::store::all(&db).await?,
+            };
+            let out = std::fs::File::create(&file)
+                .with_context(|| format!("creating {}", file.display()))?;
+            let done = crate::backup::markdown::export(
+                &db,
+                &settings.uploads_dir,
+                &settings.base_url,
+                &spaces,
+                std::io::BufWriter::new(out),
+            )
+            .await?;
+            println!(
+                "Exported {} spaces, {} pages and {} files to {}.",
+                done.spaces,
+                done.pages,
+                done.files,
+                file.display()
+            );
+            Ok(())
+        }
+        Command::Restore { file } => {
+            let manifest = crate::backup::manifest(&file)?;
+            println!(
+                "Restoring the backup of {} (Ruche {}, {}) into {}…",
+                manifest.created_at.format("%Y-%m-%d %H:%M UTC"),
+                manifest.ruche_version,
+                manifest.source,
+                db::redact(&settings.database_url)
+            );
+            let bar = progress_bar("rows and files");
+            let started = std::time::Instant::now();
+            let summary =
+                crate::backup::restore(&db, &settings.uploads_dir, &file, |done, total| {
+                    bar.set_length(total);
+                    bar.set_position(done);
+                })
+                .await?;
+            bar.finish_and_clear();
+            println!("Site restored.");
+            print_summary(&summary, started);
+            println!("Start it with `ruche serve` (the search index is rebuilt at start).");
+            Ok(())
+        }
         Command::Demo => {
             let summary = demo::fill(&db).await?;
             println!("Demo site ready: {} spaces.", summary.spaces);
@@ -167,12 +253,50 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+fn progress_bar(what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(&format!("{{bar:40}} {{pos}}/{{len}} {what}"))
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+fn size(bytes: u64) -> String {
+    if bytes >= 1024 * 1024 {
+        format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+    } else {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    }
+}
+
+fn print_summary(summary: &crate::backup::Summary, started: std::time::Instant) {
+    for (label, table) in [
+        ("accounts", "users"),
+        ("spaces", "spaces"),
+        ("pages", "pages"),
+        ("revisions", "revisions"),
+        ("forms", "forms"),
+        ("entry values", "entry_fields"),
+        ("document updates", "doc_updates"),
+    ] {
+        println!("  {:<18} {}", label, summary.rows(table));
+    }
+    println!("  {:<18} {}", "files", summary.files);
+    let rows: u64 = summary.tables.iter().map(|(_, n)| n).sum();
+    println!(
+        "  {rows} rows in {} tables, {:.1} s",
+        summary.tables.len(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
 async fn serve(db: db::Db, settings: Settings) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(settings.addr)
         .await
         .with_context(|| format!("listening on {}", settings.addr))?;
     tracing::info!(addr = %settings.addr, database = %db::redact(&settings.database_url), data = %settings.data_dir.display(), "Ruche is serving");
-    app::launch(listener, AppState::new(db, settings)?, shutdown_signal()).await
+    app::launch(listener, AppState::new(db, settings).await?, shutdown_signal()).await
 }
 
 /// Completes on ctrl-c or SIGTERM.

@@ -16,9 +16,20 @@ pub struct SiteArgs {
     #[arg(long = "database-url", env = "DATABASE_URL", global = true)]
     pub database_url: Option<String>,
 
-    /// Optional TOML file with the same settings (`addr`, `data`, `database_url`, `base_url`,
+    /// Redis URL (`redis://host:port`): lets several processes serve one site on PostgreSQL.
+    #[arg(long = "redis-url", env = "REDIS_URL", global = true)]
+    pub redis_url: Option<String>,
+
+    /// Folder of uploaded files. Default: `uploads` in the data directory; processes serving
+    /// one site share it.
+    #[arg(long = "uploads", env = "RUCHE_UPLOADS", global = true)]
+    pub uploads: Option<PathBuf>,
+
+    /// Optional TOML file with the same settings (`addr`, `data`, `database_url`, `redis_url`,
+    /// `uploads`, `base_url`,
     /// `site_name`, `login_attempts_per_minute`, `revision_retention_days`,
     /// `idle_unload_seconds`, `revision_quiet_seconds`, `compact_every`, `max_frame_bytes`,
+    /// `max_messages_per_second`, `max_connections_per_address`, `max_page_chars`,
     /// `max_upload_bytes`, `map_tiles`, `map_attribution`). Flags and environment variables win.
     #[arg(long = "config", env = "RUCHE_CONFIG", global = true)]
     pub config: Option<PathBuf>,
@@ -42,6 +53,8 @@ struct FileSettings {
     addr: Option<SocketAddr>,
     data: Option<PathBuf>,
     database_url: Option<String>,
+    redis_url: Option<String>,
+    uploads: Option<PathBuf>,
     base_url: Option<String>,
     site_name: Option<String>,
     login_attempts_per_minute: Option<u32>,
@@ -50,7 +63,12 @@ struct FileSettings {
     revision_quiet_seconds: Option<u64>,
     compact_every: Option<i64>,
     max_frame_bytes: Option<usize>,
+    max_messages_per_second: Option<u32>,
+    max_connections_per_address: Option<usize>,
+    max_page_chars: Option<u32>,
     max_upload_bytes: Option<usize>,
+    max_form_fields: Option<usize>,
+    max_form_choices: Option<usize>,
     map_tiles: Option<String>,
     map_attribution: Option<String>,
 }
@@ -61,6 +79,10 @@ pub struct Settings {
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
     pub database_url: String,
+    /// Redis, when several processes serve the site (PostgreSQL only).
+    pub redis_url: Option<String>,
+    /// Where uploaded files are kept (shared by every process of a site).
+    pub uploads_dir: PathBuf,
     pub base_url: String,
     pub site_name: String,
     /// Sign-in attempts allowed per minute, per account and per client address.
@@ -74,6 +96,8 @@ pub struct Settings {
     pub collab: crate::collab::CollabSettings,
     /// Largest uploaded file.
     pub max_upload_bytes: usize,
+    /// How many fields and choices a form may have.
+    pub forms: crate::forms::FormLimits,
     /// The map's tile server, as a Leaflet URL template, and the credit it asks for.
     pub map_tiles: String,
     pub map_attribution: String,
@@ -89,14 +113,17 @@ impl Settings {
         Self {
             addr,
             base_url: format!("http://{addr}"),
+            uploads_dir: data_dir.join("uploads"),
             data_dir,
             database_url,
+            redis_url: None,
             site_name: "Ruche".to_owned(),
             login_attempts_per_minute: 5,
             session_idle: Duration::from_secs(14 * 24 * 3600),
             revision_retention_days: None,
             collab: crate::collab::CollabSettings::default(),
             max_upload_bytes: 10 * 1024 * 1024,
+            forms: crate::forms::FormLimits::default(),
             map_tiles: "https://tile.openstreetmap.org/{z}/{x}/{y}.png".to_owned(),
             map_attribution: "© OpenStreetMap contributors".to_owned(),
         }
@@ -123,6 +150,18 @@ impl Settings {
             .or(file.database_url)
             .unwrap_or_else(|| sqlite_url(&data_dir.join("ruche.db")));
         let mut settings = Self::new(data_dir, database_url);
+        settings.redis_url = site.redis_url.clone().or(file.redis_url);
+        if let Some(url) = &settings.redis_url {
+            if !settings.database_url.starts_with("postgres") {
+                anyhow::bail!(
+                    "REDIS_URL is set but the database is SQLite: several processes need PostgreSQL (DATABASE_URL=postgres://…); leave REDIS_URL unset for one process"
+                );
+            }
+            url::Url::parse(url).with_context(|| format!("the Redis URL {url:?} is not a URL"))?;
+        }
+        if let Some(dir) = site.uploads.clone().or(file.uploads) {
+            settings.uploads_dir = dir;
+        }
         if let Some(addr) = serve.addr.or(file.addr) {
             settings.addr = addr;
             settings.base_url = format!("http://{addr}");
@@ -148,8 +187,23 @@ impl Settings {
         if let Some(bytes) = file.max_frame_bytes {
             settings.collab.max_frame_bytes = bytes.max(1024);
         }
+        if let Some(n) = file.max_messages_per_second {
+            settings.collab.max_messages_per_second = n.max(5);
+        }
+        if let Some(n) = file.max_connections_per_address {
+            settings.collab.max_connections_per_address = n;
+        }
+        if let Some(n) = file.max_page_chars {
+            settings.collab.max_page_chars = n.max(1000);
+        }
         if let Some(bytes) = file.max_upload_bytes {
             settings.max_upload_bytes = bytes.max(1024);
+        }
+        if let Some(n) = file.max_form_fields {
+            settings.forms.max_fields = n.max(1);
+        }
+        if let Some(n) = file.max_form_choices {
+            settings.forms.max_choices = n.max(1);
         }
         if let Some(tiles) = file.map_tiles {
             settings.map_tiles = tiles;
@@ -188,6 +242,8 @@ mod tests {
         )
         .expect("write");
         let site = SiteArgs {
+            redis_url: None,
+            uploads: None,
             data: Some(dir.path().join("data")),
             database_url: None,
             config: Some(file),
@@ -209,6 +265,8 @@ mod tests {
         let file = dir.path().join("ruche.toml");
         std::fs::write(&file, "colour = \"blue\"\n").expect("write");
         let site = SiteArgs {
+            redis_url: None,
+            uploads: None,
             data: Some(dir.path().join("data")),
             database_url: None,
             config: Some(file),

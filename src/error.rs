@@ -23,8 +23,20 @@ pub enum AppError {
     Csrf,
     #[error("what was sent is too large")]
     TooLarge,
+    #[error("the page would be too long")]
+    PageTooLong,
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
+}
+
+impl From<anyhow::Error> for AppError {
+    fn from(err: anyhow::Error) -> Self {
+        if err.downcast_ref::<crate::collab::PageTooLong>().is_some() {
+            AppError::PageTooLong
+        } else {
+            AppError::Internal(err)
+        }
+    }
 }
 
 impl From<sea_orm::DbErr> for AppError {
@@ -59,7 +71,7 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             AppError::Csrf => StatusCode::FORBIDDEN,
-            AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::TooLarge | AppError::PageTooLong => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -74,6 +86,7 @@ impl AppError {
             AppError::TooManyRequests => "error.too_many",
             AppError::Csrf => "error.csrf",
             AppError::TooLarge => "error.too_large",
+            AppError::PageTooLong => "error.page_too_long",
             AppError::Internal(_) => "error.internal",
         }
     }

@@ -5,6 +5,7 @@ pub mod access;
 pub mod accounts;
 pub mod agenda;
 pub mod app;
+pub mod backup;
 pub mod cli;
 pub mod collab;
 pub mod config;

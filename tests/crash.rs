@@ -2,48 +2,13 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 mod common;
 
-use std::{process::Stdio, time::Duration};
-
-use common::{yclient::YClient, TestApp};
+use common::{yclient::YClient, ServerProcess, TestApp};
 use ruche::spaces::{Role, Visibility};
 
 on_each_backend!(
     every_update_a_client_received_survives_kill_9,
     an_oversized_frame_closes_the_connection
 );
-
-struct Server {
-    child: tokio::process::Child,
-    base: String,
-    ws: String,
-}
-
-async fn spawn_server(database_url: &str) -> Server {
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap().port()
-    };
-    let data = tempfile::tempdir().unwrap().keep();
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ruche"))
-        .env("DATABASE_URL", database_url)
-        .env("RUCHE_DATA", &data)
-        .env("RUCHE_ADDR", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    for _ in 0..200 {
-        if let Ok(r) = reqwest::get(format!("{base}/healthz")).await {
-            if r.status().is_success() {
-                return Server { child, ws: format!("ws://127.0.0.1:{port}"), base };
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the server process did not start");
-}
 
 async fn every_update_a_client_received_survives_kill_9(app: &TestApp) {
     let space = app.create_space("chantier-4", "Chantier 4", Visibility::Members).await;
@@ -52,7 +17,7 @@ async fn every_update_a_client_received_survives_kill_9(app: &TestApp) {
     let token = app.token_for("celine@example.org").await;
     app.put_page(&token, "chantier-4", "ecosystemes", "Début. ").await;
 
-    let mut server = spawn_server(&app.database_url).await;
+    let mut server = ServerProcess::spawn(&app.database_url, &[]).await;
     let url = format!("{}/ws/chantier-4/ecosystemes", server.ws);
     let writer = YClient::connect(&url, Some(&token)).await;
     let watcher = YClient::connect(&url, Some(&token)).await;
@@ -69,7 +34,7 @@ async fn every_update_a_client_received_survives_kill_9(app: &TestApp) {
     let watcher_saw = watcher.text();
     assert!(watcher_saw.contains("mot60 "));
 
-    let restarted = spawn_server(&app.database_url).await;
+    let restarted = ServerProcess::spawn(&app.database_url, &[]).await;
     let stored: serde_json::Value = reqwest::Client::new()
         .get(format!("{}/api/pages/chantier-4/ecosystemes", restarted.base))
         .bearer_auth(&token)

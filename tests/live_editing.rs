@@ -19,6 +19,7 @@ on_each_backend!(
     each_malformed_frame_closes_only_its_connection,
     an_http_edit_merges_with_live_typing,
     compaction_keeps_the_text_and_bounds_the_log,
+    a_late_compaction_never_replaces_a_newer_snapshot,
     wiki_links_and_backlinks_follow_the_text,
     an_idle_document_leaves_memory_and_comes_back_whole,
 );
@@ -402,4 +403,52 @@ async fn a_removed_member_is_cut_off_from_the_live_page() {
         "and cannot come back"
     );
     app.stop().await;
+}
+
+/// Two processes may compact the same document: the snapshot only ever moves forward, and the
+/// log is read before the snapshot so a load racing a compaction misses nothing.
+async fn a_late_compaction_never_replaces_a_newer_snapshot(app: &TestApp) {
+    use ruche::collab::store::{self, Appended, NewUpdate};
+    use yrs::{ReadTxn, Text, Transact};
+    let space = app.create_space("chantier-3", "Chantier 3", Visibility::Public).await;
+    let page = ruche::pages::create_with_text(&app.db, &space, "Notes", "", None).await.unwrap();
+    let doc = ruche::collab::live::new_doc();
+    let body = doc.get_or_insert_text("body");
+    let mut states = Vec::new();
+    for seq in 1..=10 {
+        let data = {
+            let mut txn = doc.transact_mut();
+            body.push(&mut txn, &format!("mot{seq} "));
+            txn.encode_update_v1()
+        };
+        let row = NewUpdate { seq, data: &data, author: None };
+        assert_eq!(store::append(&app.db, page.id.doc(), &[row]).await.unwrap(), Appended::Stored);
+        states.push(doc.transact().encode_state_as_update_v1(&Default::default()));
+    }
+    // The same number again is refused, not written twice.
+    let again = NewUpdate { seq: 10, data: &[0, 0], author: None };
+    assert_eq!(store::append(&app.db, page.id.doc(), &[again]).await.unwrap(), Appended::Taken);
+
+    store::compact(&app.db, page.id.doc(), states[7].clone(), 8, 0).await.unwrap();
+    // A slower process compacts what it had at 5: ignored, the updates 6..8 are not lost.
+    store::compact(&app.db, page.id.doc(), states[4].clone(), 5, 0).await.unwrap();
+    let stored = store::load(&app.db, page.id.doc()).await.unwrap();
+    assert_eq!(stored.base_seq, 8);
+    assert_eq!(stored.updates.iter().map(|u| u.seq).collect::<Vec<_>>(), vec![9, 10]);
+    let since = store::load_since(&app.db, page.id.doc(), 3).await.unwrap();
+    assert!(since.snapshot.is_some(), "updates 4..8 are only in the snapshot now");
+    assert_eq!(since.last_seq, 10);
+    // Compaction may keep a tail: a process just behind reads the log, not the snapshot.
+    store::compact(&app.db, page.id.doc(), states[9].clone(), 10, 2).await.unwrap();
+    let near = store::load_since(&app.db, page.id.doc(), 8).await.unwrap();
+    assert!(near.snapshot.is_none());
+    assert_eq!(near.updates.iter().map(|u| u.seq).collect::<Vec<_>>(), vec![9, 10]);
+    let far = store::load_since(&app.db, page.id.doc(), 5).await.unwrap();
+    assert!(far.snapshot.is_some() && far.updates.is_empty() && far.last_seq == 10);
+    let full = store::load(&app.db, page.id.doc()).await.unwrap();
+    assert!(full.snapshot.is_some() && full.updates.is_empty() && full.base_seq == 10);
+    assert_eq!(
+        common::stored_text(&app.db, page.id.0).await,
+        (1..=10).map(|i| format!("mot{i} ")).collect::<String>()
+    );
 }

@@ -255,3 +255,22 @@ async fn the_editor_bundle_is_served_compressed() {
     assert!(compressed < include_str!("../web/dist/editor.js").len() / 2, "{compressed} bytes");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    for path in ["/", "/login", "/map", "/api/me", "/assets/editor.js", "/no-such-page"] {
+        let response = reqwest::get(app.url(path)).await.unwrap();
+        let h = response.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        let script = csp.split(';').find(|d| d.trim().starts_with("script-src")).unwrap();
+        assert_eq!(script.trim(), "script-src 'self'", "{path}: no inline script anywhere");
+        assert!(csp.contains("style-src 'self' 'nonce-"), "{path}: {csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(csp.contains("https://tile.openstreetmap.org"), "the map's tiles may load: {csp}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(h["referrer-policy"], "strict-origin-when-cross-origin", "{path}");
+    }
+    app.stop().await;
+}

@@ -59,6 +59,21 @@ struct Args {
     /// Idle connections (people reading) spread over the pages, besides the typing clients.
     #[arg(long, default_value_t = 0)]
     readers: usize,
+    /// Ruche processes serving the site together (more than one needs a PostgreSQL
+    /// `--database-url` and `--redis-url`); the clients of each page are spread over them, so
+    /// the latency measured crosses processes.
+    #[arg(long, default_value_t = 1)]
+    processes: usize,
+    /// Redis for `--processes` above 1.
+    #[arg(long)]
+    redis_url: Option<String>,
+    /// Soak: for `--duration` seconds, every client keeps opening a random page, typing on it
+    /// for 1 to 5 seconds, and leaving; the server's memory is printed every `--report-every`
+    /// seconds, to see it stay flat once warm (pages leave memory, nothing leaks).
+    #[arg(long)]
+    soak: bool,
+    #[arg(long, default_value_t = 30)]
+    report_every: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -87,6 +102,30 @@ struct Server {
     token: String,
     pid: Option<u32>,
     _child: Option<tokio::process::Child>,
+    /// Further processes serving the same site (address, process id).
+    others: Vec<(String, Option<u32>, tokio::process::Child)>,
+}
+
+impl Server {
+    fn bases(&self) -> Vec<&str> {
+        std::iter::once(self.base.as_str())
+            .chain(self.others.iter().map(|o| o.0.as_str()))
+            .collect()
+    }
+
+    fn pids(&self) -> Vec<u32> {
+        self.pid.into_iter().chain(self.others.iter().filter_map(|o| o.1)).collect()
+    }
+
+    /// Resident memory of every process, summed, in KiB.
+    fn rss_kib(&self) -> Option<u64> {
+        self.pids().into_iter().map(rss_kib).sum()
+    }
+
+    /// CPU seconds of every process, summed.
+    fn cpu_seconds(&self) -> Option<f64> {
+        self.pids().into_iter().map(cpu_seconds).sum()
+    }
 }
 
 #[tokio::main]
@@ -104,36 +143,48 @@ async fn main() -> anyhow::Result<()> {
             token: args.token.clone().unwrap_or_default(),
             pid: args.server_pid,
             _child: None,
+            others: Vec::new(),
         },
-        None => start_server(args.database_url.clone()).await?,
+        None => start_server(&args).await?,
     };
     let space = format!("load-{}", std::process::id());
     if args.peer == Peer::Ruche {
         prepare_ruche(&server, &space, args.pages).await?;
     }
-    let ws_base = server.base.replacen("http", "ws", 1);
-    let address = |page: usize| -> (String, Option<String>) {
+    let ws_bases: Vec<String> =
+        server.bases().iter().map(|b| b.replacen("http", "ws", 1)).collect();
+    let ws_base = ws_bases[0].clone();
+    // The clients of a page take the processes in turn.
+    let address = |n: usize| -> (String, Option<String>) {
+        let page = n % args.pages;
         match args.peer {
-            Peer::Ruche => (format!("{ws_base}/ws/{space}/page-{page}"), None),
+            Peer::Ruche => {
+                let base = &ws_bases[(n / args.pages) % ws_bases.len()];
+                (format!("{base}/ws/{space}/page-{page}"), None)
+            }
             Peer::YWebsocket => (format!("{ws_base}/{space}-page-{page}"), None),
             Peer::Hocuspocus => (ws_base.clone(), Some(format!("{space}-page-{page}"))),
         }
     };
     let stats = Arc::new(Stats::default());
     let sends: SendTimes = Arc::default();
-    let memory_before = server.pid.and_then(rss_kib);
-    let cpu_before = server.pid.and_then(cpu_seconds);
+    let memory_before = server.rss_kib();
+    let cpu_before = server.cpu_seconds();
 
     println!(
-        "ruche-load: {:?}, {} typing clients and {} readers on {} pages, {} keystrokes/s each, {} s",
-        args.peer, args.clients, args.readers, args.pages, args.rate, args.duration
+        "ruche-load: {:?} ({} process(es)), {} typing clients and {} readers on {} pages, {} keystrokes/s each, {} s",
+        args.peer, server.bases().len(), args.clients, args.readers, args.pages, args.rate, args.duration
     );
+    if args.soak {
+        soak(&args, &server, &address, stats, sends, memory_before).await;
+        return Ok(());
+    }
     let start =
         Instant::now() + Duration::from_secs(3 + (args.clients + args.readers) as u64 / 1000);
     let end = start + Duration::from_secs(args.duration);
     let mut tasks = Vec::new();
     for n in 0..args.clients + args.readers {
-        let (url, name) = address(n % args.pages);
+        let (url, name) = address(n);
         let rate = if n < args.clients { args.rate } else { 0.0 };
         tasks.push(tokio::spawn(client(
             url,
@@ -151,6 +202,77 @@ async fn main() -> anyhow::Result<()> {
     }
     report(&args, &server, &stats, memory_before, cpu_before, end, tasks).await;
     Ok(())
+}
+
+/// Connections opening and closing on many pages for a long time; prints the server's memory.
+async fn soak(
+    args: &Args,
+    server: &Server,
+    address: &(dyn Fn(usize) -> (String, Option<String>) + Sync),
+    stats: Arc<Stats>,
+    sends: SendTimes,
+    memory_before: Option<u64>,
+) {
+    let end = Instant::now() + Duration::from_secs(args.duration);
+    let mut tasks = Vec::new();
+    for _ in 0..args.clients {
+        let targets: Vec<(String, Option<String>)> =
+            (0..args.pages * server.bases().len()).map(address).collect();
+        let (token, stats, sends, rate) =
+            (server.token.clone(), stats.clone(), sends.clone(), args.rate);
+        tasks.push(tokio::spawn(async move {
+            while Instant::now() < end {
+                let (url, name) = targets[rand::random::<usize>() % targets.len()].clone();
+                let stay = Duration::from_millis(1000 + rand::random::<u64>() % 4000);
+                let now = Instant::now();
+                client(
+                    url,
+                    name,
+                    token.clone(),
+                    rate,
+                    now,
+                    now + stay,
+                    stats.clone(),
+                    sends.clone(),
+                )
+                .await;
+                if now.elapsed() < Duration::from_millis(500) {
+                    // Refused or failed at once: do not hammer the server.
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        }));
+    }
+    println!("elapsed s   server RSS MiB   connections opened   updates sent   errors   dropped");
+    let started = Instant::now();
+    let mut every = tokio::time::interval(Duration::from_secs(args.report_every.max(1)));
+    let mut samples = Vec::new();
+    while Instant::now() < end {
+        every.tick().await;
+        let rss = server.rss_kib().unwrap_or(0) as f64 / 1024.0;
+        samples.push(rss);
+        println!(
+            "{:>9.0}   {:>14.1}   {:>18}   {:>12}   {:>6}   {:>7}",
+            started.elapsed().as_secs_f64(),
+            rss,
+            stats.connected.load(Ordering::Relaxed),
+            stats.sent.load(Ordering::Relaxed),
+            stats.errors.load(Ordering::Relaxed),
+            stats.dropped.load(Ordering::Relaxed),
+        );
+    }
+    for task in tasks {
+        task.abort();
+    }
+    // Warm = the second half of the run: its growth says whether memory stays flat.
+    let half = &samples[samples.len() / 2..];
+    if let (Some(first), Some(last)) = (half.first(), half.last()) {
+        println!(
+            "server memory: {:.1} MiB before, {first:.1} MiB at half time, {last:.1} MiB at the end ({:+.1} MiB over the second half)",
+            memory_before.unwrap_or(0) as f64 / 1024.0,
+            last - first
+        );
+    }
 }
 
 /// A space and its pages on the Ruche server, for the clients to type in.
@@ -192,10 +314,9 @@ async fn report(
     let mut peak = 0;
     while Instant::now() < end + Duration::from_secs(2) {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        peak = peak.max(server.pid.and_then(rss_kib).unwrap_or(0));
+        peak = peak.max(server.rss_kib().unwrap_or(0));
     }
-    let cpu =
-        server.pid.and_then(cpu_seconds).zip(cpu_before).map(|(after, before)| after - before);
+    let cpu = server.cpu_seconds().zip(cpu_before).map(|(after, before)| after - before);
     for task in tasks {
         task.abort();
     }
@@ -302,8 +423,16 @@ fn frame(name: Option<&str>, message: Vec<u8>) -> Vec<u8> {
     }
 }
 
-/// Starts `ruche` (next to this program) on a scratch database, with an administrator.
-async fn start_server(database_url: Option<String>) -> anyhow::Result<Server> {
+/// Starts `ruche` (next to this program) on a scratch database, with an administrator; with
+/// `--processes`, several of them on one PostgreSQL database and one Redis.
+async fn start_server(args: &Args) -> anyhow::Result<Server> {
+    let database_url = args.database_url.clone();
+    if args.processes > 1
+        && (args.redis_url.is_none()
+            || !database_url.as_deref().is_some_and(|u| u.starts_with("postgres")))
+    {
+        bail!("--processes above 1 needs --database-url postgres://… and --redis-url redis://…");
+    }
     let exe = std::env::current_exe()?.with_file_name("ruche");
     if !exe.exists() {
         bail!("{} not found: build it first (cargo build --release)", exe.display());
@@ -334,23 +463,44 @@ async fn start_server(database_url: Option<String>) -> anyhow::Result<Server> {
     }
     let token =
         String::from_utf8(run(&["token", "create", &email]).output()?.stdout)?.trim().to_owned();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let child = tokio::process::Command::new(&exe)
-        .env("DATABASE_URL", &database_url)
-        .env("RUCHE_DATA", &data)
-        .env("RUCHE_ADDR", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "warn")
-        .kill_on_drop(true)
-        .spawn()
-        .context("starting the server")?;
-    let base = format!("http://127.0.0.1:{port}");
-    for _ in 0..200 {
-        if reqwest::get(format!("{base}/healthz")).await.is_ok_and(|r| r.status().is_success()) {
-            return Ok(Server { base, token, pid: child.id(), _child: Some(child) });
+    // Every client comes from this machine's address: no per-address limit for the test.
+    let config = data.join("load.toml");
+    std::fs::write(&config, "max_connections_per_address = 0\n")?;
+    let mut started = Vec::new();
+    for n in 0..args.processes.max(1) {
+        let dir = if n == 0 { data.clone() } else { data.join(format!("process-{n}")) };
+        std::fs::create_dir_all(&dir)?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let mut command = tokio::process::Command::new(&exe);
+        command
+            .env("DATABASE_URL", &database_url)
+            .env("RUCHE_DATA", &dir)
+            .env("RUCHE_UPLOADS", data.join("uploads"))
+            .env("RUCHE_ADDR", format!("127.0.0.1:{port}"))
+            .env("RUCHE_CONFIG", &config)
+            .env("RUST_LOG", "warn")
+            .kill_on_drop(true);
+        if let Some(redis) = &args.redis_url {
+            command.env("REDIS_URL", redis);
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        let child = command.spawn().context("starting the server")?;
+        let base = format!("http://127.0.0.1:{port}");
+        let mut up = false;
+        for _ in 0..200 {
+            if reqwest::get(format!("{base}/healthz")).await.is_ok_and(|r| r.status().is_success())
+            {
+                up = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if !up {
+            bail!("the server did not start");
+        }
+        started.push((base, child.id(), child));
     }
-    bail!("the server did not start")
+    let (base, pid, child) = started.remove(0);
+    Ok(Server { base, token, pid, _child: Some(child), others: started })
 }
 
 /// One person typing: connects, then inserts one character every 1/rate seconds.

@@ -19,7 +19,8 @@ use yrs::{
 
 use super::{
     protocol::{self, Message},
-    store::{self, DocId, NewUpdate},
+    relay::Note,
+    store::{self, Appended, DocId, NewUpdate},
     text, HubInner,
 };
 
@@ -28,6 +29,10 @@ pub type ConnId = u64;
 
 /// How many updates a batch may hold before it is written (bounds the work between writes).
 const MAX_BATCH: usize = 512;
+/// How many times a batch is tried again when other processes keep taking its sequence numbers.
+const MAX_STORE_ATTEMPTS: usize = 20;
+/// How long processes that collided on a document's log take turns on it.
+const TAKE_TURNS_FOR: Duration = Duration::from_secs(5);
 
 /// What a connection receives.
 #[derive(Debug)]
@@ -101,6 +106,10 @@ pub enum Command {
     Forget {
         done: oneshot::Sender<()>,
     },
+    /// What another process said about this document.
+    Remote(Note),
+    /// Read what other processes stored since the last update known here.
+    CatchUp,
 }
 
 struct Conn {
@@ -117,6 +126,16 @@ struct Pending {
     author: Option<i64>,
     from: Option<ConnId>,
     done: Option<oneshot::Sender<anyhow::Result<()>>>,
+}
+
+/// A document's content: its Markdown body, its fields and its whole encoded state.
+pub fn content_of(doc: &Doc) -> Content {
+    let body = doc.get_or_insert_text("body");
+    let fields = doc.get_or_insert_map("fields");
+    let txn = doc.transact();
+    let fields = serde_json::to_value(fields.to_json(&txn)).unwrap_or(serde_json::Value::Null);
+    let state = txn.encode_state_as_update_v1(&StateVector::default());
+    Content { markdown: body.get_string(&txn), fields, state }
 }
 
 pub fn new_doc() -> Doc {
@@ -136,6 +155,10 @@ pub struct LiveDoc {
     quiet_at: Option<Instant>,
     /// People who changed the document since the last revision.
     authors: HashSet<i64>,
+    /// Whether this process stored changes since the last revision (the one to record it).
+    changed_here: bool,
+    /// Until when this process takes turns with others on the document's log (they collided).
+    turns_until: Option<Instant>,
     /// Set when the document is being deleted.
     forgotten: bool,
     /// Set when applying an update panicked: the in-memory document is reloaded from storage.
@@ -145,9 +168,13 @@ pub struct LiveDoc {
 impl LiveDoc {
     /// Builds the document from storage.
     pub async fn load(id: DocId, hub: Arc<HubInner>) -> anyhow::Result<Self> {
+        // Listen to the other processes first: what they store from now on is not missed.
+        if let Some(relay) = &hub.relay {
+            relay.watch(id);
+        }
         let doc = new_doc();
         let stored = store::load(&hub.db, id).await?;
-        let snapshot_seq = stored.last_seq - i64::try_from(stored.updates.len()).unwrap_or(0);
+        let snapshot_seq = stored.base_seq;
         apply_stored(&doc, id, &stored);
         // Changes stored but not yet in a revision (the process stopped before): record them soon.
         let authors: HashSet<i64> =
@@ -157,6 +184,8 @@ impl LiveDoc {
         Ok(Self {
             id,
             quiet_at,
+            changed_here: quiet_at.is_some(),
+            turns_until: None,
             authors,
             awareness: Awareness::new(doc),
             conns: HashMap::new(),
@@ -208,15 +237,20 @@ impl LiveDoc {
                     Err(_) => break,
                 }
             }
+            // What other processes say does not keep a document nobody here has open in memory.
+            let local = batch.iter().any(|c| !matches!(c, Command::Remote(_) | Command::CatchUp));
             self.process(batch).await;
             if self.forgotten {
                 self.hub.docs.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.id);
+                if let Some(relay) = &self.hub.relay {
+                    relay.unwatch(self.id);
+                }
                 return;
             }
             if self.poisoned {
                 self.reload().await;
             }
-            if self.conns.is_empty() {
+            if self.conns.is_empty() && local {
                 idle_since = Instant::now();
             }
         }
@@ -258,6 +292,11 @@ impl LiveDoc {
                 }
                 Command::Leave { conn } => self.leave(conn),
                 Command::SetText { markdown, base, author, done } => {
+                    let max = self.hub.settings.max_page_chars;
+                    if text::utf16_len(&markdown) > max {
+                        let _ = done.send(Err(super::PageTooLong { max }.into()));
+                        continue;
+                    }
                     let body = self.doc().get_or_insert_text("body");
                     let data = {
                         let mut txn = self.doc().transact_mut();
@@ -269,11 +308,21 @@ impl LiveDoc {
                     };
                     if Update::decode_v1(&data).map(|u| u.is_empty()).unwrap_or(true) {
                         let _ = done.send(Ok(()));
+                    } else if self.too_long() {
+                        // Merged with what others typed, it went past the limit: not stored,
+                        // and the document is read again from storage without it.
+                        self.poisoned = true;
+                        let _ = done.send(Err(super::PageTooLong { max }.into()));
                     } else {
                         pending.push(Pending { data, author, from: None, done: Some(done) });
                     }
                 }
                 Command::Apply { data, author, done } => match self.apply(&data) {
+                    Ok(true) if self.too_long() => {
+                        self.poisoned = true;
+                        let max = self.hub.settings.max_page_chars;
+                        let _ = done.send(Err(super::PageTooLong { max }.into()));
+                    }
                     Ok(true) => {
                         pending.push(Pending { data, author, from: None, done: Some(done) })
                     }
@@ -322,16 +371,15 @@ impl LiveDoc {
                 }
                 Command::Forget { done } => {
                     pending.clear();
-                    let conns: Vec<ConnId> = self.conns.keys().copied().collect();
-                    for conn in conns {
-                        self.close(conn, CLOSE_POLICY, "page deleted");
-                    }
-                    self.forgotten = true;
+                    self.forget();
                     let _ = done.send(());
                 }
+                Command::Remote(note) => self.remote(note, &mut pending).await,
+                Command::CatchUp => self.catch_up().await,
                 Command::TakeRevision { reply } => {
                     self.flush(&mut pending).await;
                     self.quiet_at = None;
+                    self.changed_here = false;
                     let authors = self.authors.drain().collect();
                     let _ = reply.send((self.content(), authors));
                 }
@@ -339,6 +387,127 @@ impl LiveDoc {
         }
         if !self.forgotten {
             self.flush(&mut pending).await;
+        }
+    }
+
+    /// Closes every connection; the task ends without saving.
+    fn forget(&mut self) {
+        let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+        for conn in conns {
+            self.close(conn, CLOSE_POLICY, "page deleted");
+        }
+        self.forgotten = true;
+    }
+
+    /// Tells the other processes, if there are any.
+    fn publish(&self, note: &Note) {
+        if let Some(relay) = &self.hub.relay {
+            relay.publish(self.id, note);
+        }
+    }
+
+    /// What another process said about this document.
+    async fn remote(&mut self, note: Note, pending: &mut Vec<Pending>) {
+        match note {
+            Note::Updates { first, updates } => {
+                for (seq, (author, data)) in (first..).zip(updates) {
+                    if seq <= self.last_seq {
+                        continue; // known already
+                    }
+                    if seq > self.last_seq + 1 {
+                        self.catch_up().await; // some were lost on the way
+                        return;
+                    }
+                    self.apply_stored_update(seq, &data, author);
+                }
+            }
+            Note::Head(seq) => {
+                if seq > self.last_seq {
+                    self.catch_up().await;
+                }
+            }
+            Note::Awareness(data) => {
+                use yrs::{sync::awareness::AwarenessUpdate, updates::decoder::Decode};
+                let Ok(update) = AwarenessUpdate::decode_v1(&data) else { return };
+                if self.awareness.apply_update(update.clone()).is_ok() {
+                    self.broadcast(None, &protocol::encode_awareness(&update));
+                }
+            }
+            Note::QueryAwareness => {
+                use yrs::updates::encoder::Encode;
+                let here: Vec<ClientID> =
+                    self.conns.values().flat_map(|c| c.clients.iter().copied()).collect();
+                if here.is_empty() {
+                    return;
+                }
+                if let Ok(presence) = self.awareness.update_with_clients(here) {
+                    self.publish(&Note::Awareness(presence.encode_v1()));
+                }
+            }
+            Note::Kick => {
+                self.flush(pending).await;
+                let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+                for conn in conns {
+                    self.close(conn, CLOSE_POLICY, "access changed; reconnect");
+                }
+            }
+            Note::Forget => {
+                pending.clear();
+                self.forget();
+            }
+        }
+    }
+
+    /// Applies an update another process stored under `seq` (the next one), and forwards it.
+    fn apply_stored_update(&mut self, seq: i64, data: &[u8], author: Option<i64>) {
+        if let Err(reason) = self.apply(data) {
+            tracing::error!(doc = self.id.0, seq, reason, "a stored update does not apply");
+        }
+        self.last_seq = seq;
+        self.authors.extend(author);
+        self.quiet_at = Some(Instant::now() + self.hub.settings.revision_quiet);
+        self.broadcast(None, &protocol::encode_update(data));
+    }
+
+    /// Reads what other processes stored after the last update known here, applies it and
+    /// forwards it to this process's clients.
+    async fn catch_up(&mut self) {
+        let stored = match store::load_since(&self.hub.db, self.id, self.last_seq).await {
+            Ok(stored) => stored,
+            Err(err) => {
+                tracing::warn!(doc = self.id.0, error = ?err, "could not catch up; will retry");
+                return;
+            }
+        };
+        if let Some(snapshot) = &stored.snapshot {
+            // Compacted meanwhile: the snapshot holds what the log no longer does. Only what
+            // this document lacks is applied and forwarded (taken from the stored snapshot, so
+            // nothing unstored goes out).
+            let missing = match Update::decode_v1(snapshot) {
+                Ok(update) => {
+                    let scratch = new_doc();
+                    let applied = scratch.transact_mut().apply_update(update);
+                    let sv = self.doc().transact().state_vector();
+                    applied.map(|()| scratch.transact().encode_diff_v1(&sv)).ok()
+                }
+                Err(_) => None,
+            };
+            let Some(missing) = missing else {
+                tracing::error!(doc = self.id.0, "a stored snapshot does not apply");
+                return;
+            };
+            if let Err(reason) = self.apply(&missing) {
+                tracing::error!(doc = self.id.0, reason, "a stored snapshot does not apply");
+            }
+            self.broadcast(None, &protocol::encode_update(&missing));
+            self.snapshot_seq = self.snapshot_seq.max(stored.base_seq);
+            self.last_seq = self.last_seq.max(stored.base_seq);
+            self.quiet_at = Some(Instant::now() + self.hub.settings.revision_quiet);
+        }
+        for update in stored.updates {
+            if update.seq > self.last_seq {
+                self.apply_stored_update(update.seq, &update.data, update.author);
+            }
         }
     }
 
@@ -364,6 +533,12 @@ impl LiveDoc {
                 }
                 let author = c.author;
                 match self.apply(&data) {
+                    Ok(true) if self.too_long() => {
+                        // Not stored: the document is read again from storage without it.
+                        tracing::info!(doc = self.id.0, conn, "an update made the page too long");
+                        self.close(conn, CLOSE_POLICY, "page too long");
+                        self.poisoned = true;
+                    }
                     Ok(true) => {
                         pending.push(Pending { data, author, from: Some(conn), done: None })
                     }
@@ -385,6 +560,10 @@ impl LiveDoc {
                     return;
                 }
                 self.broadcast(Some(conn), &protocol::encode_awareness(&update));
+                if self.hub.relay.is_some() {
+                    use yrs::updates::encoder::Encode;
+                    self.publish(&Note::Awareness(update.encode_v1()));
+                }
             }
             Message::QueryAwareness => {
                 if let Ok(presence) = self.awareness.update() {
@@ -392,6 +571,13 @@ impl LiveDoc {
                 }
             }
         }
+    }
+
+    /// Whether the body is longer than a page may be.
+    fn too_long(&self) -> bool {
+        use yrs::Text as _;
+        let body = self.doc().get_or_insert_text("body");
+        body.len(&self.doc().transact()) > self.hub.settings.max_page_chars
     }
 
     /// Applies a client's update; `Ok(false)` when it brings nothing to store.
@@ -425,17 +611,17 @@ impl LiveDoc {
             return;
         }
         let batch = std::mem::take(pending);
-        let first = self.last_seq + 1;
-        let rows: Vec<NewUpdate<'_>> = batch
-            .iter()
-            .zip(first..)
-            .map(|(p, seq)| NewUpdate { seq, data: &p.data, author: p.author })
-            .collect();
-        match store::append(&self.hub.db, self.id, &rows).await {
-            Ok(()) => {
+        let stored = self.store_batch(&batch).await;
+        match stored {
+            Ok(first) => {
                 self.last_seq += i64::try_from(batch.len()).unwrap_or(0);
                 self.authors.extend(batch.iter().filter_map(|p| p.author));
                 self.quiet_at = Some(Instant::now() + self.hub.settings.revision_quiet);
+                self.changed_here = true;
+                if self.hub.relay.is_some() {
+                    let updates = batch.iter().map(|p| (p.author, p.data.clone())).collect();
+                    self.publish(&Note::Updates { first, updates });
+                }
                 for p in batch {
                     self.broadcast(p.from, &protocol::encode_update(&p.data));
                     if let Some(done) = p.done {
@@ -465,14 +651,60 @@ impl LiveDoc {
         }
     }
 
+    /// Writes a batch after what other processes stored (catching up with it first); answers
+    /// the sequence number of its first update. The next numbers are tried first; when another
+    /// process took them (it writes the same document), PostgreSQL gives the processes turns
+    /// for a while (an advisory lock per document) instead of letting them collide.
+    async fn store_batch(&mut self, batch: &[Pending]) -> anyhow::Result<i64> {
+        use sea_orm::ConnectionTrait;
+        let can_take_turns = self.hub.db.get_database_backend() == sea_orm::DbBackend::Postgres;
+        for _ in 0..MAX_STORE_ATTEMPTS {
+            let taking_turns = self.turns_until.is_some_and(|until| Instant::now() < until);
+            if taking_turns {
+                let rows: Vec<(&[u8], Option<i64>)> =
+                    batch.iter().map(|p| (p.data.as_slice(), p.author)).collect();
+                match store::append_in_turn(&self.hub.db, self.id, self.last_seq, &rows).await? {
+                    store::InTurn::Stored { first, missed } => {
+                        for update in missed {
+                            self.apply_stored_update(update.seq, &update.data, update.author);
+                        }
+                        return Ok(first);
+                    }
+                    store::InTurn::Behind => self.catch_up().await,
+                }
+                continue;
+            }
+            let first = self.last_seq + 1;
+            let rows: Vec<NewUpdate<'_>> = batch
+                .iter()
+                .zip(first..)
+                .map(|(p, seq)| NewUpdate { seq, data: &p.data, author: p.author })
+                .collect();
+            match store::append(&self.hub.db, self.id, &rows).await? {
+                Appended::Stored => return Ok(first),
+                // Another process stored first: take its updates, then ours follow them.
+                Appended::Taken => {
+                    if can_take_turns {
+                        self.turns_until = Some(Instant::now() + TAKE_TURNS_FOR);
+                    }
+                    let before = self.last_seq;
+                    self.catch_up().await;
+                    if self.last_seq == before {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                }
+            }
+        }
+        anyhow::bail!("other processes kept taking the next numbers")
+    }
+
     /// Replaces the in-memory document by what storage holds.
     async fn reload(&mut self) {
         match store::load(&self.hub.db, self.id).await {
             Ok(stored) => {
                 let doc = new_doc();
                 apply_stored(&doc, self.id, &stored);
-                self.snapshot_seq =
-                    stored.last_seq - i64::try_from(stored.updates.len()).unwrap_or(0);
+                self.snapshot_seq = stored.base_seq;
                 self.last_seq = stored.last_seq;
                 let mut awareness = Awareness::new(doc);
                 if let Ok(presence) = self.awareness.update() {
@@ -534,17 +766,15 @@ impl LiveDoc {
         }
         if let Ok(gone) = self.awareness.update_with_clients(c.clients.iter().copied()) {
             self.broadcast(None, &protocol::encode_awareness(&gone));
+            if self.hub.relay.is_some() {
+                use yrs::updates::encoder::Encode;
+                self.publish(&Note::Awareness(gone.encode_v1()));
+            }
         }
     }
 
     fn content(&self) -> Content {
-        let doc = self.doc();
-        let body = doc.get_or_insert_text("body");
-        let fields = doc.get_or_insert_map("fields");
-        let txn = doc.transact();
-        let fields = serde_json::to_value(fields.to_json(&txn)).unwrap_or(serde_json::Value::Null);
-        let state = txn.encode_state_as_update_v1(&StateVector::default());
-        Content { markdown: body.get_string(&txn), fields, state }
+        content_of(self.doc())
     }
 
     /// Changes have settled: let the projections catch up.
@@ -558,11 +788,17 @@ impl LiveDoc {
     /// The editing session went quiet: hand the content and its contributors over for a revision.
     async fn quiet(&mut self) {
         self.quiet_at = None;
+        if !std::mem::take(&mut self.changed_here) {
+            // Changed by other processes only: the one that stored the changes records them.
+            self.authors.clear();
+            return;
+        }
         let authors: Vec<i64> = self.authors.drain().collect();
         if let Err(err) = (self.hub.hooks.on_quiet)(self.id, self.content(), authors.clone()).await
         {
             tracing::warn!(doc = self.id.0, error = ?err, "could not record a revision; will retry");
             self.authors.extend(authors);
+            self.changed_here = true;
             self.quiet_at = Some(Instant::now() + self.hub.settings.revision_quiet);
         }
     }
@@ -572,7 +808,9 @@ impl LiveDoc {
             return;
         }
         let state = self.doc().transact().encode_state_as_update_v1(&StateVector::default());
-        match store::compact(&self.hub.db, self.id, state, self.last_seq).await {
+        // With other processes, the log keeps a tail so they rarely need the whole snapshot.
+        let keep = if self.hub.relay.is_some() { self.hub.settings.compact_every / 4 } else { 0 };
+        match store::compact(&self.hub.db, self.id, state, self.last_seq, keep).await {
             Ok(()) => self.snapshot_seq = self.last_seq,
             Err(err) => {
                 tracing::warn!(doc = self.id.0, error = ?err, "compaction failed; will retry")
@@ -596,6 +834,9 @@ impl LiveDoc {
                 return false;
             }
             docs.remove(&self.id);
+            if let Some(relay) = &self.hub.relay {
+                relay.unwatch(self.id);
+            }
             inbox.close();
             let mut late = Vec::new();
             while let Ok(cmd) = inbox.try_recv() {
@@ -622,7 +863,7 @@ fn far_future() -> Instant {
 
 fn apply_stored(doc: &Doc, id: DocId, stored: &store::Stored) {
     let mut txn = doc.transact_mut();
-    for data in stored.snapshot.iter().chain(stored.updates.iter().map(|(_, d)| d)) {
+    for data in stored.snapshot.iter().chain(stored.updates.iter().map(|u| &u.data)) {
         let applied = Update::decode_v1(data)
             .map_err(anyhow::Error::from)
             .and_then(|u| Ok(txn.apply_update(u)?));

@@ -3,6 +3,7 @@
 pub mod entity;
 pub mod live;
 pub mod protocol;
+pub mod relay;
 pub mod store;
 pub mod text;
 pub mod ws;
@@ -22,6 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 pub use live::{Command, ConnId, Content, Outgoing};
+pub use relay::Relay;
 pub use store::DocId;
 
 use crate::db::Db;
@@ -41,6 +43,14 @@ pub struct CollabSettings {
     pub max_frame_bytes: usize,
     /// Frames waiting for a slow client before it is dropped.
     pub outbox_capacity: usize,
+    /// Messages per second one connection may send (bursts of three seconds' worth allowed);
+    /// a faster client is slowed down, and closed if it keeps on for `flood_grace`.
+    pub max_messages_per_second: u32,
+    pub flood_grace: Duration,
+    /// Live connections from one client address (0: no limit).
+    pub max_connections_per_address: usize,
+    /// Longest page text, in UTF-16 code units (what browsers count).
+    pub max_page_chars: u32,
 }
 
 impl Default for CollabSettings {
@@ -52,8 +62,20 @@ impl Default for CollabSettings {
             compact_every: 500,
             max_frame_bytes: 4 * 1024 * 1024,
             outbox_capacity: 1024,
+            max_messages_per_second: 100,
+            flood_grace: Duration::from_secs(5),
+            max_connections_per_address: 100,
+            max_page_chars: 2_000_000,
         }
     }
+}
+
+/// A change refused because the page would be longer than `max_page_chars`; nothing of it is
+/// stored.
+#[derive(Debug, thiserror::Error)]
+#[error("the page would be longer than {max} characters")]
+pub struct PageTooLong {
+    pub max: u32,
 }
 
 type HookFuture = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
@@ -63,11 +85,18 @@ pub type OnSettled = Arc<dyn Fn(DocId, Content) -> HookFuture + Send + Sync>;
 /// since the previous call: the moment to record a revision.
 pub type OnQuiet = Arc<dyn Fn(DocId, Content, Vec<i64>) -> HookFuture + Send + Sync>;
 
+/// Called when another process says a page changed (to refresh what this process derives).
+pub type OnTouched = Arc<dyn Fn(i64) + Send + Sync>;
+/// Called when the link to the other processes is back after an outage.
+pub type OnReconnected = Arc<dyn Fn() + Send + Sync>;
+
 /// What the rest of the application does when documents change.
 #[derive(Clone)]
 pub struct Hooks {
     pub on_settled: OnSettled,
     pub on_quiet: OnQuiet,
+    pub on_touched: OnTouched,
+    pub on_reconnected: OnReconnected,
 }
 
 pub struct HubInner {
@@ -77,7 +106,29 @@ pub struct HubInner {
     pub(crate) cancel: CancellationToken,
     pub(crate) tracker: TaskTracker,
     pub(crate) hooks: Hooks,
+    /// The other processes serving the site, when there are (Redis).
+    pub(crate) relay: Option<Arc<Relay>>,
     next_conn: AtomicU64,
+    /// Live connections per client address.
+    addresses: Arc<Mutex<HashMap<std::net::IpAddr, usize>>>,
+}
+
+/// One admitted connection from an address; it counts until dropped.
+pub struct Admitted {
+    addresses: Arc<Mutex<HashMap<std::net::IpAddr, usize>>>,
+    ip: std::net::IpAddr,
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        let mut addresses = self.addresses.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = addresses.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                addresses.remove(&self.ip);
+            }
+        }
+    }
 }
 
 /// The registry of live documents: finds or starts the one task that owns each document.
@@ -88,20 +139,44 @@ pub struct Hub(Arc<HubInner>);
 const INBOX_CAPACITY: usize = 4096;
 
 impl Hub {
-    pub fn new(db: Db, settings: CollabSettings, hooks: Hooks) -> Self {
-        Hub(Arc::new(HubInner {
+    /// The hub of one process; with a relay, documents stay in step with the other processes.
+    pub fn new(db: Db, settings: CollabSettings, hooks: Hooks, relay: Option<Arc<Relay>>) -> Self {
+        let inner = Arc::new(HubInner {
             db,
             settings,
             docs: Mutex::new(HashMap::new()),
             cancel: CancellationToken::new(),
             tracker: TaskTracker::new(),
             hooks,
+            relay,
             next_conn: AtomicU64::new(1),
-        }))
+            addresses: Arc::default(),
+        });
+        if let Some(relay) = &inner.relay {
+            relay.start(&inner);
+        }
+        Hub(inner)
+    }
+
+    /// The link to the other processes, when there is one.
+    pub fn relay(&self) -> Option<&Arc<Relay>> {
+        self.0.relay.as_ref()
     }
 
     pub fn settings(&self) -> &CollabSettings {
         &self.0.settings
+    }
+
+    /// Counts a new connection from `ip`, unless that address already has as many as allowed.
+    pub fn admit(&self, ip: std::net::IpAddr) -> Option<Admitted> {
+        let limit = self.0.settings.max_connections_per_address;
+        let mut addresses = self.0.addresses.lock().unwrap_or_else(|p| p.into_inner());
+        let n = addresses.entry(ip).or_insert(0);
+        if limit > 0 && *n >= limit {
+            return None;
+        }
+        *n += 1;
+        Some(Admitted { addresses: self.0.addresses.clone(), ip })
     }
 
     pub fn new_conn_id(&self) -> ConnId {
@@ -145,6 +220,10 @@ impl Hub {
         author: Option<i64>,
     ) -> anyhow::Result<()> {
         use yrs::{updates::decoder::Decode, Transact, Update};
+        let max = self.0.settings.max_page_chars;
+        if text::utf16_len(markdown) > max {
+            return Err(PageTooLong { max }.into());
+        }
         let scratch = live::new_doc();
         scratch.transact_mut().apply_update(Update::decode_v1(base)?)?;
         let body = scratch.get_or_insert_text("body");
@@ -167,8 +246,11 @@ impl Hub {
     }
 
     /// Removes the document from memory without saving and closes its connections (before its
-    /// storage is deleted).
+    /// storage is deleted), in every process.
     pub async fn forget(&self, doc: DocId) {
+        if let Some(relay) = &self.0.relay {
+            relay.publish(doc, &relay::Note::Forget);
+        }
         let sender = self.0.docs.lock().unwrap_or_else(|p| p.into_inner()).get(&doc).cloned();
         if let Some(sender) = sender {
             let (done, finished) = oneshot::channel();
@@ -191,9 +273,21 @@ impl Hub {
         answer.await.map_err(|_| anyhow::anyhow!("the document could not be loaded"))?
     }
 
-    /// Closes the connections to these documents if they are live, so that every client
-    /// reconnects and has its access checked again (after a change of roles or visibility).
+    /// Closes the connections to these documents if they are live, in every process, so that
+    /// every client reconnects and has its access checked again (after a change of roles or
+    /// visibility).
     pub async fn kick(&self, docs: impl IntoIterator<Item = DocId>) {
+        let docs: Vec<DocId> = docs.into_iter().collect();
+        if let Some(relay) = &self.0.relay {
+            for doc in &docs {
+                relay.publish(*doc, &relay::Note::Kick);
+            }
+        }
+        self.kick_here(docs).await;
+    }
+
+    /// Closes the connections to these documents in this process.
+    async fn kick_here(&self, docs: Vec<DocId>) {
         for doc in docs {
             let sender = self.0.docs.lock().unwrap_or_else(|p| p.into_inner()).get(&doc).cloned();
             if let Some(sender) = sender {
@@ -202,11 +296,15 @@ impl Hub {
         }
     }
 
-    /// Closes every live connection (after an account was disabled or lost its rights).
+    /// Closes every live connection, in every process (after an account was disabled or lost
+    /// its rights).
     pub async fn kick_all(&self) {
+        if let Some(relay) = &self.0.relay {
+            relay.publish_site(&relay::SiteNote::KickAll);
+        }
         let docs: Vec<DocId> =
             self.0.docs.lock().unwrap_or_else(|p| p.into_inner()).keys().copied().collect();
-        self.kick(docs).await;
+        self.kick_here(docs).await;
     }
 
     /// Number of documents in memory.
@@ -220,6 +318,25 @@ impl Hub {
         self.0.tracker.close();
         self.0.tracker.wait().await;
     }
+}
+
+/// A document's content as stored (every update is stored before anyone sees it, so this is
+/// what people saw), read without loading it live: for exports.
+pub async fn stored_content(db: &Db, doc: DocId) -> anyhow::Result<Content> {
+    let stored = store::load(db, doc).await?;
+    let ydoc = live::new_doc();
+    {
+        use yrs::{updates::decoder::Decode, Transact};
+        let mut txn = ydoc.transact_mut();
+        for data in stored.snapshot.iter().chain(stored.updates.iter().map(|u| &u.data)) {
+            if let Ok(update) = yrs::Update::decode_v1(data) {
+                if let Err(err) = txn.apply_update(update) {
+                    tracing::error!(doc = doc.0, error = ?err, "a stored update does not apply");
+                }
+            }
+        }
+    }
+    Ok(live::content_of(&ydoc))
 }
 
 /// The inbox of the document's task, starting the task when it is not live (or just left).

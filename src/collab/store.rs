@@ -3,8 +3,8 @@
 use anyhow::Context;
 use chrono::Utc;
 use sea_orm::{
-    sea_query::OnConflict, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
+    sea_query::{Expr, OnConflict},
+    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 
 use super::entity::{doc_snapshot, doc_update};
@@ -14,23 +14,37 @@ use crate::db::Db;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DocId(pub i64);
 
-/// What was stored for a document.
+/// What was stored for a document (after a given point).
 #[derive(Debug, Default)]
 pub struct Stored {
+    /// The snapshot, when it covers more than what was asked after.
     pub snapshot: Option<Vec<u8>>,
-    /// Updates after the snapshot, in sequence order.
-    pub updates: Vec<(i64, Vec<u8>)>,
+    /// The sequence number the snapshot (or the point asked after) covers.
+    pub base_seq: i64,
+    /// Updates after `base_seq`, in sequence order.
+    pub updates: Vec<StoredUpdate>,
     /// The sequence number of the last update stored (in the log or folded into the snapshot).
     pub last_seq: i64,
 }
 
+#[derive(Debug)]
+pub struct StoredUpdate {
+    pub seq: i64,
+    pub data: Vec<u8>,
+    pub author: Option<i64>,
+}
+
+/// Everything stored for a document.
 pub async fn load(db: &Db, doc: DocId) -> anyhow::Result<Stored> {
-    let snapshot = doc_snapshot::Entity::find_by_id(doc.0)
-        .one(db)
-        .await
-        .context("loading a document snapshot")?;
-    let after = snapshot.as_ref().map_or(0, |s| s.seq);
-    let updates: Vec<(i64, Vec<u8>)> = doc_update::Entity::find()
+    // A page made with content has a snapshot at 0 (before any update): take it too.
+    load_since(db, doc, -1).await
+}
+
+/// What was stored after update `after`: the updates that follow it, and the snapshot if one
+/// now covers more. Another process may compact at the same time: the log is read before the
+/// snapshot, so whatever compaction removed in between is in the (newer) snapshot.
+pub async fn load_since(db: &Db, doc: DocId, after: i64) -> anyhow::Result<Stored> {
+    let logged: Vec<StoredUpdate> = doc_update::Entity::find()
         .filter(doc_update::Column::DocId.eq(doc.0))
         .filter(doc_update::Column::Seq.gt(after))
         .order_by_asc(doc_update::Column::Seq)
@@ -38,10 +52,23 @@ pub async fn load(db: &Db, doc: DocId) -> anyhow::Result<Stored> {
         .await
         .context("loading a document's updates")?
         .into_iter()
-        .map(|u| (u.seq, u.data))
+        .map(|u| StoredUpdate { seq: u.seq, data: u.data, author: u.author_id })
         .collect();
-    let last_seq = updates.last().map_or(after, |(seq, _)| *seq);
-    Ok(Stored { snapshot: snapshot.map(|s| s.state), updates, last_seq })
+    if after >= 0 && logged.first().is_some_and(|u| u.seq == after + 1) {
+        // The log still holds everything after that point (it loses only its oldest updates,
+        // and compaction keeps a tail for processes a little behind): no snapshot needed.
+        let last_seq = logged.last().map_or(after, |u| u.seq);
+        return Ok(Stored { snapshot: None, base_seq: after, updates: logged, last_seq });
+    }
+    let snapshot = doc_snapshot::Entity::find_by_id(doc.0)
+        .one(db)
+        .await
+        .context("loading a document snapshot")?
+        .filter(|s| s.seq > after);
+    let base_seq = snapshot.as_ref().map_or(after.max(0), |s| s.seq);
+    let updates: Vec<StoredUpdate> = logged.into_iter().filter(|u| u.seq > base_seq).collect();
+    let last_seq = updates.last().map_or(base_seq, |u| u.seq);
+    Ok(Stored { snapshot: snapshot.map(|s| s.state), base_seq, updates, last_seq })
 }
 
 /// An update about to be stored.
@@ -51,10 +78,19 @@ pub struct NewUpdate<'a> {
     pub author: Option<i64>,
 }
 
+/// Whether a batch was written.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Appended {
+    Stored,
+    /// Another process stored updates under these sequence numbers first: nothing was written;
+    /// catch up with what it stored and try again.
+    Taken,
+}
+
 /// Writes a batch of updates in one transaction (group commit).
-pub async fn append(db: &Db, doc: DocId, updates: &[NewUpdate<'_>]) -> anyhow::Result<()> {
+pub async fn append(db: &Db, doc: DocId, updates: &[NewUpdate<'_>]) -> anyhow::Result<Appended> {
     if updates.is_empty() {
-        return Ok(());
+        return Ok(Appended::Stored);
     }
     let now = Utc::now();
     let rows = updates.iter().map(|u| doc_update::ActiveModel {
@@ -65,13 +101,109 @@ pub async fn append(db: &Db, doc: DocId, updates: &[NewUpdate<'_>]) -> anyhow::R
         created_at: Set(now),
     });
     let txn = db.begin().await?;
-    doc_update::Entity::insert_many(rows).exec(&txn).await.context("storing document updates")?;
-    txn.commit().await.context("committing document updates")?;
-    Ok(())
+    if let Err(err) = doc_update::Entity::insert_many(rows).exec(&txn).await {
+        if matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) {
+            return Ok(Appended::Taken);
+        }
+        return Err(anyhow::Error::from(err).context("storing document updates"));
+    }
+    match txn.commit().await {
+        Ok(()) => Ok(Appended::Stored),
+        Err(err)
+            if matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) =>
+        {
+            Ok(Appended::Taken)
+        }
+        Err(err) => Err(anyhow::Error::from(err).context("committing document updates")),
+    }
 }
 
-/// Stores `state` as covering every update up to `seq`, and drops those updates, atomically.
-pub async fn compact(db: &Db, doc: DocId, state: Vec<u8>, seq: i64) -> anyhow::Result<()> {
+/// What `append_in_turn` did.
+#[derive(Debug)]
+pub enum InTurn {
+    /// The batch is stored from sequence number `first`, after `missed`: the updates other
+    /// processes stored since `known`, which the caller has not applied yet.
+    Stored { first: i64, missed: Vec<StoredUpdate> },
+    /// The updates after `known` were compacted away, or a process not taking turns stored
+    /// first: catch up, then retry.
+    Behind,
+}
+
+/// Writes a batch after whatever other processes stored, waiting for its turn (PostgreSQL:
+/// a transaction-scoped advisory lock per document): nothing is refused, and the updates stored
+/// meanwhile come back with the answer, read in the same transaction.
+pub async fn append_in_turn(
+    db: &Db,
+    doc: DocId,
+    known: i64,
+    batch: &[(&[u8], Option<i64>)],
+) -> anyhow::Result<InTurn> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let txn = db.begin().await?;
+    txn.execute(Statement::from_sql_and_values(
+        txn.get_database_backend(),
+        "SELECT pg_advisory_xact_lock($1, $2)",
+        [RELAY_LOCK_CLASS.into(), i32::try_from(doc.0 & 0x7fff_ffff).unwrap_or(0).into()],
+    ))
+    .await
+    .context("waiting for the document's turn")?;
+    let missed: Vec<StoredUpdate> = doc_update::Entity::find()
+        .filter(doc_update::Column::DocId.eq(doc.0))
+        .filter(doc_update::Column::Seq.gt(known))
+        .order_by_asc(doc_update::Column::Seq)
+        .all(&txn)
+        .await
+        .context("reading the updates stored meanwhile")?
+        .into_iter()
+        .map(|u| StoredUpdate { seq: u.seq, data: u.data, author: u.author_id })
+        .collect();
+    if missed.first().is_some_and(|u| u.seq != known + 1) {
+        return Ok(InTurn::Behind);
+    }
+    if missed.is_empty() {
+        // Nothing in the log after `known`: it may have been compacted past it.
+        let covered = doc_snapshot::Entity::find_by_id(doc.0)
+            .one(&txn)
+            .await
+            .context("reading the document's snapshot")?
+            .is_some_and(|s| s.seq > known);
+        if covered {
+            return Ok(InTurn::Behind);
+        }
+    }
+    let first = missed.last().map_or(known, |u| u.seq) + 1;
+    let now = Utc::now();
+    let rows = batch.iter().zip(first..).map(|((data, author), seq)| doc_update::ActiveModel {
+        doc_id: Set(doc.0),
+        seq: Set(seq),
+        data: Set(data.to_vec()),
+        author_id: Set(*author),
+        created_at: Set(now),
+    });
+    if let Err(err) = doc_update::Entity::insert_many(rows).exec(&txn).await {
+        // A process not taking turns yet stored first: catch up and try again.
+        if matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) {
+            return Ok(InTurn::Behind);
+        }
+        return Err(anyhow::Error::from(err).context("storing document updates"));
+    }
+    txn.commit().await.context("committing document updates")?;
+    Ok(InTurn::Stored { first, missed })
+}
+
+/// The first key of the advisory locks that give processes their turn on a document's log.
+const RELAY_LOCK_CLASS: i32 = 0x5275_6368; // "Ruch"
+
+/// Stores `state` as covering every update up to `seq`, and drops those updates but the last
+/// `keep` (so that other processes a little behind catch up from the log), atomically. A
+/// snapshot already covering more (another process compacted further) is kept.
+pub async fn compact(
+    db: &Db,
+    doc: DocId,
+    state: Vec<u8>,
+    seq: i64,
+    keep: i64,
+) -> anyhow::Result<()> {
     let txn = db.begin().await?;
     doc_snapshot::Entity::insert(doc_snapshot::ActiveModel {
         doc_id: Set(doc.0),
@@ -86,14 +218,18 @@ pub async fn compact(db: &Db, doc: DocId, state: Vec<u8>, seq: i64) -> anyhow::R
                 doc_snapshot::Column::Seq,
                 doc_snapshot::Column::UpdatedAt,
             ])
+            .action_and_where(
+                Expr::col((doc_snapshot::Entity, doc_snapshot::Column::Seq))
+                    .lt(Expr::cust("excluded.seq")),
+            )
             .to_owned(),
     )
-    .exec(&txn)
+    .exec_without_returning(&txn)
     .await
     .context("writing a snapshot")?;
     doc_update::Entity::delete_many()
         .filter(doc_update::Column::DocId.eq(doc.0))
-        .filter(doc_update::Column::Seq.lte(seq))
+        .filter(doc_update::Column::Seq.lte(seq - keep.max(0)))
         .exec(&txn)
         .await
         .context("dropping compacted updates")?;

@@ -4,7 +4,7 @@ use yrs::{GetString, Text, TextRef, TransactionMut};
 
 /// UTF-16 length of a string: Yjs positions count UTF-16 code units (the document is created
 /// with `OffsetKind::Utf16`, like the browser).
-fn utf16_len(s: &str) -> u32 {
+pub fn utf16_len(s: &str) -> u32 {
     u32::try_from(s.encode_utf16().count()).unwrap_or(u32::MAX)
 }
 

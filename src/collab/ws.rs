@@ -6,7 +6,10 @@ use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
-use super::{live::CLOSE_INVALID, protocol, Command, DocId, Hub, Outgoing};
+use super::{
+    live::{CLOSE_INVALID, CLOSE_POLICY},
+    protocol, Command, DocId, Hub, Outgoing,
+};
 
 /// Pings keep proxies from closing quiet connections and reveal dead peers.
 const PING_EVERY: Duration = Duration::from_secs(30);
@@ -68,7 +71,10 @@ pub async fn serve(socket: WebSocket, hub: Hub, doc: DocId, peer: Peer) {
     )
     .await;
 
-    // The reader: decode strictly; a bad frame closes this connection only.
+    // The reader: decode strictly; a bad frame closes this connection only. A client sending
+    // faster than allowed is slowed (its frames wait, so TCP pushes back), then closed.
+    let mut budget = Budget::new(hub.settings().max_messages_per_second);
+    let grace = hub.settings().flood_grace;
     loop {
         let next = match tokio::time::timeout(SILENCE_LIMIT, stream.next()).await {
             Ok(Some(Ok(message))) => message,
@@ -87,14 +93,27 @@ pub async fn serve(socket: WebSocket, hub: Hub, doc: DocId, peer: Peer) {
             Err(_) => break, // silent too long
         };
         match next {
-            WsMessage::Binary(bytes) => match protocol::decode_frame(&bytes) {
-                Ok(messages) => hub.send(doc, Command::Frame { conn, messages }).await,
-                Err(err) => {
-                    tracing::info!(doc = doc.0, conn, error = %err, "malformed frame; closing");
-                    let _ = outbox.send(Outgoing::Close(CLOSE_INVALID, err.to_string())).await;
-                    break;
+            WsMessage::Binary(bytes) => {
+                match budget.take(grace) {
+                    Pace::Go => {}
+                    Pace::Wait(delay) => tokio::time::sleep(delay).await,
+                    Pace::Stop => {
+                        tracing::info!(doc = doc.0, conn, "a client kept flooding; closing");
+                        let _ = outbox
+                            .send(Outgoing::Close(CLOSE_POLICY, "too many messages".into()))
+                            .await;
+                        break;
+                    }
                 }
-            },
+                match protocol::decode_frame(&bytes) {
+                    Ok(messages) => hub.send(doc, Command::Frame { conn, messages }).await,
+                    Err(err) => {
+                        tracing::info!(doc = doc.0, conn, error = %err, "malformed frame; closing");
+                        let _ = outbox.send(Outgoing::Close(CLOSE_INVALID, err.to_string())).await;
+                        break;
+                    }
+                }
+            }
             WsMessage::Text(_) => {
                 let _ = outbox.send(Outgoing::Close(1003, "binary frames only".into())).await;
                 break;
@@ -106,4 +125,84 @@ pub async fn serve(socket: WebSocket, hub: Hub, doc: DocId, peer: Peer) {
     hub.send(doc, Command::Leave { conn }).await;
     drop(outbox);
     let _ = writer.await;
+}
+
+/// What a connection may send: a token bucket refilled at the allowed rate, holding three
+/// seconds' worth.
+struct Budget {
+    rate: f64,
+    tokens: f64,
+    last: tokio::time::Instant,
+    /// Since when the client has been sending faster than allowed.
+    flooding_since: Option<tokio::time::Instant>,
+}
+
+enum Pace {
+    Go,
+    /// Handle the frame after this pause.
+    Wait(Duration),
+    /// Too fast for too long.
+    Stop,
+}
+
+impl Budget {
+    fn new(per_second: u32) -> Self {
+        let rate = f64::from(per_second.max(1));
+        Self { rate, tokens: rate * 3.0, last: tokio::time::Instant::now(), flooding_since: None }
+    }
+
+    fn take(&mut self, grace: Duration) -> Pace {
+        let now = tokio::time::Instant::now();
+        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate)
+            .min(self.rate * 3.0);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            if self.tokens >= self.rate {
+                self.flooding_since = None; // back under the rate for a while
+            }
+            return Pace::Go;
+        }
+        let since = *self.flooding_since.get_or_insert(now);
+        if now.duration_since(since) > grace {
+            return Pace::Stop;
+        }
+        let wait = Duration::from_secs_f64((1.0 - self.tokens) / self.rate);
+        self.tokens -= 1.0;
+        Pace::Wait(wait)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_flood_is_slowed_then_stopped_and_a_typist_never_is() {
+        let grace = Duration::from_secs(5);
+        // Someone typing ten keys a second, for a minute: never slowed.
+        let mut typist = Budget::new(100);
+        for _ in 0..600 {
+            assert!(matches!(typist.take(grace), Pace::Go));
+            tokio::time::advance(Duration::from_millis(100)).await;
+        }
+        // A flood: the burst passes, then every frame waits, then the connection is closed.
+        let mut flood = Budget::new(100);
+        let mut waited = Duration::ZERO;
+        let mut sent = 0;
+        loop {
+            match flood.take(grace) {
+                Pace::Go => {}
+                Pace::Wait(d) => {
+                    waited += d;
+                    tokio::time::advance(d / 2).await; // it does not wait as told
+                }
+                Pace::Stop => break,
+            }
+            sent += 1;
+            assert!(sent < 100_000, "never stopped");
+        }
+        assert!(sent >= 300, "the burst passed ({sent})");
+        assert!(waited > Duration::ZERO);
+    }
 }

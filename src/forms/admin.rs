@@ -7,7 +7,7 @@ use axum::{
 use maud::{html, Markup};
 use tower_sessions::Session;
 
-use super::{builtin, store, validate::Errors, FieldDef, FieldKind, Form};
+use super::{builtin, store, validate::Errors, FieldDef, FieldKind, Form, FormLimits};
 use crate::{
     accounts::{csrf::CsrfForm, AdminUser},
     app::AppState,
@@ -35,8 +35,6 @@ pub const KINDS: &[&str] = &[
     "file",
     "image",
 ];
-const MAX_FIELDS: usize = 60;
-const MAX_CHOICES: usize = 100;
 
 fn kind_from(name: &str, choices: Vec<String>, target: &str) -> Option<FieldKind> {
     Some(match name {
@@ -82,7 +80,7 @@ fn locked(form: &Form) -> Vec<String> {
 }
 
 /// Applies what the editor sent to `form`. Pure, so every rule is unit-tested.
-pub fn apply(form: &Form, raw: &[(String, String)]) -> Result<Form, Errors> {
+pub fn apply(form: &Form, raw: &[(String, String)], limits: &FormLimits) -> Result<Form, Errors> {
     let get = |key: &str| raw.iter().find(|(k, _)| k == key).map_or("", |(_, v)| v.trim());
     let on = |key: &str| raw.iter().any(|(k, v)| k == key && v == "on");
     let locked = locked(form);
@@ -134,7 +132,7 @@ pub fn apply(form: &Form, raw: &[(String, String)]) -> Result<Form, Errors> {
                 errors.insert(format!("{p}.kind"), "forms.error_choice");
             }
         }
-        check_kind(&f, &p, &mut errors);
+        check_kind(&f, &p, &mut errors, limits);
         let position =
             get(&format!("{p}.position")).replace(',', ".").parse().unwrap_or(i as f64 + 1.0);
         ranked.push((position, i, f));
@@ -184,7 +182,7 @@ pub fn apply(form: &Form, raw: &[(String, String)]) -> Result<Form, Errors> {
                     help: get("new.help").chars().take(500).collect(),
                     removed: false,
                 };
-                check_kind(&f, "new", &mut errors);
+                check_kind(&f, "new", &mut errors, limits);
                 fields.push(f);
             }
             None => {
@@ -192,7 +190,7 @@ pub fn apply(form: &Form, raw: &[(String, String)]) -> Result<Form, Errors> {
             }
         }
     }
-    if fields.len() > MAX_FIELDS {
+    if fields.len() > limits.max_fields {
         errors.insert("new.label".into(), "forms.error_too_many_fields");
     }
     next.fields = fields;
@@ -212,12 +210,12 @@ fn parse_choices(text: &str) -> Vec<String> {
         .collect()
 }
 
-fn check_kind(f: &FieldDef, prefix: &str, errors: &mut Errors) {
+fn check_kind(f: &FieldDef, prefix: &str, errors: &mut Errors, limits: &FormLimits) {
     match &f.kind {
         FieldKind::SingleChoice { choices } | FieldKind::MultipleChoice { choices } => {
             if choices.is_empty() {
                 errors.insert(format!("{prefix}.choices"), "forms.error_no_choices");
-            } else if choices.len() > MAX_CHOICES {
+            } else if choices.len() > limits.max_choices {
                 errors.insert(format!("{prefix}.choices"), "forms.error_too_many_choices");
             }
         }
@@ -300,7 +298,7 @@ pub async fn edit(
 ) -> AppResult<Html<String>> {
     let form = store::find(&state.db, &key).await?.ok_or(AppError::NotFound)?;
     let forms = store::list(&state.db).await?;
-    Ok(editor(&ctx, &form, &forms, &[], &Errors::new()))
+    Ok(editor(&ctx, &form, &forms, &[], &Errors::new(), &state.settings.forms))
 }
 
 /// `POST /admin/forms/{key}`
@@ -313,7 +311,7 @@ pub async fn save(
     CsrfForm(raw): CsrfForm<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let form = store::find(&state.db, &key).await?.ok_or(AppError::NotFound)?;
-    match apply(&form, &raw) {
+    match apply(&form, &raw, &state.settings.forms) {
         Ok(next) => {
             store::update(&state.db, &next).await?;
             flash(&session, FlashKind::Success, ctx.t("forms.form_saved")).await?;
@@ -323,7 +321,7 @@ pub async fn save(
             let forms = store::list(&state.db).await?;
             Ok((
                 axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                editor(&ctx, &form, &forms, &raw, &errors),
+                editor(&ctx, &form, &forms, &raw, &errors, &state.settings.forms),
             )
                 .into_response())
         }
@@ -336,7 +334,10 @@ fn editor(
     forms: &[Form],
     raw: &[(String, String)],
     errors: &Errors,
+    limits: &FormLimits,
 ) -> Html<String> {
+    let (max_fields, max_choices) = (limits.max_fields.to_string(), limits.max_choices.to_string());
+    let limits = [("fields", max_fields.as_str()), ("choices", max_choices.as_str())];
     let typed = |key: &str, stored: &str| -> String {
         if raw.is_empty() {
             stored.to_owned()
@@ -354,7 +355,7 @@ fn editor(
     let locked = locked(form);
     let heading = ctx.tf("forms.editing_form", &[("name", &form.name)]);
     let error = |key: &str| -> Markup {
-        html! { @if let Some(e) = errors.get(key) { p.error id={(key) "-error"} { (ctx.t(e)) } } }
+        html! { @if let Some(e) = errors.get(key) { p.error id={(key) "-error"} { (ctx.tf(e, &limits)) } } }
     };
     layout_page(
         ctx,
@@ -512,6 +513,27 @@ mod tests {
             all.push(((*k).to_owned(), (*v).to_owned()));
         }
         all
+    }
+
+    /// `apply` with the default limits.
+    fn apply(form: &Form, raw: &[(String, String)]) -> Result<Form, Errors> {
+        super::apply(form, raw, &FormLimits::default())
+    }
+
+    #[test]
+    fn a_site_sets_how_many_fields_and_choices_a_form_may_have() {
+        let small = FormLimits { max_fields: 2, max_choices: 3 };
+        let errors =
+            super::apply(&custom(), &raw(&[("f1.choices", "a\nb\nc\nd")]), &small).unwrap_err();
+        assert_eq!(errors["f1.choices"], "forms.error_too_many_choices");
+        assert!(super::apply(&custom(), &raw(&[("f1.choices", "a\nb\nc")]), &small).is_ok());
+        let errors = super::apply(
+            &custom(),
+            &raw(&[("new.label", "Porteur·se"), ("new.kind", "short_text")]),
+            &small,
+        )
+        .unwrap_err();
+        assert_eq!(errors["new.label"], "forms.error_too_many_fields");
     }
 
     #[test]

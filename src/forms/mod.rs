@@ -14,6 +14,21 @@ pub mod views;
 
 use serde::{Deserialize, Serialize};
 
+/// How big a form may be made; a site can change both.
+#[derive(Debug, Clone, Copy)]
+pub struct FormLimits {
+    /// Fields in one form.
+    pub max_fields: usize,
+    /// Choices in one single or multiple choice field.
+    pub max_choices: usize,
+}
+
+impl Default for FormLimits {
+    fn default() -> Self {
+        Self { max_fields: 60, max_choices: 100 }
+    }
+}
+
 /// What a field holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

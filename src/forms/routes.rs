@@ -141,7 +141,7 @@ async fn resolve_uploads(
                 Ok(kind) => Some(
                     uploads::store(
                         &state.db,
-                        &state.settings.data_dir,
+                        &state.settings.uploads_dir,
                         &file.name,
                         &kind,
                         &file.bytes,

@@ -72,29 +72,42 @@ pub fn content_type(kind: &FieldKind, name: &str, bytes: &[u8]) -> Result<String
     })
 }
 
-fn path_of(data_dir: &Path, hash: &str) -> PathBuf {
-    data_dir.join("uploads").join(&hash[..2]).join(hash)
+fn path_of(uploads_dir: &Path, hash: &str) -> PathBuf {
+    uploads_dir.join(&hash[..2]).join(hash)
+}
+
+/// Where the file of `hash` is kept, if `hash` is one (64 hexadecimal digits).
+pub fn stored_path(uploads_dir: &Path, hash: &str) -> Option<PathBuf> {
+    (hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| path_of(uploads_dir, hash))
+}
+
+/// Writes a file at `path` (under its hash) unless it is there: aside, then renamed, so a crash
+/// never leaves half a file under its name.
+pub async fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    if tokio::fs::try_exists(path).await? {
+        return Ok(());
+    }
+    let dir = path.parent().ok_or_else(|| anyhow::anyhow!("upload path has no parent"))?;
+    tokio::fs::create_dir_all(dir).await?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("upload");
+    let partial = dir.join(format!("{name}.{}.part", rand::random::<u32>()));
+    tokio::fs::write(&partial, bytes).await?;
+    tokio::fs::rename(&partial, path).await?;
+    Ok(())
 }
 
 /// Stores a checked file (once per content) and answers the value kept in the entry.
 pub async fn store(
     db: &Db,
-    data_dir: &Path,
+    uploads_dir: &Path,
     name: &str,
     content_type: &str,
     bytes: &[u8],
     by: Option<i64>,
 ) -> anyhow::Result<Value> {
     let hash = format!("{:x}", Sha256::digest(bytes));
-    let path = path_of(data_dir, &hash);
-    if !tokio::fs::try_exists(&path).await? {
-        let dir = path.parent().ok_or_else(|| anyhow::anyhow!("upload path has no parent"))?;
-        tokio::fs::create_dir_all(dir).await?;
-        // Written aside then renamed: a crash never leaves half a file under its hash.
-        let partial = dir.join(format!("{hash}.{}.part", rand::random::<u32>()));
-        tokio::fs::write(&partial, bytes).await?;
-        tokio::fs::rename(&partial, &path).await?;
-    }
+    write_file(&path_of(uploads_dir, &hash), bytes).await?;
     let name: String = name
         .rsplit(['/', '\\'])
         .next()
@@ -165,7 +178,7 @@ pub async fn serve(
     }
     let meta =
         upload::Entity::find_by_id(hash.clone()).one(&state.db).await?.ok_or(AppError::NotFound)?;
-    let bytes = tokio::fs::read(path_of(&state.settings.data_dir, &hash))
+    let bytes = tokio::fs::read(path_of(&state.settings.uploads_dir, &hash))
         .await
         .map_err(|e| anyhow::anyhow!("reading the upload {hash}: {e}"))?;
     let inline = IMAGES.contains(&meta.content_type.as_str());

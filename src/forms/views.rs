@@ -183,7 +183,7 @@ pub fn entry_form(
             @if has_point {
                 link rel="stylesheet" href="/assets/leaflet.css";
                 script #map-data type="application/json" {
-                    (maud::PreEscaped(serde_json::json!({ "tiles": ctx.map_tiles, "attribution": ctx.map_attribution }).to_string().replace("</", "<\\/")))
+                    (maud::PreEscaped(crate::layout::json_data(&serde_json::json!({ "tiles": ctx.map_tiles, "attribution": ctx.map_attribution }))))
                 }
                 script src="/assets/map.js" defer {}
             }

@@ -27,10 +27,21 @@ pub async fn record(
     by: Option<i64>,
 ) -> anyhow::Result<Option<Revision>> {
     let fields = content.fields.to_string();
+    let txn = db.begin().await?;
+    // The page row's lock makes two processes recording the same session take turns: the
+    // second finds the first's revision and records nothing.
+    crate::pages::entity::page::Entity::update_many()
+        .col_expr(
+            crate::pages::entity::page::Column::Id,
+            sea_orm::sea_query::Expr::col(crate::pages::entity::page::Column::Id).into(),
+        )
+        .filter(crate::pages::entity::page::Column::Id.eq(page.0))
+        .exec(&txn)
+        .await?;
     let previous = revision::Entity::find()
         .filter(revision::Column::PageId.eq(page.0))
         .order_by_desc(revision::Column::Id)
-        .one(db)
+        .one(&txn)
         .await?;
     let unchanged =
         previous.as_ref().is_some_and(|p| p.markdown == content.markdown && p.fields == fields)
@@ -42,7 +53,6 @@ pub async fn record(
     }
     let (added, removed) =
         diff::word_counts(previous.as_ref().map_or("", |p| p.markdown.as_str()), &content.markdown);
-    let txn = db.begin().await?;
     let model = revision::ActiveModel {
         page_id: Set(page.0),
         kind: Set(kind.as_str().to_owned()),

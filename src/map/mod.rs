@@ -75,8 +75,7 @@ pub async fn index(
             }))
         }).collect::<Vec<_>>(),
     });
-    // Inside a JSON block, "</" could end the element: escaped, it stays data.
-    let data = data.to_string().replace("</", "<\\/");
+    let data = crate::layout::json_data(&data);
     let title = ctx.t("map.title");
     Ok(layout_page(
         &ctx,

@@ -98,7 +98,7 @@ async fn create_with_content(
         }
     }
     let state = doc.transact().encode_state_as_update_v1(&yrs::StateVector::default());
-    crate::collab::store::compact(db, page.id.doc(), state.clone(), 0).await?;
+    crate::collab::store::compact(db, page.id.doc(), state.clone(), 0, 0).await?;
     let links = render::links(markdown, space.slug.as_str());
     store::project(db, page.id, &render::plain_text(markdown), &links).await?;
     let field_values = serde_json::Value::Object(entry.map(|(_, v)| v.clone()).unwrap_or_default());

@@ -325,6 +325,9 @@ pub async fn save(
     let author = ctx.user.as_ref().map(|u| u.id.0);
     let markdown = fields.markdown.replace("\r\n", "\n");
     if let Err(err) = state.hub.edit_from(page.id.doc(), &base, &markdown, author).await {
+        if err.downcast_ref::<crate::collab::PageTooLong>().is_some() {
+            return Err(AppError::PageTooLong);
+        }
         tracing::info!(error = ?err, "edit form refused");
         return Err(AppError::BadRequest(ctx.t("page.form_outdated")));
     }
@@ -486,9 +489,12 @@ pub async fn websocket(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
     Path((space, slug)): Path<(String, String)>,
+    axum::extract::ConnectInfo(client): axum::extract::ConnectInfo<std::net::SocketAddr>,
     upgrade: WebSocketUpgrade,
 ) -> AppResult<Response> {
     let (grant, page) = page_at(&state, user.as_ref(), &space, &slug, SpaceAction::Read).await?;
+    // One address may not hold every connection the server can take.
+    let admitted = state.hub.admit(client.ip()).ok_or(AppError::TooManyRequests)?;
     if page.trashed {
         return Err(AppError::NotFound);
     }
@@ -513,5 +519,8 @@ pub async fn websocket(
         // default 128 KiB, allocated per connection, took 10 000 connections from 1.5 GiB to
         // a fraction of it (benches/compare.sh, workload c).
         .read_buffer_size(4 * 1024)
-        .on_upgrade(move |socket| collab::ws::serve(socket, hub, page.id.doc(), peer)))
+        .on_upgrade(move |socket| async move {
+            collab::ws::serve(socket, hub, page.id.doc(), peer).await;
+            drop(admitted);
+        }))
 }

@@ -163,7 +163,7 @@ pub fn edit(
                 a href={"/s/" (space.slug)} { (space.title) } " › " a href={"/s/" (space.slug) "/" (page.slug)} { (page.title) }
             }
             h1 { (heading) }
-            div #editor-root hidden data-space=(space.slug) data-page=(page.slug) data-user-name=(name) data-user-color=(colour)
+            div #editor-root hidden data-space=(space.slug) data-page=(page.slug) data-user-name=(name) data-user-color=(colour) data-style-nonce=(ctx.csp_nonce)
                 data-can-write=(if can_write { "true" } else { "false" }) data-texts=(texts.to_string()) {
                 div.editor-bar {
                     p.status role="status" aria-live="polite" data-role="status" { (ctx.t("editor.reconnecting")) }

@@ -5,7 +5,7 @@
 use std::{
     collections::{HashMap, HashSet},
     path::{Path, PathBuf},
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, OnceLock},
     time::Duration,
 };
 
@@ -118,6 +118,8 @@ struct Inner {
     writer: Mutex<Option<IndexWriter>>,
     fields: Fields,
     queue: mpsc::UnboundedSender<Queued>,
+    /// The other processes of the site, told about every page touched here.
+    relay: OnceLock<Arc<crate::collab::Relay>>,
 }
 
 /// What the indexer is told.
@@ -189,6 +191,7 @@ impl SearchIndex {
                 writer: Mutex::new(Some(writer)),
                 fields,
                 queue,
+                relay: OnceLock::new(),
             }),
         };
         if let Some(db) = db {
@@ -211,9 +214,41 @@ impl SearchIndex {
         self.inner.reader.searcher()
     }
 
-    /// Asks for a page to be indexed again (after it changed, moved, was trashed or deleted).
+    /// Asks for a page to be indexed again (after it changed, moved, was trashed or deleted),
+    /// here and in the other processes serving the site.
     pub fn touch(&self, page: i64) {
+        self.touch_here(page);
+        if let Some(relay) = self.inner.relay.get() {
+            relay.publish_site(&crate::collab::relay::SiteNote::Touched(vec![page]));
+        }
+    }
+
+    /// Asks for a page to be indexed again in this process only (another process said it changed).
+    pub fn touch_here(&self, page: i64) {
         let _ = self.inner.queue.send(Queued::Page(page));
+    }
+
+    /// From now on, pages touched here are announced to the other processes through `relay`.
+    pub fn announce_through(&self, relay: Arc<crate::collab::Relay>) {
+        let _ = self.inner.relay.set(relay);
+    }
+
+    /// Indexes every page again, in the background (after the link to the other processes was
+    /// lost for a while: some of their changes may not have been announced).
+    pub fn touch_everything(&self, db: Db) {
+        let search = self.clone();
+        tokio::spawn(async move {
+            let ids: Result<Vec<i64>, _> = page::Entity::find()
+                .select_only()
+                .column(page::Column::Id)
+                .into_tuple()
+                .all(&db)
+                .await;
+            match ids {
+                Ok(ids) => ids.into_iter().for_each(|id| search.touch_here(id)),
+                Err(err) => tracing::warn!(error = ?err, "could not list the pages to index"),
+            }
+        });
     }
 
     /// Writes the pages waiting to be indexed now (before the site stops).

@@ -226,6 +226,34 @@ pub async fn settings_form(
     Ok(views::settings(&ctx, &grant.space, &form))
 }
 
+/// `GET /s/{space}/export.zip`: the space as Markdown files (its owners).
+pub async fn export(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(slug): Path<String>,
+) -> AppResult<Response> {
+    let grant = access::space(&state.db, ctx.user.as_ref(), &slug, SpaceAction::Manage).await?;
+    let mut out = std::io::Cursor::new(Vec::new());
+    crate::backup::markdown::export(
+        &state.db,
+        &state.settings.uploads_dir,
+        &state.settings.base_url,
+        std::slice::from_ref(&grant.space),
+        &mut out,
+    )
+    .await?;
+    let name = format!("{}-{}.zip", grant.space.slug, chrono::Utc::now().format("%Y-%m-%d"));
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/zip".to_owned()),
+            (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+            (axum::http::header::CACHE_CONTROL, "private, no-store".to_owned()),
+        ],
+        out.into_inner(),
+    )
+        .into_response())
+}
+
 pub async fn update_settings(
     State(state): State<AppState>,
     ctx: Ctx,

@@ -205,6 +205,11 @@ pub fn settings(ctx: &Ctx, space: &Space, form: &SpaceForm) -> Html<String> {
                 (visibility_choice(ctx, form.visibility.unwrap_or(space.visibility)))
                 button type="submit" { (ctx.t("admin.save")) }
             }
+            section.card {
+                h2 { (ctx.t("space.export_title")) }
+                p { (ctx.t("space.export_help")) }
+                a.button.secondary href={"/s/" (space.slug) "/export.zip"} download { (ctx.t("space.export_button")) }
+            }
         },
     )
 }

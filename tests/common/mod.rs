@@ -15,6 +15,7 @@ use ruche::{
 use sea_orm::{ConnectionTrait, Database};
 use tokio::sync::oneshot;
 
+pub mod inert;
 pub mod yclient;
 
 pub const PASSWORD: &str = "correct horse battery";
@@ -142,7 +143,7 @@ impl TestApp {
         settings.collab.settle = std::time::Duration::from_millis(50);
         configure(&mut settings);
         let (stop, stopped) = oneshot::channel::<()>();
-        let state = AppState::new(db.clone(), settings.clone()).expect("application starts");
+        let state = AppState::new(db.clone(), settings.clone()).await.expect("application starts");
         let hub = state.hub.clone();
         let server = tokio::spawn(async move {
             app::launch(listener, state, async {
@@ -171,7 +172,8 @@ impl TestApp {
         self.drop_database().await;
     }
 
-    async fn shutdown(&mut self) {
+    /// Stops the server but leaves its database (another test app may share it).
+    pub async fn shutdown(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -403,4 +405,76 @@ pub fn csrf_in(html: &str) -> Option<String> {
     let selector = scraper::Selector::parse(r#"input[name="_csrf"]"#).ok()?;
     let value = doc.select(&selector).next()?.value().attr("value")?.to_owned();
     (!value.is_empty()).then_some(value)
+}
+
+/// A real `ruche` process (the built binary), for tests that kill processes or run several.
+pub struct ServerProcess {
+    pub child: tokio::process::Child,
+    pub base: String,
+    pub ws: String,
+}
+
+impl ServerProcess {
+    /// Starts the binary on a free port over `database_url`, with its own data directory and
+    /// these extra environment variables; waits until it answers.
+    pub async fn spawn(database_url: &str, env: &[(&str, &str)]) -> Self {
+        let port = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+            probe.local_addr().expect("port").port()
+        };
+        let data = tempfile::tempdir().expect("data directory").keep();
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_ruche"));
+        command
+            .env("DATABASE_URL", database_url)
+            .env("RUCHE_DATA", &data)
+            .env("RUCHE_ADDR", format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true);
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("the ruche binary starts");
+        let base = format!("http://127.0.0.1:{port}");
+        for _ in 0..400 {
+            if let Ok(r) = reqwest::get(format!("{base}/healthz")).await {
+                if r.status().is_success() {
+                    return Self { child, ws: format!("ws://127.0.0.1:{port}"), base };
+                }
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("the server process ended at start: {status}");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the server process did not start");
+    }
+
+    /// The websocket address of a page on this process.
+    pub fn ws_url(&self, space: &str, page: &str) -> String {
+        format!("{}/ws/{space}/{page}", self.ws)
+    }
+
+    /// `kill -9`, and waits for the process to be gone.
+    pub async fn kill(mut self) {
+        self.child.start_kill().expect("kill");
+        self.child.wait().await.expect("the process ends");
+    }
+}
+
+/// The Markdown of a page as stored in the database (snapshot and update log), read directly.
+pub async fn stored_text(db: &Db, page: i64) -> String {
+    use yrs::{updates::decoder::Decode, GetString, Transact};
+    let stored =
+        ruche::collab::store::load(db, ruche::collab::DocId(page)).await.expect("stored document");
+    let doc = ruche::collab::live::new_doc();
+    {
+        let mut txn = doc.transact_mut();
+        for data in stored.snapshot.iter().chain(stored.updates.iter().map(|u| &u.data)) {
+            txn.apply_update(yrs::Update::decode_v1(data).expect("decodes")).expect("applies");
+        }
+    }
+    let body = doc.get_or_insert_text("body");
+    let txn = doc.transact();
+    body.get_string(&txn)
 }

@@ -30,6 +30,8 @@ pub enum Event {
 
 pub struct YClient {
     pub doc: Arc<Mutex<Doc>>,
+    /// The presence states received (awareness client id → JSON).
+    presence: Arc<Mutex<std::collections::HashMap<u64, String>>>,
     outgoing: Option<mpsc::UnboundedSender<Ws>>,
     events: Arc<Mutex<Vec<Event>>>,
     tasks: Vec<JoinHandle<()>>,
@@ -71,6 +73,7 @@ impl YClient {
         let (mut sink, mut stream) = socket.split();
         let (outgoing, mut queue) = mpsc::unbounded_channel::<Ws>();
         let events = Arc::new(Mutex::new(Vec::new()));
+        let presence = Arc::new(Mutex::new(std::collections::HashMap::new()));
         let writer = tokio::spawn(async move {
             while let Some(message) = queue.recv().await {
                 if sink.send(message).await.is_err() {
@@ -82,6 +85,7 @@ impl YClient {
         let reader = {
             let doc = doc.clone();
             let events = events.clone();
+            let presence = presence.clone();
             let reply = outgoing.clone();
             tokio::spawn(async move {
                 while let Some(message) = stream.next().await {
@@ -115,7 +119,18 @@ impl YClient {
                                             .apply_update(update)
                                             .expect("applies");
                                     }
-                                    Message::Awareness(_) | Message::QueryAwareness => {}
+                                    Message::Awareness(update) => {
+                                        let mut presence = presence.lock().expect("presence");
+                                        for (client, entry) in update.clients {
+                                            if &*entry.json == "null" {
+                                                presence.remove(&client.get());
+                                            } else {
+                                                presence
+                                                    .insert(client.get(), entry.json.to_string());
+                                            }
+                                        }
+                                    }
+                                    Message::QueryAwareness => {}
                                 }
                             }
                         }
@@ -135,10 +150,26 @@ impl YClient {
                 }
             })
         };
-        let client = Self { doc, outgoing: Some(outgoing), events, tasks: vec![writer, reader] };
+        let client =
+            Self { doc, presence, outgoing: Some(outgoing), events, tasks: vec![writer, reader] };
         let sv = client.doc.lock().expect("doc").transact().state_vector();
         client.send_raw(protocol::encode_sync_step1(&sv));
         client
+    }
+
+    /// Announces this client's presence (`json`, e.g. `{"user":{"name":"Céline"}}`) as
+    /// awareness client `id`, like a browser's editor does.
+    pub fn announce(&self, id: u64, clock: u32, json: &str) {
+        use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};
+        let entry = AwarenessUpdateEntry { clock, json: json.into() };
+        let id = yrs::block::ClientID::new(id);
+        let update = AwarenessUpdate { clients: [(id, entry)].into_iter().collect() };
+        self.send_raw(protocol::encode_awareness(&update));
+    }
+
+    /// The presence states received from others, by awareness client id.
+    pub fn presence(&self) -> std::collections::HashMap<u64, String> {
+        self.presence.lock().expect("presence").clone()
     }
 
     pub fn send_raw(&self, frame: Vec<u8>) {

@@ -78,6 +78,9 @@ function start (root) {
     EditorView.updateListener.of((update) => { if (update.docChanged) schedulePreview() })
   ]
   if (!canWrite) extensions.push(EditorState.readOnly.of(true), EditorView.editable.of(false))
+  // The editor's own styles go in <style> elements the page's Content-Security-Policy allows
+  // by this request's nonce.
+  if (d.styleNonce) extensions.push(EditorView.cspNonce.of(d.styleNonce))
   const view = new EditorView({ state: EditorState.create({ doc: ytext.toString(), extensions }), parent: host })
 
   // Preview: the server renders with the same renderer as the published page.

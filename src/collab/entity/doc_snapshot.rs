@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A document's whole state up to and including update `seq`.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "doc_snapshots")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

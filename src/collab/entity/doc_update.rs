@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// One update of a document's log, in the order the server applied it.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "doc_updates")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// Projection of one field value of an entry, in the columns its type can be queried by.
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "entry_fields")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

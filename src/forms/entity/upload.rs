@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A file someone uploaded, known by the SHA-256 of its content (stored once however often sent).
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "uploads")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A person's secret feed address (hashed), for feeds of spaces that are not public.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "feed_tokens")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

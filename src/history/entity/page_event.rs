@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// Something that happened to a page.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "page_events")]
 pub struct Model {
     #[sea_orm(primary_key)]

@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// Someone who changed the page between the previous revision and this one.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "revision_authors")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

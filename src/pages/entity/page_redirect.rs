@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// An address a page had before it was renamed.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "page_redirects")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

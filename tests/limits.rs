@@ -1,0 +1,175 @@
+//! Limits on what one client may do to a live page: how fast it sends, how many connections
+//! one address opens, how long a page may grow. Each ends with a clear answer, never with
+//! lost or corrupted text, and others go on unaffected.
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+mod common;
+
+use std::time::Duration;
+
+use common::{
+    yclient::{self, YClient},
+    Backend, TestApp,
+};
+use ruche::spaces::{Role, Visibility};
+
+/// A site configured by `configure`, with an editor's token and a page.
+async fn site(configure: impl FnOnce(&mut ruche::config::Settings)) -> (TestApp, String) {
+    let app = TestApp::start_with(Backend::Sqlite, configure).await;
+    let space = app.create_space("chantier-3", "Chantier 3", Visibility::Members).await;
+    let user = app.create_user("sylvia@example.org", "Sylvia", false).await;
+    app.add_member(&space, &user, Role::Editor).await;
+    let token = app.token_for("sylvia@example.org").await;
+    app.put_page(&token, "chantier-3", "cartographie", "Début.").await;
+    (app, token)
+}
+
+#[tokio::test]
+async fn a_flooding_client_is_slowed_then_closed_and_others_go_on() {
+    let (app, token) = site(|s| {
+        s.collab.max_messages_per_second = 20;
+        s.collab.flood_grace = Duration::from_secs(1);
+    })
+    .await;
+    let url = app.ws_url("chantier-3", "cartographie");
+    let calm = YClient::connect(&url, Some(&token)).await;
+    let flood = YClient::connect(&url, Some(&token)).await;
+    calm.wait_for("sync", |t| t == "Début.").await;
+    flood.wait_for("sync", |t| t == "Début.").await;
+    // Query-awareness messages as fast as the socket takes them.
+    for _ in 0..5000 {
+        flood.send_raw(vec![3]);
+    }
+    let (code, reason) = flood.wait_closed().await.expect("a close frame with a reason");
+    assert_eq!((code, reason.as_str()), (1008, "too many messages"));
+    calm.append(" Suite.");
+    calm.wait_for("the calm client's edit", |t| t == "Début. Suite.").await;
+    assert_eq!(app.page_text(&token, "chantier-3", "cartographie").await, "Début. Suite.");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn one_address_cannot_take_every_connection() {
+    let (app, token) = site(|s| s.collab.max_connections_per_address = 3).await;
+    let url = app.ws_url("chantier-3", "cartographie");
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        open.push(YClient::connect(&url, Some(&token)).await);
+    }
+    assert_eq!(yclient::open(&url, Some(&token)).await.map(|_| ()).unwrap_err(), 429);
+    // One leaves: a place is free again.
+    open.pop().unwrap().disconnect().await;
+    let mut admitted = false;
+    for _ in 0..100 {
+        if let Ok(socket) = yclient::open(&url, Some(&token)).await {
+            drop(socket);
+            admitted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(admitted, "a connection is admitted once another left");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_page_cannot_grow_past_its_limit() {
+    let (app, token) = site(|s| s.collab.max_page_chars = 1000).await;
+    let url = app.ws_url("chantier-3", "cartographie");
+    let writer = YClient::connect(&url, Some(&token)).await;
+    let other = YClient::connect(&url, Some(&token)).await;
+    writer.wait_for("sync", |t| t == "Début.").await;
+    writer.append(" Un paragraphe raisonnable.");
+    other.wait_for("the reasonable edit", |t| t.ends_with("raisonnable.")).await;
+    writer.append(&"é".repeat(2000));
+    let (code, reason) = writer.wait_closed().await.expect("a close frame with a reason");
+    assert_eq!((code, reason.as_str()), (1008, "page too long"));
+    // Nothing of it was stored; the page is as it was before.
+    assert_eq!(
+        app.page_text(&token, "chantier-3", "cartographie").await,
+        "Début. Un paragraphe raisonnable."
+    );
+    let again = YClient::connect(&url, Some(&token)).await;
+    again.wait_for("the page as stored", |t| t == "Début. Un paragraphe raisonnable.").await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_page_written_over_http_cannot_grow_past_its_limit_either() {
+    let (app, token) = site(|s| s.collab.max_page_chars = 1000).await;
+    let before = "Début.";
+    let long = "é".repeat(1200);
+
+    // The API answers 413 with the reason, in JSON.
+    let response = app.put_page(&token, "chantier-3", "cartographie", &long).await;
+    assert_eq!(response.status(), reqwest::StatusCode::PAYLOAD_TOO_LARGE);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(body.to_string().contains("trop longue"), "a readable reason: {body}");
+    assert_eq!(app.page_text(&token, "chantier-3", "cartographie").await, before);
+
+    // Written from a base, merged with what is there: still refused, nothing stored.
+    let response = app
+        .put_page_from(&token, "chantier-3", "cartographie", before, &format!("{before}{long}"))
+        .await;
+    assert_eq!(response.status(), reqwest::StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(app.page_text(&token, "chantier-3", "cartographie").await, before);
+
+    // The plain edit form: an error page saying why, in French.
+    let browser = app.signed_in("sylvia@example.org").await;
+    let form = browser
+        .get(app.url("/s/chantier-3/cartographie/edit"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let base = scraper::Html::parse_document(&form)
+        .select(&scraper::Selector::parse("input[name=base]").unwrap())
+        .next()
+        .unwrap()
+        .value()
+        .attr("value")
+        .unwrap()
+        .to_owned();
+    let response = browser
+        .post(app.url("/s/chantier-3/cartographie/edit"))
+        .form(&[
+            ("_csrf", common::csrf_in(&form).unwrap().as_str()),
+            ("base", base.as_str()),
+            ("markdown", long.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(response.text().await.unwrap().contains("Cette page serait trop longue"));
+    assert_eq!(app.page_text(&token, "chantier-3", "cartographie").await, before);
+
+    // Someone typing live makes a written text that fits go past the limit once merged.
+    let url = app.ws_url("chantier-3", "cartographie");
+    let live = YClient::connect(&url, Some(&token)).await;
+    live.wait_for("sync", |t| t == before).await;
+    live.append(&"a".repeat(600));
+    let typed = format!("{before}{}", "a".repeat(600));
+    for _ in 0..200 {
+        if app.page_text(&token, "chantier-3", "cartographie").await == typed {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let response = app
+        .put_page_from(
+            &token,
+            "chantier-3",
+            "cartographie",
+            before,
+            &format!("{}{before}", "b".repeat(600)),
+        )
+        .await;
+    assert_eq!(response.status(), reqwest::StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(app.page_text(&token, "chantier-3", "cartographie").await, typed);
+    // The live editor is asked to sync again and finds the page as stored.
+    let again = YClient::connect(&url, Some(&token)).await;
+    again.wait_for("the page as stored", |t| t == typed).await;
+    app.stop().await;
+}
