@@ -30,7 +30,8 @@ pub struct SiteArgs {
     /// `site_name`, `login_attempts_per_minute`, `revision_retention_days`,
     /// `idle_unload_seconds`, `revision_quiet_seconds`, `compact_every`, `max_frame_bytes`,
     /// `max_messages_per_second`, `max_connections_per_address`, `max_page_chars`,
-    /// `max_upload_bytes`, `map_tiles`, `map_attribution`). Flags and environment variables win.
+    /// `max_upload_bytes`, `max_form_fields`, `max_form_choices`, `trusted_proxies`, `map_tiles`,
+    /// `map_attribution`). Flags and environment variables win.
     #[arg(long = "config", env = "RUCHE_CONFIG", global = true)]
     pub config: Option<PathBuf>,
 }
@@ -45,6 +46,16 @@ pub struct ServeArgs {
     /// Public URL of the site (used in links and to mark cookies Secure when it is https).
     #[arg(long = "base-url", env = "RUCHE_BASE_URL", global = true)]
     pub base_url: Option<String>,
+
+    /// Reverse proxies whose `X-Forwarded-For` header names the client, comma-separated
+    /// addresses or networks (`127.0.0.1,10.0.0.0/8`): per-address limits then count clients.
+    #[arg(
+        long = "trusted-proxies",
+        env = "RUCHE_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -69,6 +80,7 @@ struct FileSettings {
     max_upload_bytes: Option<usize>,
     max_form_fields: Option<usize>,
     max_form_choices: Option<usize>,
+    trusted_proxies: Option<Vec<String>>,
     map_tiles: Option<String>,
     map_attribution: Option<String>,
 }
@@ -98,6 +110,8 @@ pub struct Settings {
     pub max_upload_bytes: usize,
     /// How many fields and choices a form may have.
     pub forms: crate::forms::FormLimits,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (addresses or networks).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The map's tile server, as a Leaflet URL template, and the credit it asks for.
     pub map_tiles: String,
     pub map_attribution: String,
@@ -124,6 +138,7 @@ impl Settings {
             collab: crate::collab::CollabSettings::default(),
             max_upload_bytes: 10 * 1024 * 1024,
             forms: crate::forms::FormLimits::default(),
+            trusted_proxies: Vec::new(),
             map_tiles: "https://tile.openstreetmap.org/{z}/{x}/{y}.png".to_owned(),
             map_attribution: "© OpenStreetMap contributors".to_owned(),
         }
@@ -199,6 +214,10 @@ impl Settings {
         if let Some(bytes) = file.max_upload_bytes {
             settings.max_upload_bytes = bytes.max(1024);
         }
+        if let Some(proxies) = serve.trusted_proxies.clone().or(file.trusted_proxies) {
+            settings.trusted_proxies =
+                proxies.iter().map(|text| parse_proxy(text)).collect::<anyhow::Result<_>>()?;
+        }
         if let Some(n) = file.max_form_fields {
             settings.forms.max_fields = n.max(1);
         }
@@ -223,6 +242,14 @@ impl Settings {
     }
 }
 
+/// `10.0.0.0/8` or a single address (`127.0.0.1`, `::1`).
+fn parse_proxy(text: &str) -> anyhow::Result<ipnet::IpNet> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .with_context(|| format!("the trusted proxy {text:?} is neither an address nor a network"))
+}
+
 /// The SQLite URL of a database file, created when missing.
 pub fn sqlite_url(path: &std::path::Path) -> String {
     format!("sqlite://{}?mode=rwc", path.display())
@@ -238,7 +265,7 @@ mod tests {
         let file = dir.path().join("ruche.toml");
         std::fs::write(
             &file,
-            "site_name = \"Chantiers coopératifs\"\naddr = \"127.0.0.1:9000\"\nrevision_quiet_seconds = 30\nmax_frame_bytes = 65536\n",
+            "site_name = \"Chantiers coopératifs\"\naddr = \"127.0.0.1:9000\"\nrevision_quiet_seconds = 30\nmax_frame_bytes = 65536\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\"]\nmax_form_choices = 20\n",
         )
         .expect("write");
         let site = SiteArgs {
@@ -248,7 +275,11 @@ mod tests {
             database_url: None,
             config: Some(file),
         };
-        let serve = ServeArgs { addr: None, base_url: Some("https://wiki.example.org/".into()) };
+        let serve = ServeArgs {
+            addr: None,
+            base_url: Some("https://wiki.example.org/".into()),
+            trusted_proxies: None,
+        };
         let settings = Settings::load(&site, &serve).expect("settings load");
         assert_eq!(settings.site_name, "Chantiers coopératifs");
         assert_eq!(settings.addr.port(), 9000);
@@ -257,6 +288,16 @@ mod tests {
         assert_eq!(settings.collab.revision_quiet, Duration::from_secs(30));
         assert_eq!(settings.collab.max_frame_bytes, 65536);
         assert!(settings.database_url.starts_with("sqlite://"));
+        let proxies: Vec<String> = settings.trusted_proxies.iter().map(|n| n.to_string()).collect();
+        assert_eq!(proxies, ["10.0.0.0/8", "::1/128"]);
+        assert_eq!(settings.forms.max_choices, 20);
+        // A flag wins over the file; something that is not an address is refused.
+        let flag = ServeArgs { trusted_proxies: Some(vec!["127.0.0.1".into()]), ..serve.clone() };
+        let settings = Settings::load(&site, &flag).expect("settings load");
+        assert_eq!(settings.trusted_proxies.len(), 1);
+        let wrong = ServeArgs { trusted_proxies: Some(vec!["nginx".into()]), ..serve };
+        let err = Settings::load(&site, &wrong).expect_err("not an address");
+        assert!(format!("{err:#}").contains("nginx"), "{err:#}");
     }
 
     #[test]

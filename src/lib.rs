@@ -7,6 +7,7 @@ pub mod agenda;
 pub mod app;
 pub mod backup;
 pub mod cli;
+pub mod client_addr;
 pub mod collab;
 pub mod config;
 pub mod db;

@@ -173,3 +173,67 @@ async fn a_page_written_over_http_cannot_grow_past_its_limit_either() {
     again.wait_for("the page as stored", |t| t == typed).await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_has_its_own_limit() {
+    let (app, token) = site(|s| {
+        s.collab.max_connections_per_address = 2;
+        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    let url = app.ws_url("chantier-3", "cartographie");
+    let from = |client: &'static str| yclient::open_forwarded(&url, Some(&token), Some(client));
+    let _first = (from("203.0.113.5").await.unwrap(), from("203.0.113.5").await.unwrap());
+    assert_eq!(from("203.0.113.5").await.map(|_| ()).unwrap_err(), 429);
+    // Another client behind the same proxy is not held back by the first one.
+    let _second = from("198.51.100.7").await.unwrap();
+    // What a client writes itself on the left is not believed: the proxy's entry counts.
+    assert_eq!(from("198.51.100.8, 203.0.113.5").await.map(|_| ()).unwrap_err(), 429);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn without_a_trusted_proxy_forwarded_addresses_are_ignored() {
+    let (app, token) = site(|s| s.collab.max_connections_per_address = 2).await;
+    let url = app.ws_url("chantier-3", "cartographie");
+    let from = |client: &'static str| yclient::open_forwarded(&url, Some(&token), Some(client));
+    let _open = (from("203.0.113.5").await.unwrap(), from("203.0.113.6").await.unwrap());
+    assert_eq!(
+        from("203.0.113.7").await.map(|_| ()).unwrap_err(),
+        429,
+        "one address, whatever it says"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sign_in_attempts_are_counted_per_client_behind_a_trusted_proxy() {
+    let app = TestApp::start_with(Backend::Sqlite, |s| {
+        s.login_attempts_per_minute = 1;
+        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    app.create_user("admin@example.org", "Admin", true).await; // the site is set up
+    let site = &app;
+    let attempt = |email: String, client: &'static str| {
+        let browser = site.browser();
+        async move {
+            let csrf = site.csrf(&browser, "/login").await;
+            browser
+                .post(site.url("/login"))
+                .header("x-forwarded-for", client)
+                .form(&[("_csrf", csrf.as_str()), ("email", email.as_str()), ("password", "non")])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    // Four attempts per minute per address (4 × the per-account figure), each on another account.
+    for n in 0..4 {
+        assert_eq!(attempt(format!("x{n}@example.org"), "203.0.113.5").await, 401);
+    }
+    assert_eq!(attempt("x9@example.org".into(), "203.0.113.5").await, 429);
+    assert_eq!(attempt("y9@example.org".into(), "198.51.100.7").await, 401, "another client");
+    app.stop().await;
+}

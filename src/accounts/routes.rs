@@ -1,8 +1,7 @@
 //! Handlers of sign-in, sign-out, setup, sign-up, invitations and the account page.
-use std::net::SocketAddr;
 
 use axum::{
-    extract::{ConnectInfo, Path, Query, State},
+    extract::{Path, Query, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
     Json,
@@ -23,6 +22,7 @@ use super::{
 };
 use crate::{
     app::AppState,
+    client_addr::ClientAddr,
     error::{AppError, AppResult},
     i18n::safe_next,
     layout::{flash, Ctx, FlashKind},
@@ -137,13 +137,13 @@ pub struct LoginFields {
 
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     ctx: Ctx,
     session: Session,
     CsrfForm(fields): CsrfForm<LoginFields>,
 ) -> AppResult<Response> {
-    if !state.sign_in_limits.allow(&fields.email, peer.ip()) {
-        tracing::warn!(peer = %peer.ip(), "sign-in attempts limited");
+    if !state.sign_in_limits.allow(&fields.email, client) {
+        tracing::warn!(client = %client, "sign-in attempts limited");
         return Err(AppError::TooManyRequests);
     }
     let next = safe_next(fields.next.as_deref()).to_owned();

@@ -489,12 +489,12 @@ pub async fn websocket(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
     Path((space, slug)): Path<(String, String)>,
-    axum::extract::ConnectInfo(client): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    crate::client_addr::ClientAddr(client): crate::client_addr::ClientAddr,
     upgrade: WebSocketUpgrade,
 ) -> AppResult<Response> {
     let (grant, page) = page_at(&state, user.as_ref(), &space, &slug, SpaceAction::Read).await?;
     // One address may not hold every connection the server can take.
-    let admitted = state.hub.admit(client.ip()).ok_or(AppError::TooManyRequests)?;
+    let admitted = state.hub.admit(client).ok_or(AppError::TooManyRequests)?;
     if page.trashed {
         return Err(AppError::NotFound);
     }

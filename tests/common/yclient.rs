@@ -43,7 +43,21 @@ pub fn new_doc() -> Doc {
 
 /// Opens the websocket, with a bearer token if given; returns the HTTP status on refusal.
 pub async fn open(url: &str, token: Option<&str>) -> Result<Socket, u16> {
+    open_forwarded(url, token, None).await
+}
+
+/// `open` through a reverse proxy that says the client is `forwarded_for`.
+pub async fn open_forwarded(
+    url: &str,
+    token: Option<&str>,
+    forwarded_for: Option<&str>,
+) -> Result<Socket, u16> {
     let mut request = url.into_client_request().expect("request");
+    if let Some(client) = forwarded_for {
+        request
+            .headers_mut()
+            .insert("x-forwarded-for", HeaderValue::from_str(client).expect("header"));
+    }
     if let Some(token) = token {
         request.headers_mut().insert(
             "authorization",
