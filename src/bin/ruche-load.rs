@@ -74,6 +74,10 @@ struct Args {
     soak: bool,
     #[arg(long, default_value_t = 30)]
     report_every: u64,
+    /// Seconds a page nobody has open stays in memory, for the servers this program starts
+    /// (the site's `idle_unload_seconds`; a soak with a short one sees pages come and go).
+    #[arg(long)]
+    idle_unload: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -263,6 +267,15 @@ async fn soak(
     }
     for task in tasks {
         task.abort();
+    }
+    if let Some(secs) = args.idle_unload {
+        // Everyone has left: once every page has left memory, what stays is the warm server.
+        tokio::time::sleep(Duration::from_secs(secs + 10)).await;
+        println!(
+            "{} s after everyone left: server RSS {:.1} MiB",
+            secs + 10,
+            server.rss_kib().unwrap_or(0) as f64 / 1024.0
+        );
     }
     // Warm = the second half of the run: its growth says whether memory stays flat.
     let half = &samples[samples.len() / 2..];
@@ -465,7 +478,11 @@ async fn start_server(args: &Args) -> anyhow::Result<Server> {
         String::from_utf8(run(&["token", "create", &email]).output()?.stdout)?.trim().to_owned();
     // Every client comes from this machine's address: no per-address limit for the test.
     let config = data.join("load.toml");
-    std::fs::write(&config, "max_connections_per_address = 0\n")?;
+    let mut settings = "max_connections_per_address = 0\n".to_owned();
+    if let Some(secs) = args.idle_unload {
+        settings.push_str(&format!("idle_unload_seconds = {secs}\n"));
+    }
+    std::fs::write(&config, settings)?;
     let mut started = Vec::new();
     for n in 0..args.processes.max(1) {
         let dir = if n == 0 { data.clone() } else { data.join(format!("process-{n}")) };
