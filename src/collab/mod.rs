@@ -4,6 +4,7 @@ pub mod entity;
 pub mod live;
 pub mod protocol;
 pub mod relay;
+pub mod shape;
 pub mod store;
 pub mod text;
 pub mod ws;
@@ -219,13 +220,13 @@ impl Hub {
         markdown: &str,
         author: Option<i64>,
     ) -> anyhow::Result<()> {
-        use yrs::{updates::decoder::Decode, Transact, Update};
+        use yrs::Transact;
         let max = self.0.settings.max_page_chars;
         if text::utf16_len(markdown) > max {
             return Err(PageTooLong { max }.into());
         }
         let scratch = live::new_doc();
-        scratch.transact_mut().apply_update(Update::decode_v1(base)?)?;
+        scratch.transact_mut().apply_update(protocol::decode_update(base)?)?;
         let body = scratch.get_or_insert_text("body");
         let data = {
             let mut txn = scratch.transact_mut();

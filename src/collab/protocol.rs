@@ -16,6 +16,8 @@ use yrs::{
     StateVector, Update,
 };
 
+use super::shape;
+
 const MSG_SYNC: u64 = 0;
 const MSG_AWARENESS: u64 = 1;
 const MSG_AUTH: u64 = 2;
@@ -88,9 +90,13 @@ fn decode_message(cursor: &mut Cursor<'_>) -> Result<Message, ProtocolError> {
             let kind = cursor.read_var::<u64>()?;
             let payload = cursor.read_buf()?;
             match kind {
-                SYNC_STEP1 => Ok(Message::SyncStep1(
-                    StateVector::decode_v1(payload).map_err(|_| ProtocolError::BadStateVector)?,
-                )),
+                SYNC_STEP1 => {
+                    shape::state_vector(payload).map_err(|_| ProtocolError::BadStateVector)?;
+                    Ok(Message::SyncStep1(
+                        StateVector::decode_v1(payload)
+                            .map_err(|_| ProtocolError::BadStateVector)?,
+                    ))
+                }
                 SYNC_STEP2 => Ok(Message::SyncStep2(checked_update(payload)?)),
                 SYNC_UPDATE => Ok(Message::Update(checked_update(payload)?)),
                 other => Err(ProtocolError::UnknownSyncType(other)),
@@ -98,6 +104,7 @@ fn decode_message(cursor: &mut Cursor<'_>) -> Result<Message, ProtocolError> {
         }
         MSG_AWARENESS => {
             let payload = cursor.read_buf()?;
+            shape::awareness(payload).map_err(|_| ProtocolError::BadAwareness)?;
             let update =
                 AwarenessUpdate::decode_v1(payload).map_err(|_| ProtocolError::BadAwareness)?;
             for entry in update.clients.values() {
@@ -116,8 +123,15 @@ fn decode_message(cursor: &mut Cursor<'_>) -> Result<Message, ProtocolError> {
 
 /// The payload, once it is known to decode as a v1 update.
 fn checked_update(payload: &[u8]) -> Result<Vec<u8>, ProtocolError> {
-    Update::decode_v1(payload).map_err(|_| ProtocolError::BadUpdate)?;
+    decode_update(payload)?;
     Ok(payload.to_vec())
+}
+
+/// Decodes a v1 update from outside (a client, a form), its shape checked first so that no
+/// count it declares makes yrs reserve more than it holds.
+pub fn decode_update(payload: &[u8]) -> Result<Update, ProtocolError> {
+    shape::update(payload).map_err(|_| ProtocolError::BadUpdate)?;
+    Update::decode_v1(payload).map_err(|_| ProtocolError::BadUpdate)
 }
 
 fn sync_message(kind: u64, payload: &[u8]) -> Vec<u8> {
@@ -192,6 +206,23 @@ mod tests {
 
     fn utf16_doc() -> Doc {
         Doc::with_options(Options { offset_kind: OffsetKind::Utf16, ..Default::default() })
+    }
+
+    #[test]
+    fn a_tiny_frame_declaring_millions_of_entries_is_refused_at_once() {
+        // Sync step 1, update and awareness, each claiming 2^29 entries in five bytes: yrs
+        // alone wrote 1 GiB of memory for each before failing.
+        let huge = [0x80, 0x80, 0x80, 0x80, 0x02];
+        for (kind, error) in [
+            (vec![MSG_SYNC as u8, SYNC_STEP1 as u8], ProtocolError::BadStateVector),
+            (vec![MSG_SYNC as u8, SYNC_UPDATE as u8], ProtocolError::BadUpdate),
+            (vec![MSG_AWARENESS as u8], ProtocolError::BadAwareness),
+        ] {
+            let mut frame = kind;
+            frame.push(huge.len() as u8);
+            frame.extend_from_slice(&huge);
+            assert_eq!(decode_frame(&frame).unwrap_err(), error);
+        }
     }
 
     #[test]
