@@ -15,6 +15,7 @@ use ruche::{
 use sea_orm::{ConnectionTrait, Database};
 use tokio::sync::oneshot;
 
+pub mod fuzzing;
 pub mod inert;
 pub mod yclient;
 

@@ -1,0 +1,23 @@
+//! A websocket binary frame from a hostile client, through the server's decoder and then what
+//! the server does with each message (see `tests/common/fuzzing.rs`).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+#[path = "../../tests/common/fuzzing.rs"]
+mod fuzzing;
+#[path = "../../tests/common/inert.rs"]
+mod inert;
+
+fuzz_target!(
+    init: {
+        // A panic the server catches (applying an update: the page is reloaded) is no crash.
+        let abort = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !fuzzing::TOLERATING.get() {
+                abort(info);
+            }
+        }));
+    },
+    |frame: &[u8]| fuzzing::exercise_frame(frame)
+);

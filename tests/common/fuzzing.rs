@@ -1,0 +1,120 @@
+//! What the fuzz targets (`fuzz/`) do with each input, shared with `tests/fuzz_regressions.rs`,
+//! which replays the inputs kept in `tests/fuzz/` (the crashes fuzzing found, once fixed).
+#![allow(dead_code)]
+
+use std::{cell::Cell, collections::HashSet, panic::AssertUnwindSafe};
+
+use ruche::{
+    backup::markdown::rewrite_links,
+    collab::{
+        live::{self, new_doc},
+        protocol::{self, Message},
+        shape,
+        text::set_text,
+    },
+    pages::{
+        render::{self, LinkState},
+        store::LinkTarget,
+    },
+};
+use yrs::{
+    sync::Awareness,
+    updates::{decoder::Decode, encoder::Encode},
+    GetString, ReadTxn, Text, Transact, Update,
+};
+
+use super::inert::dangers;
+
+thread_local! {
+    /// Set while running code whose panics the server catches (applying an update: the live
+    /// document is then reloaded from storage). The fuzz targets' panic hook lets those through.
+    pub static TOLERATING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` the way the server runs it under `catch_unwind`.
+fn tolerated<T>(f: impl FnOnce() -> T) -> Option<T> {
+    TOLERATING.set(true);
+    let result = std::panic::catch_unwind(AssertUnwindSafe(f));
+    TOLERATING.set(false);
+    result.ok()
+}
+
+/// A websocket frame from a client, taken as the server takes it: decoded strictly, then each
+/// message applied to a page that already has text, answered (step 1) or applied to presence.
+/// Anything may be refused; nothing may panic outside what the server catches.
+pub fn exercise_frame(frame: &[u8]) {
+    let Ok(messages) = protocol::decode_frame(frame) else { return };
+    let doc = new_doc();
+    let body = doc.get_or_insert_text("body");
+    body.insert(&mut doc.transact_mut(), 0, "Bonjour, coopération 👋");
+    let mut awareness = Awareness::new(doc.clone());
+    for message in messages {
+        match message {
+            Message::SyncStep1(sv) => {
+                let diff = doc.transact().encode_diff_v1(&sv);
+                assert!(Update::decode_v1(&diff).is_ok(), "our own answer must decode");
+            }
+            Message::SyncStep2(data) | Message::Update(data) => {
+                let update = Update::decode_v1(&data).expect("decode_frame checked the update");
+                let applied = tolerated(|| doc.transact_mut().apply_update(update));
+                if applied.is_none() {
+                    return; // the server reloads the document from storage
+                }
+                // What the server does next: measure, store, render.
+                let text = body.get_string(&doc.transact());
+                let _ = body.len(&doc.transact());
+                let state = tolerated(|| live::full_state(&doc.transact()))
+                    .expect("full_state catches what yrs throws");
+                let reloaded = new_doc();
+                let update = Update::decode_v1(&state).expect("our own state must decode");
+                tolerated(|| reloaded.transact_mut().apply_update(update))
+                    .expect("our own state must apply")
+                    .expect("our own state must apply");
+                let again = reloaded.get_or_insert_text("body").get_string(&reloaded.transact());
+                assert_eq!(again, text, "a stored state reads back the same");
+                // What yrs makes of accepted input passes the shape check a client's copy of it
+                // will go through when it syncs back.
+                assert_eq!(shape::update(&state), Ok(()), "our own state has a good shape");
+                let sv = doc.transact().state_vector().encode_v1();
+                assert_eq!(shape::state_vector(&sv), Ok(()), "our own state vector too");
+            }
+            Message::Awareness(update) => {
+                if awareness.apply_update(update).is_ok() {
+                    let _ = awareness.update();
+                }
+            }
+            Message::QueryAwareness => {
+                let _ = awareness.update();
+            }
+        }
+    }
+}
+
+/// A page's text, taken as the site takes it: written into a live document over what was there
+/// (the HTTP editor and the API), rendered for readers (nothing that runs may come out), its
+/// links found, and rewritten for the Markdown export.
+pub fn exercise_page_text(input: &str) {
+    // Before the first NUL: the text already there; after it, the text written over it.
+    let (before, after) = input.split_once('\0').unwrap_or(("", input));
+    let doc = new_doc();
+    let body = doc.get_or_insert_text("body");
+    for wanted in [before, after] {
+        set_text(&mut doc.transact_mut(), &body, wanted);
+        assert_eq!(body.get_string(&doc.transact()), wanted, "the page holds what was written");
+    }
+    let resolve = |target: &LinkTarget| match target.slug.len() % 3 {
+        0 => LinkState::Exists,
+        1 => LinkState::Creatable,
+        _ => LinkState::Unknown,
+    };
+    let html = render::to_html(after, "chantier", &resolve);
+    let found = dangers(&html, false);
+    assert!(found.is_empty(), "{after:?} rendered as {html:?}: {found:?}");
+    let _ = render::plain_text(after);
+    let exported: HashSet<(String, String)> = render::links(after, "chantier")
+        .into_iter()
+        .step_by(2)
+        .map(|target| (target.space, target.slug))
+        .collect();
+    let _ = rewrite_links(after, "chantier", &exported, "https://ruche.example");
+}

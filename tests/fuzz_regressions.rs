@@ -1,0 +1,43 @@
+//! Replays the fuzz targets' seeds and the crashes fuzzing found, once fixed (all kept in
+//! `fuzz/seeds/<target>/`, crashes named `crash-<what it was>`), through the very code the fuzz
+//! targets run (`common::fuzzing`). The frame seeds are the reference implementation's frames, good and
+//! malformed (`tests/fixtures/y-protocol-vectors.json`).
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+mod common;
+
+use std::path::Path;
+
+use common::fuzzing::{exercise_frame, exercise_page_text};
+
+fn kept_inputs(target: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds").join(target);
+    let mut inputs: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .map(|path| {
+            (
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&path).unwrap(),
+            )
+        })
+        .collect();
+    inputs.sort();
+    assert!(!inputs.is_empty(), "no inputs kept in {}", dir.display());
+    inputs
+}
+
+#[test]
+fn kept_frames_are_refused_or_applied_without_a_crash() {
+    for (name, frame) in kept_inputs("ws_frame") {
+        eprintln!("ws_frame/{name}");
+        exercise_frame(&frame);
+    }
+}
+
+#[test]
+fn kept_page_texts_are_written_and_rendered_safely() {
+    for (name, input) in kept_inputs("page_text") {
+        eprintln!("page_text/{name}");
+        exercise_page_text(&String::from_utf8_lossy(&input));
+    }
+}
