@@ -126,6 +126,10 @@ impl Server {
         self.pids().into_iter().map(rss_kib).sum()
     }
 
+    fn anon_kib(&self) -> Option<u64> {
+        self.pids().into_iter().map(|pid| status_kib(pid, "RssAnon:")).sum()
+    }
+
     /// CPU seconds of every process, summed.
     fn cpu_seconds(&self) -> Option<f64> {
         self.pids().into_iter().map(cpu_seconds).sum()
@@ -247,18 +251,22 @@ async fn soak(
             }
         }));
     }
-    println!("elapsed s   server RSS MiB   connections opened   updates sent   errors   dropped");
+    println!(
+        "elapsed s   server RSS MiB   of which heap   connections opened   updates sent   errors   dropped"
+    );
     let started = Instant::now();
     let mut every = tokio::time::interval(Duration::from_secs(args.report_every.max(1)));
     let mut samples = Vec::new();
     while Instant::now() < end {
         every.tick().await;
         let rss = server.rss_kib().unwrap_or(0) as f64 / 1024.0;
-        samples.push(rss);
+        let heap = server.anon_kib().unwrap_or(0) as f64 / 1024.0;
+        samples.push((rss, heap));
         println!(
-            "{:>9.0}   {:>14.1}   {:>18}   {:>12}   {:>6}   {:>7}",
+            "{:>9.0}   {:>14.1}   {:>13.1}   {:>18}   {:>12}   {:>6}   {:>7}",
             started.elapsed().as_secs_f64(),
             rss,
+            heap,
             stats.connected.load(Ordering::Relaxed),
             stats.sent.load(Ordering::Relaxed),
             stats.errors.load(Ordering::Relaxed),
@@ -272,18 +280,22 @@ async fn soak(
         // Everyone has left: once every page has left memory, what stays is the warm server.
         tokio::time::sleep(Duration::from_secs(secs + 10)).await;
         println!(
-            "{} s after everyone left: server RSS {:.1} MiB",
+            "{} s after everyone left: server RSS {:.1} MiB, of which heap {:.1} MiB",
             secs + 10,
-            server.rss_kib().unwrap_or(0) as f64 / 1024.0
+            server.rss_kib().unwrap_or(0) as f64 / 1024.0,
+            server.anon_kib().unwrap_or(0) as f64 / 1024.0
         );
     }
     // Warm = the second half of the run: its growth says whether memory stays flat.
     let half = &samples[samples.len() / 2..];
     if let (Some(first), Some(last)) = (half.first(), half.last()) {
         println!(
-            "server memory: {:.1} MiB before, {first:.1} MiB at half time, {last:.1} MiB at the end ({:+.1} MiB over the second half)",
+            "server memory: {:.1} MiB before, {:.1} MiB at half time, {:.1} MiB at the end ({:+.1} MiB over the second half; heap {:+.1} MiB)",
             memory_before.unwrap_or(0) as f64 / 1024.0,
-            last - first
+            first.0,
+            last.0,
+            last.0 - first.0,
+            last.1 - first.1
         );
     }
 }
@@ -374,10 +386,16 @@ async fn report(
 
 /// Resident memory of a process, in KiB (Linux).
 fn rss_kib(pid: u32) -> Option<u64> {
+    status_kib(pid, "VmRSS:")
+}
+
+/// A figure of `/proc/PID/status` in KiB: `VmRSS:`, or `RssAnon:` (the heap, without the
+/// files mapped in memory such as the search index's).
+fn status_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
