@@ -194,6 +194,30 @@ async fn each_malformed_frame_closes_only_its_connection(app: &TestApp) {
         .collect();
     // An update whose header decodes but whose content points nowhere.
     frames.push(("update_bad_content".into(), vec![0, 2, 6, 1, 1, 0xde, 0xad, 0xbe, 0xef]));
+    // An update that starts after changes the page never had (its author's first keystroke).
+    let gap = {
+        use yrs::{ReadTxn, Text, Transact};
+        let doc = yrs::Doc::with_client_id(424_242);
+        let body = doc.get_or_insert_text("body");
+        body.insert(&mut doc.transact_mut(), 0, "a");
+        let known = doc.transact().state_vector();
+        body.insert(&mut doc.transact_mut(), 1, "b");
+        let diff = doc.transact().encode_diff_v1(&known);
+        diff
+    };
+    frames.push((
+        "update_after_missing_changes".into(),
+        ruche::collab::protocol::encode_update(&gap),
+    ));
+    // What fuzzing found.
+    let found = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/ws_frame");
+    for entry in std::fs::read_dir(found).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("crash-") {
+            frames.push((name, std::fs::read(&path).unwrap()));
+        }
+    }
     for (name, frame) in frames {
         let attacker = YClient::connect(&url, Some(&cast.editor2)).await;
         attacker.send_raw(frame);

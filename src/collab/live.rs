@@ -128,6 +128,19 @@ struct Pending {
     done: Option<oneshot::Sender<anyhow::Result<()>>>,
 }
 
+/// Why a client's update that depends on changes this page does not have is refused.
+const MISSING_CHANGES: &str = "update depends on changes this page does not have";
+
+/// Whether `update` starts, for every author in it, where this document's knowledge of that
+/// author ends (or before), so that yrs can integrate it at once. Otherwise yrs keeps it
+/// pending, and its handling of hostile pending updates reads freed memory (found by fuzzing:
+/// `fuzz/seeds/ws_frame/crash-pending-blocks-overlapping`). An honest client never sends such
+/// an update: after a reconnection it syncs from the server's state vector.
+pub fn starts_where_known(doc: &Doc, update: &Update) -> bool {
+    let known = doc.transact().state_vector();
+    update.state_vector_lower().iter().all(|(client, &clock)| clock <= known.get(client))
+}
+
 /// The document's whole state, with the updates still waiting for what they depend on. yrs
 /// panics encoding some of those (found by fuzzing: `fuzz/seeds/ws_frame/crash-pending-…`); the
 /// state is then encoded without them: they were never part of what anyone saw.
@@ -599,13 +612,23 @@ impl LiveDoc {
         if update.is_empty() {
             return Ok(false);
         }
+        if !starts_where_known(self.doc(), &update) {
+            return Err(MISSING_CHANGES);
+        }
         let doc = self.doc().clone();
         // yrs may panic on hostile input; the document is then reloaded from storage.
         let applied = std::panic::catch_unwind(AssertUnwindSafe(move || {
-            doc.transact_mut().apply_update(update)
+            let mut txn = doc.transact_mut();
+            txn.apply_update(update).map(|()| txn.has_missing_updates())
         }));
         match applied {
-            Ok(Ok(())) => Ok(true),
+            Ok(Ok(false)) => Ok(true),
+            Ok(Ok(true)) => {
+                // Part of it waits for changes this page does not have: not stored, and the
+                // document is read again without it.
+                self.poisoned = true;
+                Err(MISSING_CHANGES)
+            }
             Ok(Err(_)) => Err("update could not be applied"),
             Err(_) => {
                 tracing::error!(

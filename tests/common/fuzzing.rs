@@ -56,9 +56,15 @@ pub fn exercise_frame(frame: &[u8]) {
             }
             Message::SyncStep2(data) | Message::Update(data) => {
                 let update = Update::decode_v1(&data).expect("decode_frame checked the update");
-                let applied = tolerated(|| doc.transact_mut().apply_update(update));
-                if applied.is_none() {
-                    return; // the server reloads the document from storage
+                if !live::starts_where_known(&doc, &update) {
+                    return; // refused before yrs sees it
+                }
+                let applied = tolerated(|| {
+                    let mut txn = doc.transact_mut();
+                    txn.apply_update(update).map(|()| txn.has_missing_updates())
+                });
+                if !matches!(applied, Some(Ok(false))) {
+                    return; // refused, or the server reloads the document from storage
                 }
                 // What the server does next: measure, store, render.
                 let text = body.get_string(&doc.transact());
