@@ -115,22 +115,7 @@ async fn a_page_written_over_http_cannot_grow_past_its_limit_either() {
 
     // The plain edit form: an error page saying why, in French.
     let browser = app.signed_in("sylvia@example.org").await;
-    let form = browser
-        .get(app.url("/s/chantier-3/cartographie/edit"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let base = scraper::Html::parse_document(&form)
-        .select(&scraper::Selector::parse("input[name=base]").unwrap())
-        .next()
-        .unwrap()
-        .value()
-        .attr("value")
-        .unwrap()
-        .to_owned();
+    let (form, base) = app.edit_form(&browser, "chantier-3", "cartographie").await;
     let response = browser
         .post(app.url("/s/chantier-3/cartographie/edit"))
         .form(&[

@@ -114,23 +114,7 @@ async fn the_plain_form_merges_with_live_typing(app: &TestApp) {
     let browser = app.signed_in("woafae@example.org").await;
 
     // The form is opened, then someone types live, then the form is sent.
-    let form = browser
-        .get(app.url("/s/chantier-2/financements/edit"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let doc = scraper::Html::parse_document(&form);
-    let base = doc
-        .select(&scraper::Selector::parse("input[name=base]").unwrap())
-        .next()
-        .unwrap()
-        .value()
-        .attr("value")
-        .unwrap()
-        .to_owned();
+    let (form, base) = app.edit_form(&browser, "chantier-2", "financements").await;
     let live =
         common::yclient::YClient::connect(&app.ws_url("chantier-2", "financements"), Some(&token))
             .await;

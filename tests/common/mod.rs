@@ -304,6 +304,21 @@ impl TestApp {
         body["markdown"].as_str().expect("markdown").to_owned()
     }
 
+    /// A page's plain edit form as `client` gets it: its HTML, and the state of the document it
+    /// was opened on (the `base` field).
+    pub async fn edit_form(&self, client: &Client, space: &str, page: &str) -> (String, String) {
+        let path = format!("/s/{space}/{page}/edit");
+        let html =
+            client.get(self.url(&path)).send().await.expect("GET").text().await.expect("body");
+        let selector = scraper::Selector::parse("input[name=base]").expect("selector");
+        let base = scraper::Html::parse_document(&html)
+            .select(&selector)
+            .next()
+            .and_then(|input| input.value().attr("value").map(str::to_owned))
+            .unwrap_or_else(|| panic!("no base field on {path}"));
+        (html, base)
+    }
+
     /// The CSRF token of the form on the page at `path`, fetched with `client`.
     pub async fn csrf(&self, client: &Client, path: &str) -> String {
         let html =
