@@ -62,9 +62,18 @@ impl<'a> Bytes<'a> {
         Err(BadShape)
     }
 
+    /// A number yrs reads as 32 bits (clocks, lengths, counts): larger ones would wrap.
+    fn var32(&mut self) -> Result<u64, BadShape> {
+        let n = self.var()?;
+        if n > u64::from(u32::MAX) {
+            return Err(BadShape);
+        }
+        Ok(n)
+    }
+
     /// A count of things that take at least `each` bytes: no more than the bytes left allow.
     fn count(&mut self, each: u64) -> Result<u64, BadShape> {
-        let n = self.var()?;
+        let n = self.var32()?;
         let room = u64::try_from(self.left()).map_err(|_| BadShape)?;
         if n.saturating_mul(each) > room {
             return Err(BadShape);
@@ -74,8 +83,14 @@ impl<'a> Bytes<'a> {
 
     /// A length-prefixed buffer or string.
     fn buf(&mut self) -> Checked {
-        let len = self.var()?;
-        self.skip(len)
+        self.bytes().map(|_| ())
+    }
+
+    fn bytes(&mut self) -> Result<&'a [u8], BadShape> {
+        let len = self.var32()?;
+        let start = self.pos;
+        self.skip(len)?;
+        Ok(&self.buf[start..self.pos])
     }
 
     fn id(&mut self) -> Checked {
@@ -92,22 +107,30 @@ pub fn update(payload: &[u8]) -> Checked {
     for _ in 0..b.count(3)? {
         let blocks = b.count(1)?;
         b.var()?; // client
-        b.var()?; // clock
+                  // Each block's clock follows the one before it: past 32 bits, yrs's clocks wrap and
+                  // it writes blocks it cannot read back (found by fuzzing).
+        let mut clock = b.var32()?;
         for _ in 0..blocks {
-            block(&mut b)?;
+            clock += block(&mut b)?;
+            if clock > u64::from(u32::MAX) {
+                return Err(BadShape);
+            }
         }
     }
-    // The delete set: clients, each with ranges of two numbers.
+    // The delete set: clients, each with ranges (a clock and a length).
     for _ in 0..b.count(2)? {
         b.var()?;
         for _ in 0..b.count(2)? {
-            b.id()?;
+            if b.var32()? + b.var32()? > u64::from(u32::MAX) {
+                return Err(BadShape);
+            }
         }
     }
     Ok(())
 }
 
-fn block(b: &mut Bytes<'_>) -> Checked {
+/// One block; answers its length in clock units.
+fn block(b: &mut Bytes<'_>) -> Result<u64, BadShape> {
     const GC: u8 = 0;
     const SKIP: u8 = 10;
     const HAS_ORIGIN: u8 = 0b1000_0000;
@@ -115,8 +138,7 @@ fn block(b: &mut Bytes<'_>) -> Checked {
     const HAS_PARENT_SUB: u8 = 0b0010_0000;
     let info = b.byte()?;
     if info == GC || info == SKIP {
-        b.var()?;
-        return Ok(());
+        return b.var32();
     }
     if info & HAS_ORIGIN != 0 {
         b.id()?;
@@ -135,33 +157,44 @@ fn block(b: &mut Bytes<'_>) -> Checked {
             b.buf()?;
         }
     }
-    match info & 0b1111 {
-        1 => {
-            b.var()?; // deleted: a length
-        }
+    Ok(match info & 0b1111 {
+        1 => b.var32()?, // deleted: a length
         // JSON content (2) is only written by Yjs before version 13, and yrs reads one string
         // more than it writes: such an update could not be stored and read back. Refused.
-        3..=5 => b.buf()?, // binary, string, embed (JSON text)
+        4 => {
+            // A string counts its UTF-16 units, as the browser does.
+            let text = std::str::from_utf8(b.bytes()?).map_err(|_| BadShape)?;
+            text.encode_utf16().count() as u64
+        }
+        3 | 5 => {
+            b.buf()?; // binary, embed (JSON text)
+            1
+        }
         6 => {
             b.buf()?; // format: key, value as JSON text
             b.buf()?;
+            1
         }
-        7 => match b.byte()? {
-            // A shared type: array, map, text, XML fragment/hook/text, undefined; an XML
-            // element carries its name. Weak links and others are not in Ruche's documents.
-            0..=2 | 4..=6 | 15 => {}
-            3 => b.buf()?,
-            _ => return Err(BadShape),
-        },
+        7 => {
+            match b.byte()? {
+                // A shared type: array, map, text, XML fragment/hook/text, undefined; an XML
+                // element carries its name. Weak links and others are not in Ruche's documents.
+                0..=2 | 4..=6 | 15 => {}
+                3 => b.buf()?,
+                _ => return Err(BadShape),
+            }
+            1
+        }
         8 => {
-            for _ in 0..b.count(1)? {
+            let n = b.count(1)?;
+            for _ in 0..n {
                 any(b, 0)?;
             }
+            n
         }
         // Subdocuments (9) and anything else: not in Ruche's documents.
         _ => return Err(BadShape),
-    }
-    Ok(())
+    })
 }
 
 /// lib0's binary `Any`.
@@ -280,6 +313,18 @@ mod tests {
             0x01,
         ];
         assert_eq!(update(&block), Err(BadShape));
+    }
+
+    #[test]
+    fn clocks_past_32_bits_are_refused() {
+        // One client, two GC blocks: 1 unit from clock 0, then 2^32 - 1 units.
+        let mut payload = vec![1, 2, 1, 0, 0, 1, 0];
+        payload.extend([0xff, 0xff, 0xff, 0xff, 0x0f, 0]);
+        assert_eq!(update(&payload), Err(BadShape));
+        payload[5] = 0; // the first one empty: the second fits
+        assert_eq!(update(&payload), Ok(()));
+        // A length that does not fit in 32 bits at all.
+        assert_eq!(update(&[1, 1, 1, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x1f, 0]), Err(BadShape));
     }
 
     #[test]
