@@ -27,7 +27,6 @@ use crate::{
 };
 
 /// Largest form or JSON body accepted.
-const BODY_LIMIT: usize = 1024 * 1024;
 /// How often expired sessions and idle rate-limit entries are swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(600);
 
@@ -138,7 +137,12 @@ pub fn router(state: AppState) -> Router {
         .route("/s/{space}/pages", post(pages::routes::create))
         .route("/s/{space}/trash", get(pages::routes::trash_list))
         .route("/s/{space}/{page}", get(pages::routes::show))
-        .route("/s/{space}/{page}/edit", get(pages::routes::edit_form).post(pages::routes::save))
+        .route(
+            "/s/{space}/{page}/edit",
+            get(pages::routes::edit_form)
+                .post(pages::routes::save)
+                .layer(DefaultBodyLimit::max(state.settings.page_body_bytes())),
+        )
         .route(
             "/s/{space}/{page}/rename",
             get(pages::routes::rename_form).post(pages::routes::rename),
@@ -149,7 +153,7 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/s/{space}/{page}/fields",
             get(forms::routes::edit_form).post(forms::routes::save).layer(DefaultBodyLimit::max(
-                state.settings.max_upload_bytes.saturating_add(BODY_LIMIT),
+                state.settings.max_upload_bytes.saturating_add(state.settings.max_body_bytes),
             )),
         )
         .route("/s/{space}/{page}/files/{hash}", get(forms::uploads::serve))
@@ -194,7 +198,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/forms/{key}/entries.ics", get(forms::exports::entries_ics))
         .route("/api/pages/{space}/{page}/revisions", get(history::api::list))
         .route("/api/pages/{space}/{page}/revisions/{id}", get(history::api::show))
-        .route("/api/pages/{space}/{page}", get(pages::api::show).put(pages::api::put))
+        .route(
+            "/api/pages/{space}/{page}",
+            get(pages::api::show)
+                .put(pages::api::put)
+                .layer(DefaultBodyLimit::max(state.settings.page_body_bytes())),
+        )
         .route(
             "/api/spaces/{space}/members/{user}",
             axum::routing::put(spaces::api::put_member).delete(spaces::api::remove_member),
@@ -226,7 +235,7 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("DENY"),
         ))
         .layer(sessions)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
         // Pages, the stylesheet and the editor bundle (600 KB, 180 KB gzipped) reach phones faster.
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {

@@ -30,7 +30,7 @@ pub struct SiteArgs {
     /// `site_name`, `login_attempts_per_minute`, `revision_retention_days`,
     /// `idle_unload_seconds`, `revision_quiet_seconds`, `compact_every`, `max_frame_bytes`,
     /// `max_messages_per_second`, `max_connections_per_address`, `max_page_chars`,
-    /// `max_upload_bytes`, `max_form_fields`, `max_form_choices`, `trusted_proxies`, `map_tiles`,
+    /// `max_upload_bytes`, `max_body_bytes`, `max_search_chars`, `max_form_fields`, `max_form_choices`, `trusted_proxies`, `map_tiles`,
     /// `map_attribution`). Flags and environment variables win.
     #[arg(long = "config", env = "RUCHE_CONFIG", global = true)]
     pub config: Option<PathBuf>,
@@ -78,6 +78,8 @@ struct FileSettings {
     max_connections_per_address: Option<usize>,
     max_page_chars: Option<u32>,
     max_upload_bytes: Option<usize>,
+    max_body_bytes: Option<usize>,
+    max_search_chars: Option<usize>,
     max_form_fields: Option<usize>,
     max_form_choices: Option<usize>,
     trusted_proxies: Option<Vec<String>>,
@@ -106,6 +108,10 @@ pub struct Settings {
     pub revision_retention_days: Option<u32>,
     /// How live documents behave (unloading, compaction, frame size).
     pub collab: crate::collab::CollabSettings,
+    /// Largest request body (forms, API); pages and uploads get what they need beyond it.
+    pub max_body_bytes: usize,
+    /// Longest search query, in characters.
+    pub max_search_chars: usize,
     /// Largest uploaded file.
     pub max_upload_bytes: usize,
     /// How many fields and choices a form may have.
@@ -137,6 +143,8 @@ impl Settings {
             revision_retention_days: None,
             collab: crate::collab::CollabSettings::default(),
             max_upload_bytes: 10 * 1024 * 1024,
+            max_body_bytes: 1024 * 1024,
+            max_search_chars: 200,
             forms: crate::forms::FormLimits::default(),
             trusted_proxies: Vec::new(),
             map_tiles: "https://tile.openstreetmap.org/{z}/{x}/{y}.png".to_owned(),
@@ -218,6 +226,12 @@ impl Settings {
             settings.trusted_proxies =
                 proxies.iter().map(|text| parse_proxy(text)).collect::<anyhow::Result<_>>()?;
         }
+        if let Some(bytes) = file.max_body_bytes {
+            settings.max_body_bytes = bytes.max(64 * 1024);
+        }
+        if let Some(n) = file.max_search_chars {
+            settings.max_search_chars = n.max(10);
+        }
         if let Some(n) = file.max_form_fields {
             settings.forms.max_fields = n.max(1);
         }
@@ -234,6 +248,14 @@ impl Settings {
             settings.login_attempts_per_minute = n.max(1);
         }
         Ok(settings)
+    }
+
+    /// Largest body of a request that writes a whole page (the edit form, the API): a page of
+    /// `max_page_chars` characters fits, with the state it was edited from, even when each
+    /// character takes three bytes and a form escapes each byte as three.
+    pub fn page_body_bytes(&self) -> usize {
+        let page = usize::try_from(self.collab.max_page_chars).unwrap_or(usize::MAX);
+        self.max_body_bytes.max(page.saturating_mul(16))
     }
 
     /// Cookies get the Secure flag when people reach the site over https.

@@ -54,6 +54,8 @@ pub struct Ctx {
     /// The map's tile server and credit (pages with a map pass them to its script).
     pub map_tiles: String,
     pub map_attribution: String,
+    /// Longest search query (the search box holds no more).
+    pub max_search_chars: usize,
     /// The path and query, so the language switch and sign-in come back here.
     pub here: String,
     pub flashes: Vec<Flash>,
@@ -115,6 +117,7 @@ impl FromRequestParts<AppState> for Ctx {
             site_name: state.settings.site_name.clone(),
             map_tiles: state.settings.map_tiles.clone(),
             map_attribution: state.settings.map_attribution.clone(),
+            max_search_chars: state.settings.max_search_chars,
             here: parts
                 .uri
                 .path_and_query()
@@ -160,7 +163,7 @@ pub fn page(ctx: &Ctx, title: &str, content: Markup) -> Html<String> {
                         }
                         form.site-search role="search" method="get" action="/search" {
                             label.visually-hidden for="site-search-q" { (ctx.t("search.box")) }
-                            input #site-search-q type="search" name="q" placeholder=(ctx.t("search.title")) maxlength="200";
+                            input #site-search-q type="search" name="q" placeholder=(ctx.t("search.title")) maxlength=(ctx.max_search_chars);
                             button type="submit" { (ctx.t("search.go")) }
                         }
                         div.who {
@@ -332,6 +335,7 @@ pub async fn error_pages(State(state): State<AppState>, request: Request, next: 
         site_name: state.settings.site_name.clone(),
         map_tiles: state.settings.map_tiles.clone(),
         map_attribution: state.settings.map_attribution.clone(),
+        max_search_chars: state.settings.max_search_chars,
         here,
         flashes: vec![],
         csp_nonce: String::new(),

@@ -222,3 +222,34 @@ async fn sign_in_attempts_are_counted_per_client_behind_a_trusted_proxy() {
     assert_eq!(attempt("y9@example.org".into(), "198.51.100.7").await, 401, "another client");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn bodies_are_limited_but_a_whole_page_always_fits() {
+    let (app, token) = site(|s| {
+        s.max_body_bytes = 64 * 1024;
+        s.max_search_chars = 20;
+    })
+    .await;
+    // A page of 40 000 characters (80 kB) is more than the body limit, and fits the page's own.
+    let long = "é".repeat(40_000);
+    let response = app.put_page(&token, "chantier-3", "cartographie", &long).await;
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    assert_eq!(app.page_text(&token, "chantier-3", "cartographie").await, long);
+    // Anything else that large is refused, with the reason.
+    let response = reqwest::Client::new()
+        .post(app.url("/api/spaces"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "slug": "x", "title": "x".repeat(100_000) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::PAYLOAD_TOO_LARGE);
+    // The search box holds what a query may be; a longer query says why, in French.
+    let (_, html) = app.get_text(None, "/search?q=coop").await;
+    assert!(html.contains("maxlength=\"20\""), "{html}");
+    let (status, html) =
+        app.get_text(None, "/search?q=une%20recherche%20bien%20trop%20longue").await;
+    assert_eq!(status, reqwest::StatusCode::BAD_REQUEST);
+    assert!(html.contains("Votre recherche est trop longue (20 caractères au plus)"), "{html}");
+    app.stop().await;
+}

@@ -27,8 +27,6 @@ use crate::{
     pages::{entity::page, Page},
 };
 
-/// Longest query accepted.
-pub const MAX_QUERY_CHARS: usize = 200;
 pub const PER_PAGE: usize = 10;
 
 /// What someone asked.
@@ -75,6 +73,14 @@ pub struct Found {
     pub forms: Vec<FacetCount>,
 }
 
+/// Refuses a query longer than `max` characters (the site's `max_search_chars`), saying so.
+pub fn check_length(ask: &Ask, max: usize, lang: crate::i18n::Lang) -> AppResult<()> {
+    if ask.q.trim().chars().count() > max {
+        return Err(AppError::BadRequest(lang.tf("search.too_long", &[("max", &max.to_string())])));
+    }
+    Ok(())
+}
+
 /// Runs a search as `user`.
 pub async fn run(
     db: &Db,
@@ -83,11 +89,6 @@ pub async fn run(
     ask: &Ask,
 ) -> AppResult<Found> {
     let q = ask.q.trim();
-    if q.chars().count() > MAX_QUERY_CHARS {
-        return Err(AppError::BadRequest(format!(
-            "the search is too long ({MAX_QUERY_CHARS} characters at most)"
-        )));
-    }
     let page_number = ask.page.unwrap_or(1).max(1);
     let empty = |total| Found {
         query: q.to_owned(),

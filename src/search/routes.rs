@@ -6,11 +6,12 @@ use axum::{
 };
 use maud::{html, PreEscaped};
 
-use super::{run, Ask, Found};
+use super::{check_length, run, Ask, Found};
 use crate::{
     accounts::MaybeUser,
     app::AppState,
     error::AppResult,
+    i18n::Lang,
     layout::{page as layout_page, Ctx},
 };
 
@@ -18,8 +19,10 @@ use crate::{
 pub async fn api(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
+    lang: Lang,
     Query(ask): Query<Ask>,
 ) -> AppResult<Json<Found>> {
+    check_length(&ask, state.settings.max_search_chars, lang)?;
     Ok(Json(run(&state.db, &state.search, user.as_ref(), &ask).await?))
 }
 
@@ -29,6 +32,7 @@ pub async fn page(
     ctx: Ctx,
     Query(ask): Query<Ask>,
 ) -> AppResult<Html<String>> {
+    check_length(&ask, state.settings.max_search_chars, ctx.lang)?;
     let found = run(&state.db, &state.search, ctx.user.as_ref(), &ask).await?;
     let title = if found.query.is_empty() {
         ctx.t("search.title")
@@ -64,7 +68,7 @@ pub async fn page(
                 div.field {
                     label for="search-q" { (ctx.t("search.label")) }
                     p.hint #search-hint { (ctx.t("search.hint")) }
-                    input #search-q type="search" name="q" value=(found.query) maxlength=(super::MAX_QUERY_CHARS) aria-describedby="search-hint";
+                    input #search-q type="search" name="q" value=(found.query) maxlength=(state.settings.max_search_chars) aria-describedby="search-hint";
                 }
                 @if !ask.space.is_empty() { input type="hidden" name="space" value=(ask.space); }
                 @if !ask.form.is_empty() { input type="hidden" name="form" value=(ask.form); }
