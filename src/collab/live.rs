@@ -131,14 +131,22 @@ struct Pending {
 /// Why a client's update that depends on changes this page does not have is refused.
 const MISSING_CHANGES: &str = "update depends on changes this page does not have";
 
-/// Whether `update` starts, for every author in it, where this document's knowledge of that
-/// author ends (or before), so that yrs can integrate it at once. Otherwise yrs keeps it
-/// pending, and its handling of hostile pending updates reads freed memory (found by fuzzing:
-/// `fuzz/seeds/ws_frame/crash-pending-blocks-overlapping`). An honest client never sends such
-/// an update: after a reconnection it syncs from the server's state vector.
-pub fn starts_where_known(doc: &Doc, update: &Update) -> bool {
+/// Whether `update` fits what this document knows of each author in it: it starts where that
+/// knowledge ends (or before), and none of its ranges straddles that end (all of a range is
+/// known already, or none of it). Otherwise yrs keeps it pending or splits what it has, and
+/// with hostile blocks that read freed memory or built ranges running backwards (found by
+/// fuzzing: `fuzz/seeds/ws_frame/crash-pending-blocks-overlapping`,
+/// `crash-state-with-backward-range`). An honest client never sends such an update: it sends
+/// each change once, in order, and after a reconnection syncs from the server's state vector.
+pub fn fits_what_is_known(doc: &Doc, update: &Update) -> bool {
     let known = doc.transact().state_vector();
-    update.state_vector_lower().iter().all(|(client, &clock)| clock <= known.get(client))
+    let starts_known =
+        update.state_vector_lower().iter().all(|(client, &clock)| clock <= known.get(client));
+    starts_known
+        && update.insertions(true).iter().all(|(client, ranges)| {
+            let end = known.get(client);
+            ranges.iter().all(|range| range.end <= end || range.start >= end)
+        })
 }
 
 /// The document's whole state, with the updates still waiting for what they depend on. yrs
@@ -612,7 +620,7 @@ impl LiveDoc {
         if update.is_empty() {
             return Ok(false);
         }
-        if !starts_where_known(self.doc(), &update) {
+        if !fits_what_is_known(self.doc(), &update) {
             return Err(MISSING_CHANGES);
         }
         let doc = self.doc().clone();

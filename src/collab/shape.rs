@@ -104,11 +104,16 @@ impl<'a> Bytes<'a> {
 pub fn update(payload: &[u8]) -> Checked {
     let mut b = Bytes::new(payload);
     // Each client: a count of blocks, its id, its first clock.
+    // Each author once: yrs appends a second list of the same author's blocks to the first,
+    // clocks running backwards (found by fuzzing: crash-state-with-backward-range).
+    let mut clients = std::collections::HashSet::new();
     for _ in 0..b.count(3)? {
         let blocks = b.count(1)?;
-        b.var()?; // client
-                  // Each block's clock follows the one before it: past 32 bits, yrs's clocks wrap and
-                  // it writes blocks it cannot read back (found by fuzzing).
+        if !clients.insert(b.var()?) {
+            return Err(BadShape);
+        }
+        // Each block's clock follows the one before it: past 32 bits, yrs's clocks wrap and
+        // it writes blocks it cannot read back (found by fuzzing).
         let mut clock = b.var32()?;
         for _ in 0..blocks {
             clock += block(&mut b)?;
@@ -325,6 +330,13 @@ mod tests {
         assert_eq!(update(&payload), Ok(()));
         // A length that does not fit in 32 bits at all.
         assert_eq!(update(&[1, 1, 1, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x1f, 0]), Err(BadShape));
+    }
+
+    #[test]
+    fn an_author_listed_twice_is_refused() {
+        // Two lists of blocks for client 1: GC 0..2, then GC from clock 1 again.
+        assert_eq!(update(&[2, 1, 1, 0, 0, 2, 1, 1, 1, 0, 1, 0]), Err(BadShape));
+        assert_eq!(update(&[2, 1, 1, 0, 0, 2, 1, 2, 1, 0, 1, 0]), Ok(()));
     }
 
     #[test]
