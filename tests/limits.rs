@@ -253,3 +253,52 @@ async fn bodies_are_limited_but_a_whole_page_always_fits() {
     assert!(html.contains("Votre recherche est trop longue (20 caractères au plus)"), "{html}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_site_sets_how_big_a_form_may_be() {
+    let app = TestApp::start_with(Backend::Sqlite, |s| {
+        s.forms.max_fields = 1;
+        s.forms.max_choices = 2;
+    })
+    .await;
+    app.create_user("admin@example.org", "Admin", true).await;
+    let browser = app.signed_in("admin@example.org").await;
+    let created =
+        app.post_form(&browser, "/admin/forms", "/admin/forms", &[("name", "Étapes")]).await;
+    let editor = created.headers()["location"].to_str().unwrap().to_owned();
+    let name = ("name", "Étapes");
+    // Three choices where two are allowed: refused, saying the site's figure.
+    let refused = app
+        .post_form(
+            &browser,
+            &editor,
+            &editor,
+            &[
+                name,
+                ("new.label", "Étape"),
+                ("new.kind", "single_choice"),
+                ("new.choices", "a\nb\nc"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().await.unwrap().contains("Trop de choix (2 au plus)."));
+    // Two choices: saved. A second field where one is allowed: refused, saying so.
+    let fields =
+        [name, ("new.label", "Étape"), ("new.kind", "single_choice"), ("new.choices", "a\nb")];
+    let saved = app.post_form(&browser, &editor, &editor, &fields).await;
+    assert_eq!(saved.status(), reqwest::StatusCode::SEE_OTHER);
+    let second = [
+        name,
+        ("f0.key", "etape"),
+        ("f0.label", "Étape"),
+        ("f0.kind", "single_choice"),
+        ("f0.choices", "a\nb"),
+        ("new.label", "Porteur"),
+        ("new.kind", "short_text"),
+    ];
+    let refused = app.post_form(&browser, &editor, &editor, &second).await;
+    assert_eq!(refused.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().await.unwrap().contains("Trop de champs (1 au plus)."));
+    app.stop().await;
+}
