@@ -182,6 +182,7 @@ mod tests {
             name: "A".into(),
             is_admin: admin,
             disabled: false,
+            credential: String::new(),
         }
     }
 

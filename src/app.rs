@@ -40,6 +40,10 @@ pub struct AppState {
     pub hub: Hub,
     /// The search index, kept current as pages change.
     pub search: crate::search::SearchIndex,
+    /// Rendered page texts, kept for the next reader.
+    pub rendered: Arc<crate::pages::render::RenderCache>,
+    /// Comparisons of revisions, kept for the next reader.
+    pub diffs: Arc<crate::history::DiffCache>,
     /// The Content-Security-Policy of every answer (its nonce added per answer).
     pub content_security_policy: Arc<str>,
 }
@@ -87,6 +91,8 @@ impl AppState {
             sign_in_limits: Arc::new(limits),
             hub,
             search,
+            rendered: Arc::default(),
+            diffs: Arc::new(crate::history::DiffCache::new(crate::history::diff::DIFF_CACHE_BYTES)),
             content_security_policy,
         })
     }

@@ -30,7 +30,8 @@ pub struct SiteArgs {
     /// `site_name`, `login_attempts_per_minute`, `revision_retention_days`,
     /// `idle_unload_seconds`, `revision_quiet_seconds`, `compact_every`, `max_frame_bytes`,
     /// `max_messages_per_second`, `max_connections_per_address`, `max_page_chars`,
-    /// `max_upload_bytes`, `max_body_bytes`, `max_search_chars`, `max_form_fields`, `max_form_choices`, `trusted_proxies`, `map_tiles`,
+    /// `max_upload_bytes`, `max_body_bytes`, `max_search_chars`, `max_form_fields`, `max_form_choices`, `trusted_proxies`, `allowed_origins`,
+    /// `max_presence_bytes`, `map_tiles`,
     /// `map_attribution`). Flags and environment variables win.
     #[arg(long = "config", env = "RUCHE_CONFIG", global = true)]
     pub config: Option<PathBuf>,
@@ -56,6 +57,16 @@ pub struct ServeArgs {
         global = true
     )]
     pub trusted_proxies: Option<Vec<String>>,
+
+    /// Other origins whose pages may open live connections with a visitor's session cookie,
+    /// comma-separated (`https://wiki.example.org`); the base URL's origin always may.
+    #[arg(
+        long = "allowed-origins",
+        env = "RUCHE_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub allowed_origins: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -83,6 +94,8 @@ struct FileSettings {
     max_form_fields: Option<usize>,
     max_form_choices: Option<usize>,
     trusted_proxies: Option<Vec<String>>,
+    allowed_origins: Option<Vec<String>>,
+    max_presence_bytes: Option<usize>,
     map_tiles: Option<String>,
     map_attribution: Option<String>,
 }
@@ -118,6 +131,9 @@ pub struct Settings {
     pub forms: crate::forms::FormLimits,
     /// Reverse proxies whose `X-Forwarded-For` names the client (addresses or networks).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Origins besides `base_url`'s whose pages may open live connections with a visitor's
+    /// session cookie (`https://wiki.example.org`).
+    pub allowed_origins: Vec<String>,
     /// The map's tile server, as a Leaflet URL template, and the credit it asks for.
     pub map_tiles: String,
     pub map_attribution: String,
@@ -147,6 +163,7 @@ impl Settings {
             max_search_chars: 200,
             forms: crate::forms::FormLimits::default(),
             trusted_proxies: Vec::new(),
+            allowed_origins: Vec::new(),
             map_tiles: "https://tile.openstreetmap.org/{z}/{x}/{y}.png".to_owned(),
             map_attribution: "© OpenStreetMap contributors".to_owned(),
         }
@@ -226,6 +243,19 @@ impl Settings {
             settings.trusted_proxies =
                 proxies.iter().map(|text| parse_proxy(text)).collect::<anyhow::Result<_>>()?;
         }
+        if let Some(origins) = serve.allowed_origins.clone().or(file.allowed_origins) {
+            settings.allowed_origins = origins
+                .iter()
+                .map(|text| {
+                    let url = url::Url::parse(text.trim())
+                        .with_context(|| format!("the allowed origin {text:?} is not a URL"))?;
+                    Ok(url.origin().ascii_serialization())
+                })
+                .collect::<anyhow::Result<_>>()?;
+        }
+        if let Some(bytes) = file.max_presence_bytes {
+            settings.collab.max_presence_bytes = bytes.max(256);
+        }
         if let Some(bytes) = file.max_body_bytes {
             settings.max_body_bytes = bytes.max(64 * 1024);
         }
@@ -301,6 +331,7 @@ mod tests {
             addr: None,
             base_url: Some("https://wiki.example.org/".into()),
             trusted_proxies: None,
+            allowed_origins: None,
         };
         let settings = Settings::load(&site, &serve).expect("settings load");
         assert_eq!(settings.site_name, "Chantiers coopératifs");

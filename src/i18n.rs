@@ -1,7 +1,8 @@
 //! The interface language: French first, English available; chosen by a cookie the switch sets,
 //! else by the browser's Accept-Language.
+use crate::query::Query;
 use axum::{
-    extract::{FromRequestParts, Path, Query},
+    extract::{FromRequestParts, Path},
     http::{header, request::Parts, HeaderMap},
     response::{IntoResponse, Redirect, Response},
 };
@@ -96,11 +97,20 @@ pub struct Next {
     next: Option<String>,
 }
 
-/// Only local paths, so the switch cannot send people to another site.
+/// Where to go back to after signing in or switching language: only a path of this site — one
+/// `/` followed by something other than `/` or `\`, with no control or whitespace character
+/// anywhere (browsers skip tabs and newlines: `/\t/evil.example` reads as `//evil.example`).
+/// Anything else goes home. Every redirect built from what a client sent goes through here.
 pub fn safe_next(next: Option<&str>) -> &str {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
-        _ => "/",
+    let Some(n) = next else { return "/" };
+    let mut chars = n.chars();
+    let local = chars.next() == Some('/')
+        && !matches!(chars.next(), Some('/' | '\\'))
+        && !n.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\');
+    if local {
+        n
+    } else {
+        "/"
     }
 }
 
@@ -126,6 +136,30 @@ pub async fn switch(
 #[cfg(test)]
 mod tests {
     use super::Lang;
+
+    #[test]
+    fn only_paths_of_this_site_are_followed_back() {
+        use super::safe_next;
+        for ok in ["/", "/s/chantier-1", "/search?q=a%20b", "/s/x#titre"] {
+            assert_eq!(safe_next(Some(ok)), ok);
+        }
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n/evil.example",
+            "/%09/evil.example".replace("%09", "\u{0b}").as_str(),
+            "/ /evil.example",
+            "/\u{a0}/evil.example",
+            "https://evil.example",
+            "evil.example",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
 
     #[test]
     fn accept_language_picks_the_preferred_supported_language() {

@@ -297,6 +297,9 @@ pub async fn error_pages(State(state): State<AppState>, request: Request, next: 
     let is_feed = [".atom", ".ics"].iter().any(|end| request.uri().path().ends_with(end))
         || request.uri().path().starts_with("/ws/");
     let here = request.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
+    // A program that sent a token gets its 401 once, not a sign-in page (which, asked with the
+    // same bad token, would send it to sign in again, and again).
+    let sent_token = request.headers().contains_key(header::AUTHORIZATION);
     let lang = Lang::from_headers(request.headers());
     let session = request.extensions().get::<Session>().cloned();
     let response = next.run(request).await;
@@ -311,6 +314,17 @@ pub async fn error_pages(State(state): State<AppState>, request: Request, next: 
             "detail": info.detail,
         });
         return (info.status, Json(body)).into_response();
+    }
+    if info.status == StatusCode::UNAUTHORIZED && sent_token {
+        return (
+            info.status,
+            [
+                (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+                (header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""),
+            ],
+            message,
+        )
+            .into_response();
     }
     if is_feed {
         return (info.status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message)

@@ -1,4 +1,21 @@
-//! Turning titles into URL words: accents dropped, lower case, words joined by dashes.
+//! Turning titles into URL words: accents dropped, lower case, words joined by dashes; and
+//! cleaning the names people give (titles, names, file names) of characters that disguise them.
+
+/// Whether `c` changes the direction text is shown in (U+202E makes `Facture \u{202e}fdp.exe`
+/// read "Facture exe.pdf"). Nobody needs one in a title, a name or a file name.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A title, name or file name as people type it, trimmed, without direction controls or other
+/// control characters.
+pub fn clean_label(text: &str) -> String {
+    text.chars()
+        .filter(|c| !is_bidi_control(*c) && !c.is_control())
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
 
 /// "Comité de pilotage : cœur" → "comite-de-pilotage-coeur", at most `max` characters.
 pub fn slugify(title: &str, max: usize) -> String {
@@ -62,5 +79,11 @@ mod tests {
         assert_eq!(slugify("  Feuille de route 2025 !", 80), "feuille-de-route-2025");
         assert_eq!(slugify("👋", 80), "");
         assert!(is_slug("feuille-de-route", 80) && !is_slug("Feuille", 80));
+    }
+
+    #[test]
+    fn labels_lose_direction_controls() {
+        assert_eq!(super::clean_label(" Facture \u{202e}fdp.exe\r\n"), "Facture fdp.exe");
+        assert_eq!(super::clean_label("Comité \u{2067}x\u{2069}"), "Comité x");
     }
 }

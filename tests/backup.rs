@@ -182,12 +182,22 @@ async fn a_backup_taken_while_people_type_restores_on_another_database_and_back(
     let admin = app.create_user("sauvegarde@example.org", "Sauvegarde", true).await;
     let token = app.token_for(&admin.email).await;
     let pdf = b"%PDF-1.4\n% compte rendu du comite de pilotage\n".to_vec();
+    let chantier = ruche::spaces::store::find(&app.db, "chantier-1-competences-metiers")
+        .await
+        .unwrap()
+        .unwrap();
+    let Some(ruche::pages::store::Found::Page(roadmap)) =
+        ruche::pages::store::find(&app.db, chantier.id, "feuille-de-route").await.unwrap()
+    else {
+        panic!("the roadmap exists")
+    };
     let stored = ruche::forms::uploads::store(
         &app.db,
         &app.settings.uploads_dir,
         "compte-rendu.pdf",
         "application/pdf",
         &pdf,
+        roadmap.id.0,
         Some(admin.id.0),
     )
     .await
@@ -368,17 +378,6 @@ async fn a_space_exports_as_markdown_whose_links_resolve() {
     let signed = app.sign_in_response(&owner, &demo.admin_email, &demo.password).await;
     assert_eq!(signed.status(), StatusCode::SEE_OTHER);
     // A report with its document attached.
-    let pdf = b"%PDF-1.4\n% rapport\n".to_vec();
-    let file = ruche::forms::uploads::store(
-        &app.db,
-        &app.settings.uploads_dir,
-        "rapport 2024.pdf",
-        "application/pdf",
-        &pdf,
-        None,
-    )
-    .await
-    .unwrap();
     let accueil = ruche::spaces::store::find(&app.db, "accueil").await.unwrap().unwrap();
     let Some(ruche::pages::store::Found::Page(report)) = ruche::pages::store::find(
         &app.db,
@@ -389,6 +388,18 @@ async fn a_space_exports_as_markdown_whose_links_resolve() {
     .unwrap() else {
         panic!("the report exists")
     };
+    let pdf = b"%PDF-1.4\n% rapport\n".to_vec();
+    let file = ruche::forms::uploads::store(
+        &app.db,
+        &app.settings.uploads_dir,
+        "rapport 2024.pdf",
+        "application/pdf",
+        &pdf,
+        report.id.0,
+        None,
+    )
+    .await
+    .unwrap();
     let mut values = serde_json::Map::new();
     values.insert("file".to_owned(), file);
     app.hub.set_fields(report.id.doc(), values, None).await.unwrap();

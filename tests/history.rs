@@ -148,7 +148,7 @@ async fn compare_shows_inserted_and_deleted_words(app: &TestApp) {
         "{html}"
     );
     assert!(
-        html.contains("<del><span class=\"visually-hidden\">[supprimé : </span>financiers"),
+        html.contains("<del><span class=\"visually-hidden\">[supprimé : </span> financiers"),
         "{html}"
     );
     app.stop().await;

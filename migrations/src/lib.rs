@@ -9,6 +9,7 @@ mod m20261123_000005_revisions;
 mod m20261123_000006_page_events;
 mod m20261123_000007_forms;
 mod m20261123_000008_entries;
+mod m20261130_000009_upload_pages;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000006_page_events::Migration),
             Box::new(m20261123_000007_forms::Migration),
             Box::new(m20261123_000008_entries::Migration),
+            Box::new(m20261130_000009_upload_pages::Migration),
         ]
     }
 }

@@ -22,6 +22,34 @@ pub async fn token(session: &Session) -> Result<String, AppError> {
     Ok(fresh)
 }
 
+/// Forgets the session's token: the next form gets a fresh one.
+pub async fn renew(session: &Session) -> Result<(), AppError> {
+    session.remove::<String>(SESSION_KEY).await.map_err(anyhow::Error::from)?;
+    Ok(())
+}
+
+/// Whether a websocket upgrade may go on: one that carries cookies (so acts as whoever is signed
+/// in) must come from a page of this site (`base_url`'s origin, or one of `allowed`); a page on
+/// a sibling domain or another port would otherwise read private pages through a visitor's
+/// session. Requests without cookies (token-authenticated programs) are not concerned.
+pub fn websocket_origin_allowed(
+    headers: &axum::http::HeaderMap,
+    base_url: &str,
+    allowed: &[String],
+) -> bool {
+    if !headers.contains_key(header::COOKIE) {
+        return true;
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        // Browsers always name the origin of a websocket; other programs need not.
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else { return false };
+    let own = url::Url::parse(base_url).map(|u| u.origin().ascii_serialization());
+    own.as_deref().is_ok_and(|own| own.eq_ignore_ascii_case(origin))
+        || allowed.iter().any(|a| a.eq_ignore_ascii_case(origin))
+}
+
 fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -107,7 +135,7 @@ where
                     if !file_name.is_empty() || !bytes.is_empty() {
                         files.push(crate::forms::uploads::Received {
                             field: name,
-                            name: file_name,
+                            name: crate::slug::clean_label(&file_name),
                             bytes: bytes.to_vec(),
                         });
                     }

@@ -6,6 +6,8 @@ use super::{store, tokens, User, UserId};
 use crate::{app::AppState, error::AppError};
 
 const SESSION_USER: &str = "user_id";
+/// The fingerprint of the password the session signed in with.
+const SESSION_CREDENTIAL: &str = "credential";
 
 /// The person asking, if anyone is signed in (a disabled account counts as nobody).
 #[derive(Debug, Clone)]
@@ -21,9 +23,18 @@ pub struct AdminUser(pub User);
 
 /// Marks the session as belonging to `user`, with a fresh id so an id set before sign-in
 /// cannot be reused (session fixation).
-pub async fn sign_in(session: &Session, user: UserId) -> Result<(), AppError> {
+pub async fn sign_in(session: &Session, user: &User) -> Result<(), AppError> {
     session.cycle_id().await.map_err(anyhow::Error::from)?;
-    session.insert(SESSION_USER, user.0).await.map_err(anyhow::Error::from)?;
+    // A form token seen before signing in (on a shared computer, say) is no good after it.
+    super::csrf::renew(session).await?;
+    session.insert(SESSION_USER, user.id.0).await.map_err(anyhow::Error::from)?;
+    remember_credential(session, user).await
+}
+
+/// Keeps `user`'s current password fingerprint in this session (after a password change, this
+/// session stays signed in while every other one ends).
+pub async fn remember_credential(session: &Session, user: &User) -> Result<(), AppError> {
+    session.insert(SESSION_CREDENTIAL, &user.credential).await.map_err(anyhow::Error::from)?;
     Ok(())
 }
 
@@ -34,10 +45,14 @@ pub async fn sign_out(session: &Session) -> Result<(), AppError> {
 
 /// The enabled account a session is signed in as.
 pub async fn session_user(state: &AppState, session: &Session) -> Result<Option<User>, AppError> {
-    match session.get::<i64>(SESSION_USER).await.map_err(anyhow::Error::from)? {
-        Some(id) => Ok(store::find(&state.db, UserId(id)).await?.filter(|u| !u.disabled)),
-        None => Ok(None),
-    }
+    let Some(id) = session.get::<i64>(SESSION_USER).await.map_err(anyhow::Error::from)? else {
+        return Ok(None);
+    };
+    let signed_with =
+        session.get::<String>(SESSION_CREDENTIAL).await.map_err(anyhow::Error::from)?;
+    Ok(store::find(&state.db, UserId(id))
+        .await?
+        .filter(|u| !u.disabled && signed_with.as_deref() == Some(u.credential.as_str())))
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {

@@ -30,12 +30,24 @@ pub struct User {
     pub name: String,
     pub is_admin: bool,
     pub disabled: bool,
+    /// A fingerprint of the password's hash: sessions remember the one they signed in with, so
+    /// changing the password ends every other session.
+    #[serde(skip)]
+    pub credential: String,
+}
+
+/// A short fingerprint of a password hash, kept in sessions.
+pub fn credential_of(password_hash: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(password_hash.as_bytes());
+    digest.iter().take(12).map(|b| format!("{b:02x}")).collect()
 }
 
 impl From<entity::user::Model> for User {
     fn from(model: entity::user::Model) -> Self {
         Self {
             id: UserId(model.id),
+            credential: credential_of(&model.password_hash),
             email: model.email,
             name: model.name,
             is_admin: model.is_admin,

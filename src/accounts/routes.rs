@@ -1,7 +1,8 @@
 //! Handlers of sign-in, sign-out, setup, sign-up, invitations and the account page.
 
+use crate::query::Query;
 use axum::{
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
     Json,
@@ -14,6 +15,7 @@ use super::{
     csrf::CsrfForm,
     extract::{sign_in, sign_out},
     invitations::{self, AcceptError},
+    ratelimit::{self, Verdict},
     signup::{self, SignupMode},
     store::{self, NewUser, NewUserError, PasswordChangeError, SignIn},
     tokens,
@@ -67,7 +69,7 @@ fn account_form_error(
 }
 
 async fn welcome(ctx: &Ctx, session: &Session, user: &User) -> AppResult<Response> {
-    sign_in(session, user.id).await?;
+    sign_in(session, user).await?;
     flash(session, FlashKind::Success, ctx.tf("account.welcome", &[("name", &user.name)])).await?;
     Ok(Redirect::to("/").into_response())
 }
@@ -142,17 +144,24 @@ pub async fn login(
     session: Session,
     CsrfForm(fields): CsrfForm<LoginFields>,
 ) -> AppResult<Response> {
-    if !state.sign_in_limits.allow(&fields.email, client) {
-        tracing::warn!(client = %client, "sign-in attempts limited");
-        return Err(AppError::TooManyRequests);
+    match state.sign_in_limits.verdict(&fields.email, client) {
+        Verdict::Allow => {}
+        Verdict::SlowDown => tokio::time::sleep(ratelimit::SLOW_DOWN).await,
+        Verdict::Refuse => {
+            tracing::warn!(client = %client, "sign-in attempts limited");
+            return Err(AppError::TooManyRequests);
+        }
     }
     let next = safe_next(fields.next.as_deref()).to_owned();
     let error = match store::authenticate(&state.db, &fields.email, &fields.password).await? {
         SignIn::Ok(user) => {
-            sign_in(&session, user.id).await?;
+            sign_in(&session, &user).await?;
             return Ok(Redirect::to(&next).into_response());
         }
-        SignIn::WrongCredentials => ctx.t("login.wrong"),
+        SignIn::WrongCredentials => {
+            state.sign_in_limits.failed(&fields.email, client);
+            ctx.t("login.wrong")
+        }
         SignIn::Disabled => ctx.t("login.disabled"),
     };
     let ctx = ctx.with_forms().await?;
@@ -258,7 +267,16 @@ pub async fn change_password(
     let error =
         match store::change_password(&state.db, user.id, &fields.current, &fields.password).await {
             Ok(()) => {
-                flash(&session, FlashKind::Success, ctx.t("account.password_changed")).await?;
+                // Every other session ends (they signed in with the old password); this one stays.
+                if let Some(changed) = store::find(&state.db, user.id).await? {
+                    super::extract::remember_credential(&session, &changed).await?;
+                }
+                let message = if tokens::list(&state.db, user.id).await?.is_empty() {
+                    ctx.t("account.password_changed")
+                } else {
+                    ctx.t("account.password_changed_tokens")
+                };
+                flash(&session, FlashKind::Success, message).await?;
                 return Ok(Redirect::to("/account").into_response());
             }
             Err(PasswordChangeError::WrongCurrent) => ctx.t("account.wrong_current"),

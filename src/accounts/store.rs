@@ -41,7 +41,8 @@ pub struct NewUser {
 /// Validates and creates an account (within `conn`, which may be a transaction).
 pub async fn create<C: ConnectionTrait>(conn: &C, new: NewUser) -> Result<User, NewUserError> {
     let email = Email::parse(&new.email).ok_or(NewUserError::InvalidEmail)?;
-    let name = new.name.trim();
+    let name = crate::slug::clean_label(&new.name);
+    let name = name.as_str();
     if name.is_empty() {
         return Err(NewUserError::EmptyName);
     }

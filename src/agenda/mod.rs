@@ -1,8 +1,9 @@
 //! The agenda: events (entries of the `event` form) as a month grid, an upcoming list and a
 //! list of past events, for the whole site or one space; and iCalendar feeds that calendar
 //! applications subscribe to (members-only events through a personal address only).
+use crate::query::Query;
 use axum::{
-    extract::{Path, Query, State},
+    extract::{Path, State},
     response::{Html, Response},
 };
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};

@@ -80,6 +80,7 @@ macro_rules! every_table {
         $each!("feed_tokens", crate::history::entity::feed_token);
         $each!("entry_fields", crate::forms::entity::entry_field);
         $each!("uploads", crate::forms::entity::upload);
+        $each!("upload_pages", crate::forms::entity::upload_page);
     };
 }
 

@@ -18,6 +18,7 @@ use yrs::{
 };
 
 use super::{
+    presence,
     protocol::{self, Message},
     relay::Note,
     store::{self, Appended, DocId, NewUpdate},
@@ -65,6 +66,7 @@ pub enum Command {
         outbox: mpsc::Sender<Outgoing>,
         can_write: bool,
         author: Option<i64>,
+        who: presence::Identity,
     },
     Frame {
         conn: ConnId,
@@ -116,6 +118,8 @@ struct Conn {
     outbox: mpsc::Sender<Outgoing>,
     can_write: bool,
     author: Option<i64>,
+    /// Who the others see in this connection's presence.
+    who: presence::Identity,
     /// Awareness client ids this connection announced, dropped when it leaves.
     clients: HashSet<ClientID>,
 }
@@ -126,6 +130,34 @@ struct Pending {
     author: Option<i64>,
     from: Option<ConnId>,
     done: Option<oneshot::Sender<anyhow::Result<()>>>,
+}
+
+/// Why a client's update that writes the page's `fields` is refused: field values are checked
+/// against the form (kinds, choices, files, audience), so only the fields form writes them.
+pub const FIELDS_BY_FORM: &str = "fields are written through the form";
+
+/// Watches a document's `fields` map: the flag is raised by any change to it (the observer lives
+/// as long as the document).
+struct FieldsWatch {
+    touched: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FieldsWatch {
+    fn on(doc: &Doc) -> Self {
+        use yrs::DeepObservable;
+        let touched = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = touched.clone();
+        let fields = doc.get_or_insert_map("fields");
+        fields.observe_deep("ruche-fields-watch", move |_, _| {
+            flag.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+        Self { touched }
+    }
+
+    /// Whether the fields changed since the last call.
+    fn take(&self) -> bool {
+        self.touched.swap(false, std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// Why a client's update that depends on changes this page does not have is refused.
@@ -180,6 +212,10 @@ pub struct LiveDoc {
     id: DocId,
     hub: Arc<HubInner>,
     awareness: Awareness,
+    /// Which connection holds each presence id, and what presence weighs.
+    presence: presence::Ledger,
+    /// Raised when the `fields` map changes (clients may not change it).
+    fields_watch: FieldsWatch,
     conns: HashMap<ConnId, Conn>,
     last_seq: i64,
     /// Sequence number covered by the stored snapshot.
@@ -221,7 +257,9 @@ impl LiveDoc {
             changed_here: quiet_at.is_some(),
             turns_until: None,
             authors,
+            fields_watch: FieldsWatch::on(&doc),
             awareness: Awareness::new(doc),
+            presence: presence::Ledger::default(),
             conns: HashMap::new(),
             last_seq: stored.last_seq,
             snapshot_seq,
@@ -302,7 +340,7 @@ impl LiveDoc {
         let mut pending: Vec<Pending> = Vec::new();
         for cmd in batch {
             match cmd {
-                Command::Join { conn, outbox, can_write, author } => {
+                Command::Join { conn, outbox, can_write, author, who } => {
                     // Whoever joins must see only what is stored.
                     self.flush(&mut pending).await;
                     let sv = self.doc().transact().state_vector();
@@ -313,8 +351,10 @@ impl LiveDoc {
                                 .try_send(Outgoing::Frame(protocol::encode_awareness(&presence)));
                         }
                     }
-                    self.conns
-                        .insert(conn, Conn { outbox, can_write, author, clients: HashSet::new() });
+                    self.conns.insert(
+                        conn,
+                        Conn { outbox, can_write, author, who, clients: HashSet::new() },
+                    );
                 }
                 Command::Frame { conn, messages } => {
                     for message in messages {
@@ -566,7 +606,14 @@ impl LiveDoc {
                     return;
                 }
                 let author = c.author;
+                self.fields_watch.take();
                 match self.apply(&data) {
+                    Ok(true) if self.fields_watch.take() => {
+                        // Not stored: the document is read again from storage without it.
+                        tracing::info!(doc = self.id.0, conn, "a live client wrote fields");
+                        self.close(conn, CLOSE_POLICY, FIELDS_BY_FORM);
+                        self.poisoned = true;
+                    }
                     Ok(true) if self.too_long() => {
                         // Not stored: the document is read again from storage without it.
                         tracing::info!(doc = self.id.0, conn, "an update made the page too long");
@@ -582,13 +629,15 @@ impl LiveDoc {
             }
             Message::Awareness(update) => {
                 let Some(c) = self.conns.get_mut(&conn) else { return };
-                for (client, entry) in &update.clients {
-                    if &*entry.json == "null" {
-                        c.clients.remove(client);
-                    } else {
-                        c.clients.insert(*client);
+                let max = self.hub.settings.max_presence_bytes;
+                let update = match self.presence.admit(conn, &mut c.clients, &c.who, update, max) {
+                    Ok(clean) if clean.clients.is_empty() => return,
+                    Ok(clean) => clean,
+                    Err(reason) => {
+                        self.close(conn, CLOSE_POLICY, reason);
+                        return;
                     }
-                }
+                };
                 if self.awareness.apply_update(update.clone()).is_err() {
                     self.close(conn, CLOSE_INVALID, "invalid awareness update");
                     return;
@@ -750,6 +799,7 @@ impl LiveDoc {
                 apply_stored(&doc, self.id, &stored);
                 self.snapshot_seq = stored.base_seq;
                 self.last_seq = stored.last_seq;
+                self.fields_watch = FieldsWatch::on(&doc);
                 let mut awareness = Awareness::new(doc);
                 if let Ok(presence) = self.awareness.update() {
                     let _ = awareness.apply_update(presence);
@@ -807,6 +857,7 @@ impl LiveDoc {
         }
         for client in &c.clients {
             self.awareness.remove_state(*client);
+            self.presence.release(*client);
         }
         if let Ok(gone) = self.awareness.update_with_clients(c.clients.iter().copied()) {
             self.broadcast(None, &protocol::encode_awareness(&gone));

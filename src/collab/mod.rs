@@ -2,6 +2,7 @@
 //! and the websocket adapter. The core (protocol, live, store) knows nothing of axum.
 pub mod entity;
 pub mod live;
+pub mod presence;
 pub mod protocol;
 pub mod relay;
 pub mod shape;
@@ -52,6 +53,9 @@ pub struct CollabSettings {
     pub max_connections_per_address: usize,
     /// Longest page text, in UTF-16 code units (what browsers count).
     pub max_page_chars: u32,
+    /// Largest presence state one connection may announce (name, colour, cursor), in bytes;
+    /// a larger one closes the connection.
+    pub max_presence_bytes: usize,
 }
 
 impl Default for CollabSettings {
@@ -67,6 +71,7 @@ impl Default for CollabSettings {
             flood_grace: Duration::from_secs(5),
             max_connections_per_address: 100,
             max_page_chars: 2_000_000,
+            max_presence_bytes: 8 * 1024,
         }
     }
 }

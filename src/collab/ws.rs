@@ -17,10 +17,14 @@ const PING_EVERY: Duration = Duration::from_secs(30);
 const SILENCE_LIMIT: Duration = Duration::from_secs(75);
 
 /// Who is connecting and what they may do.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Peer {
     pub can_write: bool,
     pub author: Option<i64>,
+    /// The name others see in this connection's presence (`None`: an anonymous reader, shown
+    /// with `anonymous_name`).
+    pub name: Option<String>,
+    pub anonymous_name: String,
 }
 
 pub async fn serve(socket: WebSocket, hub: Hub, doc: DocId, peer: Peer) {
@@ -67,6 +71,10 @@ pub async fn serve(socket: WebSocket, hub: Hub, doc: DocId, peer: Peer) {
             outbox: outbox.clone(),
             can_write: peer.can_write,
             author: peer.author,
+            who: match (peer.author, &peer.name) {
+                (Some(id), Some(name)) => super::presence::Identity::person(id, name),
+                _ => super::presence::Identity::anonymous(conn, &peer.anonymous_name),
+            },
         },
     )
     .await;

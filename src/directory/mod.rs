@@ -1,9 +1,10 @@
 //! The directory: people (member profiles, each bound to an account and edited by its owner)
 //! and organisations, as cards to filter; and the space that holds the profiles.
+use crate::query::Query;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use axum::{
-    extract::{Query, State},
+    extract::State,
     response::{Html, IntoResponse, Redirect, Response},
 };
 use maud::html;

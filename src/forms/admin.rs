@@ -314,6 +314,14 @@ pub async fn save(
     match apply(&form, &raw, &state.settings.forms) {
         Ok(next) => {
             store::update(&state.db, &next).await?;
+            // Which values outsiders may read may have changed (a field made members-only,
+            // removed): search forgets what became private, and everyone reading an entry live
+            // reconnects and is checked again.
+            let entries = store::entry_ids(&state.db, &key).await?;
+            for page in &entries {
+                state.search.touch(page.0);
+            }
+            state.hub.kick(entries.iter().map(|p| p.doc())).await;
             flash(&session, FlashKind::Success, ctx.t("forms.form_saved")).await?;
             Ok(Redirect::to(&format!("/admin/forms/{key}")).into_response())
         }

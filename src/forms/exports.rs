@@ -1,7 +1,8 @@
 //! Entries taken out: the forms and their entries as JSON, CSV, GeoJSON and iCalendar, with only
 //! the entries and fields the reader may see (read through `query`, which asks `access`).
+use crate::query::Query;
 use axum::{
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::header,
     response::{IntoResponse, Response},
     Json,
@@ -87,6 +88,17 @@ pub async fn entries(
     Ok(Json(Value::Array(entries.iter().map(|e| entry_json(base, e)).collect())))
 }
 
+/// A CSV cell a spreadsheet never takes for a formula (`=HYPERLINK(…)` in a title, say), on one
+/// line. Every cell goes through here: titles, labels and values alike.
+fn cell(text: String) -> String {
+    let text = text.replace("\r\n", ", ").replace(['\n', '\r'], ", ");
+    if text.trim_start().starts_with(['=', '+', '-', '@', '\t', '|', '%']) {
+        format!("'{text}")
+    } else {
+        text
+    }
+}
+
 /// The entries as CSV: one row an entry, one column a field (the reader's visible ones).
 pub fn csv(base: &str, form: &Form, entries: &[Entry], private_columns: bool) -> AppResult<String> {
     let columns: Vec<_> =
@@ -94,21 +106,14 @@ pub fn csv(base: &str, form: &Form, entries: &[Entry], private_columns: bool) ->
     let mut out = csv::Writer::from_writer(Vec::new());
     let mut head = vec!["titre".to_owned(), "espace".to_owned(), "adresse".to_owned()];
     head.extend(columns.iter().map(|f| f.label.clone()));
-    out.write_record(&head).map_err(anyhow::Error::from)?;
+    out.write_record(head.into_iter().map(cell)).map_err(anyhow::Error::from)?;
     for e in entries {
         let mut row =
             vec![e.page.title.clone(), e.space.slug.to_string(), format!("{base}{}", e.url())];
         for f in &columns {
-            let text = e.values.get(&f.key).map(as_text).unwrap_or_default();
-            // A spreadsheet must never take a value for a formula.
-            let safe = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-                format!("'{text}")
-            } else {
-                text
-            };
-            row.push(safe.replace('\n', ", "));
+            row.push(e.values.get(&f.key).map(as_text).unwrap_or_default());
         }
-        out.write_record(&row).map_err(anyhow::Error::from)?;
+        out.write_record(row.into_iter().map(cell)).map_err(anyhow::Error::from)?;
     }
     let bytes = out.into_inner().map_err(|e| anyhow::anyhow!("writing CSV: {e}"))?;
     Ok(String::from_utf8(bytes).map_err(anyhow::Error::from)?)
@@ -177,6 +182,16 @@ pub async fn entries_geojson(
         .into_response())
 }
 
+/// Text for an iCalendar property: line breaks as `\n` (which the calendar library escapes), no
+/// other control character (a raw carriage return would end the property early, RFC 5545 3.3.11).
+fn ics_text(text: &str) -> String {
+    text.replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .chars()
+        .filter(|c| *c == '\n' || !c.is_control())
+        .collect()
+}
+
 /// The entries that have dates, as an iCalendar (RFC 5545) calendar: instants in UTC, a UID
 /// that stays the same whatever changes, the address of the entry.
 pub fn ics(base: &str, name: &str, form: &Form, entries: &[Entry]) -> String {
@@ -188,14 +203,14 @@ pub fn ics(base: &str, name: &str, form: &Form, entries: &[Entry]) -> String {
     let online = form.fields.iter().find(|f| f.kind == FieldKind::Url);
     let description = form.fields.iter().find(|f| f.kind == FieldKind::LongText);
     let mut calendar = Calendar::new();
-    calendar.name(name);
+    calendar.name(&ics_text(name));
     for e in entries {
         let (Some(start), Some(end)) = (e.starts_at, e.ends_at) else { continue };
         let url = format!("{base}{}", e.url());
         let mut event = icalendar::Event::new();
         event
             .uid(&format!("entry-{}@{host}", e.page.id.0))
-            .summary(&e.page.title)
+            .summary(&ics_text(&e.page.title))
             .starts(start)
             .ends(if end > start { end } else { start + chrono::Duration::hours(1) })
             .url(&url)
@@ -207,14 +222,14 @@ pub fn ics(base: &str, name: &str, form: &Form, entries: &[Entry]) -> String {
             location.clone_from(&link);
         }
         if !location.is_empty() {
-            event.location(&location);
+            event.location(&ics_text(&location));
         }
         let mut text = description.map(|f| e.text(&f.key)).unwrap_or_default();
         if !link.is_empty() && link != location {
             text = format!("{text}\n\n{link}");
         }
         text = format!("{}\n\n{url}", text.trim());
-        event.description(text.trim());
+        event.description(&ics_text(text.trim()));
         calendar.push(event.done());
     }
     calendar.done().to_string()

@@ -1,6 +1,7 @@
 //! Views of any form: its entries as cards or as a table, filtered, with its exports.
+use crate::query::Query;
 use axum::{
-    extract::{Path, Query, State},
+    extract::{Path, State},
     response::Html,
 };
 use maud::html;

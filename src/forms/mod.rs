@@ -160,6 +160,20 @@ impl Form {
         self.fields.iter().any(FieldDef::is_private)
     }
 
+    /// Whether a reader who is (or is not) a member of the entry's space may read the value kept
+    /// under `key`. Keys the form does not have (removed fields, or written by other means)
+    /// are for members only: nobody decided they were public.
+    pub fn shows(&self, key: &str, member: bool) -> bool {
+        member || self.field(key).is_some_and(|f| !f.is_private())
+    }
+
+    /// Whether outsiders reading `values` live would receive something that is not theirs to
+    /// read: the form has members-only fields, or the values hold keys it does not know.
+    pub fn holds_members_only(&self, values: &serde_json::Value) -> bool {
+        self.has_members_only_fields()
+            || values.as_object().is_some_and(|map| map.keys().any(|k| !self.shows(k, false)))
+    }
+
     /// Whether these values make the entry one for its space's members only.
     pub fn is_members_only(&self, values: &serde_json::Value) -> bool {
         self.fields.iter().any(|f| {

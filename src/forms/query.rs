@@ -14,6 +14,7 @@ use crate::{
     db::Db,
     error::AppResult,
     pages::{entity::page, Page},
+    query::PageNumber,
     spaces::Space,
 };
 
@@ -162,8 +163,9 @@ pub struct Filter {
 }
 
 impl Filter {
-    pub fn page_number(&self) -> Option<u64> {
-        self.page.parse().ok()
+    /// The page asked for; what is not a page number reads as the first.
+    pub fn page_number(&self) -> PageNumber {
+        PageNumber::parse(&self.page).unwrap_or_default()
     }
 
     /// The value of one field filter.
@@ -232,10 +234,15 @@ pub struct Paged<T> {
     pub total: usize,
 }
 
-pub fn paginate<T>(all: Vec<T>, page: Option<u64>, per_page: usize) -> Paged<T> {
+pub fn paginate<T>(all: Vec<T>, page: PageNumber, per_page: usize) -> Paged<T> {
     let total = all.len();
-    let pages = (total.div_ceil(per_page) as u64).max(1);
-    let page = page.unwrap_or(1).clamp(1, pages);
-    let skip = usize::try_from(page - 1).unwrap_or(0) * per_page;
-    Paged { items: all.into_iter().skip(skip).take(per_page).collect(), page, pages, total }
+    let per_page = per_page.max(1);
+    let page = page.within(total as u64, per_page as u64);
+    let skip = usize::try_from(page.offset(per_page as u64)).unwrap_or(usize::MAX);
+    Paged {
+        items: all.into_iter().skip(skip).take(per_page).collect(),
+        page: u64::from(page.get()),
+        pages: u64::from(crate::query::pages(total as u64, per_page as u64)),
+        total,
+    }
 }

@@ -83,9 +83,12 @@ pub async fn save(
     let form = form_of(&state, &page).await?.ok_or(AppError::NotFound)?;
     let current = state.hub.read(page.id.doc()).await?.fields;
     let by = ctx.user.as_ref().map(|u| u.id.0);
-    let (raw, upload_errors) = resolve_uploads(&state, &form, sent, &current, by).await?;
+    let (raw, upload_errors) =
+        resolve_uploads(&state, &form, sent, &current, page.id.0, by).await?;
     let checked = match validate::validate(&form, &Raw(&raw)) {
-        Ok(values) if upload_errors.is_empty() => check_links(&state, &form, values).await?,
+        Ok(values) if upload_errors.is_empty() => {
+            check_links(&state, ctx.user.as_ref(), &form, values).await?
+        }
         Ok(_) => Err(upload_errors),
         Err(mut errors) => {
             errors.extend(upload_errors);
@@ -123,6 +126,7 @@ async fn resolve_uploads(
     form: &Form,
     sent: Sent,
     current: &serde_json::Value,
+    page: i64,
     by: Option<i64>,
 ) -> AppResult<(Vec<(String, String)>, validate::Errors)> {
     let Sent { fields: mut raw, files } = sent;
@@ -145,6 +149,7 @@ async fn resolve_uploads(
                         &file.name,
                         &kind,
                         &file.bytes,
+                        page,
                         by,
                     )
                     .await?,
@@ -156,7 +161,9 @@ async fn resolve_uploads(
             },
             None if remove => None,
             None => match kept {
-                Some(text) => uploads::vouch(&state.db, &text, current.get(&f.key), by).await?,
+                Some(text) => {
+                    uploads::vouch(&state.db, &text, current.get(&f.key), page, by).await?
+                }
                 None => None,
             },
         };
@@ -170,8 +177,11 @@ async fn resolve_uploads(
 }
 
 /// Links must lead somewhere: a page of the right form, an existing account.
+/// A page this person may not read answers exactly like a missing one: saving a link must not
+/// tell whether `comite-de-pilotage/structure-secrete` exists.
 async fn check_links(
     state: &AppState,
+    user: Option<&crate::accounts::User>,
     form: &Form,
     values: serde_json::Map<String, serde_json::Value>,
 ) -> AppResult<Result<serde_json::Map<String, serde_json::Value>, validate::Errors>> {
@@ -182,12 +192,16 @@ async fn check_links(
             FieldKind::PageLink { form: wanted } => {
                 let ok = match text.split_once('/') {
                     Some((space, slug)) => {
-                        match crate::spaces::store::find(&state.db, space).await? {
-                            Some(space) => matches!(
-                                crate::pages::store::find(&state.db, space.id, slug).await?,
-                                Some(crate::pages::store::Found::Page(p)) if p.form.as_deref() == Some(wanted.as_str()) && !p.trashed
+                        match crate::access::space(&state.db, user, space, SpaceAction::Read).await
+                        {
+                            Ok(grant) => matches!(
+                                crate::pages::store::find(&state.db, grant.space.id, slug).await?,
+                                Some(crate::pages::store::Found::Page(p))
+                                    if p.form.as_deref() == Some(wanted.as_str())
+                                        && !p.trashed
+                                        && crate::access::page_allows(&grant, &p, SpaceAction::Read)
                             ),
-                            None => false,
+                            Err(_) => false,
                         }
                     }
                     None => false,

@@ -87,6 +87,20 @@ pub async fn find(db: &Db, key: &str) -> anyhow::Result<Option<Form>> {
         .transpose()
 }
 
+/// The pages that are entries of the form `key`, trashed or not.
+pub async fn entry_ids(db: &Db, key: &str) -> anyhow::Result<Vec<PageId>> {
+    use crate::pages::entity::page;
+    use sea_orm::QuerySelect;
+    let ids: Vec<i64> = page::Entity::find()
+        .select_only()
+        .column(page::Column::Id)
+        .filter(page::Column::Form.eq(key))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(ids.into_iter().map(PageId).collect())
+}
+
 /// Rewrites the SQL projection of an entry's values (when its fields are saved, and when its
 /// document settles), with whether the entry is for members only. Answers whether that changed.
 pub async fn project(db: &Db, page: PageId, form: &Form, fields: &Value) -> anyhow::Result<bool> {

@@ -13,7 +13,10 @@ use sea_orm::{sea_query::OnConflict, EntityTrait, Set};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::{entity::upload, FieldKind};
+use super::{
+    entity::{upload, upload_page},
+    FieldKind,
+};
 use crate::{
     access::{self, SpaceAction},
     accounts::MaybeUser,
@@ -104,6 +107,7 @@ pub async fn store(
     name: &str,
     content_type: &str,
     bytes: &[u8],
+    page: i64,
     by: Option<i64>,
 ) -> anyhow::Result<Value> {
     let hash = format!("{:x}", Sha256::digest(bytes));
@@ -127,7 +131,30 @@ pub async fn store(
     .on_conflict(OnConflict::column(upload::Column::Hash).do_nothing().to_owned())
     .exec_without_returning(db)
     .await?;
+    attach(db, &hash, page).await?;
     Ok(json!({ "hash": hash, "name": name, "type": content_type, "size": bytes.len() }))
+}
+
+/// Records that the file `hash` belongs on `page`: it is served there, and only where recorded.
+async fn attach(db: &Db, hash: &str, page: i64) -> anyhow::Result<()> {
+    upload_page::Entity::insert(upload_page::ActiveModel {
+        hash: Set(hash.to_owned()),
+        page_id: Set(page),
+        created_at: Set(Utc::now()),
+    })
+    .on_conflict(
+        OnConflict::columns([upload_page::Column::Hash, upload_page::Column::PageId])
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// Whether the file `hash` was uploaded to (or attached by its uploader to) `page`.
+async fn belongs_to(db: &Db, hash: &str, page: i64) -> anyhow::Result<bool> {
+    Ok(upload_page::Entity::find_by_id((hash.to_owned(), page)).one(db).await?.is_some())
 }
 
 /// The value of a file kept from before, as the form sent it back: only a file that already was
@@ -136,6 +163,7 @@ pub async fn vouch(
     db: &Db,
     sent: &str,
     current: Option<&Value>,
+    page: i64,
     by: Option<i64>,
 ) -> anyhow::Result<Option<Value>> {
     let Some(hash) = serde_json::from_str::<Value>(sent)
@@ -148,8 +176,12 @@ pub async fn vouch(
         return Ok(None);
     };
     let was_here = current.and_then(|v| v.get("hash")).and_then(Value::as_str) == Some(&hash);
-    if !was_here && (by.is_none() || row.created_by != by) {
-        return Ok(None);
+    if !was_here {
+        if by.is_none() || row.created_by != by {
+            return Ok(None);
+        }
+        // The person's own file, now on this page too.
+        attach(db, &hash, page).await?;
     }
     Ok(Some(
         json!({ "hash": row.hash, "name": row.name, "type": row.content_type, "size": row.size }),
@@ -173,7 +205,9 @@ pub async fn serve(
                     == Some(hash.as_str())
             },
         );
-    if !held {
+    // Named by a field is not enough (a field can be made to name any hash): the file must have
+    // been uploaded to this very page.
+    if !held || !belongs_to(&state.db, &hash, page.id.0).await? {
         return Err(AppError::NotFound);
     }
     let meta =

@@ -1,6 +1,7 @@
 //! The JSON API of the history: `GET /api/pages/{space}/{page}/revisions[/{id}]`.
+use crate::query::Query;
 use axum::{
-    extract::{Path, Query, State},
+    extract::{Path, State},
     Json,
 };
 use serde::Deserialize;
@@ -17,7 +18,7 @@ use crate::{
 #[derive(Deserialize)]
 pub struct ListQuery {
     #[serde(default)]
-    page: u64,
+    page: crate::query::PageNumber,
 }
 
 pub async fn list(
@@ -27,7 +28,7 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> AppResult<Json<serde_json::Value>> {
     let (_, page) = page_at(&state, user.as_ref(), &space, &slug, SpaceAction::Read).await?;
-    let (revisions, total) = store::list(&state.db, page.id, q.page, PER_PAGE).await?;
+    let (revisions, total, number) = store::list(&state.db, page.id, q.page, PER_PAGE).await?;
     let items: Vec<serde_json::Value> = revisions
         .iter()
         .map(|r| {
@@ -38,7 +39,7 @@ pub async fn list(
         })
         .collect();
     Ok(Json(
-        serde_json::json!({ "total": total, "page": q.page, "per_page": PER_PAGE, "revisions": items }),
+        serde_json::json!({ "total": total, "page": number.get(), "per_page": PER_PAGE, "revisions": items }),
     ))
 }
 

@@ -1,8 +1,9 @@
 //! Recent changes, for the whole site and per space, as pages and as Atom feeds — always only
 //! from the spaces the reader may read.
 use crate::access::SpaceGrant;
+use crate::query::Query;
 use axum::{
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::header,
     response::{Html, IntoResponse, Redirect, Response},
 };

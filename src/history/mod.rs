@@ -12,6 +12,8 @@ mod views;
 
 use serde::Serialize;
 
+pub use diff::DiffCache;
+
 /// Why a revision was recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

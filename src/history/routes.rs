@@ -1,6 +1,7 @@
 //! Handlers of the history: the list, one revision, a comparison, saving a version, restoring.
+use crate::query::Query;
 use axum::{
-    extract::{Path, Query, State},
+    extract::{Path, State},
     response::{Html, IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
@@ -39,7 +40,7 @@ async fn page_for(
 #[derive(Deserialize)]
 pub struct ListQuery {
     #[serde(default)]
-    page: u64,
+    page: crate::query::PageNumber,
 }
 
 pub async fn list(
@@ -49,8 +50,8 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> AppResult<Html<String>> {
     let (grant, page) = page_for(&state, &ctx, &space, &slug, SpaceAction::Read).await?;
-    let (revisions, total) = store::list(&state.db, page.id, q.page, PER_PAGE).await?;
-    Ok(views::list(&ctx, &grant, &page, &revisions, q.page, total))
+    let (revisions, total, number) = store::list(&state.db, page.id, q.page, PER_PAGE).await?;
+    Ok(views::list(&ctx, &grant, &page, &revisions, number, total))
 }
 
 pub async fn show(
@@ -79,7 +80,8 @@ pub async fn compare(
     let (grant, page) = page_for(&state, &ctx, &space, &slug, SpaceAction::Read).await?;
     let from = store::get(&state.db, page.id, q.from).await?.ok_or(AppError::NotFound)?;
     let to = store::get(&state.db, page.id, q.to).await?.ok_or(AppError::NotFound)?;
-    Ok(views::compare(&ctx, &grant, &page, &from, &to))
+    let changes = super::diff::compare(&state.diffs, &from.markdown, &to.markdown).await?;
+    Ok(views::compare(&ctx, &grant, &page, &from, &to, &changes))
 }
 
 #[derive(Deserialize)]

@@ -13,7 +13,7 @@ use super::{
     events::{self, EventKind},
     Kind, Revision,
 };
-use crate::{accounts::entity::user, collab::Content, db::Db, pages::PageId};
+use crate::{accounts::entity::user, collab::Content, db::Db, pages::PageId, query::PageNumber};
 
 /// Records a revision of the page, unless nothing changed since the previous one (a restore is
 /// always recorded). Returns the new revision, if any.
@@ -51,8 +51,12 @@ pub async fn record(
     if unchanged && !matches!(kind, Kind::Restore) {
         return Ok(None);
     }
+    // Within a transaction, but bounded: the comparison has a deadline, and runs off the
+    // async threads.
+    let (old, new) =
+        (previous.as_ref().map_or(String::new(), |p| p.markdown.clone()), content.markdown.clone());
     let (added, removed) =
-        diff::word_counts(previous.as_ref().map_or("", |p| p.markdown.as_str()), &content.markdown);
+        tokio::task::spawn_blocking(move || diff::word_counts(&old, &new)).await?;
     let model = revision::ActiveModel {
         page_id: Set(page.0),
         kind: Set(kind.as_str().to_owned()),
@@ -104,18 +108,20 @@ async fn names_of(db: &Db, ids: &[i64]) -> anyhow::Result<Vec<String>> {
     Ok(names)
 }
 
-/// A page's revisions, newest first, `per_page` at a time; and how many there are.
+/// A page's revisions, newest first, `per_page` at a time; how many there are, and which page of
+/// them this is (a page past the end is the last one).
 pub async fn list(
     db: &Db,
     page: PageId,
-    page_number: u64,
+    page_number: PageNumber,
     per_page: u64,
-) -> anyhow::Result<(Vec<Revision>, u64)> {
+) -> anyhow::Result<(Vec<Revision>, u64, PageNumber)> {
     let query = revision::Entity::find()
         .filter(revision::Column::PageId.eq(page.0))
         .order_by_desc(revision::Column::Id);
     let total = query.clone().count(db).await?;
-    let models = query.offset(page_number * per_page).limit(per_page).all(db).await?;
+    let page_number = page_number.within(total, per_page);
+    let models = query.offset(page_number.offset(per_page)).limit(per_page).all(db).await?;
     let ids: Vec<i64> = models.iter().map(|m| m.id).collect();
     let authors = revision_author::Entity::find()
         .filter(revision_author::Column::RevisionId.is_in(ids))
@@ -143,7 +149,7 @@ pub async fn list(
             Revision::from_model(m, names)
         })
         .collect();
-    Ok((revisions, total))
+    Ok((revisions, total, page_number))
 }
 
 /// One revision of the page (never another page's).

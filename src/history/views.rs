@@ -36,9 +36,11 @@ pub fn list(
     grant: &SpaceGrant,
     page: &Page,
     revisions: &[Revision],
-    number: u64,
+    number: crate::query::PageNumber,
     total: u64,
 ) -> Html<String> {
+    // Shown from 1; `number` is already within the pages there are.
+    let number = u64::from(number.get()) - 1;
     let base = format!("/s/{}/{}", grant.space.slug, page.slug);
     let heading = ctx.tf("history.of", &[("title", &page.title)]);
     let pages = total.div_ceil(PER_PAGE);
@@ -105,9 +107,9 @@ pub fn list(
                 }
                 @if pages > 1 {
                     nav.pagination aria-label=(ctx.t("history.pages")) {
-                        @if number > 0 { a href={(base) "/history?page=" (number - 1)} { "← " (ctx.t("history.newer")) } " " }
+                        @if number > 0 { a href={(base) "/history?page=" (number)} { "← " (ctx.t("history.newer")) } " " }
                         (ctx.tf("history.page_of", &[("n", &(number + 1).to_string()), ("total", &pages.to_string())]))
-                        @if number + 1 < pages { " " a href={(base) "/history?page=" (number + 1)} { (ctx.t("history.older")) " →" } }
+                        @if number + 1 < pages { " " a href={(base) "/history?page=" (number + 2)} { (ctx.t("history.older")) " →" } }
                     }
                 }
             }
@@ -141,6 +143,7 @@ pub fn compare(
     page: &Page,
     from: &Revision,
     to: &Revision,
+    changes: &diff::Changes,
 ) -> Html<String> {
     let heading = ctx.tf("history.compare_title", &[("title", &page.title)]);
     layout_page(
@@ -151,7 +154,12 @@ pub fn compare(
             h1 { (heading) }
             p { (ctx.tf("history.compare_between", &[("from", &when(ctx, from)), ("to", &when(ctx, to))])) }
             p.hint { (ctx.t("history.compare_legend")) }
-            (diff::render(&from.markdown, &to.markdown, &ctx.t("history.added"), &ctx.t("history.removed")))
+            @match changes.grain {
+                diff::Grain::Words => {},
+                diff::Grain::Lines => p.notice { (ctx.t("history.compared_by_line")) },
+                diff::Grain::Whole => p.notice { (ctx.t("history.compared_whole")) },
+            }
+            (diff::render(changes, &ctx.t("history.added"), &ctx.t("history.removed")))
         },
     )
 }

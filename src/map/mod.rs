@@ -1,8 +1,9 @@
 //! The map: entries of every form that has a point (organisations first of all), as markers
 //! with a popup linking to the entry (Leaflet, served by the binary, tiles from a configurable
 //! server), and the same entries as a plain list beside it for everyone who does not use a map.
+use crate::query::Query;
 use axum::{
-    extract::{Query, State},
+    extract::State,
     http::header,
     response::{Html, IntoResponse},
 };

@@ -40,11 +40,11 @@ pub async fn show(
     }
     let content = state.hub.read(page.id.doc()).await?;
     let mut fields = content.fields;
-    if let Some(form) = crate::forms::routes::form_of(&state, &page).await? {
-        if !access::page_allows(&grant, &page, SpaceAction::ReadMembersOnlyFields) {
-            if let Some(map) = fields.as_object_mut() {
-                map.retain(|key, _| form.field(key).is_none_or(|f| !f.is_private()));
-            }
+    if !access::page_allows(&grant, &page, SpaceAction::ReadMembersOnlyFields) {
+        let form = crate::forms::routes::form_of(&state, &page).await?;
+        if let Some(map) = fields.as_object_mut() {
+            // Values of fields the form no longer has (or never had) are for members only.
+            map.retain(|key, _| form.as_ref().is_some_and(|f| f.shows(key, false)));
         }
     }
     Ok(Json(PageJson {

@@ -1,12 +1,16 @@
 //! The one Markdown renderer: CommonMark with tables, task lists, strikethrough and wiki links
 //! (`[[Page]]`, `[[space/Page]]`, `[[Page|label]]`), headings with anchors, and everything
 //! sanitised by ammonia before it reaches a page. Also the plain text and links of a page.
-use std::collections::{HashMap, HashSet};
+use std::{
+    borrow::Cow,
+    collections::{HashMap, HashSet},
+};
 
 use pulldown_cmark::{CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
+use std::sync::Arc;
 
 use super::{store::LinkTarget, PageSlug};
-use crate::{slug::slugify, spaces::SpaceSlug};
+use crate::{cache::Bounded, slug::slugify, spaces::SpaceSlug};
 
 fn options() -> Options {
     Options::ENABLE_TABLES
@@ -14,6 +18,197 @@ fn options() -> Options {
         | Options::ENABLE_STRIKETHROUGH
         | Options::ENABLE_WIKILINKS
         | Options::ENABLE_FOOTNOTES
+}
+
+/// How many quotes and list levels one line may open: more than anyone writes by hand. The
+/// parser's cost grows with the depth of a line's containers (`>` × 40 000 took 5 s, and a page
+/// of 100 000 took 104 s), so deeper markers are written out as text before it sees them.
+pub const MAX_LINE_NESTING: usize = 16;
+
+/// How deep quotes and lists are laid out in HTML; deeper levels keep their text unindented.
+const MAX_HTML_NESTING: usize = 32;
+
+/// `markdown` with every line's quote and list markers past the `MAX_LINE_NESTING`th escaped, so
+/// the parser reads them as text; lines in fenced code blocks are left alone.
+pub fn limit_nesting(markdown: &str) -> Cow<'_, str> {
+    let mut out: Option<String> = None;
+    let mut fence: Option<(u8, usize)> = None;
+    let mut start = 0;
+    for line in markdown.split_inclusive('\n') {
+        let at = start;
+        start += line.len();
+        let bytes = line.as_bytes();
+        let indent = bytes.iter().take_while(|b| **b == b' ').count();
+        if indent < 4 {
+            let rest = &bytes[indent..];
+            let run = rest.iter().take_while(|b| Some(*b) == rest.first()).count();
+            if matches!(rest.first(), Some(b'`' | b'~')) && run >= 3 {
+                match fence {
+                    None => fence = Some((rest[0], run)),
+                    Some((c, n)) if c == rest[0] && run >= n => fence = None,
+                    Some(_) => {}
+                }
+                continue;
+            }
+        }
+        if fence.is_some() {
+            continue;
+        }
+        if let Some(cut) = too_deep_at(bytes) {
+            let text = out.get_or_insert_with(|| markdown[..at].to_owned());
+            text.push_str(&line[..cut]);
+            text.push('\\');
+            text.push_str(&line[cut..]);
+        } else if let Some(text) = out.as_mut() {
+            text.push_str(line);
+        }
+    }
+    match out {
+        Some(text) => Cow::Owned(text),
+        None => Cow::Borrowed(markdown),
+    }
+}
+
+/// Where the line's first container marker past the allowed depth starts, if it has one.
+fn too_deep_at(line: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    let mut depth = 0;
+    loop {
+        while i < line.len() && (line[i] == b' ' || line[i] == b'\t') {
+            i += 1;
+        }
+        let marker = i;
+        let after = match line.get(i) {
+            Some(b'>') => i + 1,
+            Some(b'-' | b'+' | b'*') => i + 1,
+            Some(b'0'..=b'9') => {
+                let digits = line[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+                match line.get(i + digits) {
+                    Some(b'.' | b')') if digits <= 9 => i + digits + 1,
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        };
+        // A list marker is one only when followed by a space or the end of the line.
+        if line[marker] != b'>'
+            && !matches!(line.get(after), None | Some(b' ' | b'\t' | b'\n' | b'\r'))
+        {
+            return None;
+        }
+        depth += 1;
+        if depth > MAX_LINE_NESTING {
+            return Some(marker);
+        }
+        i = after;
+    }
+}
+
+/// Drops the start and end of quotes and lists nested deeper than `MAX_HTML_NESTING` (lines can
+/// still open one level each); their content stays.
+fn flatten_deep(events: Vec<Event<'_>>) -> Vec<Event<'_>> {
+    let mut depth = 0usize;
+    let mut kept_stack: Vec<bool> = Vec::new();
+    let container_start =
+        |e: &Event| matches!(e, Event::Start(Tag::BlockQuote(_) | Tag::List(_) | Tag::Item));
+    let container_end =
+        |e: &Event| matches!(e, Event::End(TagEnd::BlockQuote(_) | TagEnd::List(_) | TagEnd::Item));
+    let mut out = Vec::with_capacity(events.len());
+    for event in events {
+        if container_start(&event) {
+            depth += 1;
+            let keep = depth <= MAX_HTML_NESTING;
+            kept_stack.push(keep);
+            if keep {
+                out.push(event);
+            }
+        } else if container_end(&event) {
+            depth = depth.saturating_sub(1);
+            if kept_stack.pop().unwrap_or(true) {
+                out.push(event);
+            }
+        } else {
+            out.push(event);
+        }
+    }
+    out
+}
+
+/// Rendered texts kept for the next reader, by content: a text's wiki links (by text and
+/// space), and its HTML (by text, space, and what the reader may know of each link: readers who
+/// know the same things share one rendering). Renders run off the async threads, a few at once.
+pub struct RenderCache {
+    links: Bounded<([u8; 32], String), Arc<Vec<LinkTarget>>>,
+    html: Bounded<([u8; 32], String, Vec<LinkState>), Arc<str>>,
+    running: tokio::sync::Semaphore,
+}
+
+/// What the cache may hold of rendered HTML and links, in bytes.
+const RENDER_CACHE_BYTES: usize = 64 << 20;
+
+impl Default for RenderCache {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        Self {
+            links: Bounded::new(RENDER_CACHE_BYTES / 8),
+            html: Bounded::new(RENDER_CACHE_BYTES),
+            running: tokio::sync::Semaphore::new(cores),
+        }
+    }
+}
+
+impl RenderCache {
+    /// The wiki links of `markdown` in `space`, from the cache or parsed off the async threads.
+    pub async fn links(&self, markdown: &str, space: &str) -> anyhow::Result<Arc<Vec<LinkTarget>>> {
+        let key = (crate::cache::digest(markdown), space.to_owned());
+        if let Some(found) = self.links.get(&key) {
+            return Ok(found);
+        }
+        let (text, in_space) = (markdown.to_owned(), space.to_owned());
+        let found = self.blocking(move || Arc::new(links(&text, &in_space))).await?;
+        let weight = found.iter().map(|t| t.space.len() + t.slug.len() + 64).sum::<usize>() + 64;
+        self.links.insert(key, found.clone(), weight);
+        Ok(found)
+    }
+
+    /// `markdown` rendered for a reader who knows `states` of its `targets` (in the order `links`
+    /// gives them); kept for the next such reader when `keep`.
+    pub async fn html(
+        &self,
+        markdown: &str,
+        space: &str,
+        targets: &[LinkTarget],
+        states: Vec<LinkState>,
+        keep: bool,
+    ) -> anyhow::Result<Arc<str>> {
+        let key = (crate::cache::digest(markdown), space.to_owned(), states);
+        if let Some(found) = self.html.get(&key) {
+            return Ok(found);
+        }
+        let known: HashMap<LinkTarget, LinkState> =
+            targets.iter().cloned().zip(key.2.iter().copied()).collect();
+        let (text, in_space) = (markdown.to_owned(), space.to_owned());
+        let html: Arc<str> = self
+            .blocking(move || {
+                to_html(&text, &in_space, &|t| known.get(t).copied().unwrap_or(LinkState::Unknown))
+                    .into()
+            })
+            .await?;
+        if keep {
+            let weight = html.len() + 128;
+            self.html.insert(key, html.clone(), weight);
+        }
+        Ok(html)
+    }
+
+    /// Runs `work` on the blocking threads once one of the few rendering turns is free.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let _turn = self.running.acquire().await?;
+        Ok(tokio::task::spawn_blocking(work).await?)
+    }
 }
 
 /// Where a wiki link points: a page address in a space (the current one when not named).
@@ -29,7 +224,7 @@ pub(crate) fn wiki_target(dest: &str, current_space: &str) -> Option<LinkTarget>
 /// The pages a text links to with wiki links.
 pub fn links(markdown: &str, current_space: &str) -> Vec<LinkTarget> {
     let mut seen = HashSet::new();
-    Parser::new_ext(markdown, options())
+    Parser::new_ext(&limit_nesting(markdown), options())
         .filter_map(|event| match event {
             Event::Start(Tag::Link { link_type: LinkType::WikiLink { .. }, dest_url, .. }) => {
                 wiki_target(&dest_url, current_space)
@@ -41,7 +236,7 @@ pub fn links(markdown: &str, current_space: &str) -> Vec<LinkTarget> {
 }
 
 /// What the reader may learn about a link's target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LinkState {
     Exists,
     /// Missing, and the reader may create it.
@@ -56,9 +251,10 @@ pub fn to_html(
     current_space: &str,
     resolve: &dyn Fn(&LinkTarget) -> LinkState,
 ) -> String {
+    let limited = limit_nesting(markdown);
     let mut events: Vec<Event> = Vec::new();
     let mut open_wiki: Vec<bool> = Vec::new();
-    for event in Parser::new_ext(markdown, options()) {
+    for event in Parser::new_ext(&limited, options()) {
         match event {
             Event::Start(Tag::Link {
                 link_type: LinkType::WikiLink { .. },
@@ -120,6 +316,7 @@ pub fn to_html(
             other => events.push(other),
         }
     }
+    let mut events = flatten_deep(events);
     add_heading_ids(&mut events);
     let mut html = String::with_capacity(markdown.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
@@ -187,7 +384,7 @@ fn sanitizer() -> &'static ammonia::Builder<'static> {
 /// The text of a page without its Markdown, for search and summaries.
 pub fn plain_text(markdown: &str) -> String {
     let mut text = String::with_capacity(markdown.len());
-    for event in Parser::new_ext(markdown, options()) {
+    for event in Parser::new_ext(&limit_nesting(markdown), options()) {
         match event {
             Event::Text(t) | Event::Code(t) => text.push_str(&t),
             Event::SoftBreak | Event::HardBreak => text.push(' '),
@@ -290,5 +487,36 @@ mod tests {
             plain_text("# Titre\n\nUn **mot** et [[Lien]].\n\n- a\n- b"),
             "Titre\nUn mot et Lien.\na\nb"
         );
+    }
+
+    #[test]
+    fn deep_nesting_is_capped_before_the_parser_sees_it() {
+        let quotes = ">".repeat(40_000);
+        let limited = limit_nesting(&quotes);
+        assert_eq!(limited.find('\\'), Some(MAX_LINE_NESTING));
+        let html = render(&quotes);
+        assert_eq!(html.matches("<blockquote>").count(), MAX_LINE_NESTING);
+        for deep in ["- ".repeat(30_000), "> - ".repeat(20_000), "1. ".repeat(20_000)] {
+            let html = render(&deep);
+            assert!(html.matches("<li>").count() <= MAX_LINE_NESTING, "{}", &html[..200]);
+        }
+        // Ordinary texts are untouched, and fenced code keeps its markers.
+        let text = "> citation\n> > réponse\n\n- a\n  - b\n1. un\n\n```\n".to_owned()
+            + &"> ".repeat(40)
+            + "\n```\n";
+        assert!(matches!(limit_nesting(&text), Cow::Borrowed(_)));
+        assert!(matches!(limit_nesting("- [ ] tâche\n* * *\n"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn lists_nested_line_by_line_stay_within_the_html_depth() {
+        let text: String = (0..200).map(|i| format!("{}- niveau {i}\n", "  ".repeat(i))).collect();
+        let html = render(&text);
+        assert!(
+            html.matches("<ul>").count() <= MAX_HTML_NESTING,
+            "{}",
+            html.matches("<ul>").count()
+        );
+        assert!(html.contains("niveau 199"));
     }
 }

@@ -1,9 +1,10 @@
 //! Handlers of page screens: read, create, edit (live editor with a plain form as fallback),
 //! rename, trash and restore; and the websocket that co-edits a page.
-use std::collections::HashMap;
+use crate::query::Query;
+use std::{collections::HashMap, sync::Arc};
 
 use axum::{
-    extract::{ws::WebSocketUpgrade, Path, Query, State},
+    extract::{ws::WebSocketUpgrade, Path, State},
     http::StatusCode,
     response::{Html, IntoResponse, Redirect, Response},
 };
@@ -12,7 +13,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::{
-    render::{self, LinkState},
+    render::LinkState,
     store::{self, Found, LinkTarget, PageError},
     views, Page, PageSlug,
 };
@@ -74,18 +75,29 @@ pub enum Loaded {
 }
 
 /// Renders a page's Markdown for this reader: wiki links to pages they may not read are left
-/// as plain links, so nothing is learnt about them.
+/// as plain links, so nothing is learnt about them. Kept for the next reader who knows the same.
 pub async fn render_for(
     state: &AppState,
     user: Option<&User>,
     current: &SpaceGrant,
     markdown: &str,
-) -> AppResult<String> {
-    let targets = render::links(markdown, current.space.slug.as_str());
+) -> AppResult<Arc<str>> {
+    render_with(state, user, current, markdown, true).await
+}
+
+async fn render_with(
+    state: &AppState,
+    user: Option<&User>,
+    current: &SpaceGrant,
+    markdown: &str,
+    keep: bool,
+) -> AppResult<Arc<str>> {
+    let space = current.space.slug.as_str();
+    let targets = state.rendered.links(markdown, space).await?;
     let mut grants: HashMap<String, Option<SpaceGrant>> = HashMap::new();
-    for target in &targets {
+    for target in targets.iter() {
         if !grants.contains_key(&target.space) {
-            let grant = if target.space == current.space.slug.as_str() {
+            let grant = if target.space == space {
                 Some(current.clone())
             } else {
                 access::space(&state.db, user, &target.space, SpaceAction::Read).await.ok()
@@ -118,7 +130,8 @@ pub async fn render_for(
             _ => LinkState::Unknown,
         }
     };
-    Ok(render::to_html(markdown, current.space.slug.as_str(), &resolve))
+    let states = targets.iter().map(resolve).collect();
+    Ok(state.rendered.html(markdown, space, &targets, states, keep).await?)
 }
 
 pub async fn show(
@@ -479,8 +492,9 @@ pub async fn preview(
     axum::Json(body): axum::Json<RenderRequest>,
 ) -> AppResult<axum::Json<serde_json::Value>> {
     let grant = access::space(&state.db, user.as_ref(), &body.space, SpaceAction::Read).await?;
-    let html = render_for(&state, user.as_ref(), &grant, &body.markdown).await?;
-    Ok(axum::Json(serde_json::json!({ "html": html })))
+    // Previews change with every keystroke: rendered, not kept.
+    let html = render_with(&state, user.as_ref(), &grant, &body.markdown, false).await?;
+    Ok(axum::Json(serde_json::json!({ "html": &*html })))
 }
 
 /// `GET /ws/{space}/{page}`: co-editing over the y-websocket protocol. Refused like the page
@@ -490,25 +504,43 @@ pub async fn websocket(
     MaybeUser(user): MaybeUser,
     Path((space, slug)): Path<(String, String)>,
     crate::client_addr::ClientAddr(client): crate::client_addr::ClientAddr,
+    lang: crate::i18n::Lang,
+    headers: axum::http::HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> AppResult<Response> {
+    let settings = &state.settings;
+    if !crate::accounts::csrf::websocket_origin_allowed(
+        &headers,
+        &settings.base_url,
+        &settings.allowed_origins,
+    ) {
+        tracing::warn!(origin = ?headers.get(axum::http::header::ORIGIN), "websocket from another origin refused");
+        return Err(AppError::Forbidden);
+    }
     let (grant, page) = page_at(&state, user.as_ref(), &space, &slug, SpaceAction::Read).await?;
     // One address may not hold every connection the server can take.
     let admitted = state.hub.admit(client).ok_or(AppError::TooManyRequests)?;
     if page.trashed {
         return Err(AppError::NotFound);
     }
-    // The document holds every field: members-only ones must not reach others through it.
-    if let Some(form) = crate::forms::routes::form_of(&state, &page).await? {
-        if form.has_members_only_fields()
-            && !access::page_allows(&grant, &page, SpaceAction::ReadMembersOnlyFields)
-        {
-            return Err(if user.is_none() { AppError::Unauthorized } else { AppError::Forbidden });
+    // The document holds every field: members-only ones (and values of fields the form does not
+    // have) must not reach others through it.
+    // (Plain pages have no fields: live clients cannot write any.)
+    if !access::page_allows(&grant, &page, SpaceAction::ReadMembersOnlyFields) {
+        if let Some(form) = crate::forms::routes::form_of(&state, &page).await? {
+            let fields = state.hub.read(page.id.doc()).await?.fields;
+            if form.holds_members_only(&fields) {
+                let refusal =
+                    if user.is_none() { AppError::Unauthorized } else { AppError::Forbidden };
+                return Err(refusal);
+            }
         }
     }
     let peer = Peer {
         can_write: access::page_allows(&grant, &page, SpaceAction::Edit),
         author: user.as_ref().map(|u| u.id.0),
+        name: user.as_ref().map(|u| u.name.clone()),
+        anonymous_name: lang.t("presence.anonymous"),
     };
     let hub = state.hub.clone();
     let max = hub.settings().max_frame_bytes;

@@ -82,7 +82,8 @@ pub async fn create(
     slug: Option<&PageSlug>,
     author: Option<i64>,
 ) -> Result<Page, PageError> {
-    let title = title.trim();
+    let title = crate::slug::clean_label(title);
+    let title = title.as_str();
     if title.is_empty() {
         return Err(PageError::EmptyTitle);
     }
@@ -170,7 +171,8 @@ pub async fn rename(
     new_slug: Option<&PageSlug>,
     by: Option<i64>,
 ) -> Result<Page, PageError> {
-    let title = title.trim();
+    let title = crate::slug::clean_label(title);
+    let title = title.as_str();
     if title.is_empty() {
         return Err(PageError::EmptyTitle);
     }
@@ -258,6 +260,10 @@ pub async fn set_trashed(
 /// Deletes a page for good, with its document, revisions, events, links and old addresses.
 pub async fn purge(db: &Db, page: &Page) -> anyhow::Result<()> {
     crate::collab::store::delete(db, page.id.doc()).await?;
+    crate::forms::entity::upload_page::Entity::delete_many()
+        .filter(crate::forms::entity::upload_page::Column::PageId.eq(page.id.0))
+        .exec(db)
+        .await?;
     page::Entity::delete_by_id(page.id.0).exec(db).await?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Resources: documents, webinars, tools (entries of the `resource` form), filtered by type,
 //! theme and space; public readers see those of public spaces.
-use axum::extract::{Query, State};
+use crate::query::Query;
+use axum::extract::State;
 use axum::response::Html;
 use maud::html;
 

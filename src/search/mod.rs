@@ -25,9 +25,14 @@ use crate::{
     db::Db,
     error::{AppError, AppResult},
     pages::{entity::page, Page},
+    query::{self, PageNumber},
 };
 
 pub const PER_PAGE: usize = 10;
+
+/// The deepest page of results shown: the engine keeps every hit up to the page asked for, so
+/// how deep a reader may go is ours to decide, not theirs (nobody reads 500 hits down).
+pub const MAX_PAGES: u32 = 50;
 
 /// What someone asked.
 #[derive(Debug, Default, Clone, serde::Deserialize)]
@@ -40,7 +45,7 @@ pub struct Ask {
     #[serde(default)]
     pub form: String,
     #[serde(default)]
-    pub page: Option<u64>,
+    pub page: PageNumber,
 }
 
 #[derive(Debug, Serialize)]
@@ -89,7 +94,6 @@ pub async fn run(
     ask: &Ask,
 ) -> AppResult<Found> {
     let q = ask.q.trim();
-    let page_number = ask.page.unwrap_or(1).max(1);
     let empty = |total| Found {
         query: q.to_owned(),
         total,
@@ -117,20 +121,38 @@ pub async fn run(
         grants.values().find(|g| g.space.slug.as_str() == ask.space).map_or(-1, |g| g.space.id.0)
     });
     let only_form = (!ask.form.is_empty() && !ask.form.contains('/')).then(|| ask.form.clone());
-    let offset = usize::try_from(page_number - 1).unwrap_or(0) * PER_PAGE;
     let engine = search.clone();
     let query = q.to_owned();
-    let Matches { docs, total, spaces: spaces_counts, forms: forms_counts } =
+    let asked_page = ask.page.get().min(MAX_PAGES);
+    let (Matches { docs, total, spaces: spaces_counts, forms: forms_counts }, page_number) =
         tokio::task::spawn_blocking(move || {
-            engine.matches(
-                &query,
-                &readable,
-                &member_of,
-                only_space,
-                only_form.as_deref(),
-                offset,
-                PER_PAGE,
-            )
+            let at = |page: u32| {
+                let offset = (page as usize - 1) * PER_PAGE;
+                let matches = |q: &str| {
+                    engine.matches(
+                        q,
+                        &readable,
+                        &member_of,
+                        only_space,
+                        only_form.as_deref(),
+                        offset,
+                        PER_PAGE,
+                    )
+                };
+                // Some queries the parser accepts cannot run (`body:*` asks a field for what it
+                // does not keep): they are searched as the plain words they hold.
+                matches(&query).or_else(|err| {
+                    tracing::debug!(error = %err, "query searched as plain words");
+                    matches(&plain_words(&query))
+                })
+            };
+            let found = at(asked_page)?;
+            // Past the last page of hits: the last page (asked again, now that the count is known).
+            let last = query::pages(found.total as u64, PER_PAGE as u64).min(MAX_PAGES);
+            if asked_page > last {
+                return at(last).map(|m| (m, last));
+            }
+            anyhow::Ok((found, asked_page))
         })
         .await
         .map_err(anyhow::Error::from)??;
@@ -191,12 +213,20 @@ pub async fn run(
     Ok(Found {
         query: q.to_owned(),
         total,
-        page: page_number,
-        pages: (total.div_ceil(PER_PAGE) as u64).max(1),
+        page: u64::from(page_number),
+        pages: u64::from(crate::query::pages(total as u64, PER_PAGE as u64).min(MAX_PAGES)),
         hits,
         spaces: space_facets,
         forms: form_facets,
     })
+}
+
+/// The words of a query without its syntax (fields, operators, wildcards, quotes).
+fn plain_words(q: &str) -> String {
+    q.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty() && !["AND", "OR", "NOT", "TO", "IN"].contains(w))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// What the engine found for one query, before the pages are read from the database.

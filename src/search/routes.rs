@@ -1,9 +1,6 @@
 //! `/search` and `/api/search`: the same search, as a page and as JSON.
-use axum::{
-    extract::{Query, State},
-    response::Html,
-    Json,
-};
+use crate::query::Query;
+use axum::{extract::State, response::Html, Json};
 use maud::{html, PreEscaped};
 
 use super::{check_length, run, Ask, Found};

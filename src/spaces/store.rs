@@ -44,7 +44,8 @@ pub struct NewSpace {
 
 /// Creates a space; `owner` (if any) becomes its first owner, in the same transaction.
 pub async fn create(db: &Db, new: NewSpace, owner: Option<UserId>) -> Result<Space, SpaceError> {
-    let title = new.title.trim();
+    let title = crate::slug::clean_label(&new.title);
+    let title = title.as_str();
     if title.is_empty() {
         return Err(SpaceError::EmptyTitle);
     }
@@ -217,7 +218,8 @@ pub struct SpaceChanges {
 }
 
 pub async fn update(db: &Db, space: SpaceId, changes: SpaceChanges) -> Result<Space, SpaceError> {
-    let title = changes.title.trim();
+    let title = crate::slug::clean_label(&changes.title);
+    let title = title.as_str();
     if title.is_empty() {
         return Err(SpaceError::EmptyTitle);
     }

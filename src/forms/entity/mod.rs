@@ -2,3 +2,4 @@
 pub mod entry_field;
 pub mod form;
 pub mod upload;
+pub mod upload_page;

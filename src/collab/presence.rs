@@ -1,0 +1,210 @@
+//! Presence (awareness) is untrusted input like any form: each connection may announce a couple
+//! of presence ids and a state of bounded size, a page holds a bounded total, and the `user`
+//! part others see (name and colour) is set by the server from who is connected, whatever the
+//! client claims. Pure: bytes and identities in, a cleaned update (or a refusal) out.
+use std::collections::{HashMap, HashSet};
+
+use yrs::{
+    block::ClientID,
+    sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry},
+};
+
+use super::live::ConnId;
+
+/// Presence ids one connection may hold: a browser tab has one; a second covers a client
+/// that starts over without closing.
+pub const MAX_IDS_PER_CONNECTION: usize = 2;
+
+/// How many full-size states a page holds at most, all connections together.
+const PAGE_STATES: usize = 256;
+
+/// Colours given to people's cursors: dark enough for white text on them.
+pub const PALETTE: [&str; 8] =
+    ["#b3261e", "#1f6f43", "#0b57d0", "#7b1fa2", "#a15c00", "#00695c", "#ad1457", "#455a64"];
+
+/// Who a connection is, as the others see them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub name: String,
+    pub color: &'static str,
+}
+
+impl Identity {
+    /// A signed-in person: their name, and a colour that stays theirs.
+    pub fn person(id: i64, name: &str) -> Self {
+        let index = usize::try_from(id.rem_euclid(PALETTE.len() as i64)).unwrap_or(0);
+        Self { name: crate::slug::clean_label(name), color: PALETTE[index] }
+    }
+
+    /// Someone reading without an account.
+    pub fn anonymous(conn: ConnId, name: &str) -> Self {
+        let index = usize::try_from(conn % PALETTE.len() as u64).unwrap_or(0);
+        Self { name: name.to_owned(), color: PALETTE[index] }
+    }
+
+    fn as_json(&self) -> serde_json::Value {
+        serde_json::json!({ "name": self.name, "color": self.color })
+    }
+}
+
+/// Why a connection's presence was refused (the reason its connection is closed with).
+pub const TOO_LARGE: &str = "presence state too large";
+pub const TOO_MANY_IDS: &str = "too many presence ids";
+
+/// Which connection owns each presence id of a page, and what the page's presence weighs.
+#[derive(Default)]
+pub struct Ledger {
+    owners: HashMap<ClientID, (ConnId, usize)>,
+    total: usize,
+}
+
+impl Ledger {
+    /// The part of `update` that connection `conn` (holding the ids `own`, being `who`) may
+    /// announce, with its `user` set by the server; `Err` with the close reason when the
+    /// connection oversteps. States of ids another connection holds are ignored, and so is a
+    /// new state the page has no room for (the person still edits, unseen).
+    pub fn admit(
+        &mut self,
+        conn: ConnId,
+        own: &mut HashSet<ClientID>,
+        who: &Identity,
+        update: AwarenessUpdate,
+        max_state_bytes: usize,
+    ) -> Result<AwarenessUpdate, &'static str> {
+        let mut clean = HashMap::new();
+        for (client, entry) in update.clients {
+            if entry.json.len() > max_state_bytes {
+                return Err(TOO_LARGE);
+            }
+            if let Some((owner, _)) = self.owners.get(&client) {
+                if *owner != conn {
+                    continue;
+                }
+            }
+            if &*entry.json == "null" {
+                if own.remove(&client) {
+                    self.release(client);
+                    clean.insert(client, entry);
+                }
+                continue;
+            }
+            if !own.contains(&client) && own.len() >= MAX_IDS_PER_CONNECTION {
+                return Err(TOO_MANY_IDS);
+            }
+            let Some(json) = with_identity(&entry.json, who) else { continue };
+            let previous = self.owners.get(&client).map_or(0, |(_, size)| *size);
+            if self.total - previous + json.len() > PAGE_STATES * max_state_bytes {
+                continue;
+            }
+            self.total = self.total - previous + json.len();
+            self.owners.insert(client, (conn, json.len()));
+            own.insert(client);
+            clean.insert(client, AwarenessUpdateEntry { clock: entry.clock, json: json.into() });
+        }
+        Ok(AwarenessUpdate { clients: clean })
+    }
+
+    /// Forgets a presence id (its connection left).
+    pub fn release(&mut self, client: ClientID) {
+        if let Some((_, size)) = self.owners.remove(&client) {
+            self.total -= size;
+        }
+    }
+
+    /// What the page's presence states weigh, in bytes.
+    pub fn total(&self) -> usize {
+        self.total
+    }
+}
+
+/// The state `json` with its `user` replaced by the server's; `None` when it is not a JSON
+/// object (Yjs clients always send one).
+fn with_identity(json: &str, who: &Identity) -> Option<String> {
+    let mut state: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json).ok()?;
+    state.insert("user".to_owned(), who.as_json());
+    serde_json::to_string(&state).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(entries: &[(u64, &str)]) -> AwarenessUpdate {
+        AwarenessUpdate {
+            clients: entries
+                .iter()
+                .map(|(c, j)| (id(*c), AwarenessUpdateEntry { clock: 1, json: (*j).into() }))
+                .collect(),
+        }
+    }
+
+    fn id(n: u64) -> ClientID {
+        ClientID::new(n)
+    }
+
+    fn alice() -> Identity {
+        Identity::person(7, "Alice Martin")
+    }
+
+    #[test]
+    fn the_server_names_and_colours_each_connection() {
+        let mut ledger = Ledger::default();
+        let mut own = HashSet::new();
+        let claimed = r#"{"user":{"name":"Administratrice de la démo","color":"red; position:fixed"},"cursor":{"anchor":3}}"#;
+        let clean =
+            ledger.admit(1, &mut own, &alice(), update(&[(42, claimed)]), 8192).expect("admitted");
+        let state: serde_json::Value =
+            serde_json::from_str(&clean.clients[&id(42)].json).expect("JSON");
+        assert_eq!(state["user"]["name"], "Alice Martin");
+        assert!(PALETTE.contains(&state["user"]["color"].as_str().expect("colour")));
+        assert_eq!(state["cursor"]["anchor"], 3);
+    }
+
+    #[test]
+    fn states_too_large_and_new_ids_past_the_limit_close_the_connection() {
+        let mut ledger = Ledger::default();
+        let mut own = HashSet::new();
+        let big = format!(r#"{{"x":"{}"}}"#, "a".repeat(9000));
+        assert_eq!(
+            ledger.admit(1, &mut own, &alice(), update(&[(1, &big)]), 8192).err(),
+            Some(TOO_LARGE)
+        );
+        for id in 1..=MAX_IDS_PER_CONNECTION as u64 {
+            ledger.admit(1, &mut own, &alice(), update(&[(id, "{}")]), 8192).expect("within");
+        }
+        assert_eq!(
+            ledger.admit(1, &mut own, &alice(), update(&[(99, "{}")]), 8192).err(),
+            Some(TOO_MANY_IDS)
+        );
+        // Updating one's own state is always fine.
+        ledger.admit(1, &mut own, &alice(), update(&[(1, r#"{"a":1}"#)]), 8192).expect("own id");
+    }
+
+    #[test]
+    fn nobody_overwrites_or_removes_another_connections_presence() {
+        let mut ledger = Ledger::default();
+        let (mut a, mut b) = (HashSet::new(), HashSet::new());
+        ledger.admit(1, &mut a, &alice(), update(&[(5, "{}")]), 8192).expect("a");
+        let bob = Identity::person(8, "Bob");
+        let taken =
+            ledger.admit(2, &mut b, &bob, update(&[(5, "{}"), (6, "null")]), 8192).expect("b");
+        assert!(taken.clients.is_empty(), "{:?}", taken.clients.keys());
+        assert!(b.is_empty());
+        assert!(ledger.total() > 0);
+        ledger.release(id(5));
+        assert_eq!(ledger.total(), 0);
+    }
+
+    #[test]
+    fn a_page_holds_a_bounded_total() {
+        let mut ledger = Ledger::default();
+        let state = format!(r#"{{"x":"{}"}}"#, "a".repeat(900));
+        for conn in 0..(PAGE_STATES as u64 * 20) {
+            let mut own = HashSet::new();
+            ledger
+                .admit(conn, &mut own, &alice(), update(&[(conn, &state)]), 1024)
+                .expect("not refused");
+        }
+        assert!(ledger.total() <= PAGE_STATES * 1024, "{}", ledger.total());
+    }
+}
