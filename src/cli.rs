@@ -292,6 +292,9 @@ fn print_summary(summary: &crate::backup::Summary, started: std::time::Instant) 
 }
 
 async fn serve(db: db::Db, settings: Settings) -> anyhow::Result<()> {
+    // Each connection is an open file: the default limit (1 024) is reached long before the
+    // machine's.
+    crate::listener::raise_open_files_limit();
     let listener = tokio::net::TcpListener::bind(settings.addr)
         .await
         .with_context(|| format!("listening on {}", settings.addr))?;

@@ -31,7 +31,8 @@ pub struct SiteArgs {
     /// `idle_unload_seconds`, `revision_quiet_seconds`, `compact_every`, `max_frame_bytes`,
     /// `max_messages_per_second`, `max_connections_per_address`, `max_page_chars`,
     /// `max_upload_bytes`, `max_body_bytes`, `max_search_chars`, `max_form_fields`, `max_form_choices`, `trusted_proxies`, `allowed_origins`,
-    /// `max_presence_bytes`, `map_tiles`,
+    /// `max_presence_bytes`, `max_http_connections_per_address`,
+    /// `header_timeout_seconds`, `map_tiles`,
     /// `map_attribution`). Flags and environment variables win.
     #[arg(long = "config", env = "RUCHE_CONFIG", global = true)]
     pub config: Option<PathBuf>,
@@ -96,6 +97,8 @@ struct FileSettings {
     trusted_proxies: Option<Vec<String>>,
     allowed_origins: Option<Vec<String>>,
     max_presence_bytes: Option<usize>,
+    max_http_connections_per_address: Option<usize>,
+    header_timeout_seconds: Option<u64>,
     map_tiles: Option<String>,
     map_attribution: Option<String>,
 }
@@ -134,6 +137,11 @@ pub struct Settings {
     /// Origins besides `base_url`'s whose pages may open live connections with a visitor's
     /// session cookie (`https://wiki.example.org`).
     pub allowed_origins: Vec<String>,
+    /// Open connections (of any kind) one client address may hold; 0: no limit. Trusted
+    /// proxies have none.
+    pub max_http_connections_per_address: usize,
+    /// How long a connection may take to send a request's headers, or stay idle between two.
+    pub header_timeout: Duration,
     /// The map's tile server, as a Leaflet URL template, and the credit it asks for.
     pub map_tiles: String,
     pub map_attribution: String,
@@ -164,6 +172,8 @@ impl Settings {
             forms: crate::forms::FormLimits::default(),
             trusted_proxies: Vec::new(),
             allowed_origins: Vec::new(),
+            max_http_connections_per_address: 256,
+            header_timeout: Duration::from_secs(15),
             map_tiles: "https://tile.openstreetmap.org/{z}/{x}/{y}.png".to_owned(),
             map_attribution: "© OpenStreetMap contributors".to_owned(),
         }
@@ -252,6 +262,12 @@ impl Settings {
                     Ok(url.origin().ascii_serialization())
                 })
                 .collect::<anyhow::Result<_>>()?;
+        }
+        if let Some(n) = file.max_http_connections_per_address {
+            settings.max_http_connections_per_address = n;
+        }
+        if let Some(secs) = file.header_timeout_seconds {
+            settings.header_timeout = Duration::from_secs(secs.max(1));
         }
         if let Some(bytes) = file.max_presence_bytes {
             settings.collab.max_presence_bytes = bytes.max(256);

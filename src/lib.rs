@@ -19,6 +19,7 @@ pub mod forms;
 pub mod history;
 pub mod i18n;
 pub mod layout;
+pub mod listener;
 pub mod map;
 pub mod pages;
 pub mod query;

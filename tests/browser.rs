@@ -35,6 +35,8 @@ async fn people_co_edit_in_real_chromium() {
         ("sophie@example.org", "Sophie Aouizerate", Role::Owner),
         ("celine@example.org", "Céline Coubard", Role::Editor),
         ("lea@example.org", "Léa Martin", Role::Viewer),
+        // A name that is markup: shown as text wherever the browser code puts it.
+        ("piege@example.org", "<img src=x id=injected-name>Piège", Role::Editor),
     ] {
         let user = app.create_user(email, name, false).await;
         app.add_member(&chantier, &user, role).await;
@@ -58,6 +60,14 @@ async fn people_co_edit_in_real_chromium() {
             ("address", "Paris"),
             ("themes", "coopération, ESS"),
         ],
+    )
+    .await;
+    app.new_entry(
+        &sophie,
+        "ressources",
+        "<img src=x id=injected-title>Structure piège",
+        "organisation",
+        &[("name", "Piège"), ("point.lat", "47.3220"), ("point.lon", "5.0415")],
     )
     .await;
     app.new_entry(

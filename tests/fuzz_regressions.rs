@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::fuzzing::{exercise_frame, exercise_page_text};
+use common::fuzzing::{exercise_frame, exercise_page_text, exercise_render_cost};
 
 fn kept_inputs(target: &str) -> Vec<(String, Vec<u8>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds").join(target);
@@ -39,5 +39,19 @@ fn kept_page_texts_are_written_and_rendered_safely() {
     for (name, input) in kept_inputs("page_text") {
         eprintln!("page_text/{name}");
         exercise_page_text(&String::from_utf8_lossy(&input));
+    }
+}
+
+#[test]
+fn kept_texts_render_within_a_linear_budget() {
+    for (name, input) in kept_inputs("render_cost") {
+        eprintln!("render_cost/{name}");
+        let text = String::from_utf8_lossy(&input);
+        // The seeds are short patterns: repeated, they are the texts that used to take seconds.
+        exercise_render_cost(&text.repeat(40_000 / text.len().max(1)));
+    }
+    for (name, input) in kept_inputs("page_text") {
+        eprintln!("page_text/{name}");
+        exercise_render_cost(&String::from_utf8_lossy(&input));
     }
 }

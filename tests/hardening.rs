@@ -295,6 +295,87 @@ async fn live_clients_may_not_write_fields(app: &TestApp) {
     assert!(again.fields().get("logo").is_none(), "{}", again.fields());
 }
 
+/// A tiny PNG picture.
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52, 0, 0, 0,
+    1, 0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89, 0, 0, 0, 0x0d, 0x49, 0x44, 0x41, 0x54,
+    0x78, 0x9c, 0x63, 0, 1, 0, 0, 5, 0, 1, 0x0d, 0x0a, 0x2d, 0xb4, 0, 0, 0, 0, 0x49, 0x45, 0x4e,
+    0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+async fn a_file_is_served_only_for_the_page_it_was_uploaded_to(app: &TestApp) {
+    // The committee keeps a logo in its private space.
+    let committee = app.create_space("comite-de-pilotage", "Comité", Visibility::Private).await;
+    let chair = app.create_user("presidente@example.org", "Présidente", false).await;
+    app.add_member(&committee, &chair, Role::Owner).await;
+    let chair_browser = app.signed_in(&chair.email).await;
+    let secret = app
+        .new_entry(
+            &chair_browser,
+            "comite-de-pilotage",
+            "Structure secrète",
+            "organisation",
+            &[("name", "Secrète")],
+        )
+        .await;
+    let fields = format!("/s/comite-de-pilotage/{secret}/fields");
+    let csrf = app.csrf(&chair_browser, &fields).await;
+    let form = reqwest::multipart::Form::new()
+        .text("_csrf", csrf)
+        .text("name", "Secrète")
+        .part("logo", reqwest::multipart::Part::bytes(PNG).file_name("logo.png"));
+    let saved = chair_browser.post(app.url(&fields)).multipart(form).send().await.expect("POST");
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let content = app
+        .hub
+        .read(match ruche::pages::store::find(&app.db, committee.id, &secret).await.expect("db") {
+            Some(ruche::pages::store::Found::Page(p)) => p.id.doc(),
+            _ => panic!("the entry exists"),
+        })
+        .await
+        .expect("content");
+    let logo = content.fields["logo"].clone();
+    let hash = logo["hash"].as_str().expect("hash").to_owned();
+    let own = format!("/s/comite-de-pilotage/{secret}/files/{hash}");
+    assert_eq!(
+        chair_browser.get(app.url(&own)).send().await.expect("GET").status(),
+        StatusCode::OK
+    );
+
+    // An editor's public entry is made to name that hash (as a raw live update once could).
+    let (_, browser) = member_of_public_space(app).await;
+    let mine =
+        app.new_entry(&browser, SPACE, "Ma structure", "organisation", &[("name", "Mienne")]).await;
+    let space = ruche::spaces::store::find(&app.db, SPACE).await.expect("db").expect("space");
+    let Some(ruche::pages::store::Found::Page(page)) =
+        ruche::pages::store::find(&app.db, space.id, &mine).await.expect("db")
+    else {
+        panic!("the entry exists")
+    };
+    let mut values = serde_json::Map::new();
+    values.insert("logo".to_owned(), logo.clone());
+    app.hub.set_fields(page.id.doc(), values, None).await.expect("fields set");
+    let borrowed = format!("/s/{SPACE}/{mine}/files/{hash}");
+    assert_eq!(
+        reqwest::get(app.url(&borrowed)).await.expect("GET").status(),
+        StatusCode::NOT_FOUND
+    );
+    // Nor can the form launder it: the file was not this editor's upload.
+    let kept = app
+        .post_form(
+            &browser,
+            &format!("/s/{SPACE}/{mine}/fields"),
+            &format!("/s/{SPACE}/{mine}/fields"),
+            &[("name", "Mienne"), ("logo.kept", &logo.to_string())],
+        )
+        .await;
+    assert_eq!(kept.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        reqwest::get(app.url(&borrowed)).await.expect("GET").status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
 // --- 6 and 7. Privacy of field values follows the form at once, everywhere ---------------
 
 async fn wait_for_hits(app: &TestApp, q: &str, wanted: u64) {
@@ -442,6 +523,78 @@ async fn a_link_to_an_unreadable_page_is_refused_like_a_missing_one(app: &TestAp
         page.split("class=\"error\"").nth(1).map(|e| e.split('<').next().unwrap_or("").to_owned())
     };
     assert_eq!(error(&secret_page), error(&missing_page));
+}
+
+// --- 12. Idle connections ---------------------------------------------------------------------
+
+#[tokio::test]
+async fn idle_connections_are_closed_and_counted_per_address() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::start_with(Backend::Sqlite, |s| {
+        s.header_timeout = Duration::from_secs(1);
+        s.max_http_connections_per_address = 20;
+    })
+    .await;
+    let mut idle = Vec::new();
+    for _ in 0..20 {
+        let mut stream = tokio::net::TcpStream::connect(app.addr).await.expect("connect");
+        stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await.expect("partial headers");
+        idle.push(stream);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // One more from the same address: closed at once, without an answer.
+    let mut extra = tokio::net::TcpStream::connect(app.addr).await.expect("connect");
+    let _ = extra.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    let mut buf = [0u8; 64];
+    let read =
+        tokio::time::timeout(Duration::from_secs(5), extra.read(&mut buf)).await.expect("answered");
+    assert!(matches!(read, Ok(0) | Err(_)), "refused: {read:?}");
+    // The idle ones are closed once their time to send headers is over.
+    for stream in &mut idle {
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+            .await
+            .expect("closed in time");
+        let closed = match read {
+            Ok(0) | Err(_) => true,
+            Ok(n) => String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 408"),
+        };
+        assert!(closed, "{read:?}");
+    }
+    drop(idle);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let ok = reqwest::get(app.url("/healthz")).await.expect("GET");
+    assert_eq!(ok.status(), StatusCode::OK, "others are served again");
+    app.stop().await;
+}
+
+// --- 22. Large bodies only from writers ------------------------------------------------------
+
+async fn large_bodies_are_taken_only_from_writers(app: &TestApp) {
+    let token = public_page(app, "Texte").await;
+    let big = "mot ".repeat(1_500_000); // 6 MB
+    let anonymous = reqwest::Client::new();
+    let refused = anonymous
+        .put(app.url(&format!("/api/pages/{SPACE}/notes")))
+        .json(&serde_json::json!({ "markdown": big }))
+        .send()
+        .await
+        .expect("PUT");
+    assert_eq!(refused.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // Without a declared length, the body is cut at the ordinary limit.
+    let chunks = futures_util::stream::iter(
+        (0..64).map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b'a'; 64 * 1024]))),
+    );
+    let streamed = anonymous
+        .post(app.url(&format!("/s/{SPACE}/notes/edit")))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(streamed.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // A viewer is not a writer either; the editor is.
+    let accepted = app.put_page(&token, SPACE, "notes", &"mot ".repeat(500_000)).await;
+    assert!(accepted.status().is_success(), "{}", accepted.status());
 }
 
 // --- 8. Redirects ------------------------------------------------------------------------
@@ -682,6 +835,8 @@ on_each_backend!(
     a_bad_token_on_a_page_gets_one_401,
     values_made_private_or_removed_leave_every_outside_view,
     a_link_to_an_unreadable_page_is_refused_like_a_missing_one,
+    a_file_is_served_only_for_the_page_it_was_uploaded_to,
+    large_bodies_are_taken_only_from_writers,
 );
 
 #[tokio::test]

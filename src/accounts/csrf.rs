@@ -74,9 +74,13 @@ where
         if !is_form {
             return Err(AppError::BadRequest("expected a form".into()));
         }
-        let body = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|_| AppError::BadRequest("the form could not be read".into()))?;
+        let body = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::TooLarge
+            } else {
+                AppError::BadRequest("the form could not be read".into())
+            }
+        })?;
         let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
             .map_err(|_| AppError::BadRequest("the form could not be read".into()))?;
         check(&session, &fields).await?;

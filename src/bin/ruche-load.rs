@@ -496,7 +496,8 @@ async fn start_server(args: &Args) -> anyhow::Result<Server> {
         String::from_utf8(run(&["token", "create", &email]).output()?.stdout)?.trim().to_owned();
     // Every client comes from this machine's address: no per-address limit for the test.
     let config = data.join("load.toml");
-    let mut settings = "max_connections_per_address = 0\n".to_owned();
+    let mut settings =
+        "max_connections_per_address = 0\nmax_http_connections_per_address = 0\n".to_owned();
     if let Some(secs) = args.idle_unload {
         settings.push_str(&format!("idle_unload_seconds = {secs}\n"));
     }

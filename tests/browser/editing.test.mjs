@@ -255,14 +255,59 @@ test('the map shows organisations as markers, with the same places listed beside
   const { context, page } = await person(null)
   await page.goto(`${base}/map`)
   await page.waitForSelector('#map .leaflet-interactive')
-  assert.equal(await page.locator('#map .leaflet-interactive').count(), 1, 'one organisation has a place')
+  assert.equal(await page.locator('#map .leaflet-interactive').count(), 2, 'two organisations have a place')
   assert.match(await page.locator('.map-list').innerText(), /Le Labo de l'ESS/)
-  await page.locator('#map .leaflet-interactive').first().click()
-  const link = page.locator('.leaflet-popup-content a')
+  const link = page.locator('.leaflet-popup-content a', { hasText: "Le Labo de l'ESS" })
+  for (const marker of await page.locator('#map .leaflet-interactive').all()) {
+    await marker.click()
+    await page.waitForTimeout(300)
+    if ((await link.count()) > 0) break
+  }
   assert.equal(await link.innerText(), "Le Labo de l'ESS")
   assert.equal(await link.getAttribute('href'), '/s/ressources/le-labo-de-l-ess')
   await shot(page, '09-map')
   await context.close()
+})
+
+test('markup in titles, names and texts stays text wherever the browser code puts it', async () => {
+  // The map's tooltips and popups.
+  const { context, page } = await person(null)
+  await page.goto(`${base}/map`)
+  await page.waitForSelector('#map .leaflet-interactive')
+  for (const marker of await page.locator('#map .leaflet-interactive').all()) {
+    await marker.hover()
+    await marker.click()
+  }
+  await page.waitForSelector('.leaflet-tooltip')
+  assert.match(await page.locator('#map').innerText(), /<img src=x id=injected-title>Structure piège/)
+  assert.equal(await page.locator('#injected-title').count(), 0, 'no element made from a title')
+  await context.close()
+
+  // Presence: the people list and the named cursors.
+  const a = await person('sophie@example.org')
+  const b = await person('piege@example.org')
+  await openEditor(a.page, '/s/chantier-1/boite-a-outils/edit')
+  await openEditor(b.page, '/s/chantier-1/boite-a-outils/edit')
+  await b.page.click('.cm-content')
+  await b.page.keyboard.press('Control+End')
+  await b.page.keyboard.type(' <img src=x id=injected-text onerror=alert(1)>')
+  // What a hostile client claims about itself is not what others see.
+  await b.page.evaluate(() => window.rucheEditor.provider.awareness.setLocalStateField('user', { name: 'Administratrice', color: 'red; position: fixed; inset: 0' }))
+  await a.page.waitForSelector('[data-role=people] li:has-text("Piège")')
+  const people = await a.page.locator('[data-role=people]').innerText()
+  assert.match(people, /<img src=x id=injected-name>Piège/)
+  assert.doesNotMatch(people, /Administratrice/)
+  await a.page.waitForSelector('.cm-ySelectionInfo')
+  assert.equal(await a.page.locator('#injected-name').count(), 0, 'no element made from a name')
+  const colours = await a.page.locator('[data-role=people] .dot').evaluateAll((dots) => dots.map((d) => d.getAttribute('style')))
+  for (const style of colours) assert.match(style, /^background: (#[0-9a-f]{6}|rgb\(\d+, \d+, \d+\));?$/, style)
+  // The preview shows the text typed as markup inertly.
+  await a.page.waitForFunction(() => window.rucheEditor.doc.getText('body').toString().includes('injected-text'))
+  await a.page.waitForSelector('[data-role=preview]:has-text("Outils")')
+  assert.equal(await a.page.locator('[data-role=preview] [onerror]').count(), 0)
+  await shot(a.page, '13-injected-markup')
+  await a.context.close()
+  await b.context.close()
 })
 
 test('a place is picked on the map of the entry form', async () => {

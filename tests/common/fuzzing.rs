@@ -124,3 +124,35 @@ pub fn exercise_page_text(input: &str) {
         .collect();
     let _ = rewrite_links(after, "chantier", &exported, "https://ruche.example");
 }
+
+/// What rendering may cost: a fixed part, plus a little per byte of text. Generous (fuzzers run
+/// with sanitisers, tests on busy machines): a parser that goes quadratic on some shape of text
+/// (`>` × 40 000 took 5 s, 100 000 took 104 s) overshoots it by orders of magnitude.
+const RENDER_BASE: std::time::Duration = std::time::Duration::from_millis(250);
+const RENDER_PER_BYTE: std::time::Duration = std::time::Duration::from_micros(40);
+
+/// Renders `input` (and finds its plain text and links) within a time that grows linearly with
+/// its length, and with quotes and lists nested no deeper than the renderer allows.
+pub fn exercise_render_cost(input: &str) {
+    let resolve = |_: &LinkTarget| LinkState::Exists;
+    let started = std::time::Instant::now();
+    let html = render::to_html(input, "chantier", &resolve);
+    let _ = render::plain_text(input);
+    let _ = render::links(input, "chantier");
+    let took = started.elapsed();
+    let budget = RENDER_BASE + RENDER_PER_BYTE * u32::try_from(input.len()).unwrap_or(u32::MAX);
+    assert!(took <= budget, "{} bytes took {took:?} (budget {budget:?})", input.len());
+    let mut depth = 0usize;
+    let mut deepest = 0usize;
+    for tag in html.split('<').skip(1) {
+        let name: String =
+            tag.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '/').collect();
+        match name.as_str() {
+            "blockquote" | "ul" | "ol" | "li" => depth += 1,
+            "/blockquote" | "/ul" | "/ol" | "/li" => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        deepest = deepest.max(depth);
+    }
+    assert!(deepest <= 40, "nested {deepest} deep");
+}

@@ -47,10 +47,21 @@ function start (root) {
   window.addEventListener('offline', () => { online = false; showStatus() })
   showStatus()
 
+  // Presence comes from other people's browsers: the server names each connection itself, and
+  // here nothing but a #rrggbb colour and a short text name is kept before anything (the people
+  // list, the remote cursors) uses it.
+  const COLOUR = /^#[0-9a-fA-F]{6}$/
+  const cleanUser = (user) => {
+    const color = typeof user.color === 'string' && COLOUR.test(user.color) ? user.color : '#555555'
+    const name = typeof user.name === 'string' ? user.name.slice(0, 80) : '?'
+    return { name, color, colorLight: color + '33' }
+  }
   const showPeople = () => {
     const names = []
     provider.awareness.getStates().forEach((state, client) => {
-      if (state.user && client !== doc.clientID) names.push(state.user)
+      if (client === doc.clientID || !state.user) return
+      state.user = cleanUser(state.user)
+      names.push(state.user)
     })
     people.replaceChildren(...names.map((user) => {
       const li = document.createElement('li')
@@ -100,7 +111,10 @@ function start (root) {
         headers: { 'content-type': 'application/json', accept: 'application/json' },
         body: JSON.stringify({ space: d.space, markdown: markdownText })
       })
-      if (response.ok) preview.innerHTML = (await response.json()).html
+      if (!response.ok) return
+      // Sanitised by the server's renderer; parsed apart (inert), then shown.
+      const parsed = new DOMParser().parseFromString((await response.json()).html, 'text/html')
+      preview.replaceChildren(...parsed.body.childNodes)
     } catch (_) { /* offline: the preview waits for the connection */ }
   }
   provider.on('sync', (synced) => { if (synced) renderPreview() })

@@ -29,7 +29,10 @@ function start() {
       popup.append(p);
     }
     marker.bindPopup(popup);
-    marker.bindTooltip(entry.title);
+    // Leaflet reads a string as HTML: the title goes in as text.
+    const tooltip = document.createElement("span");
+    tooltip.textContent = entry.title;
+    marker.bindTooltip(tooltip);
     points.push([entry.lat, entry.lon]);
   }
   if (points.length > 0) {

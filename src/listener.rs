@@ -1,0 +1,151 @@
+//! Accepting connections: a connection must send its request headers within a deadline (also
+//! between requests on a kept-alive connection), one address may hold only so many connections,
+//! and on shutdown the requests under way finish. (`axum::serve` sets none of these: 1 100
+//! connections that sent nothing stayed open and made every request fail with "too many open
+//! files".)
+use std::{
+    collections::HashMap,
+    future::Future,
+    net::{IpAddr, SocketAddr},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{extract::ConnectInfo, Router};
+use hyper_util::{
+    rt::{TokioExecutor, TokioIo, TokioTimer},
+    server::{conn::auto::Builder, graceful::GracefulShutdown},
+    service::TowerToHyperService,
+};
+use tokio::net::TcpListener;
+
+/// How long requests under way may take to finish once the server is asked to stop.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Open connections per client address.
+#[derive(Clone, Default)]
+pub struct ConnectionCounts {
+    counts: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+/// One connection, counted for its address until dropped.
+pub struct Counted {
+    counts: ConnectionCounts,
+    addr: IpAddr,
+}
+
+impl ConnectionCounts {
+    /// Counts a connection from `addr`, unless it already holds `max` (0: no limit).
+    pub fn admit(&self, addr: IpAddr, max: usize) -> Option<Counted> {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let n = counts.entry(addr).or_default();
+        if max > 0 && *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(Counted { counts: self.clone(), addr })
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        let mut counts = self.counts.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = counts.get_mut(&self.addr) {
+            *n -= 1;
+            if *n == 0 {
+                counts.remove(&self.addr);
+            }
+        }
+    }
+}
+
+/// What the accept loop needs to know.
+pub struct Limits {
+    /// Connections one address may hold (0: no limit); addresses of trusted proxies have none.
+    pub per_address: usize,
+    /// How long a client has to send a request's headers, and how long a kept-alive connection
+    /// may wait for its next request (browsers open a new one when theirs was closed).
+    pub header_timeout: Duration,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// Lets the process hold as many open files (connections) as the system allows it.
+pub fn raise_open_files_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open files limit"),
+        Err(err) => tracing::warn!(error = %err, "could not raise the open files limit"),
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then lets the requests under way
+/// finish (for a while).
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
+    builder.http2().timer(TokioTimer::new()).keep_alive_interval(Some(Duration::from_secs(30)));
+    let builder = Arc::new(builder);
+    let graceful = GracefulShutdown::new();
+    let counts = ConnectionCounts::default();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Out of file descriptors, say: wait a little rather than spin.
+                    tracing::warn!(error = %err, "could not accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let trusted = limits.trusted_proxies.iter().any(|net| net.contains(&peer.ip()));
+        let max = if trusted { 0 } else { limits.per_address };
+        let Some(counted) = counts.admit(peer.ip(), max) else {
+            tracing::debug!(peer = %peer.ip(), "connection refused: too many from this address");
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(
+            router.clone().layer(axum::Extension(ConnectInfo::<SocketAddr>(peer))),
+        );
+        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection.into_owned());
+        tokio::spawn(async move {
+            let _counted = counted;
+            if let Err(err) = connection.await {
+                tracing::debug!(error = %err, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
+        tracing::warn!("some requests were still under way after {SHUTDOWN_GRACE:?}");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_holds_at_most_its_share_of_connections() {
+        let counts = ConnectionCounts::default();
+        let addr: IpAddr = [203, 0, 113, 1].into();
+        let first = counts.admit(addr, 2).expect("first");
+        let _second = counts.admit(addr, 2).expect("second");
+        assert!(counts.admit(addr, 2).is_none());
+        assert!(counts.admit([203, 0, 113, 2].into(), 2).is_some(), "others unaffected");
+        drop(first);
+        assert!(counts.admit(addr, 2).is_some(), "a closed connection frees its place");
+        assert!(counts.admit(addr, 0).is_some(), "0: no limit");
+    }
+}
