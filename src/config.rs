@@ -32,7 +32,7 @@ pub struct SiteArgs {
     /// `max_messages_per_second`, `max_connections_per_address`, `max_page_chars`,
     /// `max_upload_bytes`, `max_body_bytes`, `max_search_chars`, `max_form_fields`, `max_form_choices`, `trusted_proxies`, `allowed_origins`,
     /// `max_presence_bytes`, `max_http_connections_per_address`,
-    /// `header_timeout_seconds`, `map_tiles`,
+    /// `header_timeout_seconds`, `time_zone`, `map_tiles`,
     /// `map_attribution`). Flags and environment variables win.
     #[arg(long = "config", env = "RUCHE_CONFIG", global = true)]
     pub config: Option<PathBuf>,
@@ -101,6 +101,7 @@ struct FileSettings {
     header_timeout_seconds: Option<u64>,
     map_tiles: Option<String>,
     map_attribution: Option<String>,
+    time_zone: Option<String>,
 }
 
 /// Everything the application needs to know about where and how it runs.
@@ -145,6 +146,8 @@ pub struct Settings {
     /// The map's tile server, as a Leaflet URL template, and the credit it asks for.
     pub map_tiles: String,
     pub map_attribution: String,
+    /// Where the site's days and hours are told (`Europe/Paris`).
+    pub time_zone: chrono_tz::Tz,
 }
 
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
@@ -176,6 +179,7 @@ impl Settings {
             header_timeout: Duration::from_secs(15),
             map_tiles: "https://tile.openstreetmap.org/{z}/{x}/{y}.png".to_owned(),
             map_attribution: "© OpenStreetMap contributors".to_owned(),
+            time_zone: crate::dates::DEFAULT_TIME_ZONE,
         }
     }
 
@@ -286,6 +290,11 @@ impl Settings {
         }
         if let Some(tiles) = file.map_tiles {
             settings.map_tiles = tiles;
+        }
+        if let Some(zone) = file.time_zone {
+            settings.time_zone = crate::dates::parse_zone(&zone).with_context(|| {
+                format!("the time zone {zone:?} is not one (for example Europe/Paris)")
+            })?;
         }
         if let Some(credit) = file.map_attribution {
             settings.map_attribution = credit;

@@ -56,6 +56,8 @@ pub struct Ctx {
     pub map_attribution: String,
     /// Longest search query (the search box holds no more).
     pub max_search_chars: usize,
+    /// Where the site's days and hours are told.
+    pub time_zone: chrono_tz::Tz,
     /// The path and query, so the language switch and sign-in come back here.
     pub here: String,
     pub flashes: Vec<Flash>,
@@ -68,6 +70,16 @@ pub struct Ctx {
 impl Ctx {
     pub fn t(&self, key: &str) -> String {
         self.lang.t(key)
+    }
+
+    /// "samedi 12 décembre 2026 à 14 h" in the site's time zone.
+    pub fn moment(&self, t: chrono::DateTime<chrono::Utc>) -> String {
+        crate::dates::moment(self.lang, self.time_zone, t)
+    }
+
+    /// "il y a 5 minutes", with the exact moment on hover and for screen readers.
+    pub fn time_ago(&self, t: chrono::DateTime<chrono::Utc>) -> Markup {
+        crate::dates::time_ago(self.lang, self.time_zone, t)
     }
 
     pub fn tf(&self, key: &str, args: &[(&str, &str)]) -> String {
@@ -118,6 +130,7 @@ impl FromRequestParts<AppState> for Ctx {
             map_tiles: state.settings.map_tiles.clone(),
             map_attribution: state.settings.map_attribution.clone(),
             max_search_chars: state.settings.max_search_chars,
+            time_zone: state.settings.time_zone,
             here: parts
                 .uri
                 .path_and_query()
@@ -133,6 +146,42 @@ impl FromRequestParts<AppState> for Ctx {
 /// A whole HTML page around `content`.
 pub fn page(ctx: &Ctx, title: &str, content: Markup) -> Html<String> {
     let here = urlencode(&ctx.here);
+    let links = html! {
+        ul {
+            li { a href="/" { (ctx.t("nav.spaces")) } }
+            li { a href="/directory" { (ctx.t("nav.directory")) } }
+            li { a href="/agenda" { (ctx.t("nav.agenda")) } }
+            li { a href="/resources" { (ctx.t("nav.resources")) } }
+            li { a href="/map" { (ctx.t("nav.map")) } }
+            li { a href="/changes" { (ctx.t("nav.changes")) } }
+            @if crate::access::may_administer_site(ctx.user.as_ref()) {
+                li { a href="/admin/users" { (ctx.t("nav.admin")) } }
+                li { a href="/admin/forms" { (ctx.t("nav.forms")) } }
+            }
+        }
+    };
+    let who = html! {
+        @if let Some(user) = &ctx.user {
+            a href="/account" { (user.name) }
+            form method="post" action="/logout" {
+                (ctx.csrf_field())
+                button.link type="submit" { (ctx.t("nav.sign_out")) }
+            }
+        } @else {
+            a href={"/login?next=" (here)} { (ctx.t("nav.sign_in")) }
+        }
+        ul.langs aria-label=(ctx.t("layout.language")) {
+            @for lang in Lang::ALL {
+                li {
+                    @if lang == ctx.lang {
+                        span aria-current="true" lang=(lang.code()) { (lang.own_name()) }
+                    } @else {
+                        a href={"/lang/" (lang.code()) "?next=" (here)} lang=(lang.code()) hreflang=(lang.code()) { (lang.own_name()) }
+                    }
+                }
+            }
+        }
+    };
     let markup = html! {
         (DOCTYPE)
         html lang=(ctx.lang.code()) {
@@ -145,47 +194,26 @@ pub fn page(ctx: &Ctx, title: &str, content: Markup) -> Html<String> {
             body {
                 a.skip href="#main" { (ctx.t("layout.skip")) }
                 header.site {
-                    div.bar {
+                    // Wide screens: everything in one bar. Phones: the site's name, search and a
+                    // menu that opens the rest (no script needed), so the page starts at once.
+                    div.bar.wide {
                         a.brand href="/" { (ctx.site_name) }
-                        nav aria-label=(ctx.t("layout.nav_label")) {
-                            ul {
-                                li { a href="/" { (ctx.t("nav.spaces")) } }
-                                li { a href="/directory" { (ctx.t("nav.directory")) } }
-                                li { a href="/agenda" { (ctx.t("nav.agenda")) } }
-                                li { a href="/resources" { (ctx.t("nav.resources")) } }
-                                li { a href="/map" { (ctx.t("nav.map")) } }
-                                li { a href="/changes" { (ctx.t("nav.changes")) } }
-                                @if crate::access::may_administer_site(ctx.user.as_ref()) {
-                                    li { a href="/admin/users" { (ctx.t("nav.admin")) } }
-                                    li { a href="/admin/forms" { (ctx.t("nav.forms")) } }
-                                }
-                            }
-                        }
-                        form.site-search role="search" method="get" action="/search" {
+                        nav aria-label=(ctx.t("layout.nav_label")) { (links) }
+                        form.site-search role="search" method="get" action="/search" aria-label=(ctx.t("search.box")) {
                             label.visually-hidden for="site-search-q" { (ctx.t("search.box")) }
                             input #site-search-q type="search" name="q" placeholder=(ctx.t("search.title")) maxlength=(ctx.max_search_chars);
                             button type="submit" { (ctx.t("search.go")) }
                         }
-                        div.who {
-                            @if let Some(user) = &ctx.user {
-                                a href="/account" { (user.name) }
-                                form method="post" action="/logout" {
-                                    (ctx.csrf_field())
-                                    button.link type="submit" { (ctx.t("nav.sign_out")) }
-                                }
-                            } @else {
-                                a href={"/login?next=" (here)} { (ctx.t("nav.sign_in")) }
-                            }
-                            ul.langs aria-label=(ctx.t("layout.language")) {
-                                @for lang in Lang::ALL {
-                                    li {
-                                        @if lang == ctx.lang {
-                                            span aria-current="true" lang=(lang.code()) { (lang.own_name()) }
-                                        } @else {
-                                            a href={"/lang/" (lang.code()) "?next=" (here)} lang=(lang.code()) hreflang=(lang.code()) { (lang.own_name()) }
-                                        }
-                                    }
-                                }
+                        div.who { (who) }
+                    }
+                    div.bar.narrow {
+                        a.brand href="/" { (ctx.site_name) }
+                        a.bar-button href="/search" { (ctx.t("search.title")) }
+                        details.menu {
+                            summary.bar-button { (ctx.t("layout.menu")) }
+                            div.menu-panel {
+                                nav aria-label=(ctx.t("layout.nav_label")) { (links) }
+                                div.who { (who) }
                             }
                         }
                     }
@@ -350,6 +378,7 @@ pub async fn error_pages(State(state): State<AppState>, request: Request, next: 
         map_tiles: state.settings.map_tiles.clone(),
         map_attribution: state.settings.map_attribution.clone(),
         max_search_chars: state.settings.max_search_chars,
+        time_zone: state.settings.time_zone,
         here,
         flashes: vec![],
         csp_nonce: String::new(),

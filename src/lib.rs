@@ -11,6 +11,7 @@ pub mod cli;
 pub mod client_addr;
 pub mod collab;
 pub mod config;
+pub mod dates;
 pub mod db;
 pub mod demo;
 pub mod directory;

@@ -45,6 +45,7 @@ async fn people_co_edit_in_real_chromium() {
     let token = app.token_for("sophie@example.org").await;
     app.put_page(&token, "chantier-1", "feuille-de-route", "Objectifs du chantier.").await;
     app.put_page(&token, "chantier-1", "boite-a-outils", "Outils :").await;
+    app.put_page(&token, "chantier-1", "brouillon", "").await;
     app.put_page(&token, "ressources", "guide", GUIDE).await;
     // Entries for the directory, the agenda, the resources and the map.
     let sophie = app.signed_in("sophie@example.org").await;

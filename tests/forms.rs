@@ -315,7 +315,9 @@ async fn an_event_is_validated_and_reaches_live_clients(app: &TestApp) {
         .text()
         .await
         .unwrap();
-    assert!(page.contains("2025-03-27 09:30") && page.contains("Paris"));
+    // In words, in the site's time zone (no raw values on the page).
+    assert!(page.contains("jeudi 27 mars 2025, de 9 h 30 à 17 h"), "{page}");
+    assert!(!page.contains("2025-03-27") && !page.contains("Europe/Paris"), "{page}");
 
     // Projected into SQL with the right instant (09:30 in Paris in March is 08:30 UTC).
     use ruche::forms::entity::entry_field;

@@ -172,8 +172,8 @@ pub fn account(ctx: &Ctx, data: &AccountPage) -> Html<String> {
                             @for token in &data.tokens {
                                 tr {
                                     td { (token.name) }
-                                    td { (token.created_at.format("%Y-%m-%d %H:%M")) }
-                                    td { @match token.last_used_at { Some(t) => (t.format("%Y-%m-%d %H:%M")), None => (ctx.t("tokens.never")) } }
+                                    td { (ctx.moment(token.created_at)) }
+                                    td { @match token.last_used_at { Some(t) => (ctx.time_ago(t)), None => (ctx.t("tokens.never")) } }
                                     td {
                                         form method="post" action={"/account/tokens/" (token.id) "/revoke"} {
                                             (ctx.csrf_field())

@@ -27,8 +27,6 @@ use crate::{
 
 /// The form whose entries are events.
 pub const EVENT_FORM: &str = "event";
-/// Where the agenda's days are cut.
-const SITE_TZ: Tz = chrono_tz::Europe::Paris;
 const PER_PAGE: usize = 20;
 
 async fn event_form(state: &AppState) -> AppResult<Form> {
@@ -57,42 +55,22 @@ fn when(ctx: &Ctx, e: &Entry) -> String {
     let Some(range) = e.values.get("when") else {
         return String::new();
     };
-    let tz: Tz =
-        range.get("tz").and_then(Value::as_str).and_then(|t| t.parse().ok()).unwrap_or(SITE_TZ);
+    let tz: Tz = range
+        .get("tz")
+        .and_then(Value::as_str)
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(ctx.time_zone);
     let (Some(start), Some(end)) = (e.starts_at, e.ends_at) else { return String::new() };
     let (start, end) = (start.with_timezone(&tz), end.with_timezone(&tz));
-    let day = |d: &DateTime<Tz>| long_date(ctx, d.date_naive());
-    let hour = |d: &DateTime<Tz>| d.format("%H:%M").to_string();
-    let mut text = if start.date_naive() == end.date_naive() {
-        ctx.tf(
-            "agenda.same_day",
-            &[("day", &day(&start)), ("start", &hour(&start)), ("end", &hour(&end))],
-        )
-    } else {
-        ctx.tf(
-            "agenda.several_days",
-            &[
-                ("start", &format!("{} {}", day(&start), hour(&start))),
-                ("end", &format!("{} {}", day(&end), hour(&end))),
-            ],
-        )
-    };
-    if tz != SITE_TZ {
+    let mut text = crate::dates::range(ctx.lang, start.naive_local(), end.naive_local());
+    if tz != ctx.time_zone {
         text.push_str(&format!(" ({tz})"));
     }
     text
 }
 
 fn long_date(ctx: &Ctx, d: NaiveDate) -> String {
-    // "1er novembre" in French, "1 November" in English.
-    let day = if d.day() == 1 { ctx.t("agenda.first_of_month") } else { d.day().to_string() };
-    format!(
-        "{} {} {} {}",
-        ctx.t(&format!("agenda.weekday_{}", d.weekday().number_from_monday())),
-        day,
-        ctx.t(&format!("agenda.month_{}", d.month())),
-        d.year()
-    )
+    crate::dates::long_date(ctx.lang, d)
 }
 
 /// Which part of the agenda the address asks for.
@@ -101,8 +79,8 @@ struct View {
     past: bool,
 }
 
-fn view_of(filter: &Filter, now: DateTime<Utc>) -> View {
-    let today = now.with_timezone(&SITE_TZ).date_naive();
+fn view_of(filter: &Filter, now: DateTime<Utc>, tz: Tz) -> View {
+    let today = now.with_timezone(&tz).date_naive();
     let month = filter
         .rest
         .get("month")
@@ -150,7 +128,7 @@ fn render(
     space: Option<(&String, &String)>,
 ) -> Html<String> {
     let now = Utc::now();
-    let view = view_of(filter, now);
+    let view = view_of(filter, now, ctx.time_zone);
     let mut selects = Vec::new();
     if space.is_none() {
         selects.push(FilterSelect::of_space(ctx, filter, &entries));
@@ -237,8 +215,8 @@ fn month_grid(
     .unwrap_or(first);
     let previous = (first - Duration::days(1)).with_day(1).unwrap_or(first);
     let start = first - Duration::days(i64::from(first.weekday().num_days_from_monday()));
-    let today = Utc::now().with_timezone(&SITE_TZ).date_naive();
-    let local_day = |t: DateTime<Utc>| t.with_timezone(&SITE_TZ).date_naive();
+    let today = Utc::now().with_timezone(&ctx.time_zone).date_naive();
+    let local_day = |t: DateTime<Utc>| t.with_timezone(&ctx.time_zone).date_naive();
     let on = |day: NaiveDate| -> Vec<&Entry> {
         entries
             .iter()

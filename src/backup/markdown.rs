@@ -175,7 +175,9 @@ fn safe_file_name(name: &str, used: &mut HashMap<String, usize>) -> String {
 
 /// Wiki links (`[[Page]]`, `[[space/Page|label]]`) and links to the site's pages
 /// (`/s/space/page`) become relative links between the exported files; links to pages not in
-/// the export and to the rest of the site (`/agenda`) point to the site online.
+/// the export and to the rest of the site (`/agenda`) point to the site online. A single line
+/// break is written as a Markdown hard break (`\` at the end of the line), so the file reads
+/// in other tools as it reads on the site.
 pub fn rewrite_links(
     markdown: &str,
     space: &str,
@@ -214,6 +216,7 @@ pub fn rewrite_links(
                     open = Some((range, target, online, String::new()));
                 }
             }
+            Event::SoftBreak if open.is_none() => replacements.push((range, "\\\n".to_owned())),
             Event::Text(text) | Event::Code(text) => {
                 if let Some((_, _, _, label)) = open.as_mut() {
                     label.push_str(&text);
@@ -280,6 +283,14 @@ mod tests {
              [le site](../chantier-2/outils-financiers.md) ou \
              [ailleurs](https://example.org) et [l'agenda](<https://wiki.example.org/agenda>)."
         );
+    }
+
+    #[test]
+    fn single_line_breaks_stay_line_breaks() {
+        let md = "Mon titre\nun  \ntache\n\n- a\n  suite";
+        let out = rewrite_links(md, "chantier-1", &HashSet::new(), "https://wiki.example.org/");
+        // ("un  " already ended with a hard break: two spaces.)
+        assert_eq!(out, "Mon titre\\\nun  \ntache\n\n- a\\\n  suite");
     }
 
     #[test]

@@ -194,6 +194,11 @@ pub fn entry_form(
 /// The entry's values, as a list; members-only fields only when `private` is allowed. Files are
 /// served from under the entry's address (`base`).
 pub fn values(ctx: &Ctx, base: &str, form: &Form, values: &Value, private: bool) -> Markup {
+    // The entry's space, for wiki links in its long texts (`base` is `/s/{space}/{page}`).
+    let space = base.trim_start_matches("/s/").split('/').next().unwrap_or_default();
+    let formatted = |text: &str| {
+        crate::pages::render::to_html(text, space, &|_| crate::pages::render::LinkState::Unknown)
+    };
     html! {
         dl.facts.entry {
             @for f in form.fields.iter().filter(|f| private || !f.is_private()) {
@@ -204,10 +209,10 @@ pub fn values(ctx: &Ctx, base: &str, form: &Form, values: &Value, private: bool)
                             FieldKind::Url => { @let url = as_text(v); a href=(url) rel="noopener noreferrer" { (url) } }
                             FieldKind::Email => { @let email = as_text(v); a href={"mailto:" (email)} { (email) } }
                             FieldKind::PageLink { .. } => { @let link = as_text(v); a href={"/s/" (link)} { (link) } }
-                            FieldKind::DateTimeRange => {
-                                (as_text(&v["start"]).replace('T', " ")) " → " (as_text(&v["end"]).replace('T', " ")) " (" (as_text(&v["tz"])) ")"
-                            }
-                            FieldKind::LongText => (crate::layout::paragraphs(&as_text(v))),
+                            FieldKind::DateTimeRange => (when_in_words(ctx, v)),
+                            // Written with the editor's formatting: shown by the one renderer
+                            // (wiki links as plain links, nothing learnt about their pages).
+                            FieldKind::LongText => div.content { (maud::PreEscaped(formatted(&as_text(v)))) },
                             FieldKind::Audience => (ctx.t(if as_text(v) == super::AUDIENCE_MEMBERS { "forms.audience_members" } else { "forms.audience_public" })),
                             FieldKind::Image => {
                                 @let hash = as_text(&v["hash"]);
@@ -226,6 +231,21 @@ pub fn values(ctx: &Ctx, base: &str, form: &Form, values: &Value, private: bool)
         }
         @if !private && form.has_members_only_fields() { p.meta { (ctx.t("forms.members_only_hidden")) } }
     }
+}
+
+/// An event's dates as people read them, in its own time zone (named when it is not the site's).
+fn when_in_words(ctx: &Ctx, v: &Value) -> String {
+    let local =
+        |key: &str| chrono::NaiveDateTime::parse_from_str(&as_text(&v[key]), "%Y-%m-%dT%H:%M").ok();
+    let (Some(start), Some(end)) = (local("start"), local("end")) else {
+        return String::new();
+    };
+    let mut text = crate::dates::range(ctx.lang, start, end);
+    let tz = as_text(&v["tz"]);
+    if crate::dates::parse_zone(&tz).is_some_and(|z| z != ctx.time_zone) {
+        text.push_str(&format!(" ({tz})"));
+    }
+    text
 }
 
 /// A size in plain words: "120 Ko", "2,5 Mo".

@@ -92,7 +92,7 @@ fn view(
                 ul.changes {
                     @for c in changes {
                         li {
-                            time datetime=(c.at.to_rfc3339()) { (c.at.format("%d/%m/%Y %H:%M")) } " — "
+                            (ctx.time_ago(c.at)) " — "
                             @if c.page_trashed { (feeds::describe(ctx.lang, c)) }
                             @else {
                                 a href={"/s/" (c.space_slug) "/" (c.page_slug)} { (feeds::describe(ctx.lang, c)) }

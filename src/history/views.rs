@@ -10,10 +10,7 @@ use crate::{
 };
 
 fn when(ctx: &Ctx, r: &Revision) -> String {
-    match ctx.lang {
-        crate::i18n::Lang::Fr => r.created_at.format("%d/%m/%Y %H:%M UTC").to_string(),
-        crate::i18n::Lang::En => r.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-    }
+    ctx.moment(r.created_at)
 }
 
 fn kind(ctx: &Ctx, k: Kind) -> String {

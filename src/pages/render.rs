@@ -313,6 +313,9 @@ pub fn to_html(
                 };
                 events.push(Event::InlineHtml(CowStr::from(mark)));
             }
+            // One press of Enter starts a new line for the reader too, as in YesWiki and most
+            // comment boxes; a blank line still starts a new paragraph.
+            Event::SoftBreak => events.push(Event::HardBreak),
             other => events.push(other),
         }
     }
@@ -479,6 +482,13 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn one_line_break_is_a_line_break() {
+        let html = render("Mon titre\nun\ntache\n\nAutre paragraphe");
+        assert!(html.contains("Mon titre<br>\nun<br>\ntache</p>"), "{html}");
+        assert_eq!(html.matches("<p>").count(), 2, "{html}");
     }
 
     #[test]

@@ -9,13 +9,6 @@ use crate::{
     spaces::Space,
 };
 
-fn date(ctx: &Ctx, t: chrono::DateTime<chrono::Utc>) -> String {
-    match ctx.lang {
-        crate::i18n::Lang::Fr => t.format("%d/%m/%Y à %H:%M UTC").to_string(),
-        crate::i18n::Lang::En => t.format("%Y-%m-%d %H:%M UTC").to_string(),
-    }
-}
-
 /// `html` has been rendered and sanitised by `render::to_html`.
 pub fn show(
     ctx: &Ctx,
@@ -38,8 +31,8 @@ pub fn show(
             }
             p.meta {
                 @match last.filter(|r| !r.contributors.is_empty()) {
-                    Some(r) => (ctx.tf("page.updated_by", &[("who", &r.contributors.join(", ")), ("when", &date(ctx, r.created_at))])),
-                    None => (ctx.tf("page.updated", &[("when", &date(ctx, page.updated_at))])),
+                    Some(r) => { (ctx.tf("page.updated_by", &[("who", &r.contributors.join(", "))])) " " (ctx.time_ago(r.created_at)) }
+                    None => { (ctx.t("page.updated")) " " (ctx.time_ago(page.updated_at)) }
                 }
                 " · " a href={"/s/" (space.slug) "/" (page.slug) "/history"} { (ctx.t("history.title")) }
             }
@@ -149,7 +142,7 @@ pub fn edit(
         ("bullets", "•", "editor.bullets"),
         ("numbers", "1.", "editor.numbers"),
         ("checklist", "☐", "editor.checklist"),
-        ("link", "🔗", "editor.link"),
+        ("link", "", "editor.link"),
         ("wikilink", "[[ ]]", "editor.wikilink"),
         ("table", "▦", "editor.table"),
         ("undo", "↶", "editor.undo"),
@@ -180,9 +173,10 @@ pub fn edit(
                 }
                 div.toolbar role="toolbar" aria-label=(ctx.t("editor.toolbar")) data-role="toolbar" {
                     @for (action, symbol, key) in tools {
-                        button.tool type="button" data-action=(action) title=(ctx.t(key)) {
-                            span aria-hidden="true" { (symbol) }
-                            span.visually-hidden { (ctx.t(key)) }
+                        // The label is on the button, not in a tooltip; the symbol is decoration.
+                        button.tool type="button" data-action=(action) {
+                            @if !symbol.is_empty() { span.tool-icon aria-hidden="true" { (symbol) } }
+                            span.tool-label { (ctx.t(key)) }
                         }
                     }
                 }

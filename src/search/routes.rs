@@ -61,7 +61,7 @@ pub async fn page(
         &title,
         html! {
             h1 { (ctx.t("search.title")) }
-            form.filters role="search" method="get" action="/search" {
+            form.filters role="search" method="get" action="/search" aria-label=(ctx.t("search.title")) {
                 div.field {
                     label for="search-q" { (ctx.t("search.label")) }
                     p.hint #search-hint { (ctx.t("search.hint")) }

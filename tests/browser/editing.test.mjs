@@ -163,6 +163,60 @@ test('the toolbar makes bold, a list and a wiki link, and the preview shows them
   await context.close()
 })
 
+test('each line button puts its marker at the start of the line, and takes it off again', async () => {
+  const { context, page } = await person('sophie@example.org')
+  await openEditor(page, '/s/chantier-1/brouillon/edit')
+  const setText = (t) => page.evaluate((t) => {
+    const v = window.rucheEditor.view
+    v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: t } })
+  }, t)
+  const select = (from, to) => page.evaluate(([f, t]) => {
+    const v = window.rucheEditor.view
+    v.dispatch({ selection: { anchor: f, head: t } })
+    v.focus()
+  }, [from, to])
+  const press = (action) => page.click(`button[data-action=${action}]`)
+  for (const [action, marker] of [['heading', '## '], ['bullets', '- '], ['numbers', '1. '], ['checklist', '- [ ] ']]) {
+    // On an empty line: the marker first, then what the person types.
+    await setText('')
+    await select(0, 0)
+    await press(action)
+    await page.keyboard.type('Mon texte')
+    assert.equal(await editorText(page), `${marker}Mon texte`, action)
+    // Pressed again: it comes off.
+    await press(action)
+    assert.equal(await editorText(page), 'Mon texte', action)
+    // On a line with text, the cursor in the middle of it: at the start of the line.
+    await select(3, 3)
+    await press(action)
+    assert.equal(await editorText(page), `${marker}Mon texte`, action)
+    // Several lines selected: each gets its marker (numbers count up).
+    await setText('un\ndeux\ntrois')
+    await select(0, 'un\ndeux\ntrois'.length)
+    await press(action)
+    const expected = ['un', 'deux', 'trois'].map((l, i) => (action === 'numbers' ? `${i + 1}. ` : marker) + l).join('\n')
+    assert.equal(await editorText(page), expected, action)
+    await press(action)
+    assert.equal(await editorText(page), 'un\ndeux\ntrois', action)
+  }
+  // Another kind of list: the marker is replaced, not added to.
+  await setText('- un')
+  await select(4, 4)
+  await press('numbers')
+  assert.equal(await editorText(page), '1. un')
+  await press('checklist')
+  assert.equal(await editorText(page), '- [ ] un')
+  // The buttons say what they do, in words.
+  for (const label of ['Gras', 'Titre', 'Liste à puces', 'Liste numérotée', 'Cases à cocher', 'Lien vers un site']) {
+    assert.equal(await page.getByRole('button', { name: label, exact: true }).count(), 1, label)
+  }
+  // One press of Enter is a new line for the reader too.
+  await setText('Mon titre\nun\ntache')
+  await page.waitForSelector('[data-role=preview] br', { state: 'attached' })
+  await shot(page, '05-line-buttons')
+  await context.close()
+})
+
 test('a viewer cannot change the text and sees the others live', async () => {
   const editor = await person('sophie@example.org')
   const viewer = await person('lea@example.org')
@@ -207,12 +261,24 @@ test('on a phone the page and the editor are usable', async () => {
   }
   for (const button of await page.$$('[data-role=toolbar] button')) {
     const box = await button.boundingBox()
-    assert.ok(box && box.x >= 0 && box.x + box.width <= 360, 'every toolbar button is on screen')
     assert.ok(box.height >= 44 && box.width >= 44, 'toolbar buttons are big enough to touch')
   }
+  // The toolbar is one row to swipe; the page does not scroll sideways, and the text to edit
+  // starts within the first screen, below a compact header.
+  const header = await page.locator('header.site').boundingBox()
+  assert.ok(header.height <= 90, `the header takes ${header.height}px`)
+  const editor = await page.locator('.cm-content').boundingBox()
+  assert.ok(editor.y < 740, `the text starts at ${editor.y}px`)
   await page.click('button[data-action=bold]')
   assert.match(await editorText(page), /\*\*/)
   await shot(page, '07-phone')
+  // The menu opens the rest of the navigation and the account.
+  await page.goto(`${base}/s/ressources/guide`)
+  await shot(page, '07-phone-page')
+  await page.click('details.menu > summary')
+  await page.waitForSelector('.menu-panel a[href="/agenda"]')
+  await shot(page, '07-phone-menu')
+  await Promise.all([page.waitForURL((url) => url.pathname === '/agenda'), page.click('.menu-panel a[href="/agenda"]')])
   await context.close()
 })
 

@@ -135,17 +135,36 @@ function start (root) {
     })
     view.focus()
   }
-  const prefixLines = (prefix) => () => {
-    const { from, to } = view.state.selection.main
-    const first = view.state.doc.lineAt(from)
-    const last = view.state.doc.lineAt(to)
-    const changes = []
-    let n = 1
-    for (let line = first.number; line <= last.number; line++) {
-      const l = view.state.doc.line(line)
-      changes.push({ from: l.from, insert: typeof prefix === 'function' ? prefix(n++) : prefix })
-    }
-    view.dispatch({ changes })
+  // Line markers (heading, lists, checkboxes) go at the start of the line — of each selected
+  // line — with the cursor after them, replacing another kind of marker; pressed again, they
+  // come off. (Inserted at the cursor, what the person typed next landed before them.)
+  const MARKERS = {
+    heading: { test: /^#{1,6} /, make: () => '## ' },
+    bullets: { test: /^[-*+] (?!\[[ xX]\] )/, make: () => '- ' },
+    numbers: { test: /^\d{1,9}[.)] /, make: (n) => `${n}. ` },
+    checklist: { test: /^[-*+] \[[ xX]\] /, make: () => '- [ ] ' }
+  }
+  const ANY_MARKER = /^(#{1,6} |[-*+] \[[ xX]\] |[-*+] |\d{1,9}[.)] )/
+  const lineMarker = (kind) => () => {
+    const { state } = view
+    const marker = MARKERS[kind]
+    const { from, to } = state.selection.main
+    const first = state.doc.lineAt(from).number
+    let last = state.doc.lineAt(to).number
+    // A selection ending at the very start of a line does not take that line.
+    if (last > first && to === state.doc.line(last).from) last--
+    const lines = []
+    for (let n = first; n <= last; n++) lines.push(state.doc.line(n))
+    const off = lines.every((line) => marker.test.test(line.text))
+    let count = 0
+    const changes = lines.map((line) => {
+      const found = line.text.match(off ? marker.test : ANY_MARKER)
+      const length = found ? found[0].length : 0
+      return { from: line.from, to: line.from + length, insert: off ? '' : marker.make(++count) }
+    })
+    const set = state.changes(changes)
+    // Mapped forward: a cursor at the start of the line ends up after the new marker.
+    view.dispatch({ changes: set, selection: state.selection.map(set, 1), scrollIntoView: true })
     view.focus()
   }
   const insertBlock = (block) => () => {
@@ -158,10 +177,10 @@ function start (root) {
   const actions = {
     bold: wrap('**', '**', text.sample),
     italic: wrap('*', '*', text.sample),
-    heading: prefixLines('## '),
-    bullets: prefixLines('- '),
-    numbers: prefixLines((n) => `${n}. `),
-    checklist: prefixLines('- [ ] '),
+    heading: lineMarker('heading'),
+    bullets: lineMarker('bullets'),
+    numbers: lineMarker('numbers'),
+    checklist: lineMarker('checklist'),
     link: wrap('[', '](https://)', text.sample),
     wikilink: wrap('[[', ']]', text.pageName),
     table: insertBlock(`| ${text.column} 1 | ${text.column} 2 |\n| --- | --- |\n|  |  |`),

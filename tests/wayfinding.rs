@@ -1,0 +1,117 @@
+//! A site people find their way in (issue 15): what they read is in words and in their time,
+//! one line break is a line break, formatted texts are formatted.
+mod common;
+
+use common::{Backend, TestApp};
+use reqwest::StatusCode;
+use ruche::spaces::{Role, Visibility};
+
+const SPACE: &str = "chantier-1";
+
+async fn editor(app: &TestApp) -> (String, reqwest::Client) {
+    let space = app.create_space(SPACE, "Chantier 1", Visibility::Public).await;
+    let user = app.create_user("sophie@example.org", "Sophie Aouizerate", false).await;
+    app.add_member(&space, &user, Role::Editor).await;
+    (app.token_for(&user.email).await, app.signed_in(&user.email).await)
+}
+
+async fn dates_and_times_are_in_words_in_the_site_zone(app: &TestApp) {
+    let (token, browser) = editor(app).await;
+    app.put_page(&token, SPACE, "notes", "Texte").await;
+    let (_, page) = app.get_text(None, &format!("/s/{SPACE}/notes")).await;
+    assert!(page.contains("Dernière modification"), "{page}");
+    assert!(page.contains("à l'instant") || page.contains("il y a"), "{page}");
+    let saved = app
+        .post_form(
+            &browser,
+            &format!("/s/{SPACE}/notes/history"),
+            &format!("/s/{SPACE}/notes/history/save"),
+            &[("note", "")],
+        )
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let (_, history) = app.get_text(None, &format!("/s/{SPACE}/notes/history")).await;
+    let now = ruche::dates::long_date(
+        ruche::i18n::Lang::Fr,
+        chrono::Utc::now().with_timezone(&app.settings.time_zone).date_naive(),
+    );
+    assert!(history.contains(&now), "the day in words ({now}): {history}");
+    let (_, changes) = app.get_text(None, "/changes").await;
+    for page in [&page, &history, &changes] {
+        assert!(!page.contains("UTC"), "{page}");
+    }
+    // An event: its dates in words, in its time zone.
+    let slug = app
+        .new_entry(
+            &browser,
+            SPACE,
+            "Atelier",
+            "event",
+            &[
+                ("when.start", "2030-03-12T14:00"),
+                ("when.end", "2030-03-12T17:00"),
+                ("when.tz", "Europe/Paris"),
+                ("audience", "public"),
+            ],
+        )
+        .await;
+    let (_, event) = app.get_text(None, &format!("/s/{SPACE}/{slug}")).await;
+    assert!(event.contains("mardi 12 mars 2030, de 14 h à 17 h"), "{event}");
+    let (_, agenda) = app.get_text(None, "/agenda").await;
+    assert!(agenda.contains("mardi 12 mars 2030, de 14 h à 17 h"), "{agenda}");
+}
+
+async fn a_single_line_break_is_a_line_break_and_long_texts_are_formatted(app: &TestApp) {
+    let (token, browser) = editor(app).await;
+    app.put_page(&token, SPACE, "titre", "Mon titre\nun\ntache").await;
+    let (_, page) = app.get_text(None, &format!("/s/{SPACE}/titre")).await;
+    assert!(page.contains("Mon titre<br>"), "{page}");
+    let slug = app
+        .new_entry(
+            &browser,
+            SPACE,
+            "Le Labo",
+            "organisation",
+            &[
+                ("name", "Le Labo"),
+                ("description", "Un **réseau** d'acteurs.\n\n- premier\n- second"),
+            ],
+        )
+        .await;
+    let (_, sheet) = app.get_text(None, &format!("/s/{SPACE}/{slug}")).await;
+    assert!(sheet.contains("<strong>réseau</strong>"), "{sheet}");
+    assert!(sheet.contains("<li>premier</li>"), "{sheet}");
+    assert!(!sheet.contains("**"), "{sheet}");
+}
+
+on_each_backend!(
+    dates_and_times_are_in_words_in_the_site_zone,
+    a_single_line_break_is_a_line_break_and_long_texts_are_formatted,
+);
+
+#[tokio::test]
+async fn the_site_zone_is_a_setting() {
+    let app = TestApp::start_with(Backend::Sqlite, |s| {
+        s.time_zone = chrono_tz::America::Martinique;
+    })
+    .await;
+    let (_, browser) = editor(&app).await;
+    let slug = app
+        .new_entry(
+            &browser,
+            SPACE,
+            "Atelier",
+            "event",
+            &[
+                ("when.start", "2030-03-12T14:00"),
+                ("when.end", "2030-03-12T17:00"),
+                ("when.tz", "Europe/Paris"),
+                ("audience", "public"),
+            ],
+        )
+        .await;
+    // Told in the event's own zone, which is not the site's: named.
+    let (_, event) = app.get_text(None, &format!("/s/{SPACE}/{slug}")).await;
+    assert!(event.contains("de 14 h à 17 h (Europe/Paris)"), "{event}");
+    app.stop().await;
+}
