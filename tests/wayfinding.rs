@@ -115,3 +115,26 @@ async fn the_site_zone_is_a_setting() {
     assert!(event.contains("de 14 h à 17 h (Europe/Paris)"), "{event}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_page_created_and_written_in_one_session_is_one_line_of_changes() {
+    let app = TestApp::start_with(Backend::Sqlite, |s| {
+        s.collab.revision_quiet = std::time::Duration::from_millis(300);
+    })
+    .await;
+    let (token, _) = editor(&app).await;
+    app.put_page(&token, SPACE, "notes", "Premier jet").await;
+    app.put_page(&token, SPACE, "notes", "Premier jet, complété").await;
+    let path = format!("href=\"/s/{SPACE}/notes\"");
+    let mut changes = String::new();
+    for _ in 0..100 {
+        changes = app.get_text(None, "/changes").await.1;
+        if changes.contains("/history/") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(changes.contains("/history/"), "the session's version is linked: {changes}");
+    assert_eq!(changes.matches(&path).count(), 1, "one line: {changes}");
+    app.stop().await;
+}

@@ -105,7 +105,9 @@ pub async fn show(
                                 tr {
                                     th scope="row" { a href=(e.url()) { (e.page.title) } }
                                     td { (e.space.title) }
-                                    @for f in &columns { td { (e.values.get(&f.key).map(as_text).unwrap_or_default()) } }
+                                    @for f in &columns {
+                                        td { @if let Some(v) = e.values.get(&f.key) { (form_views::shown(&ctx, &e.url(), e.space.slug.as_str(), f, v)) } }
+                                    }
                                 }
                             }
                         }
@@ -117,9 +119,10 @@ pub async fn show(
                         li.card.entry-card {
                             h2 { a href=(e.url()) { (e.page.title) } }
                             dl.facts {
-                                @for f in columns.iter().take(4) {
+                                // The title is the card's heading: a field saying it again is left out.
+                                @for f in columns.iter().filter(|f| e.values.get(&f.key).map(as_text).as_deref() != Some(e.page.title.as_str())).take(4) {
                                     @if let Some(v) = e.values.get(&f.key) {
-                                        dt { (f.label) } dd { (as_text(v)) }
+                                        dt { (f.label) } dd { (form_views::shown(&ctx, &e.url(), e.space.slug.as_str(), f, v)) }
                                     }
                                 }
                             }

@@ -111,7 +111,10 @@ fn value_of(field: &FieldDef, raw: &Raw<'_>) -> Result<Value, &'static str> {
             if text.is_empty() {
                 return Ok(Value::Null);
             }
-            let url = url::Url::parse(text).map_err(|_| "forms.error_url")?;
+            // "www.example.org" is what people copy from a card: completed, not refused.
+            let completed =
+                if text.contains("://") { text.to_owned() } else { format!("https://{text}") };
+            let url = url::Url::parse(&completed).map_err(|_| "forms.error_url")?;
             if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
                 return Err("forms.error_url");
             }
@@ -288,13 +291,14 @@ mod tests {
         let org = form("organisation");
         let ok = raw(&[
             ("name", "Le Labo de l'ESS"),
-            ("website", "https://www.lelabo-ess.org"),
+            ("website", "www.lelabo-ess.org"),
             ("point.lat", "48,8566"),
             ("point.lon", "2.3522"),
             ("themes", "coopération, ESS, coopération"),
         ]);
         let values = validate(&org, &Raw(&ok)).expect("valid");
         assert_eq!(values["point"]["lat"], 48.8566);
+        assert_eq!(values["website"], "https://www.lelabo-ess.org/", "completed");
         assert_eq!(values["themes"], json!(["coopération", "ESS"]));
         for (pairs, field, error) in [
             (

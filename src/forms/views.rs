@@ -10,6 +10,29 @@ use crate::{
     spaces::Space,
 };
 
+/// The time zones offered for events, named as people know them: France first (with its
+/// overseas departments), then neighbours and partners of French-speaking networks.
+const ZONES: &[(&str, &str)] = &[
+    ("Europe/Paris", "zones.paris"),
+    ("America/Guadeloupe", "zones.guadeloupe"),
+    ("America/Martinique", "zones.martinique"),
+    ("America/Cayenne", "zones.guyane"),
+    ("Indian/Reunion", "zones.reunion"),
+    ("Indian/Mayotte", "zones.mayotte"),
+    ("America/Miquelon", "zones.miquelon"),
+    ("Pacific/Noumea", "zones.noumea"),
+    ("Pacific/Tahiti", "zones.tahiti"),
+    ("Europe/Brussels", "zones.brussels"),
+    ("Europe/Luxembourg", "zones.luxembourg"),
+    ("Europe/Zurich", "zones.zurich"),
+    ("America/Montreal", "zones.montreal"),
+    ("Africa/Dakar", "zones.dakar"),
+    ("Africa/Abidjan", "zones.abidjan"),
+    ("Africa/Casablanca", "zones.casablanca"),
+    ("Africa/Tunis", "zones.tunis"),
+    ("UTC", "zones.utc"),
+];
+
 /// What a form shows in its inputs: what was typed (after an error) or the stored values.
 pub fn raw_from_values(form: &Form, values: &Value) -> Vec<(String, String)> {
     let mut raw = Vec::new();
@@ -62,7 +85,8 @@ fn input(f: &FieldDef, raw: &[(String, String)], error: Option<&str>, ctx: &Ctx)
     let input_type = match f.kind {
         FieldKind::Number => "number",
         FieldKind::Date => "date",
-        FieldKind::Url => "url",
+        // Text, not "url": browsers refuse "www.example.org", which the server completes.
+        FieldKind::Url => "text",
         FieldKind::Email | FieldKind::MemberLink => "email",
         FieldKind::Phone => "tel",
         _ => "text",
@@ -82,7 +106,13 @@ fn input(f: &FieldDef, raw: &[(String, String)], error: Option<&str>, ctx: &Ctx)
                                 input #{(id) "-end"} type="datetime-local" name={(f.key) ".end"} value=(typed(raw, &format!("{}.end", f.key)));
                                 label for={(id) "-tz"} { (ctx.t("forms.timezone")) }
                                 @let tz = typed(raw, &format!("{}.tz", f.key));
-                                input #{(id) "-tz"} type="text" name={(f.key) ".tz"} value=(if tz.is_empty() { super::validate::DEFAULT_TZ } else { tz });
+                                @let tz = if tz.is_empty() { ctx.time_zone.name() } else { tz };
+                                select #{(id) "-tz"} name={(f.key) ".tz"} {
+                                    @if !ZONES.iter().any(|(z, _)| *z == tz) { option value=(tz) selected { (tz) } }
+                                    @for (zone, label) in ZONES {
+                                        option value=(zone) selected[*zone == tz] { (ctx.t(label)) }
+                                    }
+                                }
                             }
                             FieldKind::Point => {
                                 label for={(id) "-lat"} { (ctx.t("forms.latitude")) }
@@ -145,7 +175,7 @@ fn input(f: &FieldDef, raw: &[(String, String)], error: Option<&str>, ctx: &Ctx)
                             p.hint { (ctx.t("forms.page_link_hint")) }
                             input #(id) type="text" name=(f.key) value=(typed(raw, &f.key)) aria-describedby=[described.as_deref()];
                         }
-                        _ => input #(id) type=(input_type) step=[(input_type == "number").then_some("any")] name=(f.key) value=(typed(raw, &f.key))
+                        _ => input #(id) type=(input_type) step=[(input_type == "number").then_some("any")] inputmode=[(f.kind == FieldKind::Url).then_some("url")] name=(f.key) value=(typed(raw, &f.key))
                             aria-invalid=[error.map(|_| "true")] aria-describedby=[described.as_deref()];
                     }
                 }
@@ -196,40 +226,72 @@ pub fn entry_form(
 pub fn values(ctx: &Ctx, base: &str, form: &Form, values: &Value, private: bool) -> Markup {
     // The entry's space, for wiki links in its long texts (`base` is `/s/{space}/{page}`).
     let space = base.trim_start_matches("/s/").split('/').next().unwrap_or_default();
-    let formatted = |text: &str| {
-        crate::pages::render::to_html(text, space, &|_| crate::pages::render::LinkState::Unknown)
-    };
     html! {
         dl.facts.entry {
             @for f in form.fields.iter().filter(|f| private || !f.is_private()) {
                 @if let Some(v) = values.get(&f.key).filter(|v| !v.is_null()) {
                     dt { (f.label) }
-                    dd {
-                        @match &f.kind {
-                            FieldKind::Url => { @let url = as_text(v); a href=(url) rel="noopener noreferrer" { (url) } }
-                            FieldKind::Email => { @let email = as_text(v); a href={"mailto:" (email)} { (email) } }
-                            FieldKind::PageLink { .. } => { @let link = as_text(v); a href={"/s/" (link)} { (link) } }
-                            FieldKind::DateTimeRange => (when_in_words(ctx, v)),
-                            // Written with the editor's formatting: shown by the one renderer
-                            // (wiki links as plain links, nothing learnt about their pages).
-                            FieldKind::LongText => div.content { (maud::PreEscaped(formatted(&as_text(v)))) },
-                            FieldKind::Audience => (ctx.t(if as_text(v) == super::AUDIENCE_MEMBERS { "forms.audience_members" } else { "forms.audience_public" })),
-                            FieldKind::Image => {
-                                @let hash = as_text(&v["hash"]);
-                                img.entry-image src={(base) "/files/" (hash)} alt={(f.label) " : " (as_text(&v["name"]))} loading="lazy";
-                            }
-                            FieldKind::File => {
-                                @let hash = as_text(&v["hash"]);
-                                a href={(base) "/files/" (hash)} download { (as_text(&v["name"])) }
-                                " (" (human_size(v["size"].as_u64().unwrap_or(0))) ")"
-                            }
-                            _ => (as_text(v)),
-                        }
-                    }
+                    dd { (shown(ctx, base, space, f, v)) }
                 }
             }
         }
         @if !private && form.has_members_only_fields() { p.meta { (ctx.t("forms.members_only_hidden")) } }
+    }
+}
+
+/// A value as people read it: dates in words, choices of audience in words, links, files and
+/// pictures; never a raw stored value. `base` is the entry's address, `space` its space.
+pub fn shown(ctx: &Ctx, base: &str, space: &str, f: &FieldDef, v: &Value) -> Markup {
+    html! {
+        @match &f.kind {
+            FieldKind::Url => { @let url = as_text(v); a href=(url) rel="noopener noreferrer" { (url) } }
+            FieldKind::Email => { @let email = as_text(v); a href={"mailto:" (email)} { (email) } }
+            FieldKind::PageLink { .. } => {
+                @let link = as_text(v);
+                a href={"/s/" (link)} { (link_label(&link)) }
+            }
+            FieldKind::DateTimeRange => (when_in_words(ctx, v)),
+            FieldKind::Date => {
+                @match chrono::NaiveDate::parse_from_str(&as_text(v), "%Y-%m-%d") {
+                    Ok(d) => (crate::dates::long_date(ctx.lang, d)),
+                    Err(_) => (as_text(v)),
+                }
+            }
+            // Written with the editor's formatting: shown by the one renderer (wiki links as
+            // plain links, nothing learnt about their pages).
+            FieldKind::LongText => div.content {
+                (maud::PreEscaped(crate::pages::render::to_html(&as_text(v), space, &|_| crate::pages::render::LinkState::Unknown)))
+            },
+            FieldKind::Audience => (ctx.t(if as_text(v) == super::AUDIENCE_MEMBERS { "forms.audience_members" } else { "forms.audience_public" })),
+            FieldKind::Image => {
+                @let hash = as_text(&v["hash"]);
+                img.entry-image src={(base) "/files/" (hash)} alt={(f.label) " : " (as_text(&v["name"]))} loading="lazy";
+            }
+            FieldKind::File => {
+                @let hash = as_text(&v["hash"]);
+                a href={(base) "/files/" (hash)} download { (as_text(&v["name"])) }
+                " (" (human_size(v["size"].as_u64().unwrap_or(0))) ")"
+            }
+            FieldKind::Point => {
+                (ctx.tf("forms.point_words", &[("lat", &as_text(&v["lat"])), ("lon", &as_text(&v["lon"]))]))
+            }
+            FieldKind::MultipleChoice { .. } | FieldKind::Tags => {
+                (v.as_array().map(|items| items.iter().map(as_text).collect::<Vec<_>>().join(", ")).unwrap_or_else(|| as_text(v)))
+            }
+            _ => (as_text(v)),
+        }
+    }
+}
+
+/// What a link to another entry says: its name, from its address ("structures-cooperantes/
+/// savoir-devenir" reads "Savoir devenir") when the title itself is not at hand.
+fn link_label(link: &str) -> String {
+    let slug = link.rsplit('/').next().unwrap_or(link);
+    let words = slug.replace('-', " ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 

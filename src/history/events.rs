@@ -126,7 +126,7 @@ pub async fn recent(
         .into_iter()
         .map(|u| (u.id, u.name))
         .collect();
-    Ok(events
+    let changes: Vec<Change> = events
         .into_iter()
         .filter_map(|e| {
             let page = pages.get(&e.page_id)?;
@@ -152,5 +152,39 @@ pub async fn recent(
                 page_trashed: page.trashed_at.is_some(),
             })
         })
-        .collect())
+        .collect();
+    Ok(one_line_per_session(changes))
+}
+
+/// A page created and then written in the same editing session is one line, "créée" (with the
+/// session's version), not a "créée" and a "modifiée".
+fn one_line_per_session(changes: Vec<Change>) -> Vec<Change> {
+    const SESSION: chrono::Duration = chrono::Duration::hours(1);
+    let mut kept: Vec<Change> = Vec::with_capacity(changes.len());
+    // Newest first: a page's "modifiée" comes before its "créée".
+    let mut pending: HashMap<String, usize> = HashMap::new();
+    for change in changes {
+        let key = format!("{}/{}", change.space_slug, change.page_slug);
+        if change.kind == EventKind::Created {
+            if let Some(&i) = pending.get(&key) {
+                let newer = &kept[i];
+                if newer.kind == EventKind::Changed && newer.at - change.at <= SESSION {
+                    let mut created = change;
+                    created.revision = newer.revision.or(created.revision);
+                    created.id = newer.id.min(created.id);
+                    created.at = newer.at;
+                    kept[i] = created;
+                    pending.remove(&key);
+                    continue;
+                }
+            }
+        }
+        if change.kind == EventKind::Changed {
+            pending.insert(key, kept.len());
+        } else {
+            pending.remove(&key);
+        }
+        kept.push(change);
+    }
+    kept
 }
