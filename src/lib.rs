@@ -10,6 +10,7 @@ pub mod cache;
 pub mod cli;
 pub mod client_addr;
 pub mod collab;
+pub mod collation;
 pub mod config;
 pub mod dates;
 pub mod db;

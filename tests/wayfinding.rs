@@ -138,3 +138,18 @@ async fn a_page_created_and_written_in_one_session_is_one_line_of_changes() {
     assert_eq!(changes.matches(&path).count(), 1, "one line: {changes}");
     app.stop().await;
 }
+
+async fn lists_sort_as_people_do(app: &TestApp) {
+    let (_, browser) = editor(app).await;
+    for name in ["Zèbre", "e-graine", "Écologie", "ateliers", "Eau"] {
+        app.new_entry(&browser, SPACE, name, "organisation", &[("name", name)]).await;
+    }
+    let (_, list) = app.get_text(None, "/forms/organisation").await;
+    let at = |name: &str| list.find(&format!(">{name}</a>")).unwrap_or_else(|| panic!("{name} listed"));
+    let order = ["ateliers", "Eau", "Écologie", "e-graine", "Zèbre"];
+    for pair in order.windows(2) {
+        assert!(at(pair[0]) < at(pair[1]), "{} before {}", pair[0], pair[1]);
+    }
+}
+
+on_each_backend!(lists_sort_as_people_do);

@@ -127,7 +127,7 @@ pub async fn index(
             }
         }
     }
-    cards.sort_by_cached_key(|c| query::fold(&c.entry.page.title));
+    crate::collation::sort_by_name(&mut cards, |c| &c.entry.page.title);
 
     // The choices of the filters.
     let mut space_choices: BTreeMap<String, (String, usize)> = BTreeMap::new();
@@ -241,7 +241,7 @@ fn org_choices(titles: &HashMap<String, String>, cards: &[Card]) -> Vec<FilterCh
                 .count(),
         })
         .collect();
-    choices.sort_by_cached_key(|c| query::fold(&c.label));
+    crate::collation::sort_by_name(&mut choices, |c| &c.label);
     choices
 }
 

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Map, Value};
 use unicode_normalization::UnicodeNormalization;
 
@@ -87,11 +87,10 @@ pub async fn entries(
     if spaces.is_empty() {
         return Ok(Vec::new());
     }
-    let pages: Vec<(Page, &SpaceGrant)> = page::Entity::find()
+    let mut pages: Vec<(Page, &SpaceGrant)> = page::Entity::find()
         .filter(page::Column::Form.eq(form.key.as_str()))
         .filter(page::Column::TrashedAt.is_null())
         .filter(page::Column::SpaceId.is_in(spaces))
-        .order_by_asc(page::Column::Title)
         .all(db)
         .await?
         .into_iter()
@@ -101,6 +100,7 @@ pub async fn entries(
             access::page_allows(grant, &page, SpaceAction::Read).then_some((page, grant))
         })
         .collect();
+    crate::collation::sort_by_name(&mut pages, |(p, _)| &p.title);
     let mut projected: HashMap<i64, Vec<entry_field::Model>> = HashMap::new();
     for chunk in pages.chunks(500) {
         let ids: Vec<i64> = chunk.iter().map(|(p, _)| p.id.0).collect();

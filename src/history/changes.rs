@@ -41,7 +41,7 @@ pub struct FeedQuery {
 async fn readable(state: &AppState, user: Option<&User>) -> AppResult<Vec<SpaceGrant>> {
     let mut spaces: Vec<SpaceGrant> =
         access::readable_spaces(&state.db, user).await?.into_values().collect();
-    spaces.sort_by(|a, b| a.space.title.cmp(&b.space.title));
+    crate::collation::sort_by_name(&mut spaces, |g| &g.space.title);
     Ok(spaces)
 }
 

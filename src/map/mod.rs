@@ -50,7 +50,7 @@ pub async fn index(
             placed.extend(entries.into_iter().map(|e| (form.name.clone(), e)));
         }
     }
-    placed.sort_by_cached_key(|(_, e)| query::fold(&e.page.title));
+    crate::collation::sort_by_name(&mut placed, |(_, e)| &e.page.title);
     let all: Vec<Entry> = placed.iter().map(|(_, e)| e.clone()).collect();
     let selects = vec![
         FilterSelect {

@@ -149,18 +149,20 @@ pub async fn get(db: &Db, id: PageId) -> anyhow::Result<Option<Page>> {
     page::Entity::find_by_id(id.0).one(db).await?.map(Page::try_from).transpose()
 }
 
-/// The space's pages, by title; trashed ones only when `trashed` is true (and then only those).
+/// The space's pages, by title (as people sort); trashed ones only when `trashed` is true (and
+/// then only those).
 pub async fn list(db: &Db, space: SpaceId, trashed: bool) -> anyhow::Result<Vec<Page>> {
     let column = page::Column::TrashedAt;
-    page::Entity::find()
+    let mut pages: Vec<Page> = page::Entity::find()
         .filter(page::Column::SpaceId.eq(space.0))
         .filter(if trashed { column.is_not_null() } else { column.is_null() })
-        .order_by_asc(page::Column::Title)
         .all(db)
         .await?
         .into_iter()
         .map(Page::try_from)
-        .collect()
+        .collect::<Result<_, _>>()?;
+    crate::collation::sort_by_name(&mut pages, |p| &p.title);
+    Ok(pages)
 }
 
 /// Renames a page; when the address changes, the old one keeps leading to it.

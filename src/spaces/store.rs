@@ -3,8 +3,8 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 use sea_orm::{
-    sea_query::OnConflict, ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
-    Set, TransactionTrait,
+    sea_query::OnConflict, ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set,
+    TransactionTrait,
 };
 
 use super::{entity::membership, entity::space, Role, Space, SpaceId, SpaceSlug, Visibility};
@@ -87,15 +87,17 @@ pub async fn get(db: &Db, id: SpaceId) -> anyhow::Result<Option<Space>> {
     space::Entity::find_by_id(id.0).one(db).await?.map(Space::try_from).transpose()
 }
 
-/// Every space, by title. Callers filter through the access module before showing them.
+/// Every space, by title (as people sort). Callers filter through the access module before
+/// showing them.
 pub async fn all(db: &Db) -> anyhow::Result<Vec<Space>> {
-    space::Entity::find()
-        .order_by_asc(space::Column::Title)
+    let mut spaces: Vec<Space> = space::Entity::find()
         .all(db)
         .await?
         .into_iter()
         .map(Space::try_from)
-        .collect()
+        .collect::<Result<_, _>>()?;
+    crate::collation::sort_by_name(&mut spaces, |s| &s.title);
+    Ok(spaces)
 }
 
 pub async fn role_of(db: &Db, space: SpaceId, user: UserId) -> anyhow::Result<Option<Role>> {
