@@ -145,7 +145,8 @@ async fn lists_sort_as_people_do(app: &TestApp) {
         app.new_entry(&browser, SPACE, name, "organisation", &[("name", name)]).await;
     }
     let (_, list) = app.get_text(None, "/forms/organisation").await;
-    let at = |name: &str| list.find(&format!(">{name}</a>")).unwrap_or_else(|| panic!("{name} listed"));
+    let at =
+        |name: &str| list.find(&format!(">{name}</a>")).unwrap_or_else(|| panic!("{name} listed"));
     let order = ["ateliers", "Eau", "Écologie", "e-graine", "Zèbre"];
     for pair in order.windows(2) {
         assert!(at(pair[0]) < at(pair[1]), "{} before {}", pair[0], pair[1]);
@@ -153,3 +154,24 @@ async fn lists_sort_as_people_do(app: &TestApp) {
 }
 
 on_each_backend!(lists_sort_as_people_do);
+
+async fn an_invitation_only_site_says_whom_to_ask(app: &TestApp) {
+    app.create_user("admin@example.org", "Admin", true).await;
+    let (status, page) = app.get_text(None, "/signup").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("demandez-la à l'équipe"), "{page}");
+    let admin = app.signed_in("admin@example.org").await;
+    let saved = app
+        .post_form(
+            &admin,
+            "/admin/users",
+            "/admin/signup",
+            &[("mode", "invitation"), ("contact", "accueil@reseau.example")],
+        )
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let (_, page) = app.get_text(None, "/signup").await;
+    assert!(page.contains("href=\"mailto:accueil@reseau.example\""), "{page}");
+}
+
+on_each_backend!(an_invitation_only_site_says_whom_to_ask);

@@ -31,14 +31,15 @@ async fn render(state: &AppState, ctx: &Ctx, new_link: Option<String>) -> AppRes
     let users = store::list(&state.db).await?;
     let invitations = invitations::recent(&state.db).await?;
     let mode = signup::mode(&state.db).await?;
-    Ok(view(ctx, &users, &invitations, mode, new_link))
+    let contact = signup::contact(&state.db).await?.unwrap_or_default();
+    Ok(view(ctx, &users, &invitations, (mode, &contact), new_link))
 }
 
 fn view(
     ctx: &Ctx,
     users: &[User],
     invitations: &[Invitation],
-    mode: SignupMode,
+    (mode, contact): (SignupMode, &str),
     new_link: Option<String>,
 ) -> Html<String> {
     let title = ctx.t("admin.title");
@@ -68,7 +69,7 @@ fn view(
                         ul {
                             @for inv in invitations {
                                 li {
-                                    (inv.created_at.format("%Y-%m-%d")) " — "
+                                    (ctx.moment(inv.created_at)) " — "
                                     @if !inv.note.is_empty() { (inv.note) " — " }
                                     @if inv.used { (ctx.t("admin.invitation_used")) }
                                     @else if inv.expires_at < chrono::Utc::now() { (ctx.t("admin.invitation_expired")) }
@@ -91,6 +92,11 @@ fn view(
                                 " " (ctx.t(&format!("admin.signup_{}", option.as_str())))
                             }
                         }
+                    }
+                    div.field {
+                        label for="signup-contact" { (ctx.t("admin.signup_contact")) }
+                        p.hint #signup-contact-hint { (ctx.t("admin.signup_contact_hint")) }
+                        input #signup-contact name="contact" value=(contact) maxlength="200" aria-describedby="signup-contact-hint";
                     }
                     button type="submit" { (ctx.t("admin.save")) }
                 }
@@ -162,6 +168,8 @@ pub async fn invite(
 #[derive(Deserialize)]
 pub struct SignupFields {
     mode: String,
+    #[serde(default)]
+    contact: String,
 }
 
 pub async fn set_signup(
@@ -174,6 +182,7 @@ pub async fn set_signup(
     let mode = SignupMode::parse(&fields.mode)
         .ok_or_else(|| AppError::BadRequest(ctx.t("admin.bad_mode")))?;
     signup::set_mode(&state.db, mode).await?;
+    signup::set_contact(&state.db, &fields.contact).await?;
     flash(&session, FlashKind::Success, ctx.t("admin.saved")).await?;
     Ok(Redirect::to("/admin/users").into_response())
 }

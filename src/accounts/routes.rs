@@ -179,7 +179,10 @@ pub async fn logout(session: Session, CsrfForm(_): CsrfForm<Empty>) -> AppResult
 
 pub async fn signup_form(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
     if signup::mode(&state.db).await? != SignupMode::Open {
-        return Ok((StatusCode::FORBIDDEN, views::signup_closed(&ctx)).into_response());
+        let contact = signup::contact(&state.db).await?;
+        return Ok(
+            (StatusCode::FORBIDDEN, views::signup_closed(&ctx, contact.as_deref())).into_response()
+        );
     }
     let ctx = ctx.with_forms().await?;
     Ok(views::signup(&ctx, &AccountForm::default()).into_response())
@@ -192,7 +195,10 @@ pub async fn signup(
     CsrfForm(fields): CsrfForm<AccountFields>,
 ) -> AppResult<Response> {
     if signup::mode(&state.db).await? != SignupMode::Open {
-        return Ok((StatusCode::FORBIDDEN, views::signup_closed(&ctx)).into_response());
+        let contact = signup::contact(&state.db).await?;
+        return Ok(
+            (StatusCode::FORBIDDEN, views::signup_closed(&ctx, contact.as_deref())).into_response()
+        );
     }
     let (name, email) = (fields.name.clone(), fields.email.clone());
     match store::create(&state.db, fields.into_new_user(false)).await {

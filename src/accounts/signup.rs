@@ -36,9 +36,27 @@ pub async fn mode(db: &Db) -> anyhow::Result<SignupMode> {
 }
 
 pub async fn set_mode(db: &Db, mode: SignupMode) -> anyhow::Result<()> {
+    set(db, KEY, mode.as_str()).await
+}
+
+const CONTACT_KEY: &str = "signup_contact";
+
+/// Whom people ask for an invitation (an e-mail address, or a few words), if the administrators
+/// said.
+pub async fn contact(db: &Db) -> anyhow::Result<Option<String>> {
+    let row = site_setting::Entity::find_by_id(CONTACT_KEY.to_owned()).one(db).await?;
+    Ok(row.map(|r| r.value).filter(|v| !v.trim().is_empty()))
+}
+
+pub async fn set_contact(db: &Db, contact: &str) -> anyhow::Result<()> {
+    let contact: String = crate::slug::clean_label(contact).chars().take(200).collect();
+    set(db, CONTACT_KEY, &contact).await
+}
+
+async fn set(db: &Db, key: &str, value: &str) -> anyhow::Result<()> {
     site_setting::Entity::insert(site_setting::ActiveModel {
-        key: Set(KEY.to_owned()),
-        value: Set(mode.as_str().to_owned()),
+        key: Set(key.to_owned()),
+        value: Set(value.to_owned()),
     })
     .on_conflict(
         OnConflict::column(site_setting::Column::Key)

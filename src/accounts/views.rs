@@ -78,14 +78,20 @@ pub fn signup(ctx: &Ctx, form: &AccountForm) -> Html<String> {
     )
 }
 
-pub fn signup_closed(ctx: &Ctx) -> Html<String> {
+/// Sign-up by invitation only: says so, and whom to ask when the administrators said.
+pub fn signup_closed(ctx: &Ctx, contact: Option<&str>) -> Html<String> {
     let title = ctx.t("signup.title");
     page(
         ctx,
         &title,
         html! {
             h1 { (title) }
-            p.lead { (ctx.t("signup.closed")) }
+            p.lead { (ctx.t("signup.closed_lead")) }
+            @match contact {
+                Some(c) if c.contains('@') && !c.contains(' ') => p { (ctx.t("signup.ask")) " " a href={"mailto:" (c)} { (c) } "." },
+                Some(c) => p { (ctx.t("signup.ask")) " " (c) "." },
+                None => p { (ctx.t("signup.ask_admins")) },
+            }
             p { a href="/login" { (ctx.t("nav.sign_in")) } }
         },
     )
