@@ -175,3 +175,43 @@ async fn an_invitation_only_site_says_whom_to_ask(app: &TestApp) {
 }
 
 on_each_backend!(an_invitation_only_site_says_whom_to_ask);
+
+async fn a_word_with_a_typo_still_finds_without_leaking(app: &TestApp) {
+    let (token, _) = editor(app).await;
+    app.put_page(&token, SPACE, "notes", "La coopération territoriale avance.").await;
+    let committee = app.create_space("comite", "Comité", Visibility::Private).await;
+    let chair = app.create_user("chair@example.org", "Chair", false).await;
+    app.add_member(&committee, &chair, Role::Owner).await;
+    let chair_token = app.token_for("chair@example.org").await;
+    app.put_page(&chair_token, "comite", "secret", "Le budget confidentialité.").await;
+    let search = |q: &'static str| async move {
+        let found: serde_json::Value = reqwest::Client::new()
+            .get(app.url("/api/search"))
+            .query(&[("q", q)])
+            .send()
+            .await
+            .expect("GET")
+            .json()
+            .await
+            .expect("JSON");
+        found
+    };
+    // The index catches up in the background.
+    for _ in 0..100 {
+        if search("cooperation").await["total"] == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let found = search("coperation").await;
+    assert_eq!(found["total"], 1, "{found}");
+    assert_eq!(found["corrected"], "coopération", "{found}");
+    let (_, page) = app.get_text(None, "/search?q=coperation").await;
+    assert!(page.contains("Résultats pour « coopération »"), "{page}");
+    // A word only a private page holds is never suggested to others.
+    let found = search("confidentialitee").await;
+    assert_eq!(found["total"], 0, "{found}");
+    assert!(found["corrected"].is_null(), "{found}");
+}
+
+on_each_backend!(a_word_with_a_typo_still_finds_without_leaking);

@@ -11,7 +11,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 use tantivy::{
     collector::{Count, FacetCollector, TopDocs},
-    query::{BooleanQuery, Occur, Query, QueryParser, TermQuery, TermSetQuery},
+    query::{BooleanQuery, FuzzyTermQuery, Occur, Query, QueryParser, TermQuery, TermSetQuery},
     schema::{self, IndexRecordOption, Value},
     snippet::SnippetGenerator,
     DocAddress, TantivyDocument, Term,
@@ -70,6 +70,8 @@ pub struct FacetCount {
 #[derive(Debug, Serialize)]
 pub struct Found {
     pub query: String,
+    /// What the query probably meant, when it found nothing as typed: the hits are its.
+    pub corrected: Option<String>,
     pub total: usize,
     pub page: u64,
     pub pages: u64,
@@ -96,6 +98,7 @@ pub async fn run(
     let q = ask.q.trim();
     let empty = |total| Found {
         query: q.to_owned(),
+        corrected: None,
         total,
         page: 1,
         pages: 1,
@@ -124,38 +127,50 @@ pub async fn run(
     let engine = search.clone();
     let query = q.to_owned();
     let asked_page = ask.page.get().min(MAX_PAGES);
-    let (Matches { docs, total, spaces: spaces_counts, forms: forms_counts }, page_number) =
-        tokio::task::spawn_blocking(move || {
-            let at = |page: u32| {
-                let offset = (page as usize - 1) * PER_PAGE;
-                let matches = |q: &str| {
-                    engine.matches(
-                        q,
-                        &readable,
-                        &member_of,
-                        only_space,
-                        only_form.as_deref(),
-                        offset,
-                        PER_PAGE,
-                    )
-                };
-                // Some queries the parser accepts cannot run (`body:*` asks a field for what it
-                // does not keep): they are searched as the plain words they hold.
-                matches(&query).or_else(|err| {
-                    tracing::debug!(error = %err, "query searched as plain words");
-                    matches(&plain_words(&query))
-                })
+    let (
+        Matches { docs, total, spaces: spaces_counts, forms: forms_counts },
+        page_number,
+        corrected,
+    ) = tokio::task::spawn_blocking(move || {
+        let at = |query: &str, page: u32| {
+            let offset = (page as usize - 1) * PER_PAGE;
+            let matches = |q: &str| {
+                engine.matches(
+                    q,
+                    &readable,
+                    &member_of,
+                    only_space,
+                    only_form.as_deref(),
+                    offset,
+                    PER_PAGE,
+                )
             };
-            let found = at(asked_page)?;
-            // Past the last page of hits: the last page (asked again, now that the count is known).
-            let last = query::pages(found.total as u64, PER_PAGE as u64).min(MAX_PAGES);
-            if asked_page > last {
-                return at(last).map(|m| (m, last));
+            // Some queries the parser accepts cannot run (`body:*` asks a field for what it
+            // does not keep): they are searched as the plain words they hold.
+            matches(query).or_else(|err| {
+                tracing::debug!(error = %err, "query searched as plain words");
+                matches(&plain_words(query))
+            })
+        };
+        let mut found = at(&query, asked_page)?;
+        let mut corrected = None;
+        // Nothing as typed: maybe a typo ("coperation"); then the hits of what was meant.
+        if found.total == 0 {
+            if let Some(better) = engine.corrected(&query, &readable, &member_of)? {
+                found = at(&better, asked_page)?;
+                corrected = Some(better);
             }
-            anyhow::Ok((found, asked_page))
-        })
-        .await
-        .map_err(anyhow::Error::from)??;
+        }
+        let asked = corrected.clone().unwrap_or_else(|| query.clone());
+        // Past the last page of hits: the last page (asked again, now that the count is known).
+        let last = query::pages(found.total as u64, PER_PAGE as u64).min(MAX_PAGES);
+        if asked_page > last {
+            return at(&asked, last).map(|m| (m, last, corrected));
+        }
+        anyhow::Ok((found, asked_page, corrected))
+    })
+    .await
+    .map_err(anyhow::Error::from)??;
 
     // Pages as the database has them now, checked once more by the access module.
     let ids: Vec<i64> = docs.iter().map(|d| d.1).collect();
@@ -212,6 +227,7 @@ pub async fn run(
     form_facets.sort_by(|a, b| b.count.cmp(&a.count).then(a.label.cmp(&b.label)));
     Ok(Found {
         query: q.to_owned(),
+        corrected,
         total,
         page: u64::from(page_number),
         pages: u64::from(crate::query::pages(total as u64, PER_PAGE as u64).min(MAX_PAGES)),
@@ -240,20 +256,9 @@ pub struct Matches {
 }
 
 impl SearchIndex {
-    /// Runs `q` over the pages of the `readable` spaces (members-only entries of `member_of`
-    /// only), optionally within one space and one form: the hits from `offset`, the count and
-    /// the facets. Blocking: call it off the async threads.
-    #[allow(clippy::too_many_arguments)]
-    pub fn matches(
-        &self,
-        q: &str,
-        readable: &[i64],
-        member_of: &[i64],
-        only_space: Option<i64>,
-        only_form: Option<&str>,
-        offset: usize,
-        limit: usize,
-    ) -> anyhow::Result<Matches> {
+    /// Which documents a reader may see at all: pages of spaces they read; members-only entries
+    /// of the spaces they are members of.
+    fn allowed(&self, readable: &[i64], member_of: &[i64]) -> BooleanQuery {
         let f = self.fields();
         let term =
             |field, id: i64| Term::from_field_u64(field, u64::try_from(id).unwrap_or_default());
@@ -272,13 +277,114 @@ impl SearchIndex {
                 )),
             ),
         ]));
-        let allowed = BooleanQuery::new(vec![
+        BooleanQuery::new(vec![
             (Occur::Should, public_pages),
             (
                 Occur::Should,
                 Box::new(TermSetQuery::new(member_of.iter().map(|id| term(f.space_id, *id)))),
             ),
-        ]);
+        ])
+    }
+
+    /// What `q` probably meant, when it finds nothing as typed: each word of five letters or more
+    /// is looked for within one or two typos ("coperation"), among what this reader may see,
+    /// and replaced by the closest word of the best hits ("coopération"). `None` when nothing
+    /// comes close. Blocking: call it off the async threads.
+    pub fn corrected(
+        &self,
+        q: &str,
+        readable: &[i64],
+        member_of: &[i64],
+    ) -> anyhow::Result<Option<String>> {
+        let f = self.fields();
+        let words: Vec<&str> =
+            q.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for word in &words {
+            let letters = word.chars().count();
+            if letters < 5 {
+                continue;
+            }
+            let distance = if letters >= 8 { 2 } else { 1 };
+            let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+            for field in [f.title, f.body, f.values] {
+                let mut analyzer = self.index().tokenizer_for_field(field)?;
+                let mut stream = analyzer.token_stream(word);
+                stream.process(&mut |token| {
+                    let term = Term::from_field_text(field, &token.text);
+                    alternatives
+                        .push((Occur::Should, Box::new(FuzzyTermQuery::new(term, distance, true))));
+                });
+            }
+            if !alternatives.is_empty() {
+                clauses.push((Occur::Must, Box::new(BooleanQuery::new(alternatives))));
+            }
+        }
+        if clauses.is_empty() {
+            return Ok(None);
+        }
+        clauses.push((Occur::Must, Box::new(self.allowed(readable, member_of))));
+        let searcher = self.searcher();
+        let top = searcher
+            .search(&BooleanQuery::new(clauses), &TopDocs::with_limit(5).order_by_score())?;
+        // The words of the best hits, to pick the closest to each word typed.
+        let mut seen: Vec<String> = Vec::new();
+        for (_, address) in top {
+            let doc: TantivyDocument = searcher.doc::<TantivyDocument>(address)?;
+            for field in [f.title, f.body, f.values] {
+                for value in doc.get_all(field) {
+                    if let Some(text) = value.as_str() {
+                        seen.extend(
+                            text.split(|c: char| !c.is_alphanumeric())
+                                .filter(|w| w.chars().count() >= 4)
+                                .map(str::to_owned),
+                        );
+                    }
+                }
+            }
+        }
+        let fold = crate::forms::query::fold;
+        let mut changed = false;
+        let fixed: Vec<String> = words
+            .iter()
+            .map(|word| {
+                if word.chars().count() < 5 {
+                    return (*word).to_owned();
+                }
+                let typed = fold(word);
+                let best = seen
+                    .iter()
+                    .map(|w| (strsim::levenshtein(&typed, &fold(w)), w))
+                    .filter(|(d, _)| *d <= 2)
+                    .min_by_key(|(d, _)| *d);
+                match best {
+                    Some((d, w)) if d > 0 => {
+                        changed = true;
+                        w.to_lowercase()
+                    }
+                    _ => (*word).to_owned(),
+                }
+            })
+            .collect();
+        Ok(changed.then(|| fixed.join(" ")))
+    }
+
+    /// Runs `q` over the pages of the `readable` spaces (members-only entries of `member_of`
+    /// only), optionally within one space and one form: the hits from `offset`, the count and
+    /// the facets. Blocking: call it off the async threads.
+    #[allow(clippy::too_many_arguments)]
+    pub fn matches(
+        &self,
+        q: &str,
+        readable: &[i64],
+        member_of: &[i64],
+        only_space: Option<i64>,
+        only_form: Option<&str>,
+        offset: usize,
+        limit: usize,
+    ) -> anyhow::Result<Matches> {
+        let f = self.fields();
+        let allowed = self.allowed(readable, member_of);
         let mut parser = QueryParser::for_index(
             self.index(),
             vec![f.title, f.body, f.values, f.title_en, f.body_en],

@@ -72,8 +72,15 @@ pub async fn page(
                 div.filter-actions { button type="submit" { (ctx.t("search.go")) } }
             }
             @if !found.query.is_empty() {
+                @if let Some(better) = &found.corrected {
+                    p.notice role="note" {
+                        (ctx.tf("search.nothing_for", &[("q", &found.query)])) " "
+                        strong { (ctx.tf("search.results_for", &[("q", better)])) }
+                    }
+                }
                 p.count role="status" {
-                    @if found.total == 0 { (ctx.t("search.none")) }
+                    @if found.total == 0 && found.query.split_whitespace().count() > 1 { (ctx.t("search.none_fewer")) }
+                    @else if found.total == 0 { (ctx.t("search.none")) }
                     @else if found.total == 1 { (ctx.t("lists.one")) }
                     @else { (ctx.tf("lists.many", &[("n", &found.total.to_string())])) }
                 }
