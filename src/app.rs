@@ -110,7 +110,7 @@ pub fn router(state: AppState) -> Router {
         ));
 
     let html = Router::new()
-        .route("/", get(spaces::routes::index))
+        .route("/", get(crate::home::show))
         .route("/setup", get(accounts::routes::setup_form).post(accounts::routes::setup))
         .route("/login", get(accounts::routes::login_form).post(accounts::routes::login))
         .route("/logout", post(accounts::routes::logout))

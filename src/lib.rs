@@ -19,6 +19,7 @@ pub mod directory;
 pub mod error;
 pub mod forms;
 pub mod history;
+pub mod home;
 pub mod i18n;
 pub mod layout;
 pub mod listener;

@@ -215,3 +215,39 @@ async fn a_word_with_a_typo_still_finds_without_leaking(app: &TestApp) {
 }
 
 on_each_backend!(a_word_with_a_typo_still_finds_without_leaking);
+
+async fn the_front_page_starts_with_what_is_public(app: &TestApp) {
+    let (token, browser) = editor(app).await;
+    app.put_page(&token, SPACE, "bienvenue", "Bienvenue dans le réseau des chantiers.").await;
+    app.put_page(&token, SPACE, "autre", "Une autre page.").await;
+    app.new_entry(
+        &browser,
+        SPACE,
+        "Rencontre régionale",
+        "event",
+        &[
+            ("when.start", "2031-03-12T09:30"),
+            ("when.end", "2031-03-12T17:00"),
+            ("audience", "public"),
+        ],
+    )
+    .await;
+    app.new_entry(&browser, SPACE, "Guide de la coopération", "resource", &[("type", "fiche")])
+        .await;
+    let committee = app.create_space("comite", "Comité de pilotage", Visibility::Private).await;
+    let chair = app.create_user("chair@example.org", "Chair", false).await;
+    app.add_member(&committee, &chair, Role::Owner).await;
+    let (status, home) = app.get_text(None, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    let at = |text: &str| {
+        home.find(text).unwrap_or_else(|| panic!("{text:?} on the front page: {home}"))
+    };
+    assert!(at("Bienvenue dans le réseau") < at("Prochains rendez-vous"));
+    assert!(at("Rencontre régionale") < at("Dernières ressources"));
+    assert!(at("Guide de la coopération") < at("Chantier 1</a>"));
+    assert!(home.contains("mercredi 12 mars 2031"), "{home}");
+    assert!(!home.contains("Comité de pilotage"), "a private space stays unseen");
+    assert!(!home.contains("Une autre page"), "only the welcome page");
+}
+
+on_each_backend!(the_front_page_starts_with_what_is_public);

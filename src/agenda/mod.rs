@@ -50,8 +50,19 @@ async fn events(
     Ok((form, entries))
 }
 
+/// The next `n` events this reader may see, soonest first (for the front page).
+pub async fn upcoming(
+    state: &AppState,
+    user: Option<&crate::accounts::User>,
+    n: usize,
+) -> AppResult<Vec<Entry>> {
+    let now = Utc::now();
+    let (_, entries) = events(state, user, None).await?;
+    Ok(entries.into_iter().filter(|e| e.ends_at.is_some_and(|t| t >= now)).take(n).collect())
+}
+
 /// When an event happens, in its own time zone, in plain words.
-fn when(ctx: &Ctx, e: &Entry) -> String {
+pub fn when(ctx: &Ctx, e: &Entry) -> String {
     let Some(range) = e.values.get("when") else {
         return String::new();
     };

@@ -313,6 +313,13 @@ pub fn to_html(
                 };
                 events.push(Event::InlineHtml(CowStr::from(mark)));
             }
+            // The page's title is its one `h1`: a text's headings start one level below it.
+            Event::Start(Tag::Heading { level, id, classes, attrs }) => {
+                events.push(Event::Start(Tag::Heading { level: below(level), id, classes, attrs }))
+            }
+            Event::End(TagEnd::Heading(level)) => {
+                events.push(Event::End(TagEnd::Heading(below(level))))
+            }
             // One press of Enter starts a new line for the reader too, as in YesWiki and most
             // comment boxes; a blank line still starts a new paragraph.
             Event::SoftBreak => events.push(Event::HardBreak),
@@ -324,6 +331,18 @@ pub fn to_html(
     let mut html = String::with_capacity(markdown.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
     sanitizer().clean(&html).to_string()
+}
+
+/// The heading level under `level` (`h6` stays `h6`).
+fn below(level: pulldown_cmark::HeadingLevel) -> pulldown_cmark::HeadingLevel {
+    use pulldown_cmark::HeadingLevel::*;
+    match level {
+        H1 => H2,
+        H2 => H3,
+        H3 => H4,
+        H4 => H5,
+        H5 | H6 => H6,
+    }
 }
 
 fn escape(s: &str) -> String {
@@ -440,7 +459,10 @@ mod tests {
     #[test]
     fn markdown_features_render() {
         let html = render("# Prochaines étapes\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n- [x] fait\n- [ ] à faire\n\n```\ncode\n```\n\n![logo](https://example.org/a.png)");
-        assert!(html.contains(r#"<h1 id="prochaines-etapes">"#), "{html}");
+        assert!(
+            html.contains(r#"<h2 id="prochaines-etapes">"#),
+            "the title is the page's h1: {html}"
+        );
         assert!(html.contains("<table>") && html.contains("<td>1</td>"), "{html}");
         assert!(html.contains("☑</span> fait") && html.contains("☐</span> à faire"), "{html}");
         assert!(html.contains("<pre><code>code"), "{html}");

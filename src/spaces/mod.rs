@@ -3,7 +3,7 @@ pub mod api;
 pub mod entity;
 pub mod routes;
 pub mod store;
-mod views;
+pub mod views;
 
 use serde::{Deserialize, Serialize};
 

@@ -21,15 +21,6 @@ use crate::{
 };
 
 /// `GET /`: the spaces this person may see. A site without accounts first asks for its administrator.
-pub async fn index(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
-    if ctx.user.is_none() && accounts::store::count(&state.db).await? == 0 {
-        return Ok(Redirect::to("/setup").into_response());
-    }
-    let spaces = access::visible_spaces(&state.db, ctx.user.as_ref()).await?;
-    let may_create = access::may_create_space(ctx.user.as_ref());
-    Ok(views::index(&ctx, &spaces, may_create).into_response())
-}
-
 pub async fn show(
     State(state): State<AppState>,
     ctx: Ctx,

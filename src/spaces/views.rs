@@ -8,38 +8,8 @@ use crate::{
     layout::{page, paragraphs, Ctx, Field},
 };
 
-fn visibility_badge(ctx: &Ctx, visibility: Visibility) -> Markup {
+pub fn visibility_badge(ctx: &Ctx, visibility: Visibility) -> Markup {
     html! { span class={"badge badge-" (visibility.as_str())} { (ctx.t(&format!("space.visibility_{}", visibility.as_str()))) } }
-}
-
-pub fn index(ctx: &Ctx, spaces: &[SpaceGrant], may_create: bool) -> Html<String> {
-    let title = ctx.t("spaces.title");
-    page(
-        ctx,
-        &title,
-        html! {
-            h1 { (title) }
-            @if may_create { p { a.button href="/spaces/new" { (ctx.t("spaces.new")) } } }
-            @if spaces.is_empty() {
-                p.lead { (ctx.t("spaces.none")) }
-            } @else {
-                ul.cards {
-                    @for grant in spaces {
-                        li.card {
-                            h2 { a href={"/s/" (grant.space.slug)} { (grant.space.title) } }
-                            p.meta {
-                                (visibility_badge(ctx, grant.space.visibility))
-                                @if let Some(role) = grant.role { " " span.badge { (ctx.t(&format!("role.{}", role.as_str()))) } }
-                            }
-                            @if let Some(first) = grant.space.description.split("\n\n").next().filter(|p| !p.trim().is_empty()) {
-                                p { (first) }
-                            }
-                        }
-                    }
-                }
-            }
-        },
-    )
 }
 
 pub fn show(ctx: &Ctx, grant: &SpaceGrant, pages: Option<&[crate::pages::Page]>) -> Html<String> {

@@ -68,6 +68,22 @@ async function waitForEqual (pages, spacePage) {
   }
 }
 
+test('a first-time visitor sees what is public first, on a phone and on a desktop', async () => {
+  for (const [name, viewport] of [['phone', { width: 390, height: 844 }], ['desktop', { width: 1280, height: 900 }]]) {
+    const { context, page } = await person(null, { viewport })
+    await page.goto(`${base}/`)
+    assert.equal(await page.locator('main h1').count(), 1, 'one main heading')
+    const h1 = await page.locator('main h1').innerText()
+    assert.equal(h1, 'Guide', 'the public welcome page comes first')
+    await page.waitForSelector('text=Prochains rendez-vous')
+    await page.waitForSelector('text=Dernières ressources')
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)
+    assert.ok(overflow <= 0, `the front page scrolls sideways by ${overflow}px`)
+    await shot(page, `00-home-${name}`)
+    await context.close()
+  }
+})
+
 test('sign in through the form, open a space, create a page', async () => {
   const { context, page } = await person('sophie@example.org')
   await page.click('a[href="/s/chantier-1"]')
@@ -176,7 +192,7 @@ test('each line button puts its marker at the start of the line, and takes it of
     v.focus()
   }, [from, to])
   const press = (action) => page.click(`button[data-action=${action}]`)
-  for (const [action, marker] of [['heading', '## '], ['bullets', '- '], ['numbers', '1. '], ['checklist', '- [ ] ']]) {
+  for (const [action, marker] of [['heading', '# '], ['bullets', '- '], ['numbers', '1. '], ['checklist', '- [ ] ']]) {
     // On an empty line: the marker first, then what the person types.
     await setText('')
     await select(0, 0)

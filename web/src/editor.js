@@ -139,7 +139,7 @@ function start (root) {
   // line — with the cursor after them, replacing another kind of marker; pressed again, they
   // come off. (Inserted at the cursor, what the person typed next landed before them.)
   const MARKERS = {
-    heading: { test: /^#{1,6} /, make: () => '## ' },
+    heading: { test: /^#{1,6} /, make: () => '# ' },
     bullets: { test: /^[-*+] (?!\[[ xX]\] )/, make: () => '- ' },
     numbers: { test: /^\d{1,9}[.)] /, make: (n) => `${n}. ` },
     checklist: { test: /^[-*+] \[[ xX]\] /, make: () => '- [ ] ' }
