@@ -121,6 +121,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/account", get(accounts::routes::show))
         .route("/account/password", post(accounts::routes::change_password))
+        .route("/account/name", post(accounts::routes::change_name))
+        .route("/welcome", get(accounts::routes::first_steps))
         .route("/account/tokens", post(accounts::routes::create_token))
         .route("/account/tokens/{id}/revoke", post(accounts::routes::revoke_token))
         .route("/admin/users", get(accounts::admin::users))

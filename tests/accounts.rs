@@ -193,6 +193,13 @@ async fn sign_up_follows_the_administrators_choice(app: &TestApp) {
         .await
         .unwrap()
         .is_some());
+    // A new member lands on what to do next, not on an empty list.
+    assert_eq!(response.headers()["location"], "/welcome");
+    let (_, first) = app.get_text(Some(&visitor), "/welcome").await;
+    assert!(
+        first.contains("Présentez-vous") && first.contains("href=\"/account/profile\""),
+        "{first}"
+    );
 }
 
 async fn a_disabled_account_cannot_sign_in(app: &TestApp) {

@@ -251,3 +251,25 @@ async fn the_front_page_starts_with_what_is_public(app: &TestApp) {
 }
 
 on_each_backend!(the_front_page_starts_with_what_is_public);
+
+async fn one_changes_ones_name_and_finds_ones_sheet_from_the_account(app: &TestApp) {
+    let (_, browser) = editor(app).await;
+    let (_, page) = app.get_text(Some(&browser), "/account").await;
+    assert!(page.contains("href=\"/account/profile\""), "a way to one's directory sheet");
+    assert!(page.contains("<details class=\"advanced\""), "API keys are out of the way");
+    let refused = app
+        .post_form(&browser, "/account", "/account/name", &[("display_name", "  \u{202e} ")])
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let saved = app
+        .post_form(&browser, "/account", "/account/name", &[("display_name", "Sophie A.")])
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let (_, page) = app.get_text(Some(&browser), "/account").await;
+    assert!(
+        page.contains("value=\"Sophie A.\"") && page.contains("Votre nom a été changé"),
+        "{page}"
+    );
+}
+
+on_each_backend!(one_changes_ones_name_and_finds_ones_sheet_from_the_account);

@@ -68,10 +68,16 @@ fn account_form_error(
     Ok(form)
 }
 
-async fn welcome(ctx: &Ctx, session: &Session, user: &User) -> AppResult<Response> {
+/// Signs a new account in and takes it `to` its first page.
+async fn welcome(ctx: &Ctx, session: &Session, user: &User, to: &str) -> AppResult<Response> {
     sign_in(session, user).await?;
     flash(session, FlashKind::Success, ctx.tf("account.welcome", &[("name", &user.name)])).await?;
-    Ok(Redirect::to("/").into_response())
+    Ok(Redirect::to(to).into_response())
+}
+
+/// `GET /welcome`: where a new account lands — what to do next, in three steps.
+pub async fn first_steps(CurrentUser(_): CurrentUser, ctx: Ctx) -> AppResult<Response> {
+    Ok(views::first_steps(&ctx).into_response())
 }
 
 pub async fn setup_form(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
@@ -97,7 +103,8 @@ pub async fn setup(
     match store::create(&txn, fields.into_new_user(true)).await {
         Ok(user) => {
             txn.commit().await?;
-            welcome(&ctx, &session, &user).await
+            // The site's first administrator starts from the site itself.
+            welcome(&ctx, &session, &user, "/").await
         }
         Err(err) => {
             let form = account_form_error(&ctx, (&name, &email), err)?;
@@ -202,7 +209,7 @@ pub async fn signup(
     }
     let (name, email) = (fields.name.clone(), fields.email.clone());
     match store::create(&state.db, fields.into_new_user(false)).await {
-        Ok(user) => welcome(&ctx, &session, &user).await,
+        Ok(user) => welcome(&ctx, &session, &user, "/welcome").await,
         Err(err) => {
             let form = account_form_error(&ctx, (&name, &email), err)?;
             let ctx = ctx.with_forms().await?;
@@ -232,7 +239,7 @@ pub async fn accept_invitation(
 ) -> AppResult<Response> {
     let (name, email) = (fields.name.clone(), fields.email.clone());
     match invitations::accept(&state.db, &token, fields.into_new_user(false)).await {
-        Ok(user) => welcome(&ctx, &session, &user).await,
+        Ok(user) => welcome(&ctx, &session, &user, "/welcome").await,
         Err(AcceptError::Invalid) => {
             Ok((StatusCode::NOT_FOUND, views::invitation_invalid(&ctx)).into_response())
         }
@@ -253,6 +260,37 @@ pub async fn show(
     let data =
         AccountPage { tokens: tokens::list(&state.db, user.id).await?, ..Default::default() };
     Ok(views::account(&ctx, &data).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct NameFields {
+    #[serde(default)]
+    display_name: String,
+}
+
+/// `POST /account/name`: the name others see (in pages' histories, presence, the directory).
+pub async fn change_name(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ctx: Ctx,
+    session: Session,
+    CsrfForm(fields): CsrfForm<NameFields>,
+) -> AppResult<Response> {
+    match store::set_name(&state.db, user.id, &fields.display_name).await {
+        Ok(()) => {
+            flash(&session, FlashKind::Success, ctx.t("account.name_changed")).await?;
+            Ok(Redirect::to("/account").into_response())
+        }
+        Err(store::NameError::Empty) => {
+            let data = AccountPage {
+                tokens: tokens::list(&state.db, user.id).await?,
+                name_error: Some(ctx.t("account.name_required")),
+                ..Default::default()
+            };
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, views::account(&ctx, &data)).into_response())
+        }
+        Err(store::NameError::Internal(e)) => Err(e.into()),
+    }
 }
 
 #[derive(Deserialize)]

@@ -160,6 +160,23 @@ pub async fn change_password(
     Ok(())
 }
 
+/// Why a name was refused.
+#[derive(Debug)]
+pub enum NameError {
+    Empty,
+    Internal(anyhow::Error),
+}
+
+/// Changes the name an account is shown under (cleaned, 200 characters at most).
+pub async fn set_name(db: &Db, id: UserId, name: &str) -> Result<(), NameError> {
+    let name: String = crate::slug::clean_label(name).chars().take(200).collect();
+    if name.is_empty() {
+        return Err(NameError::Empty);
+    }
+    update_flag(db, id, |active| active.name = Set(name)).await.map_err(NameError::Internal)?;
+    Ok(())
+}
+
 /// Disables or re-enables an account. A disabled account cannot sign in and its sessions and
 /// tokens stop working at once (they are checked on every request).
 pub async fn set_disabled(db: &Db, id: UserId, disabled: bool) -> anyhow::Result<bool> {

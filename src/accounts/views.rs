@@ -133,6 +133,7 @@ pub struct AccountPage {
     /// A token just created, shown this once.
     pub new_token: Option<String>,
     pub password_error: Option<String>,
+    pub name_error: Option<String>,
 }
 
 pub fn account(ctx: &Ctx, data: &AccountPage) -> Html<String> {
@@ -146,9 +147,17 @@ pub fn account(ctx: &Ctx, data: &AccountPage) -> Html<String> {
         html! {
             h1 { (title) }
             dl.facts {
-                dt { (ctx.t("account.name")) } dd { (user.name) }
                 dt { (ctx.t("account.email")) } dd { (user.email) }
                 @if user.is_admin { dt { (ctx.t("account.role")) } dd { (ctx.t("account.admin")) } }
+            }
+            p { a.button.secondary href="/account/profile" { (ctx.t("account.my_sheet")) } }
+            section aria-labelledby="name" {
+                h2 #name { (ctx.t("account.your_name")) }
+                form.card method="post" action="/account/name" {
+                    (ctx.csrf_field())
+                    (Field::new("display_name", ctx.t("account.name")).value(&user.name).hint(ctx.t("account.name_hint")).error(data.name_error.clone()).render())
+                    button type="submit" { (ctx.t("account.save_name")) }
+                }
             }
             section aria-labelledby="pw" {
                 h2 #pw { (ctx.t("account.change_password")) }
@@ -160,6 +169,9 @@ pub fn account(ctx: &Ctx, data: &AccountPage) -> Html<String> {
                     button type="submit" { (ctx.t("account.change_password")) }
                 }
             }
+            // For people who connect programs: out of the way of everyone else.
+            details.advanced open[data.new_token.is_some() || !data.tokens.is_empty()] {
+                summary { (ctx.t("account.advanced")) }
             section aria-labelledby="tokens" {
                 h2 #tokens { (ctx.t("tokens.title")) }
                 p { (ctx.t("tokens.intro")) }
@@ -195,6 +207,36 @@ pub fn account(ctx: &Ctx, data: &AccountPage) -> Html<String> {
                     (ctx.csrf_field())
                     (Field::new("name", ctx.t("tokens.name")).optional().render())
                     button type="submit" { (ctx.t("tokens.create")) }
+                }
+            }
+            }
+        },
+    )
+}
+
+/// What a new member does next: their sheet, a space, joining one.
+pub fn first_steps(ctx: &Ctx) -> Html<String> {
+    let title = ctx.t("welcome.title");
+    page(
+        ctx,
+        &title,
+        html! {
+            h1 { (title) }
+            p.lead { (ctx.t("welcome.lead")) }
+            ol.steps {
+                li.card {
+                    h2 { (ctx.t("welcome.sheet")) }
+                    p { (ctx.t("welcome.sheet_why")) }
+                    p { a.button href="/account/profile" { (ctx.t("welcome.sheet_go")) } }
+                }
+                li.card {
+                    h2 { (ctx.t("welcome.spaces")) }
+                    p { (ctx.t("welcome.spaces_why")) }
+                    p { a.button.secondary href="/" { (ctx.t("welcome.spaces_go")) } }
+                }
+                li.card {
+                    h2 { (ctx.t("welcome.join")) }
+                    p { (ctx.t("welcome.join_why")) }
                 }
             }
         },
