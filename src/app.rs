@@ -236,6 +236,9 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .route("/healthz", get(healthz))
         .route("/assets/ruche.css", get(layout::stylesheet))
+        .route("/favicon.svg", get(layout::favicon))
+        // Browsers ask for it even when pages name the SVG icon.
+        .route("/favicon.ico", get(|| async { axum::response::Redirect::permanent("/favicon.svg") }))
         .route("/assets/editor.js", get(layout::editor_script))
         .route("/assets/map.js", get(map::script))
         .route("/assets/leaflet.css", get(map::stylesheet))

@@ -190,6 +190,7 @@ pub fn page(ctx: &Ctx, title: &str, content: Markup) -> Html<String> {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · " (ctx.site_name) }
                 link rel="stylesheet" href="/assets/ruche.css";
+                link rel="icon" type="image/svg+xml" href="/favicon.svg";
             }
             body {
                 a.skip href="#main" { (ctx.t("layout.skip")) }
@@ -400,6 +401,14 @@ pub async fn error_pages(State(state): State<AppState>, request: Request, next: 
     response
 }
 
+/// The site's icon (a hive cell), for browser tabs and bookmarks.
+pub async fn favicon() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=86400")],
+        include_str!("../web/static/favicon.svg"),
+    )
+}
+
 /// The stylesheet, compiled into the binary.
 pub async fn stylesheet() -> impl IntoResponse {
     (
@@ -420,20 +429,6 @@ pub async fn editor_script() -> impl IntoResponse {
         ],
         include_str!("../web/dist/editor.js"),
     )
-}
-
-/// Markdown-free plain text with line breaks kept, for descriptions.
-pub fn paragraphs(text: &str) -> Markup {
-    html! {
-        @for para in text.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
-            p {
-                @for (i, line) in para.lines().enumerate() {
-                    @if i > 0 { br; }
-                    (line)
-                }
-            }
-        }
-    }
 }
 
 /// JSON for a `<script type="application/json">` data block: every `<` escaped, so no text in it

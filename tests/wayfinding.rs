@@ -273,3 +273,54 @@ async fn one_changes_ones_name_and_finds_ones_sheet_from_the_account(app: &TestA
 }
 
 on_each_backend!(one_changes_ones_name_and_finds_ones_sheet_from_the_account);
+
+async fn nobody_is_told_everyone_sees_what_the_public_cannot(app: &TestApp) {
+    let space = app.create_space("chantier-2", "Chantier 2", Visibility::Members).await;
+    let user = app.create_user("julien@example.org", "Julien", false).await;
+    app.add_member(&space, &user, Role::Editor).await;
+    let browser = app.signed_in(&user.email).await;
+    let slug = app
+        .new_entry(
+            &browser,
+            "chantier-2",
+            "Réunion",
+            "event",
+            &[
+                ("when.start", "2031-03-12T09:30"),
+                ("when.end", "2031-03-12T17:00"),
+                ("audience", "public"),
+            ],
+        )
+        .await;
+    for path in [format!("/s/chantier-2/{slug}"), format!("/s/chantier-2/{slug}/fields")] {
+        let (_, page) = app.get_text(Some(&browser), &path).await;
+        assert!(!page.contains("Tout le monde"), "{path}: {page}");
+        assert!(page.contains("Les personnes qui peuvent lire l'espace"), "{path}");
+    }
+}
+
+async fn descriptions_keep_their_lists_and_the_site_has_an_icon(app: &TestApp) {
+    let space = ruche::spaces::store::create(
+        &app.db,
+        ruche::spaces::store::NewSpace {
+            slug: ruche::spaces::SpaceSlug::parse("chantier-3").expect("slug"),
+            title: "Chantier 3".into(),
+            description: "Ce chantier :\n\n- invente des dispositifs\n- les formalise".into(),
+            visibility: Visibility::Public,
+        },
+        None,
+    )
+    .await
+    .expect("space");
+    let (_, page) = app.get_text(None, &format!("/s/{}", space.slug)).await;
+    assert!(page.contains("<li>invente des dispositifs</li>"), "{page}");
+    let icon = reqwest::get(app.url("/favicon.svg")).await.expect("GET");
+    assert_eq!(icon.status(), StatusCode::OK);
+    assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+    assert!(page.contains("rel=\"icon\""));
+}
+
+on_each_backend!(
+    nobody_is_told_everyone_sees_what_the_public_cannot,
+    descriptions_keep_their_lists_and_the_site_has_an_icon,
+);

@@ -106,7 +106,7 @@ pub async fn show(
                                     th scope="row" { a href=(e.url()) { (e.page.title) } }
                                     td { (e.space.title) }
                                     @for f in &columns {
-                                        td { @if let Some(v) = e.values.get(&f.key) { (form_views::shown(&ctx, &e.url(), e.space.slug.as_str(), f, v)) } }
+                                        td { @if let Some(v) = e.values.get(&f.key) { (form_views::shown(&ctx, &e.url(), &e.space, f, v)) } }
                                     }
                                 }
                             }
@@ -122,7 +122,7 @@ pub async fn show(
                                 // The title is the card's heading: a field saying it again is left out.
                                 @for f in columns.iter().filter(|f| e.values.get(&f.key).map(as_text).as_deref() != Some(e.page.title.as_str())).take(4) {
                                     @if let Some(v) = e.values.get(&f.key) {
-                                        dt { (f.label) } dd { (form_views::shown(&ctx, &e.url(), e.space.slug.as_str(), f, v)) }
+                                        dt { (f.label) } dd { (form_views::shown(&ctx, &e.url(), &e.space, f, v)) }
                                     }
                                 }
                             }

@@ -79,7 +79,13 @@ fn typed<'a>(raw: &'a [(String, String)], key: &str) -> &'a str {
     raw.iter().find(|(k, _)| k == key).map_or("", |(_, v)| v.as_str())
 }
 
-fn input(f: &FieldDef, raw: &[(String, String)], error: Option<&str>, ctx: &Ctx) -> Markup {
+fn input(
+    f: &FieldDef,
+    raw: &[(String, String)],
+    error: Option<&str>,
+    ctx: &Ctx,
+    space: &Space,
+) -> Markup {
     let id = format!("field-{}", f.key);
     let described = error.map(|_| format!("{id}-error"));
     let input_type = match f.kind {
@@ -153,8 +159,8 @@ fn input(f: &FieldDef, raw: &[(String, String)], error: Option<&str>, ctx: &Ctx)
                         }
                         FieldKind::Audience => {
                             select #(id) name=(f.key) aria-describedby=[described.as_deref()] {
-                                @for (value, label) in [(super::AUDIENCE_PUBLIC, "forms.audience_public"), (super::AUDIENCE_MEMBERS, "forms.audience_members")] {
-                                    option value=(value) selected[typed(raw, &f.key) == value] { (ctx.t(label)) }
+                                @for value in [super::AUDIENCE_PUBLIC, super::AUDIENCE_MEMBERS] {
+                                    option value=(value) selected[typed(raw, &f.key) == value] { (audience_label(ctx, space, value)) }
                                 }
                             }
                         }
@@ -207,7 +213,7 @@ pub fn entry_form(
             form.card method="post" action={"/s/" (space.slug) "/" (page.slug) "/fields"}
                 enctype=[form.fields.iter().any(|f| f.kind.is_upload()).then_some("multipart/form-data")] {
                 (ctx.csrf_field())
-                @for f in &form.fields { (input(f, raw, errors.get(&f.key).copied(), ctx)) }
+                @for f in &form.fields { (input(f, raw, errors.get(&f.key).copied(), ctx, space)) }
                 button type="submit" { (ctx.t("page.save")) }
             }
             @if has_point {
@@ -223,9 +229,14 @@ pub fn entry_form(
 
 /// The entry's values, as a list; members-only fields only when `private` is allowed. Files are
 /// served from under the entry's address (`base`).
-pub fn values(ctx: &Ctx, base: &str, form: &Form, values: &Value, private: bool) -> Markup {
-    // The entry's space, for wiki links in its long texts (`base` is `/s/{space}/{page}`).
-    let space = base.trim_start_matches("/s/").split('/').next().unwrap_or_default();
+pub fn values(
+    ctx: &Ctx,
+    space: &Space,
+    base: &str,
+    form: &Form,
+    values: &Value,
+    private: bool,
+) -> Markup {
     html! {
         dl.facts.entry {
             @for f in form.fields.iter().filter(|f| private || !f.is_private()) {
@@ -241,7 +252,7 @@ pub fn values(ctx: &Ctx, base: &str, form: &Form, values: &Value, private: bool)
 
 /// A value as people read it: dates in words, choices of audience in words, links, files and
 /// pictures; never a raw stored value. `base` is the entry's address, `space` its space.
-pub fn shown(ctx: &Ctx, base: &str, space: &str, f: &FieldDef, v: &Value) -> Markup {
+pub fn shown(ctx: &Ctx, base: &str, space: &Space, f: &FieldDef, v: &Value) -> Markup {
     html! {
         @match &f.kind {
             FieldKind::Url => { @let url = as_text(v); a href=(url) rel="noopener noreferrer" { (url) } }
@@ -260,9 +271,9 @@ pub fn shown(ctx: &Ctx, base: &str, space: &str, f: &FieldDef, v: &Value) -> Mar
             // Written with the editor's formatting: shown by the one renderer (wiki links as
             // plain links, nothing learnt about their pages).
             FieldKind::LongText => div.content {
-                (maud::PreEscaped(crate::pages::render::to_html(&as_text(v), space, &|_| crate::pages::render::LinkState::Unknown)))
+                (maud::PreEscaped(crate::pages::render::to_html(&as_text(v), space.slug.as_str(), &|_| crate::pages::render::LinkState::Unknown)))
             },
-            FieldKind::Audience => (ctx.t(if as_text(v) == super::AUDIENCE_MEMBERS { "forms.audience_members" } else { "forms.audience_public" })),
+            FieldKind::Audience => (audience_label(ctx, space, &as_text(v))),
             FieldKind::Image => {
                 @let hash = as_text(&v["hash"]);
                 img.entry-image src={(base) "/files/" (hash)} alt={(f.label) " : " (as_text(&v["name"]))} loading="lazy";
@@ -280,6 +291,16 @@ pub fn shown(ctx: &Ctx, base: &str, space: &str, f: &FieldDef, v: &Value) -> Mar
             }
             _ => (as_text(v)),
         }
+    }
+}
+
+/// Who may read an entry of `space` with this audience, in words: "Tout le monde" only where
+/// everyone really may (a public space); elsewhere, those who may read the space.
+fn audience_label(ctx: &Ctx, space: &Space, value: &str) -> String {
+    match (value == super::AUDIENCE_MEMBERS, space.visibility) {
+        (true, _) => ctx.t("forms.audience_members"),
+        (false, crate::spaces::Visibility::Public) => ctx.t("forms.audience_public"),
+        (false, _) => ctx.t("forms.audience_space_readers"),
     }
 }
 

@@ -151,6 +151,7 @@ pub async fn show(
     let entry = match crate::forms::routes::form_of(&state, &page).await? {
         Some(form) => Some(crate::forms::views::values(
             &ctx,
+            &grant.space,
             &format!("/s/{}/{}", grant.space.slug, page.slug),
             &form,
             &content.fields,

@@ -1,11 +1,11 @@
 //! Pages of spaces: the list, a space's home, its members and its settings.
 use axum::response::Html;
-use maud::{html, Markup};
+use maud::{html, Markup, PreEscaped};
 
 use super::{store::Member, Role, Space, Visibility};
 use crate::{
     access::{SpaceAction, SpaceGrant},
-    layout::{page, paragraphs, Ctx, Field},
+    layout::{page, Ctx, Field},
 };
 
 pub fn visibility_badge(ctx: &Ctx, visibility: Visibility) -> Markup {
@@ -20,7 +20,8 @@ pub fn show(ctx: &Ctx, grant: &SpaceGrant, pages: Option<&[crate::pages::Page]>)
         html! {
             h1 { (space.title) }
             p.meta { (visibility_badge(ctx, space.visibility)) }
-            (paragraphs(&space.description))
+            // Written like a page: paragraphs, lists and links kept.
+            div.content { (PreEscaped(crate::pages::render::to_html(&space.description, space.slug.as_str(), &|_| crate::pages::render::LinkState::Unknown))) }
             @if !grant.allows(SpaceAction::Read) {
                 p.notice role="note" {
                     @if ctx.user.is_none() { (ctx.t("space.members_only_sign_in")) " " a href={"/login?next=/s/" (space.slug)} { (ctx.t("nav.sign_in")) } }
