@@ -324,3 +324,25 @@ on_each_backend!(
     nobody_is_told_everyone_sees_what_the_public_cannot,
     descriptions_keep_their_lists_and_the_site_has_an_icon,
 );
+
+#[tokio::test]
+async fn the_demo_looks_alive() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    ruche::demo::fill(&app.db).await.expect("demo");
+    let geo: serde_json::Value = reqwest::get(app.url("/api/forms/organisation/entries.geojson"))
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON");
+    let placed = geo["features"].as_array().map_or(0, Vec::len);
+    assert!(placed >= 10, "organisations on the map: {placed}");
+    let (_, agenda) = app.get_text(None, "/agenda").await;
+    let upcoming = agenda.split("Prochains").nth(1).unwrap_or(&agenda);
+    assert!(upcoming.contains("(exemple)"), "the agenda has a future: {agenda}");
+    let (_, home) = app.get_text(None, "/").await;
+    assert!(home.contains("(exemple)"), "the front page shows the next events");
+    let (_, roadmap) = app.get_text(None, "/s/accueil").await;
+    assert!(!roadmap.contains("• "), "lists are lists: {roadmap}");
+    app.stop().await;
+}

@@ -23,6 +23,9 @@ struct Fixture {
     organisations: Vec<String>,
     events: Vec<Event>,
     resources: Vec<Resource>,
+    /// Each organisation's town, with its centre's coordinates (and a `_note`).
+    #[serde(default)]
+    organisation_towns: std::collections::HashMap<String, serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -78,8 +81,8 @@ impl FixtureSpace {
             parts.push(role.clone());
         }
         if !self.objectifs.is_empty() {
-            let list: Vec<String> = self.objectifs.iter().map(|o| format!("• {o}")).collect();
-            parts.push(format!("Objectifs :\n{}", list.join("\n")));
+            let list: Vec<String> = self.objectifs.iter().map(|o| format!("- {o}")).collect();
+            parts.push(format!("Objectifs :\n\n{}", list.join("\n")));
         }
         if let Some(done) = &self.realisation {
             parts.push(format!("Réalisation : {done}"));
@@ -239,6 +242,30 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
             .await?;
     }
 
+    // A few example meetings ahead, so the agenda has a future (dated from the day the demo is
+    // made, and said to be examples).
+    let today = chrono::Utc::now().with_timezone(&crate::dates::DEFAULT_TIME_ZONE).date_naive();
+    for (days, title, start, end, online) in [
+        (7, "Café coopération en ligne (exemple)", "10:00", "11:00", true),
+        (21, "Atelier : animer une coopération territoriale (exemple)", "14:00", "17:00", false),
+        (45, "Rencontre régionale des chantiers (exemple)", "09:30", "17:00", false),
+    ] {
+        let day = today + chrono::Duration::days(days);
+        let mut values = serde_json::json!({
+            "when": { "start": format!("{day}T{start}"), "end": format!("{day}T{end}"), "tz": "Europe/Paris" },
+            "audience": crate::forms::AUDIENCE_PUBLIC,
+            "description": "Un exemple de rendez-vous, pour voir comment l'agenda se présente. Modifiez-le ou mettez-le à la corbeille.",
+        });
+        if online {
+            values["online"] = "https://visio.example.org/cafe-cooperation".into();
+        } else {
+            values["place"] = "Lyon".into();
+        }
+        let serde_json::Value::Object(values) = values else { continue };
+        crate::pages::create_entry(db, &home, title, "", &event_form, &values, Some(admin.id.0))
+            .await?;
+    }
+
     // The resources the chantiers produced, open to all.
     let resource_form = form(db, "resource").await?;
     for r in &fixture.resources {
@@ -246,7 +273,12 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
         if let Some(c) = r.chantier {
             themes.push(format!("chantier {c}"));
         }
-        let values = serde_json::json!({ "type": r.kind, "themes": themes });
+        let description = match r.chantier {
+            Some(c) => format!("Une ressource produite par le chantier {c} du programme, ouverte à toutes et tous."),
+            None => "Une ressource du programme, ouverte à toutes et tous.".to_owned(),
+        };
+        let values =
+            serde_json::json!({ "type": r.kind, "themes": themes, "description": description });
         let serde_json::Value::Object(values) = values else { continue };
         crate::pages::create_entry(
             db,
@@ -282,7 +314,17 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
     let org_form = form(db, "organisation").await?;
     let mut sheets = std::collections::HashMap::new();
     for name in &fixture.organisations {
-        let values = serde_json::json!({ "name": name, "themes": ["coopération territoriale"] });
+        let mut values =
+            serde_json::json!({ "name": name, "themes": ["coopération territoriale"] });
+        // Where its head office is (the town centre: a place on the map, not an address).
+        if let Some(town) = fixture.organisation_towns.get(name) {
+            if let (Some(t), Some(lat), Some(lon)) =
+                (town["town"].as_str(), town["lat"].as_f64(), town["lon"].as_f64())
+            {
+                values["address"] = t.into();
+                values["point"] = serde_json::json!({ "lat": lat, "lon": lon });
+            }
+        }
         let serde_json::Value::Object(values) = values else { continue };
         let page =
             crate::pages::create_entry(db, &orgs, name, "", &org_form, &values, Some(admin.id.0))
