@@ -437,6 +437,30 @@ test('the search box in every page finds a page by a word without its accent', a
   await context.close()
 })
 
+test('the pages people read most, on a 390 px phone and at 1280 px (screenshots to look at)', async () => {
+  const pages = [
+    ['home', '/'],
+    ['space', '/s/chantier-1'],
+    ['roadmap', '/s/chantier-1/feuille-de-route'],
+    ['editor', '/s/chantier-1/feuille-de-route/edit'],
+    ['event', '/s/ressources/atelier-de-prototypage'],
+    ['agenda', '/agenda'],
+    ['map', '/map']
+  ]
+  for (const [width, height] of [[390, 844], [1280, 900]]) {
+    const { context, page } = await person('celine@example.org', { viewport: { width, height } })
+    for (const [name, url] of pages) {
+      await page.goto(`${base}${url}`)
+      if (url.endsWith('/edit')) await page.waitForFunction(() => window.rucheEditor && window.rucheEditor.provider.synced)
+      if (url === '/map') await page.waitForSelector('#map .leaflet-interactive')
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)
+      assert.ok(overflow <= 0, `${url} at ${width}px scrolls sideways by ${overflow}px`)
+      await shot(page, `20-${name}-${width}`)
+    }
+    await context.close()
+  }
+})
+
 test('every page worked under the Content-Security-Policy (no inline script, nothing blocked)', async () => {
   const { context, page } = await person('sophie@example.org')
   const response = await page.goto(`${base}/s/chantier-1/feuille-de-route/edit`)
