@@ -346,3 +346,16 @@ async fn the_demo_looks_alive() {
     assert!(!roadmap.contains("• "), "lists are lists: {roadmap}");
     app.stop().await;
 }
+
+async fn the_forms_editor_shows_each_field_only_its_own_settings(app: &TestApp) {
+    app.create_user("admin@example.org", "Admin", true).await;
+    let admin = app.signed_in("admin@example.org").await;
+    let (_, editor) = app.get_text(Some(&admin), "/admin/forms/organisation").await;
+    // The organisation form has one list of choices ("Type de structure") and no link to
+    // another form: one choices box for it, one for a new field; no target list but the new
+    // field's.
+    assert_eq!(editor.matches("-choices\"").count() / 2, 2, "{editor}");
+    assert!(editor.matches("-target\"").count() <= 2, "{editor}");
+}
+
+on_each_backend!(the_forms_editor_shows_each_field_only_its_own_settings);

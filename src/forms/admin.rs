@@ -395,13 +395,20 @@ fn editor(
                                 } @else {
                                     (kind_select(ctx, &format!("{p}.kind"), &typed(&format!("{p}.kind"), f.kind.name())))
                                 }
-                                div.field {
-                                    label for={(p) "-choices"} { (ctx.t("forms.choices")) }
-                                    p.hint { (ctx.t("forms.choices_hint")) }
-                                    (error(&format!("{p}.choices")))
-                                    textarea id={(p) "-choices"} name={(p) ".choices"} rows="3" { (typed(&format!("{p}.choices"), &choices_of(&f.kind).join("\n"))) }
+                                // Only the settings this kind of field uses (a kind just changed
+                                // shows its own once saved).
+                                @let kind = typed(&format!("{p}.kind"), f.kind.name());
+                                @if kind == "single_choice" || kind == "multiple_choice" {
+                                    div.field {
+                                        label for={(p) "-choices"} { (ctx.t("forms.choices")) }
+                                        p.hint { (ctx.t("forms.choices_hint")) }
+                                        (error(&format!("{p}.choices")))
+                                        textarea id={(p) "-choices"} name={(p) ".choices"} rows="3" { (typed(&format!("{p}.choices"), &choices_of(&f.kind).join("\n"))) }
+                                    }
                                 }
-                                (target_select(ctx, forms, &format!("{p}.target"), &typed(&format!("{p}.target"), match &f.kind { FieldKind::PageLink { form } => form, _ => "" })))
+                                @if kind == "page_link" {
+                                    (target_select(ctx, forms, &format!("{p}.target"), &typed(&format!("{p}.target"), match &f.kind { FieldKind::PageLink { form } => form, _ => "" })))
+                                }
                                 div.field { label for={(p) "-help"} { (ctx.t("forms.field_help")) } input id={(p) "-help"} name={(p) ".help"} value=(typed(&format!("{p}.help"), &f.help)); }
                                 label.choice { input type="checkbox" name={(p) ".required"} checked[checked(&format!("{p}.required"), f.required)]; " " (ctx.t("forms.field_required")) }
                                 label.choice { input type="checkbox" name={(p) ".members_only"} checked[checked(&format!("{p}.members_only"), f.members_only)]; " " (ctx.t("forms.field_members_only")) }
