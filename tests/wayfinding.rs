@@ -344,6 +344,12 @@ async fn the_demo_looks_alive() {
     assert!(home.contains("(exemple)"), "the front page shows the next events");
     let (_, roadmap) = app.get_text(None, "/s/accueil").await;
     assert!(!roadmap.contains("• "), "lists are lists: {roadmap}");
+    // A referent's sheet names their organisation like its own sheet does, and links to it.
+    let (_, sheet) = app.get_text(None, "/s/annuaire/sophie-aouizerate").await;
+    assert!(
+        sheet.contains("href=\"/s/structures-cooperantes/savoir-devenir\">Savoir Devenir</a>"),
+        "{sheet}"
+    );
     app.stop().await;
 }
 

@@ -231,6 +231,7 @@ pub fn entry_form(
 /// served from under the entry's address (`base`).
 pub fn values(
     ctx: &Ctx,
+    titles: &std::collections::HashMap<String, String>,
     space: &Space,
     base: &str,
     form: &Form,
@@ -242,7 +243,13 @@ pub fn values(
             @for f in form.fields.iter().filter(|f| private || !f.is_private()) {
                 @if let Some(v) = values.get(&f.key).filter(|v| !v.is_null()) {
                     dt { (f.label) }
-                    dd { (shown(ctx, base, space, f, v)) }
+                    dd {
+                        // A link to another entry is named like it, when the reader may read it.
+                        @match titles.get(&as_text(v)).filter(|_| matches!(f.kind, FieldKind::PageLink { .. })) {
+                            Some(title) => a href={"/s/" (as_text(v))} { (title) },
+                            None => (shown(ctx, base, space, f, v)),
+                        }
+                    }
                 }
             }
         }

@@ -151,6 +151,7 @@ pub async fn show(
     let entry = match crate::forms::routes::form_of(&state, &page).await? {
         Some(form) => Some(crate::forms::views::values(
             &ctx,
+            &linked_titles(&state, ctx.user.as_ref(), &form, &content.fields).await?,
             &grant.space,
             &format!("/s/{}/{}", grant.space.slug, page.slug),
             &form,
@@ -174,6 +175,32 @@ pub async fn show(
         (entry, _) => entry,
     };
     Ok(views::show(&ctx, &grant, &page, &html, &backlinks, last.as_ref(), entry).into_response())
+}
+
+/// The titles of the entries an entry links to (`space/page` → title), for those this reader
+/// may read: a link is then named like the sheet it leads to.
+async fn linked_titles(
+    state: &AppState,
+    user: Option<&User>,
+    form: &crate::forms::Form,
+    values: &serde_json::Value,
+) -> AppResult<HashMap<String, String>> {
+    let mut titles = HashMap::new();
+    for f in
+        form.fields.iter().filter(|f| matches!(f.kind, crate::forms::FieldKind::PageLink { .. }))
+    {
+        let Some(link) = values.get(&f.key).and_then(|v| v.as_str()) else { continue };
+        let Some((space, slug)) = link.split_once('/') else { continue };
+        let Ok(grant) = access::space(&state.db, user, space, SpaceAction::Read).await else {
+            continue;
+        };
+        if let Some(store::Found::Page(p)) = store::find(&state.db, grant.space.id, slug).await? {
+            if access::page_allows(&grant, &p, SpaceAction::Read) {
+                titles.insert(link.to_owned(), p.title);
+            }
+        }
+    }
+    Ok(titles)
 }
 
 /// The pages that link to `page` which this reader may read, each with its own space.
