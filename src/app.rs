@@ -175,6 +175,7 @@ pub fn router(state: AppState) -> Router {
                 )),
         )
         .route("/s/{space}/{page}/files/{hash}", get(forms::uploads::serve))
+        .route("/add/{form}", get(forms::routes::add))
         .route("/ws/{space}/{page}", get(pages::routes::websocket))
         .route("/s/{space}/{page}/history", get(history::routes::list))
         .route("/s/{space}/{page}/history/save", post(history::routes::save))

@@ -365,3 +365,21 @@ async fn the_forms_editor_shows_each_field_only_its_own_settings(app: &TestApp) 
 }
 
 on_each_backend!(the_forms_editor_shows_each_field_only_its_own_settings);
+
+async fn adding_an_event_is_one_obvious_button(app: &TestApp) {
+    let (_, browser) = editor(app).await;
+    let (_, agenda) = app.get_text(Some(&browser), "/agenda").await;
+    assert!(
+        agenda.contains("href=\"/add/event\"") && agenda.contains("Ajouter un événement"),
+        "{agenda}"
+    );
+    // One space to write in: straight to the new event's form there.
+    let add = browser.get(app.url("/add/event")).send().await.expect("GET");
+    assert_eq!(add.status(), StatusCode::SEE_OTHER);
+    assert_eq!(add.headers()["location"], format!("/s/{SPACE}/new?form=event"));
+    // Signed out: sign in first, then back here.
+    let anonymous = app.browser().get(app.url("/add/resource")).send().await.expect("GET");
+    assert_eq!(anonymous.headers()["location"], "/login?next=/add/resource");
+}
+
+on_each_backend!(adding_an_event_is_one_obvious_button);

@@ -171,6 +171,7 @@ fn render(
             }
             h1 { (title) }
             p.actions {
+                a.button href="/add/event" { (ctx.t("agenda.add")) }
                 a.button.secondary href=(feed) { (ctx.t("agenda.subscribe")) }
                 @if space.is_some() { a.button.secondary href="/agenda" { (ctx.t("agenda.whole_site")) } }
             }

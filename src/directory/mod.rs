@@ -184,13 +184,14 @@ pub async fn index(
         html! {
             h1 { (title) }
             p.lead { (ctx.t("directory.lead")) }
-            @if ctx.user.is_some() {
-                p.actions {
+            p.actions {
+                @if ctx.user.is_some() {
                     @match &has_profile {
                         Some(p) => a.button.secondary href={"/s/" (PROFILES_SPACE) "/" (p.slug)} { (ctx.t("directory.my_profile")) },
                         None => a.button href="/account/profile" { (ctx.t("directory.create_profile")) },
                     }
                 }
+                a.button.secondary href="/add/organisation" { (ctx.t("directory.add_organisation")) }
             }
             (form_views::filter_bar(&ctx, "/directory", &filter, &selects))
             (form_views::count(&ctx, paged.total))

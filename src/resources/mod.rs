@@ -40,6 +40,7 @@ pub async fn index(
         html! {
             h1 { (title) }
             p.lead { (ctx.t("resources.lead")) }
+            p.actions { a.button href="/add/resource" { (ctx.t("resources.add")) } }
             (form_views::filter_bar(&ctx, "/resources", &filter, &selects))
             (form_views::count(&ctx, paged.total))
             ul.cards {
