@@ -65,13 +65,26 @@ impl AppState {
         };
         let (touched, reindexed, reindex_db) = (search.clone(), search.clone(), db.clone());
         let searched = search.clone();
+        let rendered = Arc::new(crate::pages::render::RenderCache::default());
+        let warmed = rendered.clone();
         let hooks = collab::Hooks {
             on_settled: Arc::new(move |doc, content| {
                 let db = projections_db.clone();
                 let search = searched.clone();
+                let cache = warmed.clone();
                 Box::pin(async move {
+                    let markdown = content.markdown.clone();
                     pages::project(&db, doc, content).await?;
                     search.touch(doc.0);
+                    // Off the page's own task: its next edits need not wait for the rendering.
+                    let warm_db = db.clone();
+                    tokio::spawn(async move {
+                        if let Err(err) =
+                            pages::routes::warm(&warm_db, &cache, doc, &markdown).await
+                        {
+                            tracing::debug!(doc = doc.0, error = ?err, "page not rendered ahead");
+                        }
+                    });
                     Ok(())
                 })
             }),
@@ -91,7 +104,7 @@ impl AppState {
             sign_in_limits: Arc::new(limits),
             hub,
             search,
-            rendered: Arc::default(),
+            rendered,
             diffs: Arc::new(crate::history::DiffCache::new(crate::history::diff::DIFF_CACHE_BYTES)),
             content_security_policy,
         })

@@ -149,6 +149,19 @@ async fn deeply_nested_markdown_renders_capped(app: &TestApp) {
     }
 }
 
+async fn a_public_page_is_rendered_when_it_settles_not_when_read(app: &TestApp) {
+    let token = public_page(app, "").await;
+    let text = "Une page publique, rendue avant qu'on la lise.";
+    app.put_page(&token, SPACE, "notes", text).await;
+    common::yclient::wait_until("the page rendered ahead", || {
+        app.rendered.holds(text, SPACE, Vec::new()).then_some(())
+    })
+    .await;
+    let (status, html) = app.get_text(None, &format!("/s/{SPACE}/notes")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(text));
+}
+
 // --- 3. Comparing large revisions ----------------------------------------------------------
 
 async fn comparing_two_very_different_large_revisions_falls_back(app: &TestApp) {
@@ -822,6 +835,7 @@ on_each_backend!(
     values_that_are_not_numbers_get_a_readable_400,
     every_query_the_search_parser_accepts_answers_without_error,
     deeply_nested_markdown_renders_capped,
+    a_public_page_is_rendered_when_it_settles_not_when_read,
     comparing_two_very_different_large_revisions_falls_back,
     presence_is_bounded_and_named_by_the_server,
     a_signed_in_person_is_shown_under_their_own_name,

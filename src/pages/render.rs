@@ -201,6 +201,12 @@ impl RenderCache {
         Ok(html)
     }
 
+    /// Whether the HTML of `markdown` in `space`, for a reader who knows `states` of its links, is
+    /// kept (without making it).
+    pub fn holds(&self, markdown: &str, space: &str, states: Vec<LinkState>) -> bool {
+        self.html.get(&(crate::cache::digest(markdown), space.to_owned(), states)).is_some()
+    }
+
     /// Runs `work` on the blocking threads once one of the few rendering turns is free.
     async fn blocking<T: Send + 'static>(
         &self,

@@ -82,25 +82,46 @@ pub async fn render_for(
     current: &SpaceGrant,
     markdown: &str,
 ) -> AppResult<Arc<str>> {
-    render_with(state, user, current, markdown, true).await
+    render_with(&state.db, &state.rendered, user, current, markdown, true).await
+}
+
+/// Renders a page's new text for anonymous readers as soon as it settles (when they may read
+/// it), so that no reader's request has to: every read of a public page is a cache hit.
+pub async fn warm(
+    db: &crate::db::Db,
+    cache: &super::render::RenderCache,
+    doc: crate::collab::DocId,
+    markdown: &str,
+) -> anyhow::Result<()> {
+    let Some(page) = store::get(db, super::PageId(doc.0)).await? else { return Ok(()) };
+    if page.trashed || page.members_only {
+        return Ok(());
+    }
+    let Some(space) = crate::spaces::store::get(db, page.space_id).await? else { return Ok(()) };
+    let Ok(grant) = access::space(db, None, space.slug.as_str(), SpaceAction::Read).await else {
+        return Ok(());
+    };
+    render_with(db, cache, None, &grant, markdown, true).await?;
+    Ok(())
 }
 
 async fn render_with(
-    state: &AppState,
+    db: &crate::db::Db,
+    cache: &super::render::RenderCache,
     user: Option<&User>,
     current: &SpaceGrant,
     markdown: &str,
     keep: bool,
 ) -> AppResult<Arc<str>> {
     let space = current.space.slug.as_str();
-    let targets = state.rendered.links(markdown, space).await?;
+    let targets = cache.links(markdown, space).await?;
     let mut grants: HashMap<String, Option<SpaceGrant>> = HashMap::new();
     for target in targets.iter() {
         if !grants.contains_key(&target.space) {
             let grant = if target.space == space {
                 Some(current.clone())
             } else {
-                access::space(&state.db, user, &target.space, SpaceAction::Read).await.ok()
+                access::space(db, user, &target.space, SpaceAction::Read).await.ok()
             };
             grants.insert(target.space.clone(), grant);
         }
@@ -115,7 +136,7 @@ async fn render_with(
                 .map(|g| (g.space.id, t.slug.clone()))
         })
         .collect();
-    let existing = store::existing(&state.db, &lookups).await?;
+    let existing = store::existing(db, &lookups).await?;
     let resolve = |target: &LinkTarget| -> LinkState {
         match grants.get(&target.space).and_then(Option::as_ref) {
             Some(g) if g.allows(SpaceAction::Read) => {
@@ -131,7 +152,7 @@ async fn render_with(
         }
     };
     let states = targets.iter().map(resolve).collect();
-    Ok(state.rendered.html(markdown, space, &targets, states, keep).await?)
+    Ok(cache.html(markdown, space, &targets, states, keep).await?)
 }
 
 pub async fn show(
@@ -521,7 +542,9 @@ pub async fn preview(
 ) -> AppResult<axum::Json<serde_json::Value>> {
     let grant = access::space(&state.db, user.as_ref(), &body.space, SpaceAction::Read).await?;
     // Previews change with every keystroke: rendered, not kept.
-    let html = render_with(&state, user.as_ref(), &grant, &body.markdown, false).await?;
+    let html =
+        render_with(&state.db, &state.rendered, user.as_ref(), &grant, &body.markdown, false)
+            .await?;
     Ok(axum::Json(serde_json::json!({ "html": &*html })))
 }
 

@@ -91,6 +91,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     /// The server's live documents, to observe them.
     pub hub: ruche::collab::Hub,
+    /// The server's rendered pages, to observe them.
+    pub rendered: std::sync::Arc<ruche::pages::render::RenderCache>,
     pub base: String,
     pub db: Db,
     pub database_url: String,
@@ -146,6 +148,7 @@ impl TestApp {
         let (stop, stopped) = oneshot::channel::<()>();
         let state = AppState::new(db.clone(), settings.clone()).await.expect("application starts");
         let hub = state.hub.clone();
+        let rendered = state.rendered.clone();
         let server = tokio::spawn(async move {
             app::launch(listener, state, async {
                 let _ = stopped.await;
@@ -156,6 +159,7 @@ impl TestApp {
         Self {
             addr,
             hub,
+            rendered,
             base: format!("http://{addr}"),
             db,
             database_url: url.to_owned(),
