@@ -65,24 +65,12 @@ async fn page_numbers_far_past_the_end_answer_the_last_page(app: &TestApp) {
             assert_eq!(response.status(), StatusCode::OK, "{path}");
         }
     }
-    let found: serde_json::Value = anonymous
-        .get(app.url("/api/search?q=cooperation&page=999999999999"))
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("JSON");
+    let found = app.get_json("/api/search?q=cooperation&page=999999999999").await;
     assert_eq!(found["page"], found["pages"], "the last page: {found}");
     assert_eq!(found["hits"].as_array().map(Vec::len), Some(1), "{found}");
-    let revisions: serde_json::Value = anonymous
-        .get(app.url(&format!("/api/pages/{SPACE}/notes/revisions?page=18446744073709551615")))
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("JSON");
+    let revisions = app
+        .get_json(&format!("/api/pages/{SPACE}/notes/revisions?page=18446744073709551615"))
+        .await;
     assert!(revisions["page"].as_u64().is_some_and(|p| p >= 1), "{revisions}");
 }
 
@@ -172,26 +160,17 @@ async fn comparing_two_very_different_large_revisions_falls_back(app: &TestApp) 
         let (app, token) = (app, token.clone());
         async move {
             app.put_page(&token, SPACE, "notes", &text).await;
-            let client = reqwest::Client::new();
             // "Save a version" through the API's owner: a revision of exactly this text.
             let editor = app.signed_in("editrice@example.org").await;
             let path = format!("/s/{SPACE}/notes/history");
             let saved =
                 app.post_form(&editor, &path, &format!("{path}/save"), &[("note", "")]).await;
             assert_eq!(saved.status(), StatusCode::SEE_OTHER);
-            drop(client);
         }
     };
     save(old).await;
     save(new).await;
-    let list: serde_json::Value = reqwest::Client::new()
-        .get(app.url(&format!("/api/pages/{SPACE}/notes/revisions")))
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("JSON");
+    let list = app.get_json(&format!("/api/pages/{SPACE}/notes/revisions")).await;
     let ids: Vec<i64> = list["revisions"]
         .as_array()
         .expect("list")

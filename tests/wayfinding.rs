@@ -329,12 +329,7 @@ on_each_backend!(
 async fn the_demo_looks_alive() {
     let app = TestApp::start(Backend::Sqlite).await;
     ruche::demo::fill(&app.db).await.expect("demo");
-    let geo: serde_json::Value = reqwest::get(app.url("/api/forms/organisation/entries.geojson"))
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("JSON");
+    let geo = app.get_json("/api/forms/organisation/entries.geojson").await;
     let placed = geo["features"].as_array().map_or(0, Vec::len);
     assert!(placed >= 10, "organisations on the map: {placed}");
     let (_, agenda) = app.get_text(None, "/agenda").await;

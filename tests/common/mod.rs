@@ -407,6 +407,11 @@ impl TestApp {
         location.trim_start_matches(&format!("/s/{space}/")).trim_end_matches("/fields").to_owned()
     }
 
+    /// GET anonymously, answering the body as JSON.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        reqwest::get(self.url(path)).await.expect("GET").json().await.expect("JSON")
+    }
+
     /// GET as `client` (or anonymously), answering the status and the body.
     pub async fn get_text(&self, client: Option<&Client>, path: &str) -> (StatusCode, String) {
         let response = match client {
