@@ -165,6 +165,15 @@ pub fn may_administer_site(user: Option<&User>) -> bool {
     user.is_some_and(|u| u.is_admin && !u.disabled)
 }
 
+/// Whether the holder may ask a members-only space's owners to let them in: a signed-in person
+/// who is not in it yet (administrators are in every space already).
+pub fn may_ask_to_join(grant: &SpaceGrant) -> bool {
+    let Some(user) = grant.user.as_ref().filter(|u| !u.disabled) else { return false };
+    grant.space.visibility == Visibility::Members
+        && grant.role.is_none()
+        && !may_administer_site(Some(user))
+}
+
 /// Creating spaces is for administrators.
 pub fn may_create_space(user: Option<&User>) -> bool {
     may_administer_site(user)
@@ -183,6 +192,7 @@ mod tests {
             is_admin: admin,
             disabled: false,
             credential: String::new(),
+            time_zone: None,
         }
     }
 

@@ -135,6 +135,7 @@ pub fn router(state: AppState) -> Router {
         .route("/account", get(accounts::routes::show))
         .route("/account/password", post(accounts::routes::change_password))
         .route("/account/name", post(accounts::routes::change_name))
+        .route("/account/time-zone", post(accounts::routes::change_time_zone))
         .route("/welcome", get(accounts::routes::first_steps))
         .route("/account/tokens", post(accounts::routes::create_token))
         .route("/account/tokens/{id}/revoke", post(accounts::routes::revoke_token))
@@ -148,13 +149,15 @@ pub fn router(state: AppState) -> Router {
         .route("/spaces", post(spaces::routes::create))
         .route("/s/{space}", get(spaces::routes::show))
         .route("/s/{space}/members", get(spaces::routes::members).post(spaces::routes::add_member))
+        .route("/s/{space}/members/requests", post(spaces::routes::ask_to_join))
+        .route("/s/{space}/members/requests/{id}", post(spaces::routes::answer_request))
         .route("/s/{space}/members/{user}", post(spaces::routes::change_member))
         .route(
             "/s/{space}/settings",
             get(spaces::routes::settings_form).post(spaces::routes::update_settings),
         )
         .route("/s/{space}/export.zip", get(spaces::routes::export))
-        .route("/s/{space}/new", get(pages::routes::new_form))
+        .route("/s/{space}/new", get(pages::routes::new_form).post(forms::routes::create))
         .route("/s/{space}/pages", post(pages::routes::create))
         .route("/s/{space}/trash", get(pages::routes::trash_list))
         .route("/s/{space}/{page}", get(pages::routes::show))

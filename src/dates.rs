@@ -100,6 +100,30 @@ pub fn range(lang: Lang, start: NaiveDateTime, end: NaiveDateTime) -> String {
     }
 }
 
+/// The time zones offered (for events, and to people who read times in their own), named as
+/// people know them: France first (with its overseas departments), then neighbours and partners
+/// of French-speaking networks.
+pub const ZONES: &[(&str, &str)] = &[
+    ("Europe/Paris", "zones.paris"),
+    ("America/Guadeloupe", "zones.guadeloupe"),
+    ("America/Martinique", "zones.martinique"),
+    ("America/Cayenne", "zones.guyane"),
+    ("Indian/Reunion", "zones.reunion"),
+    ("Indian/Mayotte", "zones.mayotte"),
+    ("America/Miquelon", "zones.miquelon"),
+    ("Pacific/Noumea", "zones.noumea"),
+    ("Pacific/Tahiti", "zones.tahiti"),
+    ("Europe/Brussels", "zones.brussels"),
+    ("Europe/Luxembourg", "zones.luxembourg"),
+    ("Europe/Zurich", "zones.zurich"),
+    ("America/Montreal", "zones.montreal"),
+    ("Africa/Dakar", "zones.dakar"),
+    ("Africa/Abidjan", "zones.abidjan"),
+    ("Africa/Casablanca", "zones.casablanca"),
+    ("Africa/Tunis", "zones.tunis"),
+    ("UTC", "zones.utc"),
+];
+
 /// A time zone named in settings or a form (`Europe/Paris`), if it is one.
 pub fn parse_zone(name: &str) -> Option<Tz> {
     name.trim().parse().ok()

@@ -5,7 +5,7 @@ use axum::{
     extract::State,
     response::{IntoResponse, Redirect, Response},
 };
-use maud::{html, PreEscaped};
+use maud::{html, Markup, PreEscaped};
 
 use crate::{
     access::{self, SpaceAction, SpaceGrant},
@@ -14,7 +14,11 @@ use crate::{
     error::AppResult,
     forms::query::Entry,
     layout::{page as layout_page, Ctx},
-    spaces::{views::visibility_badge, Visibility},
+    spaces::{
+        requests::{self, JoinRequest, Status},
+        views::visibility_badge,
+        Role, Visibility,
+    },
 };
 
 /// The welcome page shown on the front page: its title and rendered text.
@@ -46,6 +50,7 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response
     let events = crate::agenda::upcoming(&state, ctx.user.as_ref(), 3).await?;
     let resources = latest_resources(&state, &ctx, 3).await?;
     let may_create = access::may_create_space(ctx.user.as_ref());
+    let requests = requests_news(&state, &ctx, &spaces).await?;
     let title = ctx.site_name.clone();
     Ok(layout_page(
         &ctx,
@@ -64,6 +69,7 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response
                     a href="/login" { (ctx.t("nav.sign_in")) } " · " a href="/signup" { (ctx.t("home.join")) }
                 }
             }
+            (requests)
             div.home-columns {
                 @if !events.is_empty() {
                     section.card aria-labelledby="home-events" {
@@ -111,6 +117,59 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response
         },
     )
     .into_response())
+}
+
+/// For a signed-in person: where their requests to join stand, and the requests that wait for
+/// their answer in the spaces they run.
+async fn requests_news(state: &AppState, ctx: &Ctx, spaces: &[SpaceGrant]) -> AppResult<Markup> {
+    let Some(user) = ctx.user.as_ref() else { return Ok(html! {}) };
+    let by_id: std::collections::HashMap<_, _> = spaces.iter().map(|g| (g.space.id, g)).collect();
+    let mine: Vec<(JoinRequest, &SpaceGrant)> = requests::recent_of(&state.db, user.id)
+        .await?
+        .into_iter()
+        .filter_map(|r| Some((r.clone(), *by_id.get(&r.space)?)))
+        .collect();
+    let mut to_answer = Vec::new();
+    for grant in spaces.iter().filter(|g| g.role == Some(Role::Owner)) {
+        let waiting = requests::pending(&state.db, grant.space.id).await?.len();
+        if waiting > 0 {
+            to_answer.push((grant, waiting));
+        }
+    }
+    Ok(html! {
+        @if !to_answer.is_empty() {
+            section.card.news aria-labelledby="home-to-answer" {
+                h2 #home-to-answer { (ctx.t("join.to_answer")) }
+                ul.plain {
+                    @for (grant, waiting) in &to_answer {
+                        li {
+                            a href={"/s/" (grant.space.slug) "/members#demandes"} { (grant.space.title) }
+                            " — "
+                            @if *waiting == 1 { (ctx.t("join.waiting_one")) }
+                            @else { (ctx.tf("join.waiting_many", &[("n", &waiting.to_string())])) }
+                        }
+                    }
+                }
+            }
+        }
+        @if !mine.is_empty() {
+            section.card.news aria-labelledby="home-requests" {
+                h2 #home-requests { (ctx.t("join.yours")) }
+                ul.plain {
+                    @for (request, grant) in &mine {
+                        li {
+                            a href={"/s/" (grant.space.slug)} { (grant.space.title) } " : "
+                            @match request.status {
+                                Status::Pending => (ctx.tf("join.status_pending", &[("when", &ctx.moment(request.asked_at))])),
+                                Status::Accepted => strong { (ctx.tf("join.status_accepted", &[("when", &ctx.moment(request.answered_at.unwrap_or(request.asked_at)))])) },
+                                Status::Declined => (ctx.tf("join.status_declined", &[("when", &ctx.moment(request.answered_at.unwrap_or(request.asked_at)))])),
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    })
 }
 
 /// The page that welcomes people: the first page written in the oldest public space that has

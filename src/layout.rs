@@ -122,6 +122,7 @@ impl FromRequestParts<AppState> for Ctx {
                 .map_err(anyhow::Error::from)?
                 .unwrap_or_default();
         }
+        let time_zone = user.as_ref().and_then(|u| u.time_zone).unwrap_or(state.settings.time_zone);
         Ok(Ctx {
             csp_nonce: parts.extensions.get::<CspNonce>().map(|n| n.0.clone()).unwrap_or_default(),
             user,
@@ -130,7 +131,7 @@ impl FromRequestParts<AppState> for Ctx {
             map_tiles: state.settings.map_tiles.clone(),
             map_attribution: state.settings.map_attribution.clone(),
             max_search_chars: state.settings.max_search_chars,
-            time_zone: state.settings.time_zone,
+            time_zone,
             here: parts
                 .uri
                 .path_and_query()
@@ -247,6 +248,7 @@ pub struct Field<'a> {
     pub hint: Option<String>,
     pub autocomplete: &'a str,
     pub required: bool,
+    pub maxlength: Option<usize>,
 }
 
 impl<'a> Field<'a> {
@@ -260,6 +262,7 @@ impl<'a> Field<'a> {
             hint: None,
             autocomplete: "off",
             required: true,
+            maxlength: None,
         }
     }
     pub fn kind(mut self, kind: &'a str) -> Self {
@@ -286,6 +289,11 @@ impl<'a> Field<'a> {
         self.required = false;
         self
     }
+    /// The most characters the server keeps: the browser stops the typing there too.
+    pub fn maxlength(mut self, n: usize) -> Self {
+        self.maxlength = Some(n);
+        self
+    }
 
     pub fn render(&self) -> Markup {
         let id = format!("f-{}", self.name);
@@ -300,10 +308,10 @@ impl<'a> Field<'a> {
                 @if let Some(hint) = &self.hint { p.hint id={(id) "-hint"} { (hint) } }
                 @if let Some(error) = &self.error { p.error id={(id) "-error"} { (error) } }
                 @if self.kind == "textarea" {
-                    textarea id=(id) name=(self.name) rows="4" aria-describedby=[described.as_deref()] { (self.value) }
+                    textarea id=(id) name=(self.name) rows="4" maxlength=[self.maxlength] aria-describedby=[described.as_deref()] { (self.value) }
                 } @else {
                     input id=(id) name=(self.name) type=(self.kind) value=(self.value)
-                        autocomplete=(self.autocomplete) required[self.required]
+                        autocomplete=(self.autocomplete) required[self.required] maxlength=[self.maxlength]
                         aria-invalid=[self.error.as_ref().map(|_| "true")]
                         aria-describedby=[described.as_deref()];
                 }
@@ -372,6 +380,7 @@ pub async fn error_pages(State(state): State<AppState>, request: Request, next: 
         (Some(session), Some(_)) => csrf::token(session).await.ok(),
         _ => None,
     };
+    let time_zone = user.as_ref().and_then(|u| u.time_zone).unwrap_or(state.settings.time_zone);
     let ctx = Ctx {
         user,
         lang,
@@ -379,7 +388,7 @@ pub async fn error_pages(State(state): State<AppState>, request: Request, next: 
         map_tiles: state.settings.map_tiles.clone(),
         map_attribution: state.settings.map_attribution.clone(),
         max_search_chars: state.settings.max_search_chars,
-        time_zone: state.settings.time_zone,
+        time_zone,
         here,
         flashes: vec![],
         csp_nonce: String::new(),

@@ -197,7 +197,7 @@ async fn a_backup_taken_while_people_type_restores_on_another_database_and_back(
         "compte-rendu.pdf",
         "application/pdf",
         &pdf,
-        roadmap.id.0,
+        Some(roadmap.id.0),
         Some(admin.id.0),
     )
     .await
@@ -395,7 +395,7 @@ async fn a_space_exports_as_markdown_whose_links_resolve() {
         "rapport 2024.pdf",
         "application/pdf",
         &pdf,
-        report.id.0,
+        Some(report.id.0),
         None,
     )
     .await

@@ -42,6 +42,8 @@ async fn people_co_edit_in_real_chromium() {
         app.add_member(&chantier, &user, role).await;
         app.add_member(&ressources, &user, role).await;
     }
+    // Someone new, in no space yet: they ask to join the chantier.
+    app.create_user("nadia@example.org", "Nadia Benali", false).await;
     let token = app.token_for("sophie@example.org").await;
     app.put_page(&token, "chantier-1", "feuille-de-route", "Objectifs du chantier.").await;
     app.put_page(&token, "chantier-1", "boite-a-outils", "Outils :").await;

@@ -345,6 +345,21 @@ async fn the_demo_looks_alive() {
         sheet.contains("href=\"/s/structures-cooperantes/savoir-devenir\">Savoir Devenir</a>"),
         "{sheet}"
     );
+    // Tables and cards name a linked sheet by its title, never by its address.
+    for path in ["/forms/member?view=table", "/forms/member"] {
+        let (_, list) = app.get_text(None, path).await;
+        assert!(
+            list.contains("href=\"/s/structures-cooperantes/savoir-devenir\">Savoir Devenir</a>"),
+            "{path}: {list}"
+        );
+    }
+    // A roadmap's contact leads to their sheet and their organisation's.
+    app.create_user("visite@example.org", "Visite", true).await;
+    let admin = app.signed_in("visite@example.org").await;
+    let (_, roadmap) =
+        app.get_text(Some(&admin), "/s/chantier-1-competences-metiers/feuille-de-route").await;
+    assert!(roadmap.contains("href=\"/s/annuaire/sophie-aouizerate\""), "{roadmap}");
+    assert!(roadmap.contains("href=\"/s/structures-cooperantes/savoir-devenir\""), "{roadmap}");
     app.stop().await;
 }
 
@@ -378,3 +393,309 @@ async fn adding_an_event_is_one_obvious_button(app: &TestApp) {
 }
 
 on_each_backend!(adding_an_event_is_one_obvious_button);
+
+/// A members-only "copil" run by Claire Martin, and Julien Roux signed in, a member of nothing:
+/// (Claire's browser, Julien's).
+async fn copil_and_an_outsider(app: &TestApp) -> (reqwest::Client, reqwest::Client) {
+    let space = app.create_space("copil", "Comité de pilotage", Visibility::Members).await;
+    let owner = app.create_user("claire@example.org", "Claire Martin", false).await;
+    app.add_member(&space, &owner, Role::Owner).await;
+    app.create_user("julien@example.org", "Julien Roux", false).await;
+    let outsider = app.signed_in("julien@example.org").await;
+    (app.signed_in("claire@example.org").await, outsider)
+}
+
+/// The owner's answer to request `id` of the copil.
+async fn answer(
+    app: &TestApp,
+    owner: &reqwest::Client,
+    id: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    app.post_form(owner, "/s/copil/members", &format!("/s/copil/members/requests/{id}"), fields)
+        .await
+}
+
+async fn an_outsider_asks_to_join_and_the_owners_answer(app: &TestApp) {
+    let (owner_browser, outsider) = copil_and_an_outsider(app).await;
+
+    // The outsider is told who runs the space and may ask.
+    let (_, page) = app.get_text(Some(&outsider), "/s/copil").await;
+    assert!(page.contains("Claire Martin") && page.contains("Demander à rejoindre"), "{page}");
+    let asked = app
+        .post_form(
+            &outsider,
+            "/s/copil",
+            "/s/copil/members/requests",
+            &[("message", "Je coordonne le chantier 2.\u{202e}")],
+        )
+        .await;
+    assert_eq!(asked.status(), StatusCode::SEE_OTHER);
+    let (_, page) = app.get_text(Some(&outsider), "/s/copil").await;
+    assert!(page.contains("Vous avez demandé à rejoindre cet espace le"), "{page}");
+    assert!(!page.contains("Demander à rejoindre</button>"), "asked once: {page}");
+
+    // The owner sees it on the space, on the home page and on the members page.
+    let (_, space_page) = app.get_text(Some(&owner_browser), "/s/copil").await;
+    assert!(space_page.contains("Une personne demande à rejoindre cet espace"), "{space_page}");
+    let (_, home) = app.get_text(Some(&owner_browser), "/").await;
+    assert!(home.contains("Demandes à traiter") && home.contains("/s/copil/members#demandes"));
+    let (_, members) = app.get_text(Some(&owner_browser), "/s/copil/members").await;
+    assert!(members.contains("Julien Roux") && members.contains("Je coordonne le chantier 2."));
+    assert!(!members.contains('\u{202e}'), "direction marks are dropped");
+    let id = request_id(&members);
+
+    // Someone else cannot answer it.
+    let refused = app
+        .post_form(
+            &outsider,
+            "/s/copil",
+            &format!("/s/copil/members/requests/{id}"),
+            &[("action", "accept"), ("role", "owner")],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    let accepted =
+        answer(app, &owner_browser, &id, &[("action", "accept"), ("role", "viewer")]).await;
+    assert_eq!(accepted.status(), StatusCode::SEE_OTHER);
+    let (_, members) = app.get_text(Some(&owner_browser), "/s/copil/members").await;
+    assert!(members.contains("Julien Roux fait maintenant partie de l'espace"), "{members}");
+    assert!(!members.contains("id=\"demandes\""), "nothing waits any more");
+
+    // The person is told, and now reads the space (as a reader: the role chosen).
+    let (_, home) = app.get_text(Some(&outsider), "/").await;
+    assert!(home.contains("Vos demandes pour rejoindre un espace") && home.contains("acceptée le"));
+    let (status, page) = app.get_text(Some(&outsider), "/s/copil").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!page.contains("Rejoindre cet espace"), "{page}");
+    let token = app.token_for("julien@example.org").await;
+    let roles: serde_json::Value = app
+        .browser()
+        .get(app.url("/api/spaces/copil/members"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON");
+    assert!(roles.to_string().contains("\"viewer\""), "{roles}");
+
+    // Answering twice changes nothing.
+    let again = answer(app, &owner_browser, &id, &[("action", "decline")]).await;
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    let (status, _) = app.get_text(Some(&outsider), "/s/copil").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+on_each_backend!(an_outsider_asks_to_join_and_the_owners_answer);
+
+/// The id of the first request on a members page.
+fn request_id(members: &str) -> String {
+    let start = members.find("/members/requests/").expect("a request on the page") + 18;
+    members[start..].chars().take_while(char::is_ascii_digit).collect()
+}
+
+async fn a_declined_request_is_told_and_not_asked_again(app: &TestApp) {
+    let (owner_browser, outsider) = copil_and_an_outsider(app).await;
+    app.post_form(&outsider, "/s/copil", "/s/copil/members/requests", &[("message", "")]).await;
+    let (_, members) = app.get_text(Some(&owner_browser), "/s/copil/members").await;
+    let id = request_id(&members);
+    let declined = answer(app, &owner_browser, &id, &[("action", "decline")]).await;
+    assert_eq!(declined.status(), StatusCode::SEE_OTHER);
+
+    let (status, page) = app.get_text(Some(&outsider), "/s/copil").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("a été refusée le"), "{page}");
+    assert!(!page.contains("Demander à rejoindre</button>"), "{page}");
+    let (_, home) = app.get_text(Some(&outsider), "/").await;
+    assert!(home.contains("refusée le"), "{home}");
+    // Asking again through a kept form does not put it back in front of the owners.
+    app.post_form(&outsider, "/s/copil", "/s/copil/members/requests", &[("message", "Encore")])
+        .await;
+    let (_, members) = app.get_text(Some(&owner_browser), "/s/copil/members").await;
+    assert!(!members.contains("id=\"demandes\""), "{members}");
+}
+
+on_each_backend!(a_declined_request_is_told_and_not_asked_again);
+
+async fn only_outsiders_of_a_members_space_may_ask(app: &TestApp) {
+    let members_space = app.create_space("copil", "Comité de pilotage", Visibility::Members).await;
+    app.create_space("ouvert", "Espace ouvert", Visibility::Public).await;
+    let private = app.create_space("secret", "Secret", Visibility::Private).await;
+    let member = app.create_user("claire@example.org", "Claire Martin", false).await;
+    app.add_member(&members_space, &member, Role::Owner).await;
+    app.add_member(&private, &member, Role::Owner).await;
+    app.create_user("julien@example.org", "Julien Roux", false).await;
+    let outsider = app.signed_in("julien@example.org").await;
+    let claire = app.signed_in("claire@example.org").await;
+
+    // A member need not ask; a public space has nothing to ask; a private one does not exist.
+    let asked = app.post_form(&claire, "/s/copil", "/s/copil/members/requests", &[]).await;
+    assert_eq!(asked.status(), StatusCode::CONFLICT);
+    let asked = app.post_form(&outsider, "/s/ouvert", "/s/ouvert/members/requests", &[]).await;
+    assert_eq!(asked.status(), StatusCode::CONFLICT);
+    let asked = app.post_form(&outsider, "/", "/s/secret/members/requests", &[]).await;
+    assert_eq!(asked.status(), StatusCode::NOT_FOUND);
+    // Signed out: the page says to sign in, and a post without a session is refused.
+    let (_, page) = app.get_text(None, "/s/copil").await;
+    assert!(page.contains("/login?next=/s/copil") && !page.contains("Claire Martin"), "{page}");
+    let anonymous = app
+        .browser()
+        .post(app.url("/s/copil/members/requests"))
+        .form(&[("message", "x")])
+        .send()
+        .await
+        .expect("POST");
+    assert!(anonymous.status().is_client_error(), "{}", anonymous.status());
+    // Without a token, the form is refused (CSRF).
+    let forged = outsider
+        .post(app.url("/s/copil/members/requests"))
+        .form(&[("message", "x")])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+}
+
+on_each_backend!(only_outsiders_of_a_members_space_may_ask);
+
+async fn an_entry_is_made_only_when_its_form_is_valid(app: &TestApp) {
+    let (token, browser) = editor(app).await;
+    let path = format!("/s/{SPACE}/new?form=event");
+    let (_, form) = app.get_text(Some(&browser), &path).await;
+    assert!(form.contains("name=\"_title\"") && form.contains("name=\"when.start\""), "{form}");
+    // Giving up halfway, or sending an invalid form, leaves nothing behind.
+    let refused = app
+        .post_form(
+            &browser,
+            &path,
+            &path,
+            &[("_title", "Assemblée générale"), ("when.start", ""), ("audience", "public")],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text().await.expect("body");
+    assert!(html.contains("value=\"Assemblée générale\""), "what was typed is kept");
+    let untitled = app
+        .post_form(
+            &browser,
+            &path,
+            &path,
+            &[
+                ("_title", " "),
+                ("when.start", "2031-03-12T09:30"),
+                ("when.end", "2031-03-12T12:00"),
+                ("audience", "public"),
+            ],
+        )
+        .await;
+    assert_eq!(untitled.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let listed: serde_json::Value = app
+        .browser()
+        .get(app.url(&format!("/api/spaces/{SPACE}/pages")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(listed.as_array().map(Vec::len), Some(0), "no empty entry: {listed}");
+
+    // The form of the new page's kind leads to the same form, nothing made yet.
+    let chosen = app
+        .post_form(
+            &browser,
+            &format!("/s/{SPACE}/new"),
+            &format!("/s/{SPACE}/pages"),
+            &[("title", "Assemblée générale"), ("form", "event")],
+        )
+        .await;
+    assert_eq!(
+        chosen.headers()["location"],
+        format!("/s/{SPACE}/new?form=event&title=Assembl%C3%A9e+g%C3%A9n%C3%A9rale")
+    );
+
+    // Valid: made at once, with its fields; an organisation takes its name as title.
+    let slug = app
+        .new_entry(
+            &browser,
+            SPACE,
+            "Assemblée générale",
+            "event",
+            &[
+                ("when.start", "2031-03-12T09:30"),
+                ("when.end", "2031-03-12T12:00"),
+                ("audience", "public"),
+            ],
+        )
+        .await;
+    let (_, page) = app.get_text(None, &format!("/s/{SPACE}/{slug}")).await;
+    assert!(page.contains("mercredi 12 mars 2031"), "{page}");
+    let slug =
+        app.new_entry(&browser, SPACE, "", "organisation", &[("name", "Savoir Devenir")]).await;
+    assert_eq!(slug, "savoir-devenir");
+}
+
+on_each_backend!(an_entry_is_made_only_when_its_form_is_valid);
+
+/// The first `<time>` of a page: its machine value and the moment it says in words.
+fn first_time(page: &str) -> (chrono::DateTime<chrono::Utc>, String) {
+    let doc = scraper::Html::parse_document(page);
+    let selector = scraper::Selector::parse("time[title]").expect("selector");
+    let time = doc.select(&selector).next().expect("a <time> with its exact moment");
+    let at = time.value().attr("datetime").expect("datetime");
+    let at =
+        chrono::DateTime::parse_from_rfc3339(at).expect("RFC 3339").with_timezone(&chrono::Utc);
+    (at, time.value().attr("title").expect("title").to_owned())
+}
+
+async fn a_person_may_read_times_in_their_own_zone(app: &TestApp) {
+    let (token, browser) = editor(app).await;
+    app.put_page(&token, SPACE, "notes", "Texte").await;
+    let path = format!("/s/{SPACE}/notes");
+    let (_, page) = app.get_text(Some(&browser), &path).await;
+    let (at, said) = first_time(&page);
+    let paris = ruche::dates::parse_zone("Europe/Paris").expect("zone");
+    assert_eq!(said, ruche::dates::moment(ruche::i18n::Lang::Fr, paris, at), "the site's zone");
+
+    let refused = app
+        .post_form(&browser, "/account", "/account/time-zone", &[("time_zone", "Mars/Olympus")])
+        .await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let saved = app
+        .post_form(&browser, "/account", "/account/time-zone", &[("time_zone", "Pacific/Noumea")])
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let (_, account) = app.get_text(Some(&browser), "/account").await;
+    assert!(account.contains("<option value=\"Pacific/Noumea\" selected"), "{account}");
+    let (_, page) = app.get_text(Some(&browser), &path).await;
+    let noumea = ruche::dates::parse_zone("Pacific/Noumea").expect("zone");
+    assert_eq!(first_time(&page).1, ruche::dates::moment(ruche::i18n::Lang::Fr, noumea, at));
+    // Others still read the site's time.
+    let (_, page) = app.get_text(None, &path).await;
+    assert_eq!(first_time(&page).1, ruche::dates::moment(ruche::i18n::Lang::Fr, paris, at));
+}
+
+on_each_backend!(a_person_may_read_times_in_their_own_zone);
+
+async fn spaces_are_found_by_their_name_and_description(app: &TestApp) {
+    app.create_space("chantier-2", "Chantier 2 : Outils financiers", Visibility::Members).await;
+    let secret = app.create_space("copil", "Comité de pilotage", Visibility::Private).await;
+    let member = app.create_user("claire@example.org", "Claire", false).await;
+    app.add_member(&secret, &member, Role::Owner).await;
+    let (_, found) = app.get_text(None, "/search?q=Financiers").await;
+    assert!(found.contains("href=\"/s/chantier-2\""), "{found}");
+    let json = app.get_json("/api/search?q=financiers").await;
+    assert_eq!(json["matching_spaces"][0]["url"], "/s/chantier-2", "{json}");
+    // A private space is found by its members only.
+    let (_, found) = app.get_text(None, "/search?q=pilotage").await;
+    assert!(!found.contains("/s/copil"), "{found}");
+    let browser = app.signed_in("claire@example.org").await;
+    let (_, found) = app.get_text(Some(&browser), "/search?q=comite").await;
+    assert!(found.contains("href=\"/s/copil\""), "{found}");
+}
+
+on_each_backend!(spaces_are_found_by_their_name_and_description);

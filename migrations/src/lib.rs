@@ -10,6 +10,8 @@ mod m20261123_000006_page_events;
 mod m20261123_000007_forms;
 mod m20261123_000008_entries;
 mod m20261130_000009_upload_pages;
+mod m20261130_000010_join_requests;
+mod m20261130_000011_personal_time_zone;
 
 pub struct Migrator;
 
@@ -26,6 +28,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000007_forms::Migration),
             Box::new(m20261123_000008_entries::Migration),
             Box::new(m20261130_000009_upload_pages::Migration),
+            Box::new(m20261130_000010_join_requests::Migration),
+            Box::new(m20261130_000011_personal_time_zone::Migration),
         ]
     }
 }

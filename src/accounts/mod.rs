@@ -34,6 +34,9 @@ pub struct User {
     /// changing the password ends every other session.
     #[serde(skip)]
     pub credential: String,
+    /// The zone this person reads times in, if they chose one (else the site's).
+    #[serde(skip)]
+    pub time_zone: Option<chrono_tz::Tz>,
 }
 
 /// A short fingerprint of a password hash, kept in sessions.
@@ -52,6 +55,7 @@ impl From<entity::user::Model> for User {
             name: model.name,
             is_admin: model.is_admin,
             disabled: model.disabled,
+            time_zone: model.time_zone.as_deref().and_then(crate::dates::parse_zone),
         }
     }
 }

@@ -294,6 +294,35 @@ pub async fn change_name(
 }
 
 #[derive(Deserialize)]
+pub struct ZoneFields {
+    #[serde(default)]
+    time_zone: String,
+}
+
+/// `POST /account/time-zone`: the zone this person reads times in (empty: the site's).
+pub async fn change_time_zone(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ctx: Ctx,
+    session: Session,
+    CsrfForm(fields): CsrfForm<ZoneFields>,
+) -> AppResult<Response> {
+    let zone = match fields.time_zone.as_str() {
+        "" => None,
+        name => Some(
+            crate::dates::ZONES
+                .iter()
+                .find(|(z, _)| *z == name)
+                .and_then(|(z, _)| crate::dates::parse_zone(z))
+                .ok_or_else(|| AppError::BadRequest(ctx.t("account.bad_time_zone")))?,
+        ),
+    };
+    store::set_time_zone(&state.db, user.id, zone).await?;
+    flash(&session, FlashKind::Success, ctx.t("account.time_zone_changed")).await?;
+    Ok(Redirect::to("/account").into_response())
+}
+
+#[derive(Deserialize)]
 pub struct PasswordFields {
     #[serde(default)]
     current: String,

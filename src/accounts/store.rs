@@ -89,6 +89,20 @@ pub async fn find(db: &Db, id: UserId) -> anyhow::Result<Option<User>> {
     Ok(user::Entity::find_by_id(id.0).one(db).await?.map(Into::into))
 }
 
+/// The accounts with these ids, by id (ids without an account are left out).
+pub async fn by_ids(
+    db: &Db,
+    ids: impl IntoIterator<Item = i64>,
+) -> anyhow::Result<std::collections::HashMap<i64, User>> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, User::from(u)))
+        .collect())
+}
+
 pub async fn count<C: ConnectionTrait>(conn: &C) -> anyhow::Result<u64> {
     Ok(user::Entity::find().count(conn).await?)
 }
@@ -174,6 +188,13 @@ pub async fn set_name(db: &Db, id: UserId, name: &str) -> Result<(), NameError> 
         return Err(NameError::Empty);
     }
     update_flag(db, id, |active| active.name = Set(name)).await.map_err(NameError::Internal)?;
+    Ok(())
+}
+
+/// The zone a person reads times in; `None`: the site's. Only zones offered may be chosen.
+pub async fn set_time_zone(db: &Db, id: UserId, zone: Option<chrono_tz::Tz>) -> anyhow::Result<()> {
+    let name = zone.map(|z| z.name().to_owned());
+    update_flag(db, id, |active| active.time_zone = Set(name)).await?;
     Ok(())
 }
 

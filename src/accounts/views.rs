@@ -159,6 +159,24 @@ pub fn account(ctx: &Ctx, data: &AccountPage) -> Html<String> {
                     button type="submit" { (ctx.t("account.save_name")) }
                 }
             }
+            section aria-labelledby="zone" {
+                h2 #zone { (ctx.t("account.time_zone")) }
+                form.card method="post" action="/account/time-zone" {
+                    (ctx.csrf_field())
+                    div.field {
+                        label for="time-zone" { (ctx.t("account.time_zone_label")) }
+                        p.hint #time-zone-hint { (ctx.t("account.time_zone_hint")) }
+                        @let mine = user.time_zone.map(|z| z.name());
+                        select #time-zone name="time_zone" aria-describedby="time-zone-hint" {
+                            option value="" selected[mine.is_none()] { (ctx.t("account.time_zone_site")) }
+                            @for (zone, label) in crate::dates::ZONES {
+                                option value=(zone) selected[mine == Some(*zone)] { (ctx.t(label)) }
+                            }
+                        }
+                    }
+                    button type="submit" { (ctx.t("account.save_time_zone")) }
+                }
+            }
             section aria-labelledby="pw" {
                 h2 #pw { (ctx.t("account.change_password")) }
                 form.card method="post" action="/account/password" {
@@ -170,7 +188,7 @@ pub fn account(ctx: &Ctx, data: &AccountPage) -> Html<String> {
                 }
             }
             // For people who connect programs: out of the way of everyone else.
-            details.advanced open[data.new_token.is_some() || !data.tokens.is_empty()] {
+            details.advanced open[data.new_token.is_some()] {
                 summary { (ctx.t("account.advanced")) }
             section aria-labelledby="tokens" {
                 h2 #tokens { (ctx.t("tokens.title")) }
@@ -184,7 +202,7 @@ pub fn account(ctx: &Ctx, data: &AccountPage) -> Html<String> {
                 @if data.tokens.is_empty() {
                     p { (ctx.t("tokens.none")) }
                 } @else {
-                    table {
+                    div.table-wrap { table {
                         thead { tr { th scope="col" { (ctx.t("tokens.name")) } th scope="col" { (ctx.t("tokens.created_at")) } th scope="col" { (ctx.t("tokens.last_used")) } th scope="col" { span.visually-hidden { (ctx.t("tokens.actions")) } } } }
                         tbody {
                             @for token in &data.tokens {
@@ -201,7 +219,7 @@ pub fn account(ctx: &Ctx, data: &AccountPage) -> Html<String> {
                                 }
                             }
                         }
-                    }
+                    } }
                 }
                 form.card method="post" action="/account/tokens" {
                     (ctx.csrf_field())

@@ -68,6 +68,7 @@ macro_rules! every_table {
         $each!("site_settings", crate::accounts::entity::site_setting);
         $each!("spaces", crate::spaces::entity::space);
         $each!("memberships", crate::spaces::entity::membership);
+        $each!("join_requests", crate::spaces::entity::join_request);
         $each!("forms", crate::forms::entity::form);
         $each!("pages", crate::pages::entity::page);
         $each!("page_redirects", crate::pages::entity::page_redirect);

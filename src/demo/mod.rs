@@ -93,8 +93,9 @@ impl FixtureSpace {
         parts.join("\n\n")
     }
 
-    /// The space's roadmap page, in Markdown.
-    fn roadmap(&self) -> String {
+    /// The space's roadmap page, in Markdown. Its contact links to their directory sheet, and to
+    /// their organisation's sheet when the organisation is one of `organisations`.
+    fn roadmap(&self, organisations: &[String]) -> String {
         let mut md = String::new();
         if let Some(defi) = &self.defi {
             md.push_str(&format!("## Le défi\n\n{defi}\n\n"));
@@ -116,10 +117,17 @@ impl FixtureSpace {
             md.push_str(&format!("## Prochaines étapes\n\n{next}\n\n"));
         }
         if let Some(lead) = self.lead() {
-            let org = lead.organisation.as_deref().map(|o| format!(" ({o})")).unwrap_or_default();
+            let org = match lead.organisation.as_deref() {
+                Some(o) if organisations.iter().any(|known| known == o) => {
+                    format!(" ([[structures-cooperantes/{o}|{o}]])")
+                }
+                Some(o) => format!(" ({o})"),
+                None => String::new(),
+            };
+            let name = &lead.name;
             md.push_str(&format!(
-                "Contact : **{}**{org}.\n\nVoir aussi : [[Comptes rendus des rencontres]].\n",
-                lead.name
+                "Contact : [[{}/{name}|{name}]]{org}.\n\nVoir aussi : [[Comptes rendus des rencontres]].\n",
+                crate::directory::PROFILES_SPACE
             ));
         }
         md
@@ -176,7 +184,7 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
             db,
             &space,
             "Feuille de route",
-            &fs.roadmap(),
+            &fs.roadmap(&fixture.organisations),
             Some(admin.id.0),
         )
         .await?;
@@ -188,7 +196,11 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
                 .await
                 .map_err(|e| anyhow::anyhow!("adding {} to {}: {e}", lead.name, fs.slug))?;
             let org = lead.organisation.clone().unwrap_or_default();
-            people.push((lead.name.clone(), email, format!("{} — {}", fs.title, org)));
+            let role = match org.as_str() {
+                "" => fs.title.clone(),
+                org => format!("{} — {org}", fs.title),
+            };
+            people.push((lead.name.clone(), email, role));
             referents.push((person, org, fs.title.clone()));
         }
     }

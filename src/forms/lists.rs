@@ -73,6 +73,15 @@ pub async fn show(
         .take(6)
         .collect();
     let exports = format!("/api/forms/{}/entries", form.key);
+    let mut links: Vec<String> = Vec::new();
+    for e in &paged.items {
+        for f in columns.iter().filter(|f| matches!(f.kind, FieldKind::PageLink { .. })) {
+            if let Some(link) = e.values.get(&f.key).and_then(|v| v.as_str()) {
+                links.push(link.to_owned());
+            }
+        }
+    }
+    let titles = query::link_titles(&state.db, &grants, links.iter().map(String::as_str)).await?;
     let query_string = filter.query_string(&[]);
     let suffix = if query_string.is_empty() { String::new() } else { format!("?{query_string}") };
     Ok(layout_page(
@@ -106,7 +115,7 @@ pub async fn show(
                                     th scope="row" { a href=(e.url()) { (e.page.title) } }
                                     td { (e.space.title) }
                                     @for f in &columns {
-                                        td { @if let Some(v) = e.values.get(&f.key) { (form_views::shown(&ctx, &e.url(), &e.space, f, v)) } }
+                                        td { @if let Some(v) = e.values.get(&f.key) { (form_views::shown(&ctx, &titles, &e.url(), &e.space, f, v)) } }
                                     }
                                 }
                             }
@@ -122,7 +131,7 @@ pub async fn show(
                                 // The title is the card's heading: a field saying it again is left out.
                                 @for f in columns.iter().filter(|f| e.values.get(&f.key).map(as_text).as_deref() != Some(e.page.title.as_str())).take(4) {
                                     @if let Some(v) = e.values.get(&f.key) {
-                                        dt { (f.label) } dd { (form_views::shown(&ctx, &e.url(), &e.space, f, v)) }
+                                        dt { (f.label) } dd { (form_views::shown(&ctx, &titles, &e.url(), &e.space, f, v)) }
                                     }
                                 }
                             }

@@ -18,6 +18,42 @@ use crate::{
     spaces::Space,
 };
 
+/// The titles of the entries that links (`space/page`) lead to, for those this reader may read
+/// (`grants`: the spaces they read): a link is then named like the sheet it leads to. Links to
+/// what they may not read are left out, and shown by their address's words.
+pub async fn link_titles<'a>(
+    db: &Db,
+    grants: &HashMap<i64, SpaceGrant>,
+    links: impl IntoIterator<Item = &'a str>,
+) -> AppResult<HashMap<String, String>> {
+    let by_slug: HashMap<&str, &SpaceGrant> =
+        grants.values().map(|g| (g.space.slug.as_str(), g)).collect();
+    let mut wanted: HashMap<i64, Vec<&'a str>> = HashMap::new();
+    for link in links {
+        let Some((space, slug)) = link.split_once('/') else { continue };
+        if let Some(grant) = by_slug.get(space) {
+            wanted.entry(grant.space.id.0).or_default().push(slug);
+        }
+    }
+    let mut titles = HashMap::new();
+    for (space, slugs) in wanted {
+        let Some(grant) = grants.get(&space) else { continue };
+        for model in page::Entity::find()
+            .filter(page::Column::SpaceId.eq(space))
+            .filter(page::Column::Slug.is_in(slugs))
+            .filter(page::Column::TrashedAt.is_null())
+            .all(db)
+            .await?
+        {
+            let Ok(page) = Page::try_from(model) else { continue };
+            if access::page_allows(grant, &page, SpaceAction::Read) {
+                titles.insert(format!("{}/{}", grant.space.slug, page.slug), page.title);
+            }
+        }
+    }
+    Ok(titles)
+}
+
 /// One entry as a reader may see it.
 #[derive(Debug, Clone)]
 pub struct Entry {

@@ -39,7 +39,8 @@ pub async fn edit_form(
     let form = form_of(&state, &page).await?.ok_or(AppError::NotFound)?;
     let content = state.hub.read(page.id.doc()).await?;
     let raw = views::raw_from_values(&form, &content.fields);
-    Ok(views::entry_form(&ctx, &grant.space, &page, &form, &raw, &Default::default())
+    let target = views::Target::Existing(&page);
+    Ok(views::entry_form(&ctx, &grant.space, target, &form, &raw, &Default::default())
         .into_response())
 }
 
@@ -84,24 +85,22 @@ pub async fn save(
     let current = state.hub.read(page.id.doc()).await?.fields;
     let by = ctx.user.as_ref().map(|u| u.id.0);
     let (raw, upload_errors) =
-        resolve_uploads(&state, &form, sent, &current, page.id.0, by).await?;
-    let checked = match validate::validate(&form, &Raw(&raw)) {
-        Ok(values) if upload_errors.is_empty() => {
-            check_links(&state, ctx.user.as_ref(), &form, values).await?
-        }
-        Ok(_) => Err(upload_errors),
-        Err(mut errors) => {
-            errors.extend(upload_errors);
-            Err(errors)
-        }
-    };
+        resolve_uploads(&state, &form, sent, &current, Some(page.id.0), by).await?;
+    let checked = checked(&state, ctx.user.as_ref(), &form, &raw, upload_errors).await?;
     let values = match checked {
         Ok(values) => values,
         Err(errors) => {
             // What was typed stays in the form, with each error next to its field.
             return Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
-                views::entry_form(&ctx, &grant.space, &page, &form, &raw, &errors),
+                views::entry_form(
+                    &ctx,
+                    &grant.space,
+                    views::Target::Existing(&page),
+                    &form,
+                    &raw,
+                    &errors,
+                ),
             )
                 .into_response());
         }
@@ -118,6 +117,83 @@ pub async fn save(
     Ok(Redirect::to(&format!("/s/{}/{}", grant.space.slug, page.slug)).into_response())
 }
 
+/// `GET /s/{space}/new?form={form}`: a new entry's form, title and fields on one page.
+pub fn new_entry(ctx: &Ctx, space: &crate::spaces::Space, form: &Form, title: &str) -> Response {
+    let target = views::Target::New { title, title_error: None };
+    views::entry_form(ctx, space, target, form, &[], &Default::default()).into_response()
+}
+
+#[derive(serde::Deserialize)]
+pub struct EntryKind {
+    #[serde(default)]
+    form: String,
+}
+
+/// `POST /s/{space}/new?form={form}`: makes the entry once its form is valid, title and fields
+/// at once — someone who gives up halfway leaves no empty entry behind.
+pub async fn create(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    Path(space): Path<String>,
+    crate::query::Query(kind): crate::query::Query<EntryKind>,
+    mut sent: Sent,
+) -> AppResult<Response> {
+    let grant =
+        crate::access::space(&state.db, ctx.user.as_ref(), &space, SpaceAction::Edit).await?;
+    let form = store::find(&state.db, &kind.form).await?.ok_or(AppError::NotFound)?;
+    let by = ctx.user.as_ref().map(|u| u.id.0);
+    let typed_title = sent
+        .fields
+        .iter()
+        .find(|(k, _)| k == views::TITLE_FIELD)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    sent.fields.retain(|(k, _)| k != views::TITLE_FIELD);
+    let (raw, upload_errors) =
+        resolve_uploads(&state, &form, sent, &serde_json::Value::Null, None, by).await?;
+    let checked = checked(&state, ctx.user.as_ref(), &form, &raw, upload_errors).await?;
+    // The title typed, or else the name the entry gives itself.
+    let mut title = crate::slug::clean_label(&typed_title);
+    if title.is_empty() {
+        let name = raw.iter().find(|(k, _)| k == "name").map(|(_, v)| v.as_str());
+        title = crate::slug::clean_label(name.unwrap_or(""));
+    }
+    let title_error =
+        crate::pages::PageSlug::from_title(&title).is_none().then(|| ctx.t("page.title_invalid"));
+    let values = match (checked, title_error) {
+        (Ok(values), None) => values,
+        (checked, title_error) => {
+            let errors = checked.err().unwrap_or_default();
+            let target = views::Target::New { title: &typed_title, title_error };
+            return Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                views::entry_form(&ctx, &grant.space, target, &form, &raw, &errors),
+            )
+                .into_response());
+        }
+    };
+    let page = crate::pages::store::create(&state.db, grant.space.id, &title, None, by)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    crate::pages::store::set_form(&state.db, page.id, &form.key).await?;
+    // The files came before the entry: now they belong to it.
+    for f in form.fields.iter().filter(|f| f.kind.is_upload()) {
+        if let Some(hash) = values.get(&f.key).and_then(|v| v.get("hash")).and_then(|h| h.as_str())
+        {
+            uploads::attach(&state.db, hash, page.id.0).await?;
+        }
+    }
+    state.hub.set_fields(page.id.doc(), values, by).await?;
+    let content = state.hub.read(page.id.doc()).await?;
+    if crate::pages::project(&state.db, page.id.doc(), content).await? {
+        state.hub.kick([page.id.doc()]).await;
+    }
+    state.search.touch(page.id.0);
+    flash(&session, FlashKind::Success, ctx.t("forms.entry_created")).await?;
+    Ok(Redirect::to(&format!("/s/{}/{}", grant.space.slug, page.slug)).into_response())
+}
+
 /// Turns the files of a form into the values of its upload fields: a new file is checked (size,
 /// what its bytes are) and stored; else the file kept from before stays (if it really was this
 /// entry's, or this person's upload), unless "remove" was ticked.
@@ -126,7 +202,7 @@ async fn resolve_uploads(
     form: &Form,
     sent: Sent,
     current: &serde_json::Value,
-    page: i64,
+    page: Option<i64>,
     by: Option<i64>,
 ) -> AppResult<(Vec<(String, String)>, validate::Errors)> {
     let Sent { fields: mut raw, files } = sent;
@@ -174,6 +250,24 @@ async fn resolve_uploads(
         }
     }
     Ok((raw, errors))
+}
+
+/// The values of a sent form, or every error found in it: the fields', the files', the links'.
+async fn checked(
+    state: &AppState,
+    user: Option<&crate::accounts::User>,
+    form: &Form,
+    raw: &[(String, String)],
+    upload_errors: validate::Errors,
+) -> AppResult<Result<serde_json::Map<String, serde_json::Value>, validate::Errors>> {
+    match validate::validate(form, &Raw(raw)) {
+        Ok(values) if upload_errors.is_empty() => check_links(state, user, form, values).await,
+        Ok(_) => Ok(Err(upload_errors)),
+        Err(mut errors) => {
+            errors.extend(upload_errors);
+            Ok(Err(errors))
+        }
+    }
 }
 
 /// Links must lead somewhere: a page of the right form, an existing account.

@@ -107,7 +107,7 @@ pub async fn store(
     name: &str,
     content_type: &str,
     bytes: &[u8],
-    page: i64,
+    page: Option<i64>,
     by: Option<i64>,
 ) -> anyhow::Result<Value> {
     let hash = format!("{:x}", Sha256::digest(bytes));
@@ -131,12 +131,14 @@ pub async fn store(
     .on_conflict(OnConflict::column(upload::Column::Hash).do_nothing().to_owned())
     .exec_without_returning(db)
     .await?;
-    attach(db, &hash, page).await?;
+    if let Some(page) = page {
+        attach(db, &hash, page).await?;
+    }
     Ok(json!({ "hash": hash, "name": name, "type": content_type, "size": bytes.len() }))
 }
 
 /// Records that the file `hash` belongs on `page`: it is served there, and only where recorded.
-async fn attach(db: &Db, hash: &str, page: i64) -> anyhow::Result<()> {
+pub async fn attach(db: &Db, hash: &str, page: i64) -> anyhow::Result<()> {
     upload_page::Entity::insert(upload_page::ActiveModel {
         hash: Set(hash.to_owned()),
         page_id: Set(page),
@@ -163,7 +165,7 @@ pub async fn vouch(
     db: &Db,
     sent: &str,
     current: Option<&Value>,
-    page: i64,
+    page: Option<i64>,
     by: Option<i64>,
 ) -> anyhow::Result<Option<Value>> {
     let Some(hash) = serde_json::from_str::<Value>(sent)
@@ -180,8 +182,10 @@ pub async fn vouch(
         if by.is_none() || row.created_by != by {
             return Ok(None);
         }
-        // The person's own file, now on this page too.
-        attach(db, &hash, page).await?;
+        // The person's own file, now on this page too (a new entry's, once it is made).
+        if let Some(page) = page {
+            attach(db, &hash, page).await?;
+        }
     }
     Ok(Some(
         json!({ "hash": row.hash, "name": row.name, "type": row.content_type, "size": row.size }),

@@ -10,29 +10,6 @@ use crate::{
     spaces::Space,
 };
 
-/// The time zones offered for events, named as people know them: France first (with its
-/// overseas departments), then neighbours and partners of French-speaking networks.
-const ZONES: &[(&str, &str)] = &[
-    ("Europe/Paris", "zones.paris"),
-    ("America/Guadeloupe", "zones.guadeloupe"),
-    ("America/Martinique", "zones.martinique"),
-    ("America/Cayenne", "zones.guyane"),
-    ("Indian/Reunion", "zones.reunion"),
-    ("Indian/Mayotte", "zones.mayotte"),
-    ("America/Miquelon", "zones.miquelon"),
-    ("Pacific/Noumea", "zones.noumea"),
-    ("Pacific/Tahiti", "zones.tahiti"),
-    ("Europe/Brussels", "zones.brussels"),
-    ("Europe/Luxembourg", "zones.luxembourg"),
-    ("Europe/Zurich", "zones.zurich"),
-    ("America/Montreal", "zones.montreal"),
-    ("Africa/Dakar", "zones.dakar"),
-    ("Africa/Abidjan", "zones.abidjan"),
-    ("Africa/Casablanca", "zones.casablanca"),
-    ("Africa/Tunis", "zones.tunis"),
-    ("UTC", "zones.utc"),
-];
-
 /// What a form shows in its inputs: what was typed (after an error) or the stored values.
 pub fn raw_from_values(form: &Form, values: &Value) -> Vec<(String, String)> {
     let mut raw = Vec::new();
@@ -114,8 +91,8 @@ fn input(
                                 @let tz = typed(raw, &format!("{}.tz", f.key));
                                 @let tz = if tz.is_empty() { ctx.time_zone.name() } else { tz };
                                 select #{(id) "-tz"} name={(f.key) ".tz"} {
-                                    @if !ZONES.iter().any(|(z, _)| *z == tz) { option value=(tz) selected { (tz) } }
-                                    @for (zone, label) in ZONES {
+                                    @if !crate::dates::ZONES.iter().any(|(z, _)| *z == tz) { option value=(tz) selected { (tz) } }
+                                    @for (zone, label) in crate::dates::ZONES {
                                         option value=(zone) selected[*zone == tz] { (ctx.t(label)) }
                                     }
                                 }
@@ -190,31 +167,59 @@ fn input(
     }
 }
 
+/// Which entry a form writes: one that exists, or one made when its form is valid.
+pub enum Target<'a> {
+    Existing(&'a Page),
+    New { title: &'a str, title_error: Option<String> },
+}
+
+/// The field an entry's title is typed in, on a new entry's form (not a key a form may use).
+pub const TITLE_FIELD: &str = "_title";
+
 pub fn entry_form(
     ctx: &Ctx,
     space: &Space,
-    page: &Page,
+    target: Target<'_>,
     form: &Form,
     raw: &[(String, String)],
     errors: &Errors,
 ) -> Html<String> {
-    let heading = ctx.tf("forms.editing", &[("title", &page.title)]);
+    let (heading, action) = match &target {
+        Target::Existing(page) => (
+            ctx.tf("forms.editing", &[("title", &page.title)]),
+            format!("/s/{}/{}/fields", space.slug, page.slug),
+        ),
+        Target::New { .. } => (
+            ctx.tf("forms.new_entry", &[("form", &form.name)]),
+            format!("/s/{}/new?form={}", space.slug, form.key),
+        ),
+    };
     let has_point = form.fields.iter().any(|f| f.kind == FieldKind::Point);
+    let names_itself = form.fields.iter().any(|f| f.key == "name");
     layout_page(
         ctx,
         &heading,
         html! {
             nav.crumbs aria-label=(ctx.t("page.breadcrumb")) {
-                a href={"/s/" (space.slug)} { (space.title) } " › " a href={"/s/" (space.slug) "/" (page.slug)} { (page.title) }
+                a href={"/s/" (space.slug)} { (space.title) }
+                @if let Target::Existing(page) = &target { " › " a href={"/s/" (space.slug) "/" (page.slug)} { (page.title) } }
             }
             h1 { (heading) }
-            p.meta { (form.name) }
-            @if !errors.is_empty() { p.flash.flash-error role="alert" { (ctx.t("forms.has_errors")) } }
-            form.card method="post" action={"/s/" (space.slug) "/" (page.slug) "/fields"}
+            @if let Target::Existing(_) = &target { p.meta { (form.name) } }
+            @let has_errors = !errors.is_empty() || matches!(&target, Target::New { title_error: Some(_), .. });
+            @if has_errors { p.flash.flash-error role="alert" { (ctx.t("forms.has_errors")) } }
+            form.card method="post" action=(action)
                 enctype=[form.fields.iter().any(|f| f.kind.is_upload()).then_some("multipart/form-data")] {
                 (ctx.csrf_field())
+                @if let Target::New { title, title_error } = &target {
+                    @let field = crate::layout::Field::new(TITLE_FIELD, ctx.t("forms.entry_title")).value(title).error(title_error.clone());
+                    @if names_itself { (field.optional().hint(ctx.t("forms.entry_title_from_name")).render()) }
+                    @else { (field.hint(ctx.t("forms.entry_title_hint")).render()) }
+                }
                 @for f in &form.fields { (input(f, raw, errors.get(&f.key).copied(), ctx, space)) }
-                button type="submit" { (ctx.t("page.save")) }
+                button type="submit" {
+                    @match &target { Target::Existing(_) => (ctx.t("page.save")), Target::New { .. } => (ctx.t("forms.create_entry")) }
+                }
             }
             @if has_point {
                 link rel="stylesheet" href="/assets/leaflet.css";
@@ -243,13 +248,7 @@ pub fn values(
             @for f in form.fields.iter().filter(|f| private || !f.is_private()) {
                 @if let Some(v) = values.get(&f.key).filter(|v| !v.is_null()) {
                     dt { (f.label) }
-                    dd {
-                        // A link to another entry is named like it, when the reader may read it.
-                        @match titles.get(&as_text(v)).filter(|_| matches!(f.kind, FieldKind::PageLink { .. })) {
-                            Some(title) => a href={"/s/" (as_text(v))} { (title) },
-                            None => (shown(ctx, base, space, f, v)),
-                        }
-                    }
+                    dd { (shown(ctx, titles, base, space, f, v)) }
                 }
             }
         }
@@ -258,15 +257,25 @@ pub fn values(
 }
 
 /// A value as people read it: dates in words, choices of audience in words, links, files and
-/// pictures; never a raw stored value. `base` is the entry's address, `space` its space.
-pub fn shown(ctx: &Ctx, base: &str, space: &Space, f: &FieldDef, v: &Value) -> Markup {
+/// pictures; never a raw stored value. `base` is the entry's address, `space` its space; a link
+/// to another entry is named like it (`titles`, by address) when the reader may read it.
+pub fn shown(
+    ctx: &Ctx,
+    titles: &std::collections::HashMap<String, String>,
+    base: &str,
+    space: &Space,
+    f: &FieldDef,
+    v: &Value,
+) -> Markup {
     html! {
         @match &f.kind {
             FieldKind::Url => { @let url = as_text(v); a href=(url) rel="noopener noreferrer" { (url) } }
             FieldKind::Email => { @let email = as_text(v); a href={"mailto:" (email)} { (email) } }
             FieldKind::PageLink { .. } => {
                 @let link = as_text(v);
-                a href={"/s/" (link)} { (link_label(&link)) }
+                a href={"/s/" (link)} {
+                    @match titles.get(&link) { Some(title) => (title), None => (link_label(&link)) }
+                }
             }
             FieldKind::DateTimeRange => (when_in_words(ctx, v)),
             FieldKind::Date => {

@@ -206,22 +206,14 @@ async fn linked_titles(
     form: &crate::forms::Form,
     values: &serde_json::Value,
 ) -> AppResult<HashMap<String, String>> {
-    let mut titles = HashMap::new();
-    for f in
-        form.fields.iter().filter(|f| matches!(f.kind, crate::forms::FieldKind::PageLink { .. }))
-    {
-        let Some(link) = values.get(&f.key).and_then(|v| v.as_str()) else { continue };
-        let Some((space, slug)) = link.split_once('/') else { continue };
-        let Ok(grant) = access::space(&state.db, user, space, SpaceAction::Read).await else {
-            continue;
-        };
-        if let Some(store::Found::Page(p)) = store::find(&state.db, grant.space.id, slug).await? {
-            if access::page_allows(&grant, &p, SpaceAction::Read) {
-                titles.insert(link.to_owned(), p.title);
-            }
-        }
-    }
-    Ok(titles)
+    let links: Vec<String> = form
+        .fields
+        .iter()
+        .filter(|f| matches!(f.kind, crate::forms::FieldKind::PageLink { .. }))
+        .filter_map(|f| values.get(&f.key).and_then(|v| v.as_str()).map(str::to_owned))
+        .collect();
+    let grants = access::readable_spaces(&state.db, user).await?;
+    crate::forms::query::link_titles(&state.db, &grants, links.iter().map(String::as_str)).await
 }
 
 /// The pages that link to `page` which this reader may read, each with its own space.
@@ -273,17 +265,15 @@ pub async fn new_form(
     ctx: Ctx,
     Path(space): Path<String>,
     Query(q): Query<NewQuery>,
-) -> AppResult<Html<String>> {
+) -> AppResult<Response> {
     let grant = access::space(&state.db, ctx.user.as_ref(), &space, SpaceAction::Edit).await?;
+    let title = q.title.as_deref().unwrap_or("");
+    if let Some(key) = q.form.as_deref().filter(|k| !k.is_empty()) {
+        let form = crate::forms::store::find(&state.db, key).await?.ok_or(AppError::NotFound)?;
+        return Ok(crate::forms::routes::new_entry(&ctx, &grant.space, &form, title));
+    }
     let forms = crate::forms::store::list(&state.db).await?;
-    Ok(views::new_page(
-        &ctx,
-        &grant.space,
-        q.title.as_deref().unwrap_or(""),
-        q.form.as_deref().unwrap_or(""),
-        &forms,
-        None,
-    ))
+    Ok(views::new_page(&ctx, &grant.space, title, "", &forms, None).into_response())
 }
 
 #[derive(Deserialize)]
@@ -303,22 +293,21 @@ pub async fn create(
 ) -> AppResult<Response> {
     let grant = access::space(&state.db, ctx.user.as_ref(), &space, SpaceAction::Edit).await?;
     let author = ctx.user.as_ref().map(|u| u.id.0);
+    // An entry is made by its own form, once that is valid: on to it, with the title typed.
+    if let Some(form) = match fields.form.as_str() {
+        "" => None,
+        key => crate::forms::store::find(&state.db, key).await?,
+    } {
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("form", &form.key)
+            .append_pair("title", &fields.title)
+            .finish();
+        return Ok(Redirect::to(&format!("/s/{}/new?{query}", grant.space.slug)).into_response());
+    }
     match store::create(&state.db, grant.space.id, &fields.title, None, author).await {
         Ok(page) => {
             state.search.touch(page.id.0);
-            let form = match fields.form.as_str() {
-                "" => None,
-                key => crate::forms::store::find(&state.db, key).await?,
-            };
-            match form {
-                Some(form) => {
-                    store::set_form(&state.db, page.id, &form.key).await?;
-                    Ok(Redirect::to(&format!("/s/{}/{}/fields", grant.space.slug, page.slug))
-                        .into_response())
-                }
-                None => Ok(Redirect::to(&format!("/s/{}/{}/edit", grant.space.slug, page.slug))
-                    .into_response()),
-            }
+            Ok(Redirect::to(&format!("/s/{}/{}/edit", grant.space.slug, page.slug)).into_response())
         }
         Err(PageError::EmptyTitle | PageError::NoSlug) => {
             let error = Some(ctx.t("page.title_invalid"));

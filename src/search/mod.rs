@@ -60,6 +60,15 @@ pub struct Hit {
     pub score: f32,
 }
 
+/// A space whose name or description holds the words asked for.
+#[derive(Debug, Serialize)]
+pub struct SpaceHit {
+    pub title: String,
+    pub url: String,
+    /// The description's first paragraph, as written.
+    pub summary: String,
+}
+
 #[derive(Debug, Serialize)]
 pub struct FacetCount {
     pub value: String,
@@ -78,6 +87,9 @@ pub struct Found {
     pub hits: Vec<Hit>,
     pub spaces: Vec<FacetCount>,
     pub forms: Vec<FacetCount>,
+    /// The spaces the words name (on the first page of an unfiltered search), for those who
+    /// look for a group rather than a page.
+    pub matching_spaces: Vec<SpaceHit>,
 }
 
 /// Refuses a query longer than `max` characters (the site's `max_search_chars`), saying so.
@@ -96,22 +108,17 @@ pub async fn run(
     ask: &Ask,
 ) -> AppResult<Found> {
     let q = ask.q.trim();
-    let empty = |total| Found {
-        query: q.to_owned(),
-        corrected: None,
-        total,
-        page: 1,
-        pages: 1,
-        hits: Vec::new(),
-        spaces: Vec::new(),
-        forms: Vec::new(),
-    };
     if q.is_empty() {
-        return Ok(empty(0));
+        return Ok(Found::nothing(q, Vec::new()));
     }
+    let matching_spaces = if ask.space.is_empty() && ask.form.is_empty() && ask.page.get() == 1 {
+        spaces_matching(&access::visible_spaces(db, user).await?, q)
+    } else {
+        Vec::new()
+    };
     let grants: HashMap<i64, SpaceGrant> = access::readable_spaces(db, user).await?;
     if grants.is_empty() {
-        return Ok(empty(0));
+        return Ok(Found::nothing(q, matching_spaces));
     }
     let readable: Vec<i64> = grants.keys().copied().collect();
     let member_of: Vec<i64> = grants
@@ -234,7 +241,65 @@ pub async fn run(
         hits,
         spaces: space_facets,
         forms: form_facets,
+        matching_spaces,
     })
+}
+
+impl Found {
+    fn nothing(query: &str, matching_spaces: Vec<SpaceHit>) -> Self {
+        Found {
+            query: query.to_owned(),
+            corrected: None,
+            total: 0,
+            page: 1,
+            pages: 1,
+            hits: Vec::new(),
+            spaces: Vec::new(),
+            forms: Vec::new(),
+            matching_spaces,
+        }
+    }
+}
+
+/// Words as compared: lower case, accents dropped ("Financiers" and "financiers", "coopération"
+/// and "cooperation" are the same word).
+fn folded_words(text: &str) -> Vec<String> {
+    crate::slug::slugify(text, usize::MAX)
+        .split('-')
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The spaces (among those this reader may see) whose title or description holds every word
+/// of `q` — as a word or the start of one — by title.
+fn spaces_matching(spaces: &[SpaceGrant], q: &str) -> Vec<SpaceHit> {
+    let wanted: Vec<String> =
+        folded_words(&plain_words(q)).into_iter().filter(|w| w.chars().count() >= 2).collect();
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    spaces
+        .iter()
+        .filter(|g| {
+            let words = folded_words(&format!("{} {}", g.space.title, g.space.description));
+            wanted.iter().all(|w| words.iter().any(|have| have.starts_with(w.as_str())))
+        })
+        .map(|g| SpaceHit {
+            title: g.space.title.clone(),
+            url: format!("/s/{}", g.space.slug),
+            summary: g
+                .space
+                .description
+                .split("\n\n")
+                .next()
+                .unwrap_or("")
+                .trim()
+                .chars()
+                .take(300)
+                .collect(),
+        })
+        .collect()
 }
 
 /// The words of a query without its syntax (fields, operators, wildcards, quotes).

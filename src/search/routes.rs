@@ -78,6 +78,19 @@ pub async fn page(
                         strong { (ctx.tf("search.results_for", &[("q", better)])) }
                     }
                 }
+                @if !found.matching_spaces.is_empty() {
+                    section.matching-spaces aria-labelledby="found-spaces" {
+                        h2 #found-spaces { (ctx.t("search.spaces")) }
+                        ul.plain {
+                            @for space in &found.matching_spaces {
+                                li.hit {
+                                    h3 { a href=(space.url) { (space.title) } }
+                                    @if !space.summary.is_empty() { p.passage { (space.summary) } }
+                                }
+                            }
+                        }
+                    }
+                }
                 p.count role="status" {
                     @if found.total == 0 && found.query.split_whitespace().count() > 1 { (ctx.t("search.none_fewer")) }
                     @else if found.total == 0 { (ctx.t("search.none")) }

@@ -1,6 +1,7 @@
 //! Spaces: one per working group, with a visibility and members who hold roles.
 pub mod api;
 pub mod entity;
+pub mod requests;
 pub mod routes;
 pub mod store;
 pub mod views;

@@ -8,8 +8,9 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::{
+    requests::{self, Decision},
     store::{self, NewSpace, SpaceChanges, SpaceError},
-    views::{self, SpaceForm},
+    views::{self, Joining, SpaceForm},
     Role, SpaceSlug, Visibility,
 };
 use crate::{
@@ -20,7 +21,8 @@ use crate::{
     layout::{flash, Ctx, FlashKind},
 };
 
-/// `GET /`: the spaces this person may see. A site without accounts first asks for its administrator.
+/// `GET /s/{space}`: a space's home — its pages for those who may read it; for others, who
+/// to ask and the way to ask to join.
 pub async fn show(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -35,7 +37,104 @@ pub async fn show(
     } else {
         None
     };
-    Ok(views::show(&ctx, &grant, pages.as_deref()))
+    let joining = joining(&state, &ctx, &grant).await?;
+    Ok(views::show(&ctx, &grant, pages.as_deref(), &joining))
+}
+
+/// What the space page says about joining: to an outsider, who the owners are and where their
+/// request stands; to the owners, how many requests wait.
+async fn joining(state: &AppState, ctx: &Ctx, grant: &access::SpaceGrant) -> AppResult<Joining> {
+    let mut joining = Joining::default();
+    if grant.allows(SpaceAction::Manage) {
+        joining.waiting = requests::pending(&state.db, grant.space.id).await?.len();
+    }
+    if grant.allows(SpaceAction::Read) || grant.space.visibility != Visibility::Members {
+        return Ok(joining);
+    }
+    if let Some(user) = ctx.user.as_ref() {
+        joining.owners = store::members(&state.db, grant.space.id)
+            .await?
+            .into_iter()
+            .filter(|m| m.role == Role::Owner && !m.user.disabled)
+            .map(|m| m.user.name)
+            .collect();
+        joining.request = requests::of(&state.db, grant.space.id, user.id).await?;
+        joining.may_ask = access::may_ask_to_join(grant);
+    }
+    Ok(joining)
+}
+
+#[derive(Deserialize)]
+pub struct AskFields {
+    #[serde(default)]
+    message: String,
+}
+
+/// `POST /s/{space}/members/requests`: asks the space's owners to let this person in.
+pub async fn ask_to_join(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    Path(slug): Path<String>,
+    CsrfForm(fields): CsrfForm<AskFields>,
+) -> AppResult<Response> {
+    let grant = access::space(&state.db, ctx.user.as_ref(), &slug, SpaceAction::See).await?;
+    let Some(user) = ctx.user.as_ref() else { return Err(AppError::Unauthorized) };
+    if !access::may_ask_to_join(&grant) {
+        return Err(AppError::Conflict(ctx.t("join.not_needed")));
+    }
+    let request = requests::ask(&state.db, grant.space.id, user.id, &fields.message).await?;
+    let (kind, said) = match request.status {
+        requests::Status::Declined => (FlashKind::Error, ctx.t("join.was_declined")),
+        _ => (FlashKind::Success, ctx.t("join.sent")),
+    };
+    flash(&session, kind, said).await?;
+    Ok(Redirect::to(&format!("/s/{}", grant.space.slug)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct AnswerFields {
+    action: String,
+    #[serde(default)]
+    role: String,
+}
+
+/// `POST /s/{space}/members/requests/{id}` with `action=accept` (and `role`) or `action=decline`.
+pub async fn answer_request(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    Path((slug, id)): Path<(String, i64)>,
+    CsrfForm(fields): CsrfForm<AnswerFields>,
+) -> AppResult<Response> {
+    let grant = access::space(&state.db, ctx.user.as_ref(), &slug, SpaceAction::Manage).await?;
+    let Some(by) = ctx.user.as_ref() else { return Err(AppError::Unauthorized) };
+    let decision = match fields.action.as_str() {
+        "accept" => Decision::Accept(
+            Role::parse(&fields.role)
+                .ok_or_else(|| AppError::BadRequest(ctx.t("space.bad_role")))?,
+        ),
+        "decline" => Decision::Decline,
+        _ => return Err(AppError::BadRequest(ctx.t("error.bad_request"))),
+    };
+    let answered = requests::decide(&state.db, grant.space.id, id, decision, by.id)
+        .await
+        .map_err(|e| space_error(&ctx, e))?;
+    let said = match answered {
+        None => ctx.t("join.already_answered"),
+        Some(request) => {
+            let name = accounts::store::find(&state.db, request.user)
+                .await?
+                .map(|u| u.name)
+                .unwrap_or_default();
+            match decision {
+                Decision::Accept(_) => ctx.tf("space.member_added", &[("name", &name)]),
+                Decision::Decline => ctx.tf("join.declined", &[("name", &name)]),
+            }
+        }
+    };
+    flash(&session, FlashKind::Success, said).await?;
+    Ok(Redirect::to(&format!("/s/{}/members", grant.space.slug)).into_response())
 }
 
 pub async fn new_form(ctx: Ctx) -> AppResult<Html<String>> {
@@ -124,7 +223,8 @@ pub async fn members(
 ) -> AppResult<Html<String>> {
     let grant = access::space(&state.db, ctx.user.as_ref(), &slug, SpaceAction::Manage).await?;
     let members = store::members(&state.db, grant.space.id).await?;
-    Ok(views::members(&ctx, &grant.space, &members, None, ""))
+    let waiting = requests::pending(&state.db, grant.space.id).await?;
+    Ok(views::members(&ctx, &grant.space, &members, &waiting, None, ""))
 }
 
 #[derive(Deserialize)]
@@ -147,10 +247,11 @@ pub async fn add_member(
         Role::parse(&fields.role).ok_or_else(|| AppError::BadRequest(ctx.t("space.bad_role")))?;
     let Some(person) = accounts::store::find_by_email(&state.db, &fields.email).await? else {
         let members = store::members(&state.db, grant.space.id).await?;
+        let waiting = requests::pending(&state.db, grant.space.id).await?;
         let error = Some(ctx.t("space.no_such_person"));
         return Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
-            views::members(&ctx, &grant.space, &members, error, &fields.email),
+            views::members(&ctx, &grant.space, &members, &waiting, error, &fields.email),
         )
             .into_response());
     };

@@ -9,7 +9,7 @@ use sea_orm::{
 
 use super::{entity::membership, entity::space, Role, Space, SpaceId, SpaceSlug, Visibility};
 use crate::{
-    accounts::{entity::user, User, UserId},
+    accounts::{User, UserId},
     db::Db,
 };
 
@@ -135,14 +135,7 @@ pub struct Member {
 pub async fn members(db: &Db, space: SpaceId) -> anyhow::Result<Vec<Member>> {
     let rows =
         membership::Entity::find().filter(membership::Column::SpaceId.eq(space.0)).all(db).await?;
-    let ids: Vec<i64> = rows.iter().map(|m| m.user_id).collect();
-    let users: HashMap<i64, User> = user::Entity::find()
-        .filter(user::Column::Id.is_in(ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, User::from(u)))
-        .collect();
+    let users = crate::accounts::store::by_ids(db, rows.iter().map(|m| m.user_id)).await?;
     let mut members: Vec<Member> = rows
         .into_iter()
         .filter_map(|m| {

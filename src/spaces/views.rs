@@ -2,7 +2,12 @@
 use axum::response::Html;
 use maud::{html, Markup, PreEscaped};
 
-use super::{store::Member, Role, Space, Visibility};
+use super::{
+    requests::{JoinRequest, Status},
+    store::Member,
+    Role, Space, Visibility,
+};
+use crate::accounts::User;
 use crate::{
     access::{SpaceAction, SpaceGrant},
     layout::{page, Ctx, Field},
@@ -12,7 +17,73 @@ pub fn visibility_badge(ctx: &Ctx, visibility: Visibility) -> Markup {
     html! { span class={"badge badge-" (visibility.as_str())} { (ctx.t(&format!("space.visibility_{}", visibility.as_str()))) } }
 }
 
-pub fn show(ctx: &Ctx, grant: &SpaceGrant, pages: Option<&[crate::pages::Page]>) -> Html<String> {
+/// What a space's page says about joining it.
+#[derive(Default)]
+pub struct Joining {
+    /// The owners' names, for an outsider who is signed in.
+    pub owners: Vec<String>,
+    /// The outsider's own request, if they made one.
+    pub request: Option<JoinRequest>,
+    /// Whether the outsider may ask (or ask again).
+    pub may_ask: bool,
+    /// For owners: how many requests wait for an answer.
+    pub waiting: usize,
+}
+
+/// Names joined the French way: "A", "A et B", "A, B et C".
+fn names(ctx: &Ctx, names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} {} {}", rest.join(", "), ctx.t("words.and"), last),
+    }
+}
+
+/// For someone who may not read a members-only space: who to ask, and the request itself.
+fn outsider(ctx: &Ctx, space: &Space, joining: &Joining) -> Markup {
+    if ctx.user.is_none() {
+        return html! {
+            div.notice role="note" {
+                p { (ctx.t("space.members_only_sign_in")) }
+                p.actions {
+                    a.button href={"/login?next=/s/" (space.slug)} { (ctx.t("nav.sign_in")) }
+                }
+            }
+        };
+    };
+    let pending = joining.request.as_ref().filter(|r| r.status == Status::Pending);
+    let declined = joining.request.as_ref().filter(|r| r.status == Status::Declined);
+    html! {
+        section.notice.join aria-labelledby="join-title" {
+            h2 #join-title { (ctx.t("join.title")) }
+            p { (ctx.t("join.members_only")) }
+            @if !joining.owners.is_empty() {
+                p { (ctx.tf("join.owners", &[("names", &names(ctx, &joining.owners))])) }
+            }
+            @if let Some(request) = pending {
+                p role="status" { strong { (ctx.tf("join.pending", &[("when", &ctx.moment(request.asked_at))])) } }
+                p { (ctx.t("join.pending_next")) }
+            } @else if let Some(request) = declined {
+                p role="status" { strong { (ctx.tf("join.declined_on", &[("when", &ctx.moment(request.answered_at.unwrap_or(request.asked_at)))])) } }
+                p { (ctx.t("join.declined_next")) }
+            } @else if joining.may_ask {
+                form method="post" action={"/s/" (space.slug) "/members/requests"} {
+                    (ctx.csrf_field())
+                    (Field::new("message", ctx.t("join.message")).kind("textarea").optional()
+                        .hint(ctx.t("join.message_hint")).maxlength(super::requests::MAX_MESSAGE_CHARS).render())
+                    button type="submit" { (ctx.t("join.ask")) }
+                }
+            }
+        }
+    }
+}
+
+pub fn show(
+    ctx: &Ctx,
+    grant: &SpaceGrant,
+    pages: Option<&[crate::pages::Page]>,
+    joining: &Joining,
+) -> Html<String> {
     let space = &grant.space;
     page(
         ctx,
@@ -23,11 +94,15 @@ pub fn show(ctx: &Ctx, grant: &SpaceGrant, pages: Option<&[crate::pages::Page]>)
             // Written like a page: paragraphs, lists and links kept.
             div.content { (PreEscaped(crate::pages::render::to_html(&space.description, space.slug.as_str(), &|_| crate::pages::render::LinkState::Unknown))) }
             @if !grant.allows(SpaceAction::Read) {
-                p.notice role="note" {
-                    @if ctx.user.is_none() { (ctx.t("space.members_only_sign_in")) " " a href={"/login?next=/s/" (space.slug)} { (ctx.t("nav.sign_in")) } }
-                    @else { (ctx.t("space.members_only")) }
-                }
+                (outsider(ctx, space, joining))
             } @else {
+                @if joining.waiting > 0 {
+                    p.notice role="status" {
+                        @if joining.waiting == 1 { (ctx.t("join.waiting_one")) } @else { (ctx.tf("join.waiting_many", &[("n", &joining.waiting.to_string())])) }
+                        " "
+                        a href={"/s/" (space.slug) "/members#demandes"} { (ctx.t("join.answer")) }
+                    }
+                }
                 @if grant.allows(SpaceAction::Manage) {
                     nav.actions aria-label=(ctx.t("space.manage")) {
                         a.button href={"/s/" (space.slug) "/members"} { (ctx.t("space.members")) }
@@ -54,10 +129,43 @@ fn role_select(ctx: &Ctx, id: &str, selected: Role) -> Markup {
     }
 }
 
+/// The requests waiting for an owner's answer, each with the role the person would get.
+fn waiting_requests(ctx: &Ctx, space: &Space, waiting: &[(JoinRequest, User)]) -> Markup {
+    html! {
+        section #demandes aria-labelledby="requests-title" {
+            h2 #requests-title { (ctx.t("join.requests")) }
+            ul.plain.requests {
+                @for (request, user) in waiting {
+                    @let id = format!("request-role-{}", request.id);
+                    li.card {
+                        p { strong { (user.name) } " " small { (user.email) } }
+                        p.meta { (ctx.t("join.asked")) " " (ctx.time_ago(request.asked_at)) }
+                        @if !request.message.is_empty() { blockquote.message { (request.message) } }
+                        form method="post" action={"/s/" (space.slug) "/members/requests/" (request.id)} {
+                            (ctx.csrf_field())
+                            div.field {
+                                label for=(id) { (ctx.t("join.role")) }
+                                (role_select(ctx, &id, Role::Editor))
+                            }
+                            p.actions {
+                                button type="submit" name="action" value="accept"
+                                    aria-label={(ctx.t("join.accept")) " — " (user.name)} { (ctx.t("join.accept")) }
+                                button.secondary type="submit" name="action" value="decline"
+                                    aria-label={(ctx.t("join.decline")) " — " (user.name)} { (ctx.t("join.decline")) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 pub fn members(
     ctx: &Ctx,
     space: &Space,
     members: &[Member],
+    waiting: &[(JoinRequest, User)],
     error: Option<String>,
     email: &str,
 ) -> Html<String> {
@@ -68,8 +176,9 @@ pub fn members(
         html! {
             p { a href={"/s/" (space.slug)} { "← " (space.title) } }
             h1 { (title) }
+            @if !waiting.is_empty() { (waiting_requests(ctx, space, waiting)) }
             div.table-wrap {
-                table {
+                table.stacked {
                     thead { tr {
                         th scope="col" { (ctx.t("account.name")) }
                         th scope="col" { (ctx.t("space.role")) }

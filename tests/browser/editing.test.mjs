@@ -269,11 +269,18 @@ test('an anonymous reader without JavaScript reads a public page in full', async
 
 test('on a phone the page and the editor are usable', async () => {
   const { context, page } = await person('sophie@example.org', { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true })
-  for (const url of ['/directory', '/agenda', '/map', '/resources', '/search?q=guide', '/s/ressources/guide', '/s/chantier-1/feuille-de-route/edit']) {
+  for (const url of ['/', '/s/chantier-1', '/directory', '/agenda', '/map', '/resources', '/search?q=guide', '/s/ressources/guide', '/s/chantier-1/feuille-de-route/history', '/account', '/s/chantier-1/feuille-de-route/edit']) {
     await page.goto(`${base}${url}`)
     if (url.endsWith('/edit')) await page.waitForFunction(() => window.rucheEditor && window.rucheEditor.provider.synced)
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)
     assert.ok(overflow <= 0, `${url} scrolls sideways by ${overflow}px`)
+    // Links that stand on their own are a finger's size (links inside sentences are not).
+    const small = await page.evaluate(() => [...document.querySelectorAll(
+      'main li > a:only-child, main p:not(.content p) > a:only-child, main h2 > a, main h3 > a, .crumbs a, .pagination a, main .actions a, main a.button')]
+      .filter((a) => a.getClientRects().length > 0)
+      .filter((a) => a.getBoundingClientRect().height < 44)
+      .map((a) => `${a.textContent.trim()} (${Math.round(a.getBoundingClientRect().height)}px)`))
+    assert.deepEqual(small, [], `${url}: links too small to touch`)
   }
   for (const button of await page.$$('[data-role=toolbar] button')) {
     const box = await button.boundingBox()
@@ -457,6 +464,48 @@ test('the pages people read most, on a 390 px phone and at 1280 px (screenshots 
       assert.ok(overflow <= 0, `${url} at ${width}px scrolls sideways by ${overflow}px`)
       await shot(page, `20-${name}-${width}`)
     }
+    await context.close()
+  }
+})
+
+test('a newcomer asks to join a members-only space, and its owner lets them in', async () => {
+  for (const [width, height] of [[390, 844], [1280, 900]]) {
+    const { context, page } = await person('nadia@example.org', { viewport: { width, height } })
+    await page.goto(`${base}/s/chantier-1`)
+    await page.waitForSelector('text=Sophie Aouizerate')
+    await shot(page, `30-join-${width}`)
+    await context.close()
+  }
+  const nadia = await person('nadia@example.org')
+  await nadia.page.goto(`${base}/s/chantier-1`)
+  await nadia.page.fill('#f-message', 'Je coordonne un pôle territorial en Bretagne.')
+  await Promise.all([nadia.page.waitForURL(/\/s\/chantier-1$/), nadia.page.click('text=Demander à rejoindre')])
+  await nadia.page.waitForSelector('text=Vous avez demandé à rejoindre cet espace le')
+  await shot(nadia.page, '31-join-asked')
+  const sophie = await person('sophie@example.org', { viewport: { width: 390, height: 844 } })
+  await sophie.page.goto(`${base}/`)
+  await sophie.page.click('a[href="/s/chantier-1/members#demandes"]')
+  await sophie.page.waitForSelector('text=Je coordonne un pôle territorial en Bretagne.')
+  await shot(sophie.page, '32-join-requests-390')
+  await Promise.all([sophie.page.waitForURL(/\/members$/), sophie.page.click('button[value=accept]')])
+  await sophie.page.waitForSelector('text=Nadia Benali fait maintenant partie de l\'espace.')
+  await nadia.page.goto(`${base}/`)
+  await nadia.page.waitForSelector('text=acceptée le')
+  await nadia.page.goto(`${base}/s/chantier-1`)
+  await nadia.page.waitForSelector('a[href="/s/chantier-1/feuille-de-route"]')
+  await sophie.context.close()
+  await nadia.context.close()
+})
+
+test('a new event is one form, made when it is valid', async () => {
+  for (const [width, height] of [[390, 844], [1280, 900]]) {
+    const { context, page } = await person('celine@example.org', { viewport: { width, height } })
+    await page.goto(`${base}/agenda`)
+    await page.click('text=Ajouter un événement')
+    // Céline writes in two spaces: she chooses where, then fills the one form.
+    await page.click('main a[href="/s/ressources/new?form=event"]')
+    await page.waitForSelector('#f-_title')
+    await shot(page, `33-new-event-${width}`)
     await context.close()
   }
 })

@@ -375,8 +375,8 @@ impl TestApp {
 }
 
 impl TestApp {
-    /// Creates an entry of `form` titled `title` in `space` through the forms a person uses, with
-    /// these field values; answers its address within the space.
+    /// Creates an entry of `form` titled `title` in `space` through the form a person uses (title
+    /// and fields on one page), with these field values; answers its address within the space.
     pub async fn new_entry(
         &self,
         client: &Client,
@@ -385,26 +385,19 @@ impl TestApp {
         form: &str,
         fields: &[(&str, &str)],
     ) -> String {
-        let created = self
-            .post_form(
-                client,
-                &format!("/s/{space}/new?form={form}"),
-                &format!("/s/{space}/pages"),
-                &[("title", title), ("form", form)],
-            )
-            .await;
-        assert_eq!(created.status(), StatusCode::SEE_OTHER, "entry {title} created");
-        let location = created.headers()["location"].to_str().expect("location").to_owned();
-        let fields_url = location.clone();
-        let saved = self.post_form(client, &fields_url, &fields_url, fields).await;
-        let status = saved.status();
+        let path = format!("/s/{space}/new?form={form}");
+        let mut all = vec![("_title", title)];
+        all.extend_from_slice(fields);
+        let created = self.post_form(client, &path, &path, &all).await;
+        let status = created.status();
         assert_eq!(
             status,
             StatusCode::SEE_OTHER,
-            "fields of {title}: {}",
-            saved.text().await.unwrap_or_default()
+            "entry {title} created: {}",
+            created.text().await.unwrap_or_default()
         );
-        location.trim_start_matches(&format!("/s/{space}/")).trim_end_matches("/fields").to_owned()
+        let location = created.headers()["location"].to_str().expect("location").to_owned();
+        location.trim_start_matches(&format!("/s/{space}/")).to_owned()
     }
 
     /// GET anonymously, answering the body as JSON.

@@ -12,6 +12,8 @@ pub struct Model {
     pub is_admin: bool,
     pub disabled: bool,
     pub created_at: DateTimeUtc,
+    /// The zone this person reads times in (`Europe/Paris`); none: the site's.
+    pub time_zone: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,3 +1,4 @@
 //! Database rows of spaces (SeaORM entities).
+pub mod join_request;
 pub mod membership;
 pub mod space;
