@@ -40,6 +40,9 @@ pub enum Command {
     Token(TokenCommand),
     /// Fill an empty site with demonstration content (spaces, people, organisations).
     Demo,
+    /// Print the settings in force and where each came from (default, file, environment,
+    /// flag), passwords masked.
+    Config,
     /// Rebuild the search index from the database (stop the server first).
     Reindex,
     /// Write the whole site (database and uploaded files) to a backup archive; the site may
@@ -106,10 +109,16 @@ fn init_logging() {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     init_logging();
+    if let Some(Command::Config) = cli.command {
+        print!("{}", crate::config::report(&cli.site, &cli.serve)?);
+        return Ok(());
+    }
     let settings = Settings::load(&cli.site, &cli.serve)?;
     let db = db::connect(&settings.database_url).await?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(db, settings).await,
+        // Printed above, before the database was opened.
+        Command::Config => Ok(()),
         Command::User(UserCommand::Add { email, name, password_stdin: _, admin }) => {
             let mut password = String::new();
             std::io::stdin()
@@ -238,7 +247,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo => {
             let summary = demo::fill(&db).await?;
             println!("Demo site ready: {} spaces.", summary.spaces);
-            println!("Start it with `ruche serve` and open {}", settings.base_url);
+            // The same data directory (and database) again, or the site starts empty elsewhere.
+            let mut again = String::new();
+            if settings.data_dir != std::path::Path::new("data") {
+                again.push_str(&format!(" --data {}", settings.data_dir.display()));
+            }
+            if cli.site.database_url.is_some() {
+                again.push_str(" --database-url …");
+            }
+            println!("Start it with `ruche serve{again}` and open {}", settings.base_url);
             println!();
             println!("Sign in as the administrator:");
             println!("  e-mail:   {}", summary.admin_email);
