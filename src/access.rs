@@ -126,9 +126,13 @@ pub fn page_allows(grant: &SpaceGrant, page: &Page, action: SpaceAction) -> bool
 }
 
 /// The page at an address for `action`, after its space was loaded for reading: refused like a
-/// missing page when it may not be seen, else asks to sign in, or refuses.
+/// missing page when it may not be seen, else asks to sign in, or refuses. A page in the trash
+/// is read by those who manage its space (with its banner), changed by nobody (`InTrash`: it is
+/// restored first), and unseen by everyone else — on every surface.
 pub fn page(grant: &SpaceGrant, page: &Page, action: SpaceAction) -> Result<(), AppError> {
-    if !page_allows(grant, page, SpaceAction::Read) {
+    if !page_allows(grant, page, SpaceAction::Read)
+        || (page.trashed && !grant.allows(SpaceAction::Manage))
+    {
         return Err(AppError::NotFound);
     }
     if !page_allows(grant, page, action) {
@@ -138,7 +142,123 @@ pub fn page(grant: &SpaceGrant, page: &Page, action: SpaceAction) -> Result<(), 
             AppError::Forbidden
         });
     }
+    if page.trashed && action == SpaceAction::Edit {
+        return Err(AppError::InTrash);
+    }
     Ok(())
+}
+
+/// Whether `grant`'s holder may change the page now (its text, fields, title): never while it
+/// is in the trash.
+pub fn may_change(grant: &SpaceGrant, page: &Page) -> bool {
+    !page.trashed && page_allows(grant, page, SpaceAction::Edit)
+}
+
+/// How someone takes part in a page's live document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LivePeer {
+    /// Sends updates that are applied and stored.
+    Writer,
+    /// Receives everyone's updates; what they send is refused.
+    Reader,
+}
+
+/// Who may open a page's live document, and how. The document carries every field, so when it
+/// holds values only members may read (`holds_members_only`), only they may open it.
+pub fn live_peer(
+    grant: &SpaceGrant,
+    page: &Page,
+    holds_members_only: bool,
+) -> Result<LivePeer, AppError> {
+    if holds_members_only && !page_allows(grant, page, SpaceAction::ReadMembersOnlyFields) {
+        return Err(if grant.user.is_none() {
+            AppError::Unauthorized
+        } else {
+            AppError::Forbidden
+        });
+    }
+    Ok(if may_change(grant, page) { LivePeer::Writer } else { LivePeer::Reader })
+}
+
+/// What a handler does with the page at its address, as a type: `PageFor<Read>`,
+/// `PageFor<Edit>`, `PageFor<Manage>`.
+pub trait PageAction: Send + Sync + 'static {
+    const ACTION: SpaceAction;
+}
+
+/// Reading a page: its text, fields, history, files, live view.
+pub struct Read;
+/// Changing a page: its text, fields, title or address; restoring one of its revisions.
+pub struct Edit;
+/// Putting a page in the trash, taking it out, deleting it for good.
+pub struct Manage;
+
+impl PageAction for Read {
+    const ACTION: SpaceAction = SpaceAction::Read;
+}
+impl PageAction for Edit {
+    const ACTION: SpaceAction = SpaceAction::Edit;
+}
+impl PageAction for Manage {
+    const ACTION: SpaceAction = SpaceAction::Manage;
+}
+
+/// The page at `/…/{space}/{page}/…` for the action `A`, once the access module said yes —
+/// the one way every page handler (pages, API, websocket, files, history, forms) reaches its
+/// page. A renamed page's old address leads to the new one (for a person's GET), or is not
+/// found.
+pub struct PageFor<A> {
+    pub grant: SpaceGrant,
+    pub page: Page,
+    action: std::marker::PhantomData<A>,
+}
+
+impl<A: PageAction> axum::extract::FromRequestParts<crate::app::AppState> for PageFor<A> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &crate::app::AppState,
+    ) -> Result<Self, AppError> {
+        use axum::extract::Path;
+        let Path(params) =
+            Path::<std::collections::HashMap<String, String>>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| AppError::NotFound)?;
+        let (Some(space), Some(slug)) = (params.get("space"), params.get("page")) else {
+            return Err(AppError::NotFound);
+        };
+        let crate::accounts::MaybeUser(user) =
+            crate::accounts::MaybeUser::from_request_parts(parts, state).await?;
+        // The space first, for reading at least: whether a page exists is for its readers only.
+        // The page may then allow more (its owner edits it) or less (members-only entries).
+        let space_action = match A::ACTION {
+            SpaceAction::Edit | SpaceAction::ReadMembersOnlyFields => SpaceAction::Read,
+            other => other,
+        };
+        let grant = self::space(&state.db, user.as_ref(), space, space_action).await?;
+        match crate::pages::store::find(&state.db, grant.space.id, slug).await? {
+            None => Err(AppError::NotFound),
+            Some(crate::pages::store::Found::Moved(to)) => {
+                let path = parts.uri.path();
+                let for_a_person = parts.method == axum::http::Method::GET
+                    && !path.starts_with("/api/")
+                    && !path.starts_with("/ws/");
+                let old = format!("/s/{space}/{slug}");
+                match path.strip_prefix(&old) {
+                    Some(rest) if for_a_person => {
+                        let query = parts.uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+                        Err(AppError::Moved(format!("/s/{}/{to}{rest}{query}", grant.space.slug)))
+                    }
+                    _ => Err(AppError::NotFound),
+                }
+            }
+            Some(crate::pages::store::Found::Page(page)) => {
+                self::page(&grant, &page, A::ACTION)?;
+                Ok(Self { grant, page, action: std::marker::PhantomData })
+            }
+        }
+    }
 }
 
 /// The pages of `grant`'s space its holder may read, among `pages`.

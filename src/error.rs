@@ -25,6 +25,12 @@ pub enum AppError {
     TooLarge,
     #[error("the page would be too long")]
     PageTooLong,
+    /// The page is in the trash: it is read (by those who manage its space), not changed.
+    #[error("the page is in the trash")]
+    InTrash,
+    /// The page was renamed: it now lives at this address.
+    #[error("moved to {0}")]
+    Moved(String),
     #[error(transparent)]
     Internal(anyhow::Error),
 }
@@ -72,6 +78,8 @@ impl AppError {
             AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::TooLarge | AppError::PageTooLong => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::InTrash => StatusCode::CONFLICT,
+            AppError::Moved(_) => StatusCode::MOVED_PERMANENTLY,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -87,6 +95,8 @@ impl AppError {
             AppError::Csrf => "error.csrf",
             AppError::TooLarge => "error.too_large",
             AppError::PageTooLong => "error.page_too_long",
+            AppError::InTrash => "error.in_trash",
+            AppError::Moved(_) => "error.moved",
             AppError::Internal(_) => "error.internal",
         }
     }
@@ -94,6 +104,9 @@ impl AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        if let AppError::Moved(to) = &self {
+            return axum::response::Redirect::permanent(to).into_response();
+        }
         let status = self.status();
         let detail = match &self {
             AppError::Internal(err) => {

@@ -245,3 +245,170 @@ async fn owners_manage_members_and_settings(app: &TestApp) {
             && anonymous.contains("Nouvelle description")
     );
 }
+
+on_each_backend!(
+    a_trashed_page_is_read_by_its_managers_only_on_every_surface,
+    a_members_only_entry_is_for_members_on_every_surface
+);
+
+/// The people around one public space: its owner, an editor, and someone from outside, each with
+/// a browser and an API token.
+async fn people(app: &TestApp) -> Vec<(&'static str, Client, String)> {
+    let space = app.create_space("public", PUBLIC_TITLE, Visibility::Public).await;
+    let mut people = Vec::new();
+    for (who, role) in
+        [("manager", Some(Role::Owner)), ("member", Some(Role::Editor)), ("outsider", None)]
+    {
+        let email = format!("{who}@example.org");
+        let user = app.create_user(&email, who, false).await;
+        if let Some(role) = role {
+            app.add_member(&space, &user, role).await;
+        }
+        people.push((who, app.signed_in(&email).await, app.token_for(&email).await));
+    }
+    people
+}
+
+/// What each surface of a page answers `who` (HTML, history, API, revisions, file, websocket).
+async fn surfaces(
+    app: &TestApp,
+    browser: &Client,
+    token: &str,
+    slug: &str,
+    revision: &str,
+    file: Option<&str>,
+) -> Vec<(String, u16)> {
+    let mut seen = Vec::new();
+    let mut paths = vec![format!("/s/public/{slug}"), format!("/s/public/{slug}/history")];
+    paths.push(format!("/s/public/{slug}/history/{revision}"));
+    if let Some(hash) = file {
+        paths.push(format!("/s/public/{slug}/files/{hash}"));
+    }
+    for path in paths {
+        let status = browser.get(app.url(&path)).send().await.unwrap().status().as_u16();
+        seen.push((path, status));
+    }
+    for path in [
+        format!("/api/pages/public/{slug}"),
+        format!("/api/pages/public/{slug}/revisions"),
+        format!("/api/pages/public/{slug}/revisions/{revision}"),
+    ] {
+        let status = Client::new()
+            .get(app.url(&path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        seen.push((path, status));
+    }
+    let ws = common::yclient::open(&app.ws_url("public", slug), Some(token)).await;
+    seen.push(("websocket".to_owned(), ws.map_or_else(|status| status, |_| 101)));
+    seen
+}
+
+/// A revision of the page, saved on demand by `editor`; answers its id.
+async fn a_revision(app: &TestApp, editor: &Client, token: &str, slug: &str) -> String {
+    let history = format!("/s/public/{slug}/history");
+    let saved =
+        app.post_form(editor, &history, &format!("{history}/save"), &[("note", "v1")]).await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let list: serde_json::Value = Client::new()
+        .get(app.url(&format!("/api/pages/public/{slug}/revisions")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    list["revisions"][0]["id"].to_string()
+}
+
+async fn a_trashed_page_is_read_by_its_managers_only_on_every_surface(app: &TestApp) {
+    let people = people(app).await;
+    let (_, manager, manager_token) = &people[0];
+    // A resource with a file, and a revision of it.
+    let path = "/s/public/new?form=resource";
+    let csrf = app.csrf(manager, path).await;
+    let form = reqwest::multipart::Form::new()
+        .text("_csrf", csrf)
+        .text("_title", "Compte rendu")
+        .text("type", "fiche")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(&b"Notes de la rencontre"[..]).file_name("notes.txt"),
+        );
+    let made = manager.post(app.url(path)).multipart(form).send().await.unwrap();
+    assert_eq!(made.status(), StatusCode::SEE_OTHER, "{}", made.text().await.unwrap());
+    let (_, page) = app.get_text(Some(manager), "/s/public/compte-rendu").await;
+    let hash: String = page
+        .split("/files/")
+        .nth(1)
+        .map(|rest| rest.chars().take_while(char::is_ascii_hexdigit).collect())
+        .expect("a link to the file");
+    let revision = a_revision(app, manager, manager_token, "compte-rendu").await;
+    let trashed =
+        app.post_form(manager, "/s/public/compte-rendu", "/s/public/compte-rendu/trash", &[]).await;
+    assert_eq!(trashed.status(), StatusCode::SEE_OTHER);
+
+    for (who, browser, token) in &people {
+        let seen = surfaces(app, browser, token, "compte-rendu", &revision, Some(&hash)).await;
+        for (surface, status) in seen {
+            let expected = if *who == "manager" { [200, 101] } else { [404, 404] };
+            assert!(expected.contains(&status), "{who} on {surface} of a trashed page: {status}");
+        }
+    }
+    // Read, not changed: its managers are told to restore it first.
+    let (_, shown) = app.get_text(Some(manager), "/s/public/compte-rendu").await;
+    assert!(shown.contains("corbeille"), "the banner says where it is");
+    for action in ["/s/public/compte-rendu/fields", "/s/public/compte-rendu/edit"] {
+        let refused = app
+            .post_form(
+                manager,
+                "/s/public/compte-rendu",
+                action,
+                &[("markdown", "x"), ("base", "")],
+            )
+            .await;
+        assert_eq!(refused.status(), StatusCode::CONFLICT, "{action}");
+    }
+    let restore = app
+        .post_form(
+            manager,
+            "/s/public/compte-rendu",
+            &format!("/s/public/compte-rendu/history/{revision}/restore"),
+            &[],
+        )
+        .await;
+    assert_eq!(restore.status(), StatusCode::CONFLICT, "a revision is not restored into the trash");
+}
+
+async fn a_members_only_entry_is_for_members_on_every_surface(app: &TestApp) {
+    let people = people(app).await;
+    let (_, manager, manager_token) = &people[0];
+    let slug = app
+        .new_entry(
+            manager,
+            "public",
+            "Réunion d'équipe",
+            "event",
+            &[
+                ("when.start", "2031-03-12T09:30"),
+                ("when.end", "2031-03-12T12:00"),
+                ("audience", "members"),
+            ],
+        )
+        .await;
+    let revision = a_revision(app, manager, manager_token, &slug).await;
+    for (who, browser, token) in &people {
+        for (surface, status) in surfaces(app, browser, token, &slug, &revision, None).await {
+            let expected = if *who == "outsider" { [404, 404] } else { [200, 101] };
+            assert!(
+                expected.contains(&status),
+                "{who} on {surface} of a members-only entry: {status}"
+            );
+        }
+    }
+}

@@ -583,7 +583,8 @@ async fn large_bodies_are_taken_only_from_writers(app: &TestApp) {
         .send()
         .await
         .expect("POST");
-    assert_eq!(streamed.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // (The edit form's page is reached for editing before its body is read: refused at once.)
+    assert_eq!(streamed.status(), StatusCode::UNAUTHORIZED);
     // A viewer is not a writer either; the editor is.
     let accepted = app.put_page(&token, SPACE, "notes", &"mot ".repeat(500_000)).await;
     assert!(accepted.status().is_success(), "{}", accepted.status());

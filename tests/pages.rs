@@ -92,7 +92,7 @@ async fn pages_are_created_renamed_trashed_and_restored(app: &TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(edit.status(), StatusCode::NOT_FOUND, "a trashed page is not edited until restored");
+    assert_eq!(edit.status(), StatusCode::CONFLICT, "a trashed page is not edited until restored");
     let trash =
         sylvia.get(app.url("/s/chantier-3/trash")).send().await.unwrap().text().await.unwrap();
     assert!(trash.contains("Méthodes"));

@@ -13,12 +13,12 @@ use super::{
     views, FieldKind, Form,
 };
 use crate::{
-    access::SpaceAction,
+    access::{self, PageFor, SpaceAction},
     accounts::csrf::{CsrfForm, CsrfMultipart},
     app::AppState,
     error::{AppError, AppResult},
     layout::{flash, Ctx, FlashKind},
-    pages::{routes::page_at, Page},
+    pages::Page,
 };
 
 /// The form a page is an entry of.
@@ -32,10 +32,8 @@ pub async fn form_of(state: &AppState, page: &Page) -> AppResult<Option<Form>> {
 pub async fn edit_form(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path((space, slug)): Path<(String, String)>,
+    PageFor { grant, page, .. }: PageFor<access::Edit>,
 ) -> AppResult<Response> {
-    let (grant, page) =
-        page_at(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Edit).await?;
     let form = form_of(&state, &page).await?.ok_or(AppError::NotFound)?;
     let content = state.hub.read(page.id.doc()).await?;
     let raw = views::raw_from_values(&form, &content.fields);
@@ -73,14 +71,9 @@ pub async fn save(
     State(state): State<AppState>,
     ctx: Ctx,
     session: Session,
-    Path((space, slug)): Path<(String, String)>,
+    PageFor { grant, page, .. }: PageFor<access::Edit>,
     sent: Sent,
 ) -> AppResult<Response> {
-    let (grant, page) =
-        page_at(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Edit).await?;
-    if page.trashed {
-        return Err(AppError::NotFound);
-    }
     let form = form_of(&state, &page).await?.ok_or(AppError::NotFound)?;
     let current = state.hub.read(page.id.doc()).await?.fields;
     let by = ctx.user.as_ref().map(|u| u.id.0);

@@ -18,12 +18,10 @@ use super::{
     FieldKind,
 };
 use crate::{
-    access::{self, SpaceAction},
-    accounts::MaybeUser,
+    access::{self, PageFor, SpaceAction},
     app::AppState,
     db::Db,
     error::{AppError, AppResult},
-    pages::routes::page_at,
 };
 
 /// Pictures a browser shows safely (no SVG: it can carry scripts).
@@ -195,10 +193,9 @@ pub async fn vouch(
 /// `GET /s/{space}/{page}/files/{hash}`: a file held by a field of that entry the reader may see.
 pub async fn serve(
     State(state): State<AppState>,
-    MaybeUser(user): MaybeUser,
-    UrlPath((space, slug, hash)): UrlPath<(String, String, String)>,
+    PageFor { grant, page, .. }: PageFor<access::Read>,
+    UrlPath((_, _, hash)): UrlPath<(String, String, String)>,
 ) -> AppResult<Response> {
-    let (grant, page) = page_at(&state, user.as_ref(), &space, &slug, SpaceAction::Read).await?;
     let form = super::routes::form_of(&state, &page).await?.ok_or(AppError::NotFound)?;
     let private = access::page_allows(&grant, &page, SpaceAction::ReadMembersOnlyFields);
     let content = state.hub.read(page.id.doc()).await?;

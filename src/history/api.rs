@@ -8,11 +8,9 @@ use serde::Deserialize;
 
 use super::{routes::PER_PAGE, store, Revision};
 use crate::{
-    access::SpaceAction,
-    accounts::MaybeUser,
+    access::{self, PageFor},
     app::AppState,
     error::{AppError, AppResult},
-    pages::routes::page_at,
 };
 
 #[derive(Deserialize)]
@@ -23,11 +21,9 @@ pub struct ListQuery {
 
 pub async fn list(
     State(state): State<AppState>,
-    MaybeUser(user): MaybeUser,
-    Path((space, slug)): Path<(String, String)>,
+    PageFor { page, .. }: PageFor<access::Read>,
     Query(q): Query<ListQuery>,
 ) -> AppResult<Json<serde_json::Value>> {
-    let (_, page) = page_at(&state, user.as_ref(), &space, &slug, SpaceAction::Read).await?;
     let (revisions, total, number) = store::list(&state.db, page.id, q.page, PER_PAGE).await?;
     let items: Vec<serde_json::Value> = revisions
         .iter()
@@ -45,9 +41,8 @@ pub async fn list(
 
 pub async fn show(
     State(state): State<AppState>,
-    MaybeUser(user): MaybeUser,
-    Path((space, slug, id)): Path<(String, String, i64)>,
+    PageFor { page, .. }: PageFor<access::Read>,
+    Path((_, _, id)): Path<(String, String, i64)>,
 ) -> AppResult<Json<Revision>> {
-    let (_, page) = page_at(&state, user.as_ref(), &space, &slug, SpaceAction::Read).await?;
     Ok(Json(store::get(&state.db, page.id, id).await?.ok_or(AppError::NotFound)?))
 }

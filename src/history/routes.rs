@@ -9,33 +9,16 @@ use tower_sessions::Session;
 
 use super::{store, views, Kind};
 use crate::{
-    access::SpaceAction,
+    access::{self, PageFor},
     accounts::csrf::CsrfForm,
     app::AppState,
     error::{AppError, AppResult},
     layout::{flash, Ctx, FlashKind},
-    pages::{
-        routes::{page_at, render_for},
-        Page,
-    },
+    pages::{routes::render_for, Page},
 };
 
 /// Revisions shown per page of the history.
 pub const PER_PAGE: u64 = 20;
-
-async fn page_for(
-    state: &AppState,
-    ctx: &Ctx,
-    space: &str,
-    slug: &str,
-    action: SpaceAction,
-) -> AppResult<(Box<crate::access::SpaceGrant>, Page)> {
-    let (grant, page) = page_at(state, ctx.user.as_ref(), space, slug, action).await?;
-    if page.trashed {
-        return Err(AppError::NotFound);
-    }
-    Ok((grant, page))
-}
 
 #[derive(Deserialize)]
 pub struct ListQuery {
@@ -46,10 +29,9 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path((space, slug)): Path<(String, String)>,
+    PageFor { grant, page, .. }: PageFor<access::Read>,
     Query(q): Query<ListQuery>,
 ) -> AppResult<Html<String>> {
-    let (grant, page) = page_for(&state, &ctx, &space, &slug, SpaceAction::Read).await?;
     let (revisions, total, number) = store::list(&state.db, page.id, q.page, PER_PAGE).await?;
     Ok(views::list(&ctx, &grant, &page, &revisions, number, total))
 }
@@ -57,9 +39,9 @@ pub async fn list(
 pub async fn show(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path((space, slug, id)): Path<(String, String, i64)>,
+    PageFor { grant, page, .. }: PageFor<access::Read>,
+    Path((_, _, id)): Path<(String, String, i64)>,
 ) -> AppResult<Html<String>> {
-    let (grant, page) = page_for(&state, &ctx, &space, &slug, SpaceAction::Read).await?;
     let revision = store::get(&state.db, page.id, id).await?.ok_or(AppError::NotFound)?;
     let html = render_for(&state, ctx.user.as_ref(), &grant, &revision.markdown).await?;
     Ok(views::show(&ctx, &grant, &page, &revision, &html))
@@ -74,10 +56,9 @@ pub struct CompareQuery {
 pub async fn compare(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path((space, slug)): Path<(String, String)>,
+    PageFor { grant, page, .. }: PageFor<access::Read>,
     Query(q): Query<CompareQuery>,
 ) -> AppResult<Html<String>> {
-    let (grant, page) = page_for(&state, &ctx, &space, &slug, SpaceAction::Read).await?;
     let from = store::get(&state.db, page.id, q.from).await?.ok_or(AppError::NotFound)?;
     let to = store::get(&state.db, page.id, q.to).await?.ok_or(AppError::NotFound)?;
     let changes = super::diff::compare(&state.diffs, &from.markdown, &to.markdown).await?;
@@ -95,10 +76,9 @@ pub async fn save(
     State(state): State<AppState>,
     ctx: Ctx,
     session: Session,
-    Path((space, slug)): Path<(String, String)>,
+    PageFor { grant, page, .. }: PageFor<access::Edit>,
     CsrfForm(fields): CsrfForm<SaveFields>,
 ) -> AppResult<Response> {
-    let (grant, page) = page_for(&state, &ctx, &space, &slug, SpaceAction::Edit).await?;
     let (content, mut authors) = state.hub.take_revision(page.id.doc()).await?;
     let by = ctx.user.as_ref().map(|u| u.id.0);
     authors.extend(by);
@@ -120,10 +100,10 @@ pub async fn restore(
     State(state): State<AppState>,
     ctx: Ctx,
     session: Session,
-    Path((space, slug, id)): Path<(String, String, i64)>,
+    PageFor { grant, page, .. }: PageFor<access::Edit>,
+    Path((_, _, id)): Path<(String, String, i64)>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> AppResult<Response> {
-    let (grant, page) = page_for(&state, &ctx, &space, &slug, SpaceAction::Edit).await?;
     let target = store::get(&state.db, page.id, id).await?.ok_or(AppError::NotFound)?;
     restore_revision(
         &state,

@@ -4,7 +4,7 @@ use maud::{html, Markup, PreEscaped};
 
 use super::{diff, routes::PER_PAGE, Kind, Revision};
 use crate::{
-    access::{SpaceAction, SpaceGrant},
+    access::SpaceGrant,
     layout::{page as layout_page, Ctx, Field},
     pages::Page,
 };
@@ -47,7 +47,7 @@ pub fn list(
         html! {
             (crumbs(ctx, grant, page))
             h1 { (heading) }
-            @if crate::access::page_allows(grant, page, SpaceAction::Edit) {
+            @if crate::access::may_change(grant, page) {
                 form.card method="post" action={(base) "/history/save"} {
                     (ctx.csrf_field())
                     (Field::new("note", ctx.t("history.note")).optional().hint(ctx.t("history.note_hint")).render())
@@ -74,7 +74,7 @@ pub fn list(
                                 @if let Some(older) = revisions.get(i + 1) {
                                     a.button.secondary href={(base) "/compare?from=" (older.id) "&to=" (r.id)} { (ctx.t("history.compare_previous")) }
                                 }
-                                @if crate::access::page_allows(grant, page, SpaceAction::Edit) && i + (number as usize) > 0 {
+                                @if crate::access::may_change(grant, page) && i + (number as usize) > 0 {
                                     form method="post" action={(base) "/history/" (r.id) "/restore"} {
                                         (ctx.csrf_field())
                                         button.secondary type="submit" { (ctx.t("history.restore")) }
@@ -123,7 +123,7 @@ pub fn show(ctx: &Ctx, grant: &SpaceGrant, page: &Page, r: &Revision, html: &str
             (crumbs(ctx, grant, page))
             h1 { (heading) }
             p.notice role="note" { (ctx.t("history.old_version")) }
-            @if crate::access::page_allows(grant, page, SpaceAction::Edit) {
+            @if crate::access::may_change(grant, page) {
                 form method="post" action={"/s/" (grant.space.slug) "/" (page.slug) "/history/" (r.id) "/restore"} {
                     (ctx.csrf_field())
                     button type="submit" { (ctx.t("history.restore")) }

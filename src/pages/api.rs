@@ -7,12 +7,11 @@ use axum::{
 use serde::{Deserialize, Serialize};
 
 use super::{
-    routes::page_at,
     store::{self, PageError},
     PageSlug,
 };
 use crate::{
-    access::{self, SpaceAction},
+    access::{self, PageFor, SpaceAction},
     accounts::MaybeUser,
     app::AppState,
     error::{AppError, AppResult},
@@ -31,13 +30,8 @@ pub struct PageJson {
 /// `GET /api/pages/{space}/{page}`
 pub async fn show(
     State(state): State<AppState>,
-    MaybeUser(user): MaybeUser,
-    Path((space, slug)): Path<(String, String)>,
+    PageFor { grant, page, .. }: PageFor<access::Read>,
 ) -> AppResult<Json<PageJson>> {
-    let (grant, page) = page_at(&state, user.as_ref(), &space, &slug, SpaceAction::Read).await?;
-    if page.trashed {
-        return Err(AppError::NotFound);
-    }
     let content = state.hub.read(page.id.doc()).await?;
     let mut fields = content.fields;
     if !access::page_allows(&grant, &page, SpaceAction::ReadMembersOnlyFields) {
@@ -76,7 +70,15 @@ pub async fn put(
     let grant = access::space(&state.db, user.as_ref(), &space, SpaceAction::Edit).await?;
     let author = user.as_ref().map(|u| u.id.0);
     let (page, status) = match store::find(&state.db, grant.space.id, &slug).await? {
-        Some(store::Found::Page(page)) if !page.trashed => {
+        Some(store::Found::Page(page)) => {
+            match access::page(&grant, &page, SpaceAction::Edit) {
+                Ok(()) => {}
+                // In the trash, or unseen: its address is taken all the same.
+                Err(AppError::NotFound | AppError::InTrash) => {
+                    return Err(AppError::Conflict(lang.t("page.slug_taken")))
+                }
+                Err(refused) => return Err(refused),
+            }
             let page = match body
                 .title
                 .as_deref()

@@ -14,65 +14,17 @@ use tower_sessions::Session;
 
 use super::{
     render::LinkState,
-    store::{self, Found, LinkTarget, PageError},
+    store::{self, LinkTarget, PageError},
     views, Page, PageSlug,
 };
 use crate::{
-    access::{self, SpaceAction, SpaceGrant},
+    access::{self, PageFor, SpaceAction, SpaceGrant},
     accounts::{csrf::CsrfForm, MaybeUser, User},
     app::AppState,
     collab::{self, ws::Peer},
     error::{AppError, AppResult},
     layout::{flash, Ctx, FlashKind},
 };
-
-/// The page at `space`/`slug` for `action`, after the access module said yes. A renamed page
-/// answers with where it went; a trashed one is only for those who manage the space.
-pub async fn load(
-    state: &AppState,
-    user: Option<&User>,
-    space: &str,
-    slug: &str,
-    action: SpaceAction,
-) -> AppResult<Loaded> {
-    // The space first, for reading at least: whether a page exists is for its readers only. A
-    // page may then allow more (its owner edits it) or less (members-only entries).
-    let space_action = match action {
-        SpaceAction::Edit | SpaceAction::ReadMembersOnlyFields => SpaceAction::Read,
-        other => other,
-    };
-    let grant = access::space(&state.db, user, space, space_action).await?;
-    match store::find(&state.db, grant.space.id, slug).await? {
-        None => Err(AppError::NotFound),
-        Some(Found::Moved(to)) => Ok(Loaded::Moved(format!("/s/{}/{}", grant.space.slug, to))),
-        Some(Found::Page(page)) if page.trashed && !grant.allows(SpaceAction::Manage) => {
-            Err(AppError::NotFound)
-        }
-        Some(Found::Page(page)) => {
-            access::page(&grant, &page, action)?;
-            Ok(Loaded::Page(Box::new(grant), page))
-        }
-    }
-}
-
-/// The page itself at that address for `action` (an old address of a renamed page is not it).
-pub async fn page_at(
-    state: &AppState,
-    user: Option<&User>,
-    space: &str,
-    slug: &str,
-    action: SpaceAction,
-) -> AppResult<(Box<SpaceGrant>, Page)> {
-    match load(state, user, space, slug, action).await? {
-        Loaded::Page(grant, page) => Ok((grant, page)),
-        Loaded::Moved(_) => Err(AppError::NotFound),
-    }
-}
-
-pub enum Loaded {
-    Page(Box<SpaceGrant>, Page),
-    Moved(String),
-}
 
 /// Renders a page's Markdown for this reader: wiki links to pages they may not read are left
 /// as plain links, so nothing is learnt about them. Kept for the next reader who knows the same.
@@ -94,13 +46,13 @@ pub async fn warm(
     markdown: &str,
 ) -> anyhow::Result<()> {
     let Some(page) = store::get(db, super::PageId(doc.0)).await? else { return Ok(()) };
-    if page.trashed || page.members_only {
-        return Ok(());
-    }
     let Some(space) = crate::spaces::store::get(db, page.space_id).await? else { return Ok(()) };
     let Ok(grant) = access::space(db, None, space.slug.as_str(), SpaceAction::Read).await else {
         return Ok(());
     };
+    if access::page(&grant, &page, SpaceAction::Read).is_err() {
+        return Ok(());
+    }
     render_with(db, cache, None, &grant, markdown, true).await?;
     Ok(())
 }
@@ -158,13 +110,8 @@ async fn render_with(
 pub async fn show(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path((space, slug)): Path<(String, String)>,
+    PageFor { grant, page, .. }: PageFor<access::Read>,
 ) -> AppResult<Response> {
-    let (grant, page) =
-        match load(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Read).await? {
-            Loaded::Moved(to) => return Ok(Redirect::permanent(&to).into_response()),
-            Loaded::Page(grant, page) => (grant, page),
-        };
     let content = state.hub.read(page.id.doc()).await?;
     let html = render_for(&state, ctx.user.as_ref(), &grant, &content.markdown).await?;
     let backlinks = readable_backlinks(&state, ctx.user.as_ref(), &grant, &page).await?;
@@ -331,19 +278,11 @@ pub async fn create(
 pub async fn edit_form(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path((space, slug)): Path<(String, String)>,
+    PageFor { grant, page, .. }: PageFor<access::Read>,
 ) -> AppResult<Response> {
-    let (grant, page) =
-        match load(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Read).await? {
-            Loaded::Moved(to) => return Ok(Redirect::to(&format!("{to}/edit")).into_response()),
-            Loaded::Page(grant, page) => (grant, page),
-        };
-    if page.trashed {
-        return Err(AppError::NotFound);
-    }
     let content = state.hub.read(page.id.doc()).await?;
     let base = base64::engine::general_purpose::STANDARD.encode(&content.state);
-    let can_write = access::page_allows(&grant, &page, SpaceAction::Edit);
+    let can_write = access::may_change(&grant, &page);
     Ok(views::edit(&ctx, &grant.space, &page, &content.markdown, &base, can_write).into_response())
 }
 
@@ -361,15 +300,9 @@ pub async fn save(
     State(state): State<AppState>,
     ctx: Ctx,
     session: Session,
-    Path((space, slug)): Path<(String, String)>,
+    PageFor { grant, page, .. }: PageFor<access::Edit>,
     CsrfForm(fields): CsrfForm<EditFields>,
 ) -> AppResult<Response> {
-    let (grant, page) =
-        page_at(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Edit).await?;
-    if page.trashed {
-        // Owners may see a trashed page, but it is not edited until restored.
-        return Err(AppError::NotFound);
-    }
     let base = base64::engine::general_purpose::STANDARD
         .decode(fields.base.trim())
         .map_err(|_| AppError::BadRequest(ctx.t("page.form_outdated")))?;
@@ -387,12 +320,9 @@ pub async fn save(
 }
 
 pub async fn rename_form(
-    State(state): State<AppState>,
     ctx: Ctx,
-    Path((space, slug)): Path<(String, String)>,
+    PageFor { grant, page, .. }: PageFor<access::Edit>,
 ) -> AppResult<Response> {
-    let (grant, page) =
-        page_at(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Edit).await?;
     Ok(views::rename(&ctx, &grant.space, &page, &page.title, page.slug.as_str(), None)
         .into_response())
 }
@@ -409,11 +339,9 @@ pub async fn rename(
     State(state): State<AppState>,
     ctx: Ctx,
     session: Session,
-    Path((space, slug)): Path<(String, String)>,
+    PageFor { grant, page, .. }: PageFor<access::Edit>,
     CsrfForm(fields): CsrfForm<RenameFields>,
 ) -> AppResult<Response> {
-    let (grant, page) =
-        page_at(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Edit).await?;
     let wanted = if fields.slug.trim().is_empty() {
         PageSlug::from_title(&fields.title)
     } else {
@@ -460,11 +388,9 @@ pub async fn trash(
     State(state): State<AppState>,
     ctx: Ctx,
     session: Session,
-    Path((space, slug)): Path<(String, String)>,
+    PageFor { grant, page, .. }: PageFor<access::Manage>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> AppResult<Response> {
-    let (grant, page) =
-        page_at(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Manage).await?;
     store::set_trashed(&state.db, &page, true, ctx.user.as_ref().map(|u| u.id.0)).await?;
     state.search.touch(page.id.0);
     state.hub.kick([page.id.doc()]).await;
@@ -476,11 +402,9 @@ pub async fn restore(
     State(state): State<AppState>,
     ctx: Ctx,
     session: Session,
-    Path((space, slug)): Path<(String, String)>,
+    PageFor { grant, page, .. }: PageFor<access::Manage>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> AppResult<Response> {
-    let (grant, page) =
-        page_at(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Manage).await?;
     store::set_trashed(&state.db, &page, false, ctx.user.as_ref().map(|u| u.id.0)).await?;
     state.search.touch(page.id.0);
     flash(&session, FlashKind::Success, ctx.tf("page.restored", &[("title", &page.title)])).await?;
@@ -492,11 +416,9 @@ pub async fn purge(
     State(state): State<AppState>,
     ctx: Ctx,
     session: Session,
-    Path((space, slug)): Path<(String, String)>,
+    PageFor { grant, page, .. }: PageFor<access::Manage>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> AppResult<Response> {
-    let (grant, page) =
-        page_at(&state, ctx.user.as_ref(), &space, &slug, SpaceAction::Manage).await?;
     if !page.trashed {
         return Err(AppError::Conflict(ctx.t("page.purge_needs_trash")));
     }
@@ -542,7 +464,7 @@ pub async fn preview(
 pub async fn websocket(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
-    Path((space, slug)): Path<(String, String)>,
+    PageFor { grant, page, .. }: PageFor<access::Read>,
     crate::client_addr::ClientAddr(client): crate::client_addr::ClientAddr,
     lang: crate::i18n::Lang,
     headers: axum::http::HeaderMap,
@@ -557,27 +479,17 @@ pub async fn websocket(
         tracing::warn!(origin = ?headers.get(axum::http::header::ORIGIN), "websocket from another origin refused");
         return Err(AppError::Forbidden);
     }
-    let (grant, page) = page_at(&state, user.as_ref(), &space, &slug, SpaceAction::Read).await?;
     // One address may not hold every connection the server can take.
     let admitted = state.hub.admit(client).ok_or(AppError::TooManyRequests)?;
-    if page.trashed {
-        return Err(AppError::NotFound);
-    }
-    // The document holds every field: members-only ones (and values of fields the form does not
-    // have) must not reach others through it.
-    // (Plain pages have no fields: live clients cannot write any.)
-    if !access::page_allows(&grant, &page, SpaceAction::ReadMembersOnlyFields) {
-        if let Some(form) = crate::forms::routes::form_of(&state, &page).await? {
-            let fields = state.hub.read(page.id.doc()).await?.fields;
-            if form.holds_members_only(&fields) {
-                let refusal =
-                    if user.is_none() { AppError::Unauthorized } else { AppError::Forbidden };
-                return Err(refusal);
-            }
-        }
-    }
+    // The document holds every field: whether it holds members-only ones decides who may open
+    // it. (Plain pages have no fields: live clients cannot write any.)
+    let holds_members_only = match crate::forms::routes::form_of(&state, &page).await? {
+        Some(form) => form.holds_members_only(&state.hub.read(page.id.doc()).await?.fields),
+        None => false,
+    };
+    let kind = access::live_peer(&grant, &page, holds_members_only)?;
     let peer = Peer {
-        can_write: access::page_allows(&grant, &page, SpaceAction::Edit),
+        can_write: kind == access::LivePeer::Writer,
         author: user.as_ref().map(|u| u.id.0),
         name: user.as_ref().map(|u| u.name.clone()),
         anonymous_name: lang.t("presence.anonymous"),

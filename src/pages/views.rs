@@ -36,7 +36,7 @@ pub fn show(
                 }
                 " · " a href={"/s/" (space.slug) "/" (page.slug) "/history"} { (ctx.t("history.title")) }
             }
-            @if crate::access::page_allows(grant, page, SpaceAction::Edit) && !page.trashed {
+            @if crate::access::may_change(grant, page) {
                 nav.actions aria-label=(ctx.t("page.actions")) {
                     a.button href={"/s/" (space.slug) "/" (page.slug) "/edit"} { (ctx.t("page.edit")) }
                     a.button.secondary href={"/s/" (space.slug) "/" (page.slug) "/rename"} { (ctx.t("page.rename")) }
@@ -49,7 +49,7 @@ pub fn show(
             }
             @if let Some(entry) = entry {
                 (entry)
-                @if crate::access::page_allows(grant, page, SpaceAction::Edit) && !page.trashed {
+                @if crate::access::may_change(grant, page) {
                     p { a.button.secondary href={"/s/" (space.slug) "/" (page.slug) "/fields"} { (ctx.t("forms.edit_fields")) } }
                 }
             }
