@@ -12,7 +12,8 @@ on_each_backend!(
     quiet_sessions_become_revisions_and_nothing_new_makes_none,
     contributors_are_the_people_who_typed,
     compare_shows_inserted_and_deleted_words,
-    a_restore_reaches_live_editors_and_is_a_revision
+    a_restore_reaches_live_editors_and_is_a_revision,
+    restoring_an_entry_brings_its_fields_back_live
 );
 
 const SPACE: &str = "chantier-2";
@@ -220,4 +221,82 @@ async fn history_is_private_to_those_who_may_read_the_page() {
         StatusCode::SEE_OTHER
     );
     app.stop().await;
+}
+
+async fn restoring_an_entry_brings_its_fields_back_live(app: &TestApp) {
+    let (token, _) = cast(app).await;
+    let browser = app.signed_in("woafae@example.org").await;
+    let slug = app
+        .new_entry(
+            &browser,
+            SPACE,
+            "Atelier",
+            "event",
+            &[
+                ("when.start", "2031-03-12T09:30"),
+                ("when.end", "2031-03-12T12:00"),
+                ("place", "Lyon"),
+                ("audience", "public"),
+            ],
+        )
+        .await;
+    let page = format!("/s/{SPACE}/{slug}");
+    let history = format!("{page}/history");
+    app.post_form(&browser, &history, &format!("{history}/save"), &[("note", "à Lyon")]).await;
+    let fields = format!("{page}/fields");
+    let moved = app
+        .post_form(
+            &browser,
+            &fields,
+            &fields,
+            &[
+                ("when.start", "2031-03-12T09:30"),
+                ("when.end", "2031-03-12T12:00"),
+                ("place", "Paris"),
+                ("online", "https://visio.example.org/atelier"),
+                ("audience", "members"),
+            ],
+        )
+        .await;
+    assert_eq!(moved.status(), StatusCode::SEE_OTHER);
+    app.post_form(&browser, &history, &format!("{history}/save"), &[("note", "à Paris")]).await;
+    let list: serde_json::Value = reqwest::Client::new()
+        .get(app.url(&format!("/api/pages/{SPACE}/{slug}/revisions")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<i64> =
+        list["revisions"].as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect();
+    let (paris, lyon) = (ids[0], ids[1]);
+
+    // The comparison names the values that changed, as people read them.
+    let (_, compare) =
+        app.get_text(Some(&browser), &format!("{page}/compare?from={lyon}&to={paris}")).await;
+    assert!(compare.contains("Informations modifiées"), "{compare}");
+    assert!(
+        compare.contains("<del>Lyon</del>") && compare.contains("<ins>Paris</ins>"),
+        "{compare}"
+    );
+    assert!(compare.contains("Lien de la visio"), "a value added is a change too");
+
+    let live = YClient::connect(&app.ws_url(SPACE, &slug), Some(&token)).await;
+    common::yclient::wait_until("the live client to hold the fields", || {
+        live.fields().get("place").filter(|p| *p == "Paris").cloned()
+    })
+    .await;
+    let restored =
+        app.post_form(&browser, &history, &format!("{history}/{lyon}/restore"), &[]).await;
+    assert_eq!(restored.status(), StatusCode::SEE_OTHER);
+    common::yclient::wait_until("the restored fields to reach the live client", || {
+        live.fields().get("place").filter(|p| *p == "Lyon").cloned()
+    })
+    .await;
+    assert!(live.fields().get("online").is_none_or(|v| v.is_null()), "{:?}", live.fields());
+    // Lists follow at once (they read the projection).
+    let (_, table) = app.get_text(Some(&browser), "/forms/event?view=table").await;
+    assert!(table.contains("Lyon") && !table.contains("Paris"), "{table}");
 }

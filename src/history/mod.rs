@@ -59,6 +59,9 @@ pub struct Revision {
     pub words_added: i32,
     pub words_removed: i32,
     pub markdown: String,
+    /// The form's values then (members-only ones among them: never serialised as they are).
+    #[serde(skip)]
+    pub fields: serde_json::Value,
     #[serde(skip)]
     pub state: Vec<u8>,
 }
@@ -74,6 +77,7 @@ impl Revision {
             words_added: m.added,
             words_removed: m.removed,
             markdown: m.markdown,
+            fields: serde_json::from_str(&m.fields).unwrap_or(serde_json::Value::Null),
             state: m.state,
         }
     }

@@ -62,7 +62,40 @@ pub async fn compare(
     let from = store::get(&state.db, page.id, q.from).await?.ok_or(AppError::NotFound)?;
     let to = store::get(&state.db, page.id, q.to).await?.ok_or(AppError::NotFound)?;
     let changes = super::diff::compare(&state.diffs, &from.markdown, &to.markdown).await?;
-    Ok(views::compare(&ctx, &grant, &page, &from, &to, &changes))
+    let fields = match crate::forms::routes::form_of(&state, &page).await? {
+        Some(form) => field_changes(&ctx, &grant, &page, &form, &from, &to),
+        None => Vec::new(),
+    };
+    Ok(views::compare(&ctx, &grant, &page, &from, &to, &changes, &fields))
+}
+
+/// The values of an entry that differ between two revisions, as people read them: (field,
+/// before, after). Members-only fields only for those who may read them.
+fn field_changes(
+    ctx: &Ctx,
+    grant: &access::SpaceGrant,
+    page: &Page,
+    form: &crate::forms::Form,
+    from: &super::Revision,
+    to: &super::Revision,
+) -> Vec<views::FieldChange> {
+    let private = access::page_allows(grant, page, access::SpaceAction::ReadMembersOnlyFields);
+    let base = format!("/s/{}/{}", grant.space.slug, page.slug);
+    let titles = std::collections::HashMap::new();
+    let shown = |f: &crate::forms::FieldDef, v: Option<&serde_json::Value>| {
+        v.filter(|v| !v.is_null())
+            .map(|v| crate::forms::views::shown(ctx, &titles, &base, &grant.space, f, v))
+    };
+    form.fields
+        .iter()
+        .filter(|f| private || !f.is_private())
+        .filter(|f| from.fields.get(&f.key) != to.fields.get(&f.key))
+        .map(|f| views::FieldChange {
+            label: f.label.clone(),
+            before: shown(f, from.fields.get(&f.key)),
+            after: shown(f, to.fields.get(&f.key)),
+        })
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -128,6 +161,22 @@ pub async fn restore_revision(
     let (before, authors) = state.hub.take_revision(doc).await?;
     store::record(&state.db, page.id, Kind::BeforeRestore, "", &before, &authors, None).await?;
     state.hub.set_text(doc, target.markdown.clone(), None, by).await?;
+    // An entry's values come back with its text: those it had then, none it did not have.
+    let then = target.fields.as_object().cloned().unwrap_or_default();
+    let now = before.fields.as_object().cloned().unwrap_or_default();
+    if then != now {
+        let mut values = then.clone();
+        for key in now.keys().filter(|k| !then.contains_key(*k)) {
+            values.insert(key.clone(), serde_json::Value::Null);
+        }
+        state.hub.set_fields(doc, values, by).await?;
+        let content = state.hub.read(doc).await?;
+        // Lists, the agenda and access follow at once (an event back to members only).
+        if crate::pages::project(&state.db, doc, content).await? {
+            state.hub.kick([doc]).await;
+        }
+        state.search.touch(page.id.0);
+    }
     let (after, _) = state.hub.take_revision(doc).await?;
     store::record(
         &state.db,

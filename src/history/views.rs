@@ -134,6 +134,13 @@ pub fn show(ctx: &Ctx, grant: &SpaceGrant, page: &Page, r: &Revision, html: &str
     )
 }
 
+/// A value of an entry that changed between two revisions, as people read it.
+pub struct FieldChange {
+    pub label: String,
+    pub before: Option<maud::Markup>,
+    pub after: Option<maud::Markup>,
+}
+
 pub fn compare(
     ctx: &Ctx,
     grant: &SpaceGrant,
@@ -141,6 +148,7 @@ pub fn compare(
     from: &Revision,
     to: &Revision,
     changes: &diff::Changes,
+    fields: &[FieldChange],
 ) -> Html<String> {
     let heading = ctx.tf("history.compare_title", &[("title", &page.title)]);
     layout_page(
@@ -155,6 +163,26 @@ pub fn compare(
                 diff::Grain::Words => {},
                 diff::Grain::Lines => p.notice { (ctx.t("history.compared_by_line")) },
                 diff::Grain::Whole => p.notice { (ctx.t("history.compared_whole")) },
+            }
+            @if !fields.is_empty() {
+                h2 { (ctx.t("history.fields_changed")) }
+                div.table-wrap { table.stacked {
+                    thead { tr {
+                        th scope="col" { (ctx.t("history.field")) }
+                        th scope="col" { (ctx.t("history.before")) }
+                        th scope="col" { (ctx.t("history.after")) }
+                    } }
+                    tbody {
+                        @for change in fields {
+                            tr {
+                                th scope="row" { (change.label) }
+                                td { del { @match &change.before { Some(v) => (v), None => (ctx.t("history.empty")) } } }
+                                td { ins { @match &change.after { Some(v) => (v), None => (ctx.t("history.empty")) } } }
+                            }
+                        }
+                    }
+                } }
+                h2 { (ctx.t("history.text_changed")) }
             }
             (diff::render(changes, &ctx.t("history.added"), &ctx.t("history.removed")))
         },
