@@ -8,6 +8,7 @@ use reqwest::StatusCode;
 use ruche::spaces::{Role, Visibility};
 
 on_each_backend!(
+    a_page_is_created_whole_or_not_at_all,
     pages_are_created_renamed_trashed_and_restored,
     the_plain_form_merges_with_live_typing
 );
@@ -140,4 +141,77 @@ async fn the_plain_form_merges_with_live_typing(app: &TestApp) {
     let text = app.page_text(&token, "chantier-2", "financements").await;
     assert_eq!(text, "Outils existants et à inventer.\nTapé en direct.");
     live.wait_for("the live editor to see the form's change", |t| t == text).await;
+}
+
+/// Rows of `table` (every table a page's creation writes to).
+async fn rows(app: &TestApp, table: &str) -> i64 {
+    use sea_orm::ConnectionTrait;
+    let sql = format!("SELECT COUNT(*) AS n FROM {table}");
+    let row = app
+        .db
+        .query_one(sea_orm::Statement::from_string(app.db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<i64>("", "n").unwrap()
+}
+
+async fn a_page_is_created_whole_or_not_at_all(app: &TestApp) {
+    use sea_orm::ConnectionTrait;
+    let space = app.create_space("chantier-1", "Chantier 1", Visibility::Public).await;
+    let author = app.create_user("sophie@example.org", "Sophie", false).await;
+    let form = ruche::forms::store::find(&app.db, "event").await.unwrap().unwrap();
+    let values = serde_json::json!({
+        "when": { "start": "2031-03-12T09:30", "end": "2031-03-12T12:00", "tz": "Europe/Paris" },
+        "audience": "public",
+    });
+    let values = values.as_object().unwrap();
+    let written = [
+        "doc_snapshots",
+        "page_links",
+        "entry_fields",
+        "revisions",
+        "revision_authors",
+        "page_events",
+    ];
+    // Each step of the creation fails in turn (its table is gone): nothing of the page remains.
+    for failing in written {
+        let run = |sql: String| {
+            let db = app.db.clone();
+            async move { db.execute_unprepared(&sql).await.unwrap() }
+        };
+        run(format!("ALTER TABLE {failing} RENAME TO {failing}_away")).await;
+        let made = ruche::pages::create_entry(
+            &app.db,
+            &space,
+            "Atelier",
+            "Voir [[Feuille de route]].",
+            &form,
+            values,
+            Some(author.id.0),
+        )
+        .await;
+        run(format!("ALTER TABLE {failing}_away RENAME TO {failing}")).await;
+        assert!(made.is_err(), "the creation fails when {failing} cannot be written");
+        for table in ["pages"].iter().chain(written.iter()) {
+            assert_eq!(rows(app, table).await, 0, "{table} after a failure writing {failing}");
+        }
+    }
+    // Nothing failing: everything is there.
+    let page = ruche::pages::create_entry(
+        &app.db,
+        &space,
+        "Atelier",
+        "Voir [[Feuille de route]].",
+        &form,
+        values,
+        Some(author.id.0),
+    )
+    .await
+    .unwrap();
+    for table in ["pages"].iter().chain(written.iter()) {
+        assert!(rows(app, table).await > 0, "{table} holds the new page");
+    }
+    let (_, shown) = app.get_text(None, &format!("/s/chantier-1/{}", page.slug)).await;
+    assert!(shown.contains("mercredi 12 mars 2031"), "{shown}");
 }

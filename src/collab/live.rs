@@ -208,6 +208,26 @@ pub fn new_doc() -> Doc {
     Doc::with_options(Options { offset_kind: OffsetKind::Utf16, ..Default::default() })
 }
 
+/// The content of a new document holding `markdown` and these field values (for pages made
+/// without a live editor: the demo, imports, a new entry's form).
+pub fn initial_content(
+    markdown: &str,
+    values: &serde_json::Map<String, serde_json::Value>,
+) -> anyhow::Result<Content> {
+    use yrs::{Map, Text};
+    let doc = new_doc();
+    let body = doc.get_or_insert_text("body");
+    let fields = doc.get_or_insert_map("fields");
+    {
+        let mut txn = doc.transact_mut();
+        body.insert(&mut txn, 0, markdown);
+        for (key, value) in values.iter().filter(|(_, v)| !v.is_null()) {
+            fields.insert(&mut txn, key.as_str(), yrs::Any::from_json(&value.to_string())?);
+        }
+    }
+    Ok(content_of(&doc))
+}
+
 pub struct LiveDoc {
     id: DocId,
     hub: Arc<HubInner>,

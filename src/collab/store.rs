@@ -197,8 +197,8 @@ const RELAY_LOCK_CLASS: i32 = 0x5275_6368; // "Ruch"
 /// Stores `state` as covering every update up to `seq`, and drops those updates but the last
 /// `keep` (so that other processes a little behind catch up from the log), atomically. A
 /// snapshot already covering more (another process compacted further) is kept.
-pub async fn compact(
-    db: &Db,
+pub async fn compact<C: sea_orm::ConnectionTrait + TransactionTrait>(
+    db: &C,
     doc: DocId,
     state: Vec<u8>,
     seq: i64,

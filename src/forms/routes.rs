@@ -166,22 +166,9 @@ pub async fn create(
                 .into_response());
         }
     };
-    let page = crate::pages::store::create(&state.db, grant.space.id, &title, None, by)
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
-    crate::pages::store::set_form(&state.db, page.id, &form.key).await?;
-    // The files came before the entry: now they belong to it.
-    for f in form.fields.iter().filter(|f| f.kind.is_upload()) {
-        if let Some(hash) = values.get(&f.key).and_then(|v| v.get("hash")).and_then(|h| h.as_str())
-        {
-            uploads::attach(&state.db, hash, page.id.0).await?;
-        }
-    }
-    state.hub.set_fields(page.id.doc(), values, by).await?;
-    let content = state.hub.read(page.id.doc()).await?;
-    if crate::pages::project(&state.db, page.id.doc(), content).await? {
-        state.hub.kick([page.id.doc()]).await;
-    }
+    // Made whole, with its values, in one transaction.
+    let page =
+        crate::pages::create_entry(&state.db, &grant.space, &title, "", &form, &values, by).await?;
     state.search.touch(page.id.0);
     flash(&session, FlashKind::Success, ctx.t("forms.entry_created")).await?;
     Ok(Redirect::to(&format!("/s/{}/{}", grant.space.slug, page.slug)).into_response())

@@ -103,7 +103,12 @@ pub async fn entry_ids(db: &Db, key: &str) -> anyhow::Result<Vec<PageId>> {
 
 /// Rewrites the SQL projection of an entry's values (when its fields are saved, and when its
 /// document settles), with whether the entry is for members only. Answers whether that changed.
-pub async fn project(db: &Db, page: PageId, form: &Form, fields: &Value) -> anyhow::Result<bool> {
+pub async fn project<C: sea_orm::ConnectionTrait + TransactionTrait>(
+    db: &C,
+    page: PageId,
+    form: &Form,
+    fields: &Value,
+) -> anyhow::Result<bool> {
     use crate::pages::entity::page as pages;
     let members_only = form.is_members_only(fields);
     let before = pages::Entity::find_by_id(page.0).one(db).await?.map(|p| p.members_only);

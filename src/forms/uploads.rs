@@ -136,7 +136,11 @@ pub async fn store(
 }
 
 /// Records that the file `hash` belongs on `page`: it is served there, and only where recorded.
-pub async fn attach(db: &Db, hash: &str, page: i64) -> anyhow::Result<()> {
+pub async fn attach<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    hash: &str,
+    page: i64,
+) -> anyhow::Result<()> {
     upload_page::Entity::insert(upload_page::ActiveModel {
         hash: Set(hash.to_owned()),
         page_id: Set(page),

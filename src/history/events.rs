@@ -59,6 +59,21 @@ pub async fn record(
     revision: Option<i64>,
     detail: &str,
 ) {
+    if let Err(err) = try_record(db, page, space, kind, by, revision, detail).await {
+        tracing::warn!(page = page.0, error = ?err, "could not note a page event");
+    }
+}
+
+/// Notes a page event on `db` (a transaction the event belongs to, when it has one).
+pub async fn try_record<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    page: PageId,
+    space: SpaceId,
+    kind: EventKind,
+    by: Option<i64>,
+    revision: Option<i64>,
+    detail: &str,
+) -> anyhow::Result<()> {
     let event = page_event::ActiveModel {
         page_id: Set(page.0),
         space_id: Set(space.0),
@@ -69,9 +84,8 @@ pub async fn record(
         created_at: Set(Utc::now()),
         ..Default::default()
     };
-    if let Err(err) = event.insert(db).await {
-        tracing::warn!(page = page.0, error = ?err, "could not note a page event");
-    }
+    event.insert(db).await?;
+    Ok(())
 }
 
 /// One line of recent changes.

@@ -17,8 +17,8 @@ use crate::{accounts::entity::user, collab::Content, db::Db, pages::PageId, quer
 
 /// Records a revision of the page, unless nothing changed since the previous one (a restore is
 /// always recorded). Returns the new revision, if any.
-pub async fn record(
-    db: &Db,
+pub async fn record<C: sea_orm::ConnectionTrait + TransactionTrait>(
+    db: &C,
     page: PageId,
     kind: Kind,
     note: &str,
@@ -86,14 +86,15 @@ pub async fn record(
     if kind != Kind::BeforeRestore {
         if let Some(p) = crate::pages::store::get(db, page).await? {
             let who = by.or_else(|| people.first().copied());
-            events::record(db, page, p.space_id, EventKind::Changed, who, Some(model.id), "").await;
+            events::try_record(db, page, p.space_id, EventKind::Changed, who, Some(model.id), "")
+                .await?;
         }
     }
     let names = names_of(db, &people).await?;
     Ok(Some(Revision::from_model(model, names)))
 }
 
-async fn names_of(db: &Db, ids: &[i64]) -> anyhow::Result<Vec<String>> {
+async fn names_of<C: sea_orm::ConnectionTrait>(db: &C, ids: &[i64]) -> anyhow::Result<Vec<String>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }

@@ -73,6 +73,8 @@ pub async fn create_entry(
     create_with_content(db, space, title, markdown, Some((form, values)), author).await
 }
 
+/// Creates the page whole, in one transaction: its row, its document's first snapshot, its
+/// projections and its first revision — a crash half-way leaves no half-page.
 async fn create_with_content(
     db: &crate::db::Db,
     space: &crate::spaces::Space,
@@ -81,37 +83,34 @@ async fn create_with_content(
     entry: Option<(&crate::forms::Form, &serde_json::Map<String, serde_json::Value>)>,
     author: Option<i64>,
 ) -> anyhow::Result<Page> {
-    use yrs::{Map, ReadTxn, Text, Transact};
-    let page = store::create(db, space.id, title, None, author)
+    use anyhow::Context as _;
+    use sea_orm::TransactionTrait;
+    let values = entry.map(|(_, v)| v.clone()).unwrap_or_default();
+    let content = crate::collab::live::initial_content(markdown, &values)?;
+    let txn = db.begin().await?;
+    let mut page = store::create(&txn, space.id, title, None, author)
         .await
         .map_err(|e| anyhow::anyhow!("creating the page {title:?}: {e}"))?;
-    let doc = crate::collab::live::new_doc();
-    let body = doc.get_or_insert_text("body");
-    let fields = doc.get_or_insert_map("fields");
-    {
-        let mut txn = doc.transact_mut();
-        body.insert(&mut txn, 0, markdown);
-        for (key, value) in entry.map(|(_, v)| v.iter()).into_iter().flatten() {
-            if !value.is_null() {
-                fields.insert(&mut txn, key.as_str(), yrs::Any::from_json(&value.to_string())?);
+    crate::collab::store::compact(&txn, page.id.doc(), content.state.clone(), 0, 0).await?;
+    let links = render::links(markdown, space.slug.as_str());
+    store::project(&txn, page.id, &render::plain_text(markdown), &links).await?;
+    if let Some((form, _)) = entry {
+        store::set_form(&txn, page.id, &form.key).await?;
+        crate::forms::store::project(&txn, page.id, form, &content.fields).await?;
+        page.form = Some(form.key.clone());
+        page.members_only = form.is_members_only(&content.fields);
+        // The files its values hold (uploaded before it existed) are now its own.
+        for f in form.fields.iter().filter(|f| f.kind.is_upload()) {
+            let hash = values.get(&f.key).and_then(|v| v.get("hash")).and_then(|h| h.as_str());
+            if let Some(hash) = hash {
+                crate::forms::uploads::attach(&txn, hash, page.id.0).await?;
             }
         }
     }
-    let state = doc.transact().encode_state_as_update_v1(&yrs::StateVector::default());
-    crate::collab::store::compact(db, page.id.doc(), state.clone(), 0, 0).await?;
-    let links = render::links(markdown, space.slug.as_str());
-    store::project(db, page.id, &render::plain_text(markdown), &links).await?;
-    let field_values = serde_json::Value::Object(entry.map(|(_, v)| v.clone()).unwrap_or_default());
-    if let Some((form, _)) = entry {
-        store::set_form(db, page.id, &form.key).await?;
-        crate::forms::store::project(db, page.id, form, &field_values).await?;
-    }
     // Its first version, so the history starts with the text it was created with.
-    let content =
-        crate::collab::Content { markdown: markdown.to_owned(), fields: field_values, state };
     let authors: Vec<i64> = author.into_iter().collect();
     crate::history::store::record(
-        db,
+        &txn,
         page.id,
         crate::history::Kind::Session,
         "",
@@ -120,11 +119,7 @@ async fn create_with_content(
         author,
     )
     .await?;
-    let mut page = page;
-    if let Some((form, values)) = entry {
-        page.form = Some(form.key.clone());
-        page.members_only = form.is_members_only(&serde_json::Value::Object(values.clone()));
-    }
+    txn.commit().await.context("creating a page")?;
     Ok(page)
 }
 

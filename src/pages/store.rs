@@ -75,8 +75,8 @@ async fn free_slug<C: sea_orm::ConnectionTrait>(
 
 /// Creates a page titled `title` at the address `slug` (or one made from the title), choosing
 /// a free address if it is taken.
-pub async fn create(
-    db: &Db,
+pub async fn create<C: sea_orm::ConnectionTrait + TransactionTrait>(
+    db: &C,
     space: SpaceId,
     title: &str,
     slug: Option<&PageSlug>,
@@ -110,9 +110,9 @@ pub async fn create(
     }
     .insert(&txn)
     .await?;
-    txn.commit().await?;
     let page: Page = model.try_into()?;
-    events::record(db, page.id, space, EventKind::Created, author, None, "").await;
+    events::try_record(&txn, page.id, space, EventKind::Created, author, None, "").await?;
+    txn.commit().await?;
     Ok(page)
 }
 
@@ -145,7 +145,7 @@ pub async fn find(db: &Db, space: SpaceId, slug: &str) -> anyhow::Result<Option<
     Ok(PageSlug::parse(&target.slug).map(Found::Moved))
 }
 
-pub async fn get(db: &Db, id: PageId) -> anyhow::Result<Option<Page>> {
+pub async fn get<C: sea_orm::ConnectionTrait>(db: &C, id: PageId) -> anyhow::Result<Option<Page>> {
     page::Entity::find_by_id(id.0).one(db).await?.map(Page::try_from).transpose()
 }
 
@@ -213,7 +213,11 @@ pub async fn rename(
 }
 
 /// Makes the page an entry of the form `form`.
-pub async fn set_form(db: &Db, id: PageId, form: &str) -> anyhow::Result<()> {
+pub async fn set_form<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    id: PageId,
+    form: &str,
+) -> anyhow::Result<()> {
     page::Entity::update_many()
         .col_expr(page::Column::Form, Expr::value(Some(form.to_owned())))
         .filter(page::Column::Id.eq(id.0))
@@ -278,8 +282,8 @@ pub struct LinkTarget {
 }
 
 /// Refreshes what is derived from a page's document: its plain text and outgoing links.
-pub async fn project(
-    db: &Db,
+pub async fn project<C: sea_orm::ConnectionTrait + TransactionTrait>(
+    db: &C,
     id: PageId,
     plain_text: &str,
     links: &[LinkTarget],
