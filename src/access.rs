@@ -213,12 +213,12 @@ pub struct PageFor<A> {
     action: std::marker::PhantomData<A>,
 }
 
-impl<A: PageAction> axum::extract::FromRequestParts<crate::app::AppState> for PageFor<A> {
+impl<A: PageAction> axum::extract::FromRequestParts<crate::state::AppState> for PageFor<A> {
     type Rejection = AppError;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        state: &crate::app::AppState,
+        state: &crate::state::AppState,
     ) -> Result<Self, AppError> {
         use axum::extract::Path;
         let Path(params) =

@@ -1,5 +1,5 @@
-//! The application: its shared state, every route in one place, and the launch function used by
-//! `main` and by the tests.
+//! The application: its state put together, every route in one place, and the launch function
+//! used by `main` and by the tests. The only file that names every capability.
 use std::{future::Future, sync::Arc, time::Duration};
 
 use axum::http::{header, HeaderValue};
@@ -26,27 +26,11 @@ use crate::{
     forms, history, i18n, layout, map, pages, resources, spaces,
 };
 
+pub use crate::state::AppState;
+
 /// Largest form or JSON body accepted.
 /// How often expired sessions and idle rate-limit entries are swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(600);
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: Db,
-    pub settings: Arc<Settings>,
-    pub sign_in_limits: Arc<SignInLimits>,
-    /// The live documents.
-    pub hub: Hub,
-    /// The search index, kept current as pages change.
-    pub search: crate::search::SearchIndex,
-    /// Rendered page texts, kept for the next reader.
-    pub rendered: Arc<crate::pages::render::RenderCache>,
-    /// Comparisons of revisions, kept for the next reader.
-    pub diffs: Arc<crate::history::DiffCache>,
-    /// The Content-Security-Policy of every answer (its nonce added per answer).
-    pub content_security_policy: Arc<str>,
-}
 
 impl AppState {
     /// The application over `db`. Opens (or rebuilds) the search index in the data directory,
@@ -74,7 +58,7 @@ impl AppState {
                 let cache = warmed.clone();
                 Box::pin(async move {
                     let markdown = content.markdown.clone();
-                    pages::project(&db, doc, content).await?;
+                    pages::content::project(&db, doc, content).await?;
                     search.touch(doc.0);
                     // Off the page's own task: its next edits need not wait for the rendering.
                     let warm_db = db.clone();

@@ -9,7 +9,7 @@ use axum::{
 };
 use ipnet::IpNet;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The client's address, as far as the site can tell.
 #[derive(Debug, Clone, Copy)]

@@ -10,7 +10,6 @@ use maud::{html, Markup, PreEscaped};
 use crate::{
     access::{self, SpaceAction, SpaceGrant},
     accounts,
-    app::AppState,
     error::AppResult,
     forms::query::Entry,
     layout::{page as layout_page, Ctx},
@@ -19,6 +18,7 @@ use crate::{
         views::visibility_badge,
         Role, Visibility,
     },
+    state::AppState,
 };
 
 /// The welcome page shown on the front page: its title and rendered text.

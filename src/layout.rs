@@ -13,9 +13,9 @@ use tower_sessions::Session;
 
 use crate::{
     accounts::{csrf, MaybeUser, User},
-    app::AppState,
     error::{AppError, ErrorInfo},
     i18n::Lang,
+    state::AppState,
 };
 
 const FLASH_KEY: &str = "flash";

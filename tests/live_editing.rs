@@ -435,7 +435,8 @@ async fn a_late_compaction_never_replaces_a_newer_snapshot(app: &TestApp) {
     use ruche::collab::store::{self, Appended, NewUpdate};
     use yrs::{ReadTxn, Text, Transact};
     let space = app.create_space("chantier-3", "Chantier 3", Visibility::Public).await;
-    let page = ruche::pages::create_with_text(&app.db, &space, "Notes", "", None).await.unwrap();
+    let page =
+        ruche::pages::content::create_with_text(&app.db, &space, "Notes", "", None).await.unwrap();
     let doc = ruche::collab::live::new_doc();
     let body = doc.get_or_insert_text("body");
     let mut states = Vec::new();

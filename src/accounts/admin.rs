@@ -14,9 +14,9 @@ use super::{
     store, AdminUser, User, UserId,
 };
 use crate::{
-    app::AppState,
     error::{AppError, AppResult},
     layout::{flash, page, Ctx, Field, FlashKind},
+    state::AppState,
 };
 
 pub async fn users(

@@ -108,7 +108,7 @@ async fn check(session: &Session, fields: &[(String, String)]) -> Result<(), App
 /// A `multipart/form-data` form (one that may carry files) whose `_csrf` field matched.
 pub struct CsrfMultipart {
     pub fields: Vec<(String, String)>,
-    pub files: Vec<crate::forms::uploads::Received>,
+    pub files: Vec<crate::multipart::Received>,
 }
 
 impl<S> FromRequest<S> for CsrfMultipart
@@ -119,34 +119,7 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let session = req.extensions().get::<Session>().cloned().ok_or(AppError::Csrf)?;
-        let unreadable = |e: axum::extract::multipart::MultipartError| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::TooLarge
-            } else {
-                AppError::BadRequest(format!("the form could not be read: {}", e.body_text()))
-            }
-        };
-        let mut multipart = axum::extract::Multipart::from_request(req, state)
-            .await
-            .map_err(|_| AppError::BadRequest("expected a form that may carry files".into()))?;
-        let (mut fields, mut files) = (Vec::new(), Vec::new());
-        while let Some(part) = multipart.next_field().await.map_err(unreadable)? {
-            let name = part.name().unwrap_or_default().to_owned();
-            match part.file_name().map(str::to_owned) {
-                Some(file_name) => {
-                    let bytes = part.bytes().await.map_err(unreadable)?;
-                    // A file input left empty still sends a part, without name nor content.
-                    if !file_name.is_empty() || !bytes.is_empty() {
-                        files.push(crate::forms::uploads::Received {
-                            field: name,
-                            name: crate::slug::clean_label(&file_name),
-                            bytes: bytes.to_vec(),
-                        });
-                    }
-                }
-                None => fields.push((name, part.text().await.map_err(unreadable)?)),
-            }
-        }
+        let (fields, files) = crate::multipart::read(req, state).await?;
         check(&session, &fields).await?;
         Ok(Self { fields, files })
     }

@@ -3,7 +3,7 @@ use axum::{extract::FromRequestParts, http::request::Parts};
 use tower_sessions::Session;
 
 use super::{store, tokens, User, UserId};
-use crate::{app::AppState, error::AppError};
+use crate::{error::AppError, state::AppState};
 
 const SESSION_USER: &str = "user_id";
 /// The fingerprint of the password the session signed in with.

@@ -23,11 +23,11 @@ use super::{
     CurrentUser, User,
 };
 use crate::{
-    app::AppState,
     client_addr::ClientAddr,
     error::{AppError, AppResult},
     i18n::safe_next,
     layout::{flash, Ctx, FlashKind},
+    state::AppState,
 };
 
 #[derive(Deserialize)]

@@ -13,7 +13,6 @@ use serde_json::Value;
 
 use crate::{
     access::{self, SpaceAction},
-    app::AppState,
     error::{AppError, AppResult},
     forms::{
         exports,
@@ -23,6 +22,7 @@ use crate::{
     },
     history::feeds::FeedReader,
     layout::{page as layout_page, Ctx},
+    state::AppState,
 };
 
 /// The form whose entries are events.

@@ -180,7 +180,7 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
         )
         .await
         .map_err(|e| anyhow::anyhow!("creating the demo space {}: {e}", fs.slug))?;
-        crate::pages::create_with_text(
+        crate::pages::content::create_with_text(
             db,
             &space,
             "Feuille de route",
@@ -227,7 +227,8 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
         welcome.push_str(&format!("- [[{slug}/Feuille de route|{title}]]\n"));
     }
     welcome.push_str("\nVoir aussi [l'agenda](/agenda), [les ressources](/resources), [l'annuaire](/directory) et les [[structures-cooperantes/Liste des structures|structures coopérantes]].\n");
-    crate::pages::create_with_text(db, &home, "Bienvenue", &welcome, Some(admin.id.0)).await?;
+    crate::pages::content::create_with_text(db, &home, "Bienvenue", &welcome, Some(admin.id.0))
+        .await?;
     // The referents are members of the home space: they see its members-only events.
     for (person, ..) in &referents {
         spaces_store::set_member(db, home.id, person.id, Role::Viewer)
@@ -250,8 +251,16 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
             },
         });
         let serde_json::Value::Object(values) = values else { continue };
-        crate::pages::create_entry(db, &home, &e.title, "", &event_form, &values, Some(admin.id.0))
-            .await?;
+        crate::pages::content::create_entry(
+            db,
+            &home,
+            &e.title,
+            "",
+            &event_form,
+            &values,
+            Some(admin.id.0),
+        )
+        .await?;
     }
 
     // A few example meetings ahead, so the agenda has a future (dated from the day the demo is
@@ -274,8 +283,16 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
             values["place"] = "Lyon".into();
         }
         let serde_json::Value::Object(values) = values else { continue };
-        crate::pages::create_entry(db, &home, title, "", &event_form, &values, Some(admin.id.0))
-            .await?;
+        crate::pages::content::create_entry(
+            db,
+            &home,
+            title,
+            "",
+            &event_form,
+            &values,
+            Some(admin.id.0),
+        )
+        .await?;
     }
 
     // The resources the chantiers produced, open to all.
@@ -292,7 +309,7 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
         let values =
             serde_json::json!({ "type": r.kind, "themes": themes, "description": description });
         let serde_json::Value::Object(values) = values else { continue };
-        crate::pages::create_entry(
+        crate::pages::content::create_entry(
             db,
             &home,
             &r.title,
@@ -320,8 +337,14 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
     .await
     .map_err(|e| anyhow::anyhow!("creating the demo organisations space: {e}"))?;
     let list: String = fixture.organisations.iter().map(|o| format!("- {o}\n")).collect();
-    crate::pages::create_with_text(db, &orgs, "Liste des structures", &list, Some(admin.id.0))
-        .await?;
+    crate::pages::content::create_with_text(
+        db,
+        &orgs,
+        "Liste des structures",
+        &list,
+        Some(admin.id.0),
+    )
+    .await?;
     // Each organisation gets its sheet (the fixture names them; the rest is for them to fill).
     let org_form = form(db, "organisation").await?;
     let mut sheets = std::collections::HashMap::new();
@@ -338,9 +361,16 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
             }
         }
         let serde_json::Value::Object(values) = values else { continue };
-        let page =
-            crate::pages::create_entry(db, &orgs, name, "", &org_form, &values, Some(admin.id.0))
-                .await?;
+        let page = crate::pages::content::create_entry(
+            db,
+            &orgs,
+            name,
+            "",
+            &org_form,
+            &values,
+            Some(admin.id.0),
+        )
+        .await?;
         sheets.insert(name.to_lowercase(), format!("{}/{}", orgs.slug, page.slug));
     }
     // And each referent a profile in the directory, linked to their organisation.

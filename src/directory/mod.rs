@@ -13,7 +13,6 @@ use tower_sessions::Session;
 use crate::{
     access::{self, SpaceAction},
     accounts::{csrf::CsrfForm, CurrentUser, User, UserId},
-    app::AppState,
     db::Db,
     error::{AppError, AppResult},
     forms::{
@@ -23,6 +22,7 @@ use crate::{
     },
     layout::{flash, page as layout_page, Ctx, FlashKind},
     spaces::{store as spaces_store, SpaceSlug, Visibility},
+    state::AppState,
 };
 
 /// The space where members' profiles live.
@@ -310,9 +310,16 @@ pub async fn create_profile_page(
     let form = crate::forms::store::find(db, "member").await?.ok_or(AppError::NotFound)?;
     let mut values = values;
     values.entry("name").or_insert_with(|| serde_json::Value::String(user.name.clone()));
-    let mut page =
-        crate::pages::create_entry(db, &space, &user.name, "", &form, &values, Some(user.id.0))
-            .await?;
+    let mut page = crate::pages::content::create_entry(
+        db,
+        &space,
+        &user.name,
+        "",
+        &form,
+        &values,
+        Some(user.id.0),
+    )
+    .await?;
     if let Err(err) = crate::pages::store::set_owner(db, page.id, user.id).await {
         crate::pages::store::purge(db, &page).await?;
         tracing::info!(error = ?err, "profile already created");

@@ -10,9 +10,9 @@ use tower_sessions::Session;
 use super::{builtin, store, validate::Errors, FieldDef, FieldKind, Form, FormLimits};
 use crate::{
     accounts::{csrf::CsrfForm, AdminUser},
-    app::AppState,
     error::{AppError, AppResult},
     layout::{flash, page as layout_page, Ctx, FlashKind},
+    state::AppState,
 };
 
 /// The kinds offered in the editor, in the order shown.

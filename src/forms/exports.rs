@@ -16,9 +16,9 @@ use super::{
     FieldKind, Form,
 };
 use crate::{
-    app::AppState,
     error::{AppError, AppResult},
     history::feeds::FeedReader,
+    state::AppState,
 };
 
 /// A form as the API shows it.

@@ -13,9 +13,9 @@ use super::{
     FieldKind,
 };
 use crate::{
-    app::AppState,
     error::{AppError, AppResult},
     layout::{page as layout_page, Ctx},
+    state::AppState,
 };
 
 const PER_PAGE: usize = 30;

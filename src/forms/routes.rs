@@ -15,26 +15,17 @@ use super::{
 use crate::{
     access::{self, PageFor, SpaceAction},
     accounts::csrf::{CsrfForm, CsrfMultipart},
-    app::AppState,
     error::{AppError, AppResult},
     layout::{flash, Ctx, FlashKind},
-    pages::Page,
+    state::AppState,
 };
-
-/// The form a page is an entry of.
-pub async fn form_of(state: &AppState, page: &Page) -> AppResult<Option<Form>> {
-    match &page.form {
-        Some(key) => Ok(store::find(&state.db, key).await?),
-        None => Ok(None),
-    }
-}
 
 pub async fn edit_form(
     State(state): State<AppState>,
     ctx: Ctx,
     PageFor { grant, page, .. }: PageFor<access::Edit>,
 ) -> AppResult<Response> {
-    let form = form_of(&state, &page).await?.ok_or(AppError::NotFound)?;
+    let form = store::form_of(&state.db, &page).await?.ok_or(AppError::NotFound)?;
     let content = state.hub.read(page.id.doc()).await?;
     let raw = views::raw_from_values(&form, &content.fields);
     let target = views::Target::Existing(&page);
@@ -74,7 +65,7 @@ pub async fn save(
     PageFor { grant, page, .. }: PageFor<access::Edit>,
     sent: Sent,
 ) -> AppResult<Response> {
-    let form = form_of(&state, &page).await?.ok_or(AppError::NotFound)?;
+    let form = store::form_of(&state.db, &page).await?.ok_or(AppError::NotFound)?;
     let current = state.hub.read(page.id.doc()).await?.fields;
     let by = ctx.user.as_ref().map(|u| u.id.0);
     let (raw, upload_errors) =
@@ -102,7 +93,7 @@ pub async fn save(
     // Views and access follow at once, not when the editing settles: an event made for members
     // only leaves the public agenda now, and its outside viewers are disconnected.
     let content = state.hub.read(page.id.doc()).await?;
-    if crate::pages::project(&state.db, page.id.doc(), content).await? {
+    if crate::pages::content::project(&state.db, page.id.doc(), content).await? {
         state.hub.kick([page.id.doc()]).await;
     }
     state.search.touch(page.id.0);
@@ -167,8 +158,16 @@ pub async fn create(
         }
     };
     // Made whole, with its values, in one transaction.
-    let page =
-        crate::pages::create_entry(&state.db, &grant.space, &title, "", &form, &values, by).await?;
+    let page = crate::pages::content::create_entry(
+        &state.db,
+        &grant.space,
+        &title,
+        "",
+        &form,
+        &values,
+        by,
+    )
+    .await?;
     state.search.touch(page.id.0);
     flash(&session, FlashKind::Success, ctx.t("forms.entry_created")).await?;
     Ok(Redirect::to(&format!("/s/{}/{}", grant.space.slug, page.slug)).into_response())

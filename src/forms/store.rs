@@ -9,6 +9,14 @@ use super::{builtin, entity::entry_field, entity::form, FieldKind, Form};
 use crate::{db::Db, pages::PageId};
 
 /// Adds the built-in forms a site does not have yet (run at start-up; never overwrites changes).
+/// The form a page is an entry of, if it is one.
+pub async fn form_of(db: &Db, page: &crate::pages::Page) -> anyhow::Result<Option<Form>> {
+    match &page.form {
+        Some(key) => find(db, key).await,
+        None => Ok(None),
+    }
+}
+
 pub async fn ensure_builtin(db: &Db) -> anyhow::Result<()> {
     for (key, name, description, fields) in builtin::all() {
         // Several processes may start at once: whoever inserts first wins, the others skip.

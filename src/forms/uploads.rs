@@ -19,9 +19,9 @@ use super::{
 };
 use crate::{
     access::{self, PageFor, SpaceAction},
-    app::AppState,
     db::Db,
     error::{AppError, AppResult},
+    state::AppState,
 };
 
 /// Pictures a browser shows safely (no SVG: it can carry scripts).
@@ -40,12 +40,7 @@ const DOCUMENTS: &[&str] = &[
     "application/vnd.ms-powerpoint",
 ];
 
-/// A file as it arrived in a form.
-pub struct Received {
-    pub field: String,
-    pub name: String,
-    pub bytes: Vec<u8>,
-}
+pub use crate::multipart::Received;
 
 /// What kind of file `bytes` is, if it is one that `kind` accepts; else the error to show.
 pub fn content_type(kind: &FieldKind, name: &str, bytes: &[u8]) -> Result<String, &'static str> {
@@ -200,7 +195,7 @@ pub async fn serve(
     PageFor { grant, page, .. }: PageFor<access::Read>,
     UrlPath((_, _, hash)): UrlPath<(String, String, String)>,
 ) -> AppResult<Response> {
-    let form = super::routes::form_of(&state, &page).await?.ok_or(AppError::NotFound)?;
+    let form = super::store::form_of(&state.db, &page).await?.ok_or(AppError::NotFound)?;
     let private = access::page_allows(&grant, &page, SpaceAction::ReadMembersOnlyFields);
     let content = state.hub.read(page.id.doc()).await?;
     let held =

@@ -9,8 +9,8 @@ use serde::Deserialize;
 use super::{routes::PER_PAGE, store, Revision};
 use crate::{
     access::{self, PageFor},
-    app::AppState,
     error::{AppError, AppResult},
+    state::AppState,
 };
 
 #[derive(Deserialize)]

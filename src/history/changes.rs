@@ -12,16 +12,16 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::{
-    events::{self, Change},
     feeds,
+    recent::{self, Change},
 };
 use crate::{
     access::{self, SpaceAction},
     accounts::{csrf::CsrfForm, CurrentUser, User},
-    app::AppState,
     error::{AppError, AppResult},
     i18n::Lang,
     layout::{flash, page, Ctx, FlashKind},
+    state::AppState,
 };
 
 /// Lines per page of recent changes, and entries per feed.
@@ -51,7 +51,7 @@ pub async fn site(
     Query(q): Query<ChangesQuery>,
 ) -> AppResult<Html<String>> {
     let spaces = readable(&state, ctx.user.as_ref()).await?;
-    let changes = events::recent(&state.db, &spaces, q.before, LIMIT).await?;
+    let changes = recent::recent(&state.db, &spaces, q.before, LIMIT).await?;
     let has_feed_token = match &ctx.user {
         Some(u) => feeds::has_token(&state.db, u.id).await?,
         None => false,
@@ -67,7 +67,7 @@ pub async fn space(
     Query(q): Query<ChangesQuery>,
 ) -> AppResult<Html<String>> {
     let grant = access::space(&state.db, ctx.user.as_ref(), &slug, SpaceAction::Read).await?;
-    let changes = events::recent(&state.db, std::slice::from_ref(&grant), q.before, LIMIT).await?;
+    let changes = recent::recent(&state.db, std::slice::from_ref(&grant), q.before, LIMIT).await?;
     let title = ctx.tf("changes.of", &[("space", &grant.space.title)]);
     Ok(view(&ctx, &title, &format!("/s/{}/changes", grant.space.slug), &changes, false, None))
 }
@@ -192,7 +192,7 @@ pub async fn site_atom(
 ) -> AppResult<Response> {
     let reader = feed_reader(&state, q.token.as_deref()).await?;
     let spaces = readable(&state, reader.as_ref()).await?;
-    let changes = events::recent(&state.db, &spaces, None, LIMIT).await?;
+    let changes = recent::recent(&state.db, &spaces, None, LIMIT).await?;
     let base = &state.settings.base_url;
     let title = format!("{} — {}", state.settings.site_name, lang.t("changes.title"));
     let self_url = match &q.token {
@@ -217,7 +217,7 @@ pub async fn space_atom(
 ) -> AppResult<Response> {
     let reader = feed_reader(&state, q.token.as_deref()).await?;
     let grant = access::space(&state.db, reader.as_ref(), &slug, SpaceAction::Read).await?;
-    let changes = events::recent(&state.db, std::slice::from_ref(&grant), None, LIMIT).await?;
+    let changes = recent::recent(&state.db, std::slice::from_ref(&grant), None, LIMIT).await?;
     let base = &state.settings.base_url;
     let title = format!("{} — {}", grant.space.title, lang.t("changes.title"));
     let page_url = format!("{base}/s/{}/changes", grant.space.slug);

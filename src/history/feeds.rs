@@ -4,7 +4,7 @@ use atom_syndication::{EntryBuilder, FeedBuilder, FixedDateTime, LinkBuilder, Pe
 use chrono::Utc;
 use sea_orm::{sea_query::OnConflict, ColumnTrait, EntityTrait, QueryFilter, Set};
 
-use super::{entity::feed_token, events::Change};
+use super::{entity::feed_token, recent::Change};
 use crate::{
     accounts::{store, tokens, User, UserId},
     db::Db,
@@ -123,12 +123,12 @@ pub fn atom(
 #[derive(Debug, Clone)]
 pub struct FeedReader(pub Option<User>);
 
-impl axum::extract::FromRequestParts<crate::app::AppState> for FeedReader {
+impl axum::extract::FromRequestParts<crate::state::AppState> for FeedReader {
     type Rejection = crate::error::AppError;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        state: &crate::app::AppState,
+        state: &crate::state::AppState,
     ) -> Result<Self, Self::Rejection> {
         let token = parts.uri.query().and_then(|q| {
             serde_urlencoded::from_str::<Vec<(String, String)>>(q)

@@ -6,6 +6,7 @@ pub mod diff;
 pub mod entity;
 pub mod events;
 pub mod feeds;
+pub mod recent;
 pub mod routes;
 pub mod store;
 mod views;

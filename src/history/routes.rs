@@ -11,10 +11,10 @@ use super::{store, views, Kind};
 use crate::{
     access::{self, PageFor},
     accounts::csrf::CsrfForm,
-    app::AppState,
     error::{AppError, AppResult},
     layout::{flash, Ctx, FlashKind},
     pages::{routes::render_for, Page},
+    state::AppState,
 };
 
 /// Revisions shown per page of the history.
@@ -62,7 +62,7 @@ pub async fn compare(
     let from = store::get(&state.db, page.id, q.from).await?.ok_or(AppError::NotFound)?;
     let to = store::get(&state.db, page.id, q.to).await?.ok_or(AppError::NotFound)?;
     let changes = super::diff::compare(&state.diffs, &from.markdown, &to.markdown).await?;
-    let fields = match crate::forms::routes::form_of(&state, &page).await? {
+    let fields = match crate::forms::store::form_of(&state.db, &page).await? {
         Some(form) => field_changes(&ctx, &grant, &page, &form, &from, &to),
         None => Vec::new(),
     };
@@ -172,7 +172,7 @@ pub async fn restore_revision(
         state.hub.set_fields(doc, values, by).await?;
         let content = state.hub.read(doc).await?;
         // Lists, the agenda and access follow at once (an event back to members only).
-        if crate::pages::project(&state.db, doc, content).await? {
+        if crate::pages::content::project(&state.db, doc, content).await? {
             state.hub.kick([doc]).await;
         }
         state.search.touch(page.id.0);

@@ -11,7 +11,6 @@ use maud::{html, PreEscaped};
 use serde_json::json;
 
 use crate::{
-    app::AppState,
     error::AppResult,
     forms::{
         query::{self, Entry, Filter},
@@ -19,6 +18,7 @@ use crate::{
         FieldKind,
     },
     layout::{page as layout_page, Ctx},
+    state::AppState,
 };
 
 /// `GET /map`

@@ -13,9 +13,9 @@ use super::{
 use crate::{
     access::{self, PageFor, SpaceAction},
     accounts::MaybeUser,
-    app::AppState,
     error::{AppError, AppResult},
     i18n::Lang,
+    state::AppState,
 };
 
 #[derive(Serialize)]
@@ -35,7 +35,7 @@ pub async fn show(
     let content = state.hub.read(page.id.doc()).await?;
     let mut fields = content.fields;
     if !access::page_allows(&grant, &page, SpaceAction::ReadMembersOnlyFields) {
-        let form = crate::forms::routes::form_of(&state, &page).await?;
+        let form = crate::forms::store::form_of(&state.db, &page).await?;
         if let Some(map) = fields.as_object_mut() {
             // Values of fields the form no longer has (or never had) are for members only.
             map.retain(|key, _| form.as_ref().is_some_and(|f| f.shows(key, false)));

@@ -20,10 +20,10 @@ use super::{
 use crate::{
     access::{self, PageFor, SpaceAction, SpaceGrant},
     accounts::{csrf::CsrfForm, MaybeUser, User},
-    app::AppState,
     collab::{self, ws::Peer},
     error::{AppError, AppResult},
     layout::{flash, Ctx, FlashKind},
+    state::AppState,
 };
 
 /// Renders a page's Markdown for this reader: wiki links to pages they may not read are left
@@ -116,7 +116,7 @@ pub async fn show(
     let html = render_for(&state, ctx.user.as_ref(), &grant, &content.markdown).await?;
     let backlinks = readable_backlinks(&state, ctx.user.as_ref(), &grant, &page).await?;
     let last = crate::history::store::latest(&state.db, page.id).await?;
-    let entry = match crate::forms::routes::form_of(&state, &page).await? {
+    let entry = match crate::forms::store::form_of(&state.db, &page).await? {
         Some(form) => Some(crate::forms::views::values(
             &ctx,
             &linked_titles(&state, ctx.user.as_ref(), &form, &content.fields).await?,
@@ -483,7 +483,7 @@ pub async fn websocket(
     let admitted = state.hub.admit(client).ok_or(AppError::TooManyRequests)?;
     // The document holds every field: whether it holds members-only ones decides who may open
     // it. (Plain pages have no fields: live clients cannot write any.)
-    let holds_members_only = match crate::forms::routes::form_of(&state, &page).await? {
+    let holds_members_only = match crate::forms::store::form_of(&state.db, &page).await? {
         Some(form) => form.holds_members_only(&state.hub.read(page.id.doc()).await?.fields),
         None => false,
     };

@@ -6,7 +6,6 @@ use axum::response::Html;
 use maud::html;
 
 use crate::{
-    app::AppState,
     error::{AppError, AppResult},
     forms::{
         query::{self, Filter},
@@ -14,6 +13,7 @@ use crate::{
         views::{self as form_views, FilterSelect},
     },
     layout::{page as layout_page, Ctx},
+    state::AppState,
 };
 
 const PER_PAGE: usize = 20;

@@ -6,10 +6,10 @@ use maud::{html, PreEscaped};
 use super::{check_length, run, Ask, Found};
 use crate::{
     accounts::MaybeUser,
-    app::AppState,
     error::AppResult,
     i18n::Lang,
     layout::{page as layout_page, Ctx},
+    state::AppState,
 };
 
 /// `GET /api/search?q=…[&space=…][&form=…][&page=N]`

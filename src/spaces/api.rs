@@ -13,9 +13,9 @@ use super::{
 use crate::{
     access::{self, SpaceAction, SpaceGrant},
     accounts::{self, CurrentUser, MaybeUser, User, UserId},
-    app::AppState,
     error::{AppError, AppResult},
     i18n::Lang,
+    state::AppState,
 };
 
 /// A space as the API shows it: content fields only for those who may read it.
@@ -162,7 +162,7 @@ pub async fn put_member(
     store::set_member(&state.db, grant.space.id, target.id, body.role)
         .await
         .map_err(|e| api_error(lang, e))?;
-    crate::pages::recheck_space_access(&state, grant.space.id).await?;
+    crate::pages::content::recheck_space_access(&state.db, &state.hub, grant.space.id).await?;
     Ok(Json(MemberJson { id: target.id, name: target.name, role: body.role }))
 }
 
@@ -181,6 +181,6 @@ pub async fn remove_member(
     {
         return Err(AppError::NotFound);
     }
-    crate::pages::recheck_space_access(&state, grant.space.id).await?;
+    crate::pages::content::recheck_space_access(&state.db, &state.hub, grant.space.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -16,9 +16,9 @@ use super::{
 use crate::{
     access::{self, SpaceAction},
     accounts::{self, csrf::CsrfForm, UserId},
-    app::AppState,
     error::{AppError, AppResult},
     layout::{flash, Ctx, FlashKind},
+    state::AppState,
 };
 
 /// `GET /s/{space}`: a space's home — its pages for those who may read it; for others, who
@@ -298,7 +298,7 @@ pub async fn change_member(
         }
         _ => return Err(AppError::BadRequest(ctx.t("error.bad_request"))),
     }
-    crate::pages::recheck_space_access(&state, grant.space.id).await?;
+    crate::pages::content::recheck_space_access(&state.db, &state.hub, grant.space.id).await?;
     flash(&session, FlashKind::Success, ctx.t("admin.saved")).await?;
     Ok(Redirect::to(&format!("/s/{}/members", grant.space.slug)).into_response())
 }
@@ -362,7 +362,7 @@ pub async fn update_settings(
     };
     match store::update(&state.db, grant.space.id, changes).await {
         Ok(space) => {
-            crate::pages::recheck_space_access(&state, space.id).await?;
+            crate::pages::content::recheck_space_access(&state.db, &state.hub, space.id).await?;
             flash(&session, FlashKind::Success, ctx.t("admin.saved")).await?;
             Ok(Redirect::to(&format!("/s/{}", space.slug)).into_response())
         }

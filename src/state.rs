@@ -1,0 +1,23 @@
+//! The state every handler can reach, built once by `app` and cloned into each request. It
+//! sits below the capabilities: they read it, it names only the parts it holds.
+use std::sync::Arc;
+
+use crate::{accounts::ratelimit::SignInLimits, collab::Hub, config::Settings, db::Db};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub sign_in_limits: Arc<SignInLimits>,
+    /// The live documents.
+    pub hub: Hub,
+    /// The search index, kept current as pages change.
+    pub search: crate::search::index::SearchIndex,
+    /// Rendered page texts, kept for the next reader.
+    pub rendered: Arc<crate::pages::render::RenderCache>,
+    /// Comparisons of revisions, kept for the next reader.
+    pub diffs: Arc<crate::history::diff::DiffCache>,
+    /// The Content-Security-Policy of every answer (its nonce added per answer).
+    pub content_security_policy: Arc<str>,
+}
