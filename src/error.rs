@@ -37,10 +37,16 @@ pub enum AppError {
 
 impl From<anyhow::Error> for AppError {
     fn from(err: anyhow::Error) -> Self {
-        if err.downcast_ref::<crate::collab::PageTooLong>().is_some() {
-            AppError::PageTooLong
-        } else {
-            AppError::Internal(err)
+        AppError::Internal(err)
+    }
+}
+
+impl From<crate::collab::EditError> for AppError {
+    fn from(err: crate::collab::EditError) -> Self {
+        match err {
+            crate::collab::EditError::TooLong(_) => AppError::PageTooLong,
+            crate::collab::EditError::Unreadable(reason) => AppError::BadRequest(reason),
+            crate::collab::EditError::Internal(err) => AppError::Internal(err),
         }
     }
 }

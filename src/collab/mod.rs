@@ -84,6 +84,28 @@ pub struct PageTooLong {
     pub max: u32,
 }
 
+/// Why a change through the hub (a text, an edit form, form values) was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum EditError {
+    /// The page would be longer than `max_page_chars`: nothing of the change is stored.
+    #[error(transparent)]
+    TooLong(PageTooLong),
+    /// What was sent is not a state of this document (an edit form's `base`).
+    #[error("the change cannot be read: {0}")]
+    Unreadable(String),
+    #[error(transparent)]
+    Internal(anyhow::Error),
+}
+
+impl From<anyhow::Error> for EditError {
+    fn from(err: anyhow::Error) -> Self {
+        match err.downcast::<PageTooLong>() {
+            Ok(too_long) => EditError::TooLong(too_long),
+            Err(other) => EditError::Internal(other),
+        }
+    }
+}
+
 type HookFuture = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
 /// Called when a document's changes have settled, to refresh what is derived from it.
 pub type OnSettled = Arc<dyn Fn(DocId, Content) -> HookFuture + Send + Sync>;
@@ -193,11 +215,20 @@ impl Hub {
         send_to(&self.0, doc, cmd).await;
     }
 
+    /// Sends the document a command carrying a reply channel, and waits for its answer.
+    async fn ask<T>(
+        &self,
+        doc: DocId,
+        command: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> anyhow::Result<T> {
+        let (reply, answer) = oneshot::channel();
+        self.send(doc, command(reply)).await;
+        answer.await.map_err(|_| anyhow::anyhow!("the document could not be loaded"))
+    }
+
     /// The document's current content (loading it if needed).
     pub async fn read(&self, doc: DocId) -> anyhow::Result<Content> {
-        let (reply, answer) = oneshot::channel();
-        self.send(doc, Command::Read { reply }).await;
-        answer.await.map_err(|_| anyhow::anyhow!("the document could not be loaded"))
+        self.ask(doc, |reply| Command::Read { reply }).await
     }
 
     /// Makes the body read `markdown`, as a CRDT edit merged with concurrent typing; returns
@@ -209,10 +240,8 @@ impl Hub {
         markdown: String,
         base: Option<String>,
         author: Option<i64>,
-    ) -> anyhow::Result<()> {
-        let (done, answer) = oneshot::channel();
-        self.send(doc, Command::SetText { markdown, base, author, done }).await;
-        answer.await.map_err(|_| anyhow::anyhow!("the document could not be loaded"))?
+    ) -> Result<(), EditError> {
+        Ok(self.ask(doc, |done| Command::SetText { markdown, base, author, done }).await??)
     }
 
     /// Makes the body read `markdown` starting from an earlier state of the document (`base`,
@@ -224,31 +253,29 @@ impl Hub {
         base: &[u8],
         markdown: &str,
         author: Option<i64>,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), EditError> {
         use yrs::Transact;
         let max = self.0.settings.max_page_chars;
         if text::utf16_len(markdown) > max {
-            return Err(PageTooLong { max }.into());
+            return Err(EditError::TooLong(PageTooLong { max }));
         }
         let scratch = live::new_doc();
-        scratch.transact_mut().apply_update(protocol::decode_update(base)?)?;
+        let unreadable = |e: &dyn std::fmt::Display| EditError::Unreadable(e.to_string());
+        let update = protocol::decode_update(base).map_err(|e| unreadable(&e))?;
+        scratch.transact_mut().apply_update(update).map_err(|e| unreadable(&e))?;
         let body = scratch.get_or_insert_text("body");
         let data = {
             let mut txn = scratch.transact_mut();
             text::set_text(&mut txn, &body, markdown);
             txn.encode_update_v1()
         };
-        let (done, answer) = oneshot::channel();
-        self.send(doc, Command::Apply { data, author, done }).await;
-        answer.await.map_err(|_| anyhow::anyhow!("the document could not be loaded"))?
+        Ok(self.ask(doc, |done| Command::Apply { data, author, done }).await??)
     }
 
     /// The content now, with the people who changed it since the last revision (who are then
     /// forgotten, as the caller records the revision).
     pub async fn take_revision(&self, doc: DocId) -> anyhow::Result<(Content, Vec<i64>)> {
-        let (reply, answer) = oneshot::channel();
-        self.send(doc, Command::TakeRevision { reply }).await;
-        answer.await.map_err(|_| anyhow::anyhow!("the document could not be loaded"))
+        self.ask(doc, |reply| Command::TakeRevision { reply }).await
     }
 
     /// Removes the document from memory without saving and closes its connections (before its
@@ -273,10 +300,8 @@ impl Hub {
         doc: DocId,
         values: serde_json::Map<String, serde_json::Value>,
         author: Option<i64>,
-    ) -> anyhow::Result<()> {
-        let (done, answer) = oneshot::channel();
-        self.send(doc, Command::SetFields { values, author, done }).await;
-        answer.await.map_err(|_| anyhow::anyhow!("the document could not be loaded"))?
+    ) -> Result<(), EditError> {
+        Ok(self.ask(doc, |done| Command::SetFields { values, author, done }).await??)
     }
 
     /// Closes the connections to these documents if they are live, in every process, so that

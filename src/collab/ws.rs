@@ -87,14 +87,7 @@ pub async fn serve(socket: WebSocket, hub: Hub, doc: DocId, peer: Peer) {
         let next = match tokio::time::timeout(SILENCE_LIMIT, stream.next()).await {
             Ok(Some(Ok(message))) => message,
             Ok(Some(Err(err))) => {
-                let reason = if err.to_string().contains("too long")
-                    || err.to_string().contains("Space limit")
-                {
-                    "frame too large"
-                } else {
-                    "connection error"
-                };
-                let _ = outbox.send(Outgoing::Close(1009, reason.into())).await;
+                let _ = outbox.send(Outgoing::Close(1009, close_reason(err).into())).await;
                 break;
             }
             Ok(None) => break,
@@ -178,6 +171,16 @@ impl Budget {
         let wait = Duration::from_secs_f64((1.0 - self.tokens) / self.rate);
         self.tokens -= 1.0;
         Pace::Wait(wait)
+    }
+}
+
+/// Why reading from the socket failed, in the words the close frame carries: a frame over
+/// `max_frame_bytes` is "frame too large", anything else a connection error.
+fn close_reason(err: axum::Error) -> &'static str {
+    use tokio_tungstenite::tungstenite::Error;
+    match err.into_inner().downcast::<Error>().map(|e| *e) {
+        Ok(Error::Capacity(_)) => "frame too large",
+        _ => "connection error",
     }
 }
 

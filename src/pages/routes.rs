@@ -308,12 +308,13 @@ pub async fn save(
         .map_err(|_| AppError::BadRequest(ctx.t("page.form_outdated")))?;
     let author = ctx.user.as_ref().map(|u| u.id.0);
     let markdown = fields.markdown.replace("\r\n", "\n");
-    if let Err(err) = state.hub.edit_from(page.id.doc(), &base, &markdown, author).await {
-        if err.downcast_ref::<crate::collab::PageTooLong>().is_some() {
-            return Err(AppError::PageTooLong);
+    match state.hub.edit_from(page.id.doc(), &base, &markdown, author).await {
+        Ok(()) => {}
+        Err(crate::collab::EditError::TooLong(_)) => return Err(AppError::PageTooLong),
+        Err(err) => {
+            tracing::info!(error = ?err, "edit form refused");
+            return Err(AppError::BadRequest(ctx.t("page.form_outdated")));
         }
-        tracing::info!(error = ?err, "edit form refused");
-        return Err(AppError::BadRequest(ctx.t("page.form_outdated")));
     }
     flash(&session, FlashKind::Success, ctx.t("page.saved")).await?;
     Ok(Redirect::to(&format!("/s/{}/{}", grant.space.slug, page.slug)).into_response())

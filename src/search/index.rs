@@ -328,13 +328,17 @@ impl SearchIndex {
     pub async fn rebuild(&self, db: &Db, progress: impl Fn(u64, u64)) -> anyhow::Result<u64> {
         let total =
             page::Entity::find().filter(page::Column::TrashedAt.is_null()).count(db).await?;
-        {
-            let mut guard = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+        // Emptying and committing writes to disk: off the async threads, like every write.
+        let search = self.clone();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            let mut guard = search.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
             let writer =
                 guard.as_mut().ok_or_else(|| anyhow::anyhow!("the search index is closed"))?;
             writer.delete_all_documents()?;
             writer.commit()?;
-        }
+            Ok(())
+        })
+        .await??;
         let mut done = 0;
         let mut after = 0;
         loop {
