@@ -1,6 +1,5 @@
 //! The interface language: French first, English available; chosen by a cookie the switch sets,
 //! else by the browser's Accept-Language.
-use crate::query::Query;
 use axum::{
     extract::{FromRequestParts, Path},
     http::{header, request::Parts, HeaderMap},
@@ -92,7 +91,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Lang {
     }
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, Default)]
 pub struct Next {
     next: Option<String>,
 }
@@ -117,9 +116,12 @@ pub fn safe_next(next: Option<&str>) -> &str {
 /// `GET /lang/{code}?next=…`: remembers the choice for a year and goes back.
 pub async fn switch(
     Path(code): Path<String>,
-    Query(next): Query<Next>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
     jar: CookieJar,
 ) -> Response {
+    // Whatever the address holds, switching the language never fails: a `next` that cannot be
+    // read goes home.
+    let next: Next = serde_urlencoded::from_str(query.as_deref().unwrap_or("")).unwrap_or_default();
     let target = safe_next(next.next.as_deref()).to_owned();
     let Some(lang) = Lang::parse(&code) else {
         return Redirect::to(&target).into_response();

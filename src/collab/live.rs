@@ -18,15 +18,15 @@ use yrs::{
 };
 
 use super::{
+    notes::Note,
     presence,
     protocol::{self, Message},
-    relay::Note,
     store::{self, Appended, DocId, NewUpdate},
     text, HubInner,
 };
 
 /// Identifies one websocket connection to a document.
-pub type ConnId = u64;
+pub use super::presence::ConnId;
 
 /// How many updates a batch may hold before it is written (bounds the work between writes).
 const MAX_BATCH: usize = 512;

@@ -2,6 +2,7 @@
 //! and the websocket adapter. The core (protocol, live, store) knows nothing of axum.
 pub mod entity;
 pub mod live;
+pub mod notes;
 pub mod presence;
 pub mod protocol;
 pub mod relay;

@@ -9,7 +9,8 @@ use yrs::{
     sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry},
 };
 
-use super::live::ConnId;
+/// A connection's number within its process.
+pub type ConnId = u64;
 
 /// Presence ids one connection may hold: a browser tab has one; a second covers a client
 /// that starts over without closing.

@@ -27,31 +27,7 @@ const RETRY_EVERY: Duration = Duration::from_secs(1);
 /// Notes waiting to be published; beyond that, only "you missed something" notices are kept.
 const OUTBOX: usize = 8192;
 
-/// What one process tells the others about a document.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Note {
-    /// Updates just stored under sequence numbers `first`, `first + 1`, … (with their authors).
-    Updates { first: i64, updates: Vec<(Option<i64>, Vec<u8>)> },
-    /// The log reaches `seq`: whoever knows less reads the rest from the database.
-    Head(i64),
-    /// A presence change (an encoded awareness update).
-    Awareness(Vec<u8>),
-    /// Someone opened the document: tell who is here.
-    QueryAwareness,
-    /// Who may do what changed: close the connections so they are checked again.
-    Kick,
-    /// The page is being deleted.
-    Forget,
-}
-
-/// What one process tells the others about the site.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SiteNote {
-    /// These pages changed (title, text, trash…): refresh what is derived from them (search).
-    Touched(Vec<i64>),
-    /// Every live connection must reconnect (an account lost its rights).
-    KickAll,
-}
+pub use super::notes::{Note, SiteNote};
 
 /// The site's own name on Redis, made once and kept in the database: every process of the site
 /// reads the same, and two sites sharing a Redis never hear each other.

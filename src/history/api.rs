@@ -6,7 +6,7 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::{routes::PER_PAGE, store, Revision};
+use super::{store, Revision, PER_PAGE};
 use crate::{
     access::{self, PageFor},
     error::{AppError, AppResult},

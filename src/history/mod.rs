@@ -15,6 +15,9 @@ use serde::Serialize;
 
 pub use diff::DiffCache;
 
+/// Revisions shown per page of the history (the page and the API).
+pub const PER_PAGE: u64 = 20;
+
 /// Why a revision was recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -17,9 +17,6 @@ use crate::{
     state::AppState,
 };
 
-/// Revisions shown per page of the history.
-pub const PER_PAGE: u64 = 20;
-
 #[derive(Deserialize)]
 pub struct ListQuery {
     #[serde(default)]
@@ -32,7 +29,8 @@ pub async fn list(
     PageFor { grant, page, .. }: PageFor<access::Read>,
     Query(q): Query<ListQuery>,
 ) -> AppResult<Html<String>> {
-    let (revisions, total, number) = store::list(&state.db, page.id, q.page, PER_PAGE).await?;
+    let (revisions, total, number) =
+        store::list(&state.db, page.id, q.page, super::PER_PAGE).await?;
     Ok(views::list(&ctx, &grant, &page, &revisions, number, total))
 }
 

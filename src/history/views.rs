@@ -2,7 +2,7 @@
 use axum::response::Html;
 use maud::{html, Markup, PreEscaped};
 
-use super::{diff, routes::PER_PAGE, Kind, Revision};
+use super::{diff, Kind, Revision, PER_PAGE};
 use crate::{
     access::SpaceGrant,
     layout::{page as layout_page, Ctx, Field},
