@@ -82,6 +82,11 @@ impl AppState {
         let hub = Hub::new(db.clone(), settings.collab.clone(), hooks, relay);
         let content_security_policy =
             layout::content_security_policy(&settings.base_url, &settings.map_tiles).into();
+        let mut senders = std::collections::HashMap::new();
+        if let Some(mail) = &settings.mail {
+            senders.insert(crate::mail::KIND.to_owned(), crate::mail::Mailer::new(mail)?.sender());
+        }
+        let outbox = crate::outbox::Outbox::new(db.clone(), senders, settings.outbox.clone());
         Ok(Self {
             db,
             settings: Arc::new(settings),
@@ -91,6 +96,7 @@ impl AppState {
             rendered,
             diffs: Arc::new(crate::history::DiffCache::new(crate::history::diff::DIFF_CACHE_BYTES)),
             content_security_policy,
+            outbox,
         })
     }
 }
@@ -110,6 +116,11 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(crate::home::show))
         .route("/setup", get(accounts::routes::setup_form).post(accounts::routes::setup))
         .route("/login", get(accounts::routes::login_form).post(accounts::routes::login))
+        .route("/password/forgot", get(accounts::reset::forgot_form).post(accounts::reset::forgot))
+        .route(
+            "/password/reset/{token}",
+            get(accounts::reset::reset_form).post(accounts::reset::reset),
+        )
         .route("/logout", post(accounts::routes::logout))
         .route("/signup", get(accounts::routes::signup_form).post(accounts::routes::signup))
         .route(
@@ -329,6 +340,13 @@ pub async fn launch(
     forms::store::ensure_builtin(&state.db).await?;
     directory::ensure_space(&state.db).await?;
     let sweeper = tokio::spawn(sweep(state.clone()));
+    // Mail leaves from here (when mail is set up), until the site stops.
+    let outbox_stop = tokio_util::sync::CancellationToken::new();
+    let outbox = state
+        .settings
+        .mail
+        .is_some()
+        .then(|| tokio::spawn(state.outbox.clone().run(outbox_stop.clone())));
     let hub = state.hub.clone();
     let search = state.search.clone();
     let limits = crate::listener::Limits {
@@ -338,6 +356,10 @@ pub async fn launch(
     };
     let served = crate::listener::serve(listener, router(state), limits, shutdown).await;
     sweeper.abort();
+    outbox_stop.cancel();
+    if let Some(outbox) = outbox {
+        let _ = outbox.await;
+    }
     // Every live document compacts and stops before the process ends.
     hub.shutdown().await;
     // Last projections are written; the index's lock is released for whoever opens it next.

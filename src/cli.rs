@@ -43,6 +43,9 @@ pub enum Command {
     /// Print the settings in force and where each came from (default, file, environment,
     /// flag), passwords masked.
     Config,
+    /// Mail.
+    #[command(subcommand)]
+    Mail(MailCommand),
     /// Rebuild the search index from the database (stop the server first).
     Reindex,
     /// Write the whole site (database and uploaded files) to a backup archive; the site may
@@ -85,6 +88,24 @@ pub enum UserCommand {
     },
     /// List accounts.
     List,
+    /// Set an account's password (for the administrator who lost theirs). The password is read
+    /// from standard input; every session of the account ends.
+    Password {
+        /// The account's e-mail address.
+        email: String,
+        /// Read the password from standard input (required: passwords never go on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// Send a test mail now (not through the outbox) and print what the server answered.
+    Test {
+        /// Where to send it.
+        address: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -136,6 +157,56 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 if user.is_admin { " (administrator)" } else { "" }
             );
             Ok(())
+        }
+        Command::User(UserCommand::Password { email, password_stdin: _ }) => {
+            let user = accounts::store::find_by_email(&db, &email)
+                .await?
+                .with_context(|| format!("no account has the address {email}"))?;
+            let mut password = String::new();
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            accounts::store::set_password(&db, user.id, password).await.map_err(|e| match e {
+                accounts::store::PasswordChangeError::ShortPassword => anyhow::anyhow!(
+                    "the password is too short: at least {} characters",
+                    accounts::MIN_PASSWORD_LEN
+                ),
+                other => anyhow::anyhow!("{other}"),
+            })?;
+            println!(
+                "The password of {} <{}> is changed; their sessions are ended.",
+                user.name, user.email
+            );
+            Ok(())
+        }
+        Command::Mail(MailCommand::Test { address }) => {
+            let mail_settings = settings.mail.as_ref().context(
+                "mail is not set up: give the mail server with --smtp-url or RUCHE_SMTP_URL",
+            )?;
+            let mailer = crate::mail::Mailer::new(mail_settings)?;
+            let mail = crate::mail::compose(crate::mail::Letter {
+                site_name: &settings.site_name,
+                to: &address,
+                subject: format!("Test — {}", settings.site_name),
+                greeting: "Bonjour,".to_owned(),
+                paragraphs: vec![
+                    "Ce courriel de test montre que le site peut envoyer du courrier.".to_owned(),
+                ],
+                action: Some(("Ouvrir le site".to_owned(), settings.base_url.clone())),
+                footer: "Envoyé par `ruche mail test`.".to_owned(),
+            });
+            match mailer.send(&mail).await {
+                Ok(answer) => {
+                    println!("Sent to {address}. The server answered: {answer}");
+                    Ok(())
+                }
+                Err(
+                    crate::outbox::Refusal::Final(reason) | crate::outbox::Refusal::Retry(reason),
+                ) => {
+                    bail!("the mail was not sent: {reason}")
+                }
+            }
         }
         Command::User(UserCommand::List) => {
             for user in accounts::store::list(&db).await? {

@@ -20,4 +20,7 @@ pub struct AppState {
     pub diffs: Arc<crate::history::diff::DiffCache>,
     /// The Content-Security-Policy of every answer (its nonce added per answer).
     pub content_security_policy: Arc<str>,
+    /// What the site sends out (mail), with its worker; `settings.mail` says whether mail is
+    /// set up at all.
+    pub outbox: crate::outbox::Outbox,
 }

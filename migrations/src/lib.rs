@@ -12,6 +12,7 @@ mod m20261123_000008_entries;
 mod m20261130_000009_upload_pages;
 mod m20261130_000010_join_requests;
 mod m20261130_000011_personal_time_zone;
+mod m20261130_000012_mail;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000009_upload_pages::Migration),
             Box::new(m20261130_000010_join_requests::Migration),
             Box::new(m20261130_000011_personal_time_zone::Migration),
+            Box::new(m20261130_000012_mail::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@ pub mod extract;
 pub mod invitations;
 pub mod password;
 pub mod ratelimit;
+pub mod reset;
 pub mod routes;
 pub mod session_store;
 pub mod signup;

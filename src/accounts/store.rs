@@ -174,6 +174,27 @@ pub async fn change_password(
     Ok(())
 }
 
+/// Sets a new password without the current one (a reset link, the command line). Every session
+/// signed in with the old one ends (their fingerprint no longer matches).
+pub async fn set_password<C: ConnectionTrait>(
+    db: &C,
+    id: UserId,
+    new: &str,
+) -> Result<User, PasswordChangeError> {
+    if new.chars().count() < MIN_PASSWORD_LEN {
+        return Err(PasswordChangeError::ShortPassword);
+    }
+    let model = user::Entity::find_by_id(id.0)
+        .one(db)
+        .await
+        .map_err(anyhow::Error::from)?
+        .ok_or_else(|| anyhow::anyhow!("account {} vanished", id.0))?;
+    let hash = password::hash(new.to_owned()).await?;
+    let mut active: user::ActiveModel = model.into();
+    active.password_hash = Set(hash);
+    Ok(active.update(db).await.map_err(anyhow::Error::from)?.into())
+}
+
 /// Why a name was refused.
 #[derive(Debug)]
 pub enum NameError {

@@ -57,6 +57,7 @@ pub fn login(ctx: &Ctx, email: &str, next: &str, error: Option<String>) -> Html<
                 (Field::new("password", ctx.t("account.password")).kind("password").autocomplete("current-password").render())
                 button type="submit" { (ctx.t("login.submit")) }
             }
+            p { a href="/password/forgot" { (ctx.t("login.forgot")) } }
             p { a href="/signup" { (ctx.t("login.no_account")) } }
         },
     )

@@ -65,6 +65,7 @@ macro_rules! every_table {
         $each!("sessions", crate::accounts::entity::session);
         $each!("api_tokens", crate::accounts::entity::api_token);
         $each!("invitations", crate::accounts::entity::invitation);
+        $each!("password_resets", crate::accounts::entity::password_reset);
         $each!("site_settings", crate::accounts::entity::site_setting);
         $each!("spaces", crate::spaces::entity::space);
         $each!("memberships", crate::spaces::entity::membership);
@@ -82,6 +83,7 @@ macro_rules! every_table {
         $each!("entry_fields", crate::forms::entity::entry_field);
         $each!("uploads", crate::forms::entity::upload);
         $each!("upload_pages", crate::forms::entity::upload_page);
+        $each!("outbox_messages", crate::outbox::entity);
     };
 }
 

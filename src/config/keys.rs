@@ -39,6 +39,8 @@ pub struct Keys {
     pub max_form_choices: u64,
     pub map_tiles: String,
     pub map_attribution: String,
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
 }
 
 pub const DEFAULT_ADDR: SocketAddr =
@@ -76,6 +78,8 @@ impl Default for Keys {
             max_form_choices: 100,
             map_tiles: "https://tile.openstreetmap.org/{z}/{x}/{y}.png".to_owned(),
             map_attribution: "© OpenStreetMap contributors".to_owned(),
+            smtp_url: None,
+            mail_from: "Ruche <ruche@localhost>".to_owned(),
         }
     }
 }
@@ -157,6 +161,8 @@ pub struct Flags {
     pub trusted_proxies: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_origins: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smtp_url: Option<String>,
 }
 
 /// Variables read without the `RUCHE_` prefix too, as other programs name them.
@@ -178,6 +184,7 @@ pub fn flag(key: &str) -> Option<String> {
         "base_url",
         "trusted_proxies",
         "allowed_origins",
+        "smtp_url",
     ];
     flagged.contains(&key).then(|| format!("--{}", key.replace('_', "-")))
 }

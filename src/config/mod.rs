@@ -60,6 +60,11 @@ pub struct ServeArgs {
     /// comma-separated (`https://wiki.example.org`); the base URL's origin always may.
     #[arg(long = "allowed-origins", value_delimiter = ',', global = true)]
     pub allowed_origins: Option<Vec<String>>,
+
+    /// The mail server (`smtp://host:25`, `smtp://host:587?tls=required`,
+    /// `smtps://user:password@host:465`). Without it, the site sends no mail.
+    #[arg(long = "smtp-url", global = true)]
+    pub smtp_url: Option<String>,
 }
 
 /// Everything the application needs to know about where and how it runs.
@@ -106,6 +111,10 @@ pub struct Settings {
     pub map_attribution: String,
     /// Where the site's days and hours are told (`Europe/Paris`).
     pub time_zone: chrono_tz::Tz,
+    /// How mail leaves (none: the site sends none, and says so where it would).
+    pub mail: Option<crate::mail::MailSettings>,
+    /// How the outbox retries (not a key: tests make it quick).
+    pub outbox: crate::outbox::OutboxSettings,
 }
 
 pub const DEFAULT_ADDR: SocketAddr = keys::DEFAULT_ADDR;
@@ -127,6 +136,7 @@ pub fn layers(site: &SiteArgs, serve: &ServeArgs) -> Figment {
         base_url: serve.base_url.clone(),
         trusted_proxies: serve.trusted_proxies.clone(),
         allowed_origins: serve.allowed_origins.clone(),
+        smtp_url: serve.smtp_url.clone(),
     };
     figment
         .merge(Env::raw().only(keys::UNPREFIXED))
@@ -267,7 +277,15 @@ impl Settings {
             max_presence_bytes: size(k.max_presence_bytes),
             ..crate::collab::CollabSettings::default()
         };
+        let mail = match &k.smtp_url {
+            Some(url) => Some(crate::mail::MailSettings::new(url, &k.mail_from).map_err(|e| {
+                anyhow::anyhow!("the setting smtp_url or mail_from ({}): {e}", from("smtp_url"))
+            })?),
+            None => None,
+        };
         Ok(Self {
+            mail,
+            outbox: crate::outbox::OutboxSettings::default(),
             addr: k.addr,
             base_url,
             uploads_dir: k.uploads.clone().unwrap_or_else(|| k.data.join("uploads")),
@@ -457,6 +475,10 @@ mod tests {
                 s.map_tiles.starts_with("https://tiles.")
             }),
             ("map_attribution", "Les tuiles", |s| s.map_attribution == "Les tuiles"),
+            ("smtp_url", "smtp://mail.example.org:2525", |s| s.mail.is_some()),
+            ("mail_from", "Chantiers <wiki@example.org>", |s| {
+                s.mail.as_ref().is_some_and(|m| m.from.to_string().contains("wiki@example.org"))
+            }),
         ]
     }
 

@@ -17,6 +17,7 @@ use tokio::sync::oneshot;
 
 pub mod fuzzing;
 pub mod inert;
+pub mod smtp;
 pub mod yclient;
 
 pub const PASSWORD: &str = "correct horse battery";

@@ -1,0 +1,262 @@
+//! Getting back into one's account: "Mot de passe oublié ?" sends a single-use link (valid one
+//! hour, stored hashed) by mail; following it sets a new password, signs the person in and ends
+//! every other session. The answer never tells whether an address has an account.
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    response::{Html, IntoResponse, Redirect, Response},
+};
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
+};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::{
+    csrf::CsrfForm,
+    entity::password_reset,
+    extract::sign_in,
+    ratelimit::{self, Verdict},
+    store::{self, PasswordChangeError},
+    tokens::{generate_secret, hash_secret},
+    User, MIN_PASSWORD_LEN,
+};
+use crate::{
+    client_addr::ClientAddr,
+    error::{AppError, AppResult},
+    i18n::Lang,
+    layout::{flash, page, Ctx, Field, FlashKind},
+    query::Query,
+    state::AppState,
+};
+
+/// How long a reset link works.
+pub const VALID_FOR: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// Makes a reset link for `user` (in `db`, the transaction that also writes its mail).
+pub async fn new_link<C: ConnectionTrait>(
+    db: &C,
+    base_url: &str,
+    user: &User,
+) -> anyhow::Result<String> {
+    let token = generate_secret();
+    let now = Utc::now();
+    password_reset::ActiveModel {
+        token_hash: Set(hash_secret(&token)),
+        user_id: Set(user.id.0),
+        created_at: Set(now),
+        expires_at: Set(now + VALID_FOR),
+        used_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    Ok(format!("{base_url}/password/reset/{token}"))
+}
+
+/// The reset mail for `user`, holding `link`.
+pub fn mail(lang: Lang, site_name: &str, user: &User, link: &str) -> crate::mail::Mail {
+    crate::mail::compose(crate::mail::Letter {
+        site_name,
+        to: &user.email,
+        subject: lang.tf("reset.mail_subject", &[("site", site_name)]),
+        greeting: lang.tf("reset.mail_greeting", &[("name", &user.name)]),
+        paragraphs: vec![lang.t("reset.mail_body"), lang.t("reset.mail_valid")],
+        action: Some((lang.t("reset.mail_action"), link.to_owned())),
+        footer: lang.t("reset.mail_footer"),
+    })
+}
+
+/// Writes a reset link and its mail to the outbox, in one transaction; wakes the outbox.
+pub async fn send_link(state: &AppState, lang: Lang, user: &User) -> anyhow::Result<()> {
+    let txn = state.db.begin().await?;
+    let link = new_link(&txn, &state.settings.base_url, user).await?;
+    crate::mail::enqueue(&txn, &mail(lang, &state.settings.site_name, user, &link)).await?;
+    txn.commit().await?;
+    state.outbox.wake();
+    Ok(())
+}
+
+/// The account a token opens, if it is known, unused and not expired.
+async fn account_for(state: &AppState, token: &str) -> anyhow::Result<Option<User>> {
+    let Some(row) = password_reset::Entity::find_by_id(hash_secret(token)).one(&state.db).await?
+    else {
+        return Ok(None);
+    };
+    if row.used_at.is_some() || row.expires_at <= Utc::now() {
+        return Ok(None);
+    }
+    Ok(store::find(&state.db, super::UserId(row.user_id)).await?.filter(|u| !u.disabled))
+}
+
+#[derive(Deserialize, Default)]
+pub struct ForgotQuery {
+    #[serde(default)]
+    sent: Option<String>,
+}
+
+/// `GET /password/forgot`: the address to send a link to (or, once sent, what to do next).
+pub async fn forgot_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<ForgotQuery>,
+) -> AppResult<Html<String>> {
+    let ctx = ctx.with_forms().await?;
+    let mail_on = state.settings.mail.is_some();
+    let title = ctx.t("reset.title");
+    Ok(page(
+        &ctx,
+        &title,
+        maud::html! {
+            h1 { (title) }
+            @if q.sent.is_some() {
+                div.flash.flash-ok role="status" {
+                    p { (ctx.t("reset.sent")) }
+                    p { (ctx.tf("reset.sent_valid", &[("minutes", "60")])) }
+                }
+            }
+            @if mail_on {
+                p.lead { (ctx.t("reset.lead")) }
+                form.card method="post" action="/password/forgot" {
+                    (ctx.csrf_field())
+                    (Field::new("email", ctx.t("account.email")).kind("email").autocomplete("email").render())
+                    button type="submit" { (ctx.t("reset.send")) }
+                }
+            } @else {
+                p.notice role="note" { (ctx.t("reset.no_mail")) }
+            }
+            p { a href="/login" { "← " (ctx.t("reset.back_to_sign_in")) } }
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct ForgotFields {
+    #[serde(default)]
+    email: String,
+}
+
+/// `POST /password/forgot`: sends a link if the address has an account; answers the same either
+/// way (a redirect to the same page), so nobody learns who is registered.
+pub async fn forgot(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    lang: Lang,
+    CsrfForm(fields): CsrfForm<ForgotFields>,
+) -> AppResult<Response> {
+    let email = fields.email.trim().to_lowercase();
+    match state.sign_in_limits.verdict(&format!("reset:{email}"), client) {
+        Verdict::Allow => {}
+        Verdict::SlowDown => tokio::time::sleep(ratelimit::SLOW_DOWN).await,
+        Verdict::Refuse => return Err(AppError::TooManyRequests),
+    }
+    // Each request counts, found or not: asking again and again is slowed, then refused.
+    state.sign_in_limits.failed(&format!("reset:{email}"), client);
+    if state.settings.mail.is_some() {
+        if let Some(user) = store::find_by_email(&state.db, &email).await?.filter(|u| !u.disabled) {
+            send_link(&state, lang, &user).await?;
+        }
+    }
+    Ok(Redirect::to("/password/forgot?sent=1").into_response())
+}
+
+/// The page for a link that does not work (used, expired, unknown): the same for each.
+fn invalid(ctx: &Ctx) -> Response {
+    let title = ctx.t("reset.invalid_title");
+    (
+        StatusCode::NOT_FOUND,
+        page(
+            ctx,
+            &title,
+            maud::html! {
+                h1 { (title) }
+                p { (ctx.t("reset.invalid")) }
+                p { a.button href="/password/forgot" { (ctx.t("reset.ask_again")) } }
+            },
+        ),
+    )
+        .into_response()
+}
+
+fn reset_page(ctx: &Ctx, token: &str, error: Option<String>) -> Html<String> {
+    let title = ctx.t("reset.new_title");
+    let min = MIN_PASSWORD_LEN.to_string();
+    page(
+        ctx,
+        &title,
+        maud::html! {
+            h1 { (title) }
+            form.card method="post" action={"/password/reset/" (token)} {
+                (ctx.csrf_field())
+                (Field::new("password", ctx.t("account.new_password")).kind("password").autocomplete("new-password")
+                    .hint(ctx.tf("account.password_hint", &[("min", &min)])).error(error).render())
+                (Field::new("password_confirmation", ctx.t("reset.confirm")).kind("password").autocomplete("new-password").render())
+                button type="submit" { (ctx.t("reset.save")) }
+            }
+        },
+    )
+}
+
+/// `GET /password/reset/{token}`: the new password's form, or why the link does not work.
+pub async fn reset_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+) -> AppResult<Response> {
+    let ctx = ctx.with_forms().await?;
+    if account_for(&state, &token).await?.is_none() {
+        return Ok(invalid(&ctx));
+    }
+    Ok(reset_page(&ctx, &token, None).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ResetFields {
+    #[serde(default)]
+    password: String,
+    password_confirmation: Option<String>,
+}
+
+/// `POST /password/reset/{token}`: sets the password, uses the link up, signs the person in.
+pub async fn reset(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    Path(token): Path<String>,
+    CsrfForm(fields): CsrfForm<ResetFields>,
+) -> AppResult<Response> {
+    let ctx = ctx.with_forms().await?;
+    let Some(user) = account_for(&state, &token).await? else { return Ok(invalid(&ctx)) };
+    if fields.password_confirmation.as_ref().is_some_and(|c| *c != fields.password) {
+        let error = Some(ctx.t("reset.mismatch"));
+        return Ok(
+            (StatusCode::UNPROCESSABLE_ENTITY, reset_page(&ctx, &token, error)).into_response()
+        );
+    }
+    let txn = state.db.begin().await?;
+    // Used up first: of two forms sent at once with the same link, one only goes through.
+    let used = password_reset::Entity::update_many()
+        .col_expr(password_reset::Column::UsedAt, sea_orm::sea_query::Expr::value(Some(Utc::now())))
+        .filter(password_reset::Column::TokenHash.eq(hash_secret(&token)))
+        .filter(password_reset::Column::UsedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if used.rows_affected != 1 {
+        return Ok(invalid(&ctx));
+    }
+    let changed = match store::set_password(&txn, user.id, &fields.password).await {
+        Ok(changed) => changed,
+        Err(PasswordChangeError::ShortPassword) => {
+            let error =
+                Some(ctx.tf("account.password_hint", &[("min", &MIN_PASSWORD_LEN.to_string())]));
+            return Ok(
+                (StatusCode::UNPROCESSABLE_ENTITY, reset_page(&ctx, &token, error)).into_response()
+            );
+        }
+        Err(err) => return Err(AppError::Internal(anyhow::anyhow!("{err}"))),
+    };
+    txn.commit().await?;
+    sign_in(&session, &changed).await?;
+    flash(&session, FlashKind::Success, ctx.t("reset.done")).await?;
+    Ok(Redirect::to("/").into_response())
+}

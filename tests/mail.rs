@@ -1,0 +1,232 @@
+//! Mail (issue 17): it leaves through the outbox to a real SMTP server started by the test, and
+//! brings people back into their account.
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+mod common;
+
+use std::time::Duration;
+
+use common::{smtp::SmtpSink, Backend, TestApp};
+use reqwest::StatusCode;
+
+on_each_backend!(
+    forgetting_ones_password_gets_one_back_in,
+    the_answer_does_not_tell_who_has_an_account,
+    a_mail_queued_while_the_server_is_away_arrives_once_it_is_back,
+    a_recipient_the_server_refuses_is_given_up_without_blocking_others
+);
+
+/// The site, sending its mail to `sink`, retrying quickly.
+async fn site(app: &TestApp, sink_url: &str) -> TestApp {
+    let url = sink_url.to_owned();
+    TestApp::start_configured(&app.database_url, move |s| {
+        s.mail =
+            Some(ruche::mail::MailSettings::new(&url, "Chantiers <wiki@example.org>").unwrap());
+        s.outbox.first_retry = Duration::from_millis(200);
+        s.outbox.poll = Duration::from_millis(100);
+    })
+    .await
+}
+
+/// Asks for a reset link for `email`, from a fresh browser; answers the response.
+async fn ask_link(app: &TestApp, email: &str) -> reqwest::Response {
+    let browser = app.browser();
+    app.post_form(&browser, "/password/forgot", "/password/forgot", &[("email", email)]).await
+}
+
+async fn forgetting_ones_password_gets_one_back_in(app: &TestApp) {
+    let sink = SmtpSink::start().await;
+    let app = site(app, &sink.url()).await;
+    app.create_user("claire@example.org", "Claire Martin", false).await;
+    let elsewhere = app.signed_in("claire@example.org").await;
+    let (_, login) = app.get_text(None, "/login").await;
+    assert!(login.contains("href=\"/password/forgot\""), "the way back starts at sign-in");
+
+    let asked = ask_link(&app, "Claire@Example.org ").await;
+    assert_eq!(asked.status(), StatusCode::SEE_OTHER);
+    assert_eq!(asked.headers()["location"], "/password/forgot?sent=1");
+    let mail = sink.wait_for(1).await.remove(0);
+    assert_eq!(mail.to, ["claire@example.org"]);
+    assert!(mail.subject().contains("Choisir un nouveau mot de passe"), "{}", mail.subject());
+    assert!(mail.text().contains("Bonjour Claire Martin"), "{}", mail.text());
+    assert!(mail.html().contains("Choisir un nouveau mot de passe</a>"), "an HTML part too");
+    let link = mail.link(&app.url("/password/reset/"));
+    let path = link.trim_start_matches(&app.url(""));
+
+    let browser = app.browser();
+    let (status, form) = app.get_text(Some(&browser), path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(form.contains("name=\"password_confirmation\""), "{form}");
+    let mismatch = app
+        .post_form(
+            &browser,
+            path,
+            path,
+            &[
+                ("password", "un autre mot de passe"),
+                ("password_confirmation", "pas pareil du tout"),
+            ],
+        )
+        .await;
+    assert_eq!(mismatch.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let done = app
+        .post_form(
+            &browser,
+            path,
+            path,
+            &[
+                ("password", "un autre mot de passe"),
+                ("password_confirmation", "un autre mot de passe"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    let (_, account) = app.get_text(Some(&browser), "/account").await;
+    assert!(account.contains("claire@example.org"), "signed in at once: {account}");
+    // The other session ended; the link is used up; the new password works.
+    let old = elsewhere.get(app.url("/account")).send().await.unwrap();
+    assert_eq!(old.status(), StatusCode::SEE_OTHER, "the old session is signed out");
+    let (status, again) = app.get_text(None, path).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        again.contains("Ce lien ne marche plus") && again.contains("/password/forgot"),
+        "{again}"
+    );
+    let fresh = app.browser();
+    let signed = app.sign_in_response(&fresh, "claire@example.org", "un autre mot de passe").await;
+    assert_eq!(signed.status(), StatusCode::SEE_OTHER);
+    // A made-up token reads exactly like a used one.
+    let (status, guessed) = app.get_text(None, "/password/reset/abcdefghijklmnop").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(guessed.contains("Ce lien ne marche plus"));
+    app.stop().await;
+}
+
+async fn the_answer_does_not_tell_who_has_an_account(app: &TestApp) {
+    let sink = SmtpSink::start().await;
+    let app = site(app, &sink.url()).await;
+    app.create_user("claire@example.org", "Claire Martin", false).await;
+    let known = ask_link(&app, "claire@example.org").await;
+    let unknown = ask_link(&app, "personne@example.org").await;
+    assert_eq!(known.status(), unknown.status());
+    assert_eq!(known.headers()["location"], unknown.headers()["location"]);
+    let (known, unknown) = (known.bytes().await.unwrap(), unknown.bytes().await.unwrap());
+    assert_eq!(known, unknown, "byte for byte");
+    assert_eq!(sink.wait_for(1).await.len(), 1);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sink.received().len(), 1, "nothing is sent to an address without an account");
+    app.stop().await;
+}
+
+async fn a_mail_queued_while_the_server_is_away_arrives_once_it_is_back(app: &TestApp) {
+    let sink = SmtpSink::start().await;
+    let port = sink.stop();
+    let url = format!("smtp://127.0.0.1:{port}");
+    let app = site(app, &url).await;
+    app.create_user("claire@example.org", "Claire Martin", false).await;
+    assert_eq!(ask_link(&app, "claire@example.org").await.status(), StatusCode::SEE_OTHER);
+    // Refused a few times meanwhile: kept, with the reason.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let queued = ruche::outbox::recent(&app.db, 10).await.unwrap();
+    assert_eq!(queued.len(), 1);
+    assert!(queued[0].attempts >= 1 && queued[0].sent_at.is_none(), "{queued:?}");
+    assert!(queued[0].last_error.is_some());
+    // The server is back: the mail arrives, once.
+    let sink = SmtpSink::start_on(port).await;
+    sink.wait_for(1).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(sink.received().len(), 1);
+    let sent = ruche::outbox::recent(&app.db, 10).await.unwrap();
+    assert!(sent[0].sent_at.is_some(), "{sent:?}");
+    app.stop().await;
+}
+
+async fn a_recipient_the_server_refuses_is_given_up_without_blocking_others(app: &TestApp) {
+    let sink = SmtpSink::start().await;
+    sink.refuse("parti@example.org");
+    let app = site(app, &sink.url()).await;
+    app.create_user("parti@example.org", "Parti", false).await;
+    app.create_user("claire@example.org", "Claire Martin", false).await;
+    ask_link(&app, "parti@example.org").await;
+    ask_link(&app, "claire@example.org").await;
+    let mails = sink.wait_for(1).await;
+    assert_eq!(mails[0].to, ["claire@example.org"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let outbox = ruche::outbox::recent(&app.db, 10).await.unwrap();
+    let refused = outbox.iter().find(|m| m.recipient == "parti@example.org").unwrap();
+    assert!(refused.failed_at.is_some(), "given up at once: {refused:?}");
+    assert!(refused.last_error.as_deref().unwrap_or("").contains("550"), "{refused:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn without_mail_the_site_says_so() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    let (_, page) = app.get_text(None, "/password/forgot").await;
+    assert!(page.contains("Ce site n'envoie pas de courriels"), "{page}");
+    assert!(!page.contains("name=\"email\""), "no form that would send nothing");
+    app.stop().await;
+}
+
+/// Runs the `ruche` command over `data`, with `stdin`; answers (success, standard output and
+/// error together).
+async fn ruche(data: &std::path::Path, args: &[&str], stdin: &str) -> (bool, String) {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ruche"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).await.unwrap();
+    let out = child.wait_with_output().await.unwrap();
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+#[tokio::test]
+async fn the_command_line_sends_a_test_mail_and_sets_a_lost_password() {
+    let sink = SmtpSink::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let (ok, said) =
+        ruche(data.path(), &["--smtp-url", &sink.url(), "mail", "test", "claire@example.org"], "")
+            .await;
+    assert!(ok && said.contains("250"), "{said}");
+    assert_eq!(sink.wait_for(1).await[0].to, ["claire@example.org"]);
+    let (ok, said) = ruche(data.path(), &["mail", "test", "claire@example.org"], "").await;
+    assert!(!ok && said.contains("mail is not set up"), "{said}");
+
+    let (ok, said) = ruche(
+        data.path(),
+        &["user", "add", "admin@example.org", "--name", "Admin", "--password-stdin", "--admin"],
+        "un mot de passe assez long\n",
+    )
+    .await;
+    assert!(ok, "{said}");
+    let (ok, said) = ruche(
+        data.path(),
+        &["user", "password", "admin@example.org", "--password-stdin"],
+        "court\n",
+    )
+    .await;
+    assert!(!ok && said.contains("too short"), "{said}");
+    let (ok, said) = ruche(
+        data.path(),
+        &["user", "password", "admin@example.org", "--password-stdin"],
+        "le nouveau mot de passe\n",
+    )
+    .await;
+    assert!(ok, "{said}");
+    let db = ruche::db::connect(&ruche::config::sqlite_url(&data.path().join("ruche.db")))
+        .await
+        .unwrap();
+    let signed =
+        ruche::accounts::store::authenticate(&db, "admin@example.org", "le nouveau mot de passe")
+            .await
+            .unwrap();
+    assert!(matches!(signed, ruche::accounts::store::SignIn::Ok(_)));
+}
