@@ -135,6 +135,8 @@ pub fn router(state: AppState) -> Router {
         .route("/account/tokens", post(accounts::routes::create_token))
         .route("/account/tokens/{id}/revoke", post(accounts::routes::revoke_token))
         .route("/admin/users", get(accounts::admin::users))
+        .route("/admin/mail", get(crate::mail::admin::list))
+        .route("/admin/mail/{id}/again", post(crate::mail::admin::again))
         .route("/admin/forms", get(forms::admin::index).post(forms::admin::create))
         .route("/admin/forms/{key}", get(forms::admin::edit).post(forms::admin::save))
         .route("/admin/invitations", post(accounts::admin::invite))

@@ -12,7 +12,8 @@ on_each_backend!(
     forgetting_ones_password_gets_one_back_in,
     the_answer_does_not_tell_who_has_an_account,
     a_mail_queued_while_the_server_is_away_arrives_once_it_is_back,
-    a_recipient_the_server_refuses_is_given_up_without_blocking_others
+    a_recipient_the_server_refuses_is_given_up_without_blocking_others,
+    an_administrator_sends_a_way_back_in_and_follows_the_mail
 );
 
 /// The site, sending its mail to `sink`, retrying quickly.
@@ -229,4 +230,63 @@ async fn the_command_line_sends_a_test_mail_and_sets_a_lost_password() {
             .await
             .unwrap();
     assert!(matches!(signed, ruche::accounts::store::SignIn::Ok(_)));
+}
+
+async fn an_administrator_sends_a_way_back_in_and_follows_the_mail(app: &TestApp) {
+    let sink = SmtpSink::start().await;
+    sink.refuse("parti@example.org");
+    let app = site(app, &sink.url()).await;
+    app.create_user("admin@example.org", "Admin", true).await;
+    let claire = app.create_user("claire@example.org", "Claire Martin", false).await;
+    let parti = app.create_user("parti@example.org", "Parti", false).await;
+    let admin = app.signed_in("admin@example.org").await;
+    for user in [&claire, &parti] {
+        let sent = app
+            .post_form(&admin, "/admin/users", &format!("/admin/users/{}/reset", user.id.0), &[])
+            .await;
+        assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+    }
+    let mail = sink.wait_for(1).await.remove(0);
+    assert_eq!(mail.to, ["claire@example.org"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_, page) = app.get_text(Some(&admin), "/admin/mail").await;
+    assert!(page.contains("claire@example.org") && page.contains("Envoyé le"), "{page}");
+    assert!(page.contains("Abandonné") && page.contains("550"), "{page}");
+    // Sent again (the server still refuses: given up again, and nothing else is disturbed).
+    let failed = ruche::outbox::recent(&app.db, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.recipient == "parti@example.org")
+        .unwrap();
+    let again = app
+        .post_form(&admin, "/admin/mail", &format!("/admin/mail/{}/again", failed.id), &[])
+        .await;
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    // Others may not see this page.
+    let claire_browser = app.signed_in("claire@example.org").await;
+    let refused = claire_browser.get(app.url("/admin/mail")).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn without_mail_the_administrator_gets_the_link_to_pass_on() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    app.create_user("admin@example.org", "Admin", true).await;
+    let claire = app.create_user("claire@example.org", "Claire Martin", false).await;
+    let admin = app.signed_in("admin@example.org").await;
+    app.post_form(&admin, "/admin/users", &format!("/admin/users/{}/reset", claire.id.0), &[])
+        .await;
+    let (_, page) = app.get_text(Some(&admin), "/admin/users").await;
+    let start = page.find("/password/reset/").expect("the link is shown");
+    let token: String = page[start + 16..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    let (status, form) = app.get_text(None, &format!("/password/reset/{token}")).await;
+    assert_eq!(status, StatusCode::OK, "{form}");
+    let (_, mail) = app.get_text(Some(&admin), "/admin/mail").await;
+    assert!(mail.contains("Le courrier n'est pas configuré"), "{mail}");
+    app.stop().await;
 }

@@ -49,6 +49,7 @@ fn view(
         &title,
         html! {
             h1 { (title) }
+            p.actions { a.button.secondary href="/admin/mail" { (ctx.t("admin.mail")) } }
             section aria-labelledby="invite" {
                 h2 #invite { (ctx.t("admin.invite")) }
                 p { (ctx.t("admin.invite_intro")) }
@@ -122,6 +123,12 @@ fn view(
                                         @else { (ctx.t("admin.active")) }
                                     }
                                     td.actions {
+                                        form method="post" action={"/admin/users/" (user.id.0) "/reset"} {
+                                            (ctx.csrf_field())
+                                            button.small.secondary type="submit" aria-label={(ctx.t("admin.reset")) " — " (user.name)} {
+                                                (ctx.t("admin.reset"))
+                                            }
+                                        }
                                         @if Some(user.id) != me {
                                             @let actions = [
                                                 (if user.disabled { "enable" } else { "disable" }),
@@ -190,7 +197,27 @@ pub async fn set_signup(
 #[derive(Deserialize)]
 pub struct Empty {}
 
-/// `POST /admin/users/{id}/{disable|enable|promote|demote}`; nobody changes their own account
+/// A way back into an account for someone who lost their password: by mail when mail is set
+/// up, else a link shown once for the administrator to pass on.
+async fn reset_link(
+    state: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    target: UserId,
+) -> AppResult<Response> {
+    let user = store::find(&state.db, target).await?.ok_or(AppError::NotFound)?;
+    let said = if state.settings.mail.is_some() {
+        super::reset::send_link(state, ctx.lang, &user).await?;
+        ctx.tf("admin.reset_sent", &[("email", &user.email)])
+    } else {
+        let link = super::reset::new_link(&state.db, &state.settings.base_url, &user).await?;
+        ctx.tf("admin.reset_link", &[("name", &user.name), ("link", &link)])
+    };
+    flash(session, FlashKind::Success, said).await?;
+    Ok(Redirect::to("/admin/users").into_response())
+}
+
+/// `POST /admin/users/{id}/{disable|enable|promote|demote|reset}`; nobody changes their own account
 /// here, so the site always keeps the administrator doing it.
 pub async fn change_user(
     State(state): State<AppState>,
@@ -201,6 +228,9 @@ pub async fn change_user(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> AppResult<Response> {
     let target = UserId(id);
+    if action == "reset" {
+        return reset_link(&state, &ctx, &session, target).await;
+    }
     if target == admin.id {
         return Err(AppError::Conflict(ctx.t("admin.not_yourself")));
     }

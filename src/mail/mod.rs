@@ -2,6 +2,8 @@
 //! and how it leaves (SMTP through lettre). Mail is never sent from a request: it is written to
 //! the outbox (`mail::enqueue`, in the transaction of the change that causes it), and the outbox
 //! worker hands it to `Mailer::send`.
+pub mod admin;
+
 use lettre::{
     message::{
         header::{HeaderName, HeaderValue},
