@@ -20,8 +20,12 @@ async fn people_co_edit_in_real_chromium() {
         eprintln!("browser tests skipped: install chromium and run `npm ci` in web/");
         return;
     }
+    // Mail goes to a real SMTP server of the test's (the forgotten password's form shows).
+    let sink = common::smtp::SmtpSink::start().await;
+    let smtp = sink.url();
     // The scenarios sign the same people in many times within a minute.
-    let app = TestApp::start_with(Backend::Sqlite, |s| {
+    let app = TestApp::start_with(Backend::Sqlite, move |s| {
+        s.mail = Some(ruche::mail::MailSettings::new(&smtp, "Ruche <ruche@example.org>").unwrap());
         s.login_attempts_per_minute = 1000;
         // No tile server in tests: the map draws its markers on an empty background.
         s.map_tiles = "/no-tiles/{z}/{x}/{y}.png".into();

@@ -320,7 +320,10 @@ test('accessibility: no serious or critical axe violations', async () => {
     [anonymous.page, '/map', 'map'],
     [member.page, '/s/ressources/le-labo-de-l-ess/fields', 'entry-form'],
     [member.page, '/forms/organisation?view=table', 'table'],
-    [anonymous.page, '/search?q=coop%C3%A9ration', 'search']
+    [anonymous.page, '/search?q=coop%C3%A9ration', 'search'],
+    [anonymous.page, '/password/forgot', 'password-forgot'],
+    [member.page, '/account', 'account'],
+    [member.page, '/s/chantier-1/members', 'members']
   ]
   const problems = []
   for (const [page, url, name] of pages) {
