@@ -149,6 +149,7 @@ pub fn router(state: AppState) -> Router {
         .route("/s/{space}/members/requests", post(spaces::routes::ask_to_join))
         .route("/s/{space}/members/requests/{id}", post(spaces::routes::answer_request))
         .route("/s/{space}/members/{user}", post(spaces::routes::change_member))
+        .route("/s/{space}/invitations/{id}/withdraw", post(spaces::routes::withdraw_invitation))
         .route(
             "/s/{space}/settings",
             get(spaces::routes::settings_form).post(spaces::routes::update_settings),

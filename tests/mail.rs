@@ -13,7 +13,8 @@ on_each_backend!(
     the_answer_does_not_tell_who_has_an_account,
     a_mail_queued_while_the_server_is_away_arrives_once_it_is_back,
     a_recipient_the_server_refuses_is_given_up_without_blocking_others,
-    an_administrator_sends_a_way_back_in_and_follows_the_mail
+    an_administrator_sends_a_way_back_in_and_follows_the_mail,
+    an_invitation_into_a_space_arrives_and_works_once
 );
 
 /// The site, sending its mail to `sink`, retrying quickly.
@@ -288,5 +289,86 @@ async fn without_mail_the_administrator_gets_the_link_to_pass_on() {
     assert_eq!(status, StatusCode::OK, "{form}");
     let (_, mail) = app.get_text(Some(&admin), "/admin/mail").await;
     assert!(mail.contains("Le courrier n'est pas configuré"), "{mail}");
+    app.stop().await;
+}
+
+async fn an_invitation_into_a_space_arrives_and_works_once(app: &TestApp) {
+    use ruche::spaces::{Role, Visibility};
+    let sink = SmtpSink::start().await;
+    let app = site(app, &sink.url()).await;
+    let space = app.create_space("copil", "Comité de pilotage", Visibility::Private).await;
+    let owner = app.create_user("claire@example.org", "Claire Martin", false).await;
+    app.add_member(&space, &owner, Role::Owner).await;
+    app.create_user("julien@example.org", "Julien Roux", false).await;
+    let claire = app.signed_in("claire@example.org").await;
+
+    // Someone with an account is added at once, and told.
+    let added = app
+        .post_form(
+            &claire,
+            "/s/copil/members",
+            "/s/copil/members",
+            &[("email", "julien@example.org"), ("role", "viewer")],
+        )
+        .await;
+    assert_eq!(added.status(), StatusCode::SEE_OTHER);
+    let told = sink.wait_for(1).await.remove(0);
+    assert_eq!(told.to, ["julien@example.org"]);
+    assert!(told.subject().contains("Comité de pilotage"), "{}", told.subject());
+
+    // Someone without one gets an invitation into the space.
+    let bad = app
+        .post_form(
+            &claire,
+            "/s/copil/members",
+            "/s/copil/members",
+            &[("email", "pas une adresse"), ("role", "editor")],
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let invited = app
+        .post_form(
+            &claire,
+            "/s/copil/members",
+            "/s/copil/members",
+            &[("email", "Nadia@Example.org"), ("role", "editor")],
+        )
+        .await;
+    assert_eq!(invited.status(), StatusCode::SEE_OTHER);
+    let (_, members) = app.get_text(Some(&claire), "/s/copil/members").await;
+    assert!(
+        members.contains("Invitations en attente") && members.contains("nadia@example.org"),
+        "{members}"
+    );
+    let mail = sink.wait_for(2).await.remove(1);
+    assert_eq!(mail.to, ["nadia@example.org"]);
+    assert!(mail.text().contains("Claire Martin vous invite"), "{}", mail.text());
+    let link = mail.link(&app.url("/invite/"));
+    let path = link.trim_start_matches(&app.url("")).to_owned();
+    let browser = app.browser();
+    let (_, form) = app.get_text(Some(&browser), &path).await;
+    assert!(
+        form.contains("Comité de pilotage") && form.contains("value=\"nadia@example.org\""),
+        "{form}"
+    );
+    let made = app
+        .post_form(
+            &browser,
+            &path,
+            &path,
+            &[
+                ("name", "Nadia Benali"),
+                ("email", "nadia@example.org"),
+                ("password", "un mot de passe solide"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status(), StatusCode::SEE_OTHER, "{}", made.text().await.unwrap());
+    let (status, _) = app.get_text(Some(&browser), "/s/copil").await;
+    assert_eq!(status, StatusCode::OK, "a member of the private space at once");
+    let (status, _) = app.get_text(None, &path).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "the link works once");
+    let (_, members) = app.get_text(Some(&claire), "/s/copil/members").await;
+    assert!(!members.contains("Invitations en attente"), "{members}");
     app.stop().await;
 }

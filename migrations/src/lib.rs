@@ -13,6 +13,7 @@ mod m20261130_000009_upload_pages;
 mod m20261130_000010_join_requests;
 mod m20261130_000011_personal_time_zone;
 mod m20261130_000012_mail;
+mod m20261130_000013_space_invitations;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000010_join_requests::Migration),
             Box::new(m20261130_000011_personal_time_zone::Migration),
             Box::new(m20261130_000012_mail::Migration),
+            Box::new(m20261130_000013_space_invitations::Migration),
         ]
     }
 }

@@ -19,6 +19,8 @@ pub const VALIDITY_DAYS: i64 = 14;
 pub struct Invitation {
     pub id: i64,
     pub note: String,
+    /// The address invited, for invitations sent by mail.
+    pub email: Option<String>,
     pub created_at: chrono::DateTime<Utc>,
     pub expires_at: chrono::DateTime<Utc>,
     pub used: bool,
@@ -29,6 +31,7 @@ impl From<invitation::Model> for Invitation {
         Self {
             id: m.id,
             note: m.note,
+            email: m.email,
             created_at: m.created_at,
             expires_at: m.expires_at,
             used: m.used_at.is_some(),
@@ -53,6 +56,78 @@ pub async fn create(db: &Db, by: UserId, note: &str) -> anyhow::Result<String> {
     .insert(db)
     .await?;
     Ok(secret)
+}
+
+/// Invites `email` into a space with `role` (in `db`, the transaction that writes its mail);
+/// returns the secret for the link. An earlier invitation of the same address into the same
+/// space that was not used is replaced.
+pub async fn create_for_space<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    by: UserId,
+    email: &str,
+    space: crate::spaces::SpaceId,
+    role: crate::spaces::Role,
+) -> anyhow::Result<String> {
+    invitation::Entity::delete_many()
+        .filter(invitation::Column::Email.eq(email))
+        .filter(invitation::Column::SpaceId.eq(space.0))
+        .filter(invitation::Column::UsedAt.is_null())
+        .exec(db)
+        .await?;
+    let secret = generate_secret();
+    let now = Utc::now();
+    invitation::ActiveModel {
+        token_hash: Set(hash_secret(&secret)),
+        created_by: Set(by.0),
+        note: Set(String::new()),
+        created_at: Set(now),
+        expires_at: Set(now + Duration::days(VALIDITY_DAYS)),
+        used_at: Set(None),
+        used_by: Set(None),
+        email: Set(Some(email.to_owned())),
+        space_id: Set(Some(space.0)),
+        role: Set(Some(role.as_str().to_owned())),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(secret)
+}
+
+/// The invitations into a space still waiting to be accepted (not used, not expired).
+pub async fn pending_for_space(
+    db: &Db,
+    space: crate::spaces::SpaceId,
+) -> anyhow::Result<Vec<Invitation>> {
+    Ok(invitation::Entity::find()
+        .filter(invitation::Column::SpaceId.eq(space.0))
+        .filter(invitation::Column::UsedAt.is_null())
+        .filter(invitation::Column::ExpiresAt.gt(Utc::now()))
+        .order_by_desc(invitation::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect())
+}
+
+/// Withdraws an invitation into `space`: its link stops working. False if there was none.
+pub async fn withdraw(db: &Db, space: crate::spaces::SpaceId, id: i64) -> anyhow::Result<bool> {
+    let gone = invitation::Entity::delete_many()
+        .filter(invitation::Column::Id.eq(id))
+        .filter(invitation::Column::SpaceId.eq(space.0))
+        .filter(invitation::Column::UsedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(gone.rows_affected > 0)
+}
+
+/// The address and space an invitation's link leads into, when it still works.
+pub async fn details(
+    db: &Db,
+    secret: &str,
+) -> anyhow::Result<Option<(Option<String>, Option<i64>)>> {
+    Ok(find_usable(db, secret).await?.map(|i| (i.email, i.space_id)))
 }
 
 pub async fn recent(db: &Db) -> anyhow::Result<Vec<Invitation>> {
@@ -108,6 +183,36 @@ pub async fn accept(db: &Db, secret: &str, new: NewUser) -> Result<User, AcceptE
         .map_err(NewUserError::from)?;
     if spent.rows_affected != 1 {
         return Err(AcceptError::Invalid);
+    }
+    // Invited into a space: a member of it at once, with the role chosen.
+    let space = match invitation.space_id {
+        Some(id) => crate::spaces::entity::space::Entity::find_by_id(id)
+            .one(&txn)
+            .await
+            .map_err(NewUserError::from)?
+            .map(|s| s.id),
+        None => None,
+    };
+    // (A space deleted since: the account is made all the same.)
+    if let (Some(space), Some(role)) = (space, invitation.role.as_deref()) {
+        use crate::spaces::entity::membership;
+        membership::Entity::insert(membership::ActiveModel {
+            space_id: Set(space),
+            user_id: Set(user.id.0),
+            role: Set(role.to_owned()),
+            created_at: Set(Utc::now()),
+        })
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::columns([
+                membership::Column::SpaceId,
+                membership::Column::UserId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await
+        .map_err(NewUserError::from)?;
     }
     txn.commit().await.map_err(NewUserError::from)?;
     Ok(user)

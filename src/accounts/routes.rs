@@ -223,11 +223,25 @@ pub async fn invitation_form(
     ctx: Ctx,
     Path(token): Path<String>,
 ) -> AppResult<Response> {
-    if !invitations::is_valid(&state.db, &token).await? {
+    let Some((email, space)) = invitations::details(&state.db, &token).await? else {
         return Ok((StatusCode::NOT_FOUND, views::invitation_invalid(&ctx)).into_response());
-    }
+    };
+    let space = invitation_space(&state, space).await?;
     let ctx = ctx.with_forms().await?;
-    Ok(views::invitation(&ctx, &token, &AccountForm::default()).into_response())
+    let form = AccountForm { email: email.unwrap_or_default(), ..Default::default() };
+    Ok(views::invitation(&ctx, &token, &form, space.as_deref()).into_response())
+}
+
+/// The title of the space an invitation leads into.
+async fn invitation_space(state: &AppState, space: Option<i64>) -> AppResult<Option<String>> {
+    use sea_orm::EntityTrait;
+    Ok(match space {
+        Some(id) => crate::spaces::entity::space::Entity::find_by_id(id)
+            .one(&state.db)
+            .await?
+            .map(|s| s.title),
+        None => None,
+    })
 }
 
 pub async fn accept_invitation(
@@ -246,7 +260,14 @@ pub async fn accept_invitation(
         Err(AcceptError::NewUser(err)) => {
             let form = account_form_error(&ctx, (&name, &email), err)?;
             let ctx = ctx.with_forms().await?;
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, views::invitation(&ctx, &token, &form))
+            let space = match invitations::details(&state.db, &token).await? {
+                Some((_, space)) => invitation_space(&state, space).await?,
+                None => None,
+            };
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                views::invitation(&ctx, &token, &form, space.as_deref()),
+            )
                 .into_response())
         }
     }

@@ -98,13 +98,15 @@ pub fn signup_closed(ctx: &Ctx, contact: Option<&str>) -> Html<String> {
     )
 }
 
-pub fn invitation(ctx: &Ctx, token: &str, form: &AccountForm) -> Html<String> {
+/// The form of an invitation's link; `space` names the space it leads into, if any.
+pub fn invitation(ctx: &Ctx, token: &str, form: &AccountForm, space: Option<&str>) -> Html<String> {
     let title = ctx.t("invite.title");
     page(
         ctx,
         &title,
         html! {
             h1 { (title) }
+            @if let Some(space) = space { p.lead { strong { (ctx.tf("invite.into_space", &[("space", space)])) } } }
             p.lead { (ctx.t("invite.intro")) }
             form.card method="post" action={"/invite/" (token)} {
                 (ctx.csrf_field())

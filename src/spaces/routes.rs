@@ -4,6 +4,7 @@ use axum::{
     http::StatusCode,
     response::{Html, IntoResponse, Redirect, Response},
 };
+use sea_orm::TransactionTrait;
 use serde::Deserialize;
 use tower_sessions::Session;
 
@@ -222,9 +223,7 @@ pub async fn members(
     Path(slug): Path<String>,
 ) -> AppResult<Html<String>> {
     let grant = access::space(&state.db, ctx.user.as_ref(), &slug, SpaceAction::Manage).await?;
-    let members = store::members(&state.db, grant.space.id).await?;
-    let waiting = requests::pending(&state.db, grant.space.id).await?;
-    Ok(views::members(&ctx, &grant.space, &members, &waiting, None, ""))
+    members_page(&state, &ctx, &grant.space, None, "").await
 }
 
 #[derive(Deserialize)]
@@ -235,6 +234,9 @@ pub struct AddMemberFields {
     role: String,
 }
 
+/// `POST /s/{space}/members`: adds someone by their address. An account gets the role at once
+/// (and a mail saying so); an address without one gets an invitation into the space by mail —
+/// or, when the site sends no mail, a link shown once for the owner to pass on.
 pub async fn add_member(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -243,25 +245,124 @@ pub async fn add_member(
     CsrfForm(fields): CsrfForm<AddMemberFields>,
 ) -> AppResult<Response> {
     let grant = access::space(&state.db, ctx.user.as_ref(), &slug, SpaceAction::Manage).await?;
+    let by = ctx.user.as_ref().ok_or(AppError::Unauthorized)?;
     let role =
         Role::parse(&fields.role).ok_or_else(|| AppError::BadRequest(ctx.t("space.bad_role")))?;
-    let Some(person) = accounts::store::find_by_email(&state.db, &fields.email).await? else {
-        let members = store::members(&state.db, grant.space.id).await?;
-        let waiting = requests::pending(&state.db, grant.space.id).await?;
-        let error = Some(ctx.t("space.no_such_person"));
+    let Some(email) = accounts::Email::parse(&fields.email) else {
+        let error = Some(ctx.t("space.bad_email"));
         return Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
-            views::members(&ctx, &grant.space, &members, &waiting, error, &fields.email),
+            members_page(&state, &ctx, &grant.space, error, &fields.email).await?,
         )
             .into_response());
     };
-    store::set_member(&state.db, grant.space.id, person.id, role)
-        .await
-        .map_err(|e| space_error(&ctx, e))?;
-    flash(&session, FlashKind::Success, ctx.tf("space.member_added", &[("name", &person.name)]))
-        .await?;
+    let mail_on = state.settings.mail.is_some();
+    let site = state.settings.site_name.clone();
+    let space_url = format!("{}/s/{}", state.settings.base_url, grant.space.slug);
+    // Looked up before the transaction: SQLite has one connection, held by a transaction.
+    let person = accounts::store::find_by_email(&state.db, email.as_str()).await?;
+    let txn = state.db.begin().await?;
+    let said = match person {
+        Some(person) => {
+            store::set_member(&txn, grant.space.id, person.id, role)
+                .await
+                .map_err(|e| space_error(&ctx, e))?;
+            if mail_on {
+                let letter = crate::mail::Letter {
+                    site_name: &site,
+                    to: &person.email,
+                    subject: ctx.tf("invite.added_subject", &[("space", &grant.space.title)]),
+                    greeting: ctx.tf("reset.mail_greeting", &[("name", &person.name)]),
+                    paragraphs: vec![ctx.tf(
+                        "invite.added_body",
+                        &[
+                            ("who", &by.name),
+                            ("space", &grant.space.title),
+                            ("role", &ctx.t(&format!("role.{}", role.as_str()))),
+                        ],
+                    )],
+                    action: Some((ctx.t("invite.open_space"), space_url.clone())),
+                    footer: ctx.t("invite.footer"),
+                };
+                crate::mail::enqueue(&txn, &crate::mail::compose(letter)).await?;
+            }
+            ctx.tf("space.member_added", &[("name", &person.name)])
+        }
+        None => {
+            let secret = accounts::invitations::create_for_space(
+                &txn,
+                by.id,
+                email.as_str(),
+                grant.space.id,
+                role,
+            )
+            .await?;
+            let link = format!("{}/invite/{secret}", state.settings.base_url);
+            if mail_on {
+                let letter = crate::mail::Letter {
+                    site_name: &site,
+                    to: email.as_str(),
+                    subject: ctx
+                        .tf("invite.subject", &[("space", &grant.space.title), ("site", &site)]),
+                    greeting: ctx.t("invite.greeting"),
+                    paragraphs: vec![
+                        ctx.tf(
+                            "invite.body",
+                            &[("who", &by.name), ("space", &grant.space.title), ("site", &site)],
+                        ),
+                        ctx.tf(
+                            "invite.valid",
+                            &[("days", &accounts::invitations::VALIDITY_DAYS.to_string())],
+                        ),
+                    ],
+                    action: Some((ctx.t("invite.accept"), link)),
+                    footer: ctx.t("invite.footer"),
+                };
+                crate::mail::enqueue(&txn, &crate::mail::compose(letter)).await?;
+                ctx.tf("invite.sent", &[("email", email.as_str())])
+            } else {
+                ctx.tf("invite.link", &[("email", email.as_str()), ("link", &link)])
+            }
+        }
+    };
+    txn.commit().await?;
+    state.outbox.wake();
+    flash(&session, FlashKind::Success, said).await?;
     Ok(Redirect::to(&format!("/s/{}/members", grant.space.slug)).into_response())
 }
+
+/// The members page, with the people, the requests and the invitations waiting.
+async fn members_page(
+    state: &AppState,
+    ctx: &Ctx,
+    space: &super::Space,
+    error: Option<String>,
+    email: &str,
+) -> AppResult<Html<String>> {
+    let members = store::members(&state.db, space.id).await?;
+    let waiting = requests::pending(&state.db, space.id).await?;
+    let invited = accounts::invitations::pending_for_space(&state.db, space.id).await?;
+    Ok(views::members(ctx, space, &members, &waiting, &invited, error, email))
+}
+
+/// `POST /s/{space}/invitations/{id}/withdraw`: the invitation's link stops working.
+pub async fn withdraw_invitation(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    Path((slug, id)): Path<(String, i64)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> AppResult<Response> {
+    let grant = access::space(&state.db, ctx.user.as_ref(), &slug, SpaceAction::Manage).await?;
+    if !accounts::invitations::withdraw(&state.db, grant.space.id, id).await? {
+        return Err(AppError::NotFound);
+    }
+    flash(&session, FlashKind::Success, ctx.t("invite.withdrawn")).await?;
+    Ok(Redirect::to(&format!("/s/{}/members", grant.space.slug)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct Empty {}
 
 #[derive(Deserialize)]
 pub struct MemberFields {

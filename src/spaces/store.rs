@@ -152,8 +152,8 @@ pub async fn members(db: &Db, space: SpaceId) -> anyhow::Result<Vec<Member>> {
 
 /// Gives `user` the role `role` in the space (adding them if needed). Refuses to leave the
 /// space without an owner.
-pub async fn set_member(
-    db: &Db,
+pub async fn set_member<C: sea_orm::ConnectionTrait + TransactionTrait>(
+    db: &C,
     space: SpaceId,
     user: UserId,
     role: Role,

@@ -166,6 +166,7 @@ pub fn members(
     space: &Space,
     members: &[Member],
     waiting: &[(JoinRequest, User)],
+    invited: &[crate::accounts::invitations::Invitation],
     error: Option<String>,
     email: &str,
 ) -> Html<String> {
@@ -204,6 +205,21 @@ pub fn members(
                                             aria-label={(ctx.t("space.remove")) " — " (member.user.name)} { (ctx.t("space.remove")) }
                                     }
                                 }
+                            }
+                        }
+                    }
+                }
+            }
+            @if !invited.is_empty() {
+                h2 { (ctx.t("invite.pending")) }
+                ul.plain {
+                    @for inv in invited {
+                        li {
+                            strong { (inv.email.as_deref().unwrap_or("")) } " — "
+                            (ctx.tf("invite.pending_since", &[("when", &ctx.moment(inv.created_at))]))
+                            form.inline method="post" action={"/s/" (space.slug) "/invitations/" (inv.id) "/withdraw"} {
+                                (ctx.csrf_field())
+                                button.small.secondary type="submit" aria-label={(ctx.t("invite.withdraw")) " — " (inv.email.as_deref().unwrap_or(""))} { (ctx.t("invite.withdraw")) }
                             }
                         }
                     }

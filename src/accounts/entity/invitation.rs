@@ -14,6 +14,11 @@ pub struct Model {
     pub expires_at: DateTimeUtc,
     pub used_at: Option<DateTimeUtc>,
     pub used_by: Option<i64>,
+    /// The address invited (invitations sent by mail).
+    pub email: Option<String>,
+    /// The space the person joins on accepting, with `role`.
+    pub space_id: Option<i64>,
+    pub role: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
