@@ -116,6 +116,8 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(crate::home::show))
         .route("/setup", get(accounts::routes::setup_form).post(accounts::routes::setup))
         .route("/login", get(accounts::routes::login_form).post(accounts::routes::login))
+        .route("/signup/check", get(accounts::reset::check_mailbox))
+        .route("/signup/confirm/{token}", get(accounts::reset::confirm))
         .route("/password/forgot", get(accounts::reset::forgot_form).post(accounts::reset::forgot))
         .route(
             "/password/reset/{token}",

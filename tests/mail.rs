@@ -14,7 +14,8 @@ on_each_backend!(
     a_mail_queued_while_the_server_is_away_arrives_once_it_is_back,
     a_recipient_the_server_refuses_is_given_up_without_blocking_others,
     an_administrator_sends_a_way_back_in_and_follows_the_mail,
-    an_invitation_into_a_space_arrives_and_works_once
+    an_invitation_into_a_space_arrives_and_works_once,
+    an_open_sign_up_confirms_the_address_by_mail
 );
 
 /// The site, sending its mail to `sink`, retrying quickly.
@@ -370,5 +371,54 @@ async fn an_invitation_into_a_space_arrives_and_works_once(app: &TestApp) {
     assert_eq!(status, StatusCode::NOT_FOUND, "the link works once");
     let (_, members) = app.get_text(Some(&claire), "/s/copil/members").await;
     assert!(!members.contains("Invitations en attente"), "{members}");
+    app.stop().await;
+}
+
+async fn an_open_sign_up_confirms_the_address_by_mail(app: &TestApp) {
+    use ruche::accounts::signup::{set_mode, SignupMode};
+    let sink = SmtpSink::start().await;
+    let app = site(app, &sink.url()).await;
+    app.create_user("admin@example.org", "Admin", true).await;
+    set_mode(&app.db, SignupMode::Open).await.unwrap();
+    let browser = app.browser();
+    let made = app
+        .post_form(
+            &browser,
+            "/signup",
+            "/signup",
+            &[
+                ("name", "Nadia Benali"),
+                ("email", "nadia@example.org"),
+                ("password", "un mot de passe solide"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status(), StatusCode::SEE_OTHER);
+    assert_eq!(made.headers()["location"], "/signup/check");
+    let (_, check) = app.get_text(Some(&browser), "/signup/check").await;
+    assert!(check.contains("Confirmez votre adresse"), "{check}");
+    // Not signed in yet, and not until the address is confirmed: signing in sends the link again.
+    let (status, _) = app.get_text(Some(&browser), "/account").await;
+    assert_ne!(status, StatusCode::OK);
+    let refused =
+        app.sign_in_response(&app.browser(), "nadia@example.org", "un mot de passe solide").await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert!(refused.text().await.unwrap().contains("pas encore confirmée"));
+    let mails = sink.wait_for(2).await;
+    assert!(mails.iter().all(|m| m.to == ["nadia@example.org"]));
+    let link = mails[0].link(&app.url("/signup/confirm/"));
+    let path = link.trim_start_matches(&app.url("")).to_owned();
+    let confirmed = browser.get(app.url(&path)).send().await.unwrap();
+    assert_eq!(confirmed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(confirmed.headers()["location"], "/welcome");
+    let (status, account) = app.get_text(Some(&browser), "/account").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(account.contains("nadia@example.org"));
+    let (status, _) = app.get_text(None, &path).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "once");
+    // A password-reset link is not a confirmation link, nor the reverse.
+    let reset_path = path.replace("/signup/confirm/", "/password/reset/");
+    let (status, _) = app.get_text(None, &reset_path).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     app.stop().await;
 }

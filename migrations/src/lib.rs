@@ -14,6 +14,7 @@ mod m20261130_000010_join_requests;
 mod m20261130_000011_personal_time_zone;
 mod m20261130_000012_mail;
 mod m20261130_000013_space_invitations;
+mod m20261130_000014_email_confirmation;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000011_personal_time_zone::Migration),
             Box::new(m20261130_000012_mail::Migration),
             Box::new(m20261130_000013_space_invitations::Migration),
+            Box::new(m20261130_000014_email_confirmation::Migration),
         ]
     }
 }

@@ -34,11 +34,54 @@ use crate::{
 /// How long a reset link works.
 pub const VALID_FOR: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
+/// What a mailed single-use link is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Choosing a new password.
+    Reset,
+    /// Confirming the address given at sign-up.
+    Confirm,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Reset => "reset",
+            Purpose::Confirm => "confirm",
+        }
+    }
+
+    fn path(self) -> &'static str {
+        match self {
+            Purpose::Reset => "/password/reset/",
+            Purpose::Confirm => "/signup/confirm/",
+        }
+    }
+
+    /// How long its link works.
+    fn valid_for(self) -> chrono::TimeDelta {
+        match self {
+            Purpose::Reset => VALID_FOR,
+            Purpose::Confirm => chrono::TimeDelta::days(2),
+        }
+    }
+}
+
 /// Makes a reset link for `user` (in `db`, the transaction that also writes its mail).
 pub async fn new_link<C: ConnectionTrait>(
     db: &C,
     base_url: &str,
     user: &User,
+) -> anyhow::Result<String> {
+    new_link_for(db, base_url, user, Purpose::Reset).await
+}
+
+/// Makes a single-use link for `purpose`.
+pub async fn new_link_for<C: ConnectionTrait>(
+    db: &C,
+    base_url: &str,
+    user: &User,
+    purpose: Purpose,
 ) -> anyhow::Result<String> {
     let token = generate_secret();
     let now = Utc::now();
@@ -46,12 +89,13 @@ pub async fn new_link<C: ConnectionTrait>(
         token_hash: Set(hash_secret(&token)),
         user_id: Set(user.id.0),
         created_at: Set(now),
-        expires_at: Set(now + VALID_FOR),
+        expires_at: Set(now + purpose.valid_for()),
         used_at: Set(None),
+        purpose: Set(purpose.as_str().to_owned()),
     }
     .insert(db)
     .await?;
-    Ok(format!("{base_url}/password/reset/{token}"))
+    Ok(format!("{base_url}{}{token}", purpose.path()))
 }
 
 /// The reset mail for `user`, holding `link`.
@@ -77,13 +121,17 @@ pub async fn send_link(state: &AppState, lang: Lang, user: &User) -> anyhow::Res
     Ok(())
 }
 
-/// The account a token opens, if it is known, unused and not expired.
-async fn account_for(state: &AppState, token: &str) -> anyhow::Result<Option<User>> {
+/// The account a token opens, if it is known, for this purpose, unused and not expired.
+async fn account_for(
+    state: &AppState,
+    token: &str,
+    purpose: Purpose,
+) -> anyhow::Result<Option<User>> {
     let Some(row) = password_reset::Entity::find_by_id(hash_secret(token)).one(&state.db).await?
     else {
         return Ok(None);
     };
-    if row.used_at.is_some() || row.expires_at <= Utc::now() {
+    if row.used_at.is_some() || row.expires_at <= Utc::now() || row.purpose != purpose.as_str() {
         return Ok(None);
     }
     Ok(store::find(&state.db, super::UserId(row.user_id)).await?.filter(|u| !u.disabled))
@@ -204,7 +252,7 @@ pub async fn reset_form(
     Path(token): Path<String>,
 ) -> AppResult<Response> {
     let ctx = ctx.with_forms().await?;
-    if account_for(&state, &token).await?.is_none() {
+    if account_for(&state, &token, Purpose::Reset).await?.is_none() {
         return Ok(invalid(&ctx));
     }
     Ok(reset_page(&ctx, &token, None).into_response())
@@ -226,7 +274,9 @@ pub async fn reset(
     CsrfForm(fields): CsrfForm<ResetFields>,
 ) -> AppResult<Response> {
     let ctx = ctx.with_forms().await?;
-    let Some(user) = account_for(&state, &token).await? else { return Ok(invalid(&ctx)) };
+    let Some(user) = account_for(&state, &token, Purpose::Reset).await? else {
+        return Ok(invalid(&ctx));
+    };
     if fields.password_confirmation.as_ref().is_some_and(|c| *c != fields.password) {
         let error = Some(ctx.t("reset.mismatch"));
         return Ok(
@@ -235,13 +285,7 @@ pub async fn reset(
     }
     let txn = state.db.begin().await?;
     // Used up first: of two forms sent at once with the same link, one only goes through.
-    let used = password_reset::Entity::update_many()
-        .col_expr(password_reset::Column::UsedAt, sea_orm::sea_query::Expr::value(Some(Utc::now())))
-        .filter(password_reset::Column::TokenHash.eq(hash_secret(&token)))
-        .filter(password_reset::Column::UsedAt.is_null())
-        .exec(&txn)
-        .await?;
-    if used.rows_affected != 1 {
+    if !use_up(&txn, &token).await? {
         return Ok(invalid(&ctx));
     }
     let changed = match store::set_password(&txn, user.id, &fields.password).await {
@@ -259,4 +303,94 @@ pub async fn reset(
     sign_in(&session, &changed).await?;
     flash(&session, FlashKind::Success, ctx.t("reset.done")).await?;
     Ok(Redirect::to("/").into_response())
+}
+
+/// Spends a link; false when it was spent meanwhile.
+async fn use_up<C: ConnectionTrait>(db: &C, token: &str) -> anyhow::Result<bool> {
+    let used = password_reset::Entity::update_many()
+        .col_expr(password_reset::Column::UsedAt, sea_orm::sea_query::Expr::value(Some(Utc::now())))
+        .filter(password_reset::Column::TokenHash.eq(hash_secret(token)))
+        .filter(password_reset::Column::UsedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(used.rows_affected == 1)
+}
+
+/// The mail that confirms the address given at sign-up, holding `link`.
+pub fn confirmation_mail(
+    lang: Lang,
+    site_name: &str,
+    user: &User,
+    link: &str,
+) -> crate::mail::Mail {
+    crate::mail::compose(crate::mail::Letter {
+        site_name,
+        to: &user.email,
+        subject: lang.tf("confirm.mail_subject", &[("site", site_name)]),
+        greeting: lang.tf("reset.mail_greeting", &[("name", &user.name)]),
+        paragraphs: vec![lang.t("confirm.mail_body")],
+        action: Some((lang.t("confirm.mail_action"), link.to_owned())),
+        footer: lang.t("confirm.mail_footer"),
+    })
+}
+
+/// Writes a confirmation link and its mail, in `db` (the sign-up's transaction).
+pub async fn write_confirmation<C: ConnectionTrait>(
+    db: &C,
+    state: &AppState,
+    lang: Lang,
+    user: &User,
+) -> anyhow::Result<()> {
+    let link = new_link_for(db, &state.settings.base_url, user, Purpose::Confirm).await?;
+    let mail = confirmation_mail(lang, &state.settings.site_name, user, &link);
+    crate::mail::enqueue(db, &mail).await?;
+    Ok(())
+}
+
+/// `GET /signup/check`: after signing up, where the confirmation went.
+pub async fn check_mailbox(ctx: Ctx) -> Html<String> {
+    let title = ctx.t("confirm.check_title");
+    page(
+        &ctx,
+        &title,
+        maud::html! {
+            h1 { (title) }
+            p.lead { (ctx.t("confirm.check")) }
+            p { (ctx.t("confirm.check_spam")) }
+        },
+    )
+}
+
+/// `GET /signup/confirm/{token}`: the address is confirmed; the person is signed in.
+pub async fn confirm(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    Path(token): Path<String>,
+) -> AppResult<Response> {
+    let Some(user) = account_for(&state, &token, Purpose::Confirm).await? else {
+        let title = ctx.t("confirm.invalid_title");
+        return Ok((
+            StatusCode::NOT_FOUND,
+            page(
+                &ctx,
+                &title,
+                maud::html! {
+                    h1 { (title) }
+                    p { (ctx.t("confirm.invalid")) }
+                    p { a.button href="/login" { (ctx.t("nav.sign_in")) } }
+                },
+            ),
+        )
+            .into_response());
+    };
+    let txn = state.db.begin().await?;
+    if !use_up(&txn, &token).await? {
+        return Err(AppError::NotFound);
+    }
+    store::set_confirmed(&txn, user.id, true).await?;
+    txn.commit().await?;
+    sign_in(&session, &user).await?;
+    flash(&session, FlashKind::Success, ctx.t("confirm.done")).await?;
+    Ok(Redirect::to("/welcome").into_response())
 }

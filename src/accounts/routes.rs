@@ -170,6 +170,22 @@ pub async fn login(
             ctx.t("login.wrong")
         }
         SignIn::Disabled => ctx.t("login.disabled"),
+        SignIn::Unconfirmed(user) => {
+            if state.settings.mail.is_none() {
+                // Mail was turned off since: nothing can confirm the address any more.
+                store::set_confirmed(&state.db, user.id, true).await?;
+                sign_in(&session, &user).await?;
+                return Ok(Redirect::to(&next).into_response());
+            }
+            // The right password: the link is sent again (counted like a failure, so that it
+            // cannot be asked for in a loop).
+            state.sign_in_limits.failed(&fields.email, client);
+            let txn = state.db.begin().await?;
+            super::reset::write_confirmation(&txn, &state, ctx.lang, &user).await?;
+            txn.commit().await?;
+            state.outbox.wake();
+            ctx.tf("confirm.not_yet", &[("email", &user.email)])
+        }
     };
     let ctx = ctx.with_forms().await?;
     Ok((StatusCode::UNAUTHORIZED, views::login(&ctx, &fields.email, &next, Some(error)))
@@ -208,6 +224,28 @@ pub async fn signup(
         );
     }
     let (name, email) = (fields.name.clone(), fields.email.clone());
+    if state.settings.mail.is_some() {
+        // The address is confirmed by mail before the account signs in: account, link and
+        // mail in one transaction.
+        let txn = state.db.begin().await?;
+        match store::create(&txn, fields.into_new_user(false)).await {
+            Ok(user) => {
+                store::set_confirmed(&txn, user.id, false).await?;
+                super::reset::write_confirmation(&txn, &state, ctx.lang, &user).await?;
+                txn.commit().await?;
+                state.outbox.wake();
+                return Ok(Redirect::to("/signup/check").into_response());
+            }
+            Err(err) => {
+                drop(txn);
+                let form = account_form_error(&ctx, (&name, &email), err)?;
+                let ctx = ctx.with_forms().await?;
+                return Ok(
+                    (StatusCode::UNPROCESSABLE_ENTITY, views::signup(&ctx, &form)).into_response()
+                );
+            }
+        }
+    }
     match store::create(&state.db, fields.into_new_user(false)).await {
         Ok(user) => welcome(&ctx, &session, &user, "/welcome").await,
         Err(err) => {

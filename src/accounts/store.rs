@@ -123,6 +123,8 @@ pub enum SignIn {
     Ok(User),
     WrongCredentials,
     Disabled,
+    /// The right password, but the address given at sign-up is not confirmed yet.
+    Unconfirmed(User),
 }
 
 pub async fn authenticate(db: &Db, email: &str, pass: &str) -> anyhow::Result<SignIn> {
@@ -136,6 +138,9 @@ pub async fn authenticate(db: &Db, email: &str, pass: &str) -> anyhow::Result<Si
     }
     if model.disabled {
         return Ok(SignIn::Disabled);
+    }
+    if !model.email_confirmed {
+        return Ok(SignIn::Unconfirmed(model.into()));
     }
     Ok(SignIn::Ok(model.into()))
 }
@@ -193,6 +198,20 @@ pub async fn set_password<C: ConnectionTrait>(
     let mut active: user::ActiveModel = model.into();
     active.password_hash = Set(hash);
     Ok(active.update(db).await.map_err(anyhow::Error::from)?.into())
+}
+
+/// Marks an account's address as confirmed (or waiting for it).
+pub async fn set_confirmed<C: ConnectionTrait>(
+    db: &C,
+    id: UserId,
+    confirmed: bool,
+) -> anyhow::Result<()> {
+    user::Entity::update_many()
+        .col_expr(user::Column::EmailConfirmed, sea_orm::sea_query::Expr::value(confirmed))
+        .filter(user::Column::Id.eq(id.0))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Why a name was refused.

@@ -14,6 +14,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// The zone this person reads times in (`Europe/Paris`); none: the site's.
     pub time_zone: Option<String>,
+    /// False while an open sign-up waits for its address to be confirmed by mail.
+    pub email_confirmed: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
