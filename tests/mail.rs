@@ -15,7 +15,8 @@ on_each_backend!(
     a_recipient_the_server_refuses_is_given_up_without_blocking_others,
     an_administrator_sends_a_way_back_in_and_follows_the_mail,
     an_invitation_into_a_space_arrives_and_works_once,
-    an_open_sign_up_confirms_the_address_by_mail
+    an_open_sign_up_confirms_the_address_by_mail,
+    two_processes_send_each_mail_once
 );
 
 /// The site, sending its mail to `sink`, retrying quickly.
@@ -421,4 +422,39 @@ async fn an_open_sign_up_confirms_the_address_by_mail(app: &TestApp) {
     let (status, _) = app.get_text(None, &reset_path).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     app.stop().await;
+}
+
+async fn two_processes_send_each_mail_once(app: &TestApp) {
+    if !app.database_url.starts_with("postgres") {
+        return; // one process writes a SQLite database
+    }
+    const N: usize = 200;
+    let sink = SmtpSink::start().await;
+    let (a, b) = (site(app, &sink.url()).await, site(app, &sink.url()).await);
+    let started = std::time::Instant::now();
+    for i in 0..N {
+        let mail = ruche::mail::Mail {
+            to: format!("personne{i}@example.org"),
+            subject: format!("Message {i}"),
+            text: "Bonjour".into(),
+            html: "<p>Bonjour</p>".into(),
+            unsubscribe: None,
+        };
+        ruche::mail::enqueue(&app.db, &mail).await.unwrap();
+    }
+    let received = sink.wait_for(N).await;
+    let elapsed = started.elapsed();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sink.received().len(), N, "each mail once");
+    let mut to: Vec<String> = received.iter().map(|m| m.to[0].clone()).collect();
+    to.sort();
+    to.dedup();
+    assert_eq!(to.len(), N);
+    eprintln!(
+        "outbox: {N} mails through two processes to a local SMTP server in {:.2} s ({:.0} mails/s)",
+        elapsed.as_secs_f64(),
+        N as f64 / elapsed.as_secs_f64()
+    );
+    a.stop().await;
+    b.stop().await;
 }

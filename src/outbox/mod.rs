@@ -22,6 +22,8 @@ use crate::db::Db;
 const LEASE: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
 /// Messages taken at once.
 const BATCH: i64 = 20;
+/// Messages handed to their senders at the same time.
+const SENDING_AT_ONCE: usize = 8;
 /// The longest wait between two attempts.
 const MAX_DELAY: Duration = Duration::from_secs(3600);
 
@@ -175,15 +177,22 @@ impl Outbox {
 
     /// Sends what is due; answers how many messages it took.
     pub async fn round(&self) -> anyhow::Result<usize> {
+        use futures_util::StreamExt;
         let claimed = claim(&self.db).await?;
         let n = claimed.len();
-        for (message, attempts, created_at) in claimed {
-            let outcome = match self.senders.get(&message.kind) {
-                Some(send) => send(message.clone()).await,
-                None => Err(Refusal::Retry(format!("nothing sends {:?} here", message.kind))),
-            };
-            self.settle(message.id, attempts, created_at, outcome).await?;
-        }
+        // A few at once: a slow recipient's server does not hold the others up.
+        let settled: Vec<anyhow::Result<()>> = futures_util::stream::iter(claimed)
+            .map(|(message, attempts, created_at)| async move {
+                let outcome = match self.senders.get(&message.kind) {
+                    Some(send) => send(message.clone()).await,
+                    None => Err(Refusal::Retry(format!("nothing sends {:?} here", message.kind))),
+                };
+                self.settle(message.id, attempts, created_at, outcome).await
+            })
+            .buffer_unordered(SENDING_AT_ONCE)
+            .collect()
+            .await;
+        settled.into_iter().collect::<anyhow::Result<Vec<()>>>()?;
         Ok(n)
     }
 
