@@ -16,7 +16,8 @@ on_each_backend!(
     an_administrator_sends_a_way_back_in_and_follows_the_mail,
     an_invitation_into_a_space_arrives_and_works_once,
     an_open_sign_up_confirms_the_address_by_mail,
-    two_processes_send_each_mail_once
+    two_processes_send_each_mail_once,
+    a_request_to_join_reaches_the_owners_and_its_answer_the_person
 );
 
 /// The site, sending its mail to `sink`, retrying quickly.
@@ -457,4 +458,42 @@ async fn two_processes_send_each_mail_once(app: &TestApp) {
     );
     a.stop().await;
     b.stop().await;
+}
+
+async fn a_request_to_join_reaches_the_owners_and_its_answer_the_person(app: &TestApp) {
+    use ruche::spaces::{Role, Visibility};
+    let sink = SmtpSink::start().await;
+    let app = site(app, &sink.url()).await;
+    let space = app.create_space("copil", "Comité de pilotage", Visibility::Members).await;
+    let owner = app.create_user("claire@example.org", "Claire Martin", false).await;
+    app.add_member(&space, &owner, Role::Owner).await;
+    app.create_user("julien@example.org", "Julien Roux", false).await;
+    let julien = app.signed_in("julien@example.org").await;
+    app.post_form(
+        &julien,
+        "/s/copil",
+        "/s/copil/members/requests",
+        &[("message", "Je coordonne le chantier 2.")],
+    )
+    .await;
+    let asked = sink.wait_for(1).await.remove(0);
+    assert_eq!(asked.to, ["claire@example.org"]);
+    assert!(asked.text().contains("Julien Roux demande à rejoindre"), "{}", asked.text());
+    assert!(asked.text().contains("Je coordonne le chantier 2."));
+    assert!(asked.text().contains("/s/copil/members#demandes"));
+    let claire = app.signed_in("claire@example.org").await;
+    let (_, members) = app.get_text(Some(&claire), "/s/copil/members").await;
+    let start = members.find("/members/requests/").unwrap() + 18;
+    let id: String = members[start..].chars().take_while(char::is_ascii_digit).collect();
+    app.post_form(
+        &claire,
+        "/s/copil/members",
+        &format!("/s/copil/members/requests/{id}"),
+        &[("action", "accept"), ("role", "editor")],
+    )
+    .await;
+    let answered = sink.wait_for(2).await.remove(1);
+    assert_eq!(answered.to, ["julien@example.org"]);
+    assert!(answered.subject().contains("Bienvenue"), "{}", answered.subject());
+    app.stop().await;
 }

@@ -85,7 +85,7 @@ pub async fn find_by_email(db: &Db, email: &str) -> anyhow::Result<Option<User>>
     Ok(find_by_email_in(db, email).await?.map(Into::into))
 }
 
-pub async fn find(db: &Db, id: UserId) -> anyhow::Result<Option<User>> {
+pub async fn find<C: ConnectionTrait>(db: &C, id: UserId) -> anyhow::Result<Option<User>> {
     Ok(user::Entity::find_by_id(id.0).one(db).await?.map(Into::into))
 }
 

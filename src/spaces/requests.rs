@@ -84,8 +84,8 @@ fn clean_message(message: &str) -> String {
 
 /// Records that `user` asks to join `space`, or renews their request with a new message. A
 /// declined request is not renewed: the owners said no, and asking again would only nag them.
-pub async fn ask(
-    db: &Db,
+pub async fn ask<C: sea_orm::ConnectionTrait + TransactionTrait>(
+    db: &C,
     space: SpaceId,
     user: UserId,
     message: &str,
@@ -188,8 +188,8 @@ pub enum Decision {
 
 /// Answers a pending request of `space`: accepting makes the person a member with the chosen
 /// role, in the same transaction. `None` when there is no such pending request.
-pub async fn decide(
-    db: &Db,
+pub async fn decide<C: sea_orm::ConnectionTrait + TransactionTrait>(
+    db: &C,
     space: SpaceId,
     request: i64,
     decision: Decision,

@@ -84,7 +84,42 @@ pub async fn ask_to_join(
     if !access::may_ask_to_join(&grant) {
         return Err(AppError::Conflict(ctx.t("join.not_needed")));
     }
-    let request = requests::ask(&state.db, grant.space.id, user.id, &fields.message).await?;
+    // The owners hear of it by mail too (looked up before the transaction: SQLite has one
+    // connection, which a transaction holds).
+    let owners: Vec<accounts::User> = match state.settings.mail {
+        Some(_) => store::members(&state.db, grant.space.id)
+            .await?
+            .into_iter()
+            .filter(|m| m.role == Role::Owner && !m.user.disabled)
+            .map(|m| m.user)
+            .collect(),
+        None => Vec::new(),
+    };
+    let txn = state.db.begin().await?;
+    let request = requests::ask(&txn, grant.space.id, user.id, &fields.message).await?;
+    if request.status == requests::Status::Pending {
+        let answer = format!("{}/s/{}/members#demandes", state.settings.base_url, grant.space.slug);
+        for owner in &owners {
+            let mut paragraphs = vec![
+                ctx.tf("join.mail_body", &[("who", &user.name), ("space", &grant.space.title)])
+            ];
+            if !request.message.is_empty() {
+                paragraphs.push(format!("« {} »", request.message));
+            }
+            let letter = crate::mail::Letter {
+                site_name: &state.settings.site_name,
+                to: &owner.email,
+                subject: ctx.tf("join.mail_subject", &[("space", &grant.space.title)]),
+                greeting: ctx.tf("reset.mail_greeting", &[("name", &owner.name)]),
+                paragraphs,
+                action: Some((ctx.t("join.answer"), answer.clone())),
+                footer: ctx.t("join.mail_footer"),
+            };
+            crate::mail::enqueue(&txn, &crate::mail::compose(letter)).await?;
+        }
+    }
+    txn.commit().await?;
+    state.outbox.wake();
     let (kind, said) = match request.status {
         requests::Status::Declined => (FlashKind::Error, ctx.t("join.was_declined")),
         _ => (FlashKind::Success, ctx.t("join.sent")),
@@ -118,22 +153,46 @@ pub async fn answer_request(
         "decline" => Decision::Decline,
         _ => return Err(AppError::BadRequest(ctx.t("error.bad_request"))),
     };
-    let answered = requests::decide(&state.db, grant.space.id, id, decision, by.id)
+    let txn = state.db.begin().await?;
+    let answered = requests::decide(&txn, grant.space.id, id, decision, by.id)
         .await
         .map_err(|e| space_error(&ctx, e))?;
     let said = match answered {
         None => ctx.t("join.already_answered"),
         Some(request) => {
-            let name = accounts::store::find(&state.db, request.user)
-                .await?
-                .map(|u| u.name)
-                .unwrap_or_default();
+            let person = accounts::store::find(&txn, request.user).await?;
+            let name = person.as_ref().map(|u| u.name.clone()).unwrap_or_default();
+            // The person is told by mail too, in the same transaction.
+            if let (Some(person), Some(_)) = (&person, &state.settings.mail) {
+                let (subject, body) = match decision {
+                    Decision::Accept(_) => ("join.mail_accepted_subject", "join.mail_accepted"),
+                    Decision::Decline => ("join.mail_declined_subject", "join.mail_declined"),
+                };
+                let space = [("space", grant.space.title.as_str())];
+                let letter = crate::mail::Letter {
+                    site_name: &state.settings.site_name,
+                    to: &person.email,
+                    subject: ctx.tf(subject, &space),
+                    greeting: ctx.tf("reset.mail_greeting", &[("name", &person.name)]),
+                    paragraphs: vec![ctx.tf(body, &space)],
+                    action: matches!(decision, Decision::Accept(_)).then(|| {
+                        (
+                            ctx.t("invite.open_space"),
+                            format!("{}/s/{}", state.settings.base_url, grant.space.slug),
+                        )
+                    }),
+                    footer: ctx.t("join.mail_footer"),
+                };
+                crate::mail::enqueue(&txn, &crate::mail::compose(letter)).await?;
+            }
             match decision {
                 Decision::Accept(_) => ctx.tf("space.member_added", &[("name", &name)]),
                 Decision::Decline => ctx.tf("join.declined", &[("name", &name)]),
             }
         }
     };
+    txn.commit().await?;
+    state.outbox.wake();
     flash(&session, FlashKind::Success, said).await?;
     Ok(Redirect::to(&format!("/s/{}/members", grant.space.slug)).into_response())
 }
