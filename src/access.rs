@@ -313,6 +313,7 @@ mod tests {
             disabled: false,
             credential: String::new(),
             time_zone: None,
+            notify_by_mail: "never".into(),
         }
     }
 

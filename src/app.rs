@@ -50,6 +50,17 @@ impl AppState {
         let (touched, reindexed, reindex_db) = (search.clone(), search.clone(), db.clone());
         let searched = search.clone();
         let rendered = Arc::new(crate::pages::render::RenderCache::default());
+        let mailing = crate::notifications::Mailing {
+            base_url: settings.base_url.clone(),
+            site_name: settings.site_name.clone(),
+            on: settings.mail.is_some(),
+        };
+        let mut senders = std::collections::HashMap::new();
+        if let Some(mail) = &settings.mail {
+            senders.insert(crate::mail::KIND.to_owned(), crate::mail::Mailer::new(mail)?.sender());
+        }
+        let outbox = crate::outbox::Outbox::new(db.clone(), senders, settings.outbox.clone());
+        let quiet_outbox = outbox.clone();
         let warmed = rendered.clone();
         let hooks = collab::Hooks {
             on_settled: Arc::new(move |doc, content| {
@@ -74,7 +85,30 @@ impl AppState {
             }),
             on_quiet: Arc::new(move |doc, content, authors| {
                 let db = history_db.clone();
-                Box::pin(async move { history::record_session(&db, doc, content, authors).await })
+                let mailing = mailing.clone();
+                let outbox = quiet_outbox.clone();
+                Box::pin(async move {
+                    let Some(revision) =
+                        history::record_session(&db, doc, content, authors.clone()).await?
+                    else {
+                        return Ok(());
+                    };
+                    // Followers are told once per editing session, never once per keystroke.
+                    let page = crate::pages::PageId(doc.0);
+                    let told = crate::notifications::revision_settled(
+                        &db,
+                        &mailing,
+                        page,
+                        revision.id,
+                        false,
+                        &authors,
+                    )
+                    .await?;
+                    if told > 0 {
+                        outbox.wake();
+                    }
+                    Ok(())
+                })
             }),
             on_touched: Arc::new(move |page| touched.touch_here(page)),
             on_reconnected: Arc::new(move || reindexed.touch_everything(reindex_db.clone())),
@@ -82,11 +116,6 @@ impl AppState {
         let hub = Hub::new(db.clone(), settings.collab.clone(), hooks, relay);
         let content_security_policy =
             layout::content_security_policy(&settings.base_url, &settings.map_tiles).into();
-        let mut senders = std::collections::HashMap::new();
-        if let Some(mail) = &settings.mail {
-            senders.insert(crate::mail::KIND.to_owned(), crate::mail::Mailer::new(mail)?.sender());
-        }
-        let outbox = crate::outbox::Outbox::new(db.clone(), senders, settings.outbox.clone());
         Ok(Self {
             db,
             settings: Arc::new(settings),
@@ -138,6 +167,9 @@ pub fn router(state: AppState) -> Router {
         .route("/account/tokens/{id}/revoke", post(accounts::routes::revoke_token))
         .route("/admin/users", get(accounts::admin::users))
         .route("/admin/mail", get(crate::mail::admin::list))
+        .route("/notifications", get(crate::notifications::routes::list))
+        .route("/account/notifications", post(crate::notifications::routes::mail_choice))
+        .route("/s/{space}/{page}/follow", post(crate::notifications::routes::follow_page))
         .route("/admin/mail/{id}/again", post(crate::mail::admin::again))
         .route("/admin/forms", get(forms::admin::index).post(forms::admin::create))
         .route("/admin/forms/{key}", get(forms::admin::edit).post(forms::admin::save))
@@ -225,6 +257,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/spaces/{space}/pages", get(pages::api::list))
         .route("/api/render", post(pages::routes::preview))
         .route("/api/search", get(crate::search::routes::api))
+        .route("/api/notifications", get(crate::notifications::routes::api))
         .route("/api/forms", get(forms::exports::list))
         .route("/api/forms/{key}", get(forms::exports::show))
         .route("/api/forms/{key}/entries", get(forms::exports::entries))

@@ -26,6 +26,7 @@ pub mod listener;
 pub mod mail;
 pub mod map;
 pub mod multipart;
+pub mod notifications;
 pub mod outbox;
 pub mod pages;
 pub mod query;

@@ -17,7 +17,8 @@ on_each_backend!(
     an_invitation_into_a_space_arrives_and_works_once,
     an_open_sign_up_confirms_the_address_by_mail,
     two_processes_send_each_mail_once,
-    a_request_to_join_reaches_the_owners_and_its_answer_the_person
+    a_request_to_join_reaches_the_owners_and_its_answer_the_person,
+    following_a_page_tells_of_each_session_of_changes_once
 );
 
 /// The site, sending its mail to `sink`, retrying quickly.
@@ -496,4 +497,117 @@ async fn a_request_to_join_reaches_the_owners_and_its_answer_the_person(app: &Te
     assert_eq!(answered.to, ["julien@example.org"]);
     assert!(answered.subject().contains("Bienvenue"), "{}", answered.subject());
     app.stop().await;
+}
+
+/// Waits until `probe` holds (10 s at most).
+async fn eventually<F: std::future::Future<Output = bool>>(
+    what: &str,
+    mut probe: impl FnMut() -> F,
+) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !probe().await {
+        assert!(tokio::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn unread(app: &TestApp, token: &str) -> serde_json::Value {
+    reqwest::Client::new()
+        .get(app.url("/api/notifications"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn following_a_page_tells_of_each_session_of_changes_once(app: &TestApp) {
+    use ruche::spaces::{Role, Visibility};
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let app = TestApp::start_configured(&app.database_url, move |s| {
+        s.mail =
+            Some(ruche::mail::MailSettings::new(&url, "Chantiers <wiki@example.org>").unwrap());
+        s.outbox.poll = Duration::from_millis(100);
+        s.collab.revision_quiet = Duration::from_millis(300);
+    })
+    .await;
+    let space = app.create_space("chantier-2", "Chantier 2", Visibility::Members).await;
+    let claire = app.create_user("claire@example.org", "Claire Martin", false).await;
+    let julien = app.create_user("julien@example.org", "Julien Roux", false).await;
+    app.add_member(&space, &claire, Role::Editor).await;
+    app.add_member(&space, &julien, Role::Editor).await;
+    let (claire_token, julien_token) =
+        (app.token_for("claire@example.org").await, app.token_for("julien@example.org").await);
+    app.put_page(&claire_token, "chantier-2", "notes", "Premier jet").await;
+    // Claire wrote it: she follows it (once the session settled); Julien asks to.
+    eventually("the first session becomes a revision", || async {
+        ruche::notifications::follows(
+            &app.db,
+            claire.id,
+            ruche::notifications::Target::Page(page_id(&app).await),
+        )
+        .await
+        .unwrap()
+    })
+    .await;
+    let browser = app.signed_in("julien@example.org").await;
+    let (_, page) = app.get_text(Some(&browser), "/s/chantier-2/notes").await;
+    assert!(page.contains("Suivre cette page"), "{page}");
+    let followed = app
+        .post_form(
+            &browser,
+            "/s/chantier-2/notes",
+            "/s/chantier-2/notes/follow",
+            &[("action", "follow")],
+        )
+        .await;
+    assert_eq!(followed.status(), StatusCode::SEE_OTHER);
+
+    // Claire changes it (two writes, one session): Julien is told once, by the site and by mail.
+    app.put_page(&claire_token, "chantier-2", "notes", "Premier jet, relu").await;
+    app.put_page(&claire_token, "chantier-2", "notes", "Premier jet, relu et complété").await;
+    eventually("Julien is told", || async { unread(&app, &julien_token).await["unread"] == 1 })
+        .await;
+    let told = unread(&app, &julien_token).await;
+    assert_eq!(told["notifications"][0]["title"], "Notes", "{told}");
+    assert_eq!(told["notifications"][0]["who"], "Claire Martin");
+    assert_eq!(
+        unread(&app, &claire_token).await["unread"],
+        0,
+        "the author is not told of her own change"
+    );
+    let mail = sink.wait_for(1).await.remove(0);
+    assert_eq!(mail.to, ["julien@example.org"]);
+    assert!(mail.subject().contains("Claire Martin a modifié « Notes »"), "{}", mail.subject());
+    // The bell says it; the page of notifications lists it and reads it.
+    let (_, home) = app.get_text(Some(&browser), "/").await;
+    assert!(home.contains("<span class=\"count\">1</span>"), "{home}");
+    let (_, list) = app.get_text(Some(&browser), "/notifications").await;
+    assert!(list.contains("Claire Martin a modifié « Notes »"), "{list}");
+    assert_eq!(unread(&app, &julien_token).await["unread"], 0);
+
+    // Removed from the space, Julien hears nothing more of it, and sees nothing of it.
+    ruche::spaces::store::remove_member(&app.db, space.id, julien.id).await.unwrap();
+    app.put_page(&claire_token, "chantier-2", "notes", "Version du comité").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let after = unread(&app, &julien_token).await;
+    assert_eq!(after["unread"], 0, "{after}");
+    assert_eq!(
+        after["notifications"].as_array().map(Vec::len),
+        Some(0),
+        "not even the old one: {after}"
+    );
+    assert_eq!(sink.received().len(), 1, "no mail either");
+    app.stop().await;
+}
+
+async fn page_id(app: &TestApp) -> ruche::pages::PageId {
+    let space = ruche::spaces::store::find(&app.db, "chantier-2").await.unwrap().unwrap();
+    match ruche::pages::store::find(&app.db, space.id, "notes").await.unwrap() {
+        Some(ruche::pages::store::Found::Page(p)) => p.id,
+        _ => panic!("the page exists"),
+    }
 }

@@ -15,6 +15,7 @@ mod m20261130_000011_personal_time_zone;
 mod m20261130_000012_mail;
 mod m20261130_000013_space_invitations;
 mod m20261130_000014_email_confirmation;
+mod m20261130_000015_notifications;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000012_mail::Migration),
             Box::new(m20261130_000013_space_invitations::Migration),
             Box::new(m20261130_000014_email_confirmation::Migration),
+            Box::new(m20261130_000015_notifications::Migration),
         ]
     }
 }

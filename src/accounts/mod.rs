@@ -38,6 +38,9 @@ pub struct User {
     /// The zone this person reads times in, if they chose one (else the site's).
     #[serde(skip)]
     pub time_zone: Option<chrono_tz::Tz>,
+    /// `now` (a mail for each notification) or `never`.
+    #[serde(skip)]
+    pub notify_by_mail: String,
 }
 
 /// A short fingerprint of a password hash, kept in sessions.
@@ -57,6 +60,7 @@ impl From<entity::user::Model> for User {
             is_admin: model.is_admin,
             disabled: model.disabled,
             time_zone: model.time_zone.as_deref().and_then(crate::dates::parse_zone),
+            notify_by_mail: model.notify_by_mail,
         }
     }
 }

@@ -180,6 +180,22 @@ pub fn account(ctx: &Ctx, data: &AccountPage) -> Html<String> {
                     button type="submit" { (ctx.t("account.save_time_zone")) }
                 }
             }
+            section aria-labelledby="notifications" {
+                h2 #notifications { (ctx.t("notify.settings")) }
+                form.card method="post" action="/account/notifications" {
+                    (ctx.csrf_field())
+                    fieldset {
+                        legend { (ctx.t("notify.by_mail")) }
+                        @for choice in ["now", "never"] {
+                            label.choice {
+                                input type="radio" name="choice" value=(choice) checked[user.notify_by_mail == choice];
+                                " " (ctx.t(&format!("notify.mail_{choice}")))
+                            }
+                        }
+                    }
+                    button type="submit" { (ctx.t("admin.save")) }
+                }
+            }
             section aria-labelledby="pw" {
                 h2 #pw { (ctx.t("account.change_password")) }
                 form.card method="post" action="/account/password" {

@@ -93,11 +93,10 @@ pub async fn record_session(
     doc: crate::collab::DocId,
     content: crate::collab::Content,
     authors: Vec<i64>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<Revision>> {
     if crate::pages::store::get(db, crate::pages::PageId(doc.0)).await?.is_none() {
-        return Ok(()); // purged meanwhile
+        return Ok(None); // purged meanwhile
     }
     store::record(db, crate::pages::PageId(doc.0), Kind::Session, "", &content, &authors, None)
-        .await?;
-    Ok(())
+        .await
 }

@@ -57,6 +57,8 @@ pub struct Ctx {
     /// The path and query, so the language switch and sign-in come back here.
     pub here: String,
     pub flashes: Vec<Flash>,
+    /// How many notifications the signed-in person has not read (the bell's number).
+    pub unread: u64,
     /// This answer's Content-Security-Policy nonce (for the editor's style elements).
     pub csp_nonce: String,
     pub(super) csrf: Option<String>,
@@ -119,7 +121,12 @@ impl FromRequestParts<AppState> for Ctx {
                 .unwrap_or_default();
         }
         let time_zone = user.as_ref().and_then(|u| u.time_zone).unwrap_or(state.settings.time_zone);
+        let unread = match &user {
+            Some(u) => crate::notifications::unread(&state.db, u.id).await?,
+            None => 0,
+        };
         Ok(Ctx {
+            unread,
             csp_nonce: parts.extensions.get::<CspNonce>().map(|n| n.0.clone()).unwrap_or_default(),
             user,
             lang: Lang::from_headers(&parts.headers),

@@ -36,6 +36,13 @@ pub fn page(ctx: &Ctx, title: &str, content: Markup) -> Html<String> {
     };
     let who = html! {
         @if let Some(user) = &ctx.user {
+            a.bell href="/notifications" {
+                (ctx.t("notify.title"))
+                @if ctx.unread > 0 {
+                    " " span.count { (ctx.unread) }
+                    span.visually-hidden { " " (ctx.t("notify.unread")) }
+                }
+            }
             a href="/account" { (user.name) }
             form method="post" action="/logout" {
                 (ctx.csrf_field())

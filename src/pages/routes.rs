@@ -142,7 +142,25 @@ pub async fn show(
         }
         (entry, _) => entry,
     };
-    Ok(views::show(&ctx, &grant, &page, &html, &backlinks, last.as_ref(), entry).into_response())
+    let following = match &ctx.user {
+        Some(user) => Some(
+            crate::notifications::follows(
+                &state.db,
+                user.id,
+                crate::notifications::Target::Page(page.id),
+            )
+            .await?,
+        ),
+        None => None,
+    };
+    let reading = views::Reading {
+        html: &html,
+        backlinks: &backlinks,
+        last: last.as_ref(),
+        entry,
+        following,
+    };
+    Ok(views::show(&ctx, &grant, &page, reading).into_response())
 }
 
 /// The titles of the entries an entry links to (`space/page` → title), for those this reader

@@ -10,15 +10,21 @@ use crate::{
 };
 
 /// `html` has been rendered and sanitised by `render::to_html`.
-pub fn show(
-    ctx: &Ctx,
-    grant: &SpaceGrant,
-    page: &Page,
-    html: &str,
-    backlinks: &[(String, Page)],
-    last: Option<&crate::history::Revision>,
-    entry: Option<maud::Markup>,
-) -> Html<String> {
+/// What a page's reading view shows besides the page itself.
+pub struct Reading<'a> {
+    /// The rendered text.
+    pub html: &'a str,
+    /// The pages that link here, each with its space.
+    pub backlinks: &'a [(String, Page)],
+    pub last: Option<&'a crate::history::Revision>,
+    /// An entry's values.
+    pub entry: Option<maud::Markup>,
+    /// For a signed-in reader: whether they follow the page.
+    pub following: Option<bool>,
+}
+
+pub fn show(ctx: &Ctx, grant: &SpaceGrant, page: &Page, reading: Reading<'_>) -> Html<String> {
+    let Reading { html, backlinks, last, entry, following } = reading;
     let space = &grant.space;
     layout_page(
         ctx,
@@ -45,6 +51,18 @@ pub fn show(
             @else if ctx.user.is_some() && !page.trashed {
                 nav.actions aria-label=(ctx.t("page.actions")) {
                     a.button.secondary href={"/s/" (space.slug) "/" (page.slug) "/edit"} { (ctx.t("page.follow_live")) }
+                }
+            }
+            @if let Some(following) = following {
+                form.follow method="post" action={"/s/" (space.slug) "/" (page.slug) "/follow"} {
+                    (ctx.csrf_field())
+                    @if following {
+                        button.secondary type="submit" name="action" value="unfollow" { (ctx.t("notify.unfollow")) }
+                        " " span.meta { (ctx.t("notify.following_hint")) }
+                    } @else {
+                        button.secondary type="submit" name="action" value="follow" { (ctx.t("notify.follow")) }
+                        " " span.meta { (ctx.t("notify.follow_hint")) }
+                    }
                 }
             }
             @if let Some(entry) = entry {

@@ -16,6 +16,8 @@ pub struct Model {
     pub time_zone: Option<String>,
     /// False while an open sign-up waits for its address to be confirmed by mail.
     pub email_confirmed: bool,
+    /// `now` (a mail for each notification) or `never`.
+    pub notify_by_mail: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
