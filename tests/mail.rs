@@ -611,3 +611,55 @@ async fn page_id(app: &TestApp) -> ruche::pages::PageId {
         _ => panic!("the page exists"),
     }
 }
+
+/// Figures for the note (not a test of speed: run by hand with `--ignored --nocapture`): from
+/// an editing session settling (the notification is made) to its mail accepted by a local SMTP
+/// server, over 100 sessions.
+#[tokio::test]
+#[ignore = "a measurement, run by hand"]
+async fn measure_settling_to_mail() {
+    use ruche::spaces::{Role, Visibility};
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let app = TestApp::start_with(Backend::Sqlite, move |s| {
+        s.mail =
+            Some(ruche::mail::MailSettings::new(&url, "Chantiers <wiki@example.org>").unwrap());
+        s.collab.revision_quiet = Duration::from_millis(100);
+    })
+    .await;
+    let space = app.create_space("chantier-2", "Chantier 2", Visibility::Members).await;
+    let claire = app.create_user("claire@example.org", "Claire Martin", false).await;
+    let julien = app.create_user("julien@example.org", "Julien Roux", false).await;
+    app.add_member(&space, &claire, Role::Editor).await;
+    app.add_member(&space, &julien, Role::Editor).await;
+    let token = app.token_for("claire@example.org").await;
+    app.put_page(&token, "chantier-2", "notes", "0").await;
+    let page = page_id(&app).await;
+    ruche::notifications::follow(&app.db, julien.id, ruche::notifications::Target::Page(page))
+        .await
+        .unwrap();
+    for i in 1..=100 {
+        app.put_page(&token, "chantier-2", "notes", &format!("version {i}")).await;
+        sink.wait_for(i).await;
+    }
+    use sea_orm::{EntityTrait, QueryOrder};
+    let made: Vec<_> = ruche::notifications::entity::notification::Entity::find()
+        .order_by_asc(ruche::notifications::entity::notification::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap();
+    let mut delays: Vec<f64> = made
+        .iter()
+        .zip(sink.received())
+        .map(|(n, m)| (m.at - n.created_at).num_microseconds().unwrap_or(0) as f64 / 1000.0)
+        .collect();
+    delays.sort_by(f64::total_cmp);
+    eprintln!(
+        "settled -> mail accepted, over {}: median {:.1} ms, 90th {:.1} ms, max {:.1} ms",
+        delays.len(),
+        delays[delays.len() / 2],
+        delays[delays.len() * 9 / 10],
+        delays[delays.len() - 1]
+    );
+    app.stop().await;
+}

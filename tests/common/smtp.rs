@@ -18,6 +18,8 @@ use tokio::{
 pub struct Received {
     pub to: Vec<String>,
     pub raw: Vec<u8>,
+    /// When the server accepted it.
+    pub at: chrono::DateTime<chrono::Utc>,
 }
 
 impl Received {
@@ -166,7 +168,8 @@ async fn converse(
                     let unstuffed = line.strip_prefix('.').unwrap_or(&line);
                     raw.extend_from_slice(unstuffed.as_bytes());
                 }
-                kept.lock().expect("lock").push(Received { to: to.clone(), raw });
+                let at = chrono::Utc::now();
+                kept.lock().expect("lock").push(Received { to: to.clone(), raw, at });
                 write.write_all(b"250 OK queued\r\n").await?;
             }
             "RSET" | "NOOP" => write.write_all(b"250 OK\r\n").await?,
