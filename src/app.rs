@@ -170,6 +170,7 @@ pub fn router(state: AppState) -> Router {
         .route("/notifications", get(crate::notifications::routes::list))
         .route("/account/notifications", post(crate::notifications::routes::mail_choice))
         .route("/s/{space}/{page}/follow", post(crate::notifications::routes::follow_page))
+        .route("/follow/space/{space}", post(crate::notifications::routes::follow_space))
         .route("/admin/mail/{id}/again", post(crate::mail::admin::again))
         .route("/admin/forms", get(forms::admin::index).post(forms::admin::create))
         .route("/admin/forms/{key}", get(forms::admin::edit).post(forms::admin::save))

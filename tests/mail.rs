@@ -18,7 +18,8 @@ on_each_backend!(
     an_open_sign_up_confirms_the_address_by_mail,
     two_processes_send_each_mail_once,
     a_request_to_join_reaches_the_owners_and_its_answer_the_person,
-    following_a_page_tells_of_each_session_of_changes_once
+    following_a_page_tells_of_each_session_of_changes_once,
+    following_a_space_tells_of_its_pages
 );
 
 /// The site, sending its mail to `sink`, retrying quickly.
@@ -661,5 +662,51 @@ async fn measure_settling_to_mail() {
         delays[delays.len() * 9 / 10],
         delays[delays.len() - 1]
     );
+    app.stop().await;
+}
+
+async fn following_a_space_tells_of_its_pages(app: &TestApp) {
+    use ruche::spaces::{Role, Visibility};
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let app = TestApp::start_configured(&app.database_url, move |s| {
+        s.mail =
+            Some(ruche::mail::MailSettings::new(&url, "Chantiers <wiki@example.org>").unwrap());
+        s.outbox.poll = Duration::from_millis(100);
+        s.collab.revision_quiet = Duration::from_millis(300);
+    })
+    .await;
+    let space = app.create_space("chantier-2", "Chantier 2", Visibility::Members).await;
+    let claire = app.create_user("claire@example.org", "Claire Martin", false).await;
+    let julien = app.create_user("julien@example.org", "Julien Roux", false).await;
+    app.create_user("lea@example.org", "Léa", false).await;
+    app.add_member(&space, &claire, Role::Editor).await;
+    app.add_member(&space, &julien, Role::Viewer).await;
+    let julien_browser = app.signed_in("julien@example.org").await;
+    let (_, page) = app.get_text(Some(&julien_browser), "/s/chantier-2").await;
+    assert!(page.contains("Suivre l&#39;espace") || page.contains("Suivre l'espace"), "{page}");
+    let followed = app
+        .post_form(
+            &julien_browser,
+            "/s/chantier-2",
+            "/follow/space/chantier-2",
+            &[("action", "follow")],
+        )
+        .await;
+    assert_eq!(followed.status(), StatusCode::SEE_OTHER);
+    // Someone outside may not follow what they may not read.
+    let lea = app.signed_in("lea@example.org").await;
+    let refused =
+        app.post_form(&lea, "/", "/follow/space/chantier-2", &[("action", "follow")]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    let token = app.token_for("claire@example.org").await;
+    app.put_page(&token, "chantier-2", "compte-rendu", "Réunion du 12").await;
+    let julien_token = app.token_for("julien@example.org").await;
+    eventually("Julien is told of a page of the space", || async {
+        unread(&app, &julien_token).await["unread"] == 1
+    })
+    .await;
+    assert_eq!(sink.wait_for(1).await[0].to, ["julien@example.org"]);
     app.stop().await;
 }

@@ -102,6 +102,33 @@ pub async fn follow_page(
     Ok(Redirect::to(&format!("/s/{}/{}", grant.space.slug, page.slug)).into_response())
 }
 
+/// `POST /follow/space/{space}` with `action=follow` or `action=unfollow`: every page of the
+/// space, and its new entries, for those who may read it.
+pub async fn follow_space(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ctx: Ctx,
+    session: Session,
+    axum::extract::Path(slug): axum::extract::Path<String>,
+    CsrfForm(fields): CsrfForm<FollowFields>,
+) -> AppResult<Response> {
+    let grant = access::space(&state.db, Some(&user), &slug, access::SpaceAction::Read).await?;
+    let target = Target::Space(grant.space.id);
+    let said = match fields.action.as_str() {
+        "follow" => {
+            super::follow(&state.db, user.id, target).await?;
+            ctx.t("notify.following_space")
+        }
+        "unfollow" => {
+            super::unfollow(&state.db, user.id, target).await?;
+            ctx.t("notify.not_following_space")
+        }
+        _ => return Err(AppError::BadRequest(ctx.t("error.bad_request"))),
+    };
+    flash(&session, FlashKind::Success, said).await?;
+    Ok(Redirect::to(&format!("/s/{}", grant.space.slug)).into_response())
+}
+
 #[derive(Deserialize)]
 pub struct MailFields {
     #[serde(default)]

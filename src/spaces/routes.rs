@@ -39,7 +39,18 @@ pub async fn show(
         None
     };
     let joining = joining(&state, &ctx, &grant).await?;
-    Ok(views::show(&ctx, &grant, pages.as_deref(), &joining))
+    let following = match &ctx.user {
+        Some(user) if grant.allows(SpaceAction::Read) => Some(
+            crate::notifications::follows(
+                &state.db,
+                user.id,
+                crate::notifications::Target::Space(grant.space.id),
+            )
+            .await?,
+        ),
+        _ => None,
+    };
+    Ok(views::show(&ctx, &grant, pages.as_deref(), &joining, following))
 }
 
 /// What the space page says about joining: to an outsider, who the owners are and where their

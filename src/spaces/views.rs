@@ -83,6 +83,7 @@ pub fn show(
     grant: &SpaceGrant,
     pages: Option<&[crate::pages::Page]>,
     joining: &Joining,
+    following: Option<bool>,
 ) -> Html<String> {
     let space = &grant.space;
     page(
@@ -112,6 +113,18 @@ pub fn show(
                 p.actions {
                     a.button.secondary href={"/s/" (space.slug) "/agenda"} { (ctx.t("nav.agenda")) }
                     a.button.secondary href={"/s/" (space.slug) "/changes"} { (ctx.t("nav.changes")) }
+                }
+                @if let Some(following) = following {
+                    form.follow method="post" action={"/follow/space/" (space.slug)} {
+                        (ctx.csrf_field())
+                        @if following {
+                            button.secondary type="submit" name="action" value="unfollow" { (ctx.t("notify.unfollow_space")) }
+                            " " span.meta { (ctx.t("notify.following_space_hint")) }
+                        } @else {
+                            button.secondary type="submit" name="action" value="follow" { (ctx.t("notify.follow_space")) }
+                            " " span.meta { (ctx.t("notify.follow_space_hint")) }
+                        }
+                    }
                 }
                 @if let Some(pages) = pages { (crate::pages::views::list(ctx, grant, pages)) }
             }

@@ -323,7 +323,8 @@ test('accessibility: no serious or critical axe violations', async () => {
     [anonymous.page, '/search?q=coop%C3%A9ration', 'search'],
     [anonymous.page, '/password/forgot', 'password-forgot'],
     [member.page, '/account', 'account'],
-    [member.page, '/s/chantier-1/members', 'members']
+    [member.page, '/s/chantier-1/members', 'members'],
+    [member.page, '/notifications', 'notifications']
   ]
   const problems = []
   for (const [page, url, name] of pages) {
