@@ -47,7 +47,7 @@ pub async fn list(
                 }
                 @if shown.len() as u64 >= SHOWN { p.meta { (ctx.t("notify.older")) } }
             }
-            p { a href="/account#notifications" { (ctx.t("notify.settings")) } }
+            p { a href="/account#notifications" { (ctx.t("notify.settings_link")) } }
         },
     ))
 }
