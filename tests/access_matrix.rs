@@ -314,15 +314,7 @@ async fn a_revision(app: &TestApp, editor: &Client, token: &str, slug: &str) -> 
     let saved =
         app.post_form(editor, &history, &format!("{history}/save"), &[("note", "v1")]).await;
     assert_eq!(saved.status(), StatusCode::SEE_OTHER);
-    let list: serde_json::Value = Client::new()
-        .get(app.url(&format!("/api/pages/public/{slug}/revisions")))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = app.get_json_as(token, &format!("/api/pages/public/{slug}/revisions")).await;
     list["revisions"][0]["id"].to_string()
 }
 

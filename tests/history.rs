@@ -260,15 +260,7 @@ async fn restoring_an_entry_brings_its_fields_back_live(app: &TestApp) {
         .await;
     assert_eq!(moved.status(), StatusCode::SEE_OTHER);
     app.post_form(&browser, &history, &format!("{history}/save"), &[("note", "à Paris")]).await;
-    let list: serde_json::Value = reqwest::Client::new()
-        .get(app.url(&format!("/api/pages/{SPACE}/{slug}/revisions")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = app.get_json_as(&token, &format!("/api/pages/{SPACE}/{slug}/revisions")).await;
     let ids: Vec<i64> =
         list["revisions"].as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect();
     let (paris, lyon) = (ids[0], ids[1]);

@@ -24,12 +24,22 @@ on_each_backend!(
 
 /// The site, sending its mail to `sink`, retrying quickly.
 async fn site(app: &TestApp, sink_url: &str) -> TestApp {
+    site_with(app, sink_url, |_| {}).await
+}
+
+/// The same, with more settings.
+async fn site_with(
+    app: &TestApp,
+    sink_url: &str,
+    more: impl FnOnce(&mut ruche::config::Settings),
+) -> TestApp {
     let url = sink_url.to_owned();
     TestApp::start_configured(&app.database_url, move |s| {
         s.mail =
             Some(ruche::mail::MailSettings::new(&url, "Chantiers <wiki@example.org>").unwrap());
         s.outbox.first_retry = Duration::from_millis(200);
         s.outbox.poll = Duration::from_millis(100);
+        more(s);
     })
     .await
 }
@@ -513,28 +523,14 @@ async fn eventually<F: std::future::Future<Output = bool>>(
 }
 
 async fn unread(app: &TestApp, token: &str) -> serde_json::Value {
-    reqwest::Client::new()
-        .get(app.url("/api/notifications"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    app.get_json_as(token, "/api/notifications").await
 }
 
 async fn following_a_page_tells_of_each_session_of_changes_once(app: &TestApp) {
     use ruche::spaces::{Role, Visibility};
     let sink = SmtpSink::start().await;
-    let url = sink.url();
-    let app = TestApp::start_configured(&app.database_url, move |s| {
-        s.mail =
-            Some(ruche::mail::MailSettings::new(&url, "Chantiers <wiki@example.org>").unwrap());
-        s.outbox.poll = Duration::from_millis(100);
-        s.collab.revision_quiet = Duration::from_millis(300);
-    })
-    .await;
+    let app =
+        site_with(app, &sink.url(), |s| s.collab.revision_quiet = Duration::from_millis(300)).await;
     let space = app.create_space("chantier-2", "Chantier 2", Visibility::Members).await;
     let claire = app.create_user("claire@example.org", "Claire Martin", false).await;
     let julien = app.create_user("julien@example.org", "Julien Roux", false).await;
@@ -668,14 +664,8 @@ async fn measure_settling_to_mail() {
 async fn following_a_space_tells_of_its_pages(app: &TestApp) {
     use ruche::spaces::{Role, Visibility};
     let sink = SmtpSink::start().await;
-    let url = sink.url();
-    let app = TestApp::start_configured(&app.database_url, move |s| {
-        s.mail =
-            Some(ruche::mail::MailSettings::new(&url, "Chantiers <wiki@example.org>").unwrap());
-        s.outbox.poll = Duration::from_millis(100);
-        s.collab.revision_quiet = Duration::from_millis(300);
-    })
-    .await;
+    let app =
+        site_with(app, &sink.url(), |s| s.collab.revision_quiet = Duration::from_millis(300)).await;
     let space = app.create_space("chantier-2", "Chantier 2", Visibility::Members).await;
     let claire = app.create_user("claire@example.org", "Claire Martin", false).await;
     let julien = app.create_user("julien@example.org", "Julien Roux", false).await;

@@ -470,16 +470,7 @@ async fn an_outsider_asks_to_join_and_the_owners_answer(app: &TestApp) {
     assert_eq!(status, StatusCode::OK);
     assert!(!page.contains("Rejoindre cet espace"), "{page}");
     let token = app.token_for("julien@example.org").await;
-    let roles: serde_json::Value = app
-        .browser()
-        .get(app.url("/api/spaces/copil/members"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("JSON");
+    let roles = app.get_json_as(&token, "/api/spaces/copil/members").await;
     assert!(roles.to_string().contains("\"viewer\""), "{roles}");
 
     // Answering twice changes nothing.
@@ -592,16 +583,7 @@ async fn an_entry_is_made_only_when_its_form_is_valid(app: &TestApp) {
         )
         .await;
     assert_eq!(untitled.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let listed: serde_json::Value = app
-        .browser()
-        .get(app.url(&format!("/api/spaces/{SPACE}/pages")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("JSON");
+    let listed = app.get_json_as(&token, &format!("/api/spaces/{SPACE}/pages")).await;
     assert_eq!(listed.as_array().map(Vec::len), Some(0), "no empty entry: {listed}");
 
     // The form of the new page's kind leads to the same form, nothing made yet.

@@ -5,6 +5,7 @@
 //! lost access never reads a word of it.
 pub mod entity;
 pub mod routes;
+pub mod views;
 
 use chrono::Utc;
 use sea_orm::{

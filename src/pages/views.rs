@@ -54,16 +54,7 @@ pub fn show(ctx: &Ctx, grant: &SpaceGrant, page: &Page, reading: Reading<'_>) ->
                 }
             }
             @if let Some(following) = following {
-                form.follow method="post" action={"/s/" (space.slug) "/" (page.slug) "/follow"} {
-                    (ctx.csrf_field())
-                    @if following {
-                        button.secondary type="submit" name="action" value="unfollow" { (ctx.t("notify.unfollow")) }
-                        " " span.meta { (ctx.t("notify.following_hint")) }
-                    } @else {
-                        button.secondary type="submit" name="action" value="follow" { (ctx.t("notify.follow")) }
-                        " " span.meta { (ctx.t("notify.follow_hint")) }
-                    }
-                }
+                (crate::notifications::views::follow_form(ctx, &format!("/s/{}/{}/follow", space.slug, page.slug), crate::notifications::Target::Page(page.id), following))
             }
             @if let Some(entry) = entry {
                 (entry)

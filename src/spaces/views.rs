@@ -115,16 +115,7 @@ pub fn show(
                     a.button.secondary href={"/s/" (space.slug) "/changes"} { (ctx.t("nav.changes")) }
                 }
                 @if let Some(following) = following {
-                    form.follow method="post" action={"/follow/space/" (space.slug)} {
-                        (ctx.csrf_field())
-                        @if following {
-                            button.secondary type="submit" name="action" value="unfollow" { (ctx.t("notify.unfollow_space")) }
-                            " " span.meta { (ctx.t("notify.following_space_hint")) }
-                        } @else {
-                            button.secondary type="submit" name="action" value="follow" { (ctx.t("notify.follow_space")) }
-                            " " span.meta { (ctx.t("notify.follow_space_hint")) }
-                        }
-                    }
+                    (crate::notifications::views::follow_form(ctx, &format!("/follow/space/{}", space.slug), crate::notifications::Target::Space(space.id), following))
                 }
                 @if let Some(pages) = pages { (crate::pages::views::list(ctx, grant, pages)) }
             }

@@ -406,6 +406,19 @@ impl TestApp {
         reqwest::get(self.url(path)).await.expect("GET").json().await.expect("JSON")
     }
 
+    /// GET with an API token, answering the body as JSON.
+    pub async fn get_json_as(&self, token: &str, path: &str) -> serde_json::Value {
+        Client::new()
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("GET")
+            .json()
+            .await
+            .expect("JSON")
+    }
+
     /// GET as `client` (or anonymously), answering the status and the body.
     pub async fn get_text(&self, client: Option<&Client>, path: &str) -> (StatusCode, String) {
         let response = match client {
