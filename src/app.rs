@@ -50,11 +50,7 @@ impl AppState {
         let (touched, reindexed, reindex_db) = (search.clone(), search.clone(), db.clone());
         let searched = search.clone();
         let rendered = Arc::new(crate::pages::render::RenderCache::default());
-        let mailing = crate::notifications::Mailing {
-            base_url: settings.base_url.clone(),
-            site_name: settings.site_name.clone(),
-            on: settings.mail.is_some(),
-        };
+        let mailing = crate::notifications::Mailing::of(&settings);
         let mut senders = std::collections::HashMap::new();
         if let Some(mail) = &settings.mail {
             senders.insert(crate::mail::KIND.to_owned(), crate::mail::Mailer::new(mail)?.sender());
@@ -100,7 +96,6 @@ impl AppState {
                         &mailing,
                         page,
                         revision.id,
-                        false,
                         &authors,
                     )
                     .await?;
@@ -168,6 +163,14 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/users", get(accounts::admin::users))
         .route("/admin/mail", get(crate::mail::admin::list))
         .route("/notifications", get(crate::notifications::routes::list))
+        .route("/notifications/read", post(crate::notifications::routes::mark_all))
+        .route("/notifications/{id}", get(crate::notifications::routes::open))
+        .route(
+            "/unsubscribe/{key}",
+            get(crate::notifications::routes::unsubscribe_page)
+                .post(crate::notifications::routes::unsubscribe),
+        )
+        .route("/follow/form/{key}", post(crate::notifications::routes::follow_form))
         .route("/account/notifications", post(crate::notifications::routes::mail_choice))
         .route("/s/{space}/{page}/follow", post(crate::notifications::routes::follow_page))
         .route("/follow/space/{space}", post(crate::notifications::routes::follow_space))
@@ -185,6 +188,7 @@ pub fn router(state: AppState) -> Router {
         .route("/s/{space}/members/requests/{id}", post(spaces::routes::answer_request))
         .route("/s/{space}/members/{user}", post(spaces::routes::change_member))
         .route("/s/{space}/invitations/{id}/withdraw", post(spaces::routes::withdraw_invitation))
+        .route("/s/{space}/invitations/{id}/resend", post(spaces::routes::resend_invitation))
         .route(
             "/s/{space}/settings",
             get(spaces::routes::settings_form).post(spaces::routes::update_settings),
@@ -259,6 +263,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/render", post(pages::routes::preview))
         .route("/api/search", get(crate::search::routes::api))
         .route("/api/notifications", get(crate::notifications::routes::api))
+        .route("/api/notifications/unread", get(crate::notifications::routes::unread))
+        .route("/api/pages/{space}/{page}/people", get(crate::notifications::routes::people))
         .route("/api/forms", get(forms::exports::list))
         .route("/api/forms/{key}", get(forms::exports::show))
         .route("/api/forms/{key}/entries", get(forms::exports::entries))
@@ -291,6 +297,7 @@ pub fn router(state: AppState) -> Router {
         // Browsers ask for it even when pages name the SVG icon.
         .route("/favicon.ico", get(|| async { axum::response::Redirect::permanent("/favicon.svg") }))
         .route("/assets/editor.js", get(layout::editor_script))
+        .route("/assets/bell.js", get(layout::bell_script))
         .route("/assets/map.js", get(map::script))
         .route("/assets/leaflet.css", get(map::stylesheet))
         .fallback(|| async { AppError::NotFound })
@@ -377,6 +384,7 @@ pub async fn launch(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     forms::store::ensure_builtin(&state.db).await?;
+    crate::accounts::store::ensure_handles(&state.db).await?;
     directory::ensure_space(&state.db).await?;
     let sweeper = tokio::spawn(sweep(state.clone()));
     // Mail leaves from here (when mail is set up), until the site stops.
@@ -386,6 +394,15 @@ pub async fn launch(
         .mail
         .is_some()
         .then(|| tokio::spawn(state.outbox.clone().run(outbox_stop.clone())));
+    // Daily digests are written from here, at each person's hour.
+    let digests = state.settings.mail.is_some().then(|| {
+        tokio::spawn(crate::notifications::digest::run(
+            state.db.clone(),
+            crate::notifications::Mailing::of(&state.settings),
+            state.outbox.clone(),
+            state.settings.notify.digest_every,
+        ))
+    });
     let hub = state.hub.clone();
     let search = state.search.clone();
     let limits = crate::listener::Limits {
@@ -395,6 +412,9 @@ pub async fn launch(
     };
     let served = crate::listener::serve(listener, router(state), limits, shutdown).await;
     sweeper.abort();
+    if let Some(digests) = digests {
+        digests.abort();
+    }
     outbox_stop.cancel();
     if let Some(outbox) = outbox {
         let _ = outbox.await;

@@ -193,6 +193,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 paragraphs: vec![
                     "Ce courriel de test montre que le site peut envoyer du courrier.".to_owned(),
                 ],
+                sections: Vec::new(),
                 action: Some(("Ouvrir le site".to_owned(), settings.base_url.clone())),
                 footer: "Envoyé par `ruche mail test`.".to_owned(),
             });

@@ -16,6 +16,7 @@ mod m20261130_000012_mail;
 mod m20261130_000013_space_invitations;
 mod m20261130_000014_email_confirmation;
 mod m20261130_000015_notifications;
+mod m20261130_000016_notifications_more;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000013_space_invitations::Migration),
             Box::new(m20261130_000014_email_confirmation::Migration),
             Box::new(m20261130_000015_notifications::Migration),
+            Box::new(m20261130_000016_notifications_more::Migration),
         ]
     }
 }

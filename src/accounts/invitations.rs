@@ -21,6 +21,8 @@ pub struct Invitation {
     pub note: String,
     /// The address invited, for invitations sent by mail.
     pub email: Option<String>,
+    /// The role in the space it leads into (`member`, …).
+    pub role: Option<String>,
     pub created_at: chrono::DateTime<Utc>,
     pub expires_at: chrono::DateTime<Utc>,
     pub used: bool,
@@ -32,6 +34,7 @@ impl From<invitation::Model> for Invitation {
             id: m.id,
             note: m.note,
             email: m.email,
+            role: m.role,
             created_at: m.created_at,
             expires_at: m.expires_at,
             used: m.used_at.is_some(),

@@ -38,9 +38,14 @@ pub struct User {
     /// The zone this person reads times in, if they chose one (else the site's).
     #[serde(skip)]
     pub time_zone: Option<chrono_tz::Tz>,
-    /// `now` (a mail for each notification) or `never`.
+    /// `now` (a mail for each notification), `daily` (a digest) or `never`.
     #[serde(skip)]
     pub notify_by_mail: String,
+    /// The name mentions use, without its `@` (`marie-dupont`).
+    pub handle: String,
+    /// The hour of the daily digest, in this person's zone.
+    #[serde(skip)]
+    pub digest_hour: u32,
 }
 
 /// A short fingerprint of a password hash, kept in sessions.
@@ -61,6 +66,8 @@ impl From<entity::user::Model> for User {
             disabled: model.disabled,
             time_zone: model.time_zone.as_deref().and_then(crate::dates::parse_zone),
             notify_by_mail: model.notify_by_mail,
+            handle: model.handle.unwrap_or_default(),
+            digest_hour: model.digest_hour.clamp(0, 23) as u32,
         }
     }
 }

@@ -106,6 +106,7 @@ pub fn mail(lang: Lang, site_name: &str, user: &User, link: &str) -> crate::mail
         subject: lang.tf("reset.mail_subject", &[("site", site_name)]),
         greeting: lang.tf("reset.mail_greeting", &[("name", &user.name)]),
         paragraphs: vec![lang.t("reset.mail_body"), lang.t("reset.mail_valid")],
+        sections: Vec::new(),
         action: Some((lang.t("reset.mail_action"), link.to_owned())),
         footer: lang.t("reset.mail_footer"),
     })
@@ -329,6 +330,7 @@ pub fn confirmation_mail(
         subject: lang.tf("confirm.mail_subject", &[("site", site_name)]),
         greeting: lang.tf("reset.mail_greeting", &[("name", &user.name)]),
         paragraphs: vec![lang.t("confirm.mail_body")],
+        sections: Vec::new(),
         action: Some((lang.t("confirm.mail_action"), link.to_owned())),
         footer: lang.t("confirm.mail_footer"),
     })

@@ -53,7 +53,9 @@ pub async fn create<C: ConnectionTrait>(conn: &C, new: NewUser) -> Result<User, 
         return Err(NewUserError::EmailTaken);
     }
     let hash = password::hash(new.password).await?;
+    let handle = free_handle(conn, name, None).await?;
     let model = user::ActiveModel {
+        handle: Set(Some(handle)),
         email: Set(email.as_str().to_owned()),
         name: Set(name.chars().take(200).collect()),
         password_hash: Set(hash),
@@ -79,6 +81,98 @@ async fn find_by_email_in<C: ConnectionTrait>(
         .filter(user::Column::Email.eq(email.trim().to_lowercase()))
         .one(conn)
         .await?)
+}
+
+/// Longest handle made from a name.
+const HANDLE_MAX: usize = 40;
+
+/// A handle nobody else has, made from `name`: `marie-dupont`, else `marie-dupont-2`, …
+async fn free_handle<C: ConnectionTrait>(
+    conn: &C,
+    name: &str,
+    owner: Option<UserId>,
+) -> anyhow::Result<String> {
+    let mut base = crate::slug::slugify(name, HANDLE_MAX);
+    if base.is_empty() {
+        base = "membre".to_owned();
+    }
+    let taken: std::collections::HashSet<String> = user::Entity::find()
+        .filter(user::Column::Handle.starts_with(&base))
+        .filter(user::Column::Id.ne(owner.map_or(0, |o| o.0)))
+        .all(conn)
+        .await?
+        .into_iter()
+        .filter_map(|u| u.handle)
+        .collect();
+    let mut handle = base.clone();
+    let mut n = 2;
+    while taken.contains(&handle) {
+        handle = format!("{base}-{n}");
+        n += 1;
+    }
+    Ok(handle)
+}
+
+/// Gives a handle to every account without one (accounts made before handles existed).
+pub async fn ensure_handles(db: &Db) -> anyhow::Result<()> {
+    let without = user::Entity::find()
+        .filter(user::Column::Handle.is_null())
+        .order_by_asc(user::Column::Id)
+        .all(db)
+        .await?;
+    for account in without {
+        let handle = free_handle(db, &account.name, Some(UserId(account.id))).await?;
+        user::Entity::update_many()
+            .col_expr(user::Column::Handle, sea_orm::sea_query::Expr::value(handle))
+            .filter(user::Column::Id.eq(account.id))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The secret of a person's one-click unsubscribe link, made the first time it is needed.
+pub async fn unsubscribe_key(db: &Db, id: UserId) -> anyhow::Result<String> {
+    let account = user::Entity::find_by_id(id.0)
+        .one(db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no account {}", id.0))?;
+    if let Some(key) = account.unsubscribe_key {
+        return Ok(key);
+    }
+    let key: String = rand::random::<[u8; 20]>().iter().map(|b| format!("{b:02x}")).collect();
+    // Another process may have made one meanwhile: only a missing key is set, then read back.
+    user::Entity::update_many()
+        .col_expr(user::Column::UnsubscribeKey, sea_orm::sea_query::Expr::value(key))
+        .filter(user::Column::Id.eq(id.0))
+        .filter(user::Column::UnsubscribeKey.is_null())
+        .exec(db)
+        .await?;
+    let account = user::Entity::find_by_id(id.0).one(db).await?;
+    account
+        .and_then(|a| a.unsubscribe_key)
+        .ok_or_else(|| anyhow::anyhow!("no unsubscribe key for {}", id.0))
+}
+
+/// The account whose unsubscribe link holds `key`.
+pub async fn by_unsubscribe_key(db: &Db, key: &str) -> anyhow::Result<Option<User>> {
+    if key.len() != 40 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    Ok(user::Entity::find()
+        .filter(user::Column::UnsubscribeKey.eq(key))
+        .one(db)
+        .await?
+        .map(Into::into))
+}
+
+/// The account that answers to `@handle`.
+pub async fn find_by_handle(db: &Db, handle: &str) -> anyhow::Result<Option<User>> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Handle.eq(handle.to_lowercase()))
+        .one(db)
+        .await?
+        .map(Into::into))
 }
 
 pub async fn find_by_email(db: &Db, email: &str) -> anyhow::Result<Option<User>> {

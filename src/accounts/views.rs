@@ -151,6 +151,7 @@ pub fn account(ctx: &Ctx, data: &AccountPage) -> Html<String> {
             h1 { (title) }
             dl.facts {
                 dt { (ctx.t("account.email")) } dd { (user.email) }
+                dt { (ctx.t("account.handle")) } dd { code.handle { "@" (user.handle) } " " span.meta { (ctx.t("account.handle_hint")) } }
                 @if user.is_admin { dt { (ctx.t("account.role")) } dd { (ctx.t("account.admin")) } }
             }
             p { a.button.secondary href="/account/profile" { (ctx.t("account.my_sheet")) } }
@@ -186,10 +187,18 @@ pub fn account(ctx: &Ctx, data: &AccountPage) -> Html<String> {
                     (ctx.csrf_field())
                     fieldset {
                         legend { (ctx.t("notify.by_mail")) }
-                        @for choice in ["now", "never"] {
+                        @for choice in crate::notifications::MAIL_CHOICES {
                             label.choice {
                                 input type="radio" name="choice" value=(choice) checked[user.notify_by_mail == choice];
                                 " " (ctx.t(&format!("notify.mail_{choice}")))
+                            }
+                        }
+                        div.field {
+                            label for="digest-hour" { (ctx.t("notify.digest_hour")) }
+                            select #digest-hour name="hour" {
+                                @for hour in 0..24u32 {
+                                    option value=(hour) selected[user.digest_hour == hour] { (ctx.tf("notify.hour", &[("hour", &hour.to_string())])) }
+                                }
                             }
                         }
                     }

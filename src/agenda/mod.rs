@@ -107,7 +107,8 @@ pub async fn site(
     Query(filter): Query<Filter>,
 ) -> AppResult<Html<String>> {
     let (form, entries) = events(&state, ctx.user.as_ref(), None).await?;
-    Ok(render(&ctx, &form, entries, &filter, "/agenda", None))
+    let follow = crate::notifications::views::form_follow(&ctx, &state.db, &form.key).await?;
+    Ok(render(&ctx, &form, entries, &filter, "/agenda", None, follow))
 }
 
 /// `GET /s/{space}/agenda`
@@ -127,6 +128,7 @@ pub async fn space(
         &filter,
         &base,
         Some((&grant.space.slug.to_string(), &grant.space.title)),
+        None,
     ))
 }
 
@@ -137,6 +139,7 @@ fn render(
     filter: &Filter,
     base: &str,
     space: Option<(&String, &String)>,
+    follow: Option<maud::Markup>,
 ) -> Html<String> {
     let now = Utc::now();
     let view = view_of(filter, now, ctx.time_zone);
@@ -170,6 +173,7 @@ fn render(
                 nav.crumbs aria-label=(ctx.t("page.breadcrumb")) { a href={"/s/" (slug)} { (name) } }
             }
             h1 { (title) }
+            @if let Some(follow) = &follow { (follow) }
             p.actions {
                 a.button href="/add/event" { (ctx.t("agenda.add")) }
                 a.button.secondary href=(feed) { (ctx.t("agenda.subscribe")) }

@@ -115,6 +115,8 @@ pub struct Settings {
     pub mail: Option<crate::mail::MailSettings>,
     /// How the outbox retries (not a key: tests make it quick).
     pub outbox: crate::outbox::OutboxSettings,
+    /// How often digests and the bell are looked at (not keys either).
+    pub notify: crate::notifications::Pace,
 }
 
 pub const DEFAULT_ADDR: SocketAddr = keys::DEFAULT_ADDR;
@@ -286,6 +288,7 @@ impl Settings {
         Ok(Self {
             mail,
             outbox: crate::outbox::OutboxSettings::default(),
+            notify: crate::notifications::Pace::default(),
             addr: k.addr,
             base_url,
             uploads_dir: k.uploads.clone().unwrap_or_else(|| k.data.join("uploads")),

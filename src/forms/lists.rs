@@ -84,6 +84,7 @@ pub async fn show(
     let titles = query::link_titles(&state.db, &grants, links.iter().map(String::as_str)).await?;
     let query_string = filter.query_string(&[]);
     let suffix = if query_string.is_empty() { String::new() } else { format!("?{query_string}") };
+    let follow = crate::notifications::views::form_follow(&ctx, &state.db, &form.key).await?;
     Ok(layout_page(
         &ctx,
         &form.name,
@@ -91,6 +92,7 @@ pub async fn show(
             nav.crumbs aria-label=(ctx.t("page.breadcrumb")) { a href="/forms" { (ctx.t("forms.lists_title")) } }
             h1 { (form.name) }
             @if !form.description.is_empty() { p.lead { (form.description) } }
+            @if let Some(follow) = &follow { (follow) }
             p.actions {
                 @if table {
                     a.button.secondary href={(base) (suffix)} { (ctx.t("forms.as_cards")) }

@@ -169,6 +169,10 @@ pub async fn create(
     )
     .await?;
     state.search.touch(page.id.0);
+    let mailing = crate::notifications::Mailing::of(&state.settings);
+    if crate::notifications::page_made(&state.db, &mailing, page.id, by).await? > 0 {
+        state.outbox.wake();
+    }
     flash(&session, FlashKind::Success, ctx.t("forms.entry_created")).await?;
     Ok(Redirect::to(&format!("/s/{}/{}", grant.space.slug, page.slug)).into_response())
 }

@@ -39,6 +39,17 @@ pub async fn editor_script() -> impl IntoResponse {
     )
 }
 
+/// The bell's script: keeps the number of unread notifications current on open pages.
+pub async fn bell_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../web/static/bell.js"),
+    )
+}
+
 /// JSON for a `<script type="application/json">` data block: every `<` escaped, so no text in it
 /// can end the element or open a comment.
 pub fn json_data(value: &serde_json::Value) -> String {

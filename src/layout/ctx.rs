@@ -59,6 +59,8 @@ pub struct Ctx {
     pub flashes: Vec<Flash>,
     /// How many notifications the signed-in person has not read (the bell's number).
     pub unread: u64,
+    /// How often open pages ask for that number again.
+    pub bell_every_ms: u64,
     /// This answer's Content-Security-Policy nonce (for the editor's style elements).
     pub csp_nonce: String,
     pub(super) csrf: Option<String>,
@@ -127,6 +129,7 @@ impl FromRequestParts<AppState> for Ctx {
         };
         Ok(Ctx {
             unread,
+            bell_every_ms: state.settings.notify.bell_every.as_millis() as u64,
             csp_nonce: parts.extensions.get::<CspNonce>().map(|n| n.0.clone()).unwrap_or_default(),
             user,
             lang: Lang::from_headers(&parts.headers),

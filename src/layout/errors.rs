@@ -76,6 +76,7 @@ pub async fn error_pages(State(state): State<AppState>, request: Request, next: 
     let time_zone = user.as_ref().and_then(|u| u.time_zone).unwrap_or(state.settings.time_zone);
     let ctx = Ctx {
         unread: 0,
+        bell_every_ms: state.settings.notify.bell_every.as_millis() as u64,
         user,
         lang,
         site_name: state.settings.site_name.clone(),

@@ -6,7 +6,7 @@ mod ctx;
 mod errors;
 
 pub use assets::{
-    content_security, content_security_policy, editor_script, favicon, json_data, stylesheet,
+    bell_script, content_security, content_security_policy, editor_script, favicon, json_data, stylesheet,
     CspNonce,
 };
 pub use ctx::{flash, Ctx, Flash, FlashKind};
@@ -16,6 +16,11 @@ use axum::response::Html;
 use maud::{html, Markup, DOCTYPE};
 
 use crate::i18n::Lang;
+
+/// A bell, drawn by the site (no font needed); the link's words name it.
+const BELL_ICON: maud::PreEscaped<&str> = maud::PreEscaped(
+    r#"<svg class="icon" aria-hidden="true" focusable="false" width="20" height="20" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"><path d="M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9"/><path d="M10.3 21a1.94 1.94 0 0 0 3.4 0"/></svg>"#,
+);
 
 /// A whole HTML page around `content`.
 pub fn page(ctx: &Ctx, title: &str, content: Markup) -> Html<String> {
@@ -36,12 +41,11 @@ pub fn page(ctx: &Ctx, title: &str, content: Markup) -> Html<String> {
     };
     let who = html! {
         @if let Some(user) = &ctx.user {
-            a.bell href="/notifications" {
+            a.bell href="/notifications" data-every=(ctx.bell_every_ms) {
+                (BELL_ICON)
                 (ctx.t("notify.title"))
-                @if ctx.unread > 0 {
-                    " " span.count { (ctx.unread) }
-                    span.visually-hidden { " " (ctx.t("notify.unread")) }
-                }
+                " " span.count hidden[ctx.unread == 0] { (ctx.unread) }
+                span.visually-hidden.count-words hidden[ctx.unread == 0] { " " (ctx.t("notify.unread")) }
             }
             a href="/account" { (user.name) }
             form method="post" action="/logout" {
@@ -108,6 +112,9 @@ pub fn page(ctx: &Ctx, title: &str, content: Markup) -> Html<String> {
                     (content)
                 }
                 footer.site { p { (ctx.site_name) " · " (ctx.t("layout.powered")) } }
+                @if ctx.user.is_some() {
+                    script src="/assets/bell.js" defer {}
+                }
             }
         }
     };

@@ -62,10 +62,18 @@ pub struct Letter<'a> {
     pub subject: String,
     pub greeting: String,
     pub paragraphs: Vec<String>,
+    /// Headed lists of links (a digest's spaces and what happened in them).
+    pub sections: Vec<Section>,
     /// A button (label, address) — also written out in full in the text part.
     pub action: Option<(String, String)>,
     /// The last line: why the person receives it.
     pub footer: String,
+}
+
+/// A heading and its lines, each with the address it leads to.
+pub struct Section {
+    pub heading: String,
+    pub lines: Vec<(String, String)>,
 }
 
 /// A mail from a letter: the same words as plain text and as HTML.
@@ -83,6 +91,13 @@ pub fn compose(letter: Letter<'_>) -> Mail {
         text.push_str(p);
         text.push_str("\n\n");
     }
+    for section in &letter.sections {
+        text.push_str(&format!("{}\n", section.heading));
+        for (line, url) in &section.lines {
+            text.push_str(&format!("- {line}\n  {url}\n"));
+        }
+        text.push('\n');
+    }
     if let Some((label, url)) = &letter.action {
         text.push_str(&format!("{label} :\n{url}\n\n"));
     }
@@ -94,6 +109,14 @@ pub fn compose(letter: Letter<'_>) -> Mail {
             body style="font-family: sans-serif; font-size: 16px; line-height: 1.5; color: #1d1b16; max-width: 36rem; margin: 0 auto; padding: 1rem;" {
                 p { (letter.greeting) }
                 @for p in &letter.paragraphs { p { (p) } }
+                @for section in &letter.sections {
+                    h2 style="font-size: 18px; margin: 24px 0 8px;" { (section.heading) }
+                    ul style="padding-left: 20px;" {
+                        @for (line, url) in &section.lines {
+                            li style="margin-bottom: 8px;" { a href=(url) style="color: #8a4b00;" { (line) } }
+                        }
+                    }
+                }
                 @if let Some((label, url)) = &letter.action {
                     p {
                         a href=(url) style="display: inline-block; background: #8a4b00; color: #ffffff; padding: 12px 20px; border-radius: 6px; text-decoration: none; font-weight: bold;" { (label) }

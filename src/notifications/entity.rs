@@ -12,8 +12,10 @@ pub mod follow {
         pub user_id: i64,
         /// A page followed, or…
         pub page_id: Option<i64>,
-        /// …a space followed (its pages and new entries).
+        /// …a space followed (its pages and new entries), or…
         pub space_id: Option<i64>,
+        /// …a form followed (its new entries, wherever the follower may read them).
+        pub form_key: Option<String>,
         pub created_at: DateTimeUtc,
     }
 
@@ -34,13 +36,18 @@ pub mod notification {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub user_id: i64,
-        /// `changed` or `created`.
+        /// `changed`, `created`, `entry`, `mention` or `added` (to a space).
         pub kind: String,
-        pub page_id: i64,
+        /// The page it is about, or…
+        pub page_id: Option<i64>,
+        /// …the space (for `added`).
+        pub space_id: Option<i64>,
         pub actor_id: Option<i64>,
         pub revision_id: Option<i64>,
         pub created_at: DateTimeUtc,
         pub read_at: Option<DateTimeUtc>,
+        /// Waiting for its reader's daily digest.
+        pub in_digest: bool,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

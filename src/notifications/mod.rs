@@ -1,11 +1,16 @@
-//! Being told what changed: people follow a page or a space (and the pages they write, at
-//! once); when an editing session settles into a revision, each follower who may read the page
-//! gets a notification — in the site (the bell, `/notifications`) and, if they want, by mail.
-//! Access is checked when the notification is made, and again when it is shown: someone who
-//! lost access never reads a word of it.
+//! Being told what changed: people follow a page, a space or a form (and the pages they write,
+//! at once); when an editing session settles into a revision, each follower who may read the
+//! page gets a notification — in the site (the bell, `/notifications`) and, as they chose, by
+//! mail at once, in a daily digest, or never. A new `@handle` in a page's text tells that person.
+//! Access is checked when the notification is made, and again when it is shown or mailed in a
+//! digest: someone who lost access never reads a word of it.
+pub mod digest;
 pub mod entity;
+pub mod mentions;
 pub mod routes;
 pub mod views;
+
+use std::time::Duration;
 
 use chrono::Utc;
 use sea_orm::{
@@ -20,29 +25,93 @@ use crate::{
     db::Db,
     i18n::Lang,
     pages::{Page, PageId},
-    spaces::SpaceId,
+    spaces::{Space, SpaceId},
 };
 
 /// Notifications listed on `/notifications`.
 pub const SHOWN: u64 = 50;
 
+/// New mentions looked at in one revision (a text listing a thousand handles tells twenty).
+const MENTIONS_AT_ONCE: usize = 20;
+
 /// What is followed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     Page(PageId),
     Space(SpaceId),
+    /// A form's new entries, in every space the follower may read.
+    Form(String),
 }
 
-fn target_filter(user: UserId, target: Target) -> Condition {
+/// What a notification tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Changed,
+    Created,
+    /// A new entry of a form (or in a space) followed.
+    Entry,
+    Mention,
+    /// The reader was added to a space.
+    Added,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Changed => "changed",
+            Kind::Created => "created",
+            Kind::Entry => "entry",
+            Kind::Mention => "mention",
+            Kind::Added => "added",
+        }
+    }
+
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "created" => Kind::Created,
+            "entry" => Kind::Entry,
+            "mention" => Kind::Mention,
+            "added" => Kind::Added,
+            _ => Kind::Changed,
+        }
+    }
+
+    /// The sentence that tells it: "Marie a modifié « Feuille de route »".
+    pub fn sentence(self, lang: Lang, who: Option<&str>, title: &str) -> String {
+        let who = who.map(str::to_owned).unwrap_or_else(|| lang.t("notify.someone"));
+        lang.tf(&format!("notify.{}", self.as_str()), &[("who", &who), ("title", title)])
+    }
+}
+
+/// How mail is chosen: `now`, `daily` or `never`.
+pub const MAIL_CHOICES: [&str; 3] = ["now", "daily", "never"];
+
+/// How often the digests and the bell are looked at (not keys: tests make them quick).
+#[derive(Debug, Clone)]
+pub struct Pace {
+    /// How often the daily digests due are looked for.
+    pub digest_every: Duration,
+    /// How often an open page asks for the bell's count.
+    pub bell_every: Duration,
+}
+
+impl Default for Pace {
+    fn default() -> Self {
+        Self { digest_every: Duration::from_secs(60), bell_every: Duration::from_secs(60) }
+    }
+}
+
+fn target_filter(user: UserId, target: &Target) -> Condition {
     let c = Condition::all().add(follow::Column::UserId.eq(user.0));
     match target {
         Target::Page(p) => c.add(follow::Column::PageId.eq(p.0)),
         Target::Space(s) => c.add(follow::Column::SpaceId.eq(s.0)),
+        Target::Form(key) => c.add(follow::Column::FormKey.eq(key.as_str())),
     }
 }
 
 /// Whether `user` follows `target` itself.
-pub async fn follows(db: &Db, user: UserId, target: Target) -> anyhow::Result<bool> {
+pub async fn follows(db: &Db, user: UserId, target: &Target) -> anyhow::Result<bool> {
     Ok(follow::Entity::find().filter(target_filter(user, target)).count(db).await? > 0)
 }
 
@@ -50,19 +119,21 @@ pub async fn follows(db: &Db, user: UserId, target: Target) -> anyhow::Result<bo
 pub async fn follow<C: sea_orm::ConnectionTrait>(
     db: &C,
     user: UserId,
-    target: Target,
+    target: &Target,
 ) -> anyhow::Result<()> {
     if follow::Entity::find().filter(target_filter(user, target)).count(db).await? > 0 {
         return Ok(());
     }
-    let (page_id, space_id) = match target {
-        Target::Page(p) => (Some(p.0), None),
-        Target::Space(s) => (None, Some(s.0)),
+    let (page_id, space_id, form_key) = match target {
+        Target::Page(p) => (Some(p.0), None, None),
+        Target::Space(s) => (None, Some(s.0), None),
+        Target::Form(key) => (None, None, Some(key.clone())),
     };
     follow::ActiveModel {
         user_id: Set(user.0),
         page_id: Set(page_id),
         space_id: Set(space_id),
+        form_key: Set(form_key),
         created_at: Set(Utc::now()),
         ..Default::default()
     }
@@ -71,7 +142,7 @@ pub async fn follow<C: sea_orm::ConnectionTrait>(
     Ok(())
 }
 
-pub async fn unfollow(db: &Db, user: UserId, target: Target) -> anyhow::Result<()> {
+pub async fn unfollow(db: &Db, user: UserId, target: &Target) -> anyhow::Result<()> {
     follow::Entity::delete_many().filter(target_filter(user, target)).exec(db).await?;
     Ok(())
 }
@@ -83,72 +154,165 @@ pub struct Mailing {
     pub site_name: String,
     /// Whether mail is set up.
     pub on: bool,
+    /// The site's zone: digests go out at their hour there, for those who chose no zone.
+    pub zone: chrono_tz::Tz,
+}
+
+impl Mailing {
+    pub fn of(settings: &crate::config::Settings) -> Self {
+        Self {
+            base_url: settings.base_url.clone(),
+            site_name: settings.site_name.clone(),
+            on: settings.mail.is_some(),
+            zone: settings.time_zone,
+        }
+    }
 }
 
 /// An editing session of `page` settled into `revision`, by `authors`: they follow the page
-/// from now on; every other follower of the page or its space who may read it is notified (and
-/// mailed, if they want mail). Answers how many were notified.
+/// from now on; the people its new text mentions, and every other follower of the page, its
+/// space (or, for a new entry, its form) who may read it, are notified (and mailed, if they
+/// want mail). Answers how many were notified.
 pub async fn revision_settled(
     db: &Db,
     mailing: &Mailing,
     page: PageId,
     revision: i64,
-    first: bool,
     authors: &[i64],
 ) -> anyhow::Result<usize> {
     let Some(page) = crate::pages::store::get(db, page).await? else { return Ok(0) };
     let Some(space) = crate::spaces::store::get(db, page.space_id).await? else { return Ok(0) };
-    let followers: Vec<i64> = follow::Entity::find()
-        .filter(
-            Condition::any()
-                .add(follow::Column::PageId.eq(page.id.0))
-                .add(follow::Column::SpaceId.eq(space.id.0)),
-        )
+    // This revision and the one before it (none: the page's first).
+    let versions = crate::history::entity::revision::Entity::find()
+        .filter(crate::history::entity::revision::Column::PageId.eq(page.id.0))
+        .filter(crate::history::entity::revision::Column::Id.lte(revision))
+        .order_by_desc(crate::history::entity::revision::Column::Id)
+        .limit(2)
         .all(db)
-        .await?
-        .into_iter()
-        .map(|f| f.user_id)
-        .filter(|u| !authors.contains(u))
-        .collect();
-    let people = crate::accounts::store::by_ids(db, followers).await?;
+        .await?;
+    let Some(new) = versions.first() else { return Ok(0) };
+    let old = versions.get(1);
+    let first = old.is_none();
+    let old_text = old.map_or("", |o| o.markdown.as_str());
+
+    // Who is told what: mentioned people first (a mention says more than a change).
+    let mut told: Vec<(i64, Kind)> = Vec::new();
+    for handle in mentions::added(old_text, &new.markdown).into_iter().take(MENTIONS_AT_ONCE) {
+        if let Some(person) = crate::accounts::store::find_by_handle(db, &handle).await? {
+            told.push((person.id.0, Kind::Mention));
+        }
+    }
+    let mut followed = Condition::any()
+        .add(follow::Column::PageId.eq(page.id.0))
+        .add(follow::Column::SpaceId.eq(space.id.0));
+    if let (true, Some(form)) = (first, &page.form) {
+        followed = followed.add(follow::Column::FormKey.eq(form.as_str()));
+    }
+    let kind = match (first, &page.form) {
+        (true, Some(_)) => Kind::Entry,
+        (true, None) => Kind::Created,
+        (false, _) => Kind::Changed,
+    };
+    for f in follow::Entity::find().filter(followed).all(db).await? {
+        told.push((f.user_id, kind));
+    }
+    let mut seen = std::collections::HashSet::new();
+    told.retain(|(user, _)| !authors.contains(user) && seen.insert(*user));
+    let people = crate::accounts::store::by_ids(db, told.iter().map(|(u, _)| *u)).await?;
+    // Checked now, person by person: who may read this page at this moment.
+    let mut readers: Vec<(User, Kind)> = Vec::new();
+    for (id, kind) in told {
+        let Some(person) = people.get(&id).filter(|u| !u.disabled) else { continue };
+        if may_read(db, person, &page).await? {
+            readers.push((person.clone(), kind));
+        }
+    }
     let actor = authors.first().copied();
     let actor_name = match actor {
         Some(id) => crate::accounts::store::find(db, UserId(id)).await?.map(|u| u.name),
         None => None,
     };
-    // Checked now, person by person: who may read this page at this moment.
-    let mut readers: Vec<User> = Vec::new();
-    for person in people.into_values().filter(|u| !u.disabled) {
-        if may_read(db, &person, &page).await? {
-            readers.push(person);
+    let mut keys = std::collections::HashMap::new();
+    if mailing.on {
+        for (reader, _) in readers.iter().filter(|(r, _)| r.notify_by_mail == "now") {
+            keys.insert(reader.id.0, crate::accounts::store::unsubscribe_key(db, reader.id).await?);
         }
     }
-    let kind = if first { "created" } else { "changed" };
     let txn = db.begin().await?;
     for author in authors {
-        follow(&txn, UserId(*author), Target::Page(page.id)).await?;
+        follow(&txn, UserId(*author), &Target::Page(page.id)).await?;
     }
-    for reader in &readers {
+    for (reader, kind) in &readers {
+        let digest = mailing.on && reader.notify_by_mail == "daily";
         notification::ActiveModel {
             user_id: Set(reader.id.0),
-            kind: Set(kind.to_owned()),
-            page_id: Set(page.id.0),
+            kind: Set(kind.as_str().to_owned()),
+            page_id: Set(Some(page.id.0)),
+            space_id: Set(Some(space.id.0)),
             actor_id: Set(actor),
             revision_id: Set(Some(revision)),
             created_at: Set(Utc::now()),
             read_at: Set(None),
+            in_digest: Set(digest),
             ..Default::default()
         }
         .insert(&txn)
         .await?;
-        if mailing.on && reader.notify_by_mail == "now" {
-            let mail =
-                mail(mailing, reader, &page, &space.slug.to_string(), kind, actor_name.as_deref());
+        if let Some(key) = keys.get(&reader.id.0) {
+            let about = About { title: &page.title, url: page_url(&space, &page) };
+            let mail = mail(mailing, reader, key, *kind, &about, actor_name.as_deref());
             crate::mail::enqueue(&txn, &mail).await?;
         }
     }
     txn.commit().await?;
     Ok(readers.len())
+}
+
+/// A page was made whole at once (an entry of a form, with its values): the people following
+/// its space or its form are told, as when a first editing session settles.
+pub async fn page_made(
+    db: &Db,
+    mailing: &Mailing,
+    page: PageId,
+    author: Option<i64>,
+) -> anyhow::Result<usize> {
+    let latest = crate::history::entity::revision::Entity::find()
+        .filter(crate::history::entity::revision::Column::PageId.eq(page.0))
+        .order_by_desc(crate::history::entity::revision::Column::Id)
+        .one(db)
+        .await?;
+    let Some(latest) = latest else { return Ok(0) };
+    let authors: Vec<i64> = author.into_iter().collect();
+    revision_settled(db, mailing, page, latest.id, &authors).await
+}
+
+/// `user` was added to `space` by `actor`: told in the site (the mail that added them already
+/// said so).
+pub async fn added_to_space<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    user: UserId,
+    space: SpaceId,
+    actor: Option<UserId>,
+) -> anyhow::Result<()> {
+    notification::ActiveModel {
+        user_id: Set(user.0),
+        kind: Set(Kind::Added.as_str().to_owned()),
+        page_id: Set(None),
+        space_id: Set(Some(space.0)),
+        actor_id: Set(actor.map(|a| a.0)),
+        revision_id: Set(None),
+        created_at: Set(Utc::now()),
+        read_at: Set(None),
+        in_digest: Set(false),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+fn page_url(space: &Space, page: &Page) -> String {
+    format!("/s/{}/{}", space.slug, page.slug)
 }
 
 /// Whether `person` may read `page` now (its space's rules and its own).
@@ -162,44 +326,114 @@ async fn may_read(db: &Db, person: &User, page: &Page) -> anyhow::Result<bool> {
     Ok(access::page(&grant, page, SpaceAction::Read).is_ok())
 }
 
+/// Whether `person` may read `space` now.
+async fn may_read_space(db: &Db, person: &User, space: &Space) -> anyhow::Result<bool> {
+    Ok(access::space(db, Some(person), space.slug.as_str(), SpaceAction::Read).await.is_ok())
+}
+
+/// What a notification is about, as a mail names it.
+struct About<'a> {
+    title: &'a str,
+    /// From the site's root (`/s/chantier-1/feuille-de-route`).
+    url: String,
+}
+
+/// The one-click unsubscribe address of a person (RFC 8058), from their key.
+pub fn unsubscribe_url(mailing: &Mailing, key: &str) -> String {
+    format!("{}/unsubscribe/{key}", mailing.base_url)
+}
+
 /// The mail of one notification, in the site's language.
 fn mail(
     mailing: &Mailing,
     reader: &User,
-    page: &Page,
-    space: &str,
-    kind: &str,
+    key: &str,
+    kind: Kind,
+    about: &About<'_>,
     actor: Option<&str>,
 ) -> crate::mail::Mail {
     let lang = Lang::Fr;
-    let who = actor.map(str::to_owned).unwrap_or_else(|| lang.t("notify.someone"));
-    let what = lang.tf(&format!("notify.{kind}"), &[("who", &who), ("title", &page.title)]);
-    crate::mail::compose(crate::mail::Letter {
+    let what = kind.sentence(lang, actor, about.title);
+    let unsubscribe = unsubscribe_url(mailing, key);
+    let mut mail = crate::mail::compose(crate::mail::Letter {
         site_name: &mailing.site_name,
         to: &reader.email,
         subject: what.clone(),
         greeting: lang.tf("reset.mail_greeting", &[("name", &reader.name)]),
         paragraphs: vec![what],
-        action: Some((
-            lang.t("notify.open"),
-            format!("{}/s/{space}/{}", mailing.base_url, page.slug),
-        )),
-        footer: lang.t("notify.mail_footer"),
-    })
+        sections: Vec::new(),
+        action: Some((lang.t("notify.open"), format!("{}{}", mailing.base_url, about.url))),
+        footer: lang.tf("notify.mail_footer", &[("url", &unsubscribe)]),
+    });
+    mail.unsubscribe = Some(unsubscribe);
+    mail
 }
 
 /// One notification as its reader sees it.
 pub struct Shown {
     pub id: i64,
-    pub kind: String,
+    pub kind: Kind,
     pub who: Option<String>,
     pub title: String,
+    /// Where it leads (the page, or the space).
     pub url: String,
+    /// The space it happened in (its name).
+    pub space: String,
     pub at: chrono::DateTime<Utc>,
     pub read: bool,
 }
 
-/// A person's newest notifications about pages they may still read.
+/// Rows of notifications as their reader may see them now: those about pages or spaces they
+/// may no longer read are left out.
+async fn shown(
+    db: &Db,
+    user: &User,
+    rows: Vec<notification::Model>,
+) -> anyhow::Result<Vec<Shown>> {
+    let actors = crate::accounts::store::by_ids(db, rows.iter().filter_map(|r| r.actor_id)).await?;
+    let mut shown = Vec::new();
+    for row in rows {
+        let who = row.actor_id.and_then(|a| actors.get(&a)).map(|u| u.name.clone());
+        let (title, url, space) = match (row.page_id, row.space_id) {
+            (Some(page), _) => {
+                let Some(page) = crate::pages::store::get(db, PageId(page)).await? else {
+                    continue;
+                };
+                // Checked again now: access lost since means nothing is shown.
+                if !may_read(db, user, &page).await? {
+                    continue;
+                }
+                let Some(space) = crate::spaces::store::get(db, page.space_id).await? else {
+                    continue;
+                };
+                (page.title.clone(), page_url(&space, &page), space.title)
+            }
+            (None, Some(space)) => {
+                let Some(space) = crate::spaces::store::get(db, SpaceId(space)).await? else {
+                    continue;
+                };
+                if !may_read_space(db, user, &space).await? {
+                    continue;
+                }
+                (space.title.clone(), format!("/s/{}", space.slug), space.title)
+            }
+            (None, None) => continue,
+        };
+        shown.push(Shown {
+            id: row.id,
+            kind: Kind::parse(&row.kind),
+            who,
+            title,
+            url,
+            space,
+            at: row.created_at,
+            read: row.read_at.is_some(),
+        });
+    }
+    Ok(shown)
+}
+
+/// A person's newest notifications about what they may still read.
 pub async fn list(db: &Db, user: &User) -> anyhow::Result<Vec<Shown>> {
     let rows = notification::Entity::find()
         .filter(notification::Column::UserId.eq(user.id.0))
@@ -207,26 +441,25 @@ pub async fn list(db: &Db, user: &User) -> anyhow::Result<Vec<Shown>> {
         .limit(SHOWN)
         .all(db)
         .await?;
-    let actors = crate::accounts::store::by_ids(db, rows.iter().filter_map(|r| r.actor_id)).await?;
-    let mut shown = Vec::new();
-    for row in rows {
-        let Some(page) = crate::pages::store::get(db, PageId(row.page_id)).await? else { continue };
-        // Checked again now: access lost since means nothing is shown.
-        if !may_read(db, user, &page).await? {
-            continue;
-        }
-        let Some(space) = crate::spaces::store::get(db, page.space_id).await? else { continue };
-        shown.push(Shown {
-            id: row.id,
-            kind: row.kind,
-            who: row.actor_id.and_then(|a| actors.get(&a)).map(|u| u.name.clone()),
-            title: page.title.clone(),
-            url: format!("/s/{}/{}", space.slug, page.slug),
-            at: row.created_at,
-            read: row.read_at.is_some(),
-        });
-    }
-    Ok(shown)
+    shown(db, user, rows).await
+}
+
+/// One notification of `user`, marked read, if they may still read what it is about.
+pub async fn open(db: &Db, user: &User, id: i64) -> anyhow::Result<Option<Shown>> {
+    let Some(row) = notification::Entity::find_by_id(id)
+        .filter(notification::Column::UserId.eq(user.id.0))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    notification::Entity::update_many()
+        .col_expr(notification::Column::ReadAt, sea_orm::sea_query::Expr::value(Some(Utc::now())))
+        .filter(notification::Column::Id.eq(row.id))
+        .filter(notification::Column::ReadAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(shown(db, user, vec![row]).await?.pop())
 }
 
 /// How many notifications `user` has not read.
@@ -249,13 +482,50 @@ pub async fn mark_all_read(db: &Db, user: UserId) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Whether a person wants a mail for each notification (`now`) or none (`never`).
-pub async fn set_mail_choice(db: &Db, user: UserId, choice: &str) -> anyhow::Result<()> {
-    use crate::accounts::entity::user;
-    user::Entity::update_many()
-        .col_expr(user::Column::NotifyByMail, sea_orm::sea_query::Expr::value(choice))
-        .filter(user::Column::Id.eq(user.0))
+/// `user` opened `page`: what told them of it is read.
+pub async fn mark_page_read(db: &Db, user: UserId, page: PageId) -> anyhow::Result<()> {
+    notification::Entity::update_many()
+        .col_expr(notification::Column::ReadAt, sea_orm::sea_query::Expr::value(Some(Utc::now())))
+        .filter(notification::Column::UserId.eq(user.0))
+        .filter(notification::Column::PageId.eq(page.0))
+        .filter(notification::Column::ReadAt.is_null())
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// How a person wants notifications by mail: `now`, `daily` (at `hour`, in their zone) or
+/// `never`. Leaving the digest drops what waited for it (it stays in the site).
+pub async fn set_mail_choice(
+    db: &Db,
+    user: UserId,
+    choice: &str,
+    hour: u32,
+) -> anyhow::Result<()> {
+    use crate::accounts::entity::user;
+    anyhow::ensure!(MAIL_CHOICES.contains(&choice) && hour < 24, "no such choice");
+    user::Entity::update_many()
+        .col_expr(user::Column::NotifyByMail, sea_orm::sea_query::Expr::value(choice))
+        .col_expr(user::Column::DigestHour, sea_orm::sea_query::Expr::value(hour as i32))
+        .filter(user::Column::Id.eq(user.0))
+        .exec(db)
+        .await?;
+    if choice != "daily" {
+        notification::Entity::update_many()
+            .col_expr(notification::Column::InDigest, sea_orm::sea_query::Expr::value(false))
+            .filter(notification::Column::UserId.eq(user.0))
+            .filter(notification::Column::InDigest.eq(true))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The person whose unsubscribe key this is stops receiving notification mails.
+pub async fn unsubscribe(db: &Db, key: &str) -> anyhow::Result<Option<User>> {
+    let Some(person) = crate::accounts::store::by_unsubscribe_key(db, key).await? else {
+        return Ok(None);
+    };
+    set_mail_choice(db, person.id, "never", person.digest_hour).await?;
+    Ok(Some(person))
 }

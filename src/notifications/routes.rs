@@ -1,6 +1,8 @@
-//! `/notifications`, the follow buttons, and the choice of mail.
+//! `/notifications`, the follow buttons, the choice of mail, one-click unsubscribe, and the
+//! people a page's editor may mention.
 use axum::{
     extract::State,
+    http::StatusCode,
     response::{Html, IntoResponse, Redirect, Response},
     Json,
 };
@@ -17,15 +19,16 @@ use crate::{
     state::AppState,
 };
 
-/// `GET /notifications`: what happened, newest first; opening the page reads them.
+/// `GET /notifications`: what happened, newest first. Opening one (or the page it is about)
+/// reads it; "Tout marquer comme lu" reads them all.
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     ctx: Ctx,
 ) -> AppResult<Html<String>> {
     let shown = super::list(&state.db, &user).await?;
-    super::mark_all_read(&state.db, user.id).await?;
     let title = ctx.t("notify.title");
+    let unread = shown.iter().filter(|n| !n.read).count();
     Ok(page(
         &ctx,
         &title,
@@ -35,13 +38,18 @@ pub async fn list(
                 p.lead { (ctx.t("notify.none")) }
                 p { (ctx.t("notify.how")) }
             } @else {
+                @if unread > 0 {
+                    form.inline method="post" action="/notifications/read" {
+                        (ctx.csrf_field())
+                        button.secondary type="submit" { (ctx.t("notify.mark_all")) }
+                    }
+                }
                 ul.plain.notifications {
                     @for n in &shown {
                         li class=(if n.read { "read" } else { "unread" }) {
                             @if !n.read { span.badge { (ctx.t("notify.new")) } " " }
-                            @let who = n.who.clone().unwrap_or_else(|| ctx.t("notify.someone"));
-                            a href=(n.url) { (ctx.tf(&format!("notify.{}", n.kind), &[("who", &who), ("title", &n.title)])) }
-                            br; span.meta { (ctx.time_ago(n.at)) }
+                            a href={"/notifications/" (n.id)} { (n.kind.sentence(ctx.lang, n.who.as_deref(), &n.title)) }
+                            br; span.meta { (n.space) " · " (ctx.time_ago(n.at)) }
                         }
                     }
                 }
@@ -50,6 +58,44 @@ pub async fn list(
             p { a href="/account#notifications" { (ctx.t("notify.settings_link")) } }
         },
     ))
+}
+
+/// `GET /notifications/{id}`: reads one notification and leads to what it is about.
+pub async fn open(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+) -> AppResult<Response> {
+    match super::open(&state.db, &user, id).await? {
+        Some(n) => Ok(Redirect::to(&n.url).into_response()),
+        None => Err(AppError::NotFound),
+    }
+}
+
+/// `POST /notifications/read`: "Tout marquer comme lu".
+pub async fn mark_all(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ctx: Ctx,
+    session: Session,
+    CsrfForm(_): CsrfForm<serde_json::Map<String, serde_json::Value>>,
+) -> AppResult<Response> {
+    super::mark_all_read(&state.db, user.id).await?;
+    flash(&session, FlashKind::Success, ctx.t("notify.all_read")).await?;
+    Ok(Redirect::to("/notifications").into_response())
+}
+
+/// `GET /api/notifications/unread`: the bell's count, asked by open pages now and then.
+pub async fn unread(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> AppResult<Response> {
+    let unread = super::unread(&state.db, user.id).await?;
+    Ok((
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        Json(serde_json::json!({ "unread": unread })),
+    )
+        .into_response())
 }
 
 /// `GET /api/notifications`: the same, as JSON (read state kept).
@@ -63,8 +109,8 @@ pub async fn api(
         .iter()
         .map(|n| {
             serde_json::json!({
-                "id": n.id, "kind": n.kind, "who": n.who, "title": n.title, "url": n.url,
-                "at": n.at, "read": n.read,
+                "id": n.id, "kind": n.kind.as_str(), "who": n.who, "title": n.title,
+                "url": n.url, "space": n.space, "at": n.at, "read": n.read,
             })
         })
         .collect();
@@ -89,11 +135,11 @@ pub async fn follow_page(
     let target = Target::Page(page.id);
     let said = match fields.action.as_str() {
         "follow" => {
-            super::follow(&state.db, user.id, target).await?;
+            super::follow(&state.db, user.id, &target).await?;
             ctx.t("notify.following")
         }
         "unfollow" => {
-            super::unfollow(&state.db, user.id, target).await?;
+            super::unfollow(&state.db, user.id, &target).await?;
             ctx.t("notify.not_following")
         }
         _ => return Err(AppError::BadRequest(ctx.t("error.bad_request"))),
@@ -116,11 +162,11 @@ pub async fn follow_space(
     let target = Target::Space(grant.space.id);
     let said = match fields.action.as_str() {
         "follow" => {
-            super::follow(&state.db, user.id, target).await?;
+            super::follow(&state.db, user.id, &target).await?;
             ctx.t("notify.following_space")
         }
         "unfollow" => {
-            super::unfollow(&state.db, user.id, target).await?;
+            super::unfollow(&state.db, user.id, &target).await?;
             ctx.t("notify.not_following_space")
         }
         _ => return Err(AppError::BadRequest(ctx.t("error.bad_request"))),
@@ -130,12 +176,59 @@ pub async fn follow_space(
 }
 
 #[derive(Deserialize)]
+pub struct FormFollowFields {
+    #[serde(default)]
+    action: String,
+    /// The list the button was on (`/agenda`), to go back to.
+    #[serde(default)]
+    back: String,
+}
+
+/// `POST /follow/form/{key}` with `action=follow` or `action=unfollow`: the form's new
+/// entries, in every space the follower may read.
+pub async fn follow_form(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ctx: Ctx,
+    session: Session,
+    axum::extract::Path(key): axum::extract::Path<String>,
+    CsrfForm(fields): CsrfForm<FormFollowFields>,
+) -> AppResult<Response> {
+    let Some(form) = crate::forms::store::find(&state.db, &key).await? else {
+        return Err(AppError::NotFound);
+    };
+    let target = Target::Form(form.key.clone());
+    let said = match fields.action.as_str() {
+        "follow" => {
+            super::follow(&state.db, user.id, &target).await?;
+            ctx.tf("notify.following_form", &[("form", &form.name)])
+        }
+        "unfollow" => {
+            super::unfollow(&state.db, user.id, &target).await?;
+            ctx.tf("notify.not_following_form", &[("form", &form.name)])
+        }
+        _ => return Err(AppError::BadRequest(ctx.t("error.bad_request"))),
+    };
+    flash(&session, FlashKind::Success, said).await?;
+    // Back to a page of this site only.
+    let back = if fields.back.starts_with('/') && !fields.back.starts_with("//") {
+        fields.back.chars().filter(|c| !c.is_control()).take(200).collect()
+    } else {
+        format!("/forms/{}", form.key)
+    };
+    Ok(Redirect::to(&back).into_response())
+}
+
+#[derive(Deserialize)]
 pub struct MailFields {
     #[serde(default)]
     choice: String,
+    #[serde(default)]
+    hour: Option<String>,
 }
 
-/// `POST /account/notifications`: a mail for each notification, or none.
+/// `POST /account/notifications`: a mail for each notification, a daily digest at an hour, or
+/// none.
 pub async fn mail_choice(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -143,11 +236,127 @@ pub async fn mail_choice(
     session: Session,
     CsrfForm(fields): CsrfForm<MailFields>,
 ) -> AppResult<Response> {
-    let choice = match fields.choice.as_str() {
-        "now" | "never" => fields.choice.as_str(),
-        _ => return Err(AppError::BadRequest(ctx.t("error.bad_request"))),
+    let hour = match fields.hour.as_deref().map(str::trim) {
+        None | Some("") => user.digest_hour,
+        Some(h) => match h.parse::<u32>() {
+            Ok(h) if h < 24 => h,
+            _ => return Err(AppError::BadRequest(ctx.t("notify.bad_hour"))),
+        },
     };
-    super::set_mail_choice(&state.db, user.id, choice).await?;
+    let Some(choice) = super::MAIL_CHOICES.iter().find(|c| **c == fields.choice) else {
+        return Err(AppError::BadRequest(ctx.t("error.bad_request")));
+    };
+    super::set_mail_choice(&state.db, user.id, choice, hour).await?;
     flash(&session, FlashKind::Success, ctx.t("admin.saved")).await?;
     Ok(Redirect::to("/account#notifications").into_response())
+}
+
+/// `GET /unsubscribe/{key}`: the link of a notification mail. Asks before doing anything (mail
+/// scanners open links).
+pub async fn unsubscribe_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    axum::extract::Path(key): axum::extract::Path<String>,
+) -> AppResult<Response> {
+    let title = ctx.t("notify.unsubscribe_title");
+    let Some(person) = crate::accounts::store::by_unsubscribe_key(&state.db, &key).await? else {
+        return Ok((StatusCode::NOT_FOUND, unsubscribe_unknown(&ctx)).into_response());
+    };
+    Ok(page(
+        &ctx,
+        &title,
+        html! {
+            h1 { (title) }
+            @if person.notify_by_mail == "never" {
+                p.lead { (ctx.t("notify.unsubscribed_already")) }
+            } @else {
+                p.lead { (ctx.tf("notify.unsubscribe_ask", &[("email", &person.email)])) }
+                form method="post" action={"/unsubscribe/" (key)} {
+                    button type="submit" { (ctx.t("notify.unsubscribe_button")) }
+                }
+            }
+            p { (ctx.t("notify.unsubscribe_site")) " " a href="/account#notifications" { (ctx.t("notify.settings_link")) } }
+        },
+    )
+    .into_response())
+}
+
+/// `POST /unsubscribe/{key}`: one click, from the page or from the mail program itself
+/// (RFC 8058: `List-Unsubscribe=One-Click`, without cookies). The key is the proof; the only
+/// thing it can do is stop notification mails.
+pub async fn unsubscribe(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    axum::extract::Path(key): axum::extract::Path<String>,
+) -> AppResult<Response> {
+    let title = ctx.t("notify.unsubscribe_title");
+    if super::unsubscribe(&state.db, &key).await?.is_none() {
+        return Ok((StatusCode::NOT_FOUND, unsubscribe_unknown(&ctx)).into_response());
+    }
+    Ok(page(
+        &ctx,
+        &title,
+        html! {
+            h1 { (title) }
+            p.lead { (ctx.t("notify.unsubscribed")) }
+            p { (ctx.t("notify.unsubscribe_site")) " " a href="/account#notifications" { (ctx.t("notify.settings_link")) } }
+        },
+    )
+    .into_response())
+}
+
+fn unsubscribe_unknown(ctx: &Ctx) -> Html<String> {
+    let title = ctx.t("notify.unsubscribe_title");
+    page(
+        ctx,
+        &title,
+        html! {
+            h1 { (title) }
+            p.lead { (ctx.t("notify.unsubscribe_unknown")) }
+            p { a href="/account#notifications" { (ctx.t("notify.settings_link")) } }
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct PeopleQuery {
+    #[serde(default)]
+    q: String,
+}
+
+/// People offered after `@`, at most.
+const PEOPLE_OFFERED: usize = 8;
+
+/// `GET /api/pages/{space}/{page}/people?q=mar`: the people a writer of this page may mention —
+/// those who may read it — whose name or handle starts with the words typed.
+pub async fn people(
+    State(state): State<AppState>,
+    PageFor { page, .. }: PageFor<access::Edit>,
+    axum::extract::Query(query): axum::extract::Query<PeopleQuery>,
+) -> AppResult<Json<serde_json::Value>> {
+    let typed = crate::forms::query::fold(&query.q.chars().take(60).collect::<String>());
+    let mut offered = Vec::new();
+    // Access is asked of a bounded number of matching people, whatever was typed.
+    let mut checked = 0;
+    for person in crate::accounts::store::list(&state.db).await? {
+        if offered.len() >= PEOPLE_OFFERED || checked >= 5 * PEOPLE_OFFERED {
+            break;
+        }
+        if person.disabled || person.handle.is_empty() {
+            continue;
+        }
+        let name = crate::forms::query::fold(&person.name);
+        let matches = typed.is_empty()
+            || person.handle.starts_with(&typed)
+            || name.split_whitespace().any(|w| w.starts_with(&typed))
+            || name.starts_with(&typed);
+        if !matches {
+            continue;
+        }
+        checked += 1;
+        if super::may_read(&state.db, &person, &page).await? {
+            offered.push(serde_json::json!({ "handle": person.handle, "name": person.name }));
+        }
+    }
+    Ok(Json(serde_json::json!({ "people": offered })))
 }

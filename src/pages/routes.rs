@@ -142,15 +142,26 @@ pub async fn show(
         }
         (entry, _) => entry,
     };
+    if let (Some(user), true) = (&ctx.user, ctx.unread > 0) {
+        // Reading the page reads what told of it.
+        crate::notifications::mark_page_read(&state.db, user.id, page.id).await?;
+    }
     let following = match &ctx.user {
         Some(user) => Some(
             crate::notifications::follows(
                 &state.db,
                 user.id,
-                crate::notifications::Target::Page(page.id),
+                &crate::notifications::Target::Page(page.id),
             )
             .await?,
         ),
+        None => None,
+    };
+    let handle = match page.owner {
+        Some(owner) => crate::accounts::store::find(&state.db, owner)
+            .await?
+            .filter(|u| !u.disabled && !u.handle.is_empty())
+            .map(|u| u.handle),
         None => None,
     };
     let reading = views::Reading {
@@ -159,6 +170,7 @@ pub async fn show(
         last: last.as_ref(),
         entry,
         following,
+        handle,
     };
     Ok(views::show(&ctx, &grant, &page, reading).into_response())
 }

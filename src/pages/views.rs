@@ -21,10 +21,12 @@ pub struct Reading<'a> {
     pub entry: Option<maud::Markup>,
     /// For a signed-in reader: whether they follow the page.
     pub following: Option<bool>,
+    /// On a member's own sheet: the name mentions use to reach them.
+    pub handle: Option<String>,
 }
 
 pub fn show(ctx: &Ctx, grant: &SpaceGrant, page: &Page, reading: Reading<'_>) -> Html<String> {
-    let Reading { html, backlinks, last, entry, following } = reading;
+    let Reading { html, backlinks, last, entry, following, handle } = reading;
     let space = &grant.space;
     layout_page(
         ctx,
@@ -32,6 +34,9 @@ pub fn show(ctx: &Ctx, grant: &SpaceGrant, page: &Page, reading: Reading<'_>) ->
         html! {
             nav.crumbs aria-label=(ctx.t("page.breadcrumb")) { a href={"/s/" (space.slug)} { (space.title) } }
             h1 { (page.title) }
+            @if let Some(handle) = &handle {
+                p.handle { (ctx.t("page.handle")) " : " code { "@" (handle) } }
+            }
             @if page.trashed {
                 p.notice role="note" { (ctx.t("page.in_trash")) }
             }
@@ -54,7 +59,7 @@ pub fn show(ctx: &Ctx, grant: &SpaceGrant, page: &Page, reading: Reading<'_>) ->
                 }
             }
             @if let Some(following) = following {
-                (crate::notifications::views::follow_form(ctx, &format!("/s/{}/{}/follow", space.slug, page.slug), crate::notifications::Target::Page(page.id), following))
+                (crate::notifications::views::follow_form(ctx, &format!("/s/{}/{}/follow", space.slug, page.slug), &crate::notifications::Target::Page(page.id), following))
             }
             @if let Some(entry) = entry {
                 (entry)
@@ -176,7 +181,7 @@ pub fn edit(
                     }
                 }
                 @if can_write {
-                    p.hint { (ctx.t("editor.autosave")) }
+                    p.hint { (ctx.t("editor.autosave")) " " (ctx.t("editor.mention_hint")) }
                 } @else {
                     p.notice role="note" { (ctx.t("editor.read_only")) }
                 }

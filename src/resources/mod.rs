@@ -34,12 +34,14 @@ pub async fn index(
     ];
     let paged = query::paginate(filter.apply(&form, all), filter.page_number(), PER_PAGE);
     let title = ctx.t("resources.title");
+    let follow = crate::notifications::views::form_follow(&ctx, &state.db, &form.key).await?;
     Ok(layout_page(
         &ctx,
         &title,
         html! {
             h1 { (title) }
             p.lead { (ctx.t("resources.lead")) }
+            @if let Some(follow) = &follow { (follow) }
             p.actions { a.button href="/add/resource" { (ctx.t("resources.add")) } }
             (form_views::filter_bar(&ctx, "/resources", &filter, &selects))
             (form_views::count(&ctx, paged.total))

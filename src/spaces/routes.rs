@@ -44,7 +44,7 @@ pub async fn show(
             crate::notifications::follows(
                 &state.db,
                 user.id,
-                crate::notifications::Target::Space(grant.space.id),
+                &crate::notifications::Target::Space(grant.space.id),
             )
             .await?,
         ),
@@ -123,6 +123,7 @@ pub async fn ask_to_join(
                 subject: ctx.tf("join.mail_subject", &[("space", &grant.space.title)]),
                 greeting: ctx.tf("reset.mail_greeting", &[("name", &owner.name)]),
                 paragraphs,
+                sections: Vec::new(),
                 action: Some((ctx.t("join.answer"), answer.clone())),
                 footer: ctx.t("join.mail_footer"),
             };
@@ -186,6 +187,7 @@ pub async fn answer_request(
                     subject: ctx.tf(subject, &space),
                     greeting: ctx.tf("reset.mail_greeting", &[("name", &person.name)]),
                     paragraphs: vec![ctx.tf(body, &space)],
+                    sections: Vec::new(),
                     action: matches!(decision, Decision::Accept(_)).then(|| {
                         (
                             ctx.t("invite.open_space"),
@@ -351,52 +353,88 @@ pub async fn add_member(
                             ("role", &ctx.t(&format!("role.{}", role.as_str()))),
                         ],
                     )],
+                    sections: Vec::new(),
                     action: Some((ctx.t("invite.open_space"), space_url.clone())),
                     footer: ctx.t("invite.footer"),
                 };
                 crate::mail::enqueue(&txn, &crate::mail::compose(letter)).await?;
             }
+            crate::notifications::added_to_space(&txn, person.id, grant.space.id, Some(by.id))
+                .await?;
             ctx.tf("space.member_added", &[("name", &person.name)])
         }
-        None => {
-            let secret = accounts::invitations::create_for_space(
-                &txn,
-                by.id,
-                email.as_str(),
-                grant.space.id,
-                role,
-            )
-            .await?;
-            let link = format!("{}/invite/{secret}", state.settings.base_url);
-            if mail_on {
-                let letter = crate::mail::Letter {
-                    site_name: &site,
-                    to: email.as_str(),
-                    subject: ctx
-                        .tf("invite.subject", &[("space", &grant.space.title), ("site", &site)]),
-                    greeting: ctx.t("invite.greeting"),
-                    paragraphs: vec![
-                        ctx.tf(
-                            "invite.body",
-                            &[("who", &by.name), ("space", &grant.space.title), ("site", &site)],
-                        ),
-                        ctx.tf(
-                            "invite.valid",
-                            &[("days", &accounts::invitations::VALIDITY_DAYS.to_string())],
-                        ),
-                    ],
-                    action: Some((ctx.t("invite.accept"), link)),
-                    footer: ctx.t("invite.footer"),
-                };
-                crate::mail::enqueue(&txn, &crate::mail::compose(letter)).await?;
-                ctx.tf("invite.sent", &[("email", email.as_str())])
-            } else {
-                ctx.tf("invite.link", &[("email", email.as_str()), ("link", &link)])
-            }
-        }
+        None => invite(&state, &ctx, &txn, by, email.as_str(), &grant.space, role).await?,
     };
     txn.commit().await?;
     state.outbox.wake();
+    flash(&session, FlashKind::Success, said).await?;
+    Ok(Redirect::to(&format!("/s/{}/members", grant.space.slug)).into_response())
+}
+
+/// Invites `email` into `space` (replacing an earlier invitation of the address there): the
+/// mail with its single-use link, or — when the site sends no mail — the link to pass on.
+/// Answers what to tell the person inviting.
+async fn invite(
+    state: &AppState,
+    ctx: &Ctx,
+    txn: &sea_orm::DatabaseTransaction,
+    by: &accounts::User,
+    email: &str,
+    space: &super::Space,
+    role: Role,
+) -> AppResult<String> {
+    let site = state.settings.site_name.clone();
+    let secret = accounts::invitations::create_for_space(txn, by.id, email, space.id, role).await?;
+    let link = format!("{}/invite/{secret}", state.settings.base_url);
+    if state.settings.mail.is_none() {
+        return Ok(ctx.tf("invite.link", &[("email", email), ("link", &link)]));
+    }
+    let letter = crate::mail::Letter {
+        site_name: &site,
+        to: email,
+        subject: ctx.tf("invite.subject", &[("space", &space.title), ("site", &site)]),
+        greeting: ctx.t("invite.greeting"),
+        paragraphs: vec![
+            ctx.tf("invite.body", &[("who", &by.name), ("space", &space.title), ("site", &site)]),
+            ctx.tf("invite.valid", &[("days", &accounts::invitations::VALIDITY_DAYS.to_string())]),
+        ],
+        sections: Vec::new(),
+        action: Some((ctx.t("invite.accept"), link)),
+        footer: ctx.t("invite.footer"),
+    };
+    crate::mail::enqueue(txn, &crate::mail::compose(letter)).await?;
+    Ok(ctx.tf("invite.sent", &[("email", email)]))
+}
+
+/// `POST /s/{space}/invitations/{id}/resend`: the invitation leaves again, with a new link (the
+/// old one stops working) valid for its full time again.
+pub async fn resend_invitation(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    Path((slug, id)): Path<(String, i64)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> AppResult<Response> {
+    let grant = access::space(&state.db, ctx.user.as_ref(), &slug, SpaceAction::Manage).await?;
+    let by = ctx.user.as_ref().ok_or(AppError::Unauthorized)?;
+    let waiting = accounts::invitations::pending_for_space(&state.db, grant.space.id).await?;
+    let Some(invitation) = waiting.into_iter().find(|i| i.id == id) else {
+        return Err(AppError::NotFound);
+    };
+    let (Some(email), Some(role)) =
+        (invitation.email.as_deref(), invitation.role.as_deref().and_then(Role::parse))
+    else {
+        return Err(AppError::NotFound);
+    };
+    let txn = state.db.begin().await?;
+    let said = invite(&state, &ctx, &txn, by, email, &grant.space, role).await?;
+    txn.commit().await?;
+    state.outbox.wake();
+    let said = if state.settings.mail.is_some() {
+        ctx.tf("invite.resent", &[("email", email)])
+    } else {
+        said
+    };
     flash(&session, FlashKind::Success, said).await?;
     Ok(Redirect::to(&format!("/s/{}/members", grant.space.slug)).into_response())
 }

@@ -115,7 +115,7 @@ pub fn show(
                     a.button.secondary href={"/s/" (space.slug) "/changes"} { (ctx.t("nav.changes")) }
                 }
                 @if let Some(following) = following {
-                    (crate::notifications::views::follow_form(ctx, &format!("/follow/space/{}", space.slug), crate::notifications::Target::Space(space.id), following))
+                    (crate::notifications::views::follow_form(ctx, &format!("/follow/space/{}", space.slug), &crate::notifications::Target::Space(space.id), following))
                 }
                 @if let Some(pages) = pages { (crate::pages::views::list(ctx, grant, pages)) }
             }
@@ -221,6 +221,10 @@ pub fn members(
                         li {
                             strong { (inv.email.as_deref().unwrap_or("")) } " — "
                             (ctx.tf("invite.pending_since", &[("when", &ctx.moment(inv.created_at))]))
+                            form.inline method="post" action={"/s/" (space.slug) "/invitations/" (inv.id) "/resend"} {
+                                (ctx.csrf_field())
+                                button.small.secondary type="submit" aria-label={(ctx.t("invite.resend")) " — " (inv.email.as_deref().unwrap_or(""))} { (ctx.t("invite.resend")) }
+                            }
                             form.inline method="post" action={"/s/" (space.slug) "/invitations/" (inv.id) "/withdraw"} {
                                 (ctx.csrf_field())
                                 button.small.secondary type="submit" aria-label={(ctx.t("invite.withdraw")) " — " (inv.email.as_deref().unwrap_or(""))} { (ctx.t("invite.withdraw")) }

@@ -8,6 +8,7 @@ import { EditorView, keymap, drawSelection, highlightActiveLine } from '@codemir
 import { defaultKeymap, indentWithTab } from '@codemirror/commands'
 import { markdown } from '@codemirror/lang-markdown'
 import { syntaxHighlighting, defaultHighlightStyle } from '@codemirror/language'
+import { autocompletion, completionKeymap } from '@codemirror/autocomplete'
 
 const root = document.getElementById('editor-root')
 if (root) start(root)
@@ -84,7 +85,8 @@ function start (root) {
     highlightActiveLine(),
     EditorView.lineWrapping,
     EditorView.contentAttributes.of({ 'aria-label': text.label, 'aria-multiline': 'true' }),
-    keymap.of([...yUndoManagerKeymap, ...defaultKeymap, indentWithTab]),
+    keymap.of([...yUndoManagerKeymap, ...completionKeymap, ...defaultKeymap, indentWithTab]),
+    autocompletion({ override: [mentions(d.space, d.page)], icons: false }),
     yCollab(ytext, provider.awareness, { undoManager }),
     EditorView.updateListener.of((update) => { if (update.docChanged) schedulePreview() })
   ]
@@ -191,4 +193,34 @@ function start (root) {
     const button = event.target.closest('button[data-action]')
     if (button && actions[button.dataset.action]) actions[button.dataset.action]()
   })
+}
+
+// After `@`, the names of the people who may read the page: choosing one writes their handle
+// (`@marie-dupont`), and saving tells them. The server decides who is offered.
+function mentions (space, page) {
+  const asked = new Map()
+  const people = (typed) => {
+    if (!asked.has(typed)) {
+      const url = `/api/pages/${encodeURIComponent(space)}/${encodeURIComponent(page)}/people?q=${encodeURIComponent(typed)}`
+      asked.set(typed, fetch(url, { credentials: 'same-origin' })
+        .then((r) => (r.ok ? r.json() : { people: [] }))
+        .then((body) => (Array.isArray(body.people) ? body.people : []))
+        .catch(() => { asked.delete(typed); return [] }))
+    }
+    return asked.get(typed)
+  }
+  return async (context) => {
+    const word = context.matchBefore(/(^|[\s(])@[\p{L}\p{N}-]{0,40}$/u)
+    if (!word) return null
+    const at = word.text.indexOf('@')
+    const typed = word.text.slice(at + 1)
+    const found = await people(typed.toLowerCase())
+    return {
+      from: word.from + at,
+      filter: false,
+      options: found
+        .filter((p) => typeof p.handle === 'string' && typeof p.name === 'string')
+        .map((p) => ({ label: '@' + p.handle, detail: p.name.slice(0, 80), apply: '@' + p.handle + ' ' }))
+    }
+  }
 }

@@ -16,8 +16,16 @@ pub struct Model {
     pub time_zone: Option<String>,
     /// False while an open sign-up waits for its address to be confirmed by mail.
     pub email_confirmed: bool,
-    /// `now` (a mail for each notification) or `never`.
+    /// `now` (a mail for each notification), `daily` (one digest a day) or `never`.
     pub notify_by_mail: String,
+    /// The name mentions use (`@marie-dupont`): unique, made from the name.
+    #[sea_orm(unique)]
+    pub handle: Option<String>,
+    /// The hour (in this person's zone) of the daily digest.
+    pub digest_hour: i32,
+    pub last_digest_at: Option<DateTimeUtc>,
+    /// The secret of this person's one-click unsubscribe link.
+    pub unsubscribe_key: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
