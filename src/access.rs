@@ -314,6 +314,8 @@ mod tests {
             credential: String::new(),
             time_zone: None,
             notify_by_mail: "never".into(),
+            handle: "a".into(),
+            digest_hour: 8,
         }
     }
 

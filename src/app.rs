@@ -298,6 +298,7 @@ pub fn router(state: AppState) -> Router {
         .route("/favicon.ico", get(|| async { axum::response::Redirect::permanent("/favicon.svg") }))
         .route("/assets/editor.js", get(layout::editor_script))
         .route("/assets/bell.js", get(layout::bell_script))
+        .route("/assets/bell.svg", get(layout::bell_icon))
         .route("/assets/map.js", get(map::script))
         .route("/assets/leaflet.css", get(map::stylesheet))
         .fallback(|| async { AppError::NotFound })

@@ -27,6 +27,10 @@ async fn people_co_edit_in_real_chromium() {
     let app = TestApp::start_with(Backend::Sqlite, move |s| {
         s.mail = Some(ruche::mail::MailSettings::new(&smtp, "Ruche <ruche@example.org>").unwrap());
         s.login_attempts_per_minute = 1000;
+        // Editing sessions settle (and tell those who follow or are named) within a second or
+        // two; open pages ask for the bell's count every second.
+        s.collab.revision_quiet = std::time::Duration::from_secs(1);
+        s.notify.bell_every = std::time::Duration::from_secs(1);
         // No tile server in tests: the map draws its markers on an empty background.
         s.map_tiles = "/no-tiles/{z}/{x}/{y}.png".into();
     })

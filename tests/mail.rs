@@ -19,7 +19,11 @@ on_each_backend!(
     two_processes_send_each_mail_once,
     a_request_to_join_reaches_the_owners_and_its_answer_the_person,
     following_a_page_tells_of_each_session_of_changes_once,
-    following_a_space_tells_of_its_pages
+    following_a_space_tells_of_its_pages,
+    a_mention_tells_the_person_named_only_if_they_may_read,
+    the_daily_digest_groups_a_days_notifications_and_one_click_stops_them,
+    following_a_form_tells_of_its_new_entries,
+    an_invitation_is_sent_again_with_a_new_link
 );
 
 /// The site, sending its mail to `sink`, retrying quickly.
@@ -544,7 +548,7 @@ async fn following_a_page_tells_of_each_session_of_changes_once(app: &TestApp) {
         ruche::notifications::follows(
             &app.db,
             claire.id,
-            ruche::notifications::Target::Page(page_id(&app).await),
+            &ruche::notifications::Target::Page(page_id(&app).await),
         )
         .await
         .unwrap()
@@ -584,7 +588,18 @@ async fn following_a_page_tells_of_each_session_of_changes_once(app: &TestApp) {
     assert!(home.contains("<span class=\"count\">1</span>"), "{home}");
     let (_, list) = app.get_text(Some(&browser), "/notifications").await;
     assert!(list.contains("Claire Martin a modifié « Notes »"), "{list}");
+    assert!(list.contains("Tout marquer comme lu"), "{list}");
+    assert_eq!(unread(&app, &julien_token).await["unread"], 1, "listing is not reading");
+    // Opening it reads it, and leads to the page.
+    let id = told["notifications"][0]["id"].as_i64().unwrap();
+    let opened = browser.get(app.url(&format!("/notifications/{id}"))).send().await.unwrap();
+    assert_eq!(opened.status(), StatusCode::SEE_OTHER);
+    assert_eq!(opened.headers()["location"], "/s/chantier-2/notes");
     assert_eq!(unread(&app, &julien_token).await["unread"], 0);
+    // Nobody opens another's.
+    let claire_browser = app.signed_in("claire@example.org").await;
+    let other = claire_browser.get(app.url(&format!("/notifications/{id}"))).send().await.unwrap();
+    assert_eq!(other.status(), StatusCode::NOT_FOUND);
 
     // Removed from the space, Julien hears nothing more of it, and sees nothing of it.
     ruche::spaces::store::remove_member(&app.db, space.id, julien.id).await.unwrap();
@@ -632,7 +647,7 @@ async fn measure_settling_to_mail() {
     let token = app.token_for("claire@example.org").await;
     app.put_page(&token, "chantier-2", "notes", "0").await;
     let page = page_id(&app).await;
-    ruche::notifications::follow(&app.db, julien.id, ruche::notifications::Target::Page(page))
+    ruche::notifications::follow(&app.db, julien.id, &ruche::notifications::Target::Page(page))
         .await
         .unwrap();
     for i in 1..=100 {
@@ -698,5 +713,281 @@ async fn following_a_space_tells_of_its_pages(app: &TestApp) {
     })
     .await;
     assert_eq!(sink.wait_for(1).await[0].to, ["julien@example.org"]);
+    app.stop().await;
+}
+
+async fn a_mention_tells_the_person_named_only_if_they_may_read(app: &TestApp) {
+    use ruche::spaces::{Role, Visibility};
+    let sink = SmtpSink::start().await;
+    let app =
+        site_with(app, &sink.url(), |s| s.collab.revision_quiet = Duration::from_millis(300)).await;
+    let space = app.create_space("chantier-2", "Chantier 2", Visibility::Members).await;
+    let claire = app.create_user("claire@example.org", "Claire Martin", false).await;
+    let julien = app.create_user("julien@example.org", "Julien Roux", false).await;
+    let lea = app.create_user("lea@example.org", "Léa Moreau", false).await;
+    app.add_member(&space, &claire, Role::Editor).await;
+    app.add_member(&space, &julien, Role::Viewer).await;
+    // Each account has a handle, made from its name, shown on its account page.
+    assert_eq!((julien.handle.as_str(), lea.handle.as_str()), ("julien-roux", "lea-moreau"));
+    let julien_browser = app.signed_in("julien@example.org").await;
+    let (_, account) = app.get_text(Some(&julien_browser), "/account").await;
+    assert!(account.contains("@julien-roux"), "{account}");
+
+    let token = app.token_for("claire@example.org").await;
+    app.put_page(&token, "chantier-2", "notes", "Premier jet").await;
+    // The editor offers, after @, only people who may read the page.
+    let offered = app.get_json_as(&token, "/api/pages/chantier-2/notes/people?q=jul").await;
+    assert_eq!(offered["people"][0]["handle"], "julien-roux", "{offered}");
+    let hidden = app.get_json_as(&token, "/api/pages/chantier-2/notes/people?q=lea").await;
+    assert_eq!(hidden["people"].as_array().map(Vec::len), Some(0), "{hidden}");
+    let outsider = app.token_for("lea@example.org").await;
+    let refused = reqwest::Client::new()
+        .get(app.url("/api/pages/chantier-2/notes/people?q=jul"))
+        .bearer_auth(&outsider)
+        .send()
+        .await
+        .unwrap();
+    assert!(refused.status().is_client_error(), "an outsider is offered nobody");
+
+    app.put_page(&token, "chantier-2", "notes", "Merci @julien-roux et @lea-moreau, et @personne.")
+        .await;
+    let julien_token = app.token_for("julien@example.org").await;
+    eventually("Julien is told he is mentioned", || async {
+        unread(&app, &julien_token).await["unread"] == 1
+    })
+    .await;
+    let told = unread(&app, &julien_token).await;
+    assert_eq!(told["notifications"][0]["kind"], "mention", "{told}");
+    let mail = sink.wait_for(1).await.remove(0);
+    assert_eq!(mail.to, ["julien@example.org"]);
+    assert!(mail.subject().contains("Claire Martin vous a mentionné·e dans « Notes »"));
+    // Léa may not read the page: nothing, neither in the site nor by mail.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(unread(&app, &outsider).await["unread"], 0);
+    assert_eq!(sink.received().len(), 1);
+    // Mentioned again in the next version (already there): not told twice.
+    app.put_page(&token, "chantier-2", "notes", "Merci @julien-roux, relu.").await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let after = unread(&app, &julien_token).await;
+    assert_eq!(after["notifications"].as_array().map(Vec::len), Some(1), "told once: {after}");
+    app.stop().await;
+}
+
+/// A zone where it is not yet 23 h (so that "next hour" is still today).
+fn a_zone_before_eleven_pm() -> &'static str {
+    use chrono::Timelike;
+    ["Europe/Paris", "America/Martinique", "Indian/Reunion", "Pacific/Noumea"]
+        .into_iter()
+        .find(|z| {
+            let zone: chrono_tz::Tz = z.parse().unwrap();
+            chrono::Utc::now().with_timezone(&zone).hour() < 22
+        })
+        .unwrap()
+}
+
+async fn the_daily_digest_groups_a_days_notifications_and_one_click_stops_them(app: &TestApp) {
+    use chrono::Timelike;
+    use ruche::spaces::{Role, Visibility};
+    let sink = SmtpSink::start().await;
+    let app = site_with(app, &sink.url(), |s| {
+        s.collab.revision_quiet = Duration::from_millis(300);
+        s.notify.digest_every = Duration::from_millis(200);
+    })
+    .await;
+    let two = app.create_space("chantier-2", "Chantier 2", Visibility::Members).await;
+    let three = app.create_space("chantier-3", "Chantier 3", Visibility::Public).await;
+    let claire = app.create_user("claire@example.org", "Claire Martin", false).await;
+    let julien = app.create_user("julien@example.org", "Julien Roux", false).await;
+    for space in [&two, &three] {
+        app.add_member(space, &claire, Role::Editor).await;
+        app.add_member(space, &julien, Role::Viewer).await;
+    }
+    // Julien wants one mail a day, at the next hour in his zone; he follows both spaces.
+    let zone = a_zone_before_eleven_pm();
+    let browser = app.signed_in("julien@example.org").await;
+    app.post_form(&browser, "/account", "/account/time-zone", &[("time_zone", zone)]).await;
+    let now: chrono_tz::Tz = zone.parse().unwrap();
+    let hour = chrono::Utc::now().with_timezone(&now).hour();
+    let later = (hour + 1).to_string();
+    let chose = app
+        .post_form(
+            &browser,
+            "/account",
+            "/account/notifications",
+            &[("choice", "daily"), ("hour", &later)],
+        )
+        .await;
+    assert_eq!(chose.status(), StatusCode::SEE_OTHER);
+    let (_, account) = app.get_text(Some(&browser), "/account").await;
+    assert!(account.contains("value=\"daily\" checked"), "{account}");
+    for space in ["chantier-2", "chantier-3"] {
+        let path = format!("/follow/space/{space}");
+        app.post_form(&browser, &format!("/s/{space}"), &path, &[("action", "follow")]).await;
+    }
+    let token = app.token_for("claire@example.org").await;
+    app.put_page(&token, "chantier-2", "notes", "Ordre du jour").await;
+    app.put_page(&token, "chantier-3", "bilan", "Bilan de l'année").await;
+    app.put_page(&token, "chantier-3", "suite", "La suite").await;
+    let julien_token = app.token_for("julien@example.org").await;
+    eventually("three notifications", || async {
+        unread(&app, &julien_token).await["unread"] == 3
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(sink.received().is_empty(), "nothing before his hour");
+
+    // His hour comes (he moves it to now): one mail, grouped by space.
+    app.post_form(
+        &browser,
+        "/account",
+        "/account/notifications",
+        &[("choice", "daily"), ("hour", &hour.to_string())],
+    )
+    .await;
+    let mail = sink.wait_for(1).await.remove(0);
+    assert_eq!(mail.to, ["julien@example.org"]);
+    assert!(mail.subject().contains("3 nouveautés"), "{}", mail.subject());
+    let text = mail.text();
+    let (two_at, three_at) = (text.find("Chantier 2").unwrap(), text.find("Chantier 3").unwrap());
+    let (notes, bilan, suite) = (
+        text.find("« Notes »").unwrap(),
+        text.find("« Bilan »").unwrap(),
+        text.find("« Suite »").unwrap(),
+    );
+    assert!(two_at < notes && notes < three_at && three_at < bilan && bilan < suite, "{text}");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(sink.received().len(), 1, "one digest a day");
+
+    // The mail says how to stop, in one click, without signing in (RFC 8058).
+    let link = mail.header("List-Unsubscribe").unwrap();
+    assert_eq!(mail.header("List-Unsubscribe-Post").as_deref(), Some("List-Unsubscribe=One-Click"));
+    let url = link.trim_matches(|c| c == '<' || c == '>').to_owned();
+    assert!(text.contains(&url), "the link is also in the text: {text}");
+    let page = reqwest::Client::new().get(&url).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK, "opening it asks first");
+    assert_eq!(
+        ruche::accounts::store::find(&app.db, julien.id).await.unwrap().unwrap().notify_by_mail,
+        "daily"
+    );
+    let clicked = reqwest::Client::new()
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(clicked.status(), StatusCode::OK);
+    assert_eq!(
+        ruche::accounts::store::find(&app.db, julien.id).await.unwrap().unwrap().notify_by_mail,
+        "never"
+    );
+    let guessed = reqwest::Client::new().post(app.url("/unsubscribe/0123")).send().await.unwrap();
+    assert_eq!(guessed.status(), StatusCode::NOT_FOUND);
+    app.stop().await;
+}
+
+async fn following_a_form_tells_of_its_new_entries(app: &TestApp) {
+    use ruche::spaces::{Role, Visibility};
+    let sink = SmtpSink::start().await;
+    let app = site(app, &sink.url()).await;
+    let open = app.create_space("chantier-2", "Chantier 2", Visibility::Public).await;
+    let closed = app.create_space("copil", "Comité de pilotage", Visibility::Members).await;
+    let claire = app.create_user("claire@example.org", "Claire Martin", false).await;
+    app.create_user("julien@example.org", "Julien Roux", false).await;
+    app.add_member(&open, &claire, Role::Editor).await;
+    app.add_member(&closed, &claire, Role::Editor).await;
+    // Julien follows the agenda, from the agenda.
+    let julien = app.signed_in("julien@example.org").await;
+    let (_, agenda) = app.get_text(Some(&julien), "/agenda").await;
+    assert!(agenda.contains("Suivre cette liste"), "{agenda}");
+    let followed = app
+        .post_form(
+            &julien,
+            "/agenda",
+            "/follow/form/event",
+            &[("action", "follow"), ("back", "/agenda")],
+        )
+        .await;
+    assert_eq!(followed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(followed.headers()["location"], "/agenda");
+    let elsewhere = app
+        .post_form(
+            &julien,
+            "/agenda",
+            "/follow/form/event",
+            &[("action", "follow"), ("back", "//evil.example")],
+        )
+        .await;
+    assert_eq!(elsewhere.headers()["location"], "/forms/event", "never back to another site");
+
+    let claire_browser = app.signed_in("claire@example.org").await;
+    let when = [
+        ("when.start", "2031-03-12T09:30"),
+        ("when.end", "2031-03-12T12:00"),
+        ("audience", "public"),
+    ];
+    app.new_entry(&claire_browser, "copil", "Réunion du comité", "event", &when).await;
+    app.new_entry(&claire_browser, "chantier-2", "Atelier ouvert", "event", &when).await;
+    let token = app.token_for("julien@example.org").await;
+    eventually("Julien is told of the open one", || async {
+        unread(&app, &token).await["unread"] == 1
+    })
+    .await;
+    let told = unread(&app, &token).await;
+    assert_eq!(told["notifications"][0]["kind"], "entry", "{told}");
+    assert_eq!(told["notifications"][0]["title"], "Atelier ouvert", "{told}");
+    let mail = sink.wait_for(1).await.remove(0);
+    assert!(mail.subject().contains("Claire Martin a ajouté la fiche « Atelier ouvert »"));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sink.received().len(), 1, "nothing of the committee's meeting");
+    app.stop().await;
+}
+
+async fn an_invitation_is_sent_again_with_a_new_link(app: &TestApp) {
+    use ruche::spaces::{Role, Visibility};
+    let sink = SmtpSink::start().await;
+    let app = site(app, &sink.url()).await;
+    let space = app.create_space("chantier-2", "Chantier 2", Visibility::Members).await;
+    let claire = app.create_user("claire@example.org", "Claire Martin", false).await;
+    app.add_member(&space, &claire, Role::Owner).await;
+    let owner = app.signed_in("claire@example.org").await;
+    let members = "/s/chantier-2/members";
+    app.post_form(&owner, members, members, &[("email", "nadia@example.org"), ("role", "editor")])
+        .await;
+    let first = sink.wait_for(1).await.remove(0).link(&app.url("/invite/"));
+    let (_, page) = app.get_text(Some(&owner), members).await;
+    assert!(page.contains("Renvoyer"), "{page}");
+    let id =
+        ruche::accounts::invitations::pending_for_space(&app.db, space.id).await.unwrap()[0].id;
+    let resent = app
+        .post_form(&owner, members, &format!("/s/chantier-2/invitations/{id}/resend"), &[])
+        .await;
+    assert_eq!(resent.status(), StatusCode::SEE_OTHER);
+    let second = sink.wait_for(2).await.remove(1);
+    assert_eq!(second.to, ["nadia@example.org"]);
+    let second = second.link(&app.url("/invite/"));
+    assert_ne!(first, second);
+    let old = app.browser().get(&first).send().await.unwrap();
+    assert!(old.text().await.unwrap().contains("plus valable"), "the old link no longer works");
+    let new = app.browser().get(&second).send().await.unwrap();
+    assert_eq!(new.status(), StatusCode::OK);
+    // Someone who is not an owner cannot.
+    app.create_user("julien@example.org", "Julien Roux", false).await;
+    let julien = app.signed_in("julien@example.org").await;
+    let id =
+        ruche::accounts::invitations::pending_for_space(&app.db, space.id).await.unwrap()[0].id;
+    let refused =
+        app.post_form(&julien, "/", &format!("/s/chantier-2/invitations/{id}/resend"), &[]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    // An account added to the space is told on the site too.
+    let added = app.create_user("lea@example.org", "Léa Moreau", false).await;
+    app.post_form(&owner, members, members, &[("email", "lea@example.org"), ("role", "viewer")])
+        .await;
+    let token = app.token_for("lea@example.org").await;
+    let told = unread(&app, &token).await;
+    assert_eq!(told["notifications"][0]["kind"], "added", "{told}");
+    assert_eq!(told["notifications"][0]["url"], "/s/chantier-2", "{told}");
+    assert!(added.handle.starts_with("lea"));
     app.stop().await;
 }

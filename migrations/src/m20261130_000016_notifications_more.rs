@@ -100,10 +100,7 @@ impl MigrationTrait for Migration {
                     )
                     .col(ColumnDef::new(Notifications::ReadAt).timestamp_with_time_zone().null())
                     .col(
-                        ColumnDef::new(Notifications::InDigest)
-                            .boolean()
-                            .not_null()
-                            .default(false),
+                        ColumnDef::new(Notifications::InDigest).boolean().not_null().default(false),
                     )
                     .foreign_key(
                         ForeignKey::create()
@@ -172,7 +169,9 @@ impl MigrationTrait for Migration {
                 .await?;
         }
         manager
-            .alter_table(Table::alter().table(Follows::Table).drop_column(Follows::FormKey).to_owned())
+            .alter_table(
+                Table::alter().table(Follows::Table).drop_column(Follows::FormKey).to_owned(),
+            )
             .await?;
         manager
             .drop_index(Index::drop().name("idx_users_handle").table(Users::Table).to_owned())

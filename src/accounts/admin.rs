@@ -30,15 +30,22 @@ pub async fn users(
 async fn render(state: &AppState, ctx: &Ctx, new_link: Option<String>) -> AppResult<Html<String>> {
     let users = store::list(&state.db).await?;
     let invitations = invitations::recent(&state.db).await?;
+    // The spaces invitations lead into, by id (slug, title).
+    let spaces: std::collections::HashMap<i64, (String, String)> =
+        crate::spaces::store::all(&state.db)
+            .await?
+            .into_iter()
+            .map(|s| (s.id.0, (s.slug.to_string(), s.title)))
+            .collect();
     let mode = signup::mode(&state.db).await?;
     let contact = signup::contact(&state.db).await?.unwrap_or_default();
-    Ok(view(ctx, &users, &invitations, (mode, &contact), new_link))
+    Ok(view(ctx, &users, (&invitations, &spaces), (mode, &contact), new_link))
 }
 
 fn view(
     ctx: &Ctx,
     users: &[User],
-    invitations: &[Invitation],
+    (invitations, spaces): (&[Invitation], &std::collections::HashMap<i64, (String, String)>),
     (mode, contact): (SignupMode, &str),
     new_link: Option<String>,
 ) -> Html<String> {
@@ -53,6 +60,7 @@ fn view(
             section aria-labelledby="invite" {
                 h2 #invite { (ctx.t("admin.invite")) }
                 p { (ctx.t("admin.invite_intro")) }
+                p { (ctx.t("admin.invite_space")) }
                 @if let Some(link) = &new_link {
                     div.flash.flash-ok role="status" {
                         p { (ctx.t("admin.invite_created")) }
@@ -69,12 +77,28 @@ fn view(
                         summary { (ctx.t("admin.invitations")) }
                         ul {
                             @for inv in invitations {
+                                @let pending = !inv.used && inv.expires_at >= chrono::Utc::now();
+                                @let space = inv.space_id.and_then(|id| spaces.get(&id));
                                 li {
                                     (ctx.moment(inv.created_at)) " — "
+                                    @if let Some(email) = &inv.email { strong { (email) } " — " }
+                                    @if let Some((slug, title)) = space {
+                                        (ctx.t("admin.invitation_into")) " " a href={"/s/" (slug) "/members"} { (title) } " — "
+                                    }
                                     @if !inv.note.is_empty() { (inv.note) " — " }
                                     @if inv.used { (ctx.t("admin.invitation_used")) }
-                                    @else if inv.expires_at < chrono::Utc::now() { (ctx.t("admin.invitation_expired")) }
+                                    @else if !pending { (ctx.t("admin.invitation_expired")) }
                                     @else { (ctx.t("admin.invitation_pending")) }
+                                    @if let (true, Some((slug, _)), Some(email)) = (pending, space, &inv.email) {
+                                        form.inline method="post" action={"/s/" (slug) "/invitations/" (inv.id) "/resend"} {
+                                            (ctx.csrf_field())
+                                            button.small.secondary type="submit" aria-label={(ctx.t("invite.resend")) " — " (email)} { (ctx.t("invite.resend")) }
+                                        }
+                                        form.inline method="post" action={"/s/" (slug) "/invitations/" (inv.id) "/withdraw"} {
+                                            (ctx.csrf_field())
+                                            button.small.secondary type="submit" aria-label={(ctx.t("invite.withdraw")) " — " (email)} { (ctx.t("invite.withdraw")) }
+                                        }
+                                    }
                                 }
                             }
                         }

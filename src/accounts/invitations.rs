@@ -21,7 +21,8 @@ pub struct Invitation {
     pub note: String,
     /// The address invited, for invitations sent by mail.
     pub email: Option<String>,
-    /// The role in the space it leads into (`member`, …).
+    /// The space it leads into, and the role there (`editor`, …).
+    pub space_id: Option<i64>,
     pub role: Option<String>,
     pub created_at: chrono::DateTime<Utc>,
     pub expires_at: chrono::DateTime<Utc>,
@@ -34,6 +35,7 @@ impl From<invitation::Model> for Invitation {
             id: m.id,
             note: m.note,
             email: m.email,
+            space_id: m.space_id,
             role: m.role,
             created_at: m.created_at,
             expires_at: m.expires_at,

@@ -151,7 +151,7 @@ pub fn account(ctx: &Ctx, data: &AccountPage) -> Html<String> {
             h1 { (title) }
             dl.facts {
                 dt { (ctx.t("account.email")) } dd { (user.email) }
-                dt { (ctx.t("account.handle")) } dd { code.handle { "@" (user.handle) } " " span.meta { (ctx.t("account.handle_hint")) } }
+                dt { (ctx.t("account.handle")) } dd { strong.handle { "@" (user.handle) } br; span.meta { (ctx.t("account.handle_hint")) } }
                 @if user.is_admin { dt { (ctx.t("account.role")) } dd { (ctx.t("account.admin")) } }
             }
             p { a.button.secondary href="/account/profile" { (ctx.t("account.my_sheet")) } }

@@ -17,6 +17,14 @@ pub async fn favicon() -> impl IntoResponse {
     )
 }
 
+/// The bell of the header (drawn by the stylesheet in the text's colour; no font needed).
+pub async fn bell_icon() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=86400")],
+        include_str!("../../web/static/bell.svg"),
+    )
+}
+
 /// The stylesheet, compiled into the binary.
 pub async fn stylesheet() -> impl IntoResponse {
     (

@@ -6,8 +6,8 @@ mod ctx;
 mod errors;
 
 pub use assets::{
-    bell_script, content_security, content_security_policy, editor_script, favicon, json_data, stylesheet,
-    CspNonce,
+    bell_icon, bell_script, content_security, content_security_policy, editor_script, favicon,
+    json_data, stylesheet, CspNonce,
 };
 pub use ctx::{flash, Ctx, Flash, FlashKind};
 pub use errors::error_pages;
@@ -16,11 +16,6 @@ use axum::response::Html;
 use maud::{html, Markup, DOCTYPE};
 
 use crate::i18n::Lang;
-
-/// A bell, drawn by the site (no font needed); the link's words name it.
-const BELL_ICON: maud::PreEscaped<&str> = maud::PreEscaped(
-    r#"<svg class="icon" aria-hidden="true" focusable="false" width="20" height="20" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"><path d="M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9"/><path d="M10.3 21a1.94 1.94 0 0 0 3.4 0"/></svg>"#,
-);
 
 /// A whole HTML page around `content`.
 pub fn page(ctx: &Ctx, title: &str, content: Markup) -> Html<String> {
@@ -42,7 +37,6 @@ pub fn page(ctx: &Ctx, title: &str, content: Markup) -> Html<String> {
     let who = html! {
         @if let Some(user) = &ctx.user {
             a.bell href="/notifications" data-every=(ctx.bell_every_ms) {
-                (BELL_ICON)
                 (ctx.t("notify.title"))
                 " " span.count hidden[ctx.unread == 0] { (ctx.unread) }
                 span.visually-hidden.count-words hidden[ctx.unread == 0] { " " (ctx.t("notify.unread")) }

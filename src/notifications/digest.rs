@@ -104,16 +104,20 @@ fn mail(mailing: &Mailing, person: &User, key: &str, shown: &[super::Shown]) -> 
     let lang = Lang::Fr;
     let mut sections: Vec<crate::mail::Section> = Vec::new();
     for n in shown.iter().take(LISTED) {
-        let line = (n.kind.sentence(lang, n.who.as_deref(), &n.title), mailing.base_url.clone() + &n.url);
+        let line =
+            (n.kind.sentence(lang, n.who.as_deref(), &n.title), mailing.base_url.clone() + &n.url);
         match sections.iter_mut().find(|s| s.heading == n.space) {
             Some(section) => section.lines.push(line),
-            None => sections
-                .push(crate::mail::Section { heading: n.space.clone(), lines: vec![line] }),
+            None => {
+                sections.push(crate::mail::Section { heading: n.space.clone(), lines: vec![line] })
+            }
         }
     }
-    let mut paragraphs = vec![lang.tf("notify.digest_intro", &[("count", &shown.len().to_string())])];
+    let mut paragraphs =
+        vec![lang.tf("notify.digest_intro", &[("count", &shown.len().to_string())])];
     if shown.len() > LISTED {
-        paragraphs.push(lang.tf("notify.digest_more", &[("count", &(shown.len() - LISTED).to_string())]));
+        paragraphs
+            .push(lang.tf("notify.digest_more", &[("count", &(shown.len() - LISTED).to_string())]));
     }
     let unsubscribe = super::unsubscribe_url(mailing, key);
     let mut mail = crate::mail::compose(crate::mail::Letter {

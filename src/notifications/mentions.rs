@@ -18,7 +18,9 @@ pub fn handles(text: &str) -> BTreeSet<String> {
         let mut end = at + 1;
         while end < bytes.len()
             && end - at <= MAX
-            && (bytes[end].is_ascii_lowercase() || bytes[end].is_ascii_digit() || bytes[end] == b'-')
+            && (bytes[end].is_ascii_lowercase()
+                || bytes[end].is_ascii_digit()
+                || bytes[end] == b'-')
         {
             end += 1;
         }
@@ -42,7 +44,8 @@ mod tests {
 
     #[test]
     fn finds_handles_at_word_starts_only() {
-        let text = "Merci @marie-dupont et @paul. Écrire à marie@example.org, pas @ seul ; (@ana-2)";
+        let text =
+            "Merci @marie-dupont et @paul. Écrire à marie@example.org, pas @ seul ; (@ana-2)";
         let found: Vec<String> = handles(text).into_iter().collect();
         assert_eq!(found, ["ana-2", "marie-dupont", "paul"]);
     }

@@ -385,11 +385,7 @@ pub struct Shown {
 
 /// Rows of notifications as their reader may see them now: those about pages or spaces they
 /// may no longer read are left out.
-async fn shown(
-    db: &Db,
-    user: &User,
-    rows: Vec<notification::Model>,
-) -> anyhow::Result<Vec<Shown>> {
+async fn shown(db: &Db, user: &User, rows: Vec<notification::Model>) -> anyhow::Result<Vec<Shown>> {
     let actors = crate::accounts::store::by_ids(db, rows.iter().filter_map(|r| r.actor_id)).await?;
     let mut shown = Vec::new();
     for row in rows {
@@ -496,12 +492,7 @@ pub async fn mark_page_read(db: &Db, user: UserId, page: PageId) -> anyhow::Resu
 
 /// How a person wants notifications by mail: `now`, `daily` (at `hour`, in their zone) or
 /// `never`. Leaving the digest drops what waited for it (it stays in the site).
-pub async fn set_mail_choice(
-    db: &Db,
-    user: UserId,
-    choice: &str,
-    hour: u32,
-) -> anyhow::Result<()> {
+pub async fn set_mail_choice(db: &Db, user: UserId, choice: &str, hour: u32) -> anyhow::Result<()> {
     use crate::accounts::entity::user;
     anyhow::ensure!(MAIL_CHOICES.contains(&choice) && hour < 24, "no such choice");
     user::Entity::update_many()

@@ -39,7 +39,7 @@ pub async fn list(
                 p { (ctx.t("notify.how")) }
             } @else {
                 @if unread > 0 {
-                    form.inline method="post" action="/notifications/read" {
+                    form.mark-all method="post" action="/notifications/read" {
                         (ctx.csrf_field())
                         button.secondary type="submit" { (ctx.t("notify.mark_all")) }
                     }
@@ -117,6 +117,22 @@ pub async fn api(
     Ok(Json(serde_json::json!({ "unread": unread, "notifications": items })))
 }
 
+/// `action=follow` or `action=unfollow` on `target`: answers whether `user` follows it now.
+async fn follow_or_not(
+    state: &AppState,
+    ctx: &Ctx,
+    user: crate::accounts::UserId,
+    target: &Target,
+    action: &str,
+) -> AppResult<bool> {
+    match action {
+        "follow" => super::follow(&state.db, user, target).await?,
+        "unfollow" => super::unfollow(&state.db, user, target).await?,
+        _ => return Err(AppError::BadRequest(ctx.t("error.bad_request"))),
+    }
+    Ok(action == "follow")
+}
+
 #[derive(Deserialize)]
 pub struct FollowFields {
     #[serde(default)]
@@ -133,16 +149,9 @@ pub async fn follow_page(
     CsrfForm(fields): CsrfForm<FollowFields>,
 ) -> AppResult<Response> {
     let target = Target::Page(page.id);
-    let said = match fields.action.as_str() {
-        "follow" => {
-            super::follow(&state.db, user.id, &target).await?;
-            ctx.t("notify.following")
-        }
-        "unfollow" => {
-            super::unfollow(&state.db, user.id, &target).await?;
-            ctx.t("notify.not_following")
-        }
-        _ => return Err(AppError::BadRequest(ctx.t("error.bad_request"))),
+    let said = match follow_or_not(&state, &ctx, user.id, &target, &fields.action).await? {
+        true => ctx.t("notify.following"),
+        false => ctx.t("notify.not_following"),
     };
     flash(&session, FlashKind::Success, said).await?;
     Ok(Redirect::to(&format!("/s/{}/{}", grant.space.slug, page.slug)).into_response())
@@ -160,16 +169,9 @@ pub async fn follow_space(
 ) -> AppResult<Response> {
     let grant = access::space(&state.db, Some(&user), &slug, access::SpaceAction::Read).await?;
     let target = Target::Space(grant.space.id);
-    let said = match fields.action.as_str() {
-        "follow" => {
-            super::follow(&state.db, user.id, &target).await?;
-            ctx.t("notify.following_space")
-        }
-        "unfollow" => {
-            super::unfollow(&state.db, user.id, &target).await?;
-            ctx.t("notify.not_following_space")
-        }
-        _ => return Err(AppError::BadRequest(ctx.t("error.bad_request"))),
+    let said = match follow_or_not(&state, &ctx, user.id, &target, &fields.action).await? {
+        true => ctx.t("notify.following_space"),
+        false => ctx.t("notify.not_following_space"),
     };
     flash(&session, FlashKind::Success, said).await?;
     Ok(Redirect::to(&format!("/s/{}", grant.space.slug)).into_response())
@@ -198,16 +200,9 @@ pub async fn follow_form(
         return Err(AppError::NotFound);
     };
     let target = Target::Form(form.key.clone());
-    let said = match fields.action.as_str() {
-        "follow" => {
-            super::follow(&state.db, user.id, &target).await?;
-            ctx.tf("notify.following_form", &[("form", &form.name)])
-        }
-        "unfollow" => {
-            super::unfollow(&state.db, user.id, &target).await?;
-            ctx.tf("notify.not_following_form", &[("form", &form.name)])
-        }
-        _ => return Err(AppError::BadRequest(ctx.t("error.bad_request"))),
+    let said = match follow_or_not(&state, &ctx, user.id, &target, &fields.action).await? {
+        true => ctx.tf("notify.following_form", &[("form", &form.name)]),
+        false => ctx.tf("notify.not_following_form", &[("form", &form.name)]),
     };
     flash(&session, FlashKind::Success, said).await?;
     // Back to a page of this site only.

@@ -514,6 +514,44 @@ test('a new event is one form, made when it is valid', async () => {
   }
 })
 
+test('a name after @ is offered as one types, and the person named sees the bell count change without reloading', async () => {
+  // Céline reads another page; her bell shows nothing new.
+  const celine = await person('celine@example.org', { viewport: { width: 1280, height: 900 } })
+  await celine.page.goto(`${base}/s/chantier-1/boite-a-outils`)
+  const count = celine.page.locator('.bar.wide a.bell .count')
+  assert.equal(await count.isHidden(), true, 'nothing unread yet')
+  // Sophie types @cél in the road map: Céline is offered, by her name.
+  const sophie = await person('sophie@example.org', { viewport: { width: 1280, height: 900 } })
+  await openEditor(sophie.page, '/s/chantier-1/feuille-de-route/edit')
+  await sophie.page.click('.cm-content')
+  await sophie.page.keyboard.press('Control+End')
+  await sophie.page.keyboard.type(' Merci @cél')
+  const offered = sophie.page.locator('.cm-tooltip-autocomplete li')
+  await offered.first().waitFor()
+  assert.match(await offered.first().innerText(), /@celine-coubard\s*Céline Coubard/)
+  await shot(sophie.page, '34-mention-offered')
+  await sophie.page.keyboard.press('Enter')
+  await sophie.page.keyboard.type('pour la relecture.')
+  assert.match(await editorText(sophie.page), /Merci @celine-coubard pour la relecture\./)
+  // When Sophie's session settles, Céline's open page shows it, without reloading.
+  await celine.page.waitForFunction(() => {
+    const c = document.querySelector('.bar.wide a.bell .count')
+    return c && !c.hidden && c.textContent.trim() === '1'
+  }, null, { timeout: 30000 })
+  await shot(celine.page, '35-bell-1280')
+  await Promise.all([celine.page.waitForURL((url) => url.pathname === '/notifications'), celine.page.click('.bar.wide a.bell')])
+  assert.match(await celine.page.locator('main').innerText(), /Sophie Aouizerate vous a mentionné·e dans « Feuille de route »/)
+  await shot(celine.page, '36-notifications-1280')
+  await celine.page.setViewportSize({ width: 390, height: 844 })
+  await shot(celine.page, '36-notifications-390')
+  await Promise.all([celine.page.waitForURL((url) => url.pathname === '/s/chantier-1/feuille-de-route'), celine.page.click('main ul.notifications a')])
+  assert.equal(await celine.page.locator('.bar.narrow a.bell .count').isHidden(), true, 'read once opened')
+  await celine.page.goto(`${base}/account#notifications`)
+  await shot(celine.page, '37-account-390')
+  await sophie.context.close()
+  await celine.context.close()
+})
+
 test('every page worked under the Content-Security-Policy (no inline script, nothing blocked)', async () => {
   const { context, page } = await person('sophie@example.org')
   const response = await page.goto(`${base}/s/chantier-1/feuille-de-route/edit`)
