@@ -154,6 +154,34 @@ pub fn may_change(grant: &SpaceGrant, page: &Page) -> bool {
     !page.trashed && page_allows(grant, page, SpaceAction::Edit)
 }
 
+/// Whether the holder may comment on `page` (which they may read): signed in, the page not in
+/// the trash, and the space's setting lets them — its members, or every reader of it.
+pub fn may_comment(grant: &SpaceGrant, page: &Page) -> bool {
+    use crate::spaces::CommentPolicy;
+    let Some(user) = grant.user.as_ref().filter(|u| !u.disabled) else { return false };
+    if page.trashed || !page_allows(grant, page, SpaceAction::Read) {
+        return false;
+    }
+    match grant.space.comments {
+        CommentPolicy::Nobody => false,
+        CommentPolicy::Members => grant.role.is_some() || may_administer_site(Some(user)),
+        CommentPolicy::Readers => true,
+    }
+}
+
+/// Whether the holder may hide, show again or delete anyone's comment in the space: its owners
+/// (and the site's administrators).
+pub fn may_moderate(grant: &SpaceGrant) -> bool {
+    grant.allows(SpaceAction::Manage)
+}
+
+/// Whether the holder may edit or delete a comment written by `author`: its author, while they
+/// may still read the page.
+pub fn may_change_comment(grant: &SpaceGrant, page: &Page, author: Option<i64>) -> bool {
+    let me = grant.user.as_ref().filter(|u| !u.disabled).map(|u| u.id.0);
+    me.is_some() && me == author && !page.trashed && page_allows(grant, page, SpaceAction::Read)
+}
+
 /// How someone takes part in a page's live document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LivePeer {

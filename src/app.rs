@@ -39,10 +39,12 @@ impl AppState {
         let limits = SignInLimits::new(settings.login_attempts_per_minute);
         let (projections_db, history_db) = (db.clone(), db.clone());
         let search = crate::search::SearchIndex::open(&settings.data_dir, db.clone())?;
+        let discussions = crate::discussions::live::Live::default();
         let relay = match &settings.redis_url {
             Some(url) => {
                 let relay = collab::Relay::new(url, &collab::relay::site_id(&db).await?)?;
                 search.announce_through(relay.clone());
+                discussions.announce_through(relay.clone());
                 Some(relay)
             }
             None => None,
@@ -106,6 +108,10 @@ impl AppState {
                 })
             }),
             on_touched: Arc::new(move |page| touched.touch_here(page)),
+            on_commented: {
+                let discussions = discussions.clone();
+                Arc::new(move |page, comment| discussions.deliver(page, comment))
+            },
             on_reconnected: Arc::new(move || reindexed.touch_everything(reindex_db.clone())),
         };
         let hub = Hub::new(db.clone(), settings.collab.clone(), hooks, relay);
@@ -121,6 +127,7 @@ impl AppState {
             diffs: Arc::new(crate::history::DiffCache::new(crate::history::diff::DIFF_CACHE_BYTES)),
             content_security_policy,
             outbox,
+            discussions,
         })
     }
 }
@@ -173,6 +180,18 @@ pub fn router(state: AppState) -> Router {
         .route("/follow/form/{key}", post(crate::notifications::routes::follow_form))
         .route("/account/notifications", post(crate::notifications::routes::mail_choice))
         .route("/s/{space}/{page}/follow", post(crate::notifications::routes::follow_page))
+        .route("/s/{space}/{page}/comments", post(crate::discussions::routes::create))
+        .route("/s/{space}/{page}/comments/events", get(crate::discussions::routes::events))
+        .route(
+            "/s/{space}/{page}/comments/{id}/edit",
+            get(crate::discussions::routes::edit_form).post(crate::discussions::routes::edit),
+        )
+        .route(
+            "/s/{space}/{page}/comments/{id}/delete",
+            get(crate::discussions::routes::delete_form).post(crate::discussions::routes::delete),
+        )
+        .route("/s/{space}/{page}/comments/{id}/hide", post(crate::discussions::routes::hide))
+        .route("/s/{space}/{page}/comments/{id}/thread", get(crate::discussions::routes::thread))
         .route("/follow/space/{space}", post(crate::notifications::routes::follow_space))
         .route("/admin/mail/{id}/again", post(crate::mail::admin::again))
         .route("/admin/forms", get(forms::admin::index).post(forms::admin::create))
@@ -264,6 +283,15 @@ pub fn router(state: AppState) -> Router {
         .route("/api/search", get(crate::search::routes::api))
         .route("/api/notifications", get(crate::notifications::routes::api))
         .route("/api/notifications/unread", get(crate::notifications::routes::unread))
+        .route(
+            "/api/pages/{space}/{page}/comments",
+            get(crate::discussions::api::list).post(crate::discussions::api::create),
+        )
+        .route(
+            "/api/comments/{id}",
+            axum::routing::patch(crate::discussions::api::update)
+                .delete(crate::discussions::api::delete),
+        )
         .route("/api/pages/{space}/{page}/people", get(crate::notifications::routes::people))
         .route("/api/forms", get(forms::exports::list))
         .route("/api/forms/{key}", get(forms::exports::show))
@@ -299,6 +327,7 @@ pub fn router(state: AppState) -> Router {
         .route("/assets/editor.js", get(layout::editor_script))
         .route("/assets/bell.js", get(layout::bell_script))
         .route("/assets/bell.svg", get(layout::bell_icon))
+        .route("/assets/comments.js", get(layout::comments_script))
         .route("/assets/map.js", get(map::script))
         .route("/assets/leaflet.css", get(map::stylesheet))
         .fallback(|| async { AppError::NotFound })

@@ -16,6 +16,7 @@ pub mod dates;
 pub mod db;
 pub mod demo;
 pub mod directory;
+pub mod discussions;
 pub mod error;
 pub mod forms;
 pub mod history;

@@ -23,4 +23,6 @@ pub struct AppState {
     /// What the site sends out (mail), with its worker; `settings.mail` says whether mail is
     /// set up at all.
     pub outbox: crate::outbox::Outbox,
+    /// The readers on each page's discussion, told of its changes as they happen.
+    pub discussions: crate::discussions::live::Live,
 }

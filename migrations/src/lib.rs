@@ -17,6 +17,7 @@ mod m20261130_000013_space_invitations;
 mod m20261130_000014_email_confirmation;
 mod m20261130_000015_notifications;
 mod m20261130_000016_notifications_more;
+mod m20261130_000017_discussions;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000014_email_confirmation::Migration),
             Box::new(m20261130_000015_notifications::Migration),
             Box::new(m20261130_000016_notifications_more::Migration),
+            Box::new(m20261130_000017_discussions::Migration),
         ]
     }
 }

@@ -116,6 +116,8 @@ pub type OnQuiet = Arc<dyn Fn(DocId, Content, Vec<i64>) -> HookFuture + Send + S
 
 /// Called when another process says a page changed (to refresh what this process derives).
 pub type OnTouched = Arc<dyn Fn(i64) + Send + Sync>;
+/// Called when another process says a comment of a page changed (page, comment).
+pub type OnCommented = Arc<dyn Fn(i64, i64) + Send + Sync>;
 /// Called when the link to the other processes is back after an outage.
 pub type OnReconnected = Arc<dyn Fn() + Send + Sync>;
 
@@ -125,6 +127,7 @@ pub struct Hooks {
     pub on_settled: OnSettled,
     pub on_quiet: OnQuiet,
     pub on_touched: OnTouched,
+    pub on_commented: OnCommented,
     pub on_reconnected: OnReconnected,
 }
 

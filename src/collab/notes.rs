@@ -24,4 +24,6 @@ pub enum SiteNote {
     Touched(Vec<i64>),
     /// Every live connection must reconnect (an account lost its rights).
     KickAll,
+    /// A comment of a page was posted, changed, hidden or deleted: its readers here are told.
+    Commented { page: i64, comment: i64 },
 }

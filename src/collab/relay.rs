@@ -352,6 +352,9 @@ fn dispatch(relay: &Relay, hub: &Arc<HubInner>, channel: &str, payload: &[u8]) {
                     send_if_live(hub, doc, Command::Kick);
                 }
             }
+            Some((_, SiteNote::Commented { page, comment })) => {
+                (hub.hooks.on_commented)(page, comment);
+            }
             None => tracing::warn!("an unreadable message on the site channel"),
         }
         return;
@@ -457,6 +460,11 @@ fn encode_site_note(origin: u64, note: &SiteNote) -> Vec<u8> {
             }
         }
         SiteNote::KickAll => out.push(b'X'),
+        SiteNote::Commented { page, comment } => {
+            out.push(b'C');
+            out.extend_from_slice(&page.to_le_bytes());
+            out.extend_from_slice(&comment.to_le_bytes());
+        }
     }
     out
 }
@@ -473,6 +481,7 @@ fn decode_site_note(payload: &[u8]) -> Option<(u64, SiteNote)> {
             SiteNote::Touched(pages)
         }
         b'X' => SiteNote::KickAll,
+        b'C' => SiteNote::Commented { page: r.i64()?, comment: r.i64()? },
         _ => return None,
     };
     Some((origin, note))
@@ -495,7 +504,11 @@ mod tests {
         for note in notes {
             assert_eq!(decode_note(&encode_note(12, &note)), Some((12, note)));
         }
-        for note in [SiteNote::Touched(vec![1, 2, 300]), SiteNote::KickAll] {
+        for note in [
+            SiteNote::Touched(vec![1, 2, 300]),
+            SiteNote::KickAll,
+            SiteNote::Commented { page: 7, comment: 42 },
+        ] {
             assert_eq!(decode_site_note(&encode_site_note(5, &note)), Some((5, note)));
         }
     }

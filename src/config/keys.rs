@@ -37,6 +37,8 @@ pub struct Keys {
     pub max_search_chars: u64,
     pub max_form_fields: u64,
     pub max_form_choices: u64,
+    pub max_comment_chars: u64,
+    pub comments_per_minute: u64,
     pub map_tiles: String,
     pub map_attribution: String,
     pub smtp_url: Option<String>,
@@ -76,6 +78,8 @@ impl Default for Keys {
             max_search_chars: 200,
             max_form_fields: 60,
             max_form_choices: 100,
+            max_comment_chars: 20_000,
+            comments_per_minute: 10,
             map_tiles: "https://tile.openstreetmap.org/{z}/{x}/{y}.png".to_owned(),
             map_attribution: "© OpenStreetMap contributors".to_owned(),
             smtp_url: None,
@@ -114,6 +118,8 @@ pub const RANGES: &[(&str, u64, u64)] = &[
     ("max_search_chars", 10, 10_000),
     ("max_form_fields", 1, 1000),
     ("max_form_choices", 1, 10_000),
+    ("max_comment_chars", 100, 1_000_000),
+    ("comments_per_minute", 1, 10_000),
 ];
 
 impl Keys {

@@ -115,6 +115,8 @@ pub struct Settings {
     pub mail: Option<crate::mail::MailSettings>,
     /// How the outbox retries (not a key: tests make it quick).
     pub outbox: crate::outbox::OutboxSettings,
+    /// How long a comment may be, and how many one person may post in a minute.
+    pub comments: crate::discussions::Limits,
     /// How often digests and the bell are looked at (not keys either).
     pub notify: crate::notifications::Pace,
 }
@@ -307,6 +309,10 @@ impl Settings {
                 max_fields: size(k.max_form_fields),
                 max_choices: size(k.max_form_choices),
             },
+            comments: crate::discussions::Limits {
+                max_chars: size(k.max_comment_chars),
+                per_minute: small(k.comments_per_minute),
+            },
             trusted_proxies,
             allowed_origins,
             max_http_connections_per_address: size(k.max_http_connections_per_address),
@@ -474,6 +480,8 @@ mod tests {
             ("max_search_chars", "11", |s| s.max_search_chars == 11),
             ("max_form_fields", "2", |s| s.forms.max_fields == 2),
             ("max_form_choices", "3", |s| s.forms.max_choices == 3),
+            ("max_comment_chars", "500", |s| s.comments.max_chars == 500),
+            ("comments_per_minute", "4", |s| s.comments.per_minute == 4),
             ("map_tiles", "https://tiles.example.org/{z}/{x}/{y}.png", |s| {
                 s.map_tiles.starts_with("https://tiles.")
             }),

@@ -95,7 +95,7 @@ fn view(
                             (ctx.time_ago(c.at)) " — "
                             @if c.page_trashed { (feeds::describe(ctx.lang, c)) }
                             @else {
-                                a href={"/s/" (c.space_slug) "/" (c.page_slug)} { (feeds::describe(ctx.lang, c)) }
+                                a href=(c.url()) { (feeds::describe(ctx.lang, c)) }
                                 @if let Some(r) = c.revision { " · " a href={"/s/" (c.space_slug) "/" (c.page_slug) "/history/" (r)} { (ctx.t("changes.version")) } }
                             }
                             @if site_wide { " " span.meta { "(" (c.space_title) ")" } }

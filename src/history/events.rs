@@ -16,6 +16,8 @@ pub enum EventKind {
     Renamed,
     Trashed,
     Restored,
+    /// A comment was posted (its id in the detail).
+    Commented,
 }
 
 impl EventKind {
@@ -26,6 +28,7 @@ impl EventKind {
             EventKind::Renamed => "renamed",
             EventKind::Trashed => "trashed",
             EventKind::Restored => "restored",
+            EventKind::Commented => "commented",
         }
     }
 
@@ -35,6 +38,7 @@ impl EventKind {
             "renamed" => EventKind::Renamed,
             "trashed" => EventKind::Trashed,
             "restored" => EventKind::Restored,
+            "commented" => EventKind::Commented,
             _ => EventKind::Changed,
         }
     }

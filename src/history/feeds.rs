@@ -73,10 +73,9 @@ pub fn atom(
     let entries = changes
         .iter()
         .map(|c| {
-            let page = format!("{base_url}/s/{}/{}", c.space_slug, c.page_slug);
             let href = match c.revision {
-                Some(id) => format!("{page}/history/{id}"),
-                None => page,
+                Some(id) => format!("{base_url}/s/{}/{}/history/{id}", c.space_slug, c.page_slug),
+                None => format!("{base_url}{}", c.url()),
             };
             EntryBuilder::default()
                 .id(format!("{base_url}/changes#event-{}", c.id))

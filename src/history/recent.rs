@@ -31,6 +31,19 @@ pub struct Change {
     pub page_trashed: bool,
 }
 
+impl Change {
+    /// Where the line leads: the page, or the comment it tells of.
+    pub fn url(&self) -> String {
+        let page = format!("/s/{}/{}", self.space_slug, self.page_slug);
+        match self.kind {
+            EventKind::Commented if self.detail.parse::<i64>().is_ok() => {
+                format!("{page}#comment-{}", self.detail)
+            }
+            _ => page,
+        }
+    }
+}
+
 /// The newest events of these spaces (the ones the reader may read), before event `before`.
 pub async fn recent(
     db: &Db,

@@ -58,6 +58,17 @@ pub async fn bell_script() -> impl IntoResponse {
     )
 }
 
+/// The discussions' script: shows the changes of others as they happen.
+pub async fn comments_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../web/static/comments.js"),
+    )
+}
+
 /// JSON for a `<script type="application/json">` data block: every `<` escaped, so no text in it
 /// can end the element or open a comment.
 pub fn json_data(value: &serde_json::Value) -> String {

@@ -6,8 +6,8 @@ mod ctx;
 mod errors;
 
 pub use assets::{
-    bell_icon, bell_script, content_security, content_security_policy, editor_script, favicon,
-    json_data, stylesheet, CspNonce,
+    bell_icon, bell_script, comments_script, content_security, content_security_policy,
+    editor_script, favicon, json_data, stylesheet, CspNonce,
 };
 pub use ctx::{flash, Ctx, Flash, FlashKind};
 pub use errors::error_pages;

@@ -44,6 +44,8 @@ pub mod notification {
         pub space_id: Option<i64>,
         pub actor_id: Option<i64>,
         pub revision_id: Option<i64>,
+        /// The comment it is about (for `comment`, and mentions in comments).
+        pub comment_id: Option<i64>,
         pub created_at: DateTimeUtc,
         pub read_at: Option<DateTimeUtc>,
         /// Waiting for its reader's daily digest.

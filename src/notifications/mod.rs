@@ -53,6 +53,8 @@ pub enum Kind {
     Mention,
     /// The reader was added to a space.
     Added,
+    /// A comment on a page followed.
+    Comment,
 }
 
 impl Kind {
@@ -63,6 +65,7 @@ impl Kind {
             Kind::Entry => "entry",
             Kind::Mention => "mention",
             Kind::Added => "added",
+            Kind::Comment => "comment",
         }
     }
 
@@ -72,6 +75,7 @@ impl Kind {
             "entry" => Kind::Entry,
             "mention" => Kind::Mention,
             "added" => Kind::Added,
+            "comment" => Kind::Comment,
             _ => Kind::Changed,
         }
     }
@@ -216,6 +220,28 @@ pub async fn revision_settled(
     for f in follow::Entity::find().filter(followed).all(db).await? {
         told.push((f.user_id, kind));
     }
+    let about = Occasion { revision: Some(revision), comment: None };
+    tell(db, mailing, (&space, &page), told, authors, about).await
+}
+
+/// What a notification points at besides its page.
+#[derive(Debug, Clone, Copy)]
+struct Occasion {
+    revision: Option<i64>,
+    comment: Option<i64>,
+}
+
+/// Tells `told` (person, what) of something `authors` did on `page`: each once, the authors
+/// never, and only those who may read the page now; by mail as each chose. The authors follow
+/// the page from now on.
+async fn tell(
+    db: &Db,
+    mailing: &Mailing,
+    (space, page): (&Space, &Page),
+    mut told: Vec<(i64, Kind)>,
+    authors: &[i64],
+    occasion: Occasion,
+) -> anyhow::Result<usize> {
     let mut seen = std::collections::HashSet::new();
     told.retain(|(user, _)| !authors.contains(user) && seen.insert(*user));
     let people = crate::accounts::store::by_ids(db, told.iter().map(|(u, _)| *u)).await?;
@@ -223,7 +249,7 @@ pub async fn revision_settled(
     let mut readers: Vec<(User, Kind)> = Vec::new();
     for (id, kind) in told {
         let Some(person) = people.get(&id).filter(|u| !u.disabled) else { continue };
-        if may_read(db, person, &page).await? {
+        if may_read(db, person, page).await? {
             readers.push((person.clone(), kind));
         }
     }
@@ -238,6 +264,10 @@ pub async fn revision_settled(
             keys.insert(reader.id.0, crate::accounts::store::unsubscribe_key(db, reader.id).await?);
         }
     }
+    let mut url = page_url(space, page);
+    if let Some(comment) = occasion.comment {
+        url.push_str(&format!("#comment-{comment}"));
+    }
     let txn = db.begin().await?;
     for author in authors {
         follow(&txn, UserId(*author), &Target::Page(page.id)).await?;
@@ -250,7 +280,8 @@ pub async fn revision_settled(
             page_id: Set(Some(page.id.0)),
             space_id: Set(Some(space.id.0)),
             actor_id: Set(actor),
-            revision_id: Set(Some(revision)),
+            revision_id: Set(occasion.revision),
+            comment_id: Set(occasion.comment),
             created_at: Set(Utc::now()),
             read_at: Set(None),
             in_digest: Set(digest),
@@ -259,13 +290,53 @@ pub async fn revision_settled(
         .insert(&txn)
         .await?;
         if let Some(key) = keys.get(&reader.id.0) {
-            let about = About { title: &page.title, url: page_url(&space, &page) };
+            let about = About { title: &page.title, url: url.clone() };
             let mail = mail(mailing, reader, key, *kind, &about, actor_name.as_deref());
             crate::mail::enqueue(&txn, &mail).await?;
         }
     }
     txn.commit().await?;
     Ok(readers.len())
+}
+
+/// A comment was posted on `page` by `author`: the people it mentions who may read the page,
+/// and the page's and space's followers, are told — followers once until they read it (a lively
+/// discussion is one notification, not one per comment).
+pub async fn comment_posted(
+    db: &Db,
+    mailing: &Mailing,
+    page: &Page,
+    comment: i64,
+    author: i64,
+    markdown: &str,
+) -> anyhow::Result<usize> {
+    let Some(space) = crate::spaces::store::get(db, page.space_id).await? else { return Ok(0) };
+    let mut told: Vec<(i64, Kind)> = Vec::new();
+    for handle in mentions::handles(markdown).into_iter().take(MENTIONS_AT_ONCE) {
+        if let Some(person) = crate::accounts::store::find_by_handle(db, &handle).await? {
+            told.push((person.id.0, Kind::Mention));
+        }
+    }
+    // Followers already told of this discussion, and who have not read it yet.
+    let waiting: std::collections::HashSet<i64> = notification::Entity::find()
+        .filter(notification::Column::PageId.eq(page.id.0))
+        .filter(notification::Column::Kind.eq(Kind::Comment.as_str()))
+        .filter(notification::Column::ReadAt.is_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|n| n.user_id)
+        .collect();
+    let followed = Condition::any()
+        .add(follow::Column::PageId.eq(page.id.0))
+        .add(follow::Column::SpaceId.eq(space.id.0));
+    for f in follow::Entity::find().filter(followed).all(db).await? {
+        if !waiting.contains(&f.user_id) {
+            told.push((f.user_id, Kind::Comment));
+        }
+    }
+    let occasion = Occasion { revision: None, comment: Some(comment) };
+    tell(db, mailing, (&space, page), told, &[author], occasion).await
 }
 
 /// A page was made whole at once (an entry of a form, with its values): the people following
@@ -301,6 +372,7 @@ pub async fn added_to_space<C: sea_orm::ConnectionTrait>(
         space_id: Set(Some(space.0)),
         actor_id: Set(actor.map(|a| a.0)),
         revision_id: Set(None),
+        comment_id: Set(None),
         created_at: Set(Utc::now()),
         read_at: Set(None),
         in_digest: Set(false),
@@ -402,7 +474,11 @@ async fn shown(db: &Db, user: &User, rows: Vec<notification::Model>) -> anyhow::
                 let Some(space) = crate::spaces::store::get(db, page.space_id).await? else {
                     continue;
                 };
-                (page.title.clone(), page_url(&space, &page), space.title)
+                let mut url = page_url(&space, &page);
+                if let Some(comment) = row.comment_id {
+                    url.push_str(&format!("#comment-{comment}"));
+                }
+                (page.title.clone(), url, space.title)
             }
             (None, Some(space)) => {
                 let Some(space) = crate::spaces::store::get(db, SpaceId(space)).await? else {

@@ -171,6 +171,7 @@ pub async fn show(
         entry,
         following,
         handle,
+        discussion: crate::discussions::routes::under_page(&state, &ctx, &grant, &page).await?,
     };
     Ok(views::show(&ctx, &grant, &page, reading).into_response())
 }

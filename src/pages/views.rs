@@ -23,10 +23,12 @@ pub struct Reading<'a> {
     pub following: Option<bool>,
     /// On a member's own sheet: the name mentions use to reach them.
     pub handle: Option<String>,
+    /// The discussion under the page.
+    pub discussion: maud::Markup,
 }
 
 pub fn show(ctx: &Ctx, grant: &SpaceGrant, page: &Page, reading: Reading<'_>) -> Html<String> {
-    let Reading { html, backlinks, last, entry, following, handle } = reading;
+    let Reading { html, backlinks, last, entry, following, handle, discussion } = reading;
     let space = &grant.space;
     layout_page(
         ctx,
@@ -74,6 +76,7 @@ pub fn show(ctx: &Ctx, grant: &SpaceGrant, page: &Page, reading: Reading<'_>) ->
                     ul { @for (in_space, p) in backlinks { li { a href={"/s/" (in_space) "/" (p.slug)} { (p.title) } } } }
                 }
             }
+            (discussion)
             @if grant.allows(SpaceAction::Manage) {
                 @let action = if page.trashed { "restore" } else { "trash" };
                 form method="post" action={"/s/" (space.slug) "/" (page.slug) "/" (action)} {

@@ -68,6 +68,37 @@ impl Visibility {
     }
 }
 
+/// Who may comment on the pages of a space (everyone who comments must be signed in and
+/// may read the page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum CommentPolicy {
+    /// Nobody: the discussions are closed.
+    Nobody,
+    /// Its members (any role).
+    #[default]
+    Members,
+    /// Anyone signed in who may read the space (for public spaces).
+    Readers,
+}
+
+impl CommentPolicy {
+    pub const ALL: [CommentPolicy; 3] =
+        [CommentPolicy::Members, CommentPolicy::Readers, CommentPolicy::Nobody];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommentPolicy::Nobody => "nobody",
+            CommentPolicy::Members => "members",
+            CommentPolicy::Readers => "readers",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
 /// What a member may do in a space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -106,6 +137,8 @@ pub struct Space {
     pub title: String,
     pub description: String,
     pub visibility: Visibility,
+    /// Who may comment on its pages.
+    pub comments: CommentPolicy,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -120,6 +153,7 @@ impl TryFrom<entity::space::Model> for Space {
             visibility: Visibility::parse(&m.visibility).ok_or_else(|| {
                 anyhow::anyhow!("stored visibility {:?} is invalid", m.visibility)
             })?,
+            comments: CommentPolicy::parse(&m.comment_policy).unwrap_or_default(),
             title: m.title,
             description: m.description,
             created_at: m.created_at,

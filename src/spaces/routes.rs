@@ -233,6 +233,8 @@ pub struct SpaceFields {
     description: String,
     #[serde(default)]
     visibility: String,
+    #[serde(default)]
+    comments: String,
 }
 
 pub async fn create(
@@ -568,6 +570,7 @@ pub async fn update_settings(
         title: fields.title.clone(),
         description: fields.description.clone(),
         visibility,
+        comments: crate::spaces::CommentPolicy::parse(&fields.comments),
     };
     match store::update(&state.db, grant.space.id, changes).await {
         Ok(space) => {

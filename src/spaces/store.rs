@@ -210,6 +210,8 @@ pub struct SpaceChanges {
     pub title: String,
     pub description: String,
     pub visibility: Visibility,
+    /// Left as it is when not given.
+    pub comments: Option<super::CommentPolicy>,
 }
 
 pub async fn update(db: &Db, space: SpaceId, changes: SpaceChanges) -> Result<Space, SpaceError> {
@@ -226,5 +228,8 @@ pub async fn update(db: &Db, space: SpaceId, changes: SpaceChanges) -> Result<Sp
     active.title = Set(title.chars().take(300).collect());
     active.description = Set(changes.description.trim().chars().take(5000).collect());
     active.visibility = Set(changes.visibility.as_str().to_owned());
+    if let Some(policy) = changes.comments {
+        active.comment_policy = Set(policy.as_str().to_owned());
+    }
     Ok(active.update(db).await?.try_into()?)
 }

@@ -274,6 +274,20 @@ fn visibility_choice(ctx: &Ctx, current: Visibility) -> Markup {
     }
 }
 
+fn comments_choice(ctx: &Ctx, current: crate::spaces::CommentPolicy) -> Markup {
+    html! {
+        fieldset {
+            legend { (ctx.t("space.comments")) }
+            @for p in crate::spaces::CommentPolicy::ALL {
+                label.choice {
+                    input type="radio" name="comments" value=(p.as_str()) checked[p == current];
+                    " " (ctx.t(&format!("space.comments_{}", p.as_str())))
+                }
+            }
+        }
+    }
+}
+
 pub fn new_space(ctx: &Ctx, form: &SpaceForm) -> Html<String> {
     let title = ctx.t("spaces.new");
     page(
@@ -307,6 +321,7 @@ pub fn settings(ctx: &Ctx, space: &Space, form: &SpaceForm) -> Html<String> {
                 (Field::new("title", ctx.t("space.title")).value(&form.title).error(form.title_error.clone()).render())
                 (Field::new("description", ctx.t("space.description")).kind("textarea").value(&form.description).optional().render())
                 (visibility_choice(ctx, form.visibility.unwrap_or(space.visibility)))
+                (comments_choice(ctx, space.comments))
                 button type="submit" { (ctx.t("admin.save")) }
             }
             section.card {

@@ -12,6 +12,8 @@ pub struct Model {
     /// `public`, `members` or `private`.
     pub visibility: String,
     pub created_at: DateTimeUtc,
+    /// `nobody`, `members` or `readers`: who may comment.
+    pub comment_policy: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,347 @@
+//! The discussion of a page, as forms and links (no JavaScript needed) and as a stream of
+//! changes for the readers on the page. Every handler reaches the page through `PageFor`, and
+//! every comment is checked to be of that page.
+use std::{collections::HashMap, convert::Infallible, time::Duration};
+
+use axum::{
+    extract::{Path, State},
+    http::{HeaderValue, StatusCode},
+    response::{
+        sse::{Event, KeepAlive, Sse},
+        Html, IntoResponse, Redirect, Response,
+    },
+};
+use futures_util::stream::Stream;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::{
+    views::{self, ClosedBecause, Discussion},
+    Comment, Refused,
+};
+use crate::{
+    access::{self, PageFor, SpaceGrant},
+    accounts::csrf::CsrfForm,
+    error::{AppError, AppResult},
+    layout::{flash, Ctx, FlashKind},
+    pages::Page,
+    state::AppState,
+};
+
+/// `/s/{space}/{page}`.
+pub fn base(grant: &SpaceGrant, page: &Page) -> String {
+    format!("/s/{}/{}", grant.space.slug, page.slug)
+}
+
+/// The names of the authors of `comments`.
+async fn names(state: &AppState, comments: &[Comment]) -> AppResult<HashMap<i64, String>> {
+    let people =
+        crate::accounts::store::by_ids(&state.db, comments.iter().filter_map(|c| c.author_id))
+            .await?;
+    Ok(people.into_iter().map(|(id, u)| (id, u.name)).collect())
+}
+
+/// What this reader may do in the page's discussion.
+pub fn discussion_for<'a>(
+    grant: &'a SpaceGrant,
+    page: &Page,
+    names: &'a HashMap<i64, String>,
+) -> Discussion<'a> {
+    let may_comment = access::may_comment(grant, page);
+    let closed = match (may_comment, &grant.user, grant.space.comments) {
+        (true, ..) => None,
+        (false, None, crate::spaces::CommentPolicy::Nobody) => Some(ClosedBecause::Nobody),
+        (false, None, _) => Some(ClosedBecause::SignedOut),
+        (false, Some(_), crate::spaces::CommentPolicy::Nobody) => Some(ClosedBecause::Nobody),
+        (false, Some(_), _) => Some(ClosedBecause::MembersOnly),
+    };
+    Discussion {
+        base: base(grant, page),
+        space: grant.space.slug.as_str(),
+        names,
+        may_comment,
+        moderator: access::may_moderate(grant),
+        me: grant.user.as_ref().map(|u| u.id.0),
+        closed: if page.trashed { None } else { closed },
+    }
+}
+
+/// The discussion under a page, for `pages::routes::show`.
+pub async fn under_page(
+    state: &AppState,
+    ctx: &Ctx,
+    grant: &SpaceGrant,
+    page: &Page,
+) -> AppResult<maud::Markup> {
+    let comments = super::list(&state.db, page.id.0).await?;
+    let names = names(state, &comments).await?;
+    let d = discussion_for(grant, page, &names);
+    Ok(views::section(ctx, &d, &super::threads(comments)))
+}
+
+#[derive(Deserialize)]
+pub struct CommentFields {
+    #[serde(default)]
+    markdown: String,
+    #[serde(default)]
+    reply_to: Option<String>,
+}
+
+/// What a refusal says, and its status.
+pub fn refusal(ctx: &Ctx, refused: &Refused) -> Option<(StatusCode, String)> {
+    Some(match refused {
+        Refused::Empty => (StatusCode::UNPROCESSABLE_ENTITY, ctx.t("comments.empty")),
+        Refused::TooLong { max } => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ctx.tf("comments.too_long", &[("max", &max.to_string())]),
+        ),
+        Refused::TooFast => (StatusCode::TOO_MANY_REQUESTS, ctx.t("comments.too_fast")),
+        Refused::BadReply => (StatusCode::UNPROCESSABLE_ENTITY, ctx.t("comments.bad_reply")),
+        Refused::Internal(_) => return None,
+    })
+}
+
+/// Posts a comment as `grant`'s person, and tells who should know: the readers on the page,
+/// the people it mentions, the page's followers.
+pub async fn post_as(
+    state: &AppState,
+    grant: &SpaceGrant,
+    page: &Page,
+    markdown: &str,
+    reply_to: Option<i64>,
+) -> Result<Comment, Refused> {
+    let user = grant.user.as_ref().ok_or(Refused::Internal(anyhow::anyhow!("signed out")))?;
+    let comment =
+        super::post(&state.db, &state.settings.comments, page, user, markdown, reply_to).await?;
+    state.discussions.tell(page.id.0, comment.id);
+    let mailing = crate::notifications::Mailing::of(&state.settings);
+    let told = crate::notifications::comment_posted(
+        &state.db,
+        &mailing,
+        page,
+        comment.id,
+        user.id.0,
+        &comment.markdown,
+    )
+    .await?;
+    if told > 0 {
+        state.outbox.wake();
+    }
+    Ok(comment)
+}
+
+/// `POST /s/{space}/{page}/comments`: a new comment, or a reply (`reply_to`).
+pub async fn create(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    PageFor { grant, page, .. }: PageFor<access::Read>,
+    CsrfForm(fields): CsrfForm<CommentFields>,
+) -> AppResult<Response> {
+    if !access::may_comment(&grant, &page) {
+        return Err(if grant.user.is_none() {
+            AppError::Unauthorized
+        } else {
+            AppError::Forbidden
+        });
+    }
+    let reply_to = match fields.reply_to.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(id) => {
+            Some(id.parse::<i64>().map_err(|_| AppError::BadRequest(ctx.t("comments.bad_reply")))?)
+        }
+    };
+    match post_as(&state, &grant, &page, &fields.markdown, reply_to).await {
+        Ok(comment) => Ok(Redirect::to(&format!("{}#comment-{}", base(&grant, &page), comment.id))
+            .into_response()),
+        Err(refused) => {
+            let Some((status, said)) = refusal(&ctx, &refused) else {
+                return Err(match refused {
+                    Refused::Internal(err) => AppError::Internal(err),
+                    _ => AppError::BadRequest(String::new()),
+                });
+            };
+            let names = HashMap::new();
+            let d = discussion_for(&grant, &page, &names);
+            let typed: String =
+                fields.markdown.chars().take(state.settings.comments.max_chars + 1000).collect();
+            Ok((status, views::refused(&ctx, &d, &page.title, reply_to, &typed, &said))
+                .into_response())
+        }
+    }
+}
+
+/// The comment `id`, if it is one of `page`'s.
+async fn of_page(state: &AppState, page: &Page, id: i64) -> AppResult<Comment> {
+    super::get(&state.db, id).await?.filter(|c| c.page_id == page.id.0).ok_or(AppError::NotFound)
+}
+
+/// `GET /s/{space}/{page}/comments/{id}/edit`: its author changes it.
+pub async fn edit_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    PageFor { grant, page, .. }: PageFor<access::Read>,
+    Path((_, _, id)): Path<(String, String, i64)>,
+) -> AppResult<Html<String>> {
+    let comment = of_page(&state, &page, id).await?;
+    if comment.deleted || !access::may_change_comment(&grant, &page, comment.author_id) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(views::edit_form(&ctx, &base(&grant, &page), &page.title, &comment, None, None))
+}
+
+#[derive(Deserialize)]
+pub struct EditFields {
+    #[serde(default)]
+    markdown: String,
+}
+
+/// `POST /s/{space}/{page}/comments/{id}/edit`
+pub async fn edit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    PageFor { grant, page, .. }: PageFor<access::Read>,
+    Path((_, _, id)): Path<(String, String, i64)>,
+    CsrfForm(fields): CsrfForm<EditFields>,
+) -> AppResult<Response> {
+    let comment = of_page(&state, &page, id).await?;
+    if comment.deleted || !access::may_change_comment(&grant, &page, comment.author_id) {
+        return Err(AppError::Forbidden);
+    }
+    match super::edit(&state.db, &state.settings.comments, id, &fields.markdown).await {
+        Ok(()) => {
+            state.discussions.tell(page.id.0, id);
+            Ok(Redirect::to(&format!("{}#comment-{id}", base(&grant, &page))).into_response())
+        }
+        Err(refused) => match refusal(&ctx, &refused) {
+            Some((status, said)) => Ok((
+                status,
+                views::edit_form(
+                    &ctx,
+                    &base(&grant, &page),
+                    &page.title,
+                    &comment,
+                    Some(&fields.markdown),
+                    Some(&said),
+                ),
+            )
+                .into_response()),
+            None => Err(AppError::Internal(anyhow::anyhow!("{refused}"))),
+        },
+    }
+}
+
+/// Whether the reader may delete `comment`: its author, or a moderator.
+fn may_delete(grant: &SpaceGrant, page: &Page, comment: &Comment) -> bool {
+    access::may_change_comment(grant, page, comment.author_id) || access::may_moderate(grant)
+}
+
+/// `GET /s/{space}/{page}/comments/{id}/delete`: asks first.
+pub async fn delete_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    PageFor { grant, page, .. }: PageFor<access::Read>,
+    Path((_, _, id)): Path<(String, String, i64)>,
+) -> AppResult<Html<String>> {
+    let comment = of_page(&state, &page, id).await?;
+    if comment.deleted || !may_delete(&grant, &page, &comment) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(views::delete_form(&ctx, &base(&grant, &page), &page.title, &comment))
+}
+
+/// `POST /s/{space}/{page}/comments/{id}/delete`
+pub async fn delete(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    PageFor { grant, page, .. }: PageFor<access::Read>,
+    Path((_, _, id)): Path<(String, String, i64)>,
+    CsrfForm(_): CsrfForm<serde_json::Map<String, serde_json::Value>>,
+) -> AppResult<Response> {
+    let comment = of_page(&state, &page, id).await?;
+    if !may_delete(&grant, &page, &comment) {
+        return Err(AppError::Forbidden);
+    }
+    super::delete(&state.db, id).await?;
+    state.discussions.tell(page.id.0, id);
+    flash(&session, FlashKind::Success, ctx.t("comments.deleted_done")).await?;
+    Ok(Redirect::to(&format!("{}#discussion", base(&grant, &page))).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct HideFields {
+    #[serde(default)]
+    action: String,
+}
+
+/// `POST /s/{space}/{page}/comments/{id}/hide` with `action=hide` or `action=show`: the
+/// space's owners moderate.
+pub async fn hide(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    PageFor { grant, page, .. }: PageFor<access::Read>,
+    Path((_, _, id)): Path<(String, String, i64)>,
+    CsrfForm(fields): CsrfForm<HideFields>,
+) -> AppResult<Response> {
+    of_page(&state, &page, id).await?;
+    if !access::may_moderate(&grant) {
+        return Err(AppError::Forbidden);
+    }
+    let by = match fields.action.as_str() {
+        "hide" => grant.user.as_ref().map(|u| u.id.0),
+        "show" => None,
+        _ => return Err(AppError::BadRequest(ctx.t("error.bad_request"))),
+    };
+    super::set_hidden(&state.db, id, by).await?;
+    state.discussions.tell(page.id.0, id);
+    Ok(Redirect::to(&format!("{}#comment-{id}", base(&grant, &page))).into_response())
+}
+
+/// `GET /s/{space}/{page}/comments/{id}/thread`: the thread holding comment `id`, as this reader
+/// sees it (what the live view puts in place); 204 when there is nothing left to show of it.
+/// The `X-Thread` header names the thread either way.
+pub async fn thread(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    PageFor { grant, page, .. }: PageFor<access::Read>,
+    Path((_, _, id)): Path<(String, String, i64)>,
+) -> AppResult<Response> {
+    let comment = of_page(&state, &page, id).await?;
+    let top = comment.reply_to.unwrap_or(comment.id);
+    let all = super::list(&state.db, page.id.0).await?;
+    let in_thread: Vec<Comment> =
+        all.into_iter().filter(|c| c.id == top || c.reply_to == Some(top)).collect();
+    let names = names(&state, &in_thread).await?;
+    let d = discussion_for(&grant, &page, &names);
+    let header = HeaderValue::from(top);
+    let response = match super::threads(in_thread).into_iter().next() {
+        Some((top, replies)) => {
+            Html(views::thread(&ctx, &d, &top, &replies).into_string()).into_response()
+        }
+        None => StatusCode::NO_CONTENT.into_response(),
+    };
+    let mut response = response;
+    response.headers_mut().insert("x-thread", header);
+    response.headers_mut().insert("cache-control", HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// `GET /s/{space}/{page}/comments/events`: a server-sent event for each change of the page's
+/// comments (its id only: the reader then asks for the thread, as themself). Readers who fall
+/// far behind are told to reload.
+pub async fn events(
+    State(state): State<AppState>,
+    PageFor { page, .. }: PageFor<access::Read>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let receiver = state.discussions.subscribe(page.id.0);
+    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        use tokio::sync::broadcast::error::RecvError;
+        let event = match receiver.recv().await {
+            Ok(comment) => Event::default().event("comment").data(comment.to_string()),
+            Err(RecvError::Lagged(_)) => Event::default().event("reload").data(""),
+            Err(RecvError::Closed) => return None,
+        };
+        Some((Ok(event), receiver))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(20)))
+}
