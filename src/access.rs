@@ -157,9 +157,15 @@ pub fn may_change(grant: &SpaceGrant, page: &Page) -> bool {
 /// Whether the holder may comment on `page` (which they may read): signed in, the page not in
 /// the trash, and the space's setting lets them — its members, or every reader of it.
 pub fn may_comment(grant: &SpaceGrant, page: &Page) -> bool {
+    !page.trashed && page_allows(grant, page, SpaceAction::Read) && may_speak_in(grant)
+}
+
+/// Whether the space's setting lets the holder take part in its discussions (comment, start a
+/// topic in its *Échanges*): signed in, and its members or every reader, as set.
+pub fn may_speak_in(grant: &SpaceGrant) -> bool {
     use crate::spaces::CommentPolicy;
     let Some(user) = grant.user.as_ref().filter(|u| !u.disabled) else { return false };
-    if page.trashed || !page_allows(grant, page, SpaceAction::Read) {
+    if !grant.allows(SpaceAction::Read) {
         return false;
     }
     match grant.space.comments {
@@ -167,6 +173,17 @@ pub fn may_comment(grant: &SpaceGrant, page: &Page) -> bool {
         CommentPolicy::Members => grant.role.is_some() || may_administer_site(Some(user)),
         CommentPolicy::Readers => true,
     }
+}
+
+/// Whether the holder may make a new entry of `form` in the space: those who may edit it, and —
+/// for a discussion topic — those who may take part in its discussions.
+pub fn may_create_entry(grant: &SpaceGrant, form: &str) -> Result<(), AppError> {
+    if grant.allows(SpaceAction::Edit)
+        || (form == crate::discussions::TOPIC_FORM && may_speak_in(grant))
+    {
+        return Ok(());
+    }
+    Err(if grant.user.is_none() { AppError::Unauthorized } else { AppError::Forbidden })
 }
 
 /// Whether the holder may hide, show again or delete anyone's comment in the space: its owners

@@ -181,6 +181,8 @@ pub fn router(state: AppState) -> Router {
         .route("/account/notifications", post(crate::notifications::routes::mail_choice))
         .route("/s/{space}/{page}/follow", post(crate::notifications::routes::follow_page))
         .route("/s/{space}/{page}/comments", post(crate::discussions::routes::create))
+        .route("/s/{space}/discussions", get(crate::discussions::exchanges::space))
+        .route("/discussions", get(crate::discussions::exchanges::site))
         .route("/s/{space}/{page}/comments/events", get(crate::discussions::routes::events))
         .route(
             "/s/{space}/{page}/comments/{id}/edit",

@@ -15,7 +15,9 @@ on_each_backend!(
     a_private_spaces_comments_reach_nobody_outside,
     bad_comments_are_refused_with_the_reason_and_nothing_is_stored,
     readers_on_the_page_are_told_of_each_change,
-    a_mention_in_a_comment_tells_a_member_and_not_an_outsider
+    a_mention_in_a_comment_tells_a_member_and_not_an_outsider,
+    exchanges_gather_topics_and_pages_with_comments,
+    comments_are_searched_exported_backed_up_and_purged_with_their_page
 );
 
 /// A space with its owner Sophie, editor Claire, viewer Julien, and Léa, signed up but in no
@@ -408,4 +410,104 @@ async fn a_mention_in_a_comment_tells_a_member_and_not_an_outsider(app: &TestApp
     let hers = app.get_json_as(&claire, "/api/notifications").await;
     assert_eq!(hers["unread"], 1, "grouped: {hers}");
     assert_eq!(hers["notifications"][0]["kind"], "comment");
+}
+
+async fn exchanges_gather_topics_and_pages_with_comments(app: &TestApp) {
+    people(app, Visibility::Members).await;
+    // Julien, a viewer, may not write pages but may start a topic (members may speak).
+    let julien = app.signed_in("julien@example.org").await;
+    let (_, exchanges) = app.get_text(Some(&julien), "/s/chantier-1/discussions").await;
+    assert!(exchanges.contains("Lancer un nouveau sujet"), "{exchanges}");
+    let topic = app
+        .new_entry(
+            &julien,
+            "chantier-1",
+            "Covoiturage pour la rencontre",
+            "discussion",
+            &[("message", "Qui part de Dijon ?")],
+        )
+        .await;
+    let (_, page) = app.get_text(Some(&julien), &format!("/s/chantier-1/{topic}")).await;
+    assert!(page.contains("Qui part de Dijon ?") && page.contains("id=\"discussion\""), "{page}");
+    // Claire comments on the notes, then on the topic.
+    let claire = app.token_for("claire@example.org").await;
+    api_post(app, Some(&claire), serde_json::json!({"markdown": "Relu."})).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let answer = reqwest::Client::new()
+        .post(app.url(&format!("/api/pages/chantier-1/{topic}/comments")))
+        .bearer_auth(&claire)
+        .json(&serde_json::json!({"markdown": "Moi, en voiture."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::CREATED);
+    let (_, exchanges) = app.get_text(Some(&julien), "/s/chantier-1/discussions").await;
+    let (at_topic, at_notes) =
+        (exchanges.find("Covoiturage").unwrap(), exchanges.find("Notes").unwrap());
+    assert!(at_topic < at_notes, "newest activity first: {exchanges}");
+    assert!(exchanges.contains("dernier message de Claire Martin"), "{exchanges}");
+    assert!(exchanges.contains("1 commentaire"), "{exchanges}");
+    // The space's home shows the latest; the site's exchanges gather every space one reads.
+    let (_, home) = app.get_text(Some(&julien), "/s/chantier-1").await;
+    assert!(home.contains("Dernières discussions") && home.contains("Covoiturage"), "{home}");
+    let (_, all) = app.get_text(Some(&julien), "/discussions").await;
+    assert!(all.contains("Covoiturage") && all.contains("Chantier 1"), "{all}");
+    // Lists count comments.
+    let (_, list) = app.get_text(Some(&julien), "/forms/discussion").await;
+    assert!(list.contains("1 commentaire"), "{list}");
+    // Someone outside the space sees none of it.
+    let lea = app.signed_in("lea@example.org").await;
+    let (_, all) = app.get_text(Some(&lea), "/discussions").await;
+    assert!(!all.contains("Covoiturage") && !all.contains("Notes"), "{all}");
+    let refused = lea.get(app.url("/s/chantier-1/new?form=discussion")).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    // Closed discussions: no new topic either (but editors still write pages).
+    set_policy(app, "nobody", "members").await;
+    let (_, exchanges) = app.get_text(Some(&julien), "/s/chantier-1/discussions").await;
+    assert!(!exchanges.contains("Lancer un nouveau sujet"), "{exchanges}");
+}
+
+async fn comments_are_searched_exported_backed_up_and_purged_with_their_page(app: &TestApp) {
+    people(app, Visibility::Members).await;
+    let claire = app.token_for("claire@example.org").await;
+    let posted = api_post(
+        app,
+        Some(&claire),
+        serde_json::json!({"markdown": "Pensons au covoiturage solidaire."}),
+    )
+    .await;
+    let id = posted.json::<serde_json::Value>().await.unwrap()["id"].as_i64().unwrap();
+    // Search finds it, and leads to it.
+    let mut hit = serde_json::Value::Null;
+    for _ in 0..50 {
+        let found = app.get_json_as(&claire, "/api/search?q=covoiturage").await;
+        if found["hits"].as_array().is_some_and(|h| !h.is_empty()) {
+            hit = found["hits"][0].clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(hit["url"], format!("/s/chantier-1/notes#comment-{id}"), "{hit}");
+    // The owner's export has a Discussion section.
+    let sophie = app.signed_in("sophie@example.org").await;
+    let zip = sophie.get(app.url("/s/chantier-1/export.zip")).send().await.unwrap();
+    let bytes = zip.bytes().await.unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut archive.by_name("chantier-1/notes.md").unwrap(), &mut text)
+        .unwrap();
+    assert!(
+        text.contains("## Discussion")
+            && text.contains("### Claire Martin, ")
+            && text.contains("covoiturage solidaire"),
+        "{text}"
+    );
+    // Trashed then purged: its comments go with it.
+    let page = "/s/chantier-1/notes";
+    app.post_form(&sophie, page, &format!("{page}/trash"), &[]).await;
+    let purged = app.post_form(&sophie, "/s/chantier-1/trash", &format!("{page}/purge"), &[]).await;
+    assert!(purged.status().is_redirection(), "{}", purged.status());
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let left = ruche::discussions::entity::comment::Entity::find().count(&app.db).await.unwrap();
+    assert_eq!(left, 0);
 }

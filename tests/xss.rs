@@ -142,8 +142,33 @@ async fn vectors_written_everywhere_are_inert_on_every_page() {
         ],
     )
     .await;
+    // A comment and a reply holding every vector, and a discussion topic whose title and
+    // message are vectors.
+    let mut comment_ids = Vec::new();
+    for reply_to in [None, Some(0)] {
+        let reply_to = reply_to.and(comment_ids.first().copied());
+        let posted = reqwest::Client::new()
+            .post(app.url("/api/pages/accueil/page-piegee/comments"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({ "markdown": vector, "reply_to": reply_to }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(posted.status(), StatusCode::CREATED);
+        comment_ids.push(posted.json::<serde_json::Value>().await.unwrap()["id"].as_i64().unwrap());
+    }
+    app.new_entry(
+        &browser,
+        "accueil",
+        "<img src=x onerror=alert('sujet')> Sujet",
+        "discussion",
+        &[("message", &vector)],
+    )
+    .await;
     // The projections and the search index catch up.
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let thread = format!("/s/accueil/page-piegee/comments/{}/thread", comment_ids[0]);
+    let edit = format!("/s/accueil/page-piegee/comments/{}/edit", comment_ids[0]);
 
     let search = format!(
         "/search?q={}",
@@ -167,6 +192,11 @@ async fn vectors_written_everywhere_are_inert_on_every_page() {
         "/forms/organisation?view=table",
         "/forms/event",
         "/s/accueil/members",
+        "/s/accueil/discussions",
+        "/discussions",
+        "/forms/discussion",
+        thread.as_str(),
+        edit.as_str(),
         search.as_str(),
         "/search?q=%22%3E%3Cimg+src%3Dx+onerror%3Dalert(1)%3E",
     ];

@@ -203,6 +203,9 @@ fn event_item(ctx: &Ctx, e: &Entry) -> Markup {
     html! {
         article.event {
             h3 { a href=(e.url()) { (e.page.title) } }
+            @if e.comments > 0 {
+                p.meta { a href={(e.url()) "#discussion"} { (crate::discussions::exchanges::answers(ctx, e.comments)) } }
+            }
             p.when { (when(ctx, e)) }
             @if !place.is_empty() { p { (ctx.t("agenda.place")) " : " (place) } }
             @if !e.text("online").is_empty() { p { (ctx.t("agenda.online")) } }

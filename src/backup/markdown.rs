@@ -120,6 +120,7 @@ pub async fn export(
                     text.push_str(&format!("- [{}](<{relative}>)\n", escape_label(name)));
                 }
             }
+            text.push_str(&discussion(db, p.id).await?);
             zip.start_file(format!("{folder}/{}.md", p.slug), options)?;
             zip.write_all(text.as_bytes())?;
             for (relative, bytes) in files {
@@ -140,6 +141,43 @@ pub async fn export(
     zip.write_all(index.as_bytes())?;
     zip.finish()?;
     Ok(summary)
+}
+
+/// The page's discussion as a `## Discussion` section: each thread, its replies below it
+/// (deleted and hidden comments left out; a deleted one that was answered is named so).
+async fn discussion(db: &Db, page: i64) -> anyhow::Result<String> {
+    let comments = crate::discussions::list(db, page).await?;
+    let authors =
+        crate::accounts::store::by_ids(db, comments.iter().filter_map(|c| c.author_id)).await?;
+    let threads = crate::discussions::threads(comments);
+    if threads.is_empty() {
+        return Ok(String::new());
+    }
+    let lang = crate::i18n::Lang::Fr;
+    let zone = crate::dates::DEFAULT_TIME_ZONE;
+    let heading = |c: &crate::discussions::Comment, level: &str| {
+        let who = c
+            .author_id
+            .and_then(|a| authors.get(&a))
+            .map_or_else(|| lang.t("comments.former_member"), |u| u.name.clone());
+        format!("{level} {who}, {}\n\n", crate::dates::moment(lang, zone, c.created_at))
+    };
+    let mut out = String::from("\n\n## Discussion\n\n");
+    for (top, replies) in threads {
+        if top.deleted || top.hidden {
+            out.push_str(&format!("### {}\n\n", lang.t("comments.deleted")));
+        } else {
+            out.push_str(&heading(&top, "###"));
+            out.push_str(&top.markdown);
+            out.push_str("\n\n");
+        }
+        for reply in replies.iter().filter(|r| !r.hidden) {
+            out.push_str(&heading(reply, "####"));
+            out.push_str(&reply.markdown);
+            out.push_str("\n\n");
+        }
+    }
+    Ok(out)
 }
 
 fn json(value: &Value) -> String {

@@ -84,6 +84,9 @@ macro_rules! every_table {
         $each!("uploads", crate::forms::entity::upload);
         $each!("upload_pages", crate::forms::entity::upload_page);
         $each!("outbox_messages", crate::outbox::entity);
+        $each!("comments", crate::discussions::entity::comment);
+        $each!("follows", crate::notifications::entity::follow);
+        $each!("notifications", crate::notifications::entity::notification);
     };
 }
 

@@ -219,6 +219,7 @@ async fn main() -> anyhow::Result<()> {
                 title: sentence(&mut rng, title_len),
                 body,
                 values: sentence(&mut rng, 6),
+                comments: Vec::new(),
             }
         })
         .collect();

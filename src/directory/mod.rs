@@ -221,6 +221,9 @@ pub async fn index(
                             @let themes = card.entry.items("themes");
                             @if !themes.is_empty() { ul.tags aria-label=(ctx.t("directory.theme")) { @for t in &themes { li { (t) } } } }
                         }
+                        @if card.entry.comments > 0 {
+                            p.meta { a href={(card.entry.url()) "#discussion"} { (crate::discussions::exchanges::answers(&ctx, card.entry.comments)) } }
+                        }
                     }
                 }
             }

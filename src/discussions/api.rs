@@ -150,7 +150,7 @@ pub async fn update(
     if let Err(no) = super::edit(&state.db, &state.settings.comments, id, &body.markdown).await {
         return Ok(refused(&ctx, no));
     }
-    state.discussions.tell(page.id.0, id);
+    super::changed(&state, page.id.0, id);
     let comment = super::get(&state.db, id).await?.ok_or(AppError::NotFound)?;
     let names = names(&state, std::slice::from_ref(&comment)).await?;
     Ok(Json(json(&grant, &comment, &names)).into_response())
@@ -169,6 +169,6 @@ pub async fn delete(
         return Err(if user.is_none() { AppError::Unauthorized } else { AppError::Forbidden });
     }
     super::delete(&state.db, id).await?;
-    state.discussions.tell(page.id.0, id);
+    super::changed(&state, page.id.0, id);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -5,6 +5,7 @@
 //! changes live (`live`, a server-sent events stream per page).
 pub mod api;
 pub mod entity;
+pub mod exchanges;
 pub mod live;
 pub mod routes;
 pub mod views;
@@ -19,6 +20,10 @@ use sea_orm::{
 
 use self::entity::comment;
 use crate::{accounts::User, db::Db, pages::Page};
+
+/// The built-in form of a discussion topic (a title and an opening message; its page has
+/// everything a page has, and its discussion under it).
+pub const TOPIC_FORM: &str = "discussion";
 
 /// How long a comment may be and how fast one person may post (settings).
 #[derive(Debug, Clone)]
@@ -158,6 +163,12 @@ pub async fn post(
     .await?;
     txn.commit().await.map_err(anyhow::Error::from)?;
     Ok(row.into())
+}
+
+/// A comment of `page` changed: the readers on the page see it, and search finds it as it is.
+pub fn changed(state: &crate::state::AppState, page: i64, comment: i64) {
+    state.discussions.tell(page, comment);
+    state.search.touch(page);
 }
 
 /// One comment.

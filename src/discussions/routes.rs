@@ -113,7 +113,7 @@ pub async fn post_as(
     let user = grant.user.as_ref().ok_or(Refused::Internal(anyhow::anyhow!("signed out")))?;
     let comment =
         super::post(&state.db, &state.settings.comments, page, user, markdown, reply_to).await?;
-    state.discussions.tell(page.id.0, comment.id);
+    super::changed(state, page.id.0, comment.id);
     let mailing = crate::notifications::Mailing::of(&state.settings);
     let told = crate::notifications::comment_posted(
         &state.db,
@@ -209,7 +209,7 @@ pub async fn edit(
     }
     match super::edit(&state.db, &state.settings.comments, id, &fields.markdown).await {
         Ok(()) => {
-            state.discussions.tell(page.id.0, id);
+            super::changed(&state, page.id.0, id);
             Ok(Redirect::to(&format!("{}#comment-{id}", base(&grant, &page))).into_response())
         }
         Err(refused) => match refusal(&ctx, &refused) {
@@ -263,7 +263,7 @@ pub async fn delete(
         return Err(AppError::Forbidden);
     }
     super::delete(&state.db, id).await?;
-    state.discussions.tell(page.id.0, id);
+    super::changed(&state, page.id.0, id);
     flash(&session, FlashKind::Success, ctx.t("comments.deleted_done")).await?;
     Ok(Redirect::to(&format!("{}#discussion", base(&grant, &page))).into_response())
 }
@@ -293,7 +293,7 @@ pub async fn hide(
         _ => return Err(AppError::BadRequest(ctx.t("error.bad_request"))),
     };
     super::set_hidden(&state.db, id, by).await?;
-    state.discussions.tell(page.id.0, id);
+    super::changed(&state, page.id.0, id);
     Ok(Redirect::to(&format!("{}#comment-{id}", base(&grant, &page))).into_response())
 }
 

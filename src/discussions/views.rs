@@ -34,6 +34,15 @@ pub enum ClosedBecause {
     Nobody,
 }
 
+/// " · 3 commentaires", leading to the discussion, on a card or in a list (nothing when none).
+pub fn count_link(ctx: &Ctx, url: &str, n: u64) -> Markup {
+    html! {
+        @if n > 0 {
+            " · " a href={(url) "#discussion"} { (super::exchanges::answers(ctx, n)) }
+        }
+    }
+}
+
 /// "Marie Dupont" → "MD".
 pub fn initials(name: &str) -> String {
     name.split_whitespace()

@@ -113,5 +113,11 @@ pub fn all() -> Vec<(&'static str, &'static str, &'static str, Vec<FieldDef>)> {
                 field("description", "Description", FieldKind::LongText),
             ],
         ),
+        (
+            crate::discussions::TOPIC_FORM,
+            "Sujet de discussion",
+            "Un sujet ouvert à l'échange : une question, une idée, une demande d'aide…",
+            vec![required(field("message", "Votre message", FieldKind::LongText))],
+        ),
     ]
 }

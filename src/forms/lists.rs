@@ -137,7 +137,10 @@ pub async fn show(
                                     }
                                 }
                             }
-                            p.meta { a href={"/s/" (e.space.slug)} { (e.space.title) } }
+                            p.meta {
+                                a href={"/s/" (e.space.slug)} { (e.space.title) }
+                                (crate::discussions::views::count_link(&ctx, &e.url(), e.comments))
+                            }
                         }
                     }
                 }

@@ -66,6 +66,8 @@ pub struct Entry {
     pub ends_at: Option<DateTime<Utc>>,
     /// The first point of the entry.
     pub point: Option<(f64, f64)>,
+    /// How many comments its discussion has.
+    pub comments: u64,
 }
 
 impl Entry {
@@ -138,8 +140,10 @@ pub async fn entries(
         .collect();
     crate::collation::sort_by_name(&mut pages, |(p, _)| &p.title);
     let mut projected: HashMap<i64, Vec<entry_field::Model>> = HashMap::new();
+    let mut comments: HashMap<i64, u64> = HashMap::new();
     for chunk in pages.chunks(500) {
         let ids: Vec<i64> = chunk.iter().map(|(p, _)| p.id.0).collect();
+        comments.extend(crate::discussions::counts(db, ids.iter().copied()).await?);
         for row in entry_field::Entity::find()
             .filter(entry_field::Column::PageId.is_in(ids))
             .all(db)
@@ -161,6 +165,7 @@ pub async fn entries(
                 starts_at: None,
                 ends_at: None,
                 point: None,
+                comments: comments.get(&page.id.0).copied().unwrap_or(0),
                 page,
             };
             for row in rows {

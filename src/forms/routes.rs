@@ -124,7 +124,8 @@ pub async fn create(
     mut sent: Sent,
 ) -> AppResult<Response> {
     let grant =
-        crate::access::space(&state.db, ctx.user.as_ref(), &space, SpaceAction::Edit).await?;
+        crate::access::space(&state.db, ctx.user.as_ref(), &space, SpaceAction::Read).await?;
+    crate::access::may_create_entry(&grant, &kind.form)?;
     let form = store::find(&state.db, &kind.form).await?.ok_or(AppError::NotFound)?;
     let by = ctx.user.as_ref().map(|u| u.id.0);
     let typed_title = sent

@@ -26,6 +26,7 @@ pub fn page(ctx: &Ctx, title: &str, content: Markup) -> Html<String> {
             li { a href="/directory" { (ctx.t("nav.directory")) } }
             li { a href="/agenda" { (ctx.t("nav.agenda")) } }
             li { a href="/resources" { (ctx.t("nav.resources")) } }
+            li { a href="/discussions" { (ctx.t("nav.exchanges")) } }
             li { a href="/map" { (ctx.t("nav.map")) } }
             li { a href="/changes" { (ctx.t("nav.changes")) } }
             @if crate::access::may_administer_site(ctx.user.as_ref()) {

@@ -19,7 +19,7 @@ pub struct PageSlug(String);
 
 /// Addresses that name actions under a space, so no page may take them.
 const RESERVED: &[&str] =
-    &["members", "settings", "pages", "new", "trash", "changes", "agenda", "files"];
+    &["members", "settings", "pages", "new", "trash", "changes", "agenda", "files", "discussions"];
 
 impl PageSlug {
     pub const MAX: usize = 120;

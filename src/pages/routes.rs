@@ -244,12 +244,14 @@ pub async fn new_form(
     Path(space): Path<String>,
     Query(q): Query<NewQuery>,
 ) -> AppResult<Response> {
-    let grant = access::space(&state.db, ctx.user.as_ref(), &space, SpaceAction::Edit).await?;
+    let grant = access::space(&state.db, ctx.user.as_ref(), &space, SpaceAction::Read).await?;
     let title = q.title.as_deref().unwrap_or("");
     if let Some(key) = q.form.as_deref().filter(|k| !k.is_empty()) {
+        access::may_create_entry(&grant, key)?;
         let form = crate::forms::store::find(&state.db, key).await?.ok_or(AppError::NotFound)?;
         return Ok(crate::forms::routes::new_entry(&ctx, &grant.space, &form, title));
     }
+    let grant = access::space(&state.db, ctx.user.as_ref(), &space, SpaceAction::Edit).await?;
     let forms = crate::forms::store::list(&state.db).await?;
     Ok(views::new_page(&ctx, &grant.space, title, "", &forms, None).into_response())
 }

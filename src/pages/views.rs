@@ -281,7 +281,12 @@ pub fn trash(ctx: &Ctx, space: &Space, pages: &[Page]) -> Html<String> {
 }
 
 /// The list of a space's pages, on the space's home.
-pub fn list(ctx: &Ctx, grant: &SpaceGrant, pages: &[Page]) -> maud::Markup {
+pub fn list(
+    ctx: &Ctx,
+    grant: &SpaceGrant,
+    pages: &[Page],
+    comments: &std::collections::HashMap<i64, u64>,
+) -> maud::Markup {
     let space = &grant.space;
     html! {
         section aria-labelledby="pages" {
@@ -293,7 +298,14 @@ pub fn list(ctx: &Ctx, grant: &SpaceGrant, pages: &[Page]) -> maud::Markup {
                 p { (ctx.t("page.none")) }
             } @else {
                 ul.pages {
-                    @for p in pages { li { a href={"/s/" (space.slug) "/" (p.slug)} { (p.title) } } }
+                    @for p in pages {
+                        li {
+                            a href={"/s/" (space.slug) "/" (p.slug)} { (p.title) }
+                            @if let Some(n) = comments.get(&p.id.0) {
+                                span.meta { (crate::discussions::views::count_link(ctx, &format!("/s/{}/{}", space.slug, p.slug), *n)) }
+                            }
+                        }
+                    }
                 }
             }
             @if grant.allows(SpaceAction::Manage) {

@@ -59,6 +59,7 @@ pub async fn index(
                         @if !themes.is_empty() { ul.tags aria-label=(ctx.t("resources.theme")) { @for t in &themes { li { (t) } } } }
                         p.meta {
                             a href={"/s/" (e.space.slug)} { (e.space.title) }
+                            (crate::discussions::views::count_link(&ctx, &e.url(), e.comments))
                             @if let Some(link) = e.values.get("link") { " · " a href=(as_text(link)) rel="noopener noreferrer" { (ctx.t("resources.open_link")) } }
                             @if let Some(file) = e.values.get("file") {
                                 " · " a href={(e.url()) "/files/" (as_text(&file["hash"]))} download { (ctx.t("resources.download")) " " (as_text(&file["name"])) }

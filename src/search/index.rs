@@ -30,7 +30,7 @@ use crate::{
 };
 
 /// Changes when the schema or the analysis changes: an older index is rebuilt.
-const SCHEMA_VERSION: &str = "ruche-search-1";
+const SCHEMA_VERSION: &str = "ruche-search-2";
 /// How long the indexer gathers changes before writing them together.
 const BATCH_WAIT: Duration = Duration::from_millis(300);
 const WRITER_MEMORY: usize = 50_000_000;
@@ -39,6 +39,8 @@ const WRITER_MEMORY: usize = 50_000_000;
 #[derive(Clone, Copy)]
 pub struct Fields {
     pub page_id: Field,
+    /// The comment a document is (0: the page itself).
+    pub comment_id: Field,
     pub space_id: Field,
     pub members_only: Field,
     pub title: Field,
@@ -68,6 +70,7 @@ fn schema() -> (Schema, Fields) {
     };
     let fields = Fields {
         page_id: b.add_u64_field("page_id", INDEXED | STORED | FAST),
+        comment_id: b.add_u64_field("comment_id", STORED),
         space_id: b.add_u64_field("space_id", INDEXED | FAST),
         members_only: b.add_u64_field("members_only", INDEXED),
         title: b.add_text_field("title", text("ruche_fr", true)),
@@ -103,6 +106,9 @@ pub struct PageText {
     pub body: String,
     /// The values of its fields that everyone who reads the page may see.
     pub values: String,
+    /// Its comments that every reader of the page reads (not deleted, not hidden): a hit on
+    /// one leads to it.
+    pub comments: Vec<(i64, String)>,
 }
 
 /// The search index of a site.
@@ -274,7 +280,9 @@ impl SearchIndex {
             writer.delete_term(Term::from_field_u64(f.page_id, id_u64(*id)));
         }
         for t in texts {
-            writer.add_document(self.document(&t))?;
+            for doc in self.documents(&t) {
+                writer.add_document(doc)?;
+            }
         }
         writer.commit()?;
         drop(guard);
@@ -282,20 +290,38 @@ impl SearchIndex {
         Ok(())
     }
 
-    fn document(&self, t: &PageText) -> TantivyDocument {
+    /// The page's document, and one for each of its comments (found by their words, in the
+    /// same space, form and readership as their page).
+    fn documents(&self, t: &PageText) -> Vec<TantivyDocument> {
         let f = self.inner.fields;
-        let mut doc = TantivyDocument::default();
-        doc.add_u64(f.page_id, id_u64(t.page_id));
-        doc.add_u64(f.space_id, id_u64(t.space_id));
-        doc.add_u64(f.members_only, u64::from(t.members_only));
-        doc.add_text(f.title, &t.title);
-        doc.add_text(f.body, &t.body);
-        doc.add_text(f.values, &t.values);
-        doc.add_text(f.title_en, &t.title);
-        doc.add_text(f.body_en, &t.body);
-        doc.add_facet(f.space, Facet::from(&format!("/{}", t.space_id)));
-        doc.add_facet(f.form, Facet::from(&format!("/{}", t.form.as_deref().unwrap_or("page"))));
-        doc
+        let base = || {
+            let mut doc = TantivyDocument::default();
+            doc.add_u64(f.page_id, id_u64(t.page_id));
+            doc.add_u64(f.space_id, id_u64(t.space_id));
+            doc.add_u64(f.members_only, u64::from(t.members_only));
+            doc.add_facet(f.space, Facet::from(&format!("/{}", t.space_id)));
+            doc.add_facet(
+                f.form,
+                Facet::from(&format!("/{}", t.form.as_deref().unwrap_or("page"))),
+            );
+            doc
+        };
+        let mut page = base();
+        page.add_u64(f.comment_id, 0);
+        page.add_text(f.title, &t.title);
+        page.add_text(f.body, &t.body);
+        page.add_text(f.values, &t.values);
+        page.add_text(f.title_en, &t.title);
+        page.add_text(f.body_en, &t.body);
+        let mut docs = vec![page];
+        for (id, text) in &t.comments {
+            let mut doc = base();
+            doc.add_u64(f.comment_id, id_u64(*id));
+            doc.add_text(f.body, text);
+            doc.add_text(f.body_en, text);
+            docs.push(doc);
+        }
+        docs
     }
 
     /// Indexes these pages at once (the benchmark; the rebuild).
@@ -305,7 +331,9 @@ impl SearchIndex {
         let writer = guard.as_mut().ok_or_else(|| anyhow::anyhow!("the search index is closed"))?;
         for t in &texts {
             writer.delete_term(Term::from_field_u64(f.page_id, id_u64(t.page_id)));
-            writer.add_document(self.document(t))?;
+            for doc in self.documents(t) {
+                writer.add_document(doc)?;
+            }
         }
         writer.commit()?;
         drop(guard);
@@ -452,6 +480,18 @@ pub async fn texts(db: &Db, ids: Option<&[i64]>) -> anyhow::Result<Vec<PageText>
     {
         values.entry(row.page_id).or_default().push(row);
     }
+    let mut comments: HashMap<i64, Vec<(i64, String)>> = HashMap::new();
+    for c in crate::discussions::entity::comment::Entity::find()
+        .filter(
+            crate::discussions::entity::comment::Column::PageId.is_in(pages.iter().map(|p| p.id)),
+        )
+        .filter(crate::discussions::entity::comment::Column::DeletedAt.is_null())
+        .filter(crate::discussions::entity::comment::Column::HiddenAt.is_null())
+        .all(db)
+        .await?
+    {
+        comments.entry(c.page_id).or_default().push((c.id, c.markdown));
+    }
     Ok(pages
         .into_iter()
         .map(|p| {
@@ -473,6 +513,7 @@ pub async fn texts(db: &Db, ids: Option<&[i64]>) -> anyhow::Result<Vec<PageText>
                 members_only: p.members_only,
                 form: p.form,
                 title: p.title,
+                comments: comments.remove(&p.id).unwrap_or_default(),
                 body: p.plain_text,
                 values: public.join("\n"),
             }

@@ -55,6 +55,8 @@ pub struct Hit {
     pub space: String,
     pub space_title: String,
     pub form: Option<String>,
+    /// The comment the words were found in, when they were.
+    pub comment: Option<i64>,
     /// The matching passage, as HTML: escaped text with the matches in `<mark>`.
     pub passage: String,
     pub score: f32,
@@ -192,15 +194,20 @@ pub async fn run(
         .collect();
     let hits = docs
         .into_iter()
-        .filter_map(|(score, id, passage)| {
+        .filter_map(|(score, id, comment, passage)| {
             let page = pages.get(&id)?;
             let grant = grants.get(&page.space_id.0)?;
             if !access::page_allows(grant, page, SpaceAction::Read) {
                 return None;
             }
+            let url = format!("/s/{}/{}", grant.space.slug, page.slug);
             Some(Hit {
                 title: page.title.clone(),
-                url: format!("/s/{}/{}", grant.space.slug, page.slug),
+                url: match comment {
+                    Some(c) => format!("{url}#comment-{c}"),
+                    None => url,
+                },
+                comment,
                 space: grant.space.slug.to_string(),
                 space_title: grant.space.title.clone(),
                 form: page.form.clone(),
@@ -312,8 +319,9 @@ fn plain_words(q: &str) -> String {
 
 /// What the engine found for one query, before the pages are read from the database.
 pub struct Matches {
-    /// Score, page id and highlighted passage of the hits of the asked page of results.
-    pub docs: Vec<(f32, i64, String)>,
+    /// Score, page id, comment id (for a hit on a comment) and highlighted passage of the hits
+    /// of the asked page of results.
+    pub docs: Vec<(f32, i64, Option<i64>, String)>,
     pub total: usize,
     /// Matches by space id, and by form key.
     pub spaces: Vec<(i64, u64)>,
@@ -502,6 +510,11 @@ impl SearchIndex {
             let address: DocAddress = address;
             let doc: TantivyDocument = searcher.doc(address)?;
             let id = doc.get_first(f.page_id).and_then(|v| v.as_u64()).unwrap_or_default();
+            let comment = doc
+                .get_first(f.comment_id)
+                .and_then(|v| v.as_u64())
+                .filter(|c| *c > 0)
+                .and_then(|c| i64::try_from(c).ok());
             let mut passage = body_passages.snippet_from_doc(&doc);
             if passage.highlighted().is_empty() {
                 let values = value_passages.snippet_from_doc(&doc);
@@ -510,7 +523,7 @@ impl SearchIndex {
                 }
             }
             passage.set_snippet_prefix_postfix("<mark>", "</mark>");
-            docs.push((score, i64::try_from(id).unwrap_or_default(), passage.to_html()));
+            docs.push((score, i64::try_from(id).unwrap_or_default(), comment, passage.to_html()));
         }
         let last = |facet: &schema::Facet| facet.to_path().last().map(|s| (*s).to_owned());
         Ok(Matches {

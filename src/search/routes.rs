@@ -121,7 +121,10 @@ pub async fn page(
                         @for hit in &found.hits {
                             li.hit {
                                 h2 { a href=(hit.url) { (hit.title) } }
-                                p.meta { (hit.space_title) }
+                                p.meta {
+                                    (hit.space_title)
+                                    @if hit.comment.is_some() { " · " span.badge { (ctx.t("search.in_comment")) } }
+                                }
                                 // Escaped by the search engine; only its <mark> are markup.
                                 @if !hit.passage.is_empty() { p.passage { (PreEscaped(&hit.passage)) } }
                             }

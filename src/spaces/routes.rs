@@ -50,7 +50,16 @@ pub async fn show(
         ),
         _ => None,
     };
-    Ok(views::show(&ctx, &grant, pages.as_deref(), &joining, following))
+    let discussions = if grant.allows(SpaceAction::Read) {
+        crate::discussions::exchanges::active(&state.db, &[&grant], 3).await?
+    } else {
+        Vec::new()
+    };
+    let comments = match &pages {
+        Some(pages) => crate::discussions::counts(&state.db, pages.iter().map(|p| p.id.0)).await?,
+        None => Default::default(),
+    };
+    Ok(views::show(&ctx, &grant, pages.as_deref(), &joining, following, &discussions, &comments))
 }
 
 /// What the space page says about joining: to an outsider, who the owners are and where their

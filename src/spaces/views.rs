@@ -84,6 +84,8 @@ pub fn show(
     pages: Option<&[crate::pages::Page]>,
     joining: &Joining,
     following: Option<bool>,
+    discussions: &[crate::discussions::exchanges::Active],
+    comments: &std::collections::HashMap<i64, u64>,
 ) -> Html<String> {
     let space = &grant.space;
     page(
@@ -111,13 +113,21 @@ pub fn show(
                     }
                 }
                 p.actions {
+                    a.button.secondary href={"/s/" (space.slug) "/discussions"} { (ctx.t("nav.exchanges")) }
                     a.button.secondary href={"/s/" (space.slug) "/agenda"} { (ctx.t("nav.agenda")) }
                     a.button.secondary href={"/s/" (space.slug) "/changes"} { (ctx.t("nav.changes")) }
                 }
                 @if let Some(following) = following {
                     (crate::notifications::views::follow_form(ctx, &format!("/follow/space/{}", space.slug), &crate::notifications::Target::Space(space.id), following))
                 }
-                @if let Some(pages) = pages { (crate::pages::views::list(ctx, grant, pages)) }
+                @if !discussions.is_empty() {
+                    section aria-labelledby="latest-discussions" {
+                        h2 #latest-discussions { (ctx.t("exchanges.latest")) }
+                        (crate::discussions::exchanges::list(ctx, discussions, false))
+                        p { a href={"/s/" (space.slug) "/discussions"} { (ctx.t("exchanges.all")) } }
+                    }
+                }
+                @if let Some(pages) = pages { (crate::pages::views::list(ctx, grant, pages, comments)) }
             }
         },
     )
