@@ -57,6 +57,19 @@ async fn people_co_edit_in_real_chromium() {
     app.put_page(&token, "chantier-1", "boite-a-outils", "Outils :").await;
     app.put_page(&token, "chantier-1", "brouillon", "").await;
     app.put_page(&token, "ressources", "guide", GUIDE).await;
+    // A discussion under the guide: a comment and its reply.
+    let mut first = None;
+    for text in ["Merci pour ce guide, très clair.", "Il manque la partie sur le financement."] {
+        let posted = reqwest::Client::new()
+            .post(app.url("/api/pages/ressources/guide/comments"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({ "markdown": text, "reply_to": first }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(posted.status(), reqwest::StatusCode::CREATED);
+        first = first.or(posted.json::<serde_json::Value>().await.unwrap()["id"].as_i64());
+    }
     // Entries for the directory, the agenda, the resources and the map.
     let sophie = app.signed_in("sophie@example.org").await;
     app.new_entry(

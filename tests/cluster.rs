@@ -354,3 +354,43 @@ async fn without_redis_two_processes_take_turns_on_the_log() {
     second.shutdown().await; // the database is dropped once, by the first
     first.stop().await;
 }
+
+#[tokio::test]
+async fn a_comment_posted_on_one_process_reaches_readers_on_the_other() {
+    use futures_util::StreamExt;
+    let Some(redis) = cluster_urls() else { return };
+    let (app, token, _) = site(None).await;
+    let env = [("REDIS_URL", redis.as_str())];
+    let a = ServerProcess::spawn(&app.database_url, &env).await;
+    let b = ServerProcess::spawn(&app.database_url, &env).await;
+    // A reader on B listens to the page's discussion.
+    let events = reqwest::Client::new()
+        .get(format!("{}/s/chantier-2/feuille-de-route/comments/events", b.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), reqwest::StatusCode::OK);
+    // Both processes are subscribed once their first answers came; give Redis a moment.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let posted = reqwest::Client::new()
+        .post(format!("{}/api/pages/chantier-2/feuille-de-route/comments", a.base))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "markdown": "Depuis le processus A" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), reqwest::StatusCode::CREATED);
+    let id = posted.json::<serde_json::Value>().await.unwrap()["id"].as_i64().unwrap();
+    let mut stream = events.bytes_stream();
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !text.contains(&format!("data: {id}")) {
+        let next =
+            tokio::time::timeout_at(deadline, stream.next()).await.expect("the event in time");
+        text.push_str(&String::from_utf8_lossy(&next.unwrap().unwrap()));
+    }
+    a.kill().await;
+    b.kill().await;
+    app.stop().await;
+}

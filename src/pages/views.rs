@@ -76,7 +76,6 @@ pub fn show(ctx: &Ctx, grant: &SpaceGrant, page: &Page, reading: Reading<'_>) ->
                     ul { @for (in_space, p) in backlinks { li { a href={"/s/" (in_space) "/" (p.slug)} { (p.title) } } } }
                 }
             }
-            (discussion)
             @if grant.allows(SpaceAction::Manage) {
                 @let action = if page.trashed { "restore" } else { "trash" };
                 form method="post" action={"/s/" (space.slug) "/" (page.slug) "/" (action)} {
@@ -84,6 +83,7 @@ pub fn show(ctx: &Ctx, grant: &SpaceGrant, page: &Page, reading: Reading<'_>) ->
                     button.secondary type="submit" { (ctx.t(&format!("page.{action}"))) }
                 }
             }
+            (discussion)
         },
     )
 }

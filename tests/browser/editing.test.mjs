@@ -324,7 +324,9 @@ test('accessibility: no serious or critical axe violations', async () => {
     [anonymous.page, '/password/forgot', 'password-forgot'],
     [member.page, '/account', 'account'],
     [member.page, '/s/chantier-1/members', 'members'],
-    [member.page, '/notifications', 'notifications']
+    [member.page, '/notifications', 'notifications'],
+    [member.page, '/s/ressources/guide', 'discussion'],
+    [member.page, '/s/chantier-1/discussions', 'exchanges']
   ]
   const problems = []
   for (const [page, url, name] of pages) {
@@ -550,6 +552,53 @@ test('a name after @ is offered as one types, and the person named sees the bell
   await shot(celine.page, '37-account-390')
   await sophie.context.close()
   await celine.context.close()
+})
+
+test('a comment appears for the others on the page without reloading; replies; without JavaScript too', async () => {
+  const sophie = await person('sophie@example.org', { viewport: { width: 1280, height: 900 } })
+  const celine = await person('celine@example.org', { viewport: { width: 1280, height: 900 } })
+  const page = '/s/chantier-1/boite-a-outils'
+  await sophie.page.goto(`${base}${page}`)
+  await celine.page.goto(`${base}${page}`)
+  // Céline's page listens for changes (its stream is open) before Sophie writes.
+  await celine.page.waitForFunction(() => document.querySelector('#discussion[data-events]'))
+  await celine.page.waitForTimeout(500)
+  await sophie.page.fill('#new-comment', 'Je propose de **relire** ensemble mardi.')
+  const sent = Date.now()
+  await Promise.all([sophie.page.waitForURL(/#comment-\d+$/), sophie.page.click('#discussion > form.comment-form button[type=submit]')])
+  await celine.page.waitForSelector('#discussion article.comment:has-text("relire ensemble mardi")', { timeout: 5000 })
+  console.log(`comment seen by the other reader ${Date.now() - sent} ms after posting`)
+  assert.match(await celine.page.locator('#discussion [data-role=comment-count]').innerText(), /\(1\)/)
+  await shot(celine.page, '40-comment-live-1280')
+  // Céline replies; Sophie sees the reply come.
+  await celine.page.click('#discussion details.reply > summary')
+  await celine.page.fill('#discussion details.reply textarea', 'Mardi me va, à 14 h.')
+  await Promise.all([celine.page.waitForURL(/#comment-\d+$/), celine.page.click('#discussion details.reply button[type=submit]')])
+  await sophie.page.waitForSelector('#discussion ol.replies article.comment:has-text("Mardi me va")', { timeout: 5000 })
+  await shot(sophie.page, '41-reply-live-1280')
+  // Léa reads without JavaScript: the discussion is plain forms that work.
+  const lea = await person('lea@example.org', { javaScriptEnabled: false, viewport: { width: 360, height: 780 } })
+  await lea.page.goto(`${base}${page}`)
+  await lea.page.fill('#new-comment', 'Je serai là aussi.')
+  await Promise.all([lea.page.waitForURL(/#comment-\d+$/), lea.page.click('#discussion > form.comment-form button[type=submit]')])
+  assert.match(await lea.page.locator('#discussion').innerText(), /Je serai là aussi\./)
+  await shot(lea.page, '42-comment-no-js-360')
+  await sophie.page.waitForSelector('#discussion article.comment:has-text("Je serai là aussi")', { timeout: 5000 })
+  // Phone: the discussion and the exchanges read at 360 px without sideways scrolling.
+  await celine.page.setViewportSize({ width: 360, height: 780 })
+  await celine.page.goto(`${base}${page}#discussion`)
+  await shot(celine.page, '43-discussion-360')
+  await celine.page.goto(`${base}/s/chantier-1/discussions`)
+  assert.match(await celine.page.locator('main').innerText(), /Boite a outils/)
+  const wide = await celine.page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1)
+  assert.equal(wide, false, 'no sideways scrolling at 360 px')
+  await shot(celine.page, '44-exchanges-360')
+  await celine.page.setViewportSize({ width: 1280, height: 900 })
+  await celine.page.goto(`${base}/s/chantier-1/discussions`)
+  await shot(celine.page, '44-exchanges-1280')
+  await sophie.context.close()
+  await celine.context.close()
+  await lea.context.close()
 })
 
 test('every page worked under the Content-Security-Policy (no inline script, nothing blocked)', async () => {
