@@ -151,6 +151,8 @@ pub fn edit(
         "sample": ctx.t("editor.sample"),
         "pageName": ctx.t("editor.page_name"),
         "column": ctx.t("editor.column"),
+        "task": ctx.t("editor.task"),
+        "taskDone": ctx.t("editor.task_done"),
     });
     let tools = [
         ("bold", "B", "editor.bold"),
@@ -183,6 +185,10 @@ pub fn edit(
                         span data-role="alone" { (ctx.t("editor.alone")) }
                     }
                 }
+                div.editor-switches {
+                    label.switch { input type="checkbox" data-role="show-markdown"; " " (ctx.t("editor.show_markdown")) }
+                    label.switch { input type="checkbox" data-role="show-preview"; " " (ctx.t("editor.show_preview")) }
+                }
                 @if can_write {
                     p.hint { (ctx.t("editor.autosave")) " " (ctx.t("editor.mention_hint")) }
                 } @else {
@@ -191,7 +197,10 @@ pub fn edit(
                 div.toolbar role="toolbar" aria-label=(ctx.t("editor.toolbar")) data-role="toolbar" {
                     @for (action, symbol, key) in tools {
                         // The label is on the button, not in a tooltip; the symbol is decoration.
-                        button.tool type="button" data-action=(action) {
+                        @let keys = match action { "bold" => Some("Control+B"), "italic" => Some("Control+I"), "link" => Some("Control+K"), _ => None };
+                        button.tool type="button" data-action=(action)
+                            title=[keys.map(|k| format!("{} ({})", ctx.t(key), k.replace("Control", &ctx.t("editor.ctrl"))))]
+                            aria-keyshortcuts=[keys] {
                             @if !symbol.is_empty() { span.tool-icon aria-hidden="true" { (symbol) } }
                             span.tool-label { (ctx.t(key)) }
                         }

@@ -326,12 +326,19 @@ test('accessibility: no serious or critical axe violations', async () => {
     [member.page, '/s/chantier-1/members', 'members'],
     [member.page, '/notifications', 'notifications'],
     [member.page, '/s/ressources/guide', 'discussion'],
-    [member.page, '/s/chantier-1/discussions', 'exchanges']
+    [member.page, '/s/chantier-1/discussions', 'exchanges'],
+    [member.page, '/s/ressources/guide/edit', 'editor-formatted'],
+    [member.page, '/s/ressources/guide/edit', 'editor-code']
   ]
   const problems = []
   for (const [page, url, name] of pages) {
     await page.goto(`${base}${url}`)
-    if (name === 'editor') await page.waitForFunction(() => window.rucheEditor && window.rucheEditor.provider.synced)
+    if (name === 'editor-code') {
+      await page.evaluate(() => localStorage.setItem('ruche.showMarkdown', '1'))
+      await page.reload()
+    }
+    if (name.startsWith('editor')) await page.waitForFunction(() => window.rucheEditor && window.rucheEditor.provider.synced)
+    if (name === 'editor-code') await page.evaluate(() => localStorage.removeItem('ruche.showMarkdown'))
     if (name === 'map') await page.waitForSelector('#map .leaflet-interactive')
     // Injected through the debugging protocol: the page itself allows no inline script.
     await page.evaluate(axeSource)
@@ -599,6 +606,50 @@ test('a comment appears for the others on the page without reloading; replies; w
   await sophie.context.close()
   await celine.context.close()
   await lea.context.close()
+})
+
+test('formatting shows as one types: bold without its marks, a checkbox ticks for the other person, the code on demand', async () => {
+  const sophie = await person('sophie@example.org', { viewport: { width: 1280, height: 900 } })
+  const celine = await person('celine@example.org', { viewport: { width: 1280, height: 900 } })
+  await openEditor(sophie.page, '/s/chantier-1/brouillon/edit')
+  await openEditor(celine.page, '/s/chantier-1/brouillon/edit')
+  await sophie.page.click('.cm-content')
+  await sophie.page.keyboard.press('Control+End')
+  await sophie.page.keyboard.type('\n## Un titre\nDu texte en **gras** ici.\n- [ ] relire le guide')
+  // The cursor goes back to the first line: the others show their meaning, not their marks.
+  await sophie.page.keyboard.press('Control+Home')
+  const boldLine = sophie.page.locator('.cm-line', { hasText: 'Du texte en' })
+  await sophie.page.waitForSelector('.cm-line .cm-md-strong')
+  assert.doesNotMatch(await boldLine.innerText(), /\*\*/, 'no asterisks on screen')
+  assert.match(await boldLine.locator('.cm-md-strong').innerText(), /gras/)
+  assert.match(await editorText(sophie.page), /\*\*gras\*\*/, 'the text still holds the marks')
+  assert.equal(await sophie.page.locator('.cm-md-h2').count(), 1, 'the heading is a heading')
+  await shot(sophie.page, '45-live-format-1280')
+  // Sophie ticks the task: Céline's text says [x].
+  await sophie.page.click('input.cm-md-task')
+  await celine.page.waitForFunction(() => window.rucheEditor.doc.getText('body').toString().includes('- [x] relire le guide'))
+  // Shortcuts: Ctrl+B makes bold.
+  await sophie.page.keyboard.press('Control+End')
+  await sophie.page.keyboard.press('Enter')
+  await sophie.page.keyboard.press('Control+b')
+  assert.match(await editorText(sophie.page), /\*\*texte\*\*/)
+  // Céline prefers the code: the marks are there, and stay so on her next visit.
+  await celine.page.check('[data-role=show-markdown]')
+  await celine.page.waitForFunction(() => [...document.querySelectorAll('.cm-line')].some((l) => l.textContent.includes('**gras**')))
+  await shot(celine.page, '46-show-markdown-1280')
+  await openEditor(celine.page, '/s/chantier-1/brouillon/edit')
+  assert.equal(await celine.page.isChecked('[data-role=show-markdown]'), true)
+  assert.equal(await celine.page.locator('.cm-md-strong').count(), 0)
+  await celine.page.uncheck('[data-role=show-markdown]')
+  // The phone: the toolbar is usable, nothing scrolls sideways.
+  await sophie.page.setViewportSize({ width: 360, height: 780 })
+  await openEditor(sophie.page, '/s/chantier-1/brouillon/edit')
+  const wide = await sophie.page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1)
+  assert.equal(wide, false, 'no sideways scrolling at 360 px')
+  assert.equal(await sophie.page.isChecked('[data-role=show-preview]'), false, 'no preview by default on a phone')
+  await shot(sophie.page, '47-live-format-360')
+  await sophie.context.close()
+  await celine.context.close()
 })
 
 test('every page worked under the Content-Security-Policy (no inline script, nothing blocked)', async () => {

@@ -3,12 +3,13 @@
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next'
-import { EditorState } from '@codemirror/state'
+import { EditorState, Compartment } from '@codemirror/state'
 import { EditorView, keymap, drawSelection, highlightActiveLine } from '@codemirror/view'
 import { defaultKeymap, indentWithTab } from '@codemirror/commands'
-import { markdown } from '@codemirror/lang-markdown'
+import { markdown, markdownLanguage } from '@codemirror/lang-markdown'
 import { syntaxHighlighting, defaultHighlightStyle } from '@codemirror/language'
 import { autocompletion, completionKeymap } from '@codemirror/autocomplete'
+import { liveFormat } from './live-format.js'
 
 const root = document.getElementById('editor-root')
 if (root) start(root)
@@ -78,14 +79,27 @@ function start (root) {
   provider.awareness.on('change', showPeople)
   showPeople()
 
+  // Formatting shown as one types, unless the person chose to see the Markdown itself (kept in
+  // this browser).
+  const formatting = new Compartment()
+  const remembered = (key) => { try { return localStorage.getItem(key) } catch (_) { return null } }
+  const remember = (key, value) => { try { localStorage.setItem(key, value) } catch (_) {} }
+  const showCode = remembered('ruche.showMarkdown') === '1'
+  const shortcut = (name) => () => { if (actions[name]) actions[name](); return true }
   const extensions = [
-    markdown(),
+    markdown({ base: markdownLanguage }),
+    formatting.of(showCode ? [] : liveFormat(text)),
     syntaxHighlighting(defaultHighlightStyle),
     drawSelection(),
     highlightActiveLine(),
     EditorView.lineWrapping,
     EditorView.contentAttributes.of({ 'aria-label': text.label, 'aria-multiline': 'true' }),
-    keymap.of([...yUndoManagerKeymap, ...completionKeymap, ...defaultKeymap, indentWithTab]),
+    keymap.of([
+      { key: 'Mod-b', run: shortcut('bold') },
+      { key: 'Mod-i', run: shortcut('italic') },
+      { key: 'Mod-k', run: shortcut('link') },
+      ...yUndoManagerKeymap, ...completionKeymap, ...defaultKeymap, indentWithTab
+    ]),
     autocompletion({ override: [mentions(d.space, d.page)], icons: false }),
     yCollab(ytext, provider.awareness, { undoManager }),
     EditorView.updateListener.of((update) => { if (update.docChanged) schedulePreview() })
@@ -95,6 +109,29 @@ function start (root) {
   // by this request's nonce.
   if (d.styleNonce) extensions.push(EditorView.cspNonce.of(d.styleNonce))
   const view = new EditorView({ state: EditorState.create({ doc: ytext.toString(), extensions }), parent: host })
+  let actions = {}
+
+  const codeSwitch = root.querySelector('[data-role=show-markdown]')
+  if (codeSwitch) {
+    codeSwitch.checked = showCode
+    codeSwitch.addEventListener('change', () => {
+      remember('ruche.showMarkdown', codeSwitch.checked ? '1' : '0')
+      view.dispatch({ effects: formatting.reconfigure(codeSwitch.checked ? [] : liveFormat(text)) })
+    })
+  }
+  // The preview beside the text: for those who like it (shown on wide screens unless hidden).
+  const previewSwitch = root.querySelector('[data-role=show-preview]')
+  const previewPane = root.querySelector('.preview-pane')
+  if (previewSwitch && previewPane) {
+    const chosen = remembered('ruche.showPreview')
+    previewSwitch.checked = chosen === null ? window.matchMedia('(min-width: 60rem)').matches : chosen === '1'
+    const apply = () => {
+      previewPane.hidden = !previewSwitch.checked
+      root.classList.toggle('without-preview', !previewSwitch.checked)
+    }
+    apply()
+    previewSwitch.addEventListener('change', () => { remember('ruche.showPreview', previewSwitch.checked ? '1' : '0'); apply() })
+  }
 
   // Preview: the server renders with the same renderer as the published page.
   let timer = null
@@ -176,7 +213,7 @@ function start (root) {
     view.dispatch({ changes: { from: line.to, insert }, selection: { anchor: line.to + insert.length } })
     view.focus()
   }
-  const actions = {
+  actions = {
     bold: wrap('**', '**', text.sample),
     italic: wrap('*', '*', text.sample),
     heading: lineMarker('heading'),
