@@ -236,6 +236,7 @@ pub fn router(state: AppState) -> Router {
         .route("/s/{space}/{page}/trash", post(pages::routes::trash))
         .route("/s/{space}/{page}/restore", post(pages::routes::restore))
         .route("/s/{space}/{page}/purge", post(pages::routes::purge))
+        .route("/s/{space}/{page}/template", post(pages::routes::set_template))
         .route(
             "/s/{space}/{page}/fields",
             get(forms::routes::edit_form)

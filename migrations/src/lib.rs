@@ -18,6 +18,7 @@ mod m20261130_000014_email_confirmation;
 mod m20261130_000015_notifications;
 mod m20261130_000016_notifications_more;
 mod m20261130_000017_discussions;
+mod m20261130_000018_page_templates;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000015_notifications::Migration),
             Box::new(m20261130_000016_notifications_more::Migration),
             Box::new(m20261130_000017_discussions::Migration),
+            Box::new(m20261130_000018_page_templates::Migration),
         ]
     }
 }

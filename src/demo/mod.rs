@@ -188,6 +188,18 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
             Some(admin.id.0),
         )
         .await?;
+        // The launch meeting's minutes, from the site's template (ready to be filled in).
+        let minutes = crate::pages::templates::builtin("compte-rendu")
+            .unwrap_or_default()
+            .replacen("**Date :** ", "**Date :** réunion de lancement du chantier", 1);
+        crate::pages::content::create_with_text(
+            db,
+            &space,
+            "Compte rendu de la réunion de lancement",
+            &minutes,
+            Some(admin.id.0),
+        )
+        .await?;
         chantiers.push((fs.slug.clone(), fs.title.clone()));
         if let Some(lead) = fs.lead() {
             let email = demo_email(&lead.name);

@@ -6,6 +6,7 @@ pub mod entity;
 pub mod render;
 pub mod routes;
 pub mod store;
+pub mod templates;
 pub mod views;
 
 use serde::Serialize;
@@ -71,6 +72,9 @@ pub struct Page {
     /// The account it belongs to (a member's profile).
     #[serde(skip)]
     pub owner: Option<crate::accounts::UserId>,
+    /// Offered as a template for new pages, and where.
+    #[serde(skip)]
+    pub template: Option<templates::Scope>,
 }
 
 impl TryFrom<entity::page::Model> for Page {
@@ -89,6 +93,7 @@ impl TryFrom<entity::page::Model> for Page {
             trashed: m.trashed_at.is_some(),
             members_only: m.members_only,
             owner: m.owner_id.map(crate::accounts::UserId),
+            template: m.template.as_deref().and_then(templates::Scope::parse),
         })
     }
 }

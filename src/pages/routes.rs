@@ -253,7 +253,9 @@ pub async fn new_form(
     }
     let grant = access::space(&state.db, ctx.user.as_ref(), &space, SpaceAction::Edit).await?;
     let forms = crate::forms::store::list(&state.db).await?;
-    Ok(views::new_page(&ctx, &grant.space, title, "", &forms, None).into_response())
+    let templates = super::templates::offered(&state.db, ctx.user.as_ref(), &grant).await?;
+    let choice = views::NewChoice { title, form: "", template: "" };
+    Ok(views::new_page(&ctx, &grant.space, &choice, &forms, &templates, None).into_response())
 }
 
 #[derive(Deserialize)]
@@ -263,6 +265,9 @@ pub struct NewFields {
     /// The form the page is an entry of, if any.
     #[serde(default)]
     form: String,
+    /// The template its text starts from (`b:{key}`, `p:{id}`), if any.
+    #[serde(default)]
+    template: String,
 }
 
 pub async fn create(
@@ -284,7 +289,22 @@ pub async fn create(
             .finish();
         return Ok(Redirect::to(&format!("/s/{}/new?{query}", grant.space.slug)).into_response());
     }
-    match store::create(&state.db, grant.space.id, &fields.title, None, author).await {
+    // From a template: the page is made with its text (its history starts there).
+    let start = match fields.template.as_str() {
+        "" => None,
+        id => super::templates::text_of(&state, ctx.user.as_ref(), &grant, id).await?,
+    };
+    let made = match start {
+        Some(text)
+            if super::PageSlug::from_title(&crate::slug::clean_label(&fields.title)).is_some() =>
+        {
+            super::content::create_with_text(&state.db, &grant.space, &fields.title, &text, author)
+                .await
+                .map_err(PageError::Internal)
+        }
+        _ => store::create(&state.db, grant.space.id, &fields.title, None, author).await,
+    };
+    match made {
         Ok(page) => {
             state.search.touch(page.id.0);
             Ok(Redirect::to(&format!("/s/{}/{}/edit", grant.space.slug, page.slug)).into_response())
@@ -296,9 +316,13 @@ pub async fn create(
                 views::new_page(
                     &ctx,
                     &grant.space,
-                    &fields.title,
-                    &fields.form,
+                    &views::NewChoice {
+                        title: &fields.title,
+                        form: &fields.form,
+                        template: &fields.template,
+                    },
                     &crate::forms::store::list(&state.db).await?,
+                    &super::templates::offered(&state.db, ctx.user.as_ref(), &grant).await?,
                     error,
                 ),
             )
@@ -306,6 +330,42 @@ pub async fn create(
         }
         Err(PageError::Internal(e)) => Err(e.into()),
     }
+}
+
+#[derive(Deserialize)]
+pub struct TemplateFields {
+    #[serde(default)]
+    scope: String,
+}
+
+/// `POST /s/{space}/{page}/template` with `scope=space`, `site` (administrators) or `none`: the
+/// page is offered, or no more, as the start of new pages.
+pub async fn set_template(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: tower_sessions::Session,
+    PageFor { grant, page, .. }: PageFor<access::Manage>,
+    CsrfForm(fields): CsrfForm<TemplateFields>,
+) -> AppResult<Response> {
+    let scope = match fields.scope.as_str() {
+        "none" => None,
+        s => Some(
+            super::templates::Scope::parse(s)
+                .ok_or_else(|| AppError::BadRequest(ctx.t("error.bad_request")))?,
+        ),
+    };
+    if scope == Some(super::templates::Scope::Site)
+        && !access::may_administer_site(ctx.user.as_ref())
+    {
+        return Err(AppError::Forbidden);
+    }
+    super::templates::set(&state.db, page.id, scope).await?;
+    let said = match scope {
+        Some(s) => ctx.t(&format!("template.offered_{}", s.as_str())),
+        None => ctx.t("template.withdrawn"),
+    };
+    crate::layout::flash(&session, crate::layout::FlashKind::Success, said).await?;
+    Ok(Redirect::to(&format!("/s/{}/{}", grant.space.slug, page.slug)).into_response())
 }
 
 pub async fn edit_form(

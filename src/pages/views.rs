@@ -76,6 +76,9 @@ pub fn show(ctx: &Ctx, grant: &SpaceGrant, page: &Page, reading: Reading<'_>) ->
                     ul { @for (in_space, p) in backlinks { li { a href={"/s/" (in_space) "/" (p.slug)} { (p.title) } } } }
                 }
             }
+            @if grant.allows(SpaceAction::Manage) && !page.trashed {
+                (template_form(ctx, grant, page))
+            }
             @if grant.allows(SpaceAction::Manage) {
                 @let action = if page.trashed { "restore" } else { "trash" };
                 form method="post" action={"/s/" (space.slug) "/" (page.slug) "/" (action)} {
@@ -88,14 +91,50 @@ pub fn show(ctx: &Ctx, grant: &SpaceGrant, page: &Page, reading: Reading<'_>) ->
     )
 }
 
+/// What was chosen on the new page form.
+pub struct NewChoice<'a> {
+    pub title: &'a str,
+    pub form: &'a str,
+    pub template: &'a str,
+}
+
+/// For the space's owners: offering the page as the start of new pages (administrators: in
+/// every space), or no more.
+fn template_form(ctx: &Ctx, grant: &SpaceGrant, page: &Page) -> maud::Markup {
+    use super::templates::Scope;
+    let action = format!("/s/{}/{}/template", grant.space.slug, page.slug);
+    let admin = crate::access::may_administer_site(grant.user.as_ref());
+    html! {
+        form.template-choice method="post" action=(action) {
+            (ctx.csrf_field())
+            @match page.template {
+                Some(scope) => {
+                    p.meta { (ctx.t(&format!("template.is_{}", scope.as_str()))) }
+                    button.secondary type="submit" name="scope" value="none" { (ctx.t("template.withdraw")) }
+                    @if admin && scope == Scope::Space {
+                        " " button.secondary type="submit" name="scope" value="site" { (ctx.t("template.offer_site")) }
+                    }
+                }
+                None => {
+                    button.secondary type="submit" name="scope" value="space" { (ctx.t("template.offer_space")) }
+                    @if admin {
+                        " " button.secondary type="submit" name="scope" value="site" { (ctx.t("template.offer_site")) }
+                    }
+                }
+            }
+        }
+    }
+}
+
 pub fn new_page(
     ctx: &Ctx,
     space: &Space,
-    title: &str,
-    form: &str,
+    choice: &NewChoice<'_>,
     forms: &[crate::forms::Form],
+    templates: &[super::templates::Offered],
     error: Option<String>,
 ) -> Html<String> {
+    let NewChoice { title, form, template } = *choice;
     let heading = ctx.t("page.new");
     layout_page(
         ctx,
@@ -106,6 +145,20 @@ pub fn new_page(
             form.card method="post" action={"/s/" (space.slug) "/pages"} {
                 (ctx.csrf_field())
                 (Field::new("title", ctx.t("page.title")).value(title).error(error).hint(ctx.t("page.title_hint")).render())
+                fieldset.templates {
+                    legend { (ctx.t("template.choose")) }
+                    label.choice {
+                        input type="radio" name="template" value="" checked[template.is_empty()];
+                        " " strong { (ctx.t("template.empty")) }
+                    }
+                    @for t in templates {
+                        label.choice {
+                            input type="radio" name="template" value=(t.id) checked[t.id == template];
+                            " " strong { (t.title) }
+                            @if !t.description.is_empty() { " — " (t.description) }
+                        }
+                    }
+                }
                 div.field {
                     label for="new-form" { (ctx.t("forms.kind")) }
                     select #new-form name="form" {

@@ -652,6 +652,26 @@ test('formatting shows as one types: bold without its marks, a checkbox ticks fo
   await celine.context.close()
 })
 
+test('a new page made from the meeting minutes template holds its headings', async () => {
+  for (const [width, height] of [[390, 844], [1280, 900]]) {
+    const { context, page } = await person('sophie@example.org', { viewport: { width, height } })
+    await page.goto(`${base}/s/chantier-1/new`)
+    await shot(page, `48-new-page-templates-${width}`)
+    await context.close()
+  }
+  const { context, page } = await person('sophie@example.org', { viewport: { width: 1280, height: 900 } })
+  await page.goto(`${base}/s/chantier-1/new`)
+  await page.fill('#f-title', 'Réunion du 3 mars')
+  await page.check('input[name=template][value="b:compte-rendu"]')
+  await Promise.all([page.waitForURL((url) => url.pathname.endsWith('/edit')), page.click('main form button[type=submit]')])
+  await page.waitForFunction(() => window.rucheEditor && window.rucheEditor.provider.synced)
+  await page.waitForSelector('.cm-md-h2')
+  assert.ok(await page.locator('.cm-md-h2').count() >= 5, 'the headings of the minutes')
+  assert.match(await editorText(page), /## Décisions/)
+  await shot(page, '49-from-template-1280')
+  await context.close()
+})
+
 test('every page worked under the Content-Security-Policy (no inline script, nothing blocked)', async () => {
   const { context, page } = await person('sophie@example.org')
   const response = await page.goto(`${base}/s/chantier-1/feuille-de-route/edit`)

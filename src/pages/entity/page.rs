@@ -20,6 +20,8 @@ pub struct Model {
     pub members_only: bool,
     /// The account this page belongs to (a member's profile).
     pub owner_id: Option<i64>,
+    /// Offered as a template for new pages: `space` (in its space) or `site` (everywhere).
+    pub template: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
