@@ -250,6 +250,17 @@ pub fn router(state: AppState) -> Router {
                 )),
         )
         .route("/s/{space}/{page}/files/{hash}", get(forms::uploads::serve))
+        .route(
+            "/s/{space}/{page}/files",
+            post(pages::files::upload)
+                .route_layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    large_bodies_from_writers,
+                ))
+                .layer(DefaultBodyLimit::max(
+                    state.settings.max_upload_bytes.saturating_add(state.settings.max_body_bytes),
+                )),
+        )
         .route("/add/{form}", get(forms::routes::add))
         .route("/ws/{space}/{page}", get(pages::routes::websocket))
         .route("/s/{space}/{page}/history", get(history::routes::list))

@@ -92,7 +92,24 @@ pub async fn export(
                 *value = Value::String(relative.clone());
                 files.push((relative, bytes));
             }
-            let body = rewrite_links(&content.markdown, folder, &exported, site_url);
+            // Pictures and files the text links (recorded as the page's) go beside it too.
+            let mut markdown = content.markdown.clone();
+            let own = format!("/s/{folder}/{}/files/", p.slug);
+            for hash in linked_files(db, p.id, &markdown).await? {
+                let Some(path) = crate::forms::uploads::stored_path(uploads_dir, &hash) else {
+                    continue;
+                };
+                let Ok(bytes) = tokio::fs::read(&path).await else { continue };
+                let stored = crate::forms::entity::upload::Entity::find_by_id(hash.clone())
+                    .one(db)
+                    .await?
+                    .map_or_else(|| "fichier".to_owned(), |u| u.name);
+                let name = safe_file_name(&stored, &mut used_names);
+                let relative = format!("{}.files/{name}", p.slug);
+                markdown = markdown.replace(&format!("{own}{hash}"), &format!("<{relative}>"));
+                files.push((relative, bytes));
+            }
+            let body = rewrite_links(&markdown, folder, &exported, site_url);
             let mut text = String::from("---\n");
             text.push_str(&format!("title: {}\n", json(&Value::String(p.title.clone()))));
             if let Some(form) = &p.form {
@@ -141,6 +158,20 @@ pub async fn export(
     zip.write_all(index.as_bytes())?;
     zip.finish()?;
     Ok(summary)
+}
+
+/// The files recorded as the page's that its text links.
+async fn linked_files(db: &Db, page: i64, markdown: &str) -> anyhow::Result<Vec<String>> {
+    use crate::forms::entity::upload_page;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    Ok(upload_page::Entity::find()
+        .filter(upload_page::Column::PageId.eq(page))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| r.hash)
+        .filter(|h| markdown.contains(&format!("/files/{h}")))
+        .collect())
 }
 
 /// The page's discussion as a `## Discussion` section: each thread, its replies below it

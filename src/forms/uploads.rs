@@ -42,6 +42,11 @@ const DOCUMENTS: &[&str] = &[
 
 pub use crate::multipart::Received;
 
+/// Whether a stored file of this type is a picture browsers show.
+pub fn is_image(content_type: &str) -> bool {
+    IMAGES.contains(&content_type)
+}
+
 /// What kind of file `bytes` is, if it is one that `kind` accepts; else the error to show.
 pub fn content_type(kind: &FieldKind, name: &str, bytes: &[u8]) -> Result<String, &'static str> {
     let sniffed = infer::get(bytes).map(|t| t.mime_type());
@@ -189,22 +194,27 @@ pub async fn vouch(
     ))
 }
 
-/// `GET /s/{space}/{page}/files/{hash}`: a file held by a field of that entry the reader may see.
+/// `GET /s/{space}/{page}/files/{hash}`: a file held by a field of that entry the reader may
+/// see, or linked by the page's text.
 pub async fn serve(
     State(state): State<AppState>,
     PageFor { grant, page, .. }: PageFor<access::Read>,
     UrlPath((_, _, hash)): UrlPath<(String, String, String)>,
 ) -> AppResult<Response> {
-    let form = super::store::form_of(&state.db, &page).await?.ok_or(AppError::NotFound)?;
+    let form = super::store::form_of(&state.db, &page).await?;
     let private = access::page_allows(&grant, &page, SpaceAction::ReadMembersOnlyFields);
     let content = state.hub.read(page.id.doc()).await?;
-    let held =
-        form.fields.iter().filter(|f| f.kind.is_upload() && (private || !f.is_private())).any(
-            |f| {
-                content.fields.get(&f.key).and_then(|v| v.get("hash")).and_then(Value::as_str)
-                    == Some(hash.as_str())
-            },
-        );
+    let in_field = form
+        .iter()
+        .flat_map(|form| form.fields.iter())
+        .filter(|f| f.kind.is_upload() && (private || !f.is_private()))
+        .any(|f| {
+            content.fields.get(&f.key).and_then(|v| v.get("hash")).and_then(Value::as_str)
+                == Some(hash.as_str())
+        });
+    let linked = stored_path(&state.settings.uploads_dir, &hash).is_some()
+        && content.markdown.contains(&format!("/files/{hash}"));
+    let held = in_field || linked;
     // Named by a field is not enough (a field can be made to name any hash): the file must have
     // been uploaded to this very page.
     if !held || !belongs_to(&state.db, &hash, page.id.0).await? {

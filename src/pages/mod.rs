@@ -3,6 +3,7 @@
 pub mod api;
 pub mod content;
 pub mod entity;
+pub mod files;
 pub mod render;
 pub mod routes;
 pub mod store;

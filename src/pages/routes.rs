@@ -172,6 +172,13 @@ pub async fn show(
         following,
         handle,
         discussion: crate::discussions::routes::under_page(&state, &ctx, &grant, &page).await?,
+        files: super::files::attached(
+            &state.db,
+            &format!("/s/{}/{}", grant.space.slug, page.slug),
+            page.id.0,
+            &content.markdown,
+        )
+        .await?,
     };
     Ok(views::show(&ctx, &grant, &page, reading).into_response())
 }

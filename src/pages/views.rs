@@ -25,10 +25,12 @@ pub struct Reading<'a> {
     pub handle: Option<String>,
     /// The discussion under the page.
     pub discussion: maud::Markup,
+    /// The files its text links.
+    pub files: Vec<super::files::Attached>,
 }
 
 pub fn show(ctx: &Ctx, grant: &SpaceGrant, page: &Page, reading: Reading<'_>) -> Html<String> {
-    let Reading { html, backlinks, last, entry, following, handle, discussion } = reading;
+    let Reading { html, backlinks, last, entry, following, handle, discussion, files } = reading;
     let space = &grant.space;
     layout_page(
         ctx,
@@ -70,6 +72,23 @@ pub fn show(ctx: &Ctx, grant: &SpaceGrant, page: &Page, reading: Reading<'_>) ->
                 }
             }
             article.content { (PreEscaped(html)) }
+            @if !files.is_empty() {
+                section.attached aria-labelledby="attached" {
+                    h2 #attached { (ctx.t("files.attached")) }
+                    ul {
+                        @for f in &files {
+                            li {
+                                a href=(f.url) { (f.name) }
+                                " " span.meta {
+                                    "(" (crate::forms::views::human_size(f.size))
+                                    @if let Some(who) = &f.by { ", " (ctx.tf("files.added_by", &[("who", who)])) }
+                                    ")"
+                                }
+                            }
+                        }
+                    }
+                }
+            }
             @if !backlinks.is_empty() {
                 section.backlinks aria-labelledby="backlinks" {
                     h2 #backlinks { (ctx.t("page.backlinks")) }
@@ -205,6 +224,10 @@ pub fn edit(
         "pageName": ctx.t("editor.page_name"),
         "column": ctx.t("editor.column"),
         "task": ctx.t("editor.task"),
+        "uploading": ctx.t("editor.uploading"),
+        "uploaded": ctx.t("editor.uploaded"),
+        "uploadFailed": ctx.t("editor.upload_failed"),
+        "describe": ctx.t("editor.describe"),
         "taskDone": ctx.t("editor.task_done"),
     });
     let tools = [
@@ -217,6 +240,7 @@ pub fn edit(
         ("link", "", "editor.link"),
         ("wikilink", "[[ ]]", "editor.wikilink"),
         ("table", "▦", "editor.table"),
+        ("file", "", "editor.file"),
         ("undo", "↶", "editor.undo"),
         ("redo", "↷", "editor.redo"),
     ];
@@ -281,6 +305,19 @@ pub fn edit(
                         button type="submit" { (ctx.t("page.save")) }
                         a.button.secondary href={"/s/" (space.slug) "/" (page.slug)} { (ctx.t("page.back")) }
                     }
+                }
+                form #plain-upload .card method="post" enctype="multipart/form-data" action={"/s/" (space.slug) "/" (page.slug) "/files"} {
+                    (ctx.csrf_field())
+                    div.field {
+                        label for="upload-file" { (ctx.t("files.upload_label")) }
+                        p.hint #upload-file-hint { (ctx.t("files.upload_hint")) }
+                        input #upload-file type="file" name="file" aria-describedby="upload-file-hint";
+                    }
+                    div.field {
+                        label for="upload-description" { (ctx.t("files.description")) }
+                        input #upload-description type="text" name="description" maxlength="200";
+                    }
+                    button.secondary type="submit" { (ctx.t("files.upload_button")) }
                 }
             }
             script src="/assets/editor.js" defer {}

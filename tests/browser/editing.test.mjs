@@ -672,6 +672,43 @@ test('a new page made from the meeting minutes template holds its headings', asy
   await context.close()
 })
 
+test('a picture pasted into the editor is uploaded and the other person sees it', async () => {
+  const sophie = await person('sophie@example.org', { viewport: { width: 1280, height: 900 } })
+  const celine = await person('celine@example.org', { viewport: { width: 1280, height: 900 } })
+  await openEditor(sophie.page, '/s/chantier-1/boite-a-outils/edit')
+  await openEditor(celine.page, '/s/chantier-1/boite-a-outils/edit')
+  await sophie.page.click('.cm-content')
+  await sophie.page.keyboard.press('Control+End')
+  await sophie.page.keyboard.press('Enter')
+  sophie.page.once('dialog', (dialog) => dialog.accept('Le logo du réseau'))
+  // A 1×1 PNG on the clipboard, pasted.
+  await sophie.page.evaluate(() => {
+    const bytes = Uint8Array.from(atob('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGMAAQAABQABDQottAAAAABJRU5ErkJggg=='), (c) => c.charCodeAt(0))
+    const data = new DataTransfer()
+    data.items.add(new File([bytes], 'logo.png', { type: 'image/png' }))
+    document.querySelector('.cm-content').dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }))
+  })
+  await sophie.page.waitForFunction(() => /!\[Le logo du réseau\]\(\/s\/chantier-1\/boite-a-outils\/files\/[0-9a-f]{64}\)/.test(window.rucheEditor.doc.getText('body').toString()))
+  // Céline's cursor is elsewhere: she sees the picture itself, loaded from the site.
+  await celine.page.click('.cm-content')
+  await celine.page.keyboard.press('Control+Home')
+  const picture = celine.page.locator('img.cm-md-image[alt="Le logo du réseau"]')
+  await picture.waitFor()
+  await celine.page.waitForFunction(() => { const img = document.querySelector('img.cm-md-image'); return img && img.complete && img.naturalWidth > 0 })
+  await shot(celine.page, '50-picture-pasted-1280')
+  // A file the site does not take: the reason is told, nothing is written.
+  const before = await editorText(sophie.page)
+  await sophie.page.evaluate(() => {
+    const data = new DataTransfer()
+    data.items.add(new File(['<svg xmlns="http://www.w3.org/2000/svg"></svg>'], 'dessin.svg', { type: 'text/plain' }))
+    document.querySelector('.cm-content').dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }))
+  })
+  await sophie.page.waitForSelector('[data-role=status]:has-text("dessin.svg")')
+  assert.equal(await editorText(sophie.page), before)
+  await sophie.context.close()
+  await celine.context.close()
+})
+
 test('every page worked under the Content-Security-Policy (no inline script, nothing blocked)', async () => {
   const { context, page } = await person('sophie@example.org')
   const response = await page.goto(`${base}/s/chantier-1/feuille-de-route/edit`)

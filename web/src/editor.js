@@ -29,6 +29,9 @@ function start (root) {
   // The plain form is the fallback; the live editor replaces it.
   const form = document.getElementById('plain-editor')
   if (form) form.hidden = true
+  const plainUpload = document.getElementById('plain-upload')
+  if (plainUpload) plainUpload.hidden = true
+  const csrf = form ? form.querySelector('input[name=_csrf]') : null
   root.hidden = false
 
   const status = root.querySelector('[data-role=status]')
@@ -102,7 +105,25 @@ function start (root) {
     ]),
     autocompletion({ override: [mentions(d.space, d.page)], icons: false }),
     yCollab(ytext, provider.awareness, { undoManager }),
-    EditorView.updateListener.of((update) => { if (update.docChanged) schedulePreview() })
+    EditorView.updateListener.of((update) => { if (update.docChanged) schedulePreview() }),
+    // Pictures and files pasted or dropped into the text are uploaded, and linked where they go.
+    EditorView.domEventHandlers({
+      paste: (event, view) => {
+        const files = [...(event.clipboardData?.files || [])]
+        if (!files.length || !canWrite) return false
+        event.preventDefault()
+        files.forEach((file) => upload(file, view.state.selection.main.head))
+        return true
+      },
+      drop: (event, view) => {
+        const files = [...(event.dataTransfer?.files || [])]
+        if (!files.length || !canWrite) return false
+        event.preventDefault()
+        const at = view.posAtCoords({ x: event.clientX, y: event.clientY }) ?? view.state.selection.main.head
+        files.forEach((file) => upload(file, at))
+        return true
+      }
+    })
   ]
   if (!canWrite) extensions.push(EditorState.readOnly.of(true), EditorView.editable.of(false))
   // The editor's own styles go in <style> elements the page's Content-Security-Policy allows
@@ -110,6 +131,49 @@ function start (root) {
   if (d.styleNonce) extensions.push(EditorView.cspNonce.of(d.styleNonce))
   const view = new EditorView({ state: EditorState.create({ doc: ytext.toString(), extensions }), parent: host })
   let actions = {}
+
+  // Uploads: progress and failures are told in the status line; nothing is written unless the
+  // file was taken.
+  const say = (template, values) => Object.entries(values).reduce((t, [k, v]) => t.replace(`%{${k}}`, v), template)
+  function upload (file, at) {
+    let description = ''
+    if (file.type.startsWith('image/')) {
+      const answer = window.prompt(text.describe, '')
+      if (answer === null) return
+      description = answer
+    }
+    const body = new FormData()
+    if (csrf) body.append('_csrf', csrf.value)
+    body.append('description', description)
+    body.append('file', file, file.name || 'image.png')
+    const request = new XMLHttpRequest()
+    request.open('POST', `/s/${encodeURIComponent(d.space)}/${encodeURIComponent(d.page)}/files`)
+    request.setRequestHeader('accept', 'application/json')
+    request.upload.addEventListener('progress', (event) => {
+      if (!event.lengthComputable) return
+      status.textContent = say(text.uploading, { name: file.name, percent: Math.round(100 * event.loaded / event.total) })
+      status.dataset.state = 'uploading'
+    })
+    request.addEventListener('load', () => {
+      let answer = {}
+      try { answer = JSON.parse(request.responseText) } catch (_) {}
+      if (request.status === 201 && typeof answer.markdown === 'string') {
+        const position = Math.min(at, view.state.doc.length)
+        const line = view.state.doc.lineAt(position)
+        const insert = (position > line.from ? ' ' : '') + answer.markdown
+        view.dispatch({ changes: { from: position, insert }, selection: { anchor: position + insert.length } })
+        status.textContent = say(text.uploaded, { name: answer.name || file.name })
+      } else {
+        status.textContent = say(text.uploadFailed, { name: file.name, reason: answer.error || request.statusText })
+      }
+      status.dataset.state = request.status === 201 ? 'connected' : 'offline'
+    })
+    request.addEventListener('error', () => {
+      status.textContent = say(text.uploadFailed, { name: file.name, reason: text.offline })
+      status.dataset.state = 'offline'
+    })
+    request.send(body)
+  }
 
   const codeSwitch = root.querySelector('[data-role=show-markdown]')
   if (codeSwitch) {
@@ -223,6 +287,12 @@ function start (root) {
     link: wrap('[', '](https://)', text.sample),
     wikilink: wrap('[[', ']]', text.pageName),
     table: insertBlock(`| ${text.column} 1 | ${text.column} 2 |\n| --- | --- |\n|  |  |`),
+    file: () => {
+      const input = document.createElement('input')
+      input.type = 'file'
+      input.addEventListener('change', () => { [...input.files].forEach((f) => upload(f, view.state.selection.main.head)) })
+      input.click()
+    },
     undo: () => { undoManager.undo(); view.focus() },
     redo: () => { undoManager.redo(); view.focus() }
   }
