@@ -245,8 +245,8 @@ async fn a_backup_taken_while_people_type_restores_on_another_database_and_back(
     );
     assert!(printed.contains("Backup written"), "{printed}");
     assert!(
-        printed.lines().any(|l| l.trim_start().starts_with("pages") && l.ends_with(" 75")),
-        "the summary counts the 75 pages (72, and the demo's 3 example meetings): {printed}"
+        printed.lines().any(|l| l.trim_start().starts_with("pages") && l.ends_with(" 81")),
+        "the summary counts the 81 pages (72, the demo's 3 example meetings and each chantier's launch minutes): {printed}"
     );
     typing.store(false, Ordering::Relaxed);
     let writer = typist.await.unwrap();
@@ -456,7 +456,7 @@ async fn a_space_exports_as_markdown_whose_links_resolve() {
         &app.settings.uploads_dir,
         &["export", file.to_str().unwrap()],
     );
-    assert!(printed.contains("Exported 9 spaces, 75 pages"), "{printed}");
+    assert!(printed.contains("Exported 9 spaces, 81 pages"), "{printed}");
     let archive = std::fs::read(&file).unwrap();
     let (names, links) = relative_links(&archive);
     let across: Vec<_> = links.iter().filter(|(_, to)| to.starts_with("chantier-1")).collect();

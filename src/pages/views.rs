@@ -222,6 +222,7 @@ pub fn edit(
         "label": ctx.t("page.text"),
         "sample": ctx.t("editor.sample"),
         "pageName": ctx.t("editor.page_name"),
+        "noPage": ctx.t("link.none"),
         "column": ctx.t("editor.column"),
         "task": ctx.t("editor.task"),
         "uploading": ctx.t("editor.uploading"),
@@ -234,15 +235,15 @@ pub fn edit(
         ("bold", "B", "editor.bold"),
         ("italic", "I", "editor.italic"),
         ("heading", "H", "editor.heading"),
-        ("bullets", "•", "editor.bullets"),
+        ("bullets", "", "editor.bullets"),
         ("numbers", "1.", "editor.numbers"),
-        ("checklist", "☐", "editor.checklist"),
+        ("checklist", "", "editor.checklist"),
         ("link", "", "editor.link"),
         ("wikilink", "[[ ]]", "editor.wikilink"),
-        ("table", "▦", "editor.table"),
+        ("table", "", "editor.table"),
         ("file", "", "editor.file"),
-        ("undo", "↶", "editor.undo"),
-        ("redo", "↷", "editor.redo"),
+        ("undo", "", "editor.undo"),
+        ("redo", "", "editor.redo"),
     ];
     layout_page(
         ctx,
@@ -280,6 +281,26 @@ pub fn edit(
                             aria-keyshortcuts=[keys] {
                             @if !symbol.is_empty() { span.tool-icon aria-hidden="true" { (symbol) } }
                             span.tool-label { (ctx.t(key)) }
+                        }
+                    }
+                }
+                // The link dialog: a page of the site, found by a word of its title, or an address.
+                dialog.link-dialog data-role="link-dialog" aria-labelledby="link-dialog-title" {
+                    form method="dialog" {
+                        h2 #link-dialog-title { (ctx.t("link.title")) }
+                        div.field {
+                            label for="link-search" { (ctx.t("link.search")) }
+                            p.hint #link-search-hint { (ctx.t("link.search_hint")) }
+                            input #link-search type="search" autocomplete="off" aria-describedby="link-search-hint" maxlength="100";
+                        }
+                        ul.link-results data-role="link-results" aria-live="polite" {}
+                        div.field {
+                            label for="link-url" { (ctx.t("link.address")) }
+                            input #link-url type="url" placeholder="https://" autocomplete="off";
+                        }
+                        div.actions {
+                            button type="submit" value="url" data-role="link-url-ok" { (ctx.t("link.add_address")) }
+                            button.secondary type="submit" value="cancel" { (ctx.t("link.cancel")) }
                         }
                     }
                 }

@@ -168,10 +168,12 @@ test('the toolbar makes bold, a list and a wiki link, and the preview shows them
   await page.keyboard.type('Feuille de route')
   for (let i = 0; i < 'Feuille de route'.length; i++) await page.keyboard.press('Shift+ArrowLeft')
   await page.click('button[data-action=wikilink]')
+  // The dialog searched for the selected words: the page is chosen in the list.
+  await page.locator('[data-role=link-results] button', { hasText: 'Feuille de route' }).first().click()
+  await page.waitForFunction(() => window.rucheEditor.doc.getText('body').toString().includes('[[feuille-de-route|Feuille de route]]'))
   const text = await editorText(page)
   assert.match(text, /\*\*important\*\*/)
   assert.match(text, /^- premier point$/m)
-  assert.match(text, /\[\[Feuille de route\]\]/)
   await page.waitForSelector('[data-role=preview] strong:has-text("important")')
   await page.waitForSelector('[data-role=preview] li:has-text("premier point")')
   await page.waitForSelector('[data-role=preview] a.wikilink[href="/s/chantier-1/feuille-de-route"]')
@@ -707,6 +709,27 @@ test('a picture pasted into the editor is uploaded and the other person sees it'
   assert.equal(await editorText(sophie.page), before)
   await sophie.context.close()
   await celine.context.close()
+})
+
+test('the link dialog finds a page by a word of its title and writes a wiki link', async () => {
+  const { context, page } = await person('sophie@example.org', { viewport: { width: 1280, height: 900 } })
+  await openEditor(page, '/s/chantier-1/brouillon/edit')
+  await page.click('.cm-content')
+  await page.keyboard.press('Control+End')
+  await page.keyboard.press('Enter')
+  await page.click('button[data-action=wikilink]')
+  await page.fill('#link-search', 'route')
+  const found = page.locator('[data-role=link-results] button', { hasText: 'Feuille de route' })
+  await found.first().waitFor()
+  await shot(page, '51-link-dialog-1280')
+  await found.first().click()
+  await page.waitForFunction(() => window.rucheEditor.doc.getText('body').toString().includes('[[feuille-de-route|Feuille de route]]'))
+  // A web address, through the same dialog.
+  await page.click('button[data-action=link]')
+  await page.fill('#link-url', 'https://www.example.org/guide')
+  await page.click('[data-role=link-url-ok]')
+  await page.waitForFunction(() => window.rucheEditor.doc.getText('body').toString().includes('(https://www.example.org/guide)'))
+  await context.close()
 })
 
 test('every page worked under the Content-Security-Policy (no inline script, nothing blocked)', async () => {

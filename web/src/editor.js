@@ -277,6 +277,80 @@ function start (root) {
     view.dispatch({ changes: { from: line.to, insert }, selection: { anchor: line.to + insert.length } })
     view.focus()
   }
+  // The link dialog: a page found by a word of its title (a wiki link), or a web address.
+  const dialog = root.querySelector('[data-role=link-dialog]')
+  const openLinkDialog = (focus) => () => {
+    if (!dialog || typeof dialog.showModal !== 'function') return (focus === 'search' ? wrap('[[', ']]', text.pageName) : wrap('[', '](https://)', text.sample))()
+    const { from, to } = view.state.selection.main
+    dialog.dataset.from = from
+    dialog.dataset.to = to
+    // Selected words are the link's label, and the first words searched for.
+    const selected = view.state.sliceDoc(from, to).slice(0, 100)
+    const search = dialog.querySelector('#link-search')
+    search.value = focus === 'search' ? selected : ''
+    dialog.querySelector('#link-url').value = ''
+    dialog.querySelector('[data-role=link-results]').replaceChildren()
+    dialog.showModal()
+    dialog.querySelector(focus === 'search' ? '#link-search' : '#link-url').focus()
+    if (search.value) search.dispatchEvent(new Event('input'))
+  }
+  const insertLink = (markdownLink) => {
+    const from = Math.min(Number(dialog.dataset.from), view.state.doc.length)
+    const to = Math.min(Number(dialog.dataset.to), view.state.doc.length)
+    view.dispatch({ changes: { from, to, insert: markdownLink }, selection: { anchor: from + markdownLink.length } })
+    view.focus()
+  }
+  if (dialog) {
+    const search = dialog.querySelector('#link-search')
+    const results = dialog.querySelector('[data-role=link-results]')
+    let asked = 0
+    search.addEventListener('input', () => {
+      const words = search.value.trim()
+      const mine = ++asked
+      if (words.length < 2) { results.replaceChildren(); return }
+      fetch(`/api/search?q=${encodeURIComponent(words)}`, { credentials: 'same-origin' })
+        .then((r) => (r.ok ? r.json() : { hits: [] }))
+        .then((found) => {
+          if (mine !== asked) return
+          const hits = (Array.isArray(found.hits) ? found.hits : []).filter((h) => typeof h.url === 'string' && !h.url.includes('#')).slice(0, 8)
+          if (!hits.length) {
+            const none = document.createElement('li')
+            none.textContent = text.noPage
+            results.replaceChildren(none)
+            return
+          }
+          results.replaceChildren(...hits.map((hit) => {
+            const li = document.createElement('li')
+            const button = document.createElement('button')
+            button.type = 'button'
+            button.className = 'secondary'
+            const [, space, slug] = /^\/s\/([^/]+)\/([^/#?]+)/.exec(hit.url) || []
+            button.textContent = String(hit.title).slice(0, 200)
+            if (space && space !== d.space) button.append(` — ${String(hit.space_title || space).slice(0, 100)}`)
+            button.addEventListener('click', () => {
+              const chosen = view.state.sliceDoc(Number(dialog.dataset.from), Number(dialog.dataset.to))
+              const label = (chosen || String(hit.title)).replace(/[\[\]|\n]/g, ' ').trim()
+              const target = space === d.space ? slug : `${space}/${slug}`
+              dialog.close('page')
+              insertLink(`[[${target}|${label}]]`)
+            })
+            li.append(button)
+            return li
+          }))
+        })
+        .catch(() => {})
+    })
+    dialog.addEventListener('close', () => {
+      if (dialog.returnValue !== 'url') return
+      const address = dialog.querySelector('#link-url').value.trim()
+      if (!/^(https?:\/\/|mailto:)/i.test(address)) return
+      const from = Number(dialog.dataset.from)
+      const to = Number(dialog.dataset.to)
+      const label = view.state.sliceDoc(from, to) || address
+      insertLink(`[${label.replace(/[\[\]]/g, ' ')}](${address.replace(/[()\s]/g, encodeURIComponent)})`)
+    })
+  }
+
   actions = {
     bold: wrap('**', '**', text.sample),
     italic: wrap('*', '*', text.sample),
@@ -284,8 +358,8 @@ function start (root) {
     bullets: lineMarker('bullets'),
     numbers: lineMarker('numbers'),
     checklist: lineMarker('checklist'),
-    link: wrap('[', '](https://)', text.sample),
-    wikilink: wrap('[[', ']]', text.pageName),
+    link: openLinkDialog('url'),
+    wikilink: openLinkDialog('search'),
     table: insertBlock(`| ${text.column} 1 | ${text.column} 2 |\n| --- | --- |\n|  |  |`),
     file: () => {
       const input = document.createElement('input')

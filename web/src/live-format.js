@@ -187,7 +187,9 @@ function decorate (view, texts) {
       const end = start + match[0].length
       add(start, end, mark('cm-md-wikilink'))
       if (!isActive(start)) {
-        add(start, start + 2, hide)
+        // [[target|label]] shows its label; [[Page]] its name.
+        const bar = match[1].indexOf('|')
+        add(start, bar >= 0 ? start + 3 + bar : start + 2, hide)
         add(end - 2, end, hide)
       }
     }
