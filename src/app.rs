@@ -481,6 +481,12 @@ async fn sweep(state: AppState) {
             tracing::warn!(error = ?err, "could not delete expired sessions");
         }
         state.sign_in_limits.tidy();
+        let grace = forms::uploads::UNUSED_GRACE;
+        match forms::uploads::collect_unused(&state.db, &state.settings.uploads_dir, grace).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "unused files deleted"),
+            Err(err) => tracing::warn!(error = ?err, "could not delete unused files"),
+        }
         if let Some(days) = state.settings.revision_retention_days {
             match history::store::apply_retention(&state.db, days).await {
                 Ok(0) => {}

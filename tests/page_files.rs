@@ -9,7 +9,8 @@ use ruche::spaces::{Role, Visibility};
 
 on_each_backend!(
     a_picture_goes_into_a_page_and_only_its_readers_get_it,
-    bad_files_are_refused_and_nothing_is_kept
+    bad_files_are_refused_and_nothing_is_kept,
+    files_no_page_uses_any_more_are_deleted
 );
 
 /// A 1×1 transparent PNG.
@@ -148,4 +149,52 @@ async fn bad_files_are_refused_and_nothing_is_kept(app: &TestApp) {
     let refused = lea.post(app.url(&format!("{PAGE}/files"))).multipart(form).send().await.unwrap();
     assert!(refused.status().is_client_error());
     app.stop().await;
+}
+
+async fn files_no_page_uses_any_more_are_deleted(app: &TestApp) {
+    let (token, claire) = setup(app).await;
+    let collect = || {
+        ruche::forms::uploads::collect_unused(
+            &app.db,
+            &app.settings.uploads_dir,
+            chrono::Duration::zero(),
+        )
+    };
+    let file_of = |url: &str| {
+        let hash = url.rsplit('/').next().unwrap().to_owned();
+        app.settings.uploads_dir.join(&hash[..2]).join(&hash)
+    };
+    // Uploaded but never written into the page (a paste given up): deleted.
+    let unused: serde_json::Value =
+        send(app, &claire, PNG, "logo.png", true).await.json().await.unwrap();
+    let unused_file = file_of(unused["url"].as_str().unwrap());
+    assert!(unused_file.exists());
+    assert_eq!(collect().await.unwrap(), 1);
+    assert!(!unused_file.exists());
+    // Linked, then taken out of the text: kept while a revision holds it (a restore brings it
+    // back), deleted once the page is purged.
+    let kept: serde_json::Value =
+        send(app, &claire, b"Notes\n", "notes.txt", true).await.json().await.unwrap();
+    let kept_file = file_of(kept["url"].as_str().unwrap());
+    app.put_page(&token, "copil", "notes", &format!("Avec {}", kept["markdown"].as_str().unwrap()))
+        .await;
+    let revision = app
+        .post_form(
+            &claire,
+            &format!("{PAGE}/history"),
+            &format!("{PAGE}/history/save"),
+            &[("note", "avec le fichier")],
+        )
+        .await;
+    assert!(revision.status().is_redirection(), "{}", revision.status());
+    app.put_page(&token, "copil", "notes", "Sans le fichier").await;
+    assert_eq!(collect().await.unwrap(), 0);
+    assert!(kept_file.exists(), "a revision still holds it");
+    let admin = app.create_user("admin@example.org", "Admin", true).await;
+    let admin = app.signed_in(&admin.email).await;
+    app.post_form(&admin, PAGE, &format!("{PAGE}/trash"), &[]).await;
+    let purged = app.post_form(&admin, "/s/copil/trash", &format!("{PAGE}/purge"), &[]).await;
+    assert!(purged.status().is_redirection(), "{}", purged.status());
+    assert_eq!(collect().await.unwrap(), 1);
+    assert!(!kept_file.exists());
 }
