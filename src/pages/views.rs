@@ -278,9 +278,19 @@ pub fn edit(
                         @let keys = match action { "bold" => Some("Control+B"), "italic" => Some("Control+I"), "link" => Some("Control+K"), _ => None };
                         button.tool type="button" data-action=(action)
                             title=[keys.map(|k| format!("{} ({})", ctx.t(key), k.replace("Control", &ctx.t("editor.ctrl"))))]
-                            aria-keyshortcuts=[keys] {
+                            aria-keyshortcuts=[keys]
+                            aria-expanded=[(action == "heading").then_some("false")]
+                            aria-controls=[(action == "heading").then_some("heading-menu")] {
                             @if !symbol.is_empty() { span.tool-icon aria-hidden="true" { (symbol) } }
                             span.tool-label { (ctx.t(key)) }
+                        }
+                        @if action == "heading" {
+                            // Heading levels, in words.
+                            span.heading-menu #heading-menu hidden {
+                                @for (level, label) in [("h2", "editor.heading_big"), ("h3", "editor.heading_medium"), ("h4", "editor.heading_small")] {
+                                    button.tool type="button" data-action=(level) { span.tool-label { (ctx.t(label)) } }
+                                }
+                            }
                         }
                     }
                 }

@@ -193,8 +193,12 @@ test('each line button puts its marker at the start of the line, and takes it of
     v.dispatch({ selection: { anchor: f, head: t } })
     v.focus()
   }, [from, to])
-  const press = (action) => page.click(`button[data-action=${action}]`)
-  for (const [action, marker] of [['heading', '# '], ['bullets', '- '], ['numbers', '1. '], ['checklist', '- [ ] ']]) {
+  const press = async (action) => {
+    // Heading levels are in the "Titre" menu.
+    if (action === 'h2') await page.click('button[data-action=heading]')
+    await page.click(`button[data-action=${action}]`)
+  }
+  for (const [action, marker] of [['h2', '## '], ['bullets', '- '], ['numbers', '1. '], ['checklist', '- [ ] ']]) {
     // On an empty line: the marker first, then what the person types.
     await setText('')
     await select(0, 0)
@@ -284,7 +288,7 @@ test('on a phone the page and the editor are usable', async () => {
       .map((a) => `${a.textContent.trim()} (${Math.round(a.getBoundingClientRect().height)}px)`))
     assert.deepEqual(small, [], `${url}: links too small to touch`)
   }
-  for (const button of await page.$$('[data-role=toolbar] button')) {
+  for (const button of await page.$$('[data-role=toolbar] > button')) {
     const box = await button.boundingBox()
     assert.ok(box.height >= 44 && box.width >= 44, 'toolbar buttons are big enough to touch')
   }
@@ -617,7 +621,7 @@ test('formatting shows as one types: bold without its marks, a checkbox ticks fo
   await openEditor(celine.page, '/s/chantier-1/brouillon/edit')
   await sophie.page.click('.cm-content')
   await sophie.page.keyboard.press('Control+End')
-  await sophie.page.keyboard.type('\n## Un titre\nDu texte en **gras** ici.\n- [ ] relire le guide')
+  await sophie.page.keyboard.type('\n## Un titre\nVoir [[Feuille de route]] et [[Page à écrire]].\nDu texte en **gras** ici.\n- [ ] relire le guide')
   // The cursor goes back to the first line: the others show their meaning, not their marks.
   await sophie.page.keyboard.press('Control+Home')
   const boldLine = sophie.page.locator('.cm-line', { hasText: 'Du texte en' })
@@ -626,6 +630,9 @@ test('formatting shows as one types: bold without its marks, a checkbox ticks fo
   assert.match(await boldLine.locator('.cm-md-strong').innerText(), /gras/)
   assert.match(await editorText(sophie.page), /\*\*gras\*\*/, 'the text still holds the marks')
   assert.equal(await sophie.page.locator('.cm-md-h2').count(), 1, 'the heading is a heading')
+  // A wiki link to a page that does not exist yet is red; one to a page that exists is not.
+  await sophie.page.waitForSelector('.cm-md-missing:has-text("Page à écrire")')
+  assert.equal(await sophie.page.locator('.cm-md-missing:has-text("Feuille de route")').count(), 0)
   await shot(sophie.page, '45-live-format-1280')
   // Sophie ticks the task: Céline's text says [x].
   await sophie.page.click('input.cm-md-task')

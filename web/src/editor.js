@@ -132,6 +132,19 @@ function start (root) {
   const view = new EditorView({ state: EditorState.create({ doc: ytext.toString(), extensions }), parent: host })
   let actions = {}
 
+  // The pages of the space, for wiki links to pages that do not exist yet (shown in red to
+  // those who may make them).
+  if (canWrite) {
+    fetch(`/api/spaces/${encodeURIComponent(d.space)}/pages`, { credentials: 'same-origin' })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((pages) => {
+        if (!Array.isArray(pages)) return
+        text.pages = new Set(pages.map((p) => p.slug))
+        if (!codeSwitch || !codeSwitch.checked) view.dispatch({ effects: formatting.reconfigure(liveFormat(text)) })
+      })
+      .catch(() => {})
+  }
+
   // Uploads: progress and failures are told in the status line; nothing is written unless the
   // file was taken.
   const say = (template, values) => Object.entries(values).reduce((t, [k, v]) => t.replace(`%{${k}}`, v), template)
@@ -242,7 +255,9 @@ function start (root) {
   // line — with the cursor after them, replacing another kind of marker; pressed again, they
   // come off. (Inserted at the cursor, what the person typed next landed before them.)
   const MARKERS = {
-    heading: { test: /^#{1,6} /, make: () => '# ' },
+    h2: { test: /^## /, make: () => '## ' },
+    h3: { test: /^### /, make: () => '### ' },
+    h4: { test: /^#### /, make: () => '#### ' },
     bullets: { test: /^[-*+] (?!\[[ xX]\] )/, make: () => '- ' },
     numbers: { test: /^\d{1,9}[.)] /, make: (n) => `${n}. ` },
     checklist: { test: /^[-*+] \[[ xX]\] /, make: () => '- [ ] ' }
@@ -354,7 +369,16 @@ function start (root) {
   actions = {
     bold: wrap('**', '**', text.sample),
     italic: wrap('*', '*', text.sample),
-    heading: lineMarker('heading'),
+    heading: () => {
+      const menu = root.querySelector('#heading-menu')
+      const button = root.querySelector('button[data-action=heading]')
+      menu.hidden = !menu.hidden
+      button.setAttribute('aria-expanded', String(!menu.hidden))
+      if (!menu.hidden) menu.querySelector('button').focus()
+    },
+    h2: lineMarker('h2'),
+    h3: lineMarker('h3'),
+    h4: lineMarker('h4'),
     bullets: lineMarker('bullets'),
     numbers: lineMarker('numbers'),
     checklist: lineMarker('checklist'),
@@ -373,6 +397,11 @@ function start (root) {
   toolbar.addEventListener('click', (event) => {
     const button = event.target.closest('button[data-action]')
     if (button && actions[button.dataset.action]) actions[button.dataset.action]()
+    // A heading level chosen: the menu closes.
+    if (button && /^h[2-4]$/.test(button.dataset.action)) {
+      root.querySelector('#heading-menu').hidden = true
+      root.querySelector('button[data-action=heading]').setAttribute('aria-expanded', 'false')
+    }
   })
 }
 

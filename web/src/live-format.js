@@ -65,6 +65,13 @@ function activeLines (state) {
 
 const WIKI = /\[\[([^\]\n]{1,200})\]\]/g
 
+// A title as the site turns it into a page's address ("Compte rendu : été" → "compte-rendu-ete").
+export function slugify (title) {
+  return title.normalize('NFD').replace(/[\u0300-\u036f]/g, '')
+    .replace(/œ/gi, 'oe').replace(/æ/gi, 'ae').toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 120)
+}
+
 function decorate (view, texts) {
   const { state } = view
   const active = activeLines(state)
@@ -185,7 +192,10 @@ function decorate (view, texts) {
     for (const match of text.matchAll(WIKI)) {
       const start = from + match.index
       const end = start + match[0].length
-      add(start, end, mark('cm-md-wikilink'))
+      // A page of this space that does not exist yet (for those who may make it): in red.
+      const target = match[1].split('|')[0].trim()
+      const missing = texts.pages && !target.includes('/') && !texts.pages.has(slugify(target))
+      add(start, end, mark(missing ? 'cm-md-wikilink cm-md-missing' : 'cm-md-wikilink'))
       if (!isActive(start)) {
         // [[target|label]] shows its label; [[Page]] its name.
         const bar = match[1].indexOf('|')
