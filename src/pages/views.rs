@@ -277,7 +277,7 @@ pub fn edit(
                         // The label is on the button, not in a tooltip; the symbol is decoration.
                         @let keys = match action { "bold" => Some("Control+B"), "italic" => Some("Control+I"), "link" => Some("Control+K"), _ => None };
                         button.tool type="button" data-action=(action)
-                            title=[keys.map(|k| format!("{} ({})", ctx.t(key), k.replace("Control", &ctx.t("editor.ctrl"))))]
+                            title=(keys.map_or_else(|| ctx.t(key), |k| format!("{} ({})", ctx.t(key), k.replace("Control", &ctx.t("editor.ctrl")))))
                             aria-keyshortcuts=[keys]
                             aria-expanded=[(action == "heading").then_some("false")]
                             aria-controls=[(action == "heading").then_some("heading-menu")] {

@@ -596,6 +596,15 @@ test('a comment appears for the others on the page without reloading; replies; w
   await Promise.all([lea.page.waitForURL(/#comment-\d+$/), lea.page.click('#discussion > form.comment-form button[type=submit]')])
   assert.match(await lea.page.locator('#discussion').innerText(), /Je serai là aussi\./)
   await shot(lea.page, '42-comment-no-js-360')
+  // Without JavaScript, the edit page's upload field adds a file to the page.
+  const writer = await person('celine@example.org', { javaScriptEnabled: false, viewport: { width: 360, height: 780 } })
+  await writer.page.goto(`${base}${page}/edit`)
+  await writer.page.setInputFiles('#upload-file', { name: 'programme.txt', mimeType: 'text/plain', buffer: Buffer.from('Programme de la journée\n') })
+  await Promise.all([writer.page.waitForURL((url) => url.pathname.endsWith('/edit')), writer.page.click('#plain-upload button[type=submit]')])
+  assert.match(await writer.page.locator('main').innerText(), /programme\.txt/)
+  assert.match(await storedText('chantier-1/boite-a-outils'), /\[programme\.txt\]\(\/s\/chantier-1\/boite-a-outils\/files\/[0-9a-f]{64}\)/)
+  await shot(writer.page, '42-upload-no-js-360')
+  await writer.context.close()
   await sophie.page.waitForSelector('#discussion article.comment:has-text("Je serai là aussi")', { timeout: 5000 })
   // Phone: the discussion and the exchanges read at 360 px without sideways scrolling.
   await celine.page.setViewportSize({ width: 360, height: 780 })
@@ -630,6 +639,10 @@ test('formatting shows as one types: bold without its marks, a checkbox ticks fo
   assert.match(await boldLine.locator('.cm-md-strong').innerText(), /gras/)
   assert.match(await editorText(sophie.page), /\*\*gras\*\*/, 'the text still holds the marks')
   assert.equal(await sophie.page.locator('.cm-md-h2').count(), 1, 'the heading is a heading')
+  // A table is laid out as a table while the cursor is elsewhere.
+  await sophie.page.click('button[data-action=table]')
+  await sophie.page.keyboard.press('Control+Home')
+  await sophie.page.waitForSelector('table.cm-md-table-view th')
   // A wiki link to a page that does not exist yet is red; one to a page that exists is not.
   await sophie.page.waitForSelector('.cm-md-missing:has-text("Page à écrire")')
   assert.equal(await sophie.page.locator('.cm-md-missing:has-text("Feuille de route")').count(), 0)

@@ -4,6 +4,7 @@
 // seen live by the others), pictures of the site as pictures. The text itself never changes:
 // it stays the one Markdown `Y.Text` every client shares.
 import { Decoration, ViewPlugin, WidgetType, EditorView } from '@codemirror/view'
+import { StateField } from '@codemirror/state'
 import { syntaxTree } from '@codemirror/language'
 
 const hide = Decoration.replace({})
@@ -207,6 +208,59 @@ function decorate (view, texts) {
   return Decoration.set(found, true)
 }
 
+// Tables laid out as tables while the cursor is elsewhere; a click on one puts the cursor in it
+// (and its Markdown shows, to be edited).
+class Table extends WidgetType {
+  constructor (rows, from) { super(); this.rows = rows; this.from = from; this.key = JSON.stringify(rows) }
+  eq (other) { return other.key === this.key && other.from === this.from }
+  toDOM (view) {
+    const table = document.createElement('table')
+    table.className = 'cm-md-table-view'
+    this.rows.forEach((cells, i) => {
+      const row = document.createElement('tr')
+      cells.forEach((cell) => {
+        const td = document.createElement(i === 0 ? 'th' : 'td')
+        td.textContent = cell.replace(/\*\*|__|`/g, '')
+        row.append(td)
+      })
+      ;(i === 0 ? table.createTHead() : (table.tBodies[0] || table.createTBody())).append(row)
+    })
+    table.addEventListener('mousedown', (event) => {
+      event.preventDefault()
+      view.dispatch({ selection: { anchor: this.from } })
+      view.focus()
+    })
+    return table
+  }
+  ignoreEvent () { return false }
+}
+
+const cells = (line) => line.trim().replace(/^\|/, '').replace(/\|$/, '').split('|').map((c) => c.trim())
+
+function tables (state) {
+  const found = []
+  const selected = (from, to) => state.selection.ranges.some((r) => r.to >= from && r.from <= to)
+  syntaxTree(state).iterate({
+    enter: (node) => {
+      if (node.name !== 'Table') return
+      const from = state.doc.lineAt(node.from).from
+      const to = state.doc.lineAt(node.to).to
+      if (selected(from, to)) return false
+      const lines = state.doc.sliceString(from, to).split('\n')
+      const rows = lines.filter((l, i) => !(i === 1 && /^[\s|:-]+$/.test(l))).map(cells)
+      if (rows.length) found.push(Decoration.replace({ block: true, widget: new Table(rows, from) }).range(from, to))
+      return false
+    }
+  })
+  return Decoration.set(found, true)
+}
+
+const tableField = StateField.define({
+  create: tables,
+  update: (value, tr) => (tr.docChanged || tr.selection || syntaxTree(tr.startState) !== syntaxTree(tr.state)) ? tables(tr.state) : value,
+  provide: (field) => EditorView.decorations.from(field)
+})
+
 // The extension: formatting outside the cursor's lines, in a text font. `texts` names the
 // checkboxes for screen readers (`task`, `taskDone`).
 export function liveFormat (texts) {
@@ -219,6 +273,7 @@ export function liveFormat (texts) {
         }
       }
     }, { decorations: (plugin) => plugin.decorations }),
+    tableField,
     EditorView.editorAttributes.of({ class: 'cm-live-format' })
   ]
 }
