@@ -361,6 +361,7 @@ mod tests {
             notify_by_mail: "never".into(),
             handle: "a".into(),
             digest_hour: 8,
+            show_markdown: false,
         }
     }
 

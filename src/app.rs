@@ -164,6 +164,7 @@ pub fn router(state: AppState) -> Router {
         .route("/account/password", post(accounts::routes::change_password))
         .route("/account/name", post(accounts::routes::change_name))
         .route("/account/time-zone", post(accounts::routes::change_time_zone))
+        .route("/account/editor", post(accounts::routes::editor_preference))
         .route("/welcome", get(accounts::routes::first_steps))
         .route("/account/tokens", post(accounts::routes::create_token))
         .route("/account/tokens/{id}/revoke", post(accounts::routes::revoke_token))

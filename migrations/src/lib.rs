@@ -19,6 +19,7 @@ mod m20261130_000015_notifications;
 mod m20261130_000016_notifications_more;
 mod m20261130_000017_discussions;
 mod m20261130_000018_page_templates;
+mod m20261130_000019_editor_preference;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000016_notifications_more::Migration),
             Box::new(m20261130_000017_discussions::Migration),
             Box::new(m20261130_000018_page_templates::Migration),
+            Box::new(m20261130_000019_editor_preference::Migration),
         ]
     }
 }

@@ -46,6 +46,9 @@ pub struct User {
     /// The hour of the daily digest, in this person's zone.
     #[serde(skip)]
     pub digest_hour: u32,
+    /// Writes seeing the Markdown code rather than the formatting.
+    #[serde(skip)]
+    pub show_markdown: bool,
 }
 
 /// A short fingerprint of a password hash, kept in sessions.
@@ -68,6 +71,7 @@ impl From<entity::user::Model> for User {
             notify_by_mail: model.notify_by_mail,
             handle: model.handle.unwrap_or_default(),
             digest_hour: model.digest_hour.clamp(0, 23) as u32,
+            show_markdown: model.show_markdown,
         }
     }
 }

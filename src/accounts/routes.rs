@@ -466,3 +466,20 @@ pub async fn revoke_token(
 pub async fn me(CurrentUser(user): CurrentUser) -> Json<User> {
     Json(user)
 }
+
+#[derive(serde::Deserialize)]
+pub struct EditorFields {
+    #[serde(default)]
+    show_markdown: String,
+}
+
+/// `POST /account/editor` (`show_markdown=1` or `0`): how this person's editor shows the text,
+/// on every computer they use.
+pub async fn editor_preference(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+    super::CurrentUser(user): super::CurrentUser,
+    super::csrf::CsrfForm(fields): super::csrf::CsrfForm<EditorFields>,
+) -> crate::error::AppResult<axum::http::StatusCode> {
+    super::store::set_show_markdown(&state.db, user.id, fields.show_markdown == "1").await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}

@@ -325,6 +325,16 @@ pub async fn set_name(db: &Db, id: UserId, name: &str) -> Result<(), NameError> 
     Ok(())
 }
 
+/// Whether a person writes seeing the Markdown code.
+pub async fn set_show_markdown(db: &Db, id: UserId, show: bool) -> anyhow::Result<()> {
+    user::Entity::update_many()
+        .col_expr(user::Column::ShowMarkdown, sea_orm::sea_query::Expr::value(show))
+        .filter(user::Column::Id.eq(id.0))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// The zone a person reads times in; `None`: the site's. Only zones offered may be chosen.
 pub async fn set_time_zone(db: &Db, id: UserId, zone: Option<chrono_tz::Tz>) -> anyhow::Result<()> {
     let name = zone.map(|z| z.name().to_owned());

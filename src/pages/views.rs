@@ -253,7 +253,7 @@ pub fn edit(
                 a href={"/s/" (space.slug)} { (space.title) } " › " a href={"/s/" (space.slug) "/" (page.slug)} { (page.title) }
             }
             h1 { (heading) }
-            div #editor-root hidden data-space=(space.slug) data-page=(page.slug) data-user-name=(name) data-user-color=(colour) data-style-nonce=(ctx.csp_nonce)
+            div #editor-root hidden data-show-markdown=(if ctx.user.as_ref().is_some_and(|u| u.show_markdown) { "true" } else { "false" }) data-space=(space.slug) data-page=(page.slug) data-user-name=(name) data-user-color=(colour) data-style-nonce=(ctx.csp_nonce)
                 data-can-write=(if can_write { "true" } else { "false" }) data-texts=(texts.to_string()) {
                 div.editor-bar {
                     p.status role="status" aria-live="polite" data-role="status" { (ctx.t("editor.reconnecting")) }

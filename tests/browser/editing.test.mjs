@@ -339,12 +339,8 @@ test('accessibility: no serious or critical axe violations', async () => {
   const problems = []
   for (const [page, url, name] of pages) {
     await page.goto(`${base}${url}`)
-    if (name === 'editor-code') {
-      await page.evaluate(() => localStorage.setItem('ruche.showMarkdown', '1'))
-      await page.reload()
-    }
     if (name.startsWith('editor')) await page.waitForFunction(() => window.rucheEditor && window.rucheEditor.provider.synced)
-    if (name === 'editor-code') await page.evaluate(() => localStorage.removeItem('ruche.showMarkdown'))
+    if (name === 'editor-code') await page.check('[data-role=show-markdown]')
     if (name === 'map') await page.waitForSelector('#map .leaflet-interactive')
     // Injected through the debugging protocol: the page itself allows no inline script.
     await page.evaluate(axeSource)
@@ -353,6 +349,7 @@ test('accessibility: no serious or critical axe violations', async () => {
       problems.push(`${name} (${url}): ${v.id} [${v.impact}] ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
     }
     await shot(page, `08-axe-${name}`)
+    if (name === 'editor-code') await page.uncheck('[data-role=show-markdown]')
   }
   await anonymous.context.close()
   await member.context.close()

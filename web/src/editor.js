@@ -32,6 +32,7 @@ function start (root) {
   const plainUpload = document.getElementById('plain-upload')
   if (plainUpload) plainUpload.hidden = true
   const csrf = form ? form.querySelector('input[name=_csrf]') : null
+  function csrfToken () { return csrf ? csrf.value : '' }
   root.hidden = false
 
   const status = root.querySelector('[data-role=status]')
@@ -87,7 +88,8 @@ function start (root) {
   const formatting = new Compartment()
   const remembered = (key) => { try { return localStorage.getItem(key) } catch (_) { return null } }
   const remember = (key, value) => { try { localStorage.setItem(key, value) } catch (_) {} }
-  const showCode = remembered('ruche.showMarkdown') === '1'
+  // Signed in: the account's choice (it follows the person); else this browser's.
+  const showCode = d.showMarkdown === 'true' || (!csrfToken() && remembered('ruche.showMarkdown') === '1')
   const shortcut = (name) => () => { if (actions[name]) actions[name](); return true }
   const extensions = [
     markdown({ base: markdownLanguage }),
@@ -193,6 +195,10 @@ function start (root) {
     codeSwitch.checked = showCode
     codeSwitch.addEventListener('change', () => {
       remember('ruche.showMarkdown', codeSwitch.checked ? '1' : '0')
+      if (csrfToken()) {
+        const body = new URLSearchParams({ _csrf: csrfToken(), show_markdown: codeSwitch.checked ? '1' : '0' })
+        fetch('/account/editor', { method: 'POST', credentials: 'same-origin', body }).catch(() => {})
+      }
       view.dispatch({ effects: formatting.reconfigure(codeSwitch.checked ? [] : liveFormat(text)) })
     })
   }

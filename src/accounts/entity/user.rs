@@ -26,6 +26,8 @@ pub struct Model {
     pub last_digest_at: Option<DateTimeUtc>,
     /// The secret of this person's one-click unsubscribe link.
     pub unsubscribe_key: Option<String>,
+    /// Writes seeing the Markdown code rather than the formatting.
+    pub show_markdown: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
