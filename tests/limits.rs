@@ -302,3 +302,73 @@ async fn a_site_sets_how_big_a_form_may_be() {
     assert!(refused.text().await.unwrap().contains("Trop de champs (1 au plus)."));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_client_too_slow_to_keep_up_is_closed_with_its_reason_and_others_go_on() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let (app, token) = site(|s| {
+        s.collab.outbox_capacity = 8;
+        s.collab.max_page_chars = 100_000_000;
+    })
+    .await;
+    let url = app.ws_url("chantier-3", "cartographie");
+    // A client that joins and then reads nothing.
+    let mut slow = yclient::open(&url, Some(&token)).await.unwrap();
+    let writer = YClient::connect(&url, Some(&token)).await;
+    let calm = YClient::connect(&url, Some(&token)).await;
+    writer.wait_for("sync", |t| t == "Début.").await;
+    calm.wait_for("sync", |t| t == "Début.").await;
+    // Far more than the socket's buffers hold: the slow client falls behind.
+    // One edit at a time, each seen by the calm client before the next.
+    let chunk = "x".repeat(100_000);
+    let mut total = "Début.".len();
+    for _ in 0..150 {
+        writer.append(&chunk);
+        total += chunk.len();
+        calm.wait_for("the edit", |t| t.len() == total).await;
+    }
+    // The slow one, reading at last, finds its connection closed, and why.
+    let mut closed = None;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while closed.is_none() {
+        let next = tokio::time::timeout_at(deadline, slow.next()).await.expect("the close in time");
+        match next {
+            Some(Ok(Message::Close(frame))) => {
+                closed = Some(frame.map(|f| (u16::from(f.code), f.reason.to_string())))
+            }
+            Some(Ok(_)) => {}
+            _ => panic!("the connection ended without a close frame"),
+        }
+    }
+    assert_eq!(closed.unwrap(), Some((1013, "too slow to keep up; reconnect".to_owned())));
+    assert_eq!(app.page_text(&token, "chantier-3", "cartographie").await.len(), total);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_command_that_cannot_reach_its_page_is_an_error_for_the_caller() {
+    let (app, token) = site(|_| {}).await;
+    // The live documents are stopped (as when the site shuts down): nothing can reach a page.
+    app.hub.shutdown().await;
+    let answer = tokio::time::timeout(
+        Duration::from_secs(10),
+        reqwest::Client::new()
+            .get(app.url("/api/pages/chantier-3/cartographie"))
+            .bearer_auth(&token)
+            .send(),
+    )
+    .await
+    .expect("an answer, not a wait")
+    .unwrap();
+    assert_eq!(answer.status(), reqwest::StatusCode::INTERNAL_SERVER_ERROR);
+    let put = reqwest::Client::new()
+        .put(app.url("/api/pages/chantier-3/cartographie"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "markdown": "Perdu ?" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_server_error(), "{}", put.status());
+    app.stop().await;
+}

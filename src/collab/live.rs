@@ -64,6 +64,9 @@ pub enum Command {
     Join {
         conn: ConnId,
         outbox: mpsc::Sender<Outgoing>,
+        /// Cancelled when the document drops the connection for being too slow (its outbox is
+        /// full, so no close frame fits in it): the connection then closes itself at once.
+        dropped: tokio_util::sync::CancellationToken,
         can_write: bool,
         author: Option<i64>,
         who: presence::Identity,
@@ -116,6 +119,7 @@ pub enum Command {
 
 struct Conn {
     outbox: mpsc::Sender<Outgoing>,
+    dropped: tokio_util::sync::CancellationToken,
     can_write: bool,
     author: Option<i64>,
     /// Who the others see in this connection's presence.
@@ -360,7 +364,7 @@ impl LiveDoc {
         let mut pending: Vec<Pending> = Vec::new();
         for cmd in batch {
             match cmd {
-                Command::Join { conn, outbox, can_write, author, who } => {
+                Command::Join { conn, outbox, dropped, can_write, author, who } => {
                     // Whoever joins must see only what is stored.
                     self.flush(&mut pending).await;
                     let sv = self.doc().transact().state_vector();
@@ -373,7 +377,7 @@ impl LiveDoc {
                     }
                     self.conns.insert(
                         conn,
-                        Conn { outbox, can_write, author, who, clients: HashSet::new() },
+                        Conn { outbox, dropped, can_write, author, who, clients: HashSet::new() },
                     );
                 }
                 Command::Frame { conn, messages } => {
@@ -844,9 +848,18 @@ impl LiveDoc {
             None => false,
         };
         if full {
-            // Too slow to keep up: drop it rather than hold everyone else back.
-            self.leave(conn);
+            self.drop_slow(conn);
         }
+    }
+
+    /// A connection too slow to keep up: dropped rather than hold everyone else back, and told
+    /// to close at once (its reader stops forwarding edits nobody would apply).
+    fn drop_slow(&mut self, conn: ConnId) {
+        if let Some(c) = self.conns.get(&conn) {
+            tracing::info!(doc = self.id.0, conn, "a connection too slow to keep up; closing");
+            c.dropped.cancel();
+        }
+        self.leave(conn);
     }
 
     fn broadcast(&mut self, except: Option<ConnId>, frame: &[u8]) {
@@ -858,7 +871,7 @@ impl LiveDoc {
             .map(|(id, _)| *id)
             .collect();
         for conn in slow {
-            self.leave(conn);
+            self.drop_slow(conn);
         }
     }
 

@@ -215,8 +215,9 @@ impl Hub {
         self.0.next_conn.fetch_add(1, Ordering::Relaxed)
     }
 
-    pub async fn send(&self, doc: DocId, cmd: Command) {
-        send_to(&self.0, doc, cmd).await;
+    /// Sends the document a command; an error when its task could not be reached.
+    pub async fn send(&self, doc: DocId, cmd: Command) -> anyhow::Result<()> {
+        send_to(&self.0, doc, cmd).await
     }
 
     /// Sends the document a command carrying a reply channel, and waits for its answer.
@@ -226,7 +227,7 @@ impl Hub {
         command: impl FnOnce(oneshot::Sender<T>) -> Command,
     ) -> anyhow::Result<T> {
         let (reply, answer) = oneshot::channel();
-        self.send(doc, command(reply)).await;
+        self.send(doc, command(reply)).await?;
         answer.await.map_err(|_| anyhow::anyhow!("the document could not be loaded"))
     }
 
@@ -396,12 +397,20 @@ pub(crate) fn sender_for(hub: &Arc<HubInner>, doc: DocId) -> mpsc::Sender<Comman
 }
 
 /// Sends to the document's task, starting it when needed.
-pub(crate) async fn send_to(hub: &Arc<HubInner>, doc: DocId, mut cmd: Command) {
+pub(crate) async fn send_to(
+    hub: &Arc<HubInner>,
+    doc: DocId,
+    mut cmd: Command,
+) -> anyhow::Result<()> {
+    if hub.cancel.is_cancelled() {
+        anyhow::bail!("the site is stopping; try again in a moment");
+    }
     for _ in 0..3 {
         match sender_for(hub, doc).send(cmd).await {
-            Ok(()) => return,
+            Ok(()) => return Ok(()),
             Err(mpsc::error::SendError(back)) => cmd = back,
         }
     }
-    tracing::error!(doc = doc.0, "a document's task kept going away; command dropped");
+    tracing::error!(doc = doc.0, "a document's task kept going away; command not delivered");
+    anyhow::bail!("the page could not be reached; try again")
 }

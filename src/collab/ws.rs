@@ -7,9 +7,12 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
 use super::{
-    live::{CLOSE_INVALID, CLOSE_POLICY},
+    live::{CLOSE_ERROR, CLOSE_INVALID, CLOSE_POLICY},
     protocol, Command, DocId, Hub, Outgoing,
 };
+
+/// The close code of a connection dropped for falling behind ("try again later").
+pub const CLOSE_SLOW: u16 = 1013;
 
 /// Pings keep proxies from closing quiet connections and reveal dead peers.
 const PING_EVERY: Duration = Duration::from_secs(30);
@@ -31,6 +34,9 @@ pub async fn serve(socket: WebSocket, hub: Hub, doc: DocId, peer: Peer) {
     let conn = hub.new_conn_id();
     let (outbox, mut outgoing) = mpsc::channel::<Outgoing>(hub.settings().outbox_capacity);
     let (mut sink, mut stream) = socket.split();
+    // Cancelled by the document when this connection cannot keep up.
+    let dropped = tokio_util::sync::CancellationToken::new();
+    let kicked = dropped.clone();
 
     // The writer: everything the document sends, plus pings; ends with a close frame.
     let writer = tokio::spawn(async move {
@@ -38,6 +44,13 @@ pub async fn serve(socket: WebSocket, hub: Hub, doc: DocId, peer: Peer) {
         ping.tick().await;
         loop {
             tokio::select! {
+                // Dropped for being too slow: closed at once, with the reason.
+                biased;
+                _ = kicked.cancelled() => {
+                    let reason = Utf8Bytes::from_static("too slow to keep up; reconnect");
+                    let _ = sink.send(WsMessage::Close(Some(CloseFrame { code: CLOSE_SLOW, reason }))).await;
+                    break;
+                }
                 next = outgoing.recv() => match next {
                     Some(Outgoing::Frame(bytes)) => {
                         if sink.send(WsMessage::Binary(bytes.into())).await.is_err() {
@@ -64,27 +77,42 @@ pub async fn serve(socket: WebSocket, hub: Hub, doc: DocId, peer: Peer) {
         let _ = sink.close().await;
     });
 
-    hub.send(
-        doc,
-        Command::Join {
-            conn,
-            outbox: outbox.clone(),
-            can_write: peer.can_write,
-            author: peer.author,
-            who: match (peer.author, &peer.name) {
-                (Some(id), Some(name)) => super::presence::Identity::person(id, name),
-                _ => super::presence::Identity::anonymous(conn, &peer.anonymous_name),
+    let joined = hub
+        .send(
+            doc,
+            Command::Join {
+                conn,
+                outbox: outbox.clone(),
+                dropped: dropped.clone(),
+                can_write: peer.can_write,
+                author: peer.author,
+                who: match (peer.author, &peer.name) {
+                    (Some(id), Some(name)) => super::presence::Identity::person(id, name),
+                    _ => super::presence::Identity::anonymous(conn, &peer.anonymous_name),
+                },
             },
-        },
-    )
-    .await;
+        )
+        .await;
+    if joined.is_err() {
+        let _ = outbox
+            .send(Outgoing::Close(CLOSE_ERROR, "the page could not be opened; reconnect".into()))
+            .await;
+        drop(outbox);
+        let _ = writer.await;
+        return;
+    }
 
     // The reader: decode strictly; a bad frame closes this connection only. A client sending
     // faster than allowed is slowed (its frames wait, so TCP pushes back), then closed.
     let mut budget = Budget::new(hub.settings().max_messages_per_second);
     let grace = hub.settings().flood_grace;
     loop {
-        let next = match tokio::time::timeout(SILENCE_LIMIT, stream.next()).await {
+        let next = tokio::select! {
+            next = tokio::time::timeout(SILENCE_LIMIT, stream.next()) => next,
+            // Dropped by the document: what this client sends would be ignored; stop reading.
+            _ = dropped.cancelled() => break,
+        };
+        let next = match next {
             Ok(Some(Ok(message))) => message,
             Ok(Some(Err(err))) => {
                 let _ = outbox.send(Outgoing::Close(1009, close_reason(err).into())).await;
@@ -107,7 +135,13 @@ pub async fn serve(socket: WebSocket, hub: Hub, doc: DocId, peer: Peer) {
                     }
                 }
                 match protocol::decode_frame(&bytes) {
-                    Ok(messages) => hub.send(doc, Command::Frame { conn, messages }).await,
+                    Ok(messages) => {
+                        if hub.send(doc, Command::Frame { conn, messages }).await.is_err() {
+                            let reason = "the page could not be reached; reconnect";
+                            let _ = outbox.send(Outgoing::Close(CLOSE_ERROR, reason.into())).await;
+                            break;
+                        }
+                    }
                     Err(err) => {
                         tracing::info!(doc = doc.0, conn, error = %err, "malformed frame; closing");
                         let _ = outbox.send(Outgoing::Close(CLOSE_INVALID, err.to_string())).await;
@@ -123,7 +157,8 @@ pub async fn serve(socket: WebSocket, hub: Hub, doc: DocId, peer: Peer) {
             WsMessage::Ping(_) | WsMessage::Pong(_) => {}
         }
     }
-    hub.send(doc, Command::Leave { conn }).await;
+    // A page that cannot be reached has no one to tell.
+    let _ = hub.send(doc, Command::Leave { conn }).await;
     drop(outbox);
     let _ = writer.await;
 }
