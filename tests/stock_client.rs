@@ -37,9 +37,9 @@ async fn the_stock_y_websocket_client_syncs_and_sees_presence() {
     assert_eq!(seen["seenByB"], "Bonjour, coopération — écrit par Alice 👋");
     assert!(seen["presence"].as_array().unwrap().iter().any(|n| n == "Alice"), "{seen}");
     assert!(!seen["presenceAfter"].as_array().unwrap().iter().any(|n| n == "Alice"), "{seen}");
-    assert_eq!(
-        app.page_text(&token, "chantier-2", "outils").await,
-        "Bonjour, coopération — écrit par Alice 👋"
-    );
+    // The burst reached both stock clients whole (merged batches included), and is stored.
+    assert_eq!(seen["burst"]["same"], true, "{seen}");
+    assert_eq!(seen["burst"]["complete"], true, "{seen}");
+    assert_eq!(app.page_text(&token, "chantier-2", "outils").await, seen["burst"]["text"]);
     app.stop().await;
 }

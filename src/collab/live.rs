@@ -38,8 +38,9 @@ const TAKE_TURNS_FOR: Duration = Duration::from_secs(5);
 /// What a connection receives.
 #[derive(Debug)]
 pub enum Outgoing {
-    /// One protocol message: one websocket binary frame.
-    Frame(Vec<u8>),
+    /// One protocol message: one websocket binary frame (shared, never copied, when it goes to
+    /// many).
+    Frame(bytes::Bytes),
     /// Close the connection with a code and a reason.
     Close(u16, String),
 }
@@ -368,11 +369,13 @@ impl LiveDoc {
                     // Whoever joins must see only what is stored.
                     self.flush(&mut pending).await;
                     let sv = self.doc().transact().state_vector();
-                    let _ = outbox.try_send(Outgoing::Frame(protocol::encode_sync_step1(&sv)));
+                    let _ =
+                        outbox.try_send(Outgoing::Frame(protocol::encode_sync_step1(&sv).into()));
                     if let Ok(presence) = self.awareness.update() {
                         if !presence.clients.is_empty() {
-                            let _ = outbox
-                                .try_send(Outgoing::Frame(protocol::encode_awareness(&presence)));
+                            let _ = outbox.try_send(Outgoing::Frame(
+                                protocol::encode_awareness(&presence).into(),
+                            ));
                         }
                     }
                     self.conns.insert(
@@ -528,7 +531,7 @@ impl LiveDoc {
                 use yrs::{sync::awareness::AwarenessUpdate, updates::decoder::Decode};
                 let Ok(update) = AwarenessUpdate::decode_v1(&data) else { return };
                 if self.awareness.apply_update(update.clone()).is_ok() {
-                    self.broadcast(None, &protocol::encode_awareness(&update));
+                    self.broadcast(None, protocol::encode_awareness(&update));
                 }
             }
             Note::QueryAwareness => {
@@ -564,7 +567,7 @@ impl LiveDoc {
         self.last_seq = seq;
         self.authors.extend(author);
         self.quiet_at = Some(Instant::now() + self.hub.settings.revision_quiet);
-        self.broadcast(None, &protocol::encode_update(data));
+        self.broadcast(None, protocol::encode_update(data));
     }
 
     /// Reads what other processes stored after the last update known here, applies it and
@@ -597,7 +600,7 @@ impl LiveDoc {
             if let Err(reason) = self.apply(&missing) {
                 tracing::error!(doc = self.id.0, reason, "a stored snapshot does not apply");
             }
-            self.broadcast(None, &protocol::encode_update(&missing));
+            self.broadcast(None, protocol::encode_update(&missing));
             self.snapshot_seq = self.snapshot_seq.max(stored.base_seq);
             self.last_seq = self.last_seq.max(stored.base_seq);
             self.quiet_at = Some(Instant::now() + self.hub.settings.revision_quiet);
@@ -666,7 +669,7 @@ impl LiveDoc {
                     self.close(conn, CLOSE_INVALID, "invalid awareness update");
                     return;
                 }
-                self.broadcast(Some(conn), &protocol::encode_awareness(&update));
+                self.broadcast(Some(conn), protocol::encode_awareness(&update));
                 if self.hub.relay.is_some() {
                     use yrs::updates::encoder::Encode;
                     self.publish(&Note::Awareness(update.encode_v1()));
@@ -739,8 +742,8 @@ impl LiveDoc {
                     let updates = batch.iter().map(|p| (p.author, p.data.clone())).collect();
                     self.publish(&Note::Updates { first, updates });
                 }
+                self.broadcast_batch(&batch);
                 for p in batch {
-                    self.broadcast(p.from, &protocol::encode_update(&p.data));
                     if let Some(done) = p.done {
                         let _ = done.send(Ok(()));
                     }
@@ -844,7 +847,7 @@ impl LiveDoc {
 
     fn send(&mut self, conn: ConnId, frame: Vec<u8>) {
         let full = match self.conns.get(&conn) {
-            Some(c) => c.outbox.try_send(Outgoing::Frame(frame)).is_err(),
+            Some(c) => c.outbox.try_send(Outgoing::Frame(frame.into())).is_err(),
             None => false,
         };
         if full {
@@ -862,12 +865,38 @@ impl LiveDoc {
         self.leave(conn);
     }
 
-    fn broadcast(&mut self, except: Option<ConnId>, frame: &[u8]) {
+    /// The updates of a stored batch go out as one merged update (one frame, one buffer for
+    /// everyone). Its authors receive their own changes back too, which Yjs applies as nothing
+    /// new — as the reference server does; a batch from one connection skips it.
+    fn broadcast_batch(&mut self, batch: &[Pending]) {
+        let [one] = batch else {
+            let origins: HashSet<Option<ConnId>> = batch.iter().map(|p| p.from).collect();
+            let except = match origins.len() {
+                1 => batch.first().and_then(|p| p.from),
+                _ => None,
+            };
+            match yrs::merge_updates_v1(batch.iter().map(|p| p.data.as_slice())) {
+                Ok(merged) => self.broadcast(except, protocol::encode_update(&merged)),
+                Err(err) => {
+                    tracing::warn!(doc = self.id.0, error = %err, "updates not merged; sent one by one");
+                    for p in batch {
+                        self.broadcast(p.from, protocol::encode_update(&p.data));
+                    }
+                }
+            }
+            return;
+        };
+        self.broadcast(one.from, protocol::encode_update(&one.data));
+    }
+
+    /// Sends one frame to every connection but `except`: one buffer, shared by all.
+    fn broadcast(&mut self, except: Option<ConnId>, frame: impl Into<bytes::Bytes>) {
+        let frame: bytes::Bytes = frame.into();
         let slow: Vec<ConnId> = self
             .conns
             .iter()
             .filter(|(id, _)| Some(**id) != except)
-            .filter(|(_, c)| c.outbox.try_send(Outgoing::Frame(frame.to_vec())).is_err())
+            .filter(|(_, c)| c.outbox.try_send(Outgoing::Frame(frame.clone())).is_err())
             .map(|(id, _)| *id)
             .collect();
         for conn in slow {
@@ -893,7 +922,7 @@ impl LiveDoc {
             self.presence.release(*client);
         }
         if let Ok(gone) = self.awareness.update_with_clients(c.clients.iter().copied()) {
-            self.broadcast(None, &protocol::encode_awareness(&gone));
+            self.broadcast(None, protocol::encode_awareness(&gone));
             if self.hub.relay.is_some() {
                 use yrs::updates::encoder::Encode;
                 self.publish(&Note::Awareness(gone.encode_v1()));

@@ -11,6 +11,9 @@ use super::{
     protocol, Command, DocId, Hub, Outgoing,
 };
 
+/// Frames written with one flush, at most.
+const WRITE_BATCH: usize = 64;
+
 /// The close code of a connection dropped for falling behind ("try again later").
 pub const CLOSE_SLOW: u16 = 1013;
 
@@ -53,7 +56,29 @@ pub async fn serve(socket: WebSocket, hub: Hub, doc: DocId, peer: Peer) {
                 }
                 next = outgoing.recv() => match next {
                     Some(Outgoing::Frame(bytes)) => {
-                        if sink.send(WsMessage::Binary(bytes.into())).await.is_err() {
+                        // Everything waiting goes out with one flush (many frames, one write).
+                        let mut ok = sink.feed(WsMessage::Binary(bytes)).await.is_ok();
+                        let mut closing = None;
+                        let mut fed = 1;
+                        while ok && fed < WRITE_BATCH {
+                            match outgoing.try_recv() {
+                                Ok(Outgoing::Frame(more)) => {
+                                    ok = sink.feed(WsMessage::Binary(more)).await.is_ok();
+                                    fed += 1;
+                                }
+                                Ok(Outgoing::Close(code, reason)) => {
+                                    closing = Some(CloseFrame { code, reason: Utf8Bytes::from(reason) });
+                                    break;
+                                }
+                                Err(_) => break,
+                            }
+                        }
+                        if let Some(frame) = closing {
+                            let _ = sink.feed(WsMessage::Close(Some(frame))).await;
+                            let _ = sink.flush().await;
+                            break;
+                        }
+                        if !ok || sink.flush().await.is_err() {
                             break;
                         }
                     }

@@ -33,9 +33,18 @@ const names = () => [...b.provider.awareness.getStates().values()].map((s) => s.
 await until(() => names().includes('Alice'))
 const seenByB = b.text.toString()
 const presence = names()
+// A burst from both at once: the server stores each batch of updates and sends it as one merged
+// update; both stock clients end with the same text, holding every key.
+for (let i = 0; i < 50; i++) {
+  a.text.insert(a.text.length, ` a${i}`)
+  b.text.insert(0, `b${i} `)
+}
+const complete = (t) => [...Array(50).keys()].every((i) => t.includes(` a${i}`) && t.includes(`b${i} `))
+await until(() => complete(a.text.toString()) && complete(b.text.toString()) && a.text.toString() === b.text.toString())
+const burst = { same: a.text.toString() === b.text.toString(), complete: complete(a.text.toString()), text: a.text.toString() }
 a.provider.destroy()
 await until(() => !names().includes('Alice'))
 const presenceAfter = names()
 b.provider.destroy()
-console.log(JSON.stringify({ initial, seenByB, presence, presenceAfter }))
+console.log(JSON.stringify({ initial, seenByB, presence, presenceAfter, burst }))
 process.exit(0)
