@@ -258,6 +258,9 @@ pub struct LiveDoc {
     forgotten: bool,
     /// Set when applying an update panicked: the in-memory document is reloaded from storage.
     poisoned: bool,
+    /// A compaction is being written off this task, and how far the last one written reached.
+    compacting: Arc<std::sync::atomic::AtomicBool>,
+    compacted_to: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl LiveDoc {
@@ -291,6 +294,8 @@ impl LiveDoc {
             settle_at: None,
             forgotten: false,
             poisoned: false,
+            compacting: Arc::default(),
+            compacted_to: Arc::new(std::sync::atomic::AtomicI64::new(snapshot_seq)),
             hub,
         })
     }
@@ -749,8 +754,9 @@ impl LiveDoc {
                     }
                 }
                 self.settle_at = Some(Instant::now() + self.hub.settings.settle);
+                self.catch_up_compactions();
                 if self.last_seq - self.snapshot_seq >= self.hub.settings.compact_every {
-                    self.compact().await;
+                    self.compact_later();
                 }
             }
             Err(err) => {
@@ -960,7 +966,42 @@ impl LiveDoc {
         }
     }
 
+    /// What the compactions written off this task reached.
+    fn catch_up_compactions(&mut self) {
+        let written = self.compacted_to.load(std::sync::atomic::Ordering::SeqCst);
+        self.snapshot_seq = self.snapshot_seq.max(written);
+    }
+
+    /// Compacts without holding the page's task: the state is encoded here (it holds exactly
+    /// what is stored up to `last_seq`), written by another task. One at a time; an older one
+    /// finishing late is ignored by the store (it keeps the newest snapshot).
+    fn compact_later(&mut self) {
+        use std::sync::atomic::Ordering;
+        if self.last_seq == self.snapshot_seq
+            || self.poisoned
+            || self.compacting.swap(true, Ordering::SeqCst)
+        {
+            return;
+        }
+        let state = full_state(&self.doc().transact());
+        let keep = if self.hub.relay.is_some() { self.hub.settings.compact_every / 4 } else { 0 };
+        let (db, id, seq) = (self.hub.db.clone(), self.id, self.last_seq);
+        let (busy, written) = (self.compacting.clone(), self.compacted_to.clone());
+        self.hub.tracker.spawn(async move {
+            match store::compact(&db, id, state, seq, keep).await {
+                Ok(()) => {
+                    written.fetch_max(seq, Ordering::SeqCst);
+                }
+                Err(err) => {
+                    tracing::warn!(doc = id.0, error = ?err, "compaction failed; will retry")
+                }
+            }
+            busy.store(false, Ordering::SeqCst);
+        });
+    }
+
     async fn compact(&mut self) {
+        self.catch_up_compactions();
         if self.last_seq == self.snapshot_seq || self.poisoned {
             return;
         }
@@ -968,7 +1009,10 @@ impl LiveDoc {
         // With other processes, the log keeps a tail so they rarely need the whole snapshot.
         let keep = if self.hub.relay.is_some() { self.hub.settings.compact_every / 4 } else { 0 };
         match store::compact(&self.hub.db, self.id, state, self.last_seq, keep).await {
-            Ok(()) => self.snapshot_seq = self.last_seq,
+            Ok(()) => {
+                self.snapshot_seq = self.last_seq;
+                self.compacted_to.fetch_max(self.last_seq, std::sync::atomic::Ordering::SeqCst);
+            }
             Err(err) => {
                 tracing::warn!(doc = self.id.0, error = ?err, "compaction failed; will retry")
             }
