@@ -372,3 +372,19 @@ async fn a_command_that_cannot_reach_its_page_is_an_error_for_the_caller() {
     assert!(put.status().is_server_error(), "{}", put.status());
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_large_edit_is_applied_off_the_runtime_and_seen_whole() {
+    let (app, token) = site(|s| s.collab.max_page_chars = 10_000_000).await;
+    let url = app.ws_url("chantier-3", "cartographie");
+    let writer = YClient::connect(&url, Some(&token)).await;
+    let reader = YClient::connect(&url, Some(&token)).await;
+    writer.wait_for("sync", |t| t == "Début.").await;
+    // Well past the size applied on a blocking thread (256 KiB).
+    let big = "é".repeat(400_000);
+    writer.append(&big);
+    let expected = format!("Début.{big}");
+    reader.wait_for("the large edit", |t| t == expected).await;
+    assert_eq!(app.page_text(&token, "chantier-3", "cartographie").await, expected);
+    app.stop().await;
+}

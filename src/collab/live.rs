@@ -45,6 +45,9 @@ pub enum Outgoing {
     Close(u16, String),
 }
 
+/// Updates larger than this are applied on a blocking thread.
+const LARGE_UPDATE_BYTES: usize = 256 * 1024;
+
 /// Close codes (RFC 6455): invalid data, policy violation, internal error.
 pub const CLOSE_INVALID: u16 = 1007;
 pub const CLOSE_POLICY: u16 = 1008;
@@ -423,7 +426,7 @@ impl LiveDoc {
                         pending.push(Pending { data, author, from: None, done: Some(done) });
                     }
                 }
-                Command::Apply { data, author, done } => match self.apply(&data) {
+                Command::Apply { data, author, done } => match self.apply(&data).await {
                     Ok(true) if self.too_long() => {
                         self.poisoned = true;
                         let max = self.hub.settings.max_page_chars;
@@ -524,7 +527,7 @@ impl LiveDoc {
                         self.catch_up().await; // some were lost on the way
                         return;
                     }
-                    self.apply_stored_update(seq, &data, author);
+                    self.apply_stored_update(seq, &data, author).await;
                 }
             }
             Note::Head(seq) => {
@@ -565,8 +568,8 @@ impl LiveDoc {
     }
 
     /// Applies an update another process stored under `seq` (the next one), and forwards it.
-    fn apply_stored_update(&mut self, seq: i64, data: &[u8], author: Option<i64>) {
-        if let Err(reason) = self.apply(data) {
+    async fn apply_stored_update(&mut self, seq: i64, data: &[u8], author: Option<i64>) {
+        if let Err(reason) = self.apply(data).await {
             tracing::error!(doc = self.id.0, seq, reason, "a stored update does not apply");
         }
         self.last_seq = seq;
@@ -602,7 +605,7 @@ impl LiveDoc {
                 tracing::error!(doc = self.id.0, "a stored snapshot does not apply");
                 return;
             };
-            if let Err(reason) = self.apply(&missing) {
+            if let Err(reason) = self.apply(&missing).await {
                 tracing::error!(doc = self.id.0, reason, "a stored snapshot does not apply");
             }
             self.broadcast(None, protocol::encode_update(&missing));
@@ -612,7 +615,7 @@ impl LiveDoc {
         }
         for update in stored.updates {
             if update.seq > self.last_seq {
-                self.apply_stored_update(update.seq, &update.data, update.author);
+                self.apply_stored_update(update.seq, &update.data, update.author).await;
             }
         }
     }
@@ -639,7 +642,7 @@ impl LiveDoc {
                 }
                 let author = c.author;
                 self.fields_watch.take();
-                match self.apply(&data) {
+                match self.apply(&data).await {
                     Ok(true) if self.fields_watch.take() => {
                         // Not stored: the document is read again from storage without it.
                         tracing::info!(doc = self.id.0, conn, "a live client wrote fields");
@@ -696,7 +699,7 @@ impl LiveDoc {
     }
 
     /// Applies a client's update; `Ok(false)` when it brings nothing to store.
-    fn apply(&mut self, data: &[u8]) -> Result<bool, &'static str> {
+    async fn apply(&mut self, data: &[u8]) -> Result<bool, &'static str> {
         let update = Update::decode_v1(data).map_err(|_| "invalid update")?;
         if update.is_empty() {
             return Ok(false);
@@ -706,10 +709,22 @@ impl LiveDoc {
         }
         let doc = self.doc().clone();
         // yrs may panic on hostile input; the document is then reloaded from storage.
-        let applied = std::panic::catch_unwind(AssertUnwindSafe(move || {
-            let mut txn = doc.transact_mut();
-            txn.apply_update(update).map(|()| txn.has_missing_updates())
-        }));
+        let work = move || {
+            std::panic::catch_unwind(AssertUnwindSafe(move || {
+                let mut txn = doc.transact_mut();
+                txn.apply_update(update).map(|()| txn.has_missing_updates())
+            }))
+        };
+        // A large update is applied on a blocking thread: one huge page never holds a runtime
+        // thread (this task waits, the others go on).
+        let applied = if data.len() > LARGE_UPDATE_BYTES {
+            match tokio::task::spawn_blocking(work).await {
+                Ok(applied) => applied,
+                Err(_) => Err(Box::new("the apply task failed") as Box<dyn std::any::Any + Send>),
+            }
+        } else {
+            work()
+        };
         match applied {
             Ok(Ok(false)) => Ok(true),
             Ok(Ok(true)) => {
@@ -792,7 +807,7 @@ impl LiveDoc {
                 match store::append_in_turn(&self.hub.db, self.id, self.last_seq, &rows).await? {
                     store::InTurn::Stored { first, missed } => {
                         for update in missed {
-                            self.apply_stored_update(update.seq, &update.data, update.author);
+                            self.apply_stored_update(update.seq, &update.data, update.author).await;
                         }
                         return Ok(first);
                     }
