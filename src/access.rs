@@ -186,6 +186,14 @@ pub fn may_create_entry(grant: &SpaceGrant, form: &str) -> Result<(), AppError> 
     Err(if grant.user.is_none() { AppError::Unauthorized } else { AppError::Forbidden })
 }
 
+/// `may_comment` as an answer: signed out, sign in; signed in, not allowed.
+pub fn comment(grant: &SpaceGrant, page: &Page) -> Result<(), AppError> {
+    if may_comment(grant, page) {
+        return Ok(());
+    }
+    Err(if grant.user.is_none() { AppError::Unauthorized } else { AppError::Forbidden })
+}
+
 /// Whether the holder may hide, show again or delete anyone's comment in the space: its owners
 /// (and the site's administrators).
 pub fn may_moderate(grant: &SpaceGrant) -> bool {

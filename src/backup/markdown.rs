@@ -95,7 +95,7 @@ pub async fn export(
             // Pictures and files the text links (recorded as the page's) go beside it too.
             let mut markdown = content.markdown.clone();
             let own = format!("/s/{folder}/{}/files/", p.slug);
-            for hash in linked_files(db, p.id, &markdown).await? {
+            for hash in crate::pages::files::linked(db, p.id, &markdown).await? {
                 let Some(path) = crate::forms::uploads::stored_path(uploads_dir, &hash) else {
                     continue;
                 };
@@ -158,20 +158,6 @@ pub async fn export(
     zip.write_all(index.as_bytes())?;
     zip.finish()?;
     Ok(summary)
-}
-
-/// The files recorded as the page's that its text links.
-async fn linked_files(db: &Db, page: i64, markdown: &str) -> anyhow::Result<Vec<String>> {
-    use crate::forms::entity::upload_page;
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    Ok(upload_page::Entity::find()
-        .filter(upload_page::Column::PageId.eq(page))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|r| r.hash)
-        .filter(|h| markdown.contains(&format!("/files/{h}")))
-        .collect())
 }
 
 /// The page's discussion as a `## Discussion` section: each thread, its replies below it

@@ -94,13 +94,7 @@ pub async fn create(
     PageFor { grant, page, .. }: PageFor<access::Read>,
     Json(body): Json<NewComment>,
 ) -> AppResult<Response> {
-    if !access::may_comment(&grant, &page) {
-        return Err(if grant.user.is_none() {
-            AppError::Unauthorized
-        } else {
-            AppError::Forbidden
-        });
-    }
+    access::comment(&grant, &page)?;
     match super::routes::post_as(&state, &grant, &page, &body.markdown, body.reply_to).await {
         Ok(comment) => {
             let names = names(&state, std::slice::from_ref(&comment)).await?;

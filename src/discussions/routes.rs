@@ -137,13 +137,7 @@ pub async fn create(
     PageFor { grant, page, .. }: PageFor<access::Read>,
     CsrfForm(fields): CsrfForm<CommentFields>,
 ) -> AppResult<Response> {
-    if !access::may_comment(&grant, &page) {
-        return Err(if grant.user.is_none() {
-            AppError::Unauthorized
-        } else {
-            AppError::Forbidden
-        });
-    }
+    access::comment(&grant, &page)?;
     let reply_to = match fields.reply_to.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(id) => {

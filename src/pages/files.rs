@@ -28,6 +28,18 @@ pub struct Attached {
     pub by: Option<String>,
 }
 
+/// The hashes of the files recorded as `page`'s that its text links.
+pub async fn linked(db: &Db, page: i64, markdown: &str) -> anyhow::Result<Vec<String>> {
+    Ok(upload_page::Entity::find()
+        .filter(upload_page::Column::PageId.eq(page))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| r.hash)
+        .filter(|h| markdown.contains(&format!("/files/{h}")))
+        .collect())
+}
+
 /// The files recorded as `page`'s that its text links.
 pub async fn attached(
     db: &Db,
@@ -35,14 +47,7 @@ pub async fn attached(
     page: i64,
     markdown: &str,
 ) -> anyhow::Result<Vec<Attached>> {
-    let hashes: Vec<String> = upload_page::Entity::find()
-        .filter(upload_page::Column::PageId.eq(page))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|r| r.hash)
-        .filter(|h| markdown.contains(&format!("/files/{h}")))
-        .collect();
+    let hashes = linked(db, page, markdown).await?;
     if hashes.is_empty() {
         return Ok(Vec::new());
     }
