@@ -758,6 +758,9 @@ async fn a_mention_tells_the_person_named_only_if_they_may_read(app: &TestApp) {
     .await;
     let told = unread(&app, &julien_token).await;
     assert_eq!(told["notifications"][0]["kind"], "mention", "{told}");
+    // Opening the page reads what told of it.
+    app.get_text(Some(&julien_browser), "/s/chantier-2/notes").await;
+    assert_eq!(unread(&app, &julien_token).await["unread"], 0);
     let mail = sink.wait_for(1).await.remove(0);
     assert_eq!(mail.to, ["julien@example.org"]);
     assert!(mail.subject().contains("Claire Martin vous a mentionné·e dans « Notes »"));

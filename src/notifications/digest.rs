@@ -2,7 +2,9 @@
 //! the site's) with what happened since the last, grouped by space. Access is checked again as
 //! the mail is written: nothing its reader may no longer read goes in it.
 use chrono::{DateTime, TimeZone, Utc};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
 
 use super::{entity::notification, Mailing};
 use crate::{
@@ -30,15 +32,15 @@ pub async fn send_due(db: &Db, mailing: &Mailing, now: DateTime<Utc>) -> anyhow:
     if !mailing.on {
         return Ok(0);
     }
+    // Who has something waiting (each once; the rows themselves are read when written).
     let waiting: Vec<i64> = notification::Entity::find()
+        .select_only()
+        .column(notification::Column::UserId)
+        .distinct()
         .filter(notification::Column::InDigest.eq(true))
+        .into_tuple()
         .all(db)
-        .await?
-        .into_iter()
-        .map(|n| n.user_id)
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
+        .await?;
     let people = crate::accounts::store::by_ids(db, waiting).await?;
     let mut written = 0;
     for person in people.into_values() {
