@@ -97,8 +97,8 @@ run_one() { # server workload → prints the load program's report
 
 field() { grep -m1 "^$1" | sed -E "s/^$1:? *//"; }
 
-printf '| workload | server | delivered/s | p50 ms | p99 ms | max ms | errors | dropped | RSS peak MiB | CPU s |\n'
-printf '|---|---|---|---|---|---|---|---|---|---|\n'
+printf '| workload | server | delivered/s | p50 ms | p99 ms | max ms | errors | dropped | KiB per idle conn | RSS peak MiB | CPU s |\n'
+printf '|---|---|---|---|---|---|---|---|---|---|---|\n'
 for workload in $WORKLOADS; do
   for server in $SERVERS; do
     echo "running $(describe "$workload") against $server…" >&2
@@ -110,9 +110,10 @@ for workload in $WORKLOADS; do
     errors=$(echo "$out" | field "errors" | awk '{print $1}')
     dropped=$(echo "$out" | field "connections" | sed -E 's/.*, ([0-9]+) dropped.*/\1/')
     rss=$(echo "$out" | field "server memory" | sed -E 's/.*, ([0-9.]+) MiB peak.*/\1/')
+    per_conn=$(echo "$out" | field "server memory" | sed -E 's/.*\(([0-9.]+) KiB per connection\).*/\1/')
     cpu=$(echo "$out" | field "server CPU" | awk '{print $1}')
-    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(describe "$workload")" "$server" \
-      "${received:-?}" "${p50:-?}" "${p99:-?}" "${max:-?}" "${errors:-?}" "${dropped:-?}" "${rss:-?}" "${cpu:-?}"
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(describe "$workload")" "$server" \
+      "${received:-?}" "${p50:-?}" "${p99:-?}" "${max:-?}" "${errors:-?}" "${dropped:-?}" "${per_conn:-?}" "${rss:-?}" "${cpu:-?}"
   done
 done
 echo "full reports: $SCRATCH/compare.log" >&2

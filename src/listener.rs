@@ -12,10 +12,10 @@ use std::{
 };
 
 use axum::{extract::ConnectInfo, Router};
+use hyper::{body::Incoming, service::service_fn, Request};
 use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
     server::{conn::auto::Builder, graceful::GracefulShutdown},
-    service::TowerToHyperService,
 };
 use tokio::net::TcpListener;
 
@@ -113,9 +113,14 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(
-            router.clone().layer(axum::Extension(ConnectInfo::<SocketAddr>(peer))),
-        );
+        // Each request is told its peer's address on its way in. (Layering the router per
+        // connection instead rebuilt every route: ~190 KiB and ~1.5 ms of CPU per connection,
+        // held as long as it was open — 2.2 GiB for 10 000 websockets, benches/compare.sh (c).)
+        let router = router.clone();
+        let service = service_fn(move |mut request: Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+            tower::ServiceExt::oneshot(router.clone(), request)
+        });
         let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
         let connection = graceful.watch(connection.into_owned());
         tokio::spawn(async move {

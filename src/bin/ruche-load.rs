@@ -208,8 +208,27 @@ async fn main() -> anyhow::Result<()> {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
-    report(&args, &server, &stats, memory_before, cpu_before, end, tasks).await;
+    // Everyone is connected and synced before typing starts: what the server holds for idle
+    // connections.
+    tokio::time::sleep_until((start - Duration::from_millis(300)).into()).await;
+    let at_rest = server.rss_kib();
+    report(
+        &args,
+        &server,
+        &stats,
+        Memory { before: memory_before, at_rest },
+        cpu_before,
+        end,
+        tasks,
+    )
+    .await;
     Ok(())
+}
+
+/// The server's resident memory before any connection and with every client connected, idle.
+struct Memory {
+    before: Option<u64>,
+    at_rest: Option<u64>,
 }
 
 /// Connections opening and closing on many pages for a long time; prints the server's memory.
@@ -331,7 +350,7 @@ async fn report(
     args: &Args,
     server: &Server,
     stats: &Stats,
-    memory_before: Option<u64>,
+    memory: Memory,
     cpu_before: Option<f64>,
     end: Instant,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -372,11 +391,14 @@ async fn report(
         Some(seconds) => println!("server CPU:          {seconds:>10.1} s"),
         None => println!("server CPU:          unknown (give --server-pid)"),
     }
-    match (memory_before, peak) {
-        (Some(before), peak) if peak > 0 => {
+    match (memory.before, memory.at_rest, peak) {
+        (Some(before), Some(at_rest), peak) if peak > 0 => {
+            let connections = stats.connected.load(Ordering::Relaxed).max(1);
             println!(
-                "server memory:       {:>10.1} MiB before, {:.1} MiB peak",
+                "server memory:       {:>10.1} MiB before, {:.1} MiB with everyone connected ({:.1} KiB per connection), {:.1} MiB peak",
                 before as f64 / 1024.0,
+                at_rest as f64 / 1024.0,
+                at_rest.saturating_sub(before) as f64 / connections as f64,
                 peak as f64 / 1024.0
             )
         }
