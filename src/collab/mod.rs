@@ -1,5 +1,7 @@
 //! Live co-editing: the y-websocket protocol, live documents (one task each), their storage,
-//! and the websocket adapter. The core (protocol, live, store) knows nothing of axum.
+//! and the websocket adapter. The core (protocol, the page's state machine in `doc`, store)
+//! knows nothing of axum; `live` is the task that carries out what `doc` asks.
+pub mod doc;
 pub mod entity;
 pub mod live;
 pub mod notes;
@@ -264,7 +266,7 @@ impl Hub {
         if text::utf16_len(markdown) > max {
             return Err(EditError::TooLong(PageTooLong { max }));
         }
-        let scratch = live::new_doc();
+        let scratch = doc::new_doc();
         let unreadable = |e: &dyn std::fmt::Display| EditError::Unreadable(e.to_string());
         let update = protocol::decode_update(base).map_err(|e| unreadable(&e))?;
         scratch.transact_mut().apply_update(update).map_err(|e| unreadable(&e))?;
@@ -360,7 +362,7 @@ impl Hub {
 /// what people saw), read without loading it live: for exports.
 pub async fn stored_content(db: &Db, doc: DocId) -> anyhow::Result<Content> {
     let stored = store::load(db, doc).await?;
-    let ydoc = live::new_doc();
+    let ydoc = doc::new_doc();
     {
         use yrs::{updates::decoder::Decode, Transact};
         let mut txn = ydoc.transact_mut();
@@ -372,7 +374,7 @@ pub async fn stored_content(db: &Db, doc: DocId) -> anyhow::Result<Content> {
             }
         }
     }
-    Ok(live::content_of(&ydoc))
+    Ok(doc::content_of(&ydoc))
 }
 
 /// The inbox of the document's task, starting the task when it is not live (or just left).

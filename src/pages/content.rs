@@ -41,7 +41,7 @@ async fn create_with_content(
     use anyhow::Context as _;
     use sea_orm::TransactionTrait;
     let values = entry.map(|(_, v)| v.clone()).unwrap_or_default();
-    let content = crate::collab::live::initial_content(markdown, &values)?;
+    let content = crate::collab::doc::initial_content(markdown, &values)?;
     let txn = db.begin().await?;
     let mut page = super::store::create(&txn, space.id, title, None, author)
         .await

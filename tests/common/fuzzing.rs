@@ -7,7 +7,7 @@ use std::{cell::Cell, collections::HashSet, panic::AssertUnwindSafe};
 use ruche::{
     backup::markdown::rewrite_links,
     collab::{
-        live::{self, new_doc},
+        doc::{self, new_doc},
         protocol::{self, Message},
         shape,
         text::set_text,
@@ -56,7 +56,7 @@ pub fn exercise_frame(frame: &[u8]) {
             }
             Message::SyncStep2(data) | Message::Update(data) => {
                 let update = Update::decode_v1(&data).expect("decode_frame checked the update");
-                if !live::fits_what_is_known(&doc, &update) {
+                if !doc::fits_what_is_known(&doc, &update) {
                     return; // refused before yrs sees it
                 }
                 let applied = tolerated(|| {
@@ -69,7 +69,7 @@ pub fn exercise_frame(frame: &[u8]) {
                 // What the server does next: measure, store, render.
                 let text = body.get_string(&doc.transact());
                 let _ = body.len(&doc.transact());
-                let state = tolerated(|| live::full_state(&doc.transact()))
+                let state = tolerated(|| doc::full_state(&doc.transact()))
                     .expect("full_state catches what yrs throws");
                 let reloaded = new_doc();
                 let update = Update::decode_v1(&state).expect("our own state must decode");

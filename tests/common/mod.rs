@@ -499,7 +499,7 @@ pub async fn stored_text(db: &Db, page: i64) -> String {
     use yrs::{updates::decoder::Decode, GetString, Transact};
     let stored =
         ruche::collab::store::load(db, ruche::collab::DocId(page)).await.expect("stored document");
-    let doc = ruche::collab::live::new_doc();
+    let doc = ruche::collab::doc::new_doc();
     {
         let mut txn = doc.transact_mut();
         for data in stored.snapshot.iter().chain(stored.updates.iter().map(|u| &u.data)) {
