@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use tokio::sync::mpsc;
 
 use super::{
@@ -33,159 +33,152 @@ pub struct Peer {
     pub anonymous_name: String,
 }
 
-pub async fn serve(socket: WebSocket, hub: Hub, doc: DocId, peer: Peer) {
+/// One task per connection: it writes what the document sends (everything waiting, with one
+/// flush), reads what the client sends (strictly decoded, paced), pings, and closes with a
+/// reason. The document holds the only sender of its outbox: when it lets the connection go,
+/// the outbox ends and so does the connection.
+pub async fn serve(mut socket: WebSocket, hub: Hub, doc: DocId, peer: Peer) {
     let conn = hub.new_conn_id();
     let (outbox, mut outgoing) = mpsc::channel::<Outgoing>(hub.settings().outbox_capacity);
-    let (mut sink, mut stream) = socket.split();
     // Cancelled by the document when this connection cannot keep up.
     let dropped = tokio_util::sync::CancellationToken::new();
-    let kicked = dropped.clone();
-
-    // The writer: everything the document sends, plus pings; ends with a close frame.
-    let writer = tokio::spawn(async move {
-        let mut ping = tokio::time::interval(PING_EVERY);
-        ping.tick().await;
-        loop {
-            tokio::select! {
-                // Dropped for being too slow: closed at once, with the reason.
-                biased;
-                _ = kicked.cancelled() => {
-                    let reason = Utf8Bytes::from_static("too slow to keep up; reconnect");
-                    let _ = sink.send(WsMessage::Close(Some(CloseFrame { code: CLOSE_SLOW, reason }))).await;
-                    break;
-                }
-                next = outgoing.recv() => match next {
-                    Some(Outgoing::Frame(bytes)) => {
-                        // Everything waiting goes out with one flush (many frames, one write).
-                        let mut ok = sink.feed(WsMessage::Binary(bytes)).await.is_ok();
-                        let mut closing = None;
-                        let mut fed = 1;
-                        while ok && fed < WRITE_BATCH {
-                            match outgoing.try_recv() {
-                                Ok(Outgoing::Frame(more)) => {
-                                    ok = sink.feed(WsMessage::Binary(more)).await.is_ok();
-                                    fed += 1;
-                                }
-                                Ok(Outgoing::Close(code, reason)) => {
-                                    closing = Some(CloseFrame { code, reason: Utf8Bytes::from(reason) });
-                                    break;
-                                }
-                                Err(_) => break,
-                            }
-                        }
-                        if let Some(frame) = closing {
-                            let _ = sink.feed(WsMessage::Close(Some(frame))).await;
-                            let _ = sink.flush().await;
-                            break;
-                        }
-                        if !ok || sink.flush().await.is_err() {
-                            break;
-                        }
-                    }
-                    Some(Outgoing::Close(code, reason)) => {
-                        let frame = CloseFrame { code, reason: Utf8Bytes::from(reason) };
-                        let _ = sink.send(WsMessage::Close(Some(frame))).await;
-                        break;
-                    }
-                    None => {
-                        let _ = sink.send(WsMessage::Close(None)).await;
-                        break;
-                    }
-                },
-                _ = ping.tick() => {
-                    if sink.send(WsMessage::Ping(Default::default())).await.is_err() {
-                        break;
-                    }
-                }
-            }
-        }
-        let _ = sink.close().await;
-    });
-
-    let joined = hub
-        .send(
-            doc,
-            Command::Join {
-                conn,
-                outbox: outbox.clone(),
-                dropped: dropped.clone(),
-                can_write: peer.can_write,
-                author: peer.author,
-                who: match (peer.author, &peer.name) {
-                    (Some(id), Some(name)) => super::presence::Identity::person(id, name),
-                    _ => super::presence::Identity::anonymous(conn, &peer.anonymous_name),
-                },
-            },
-        )
-        .await;
-    if joined.is_err() {
-        let _ = outbox
-            .send(Outgoing::Close(CLOSE_ERROR, "the page could not be opened; reconnect".into()))
-            .await;
-        drop(outbox);
-        let _ = writer.await;
+    let who = match (peer.author, &peer.name) {
+        (Some(id), Some(name)) => super::presence::Identity::person(id, name),
+        _ => super::presence::Identity::anonymous(conn, &peer.anonymous_name),
+    };
+    let join = Command::Join {
+        conn,
+        outbox,
+        dropped: dropped.clone(),
+        can_write: peer.can_write,
+        author: peer.author,
+        who,
+    };
+    if hub.send(doc, join).await.is_err() {
+        close(&mut socket, CLOSE_ERROR, "the page could not be opened; reconnect").await;
         return;
     }
 
-    // The reader: decode strictly; a bad frame closes this connection only. A client sending
-    // faster than allowed is slowed (its frames wait, so TCP pushes back), then closed.
+    // A client sending faster than allowed is slowed (its frames wait, so TCP pushes back),
+    // then closed.
     let mut budget = Budget::new(hub.settings().max_messages_per_second);
     let grace = hub.settings().flood_grace;
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.tick().await;
+    let silence = tokio::time::sleep(SILENCE_LIMIT);
+    tokio::pin!(silence);
     loop {
-        let next = tokio::select! {
-            next = tokio::time::timeout(SILENCE_LIMIT, stream.next()) => next,
-            // Dropped by the document: what this client sends would be ignored; stop reading.
-            _ = dropped.cancelled() => break,
-        };
-        let next = match next {
-            Ok(Some(Ok(message))) => message,
-            Ok(Some(Err(err))) => {
-                let _ = outbox.send(Outgoing::Close(1009, close_reason(err).into())).await;
+        // Not biased: reading what the client sends and writing what waits for it take turns
+        // (one must not starve the other under a burst).
+        tokio::select! {
+            // Dropped for being too slow: closed at once, with the reason.
+            _ = dropped.cancelled() => {
+                close(&mut socket, CLOSE_SLOW, "too slow to keep up; reconnect").await;
                 break;
             }
-            Ok(None) => break,
-            Err(_) => break, // silent too long
-        };
-        match next {
-            WsMessage::Binary(bytes) => {
-                match budget.take(grace) {
-                    Pace::Go => {}
-                    Pace::Wait(delay) => tokio::time::sleep(delay).await,
-                    Pace::Stop => {
-                        tracing::info!(doc = doc.0, conn, "a client kept flooding; closing");
-                        let _ = outbox
-                            .send(Outgoing::Close(CLOSE_POLICY, "too many messages".into()))
-                            .await;
+            next = outgoing.recv() => match next {
+                Some(Outgoing::Frame(bytes)) => {
+                    if !write_waiting(&mut socket, &mut outgoing, bytes).await {
                         break;
                     }
                 }
-                match protocol::decode_frame(&bytes) {
-                    Ok(messages) => {
-                        if hub.send(doc, Command::Frame { conn, messages }).await.is_err() {
-                            let reason = "the page could not be reached; reconnect";
-                            let _ = outbox.send(Outgoing::Close(CLOSE_ERROR, reason.into())).await;
-                            break;
+                Some(Outgoing::Close(code, reason)) => {
+                    close(&mut socket, code, &reason).await;
+                    break;
+                }
+                None => {
+                    let _ = socket.send(WsMessage::Close(None)).await;
+                    break;
+                }
+            },
+            next = socket.recv() => {
+                silence.as_mut().reset(tokio::time::Instant::now() + SILENCE_LIMIT);
+                let message = match next {
+                    Some(Ok(message)) => message,
+                    Some(Err(err)) => {
+                        close(&mut socket, 1009, close_reason(err)).await;
+                        break;
+                    }
+                    None => break,
+                };
+                match message {
+                    WsMessage::Binary(bytes) => {
+                        match budget.take(grace) {
+                            Pace::Go => {}
+                            Pace::Wait(delay) => tokio::time::sleep(delay).await,
+                            Pace::Stop => {
+                                tracing::info!(doc = doc.0, conn, "a client kept flooding; closing");
+                                close(&mut socket, CLOSE_POLICY, "too many messages").await;
+                                break;
+                            }
+                        }
+                        match protocol::decode_frame(&bytes) {
+                            Ok(messages) => {
+                                if hub.send(doc, Command::Frame { conn, messages }).await.is_err() {
+                                    let reason = "the page could not be reached; reconnect";
+                                    close(&mut socket, CLOSE_ERROR, reason).await;
+                                    break;
+                                }
+                            }
+                            Err(err) => {
+                                tracing::info!(doc = doc.0, conn, error = %err, "malformed frame; closing");
+                                close(&mut socket, CLOSE_INVALID, &err.to_string()).await;
+                                break;
+                            }
                         }
                     }
-                    Err(err) => {
-                        tracing::info!(doc = doc.0, conn, error = %err, "malformed frame; closing");
-                        let _ = outbox.send(Outgoing::Close(CLOSE_INVALID, err.to_string())).await;
+                    WsMessage::Text(_) => {
+                        close(&mut socket, 1003, "binary frames only").await;
                         break;
                     }
+                    WsMessage::Close(_) => break,
+                    WsMessage::Ping(_) | WsMessage::Pong(_) => {}
                 }
             }
-            WsMessage::Text(_) => {
-                let _ = outbox.send(Outgoing::Close(1003, "binary frames only".into())).await;
-                break;
+            // Silent too long, not even a pong: gone.
+            _ = &mut silence => break,
+            _ = ping.tick() => {
+                if socket.send(WsMessage::Ping(Default::default())).await.is_err() {
+                    break;
+                }
             }
-            WsMessage::Close(_) => break,
-            WsMessage::Ping(_) | WsMessage::Pong(_) => {}
         }
     }
     // A page that cannot be reached has no one to tell.
     let _ = hub.send(doc, Command::Leave { conn }).await;
-    drop(outbox);
-    let _ = writer.await;
+}
+
+/// Writes `first` and everything else waiting (up to `WRITE_BATCH` frames) with one flush;
+/// a close waiting among them is written last. False when the connection is over.
+async fn write_waiting(
+    socket: &mut WebSocket,
+    outgoing: &mut mpsc::Receiver<Outgoing>,
+    first: bytes::Bytes,
+) -> bool {
+    let mut ok = socket.feed(WsMessage::Binary(first)).await.is_ok();
+    let mut fed = 1;
+    while ok && fed < WRITE_BATCH {
+        match outgoing.try_recv() {
+            Ok(Outgoing::Frame(more)) => {
+                ok = socket.feed(WsMessage::Binary(more)).await.is_ok();
+                fed += 1;
+            }
+            Ok(Outgoing::Close(code, reason)) => {
+                let frame = CloseFrame { code, reason: Utf8Bytes::from(reason) };
+                let _ = socket.feed(WsMessage::Close(Some(frame))).await;
+                let _ = socket.flush().await;
+                return false;
+            }
+            Err(_) => break,
+        }
+    }
+    ok && socket.flush().await.is_ok()
+}
+
+/// Closes the connection with a code and a reason the client can read.
+async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
+    let frame = CloseFrame { code, reason: Utf8Bytes::from(reason) };
+    let _ = socket.send(WsMessage::Close(Some(frame))).await;
 }
 
 /// What a connection may send: a token bucket refilled at the allowed rate, holding three
