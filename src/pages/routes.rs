@@ -600,10 +600,10 @@ pub async fn websocket(
     Ok(upgrade
         .max_message_size(max)
         .max_frame_size(max)
-        // Edits are small: a 4 KiB read buffer (it grows for a larger frame) instead of the
+        // Edits are small: a 512-byte read buffer (it grows for a larger frame) instead of the
         // default 128 KiB, allocated per connection, took 10 000 connections from 1.5 GiB to
         // a fraction of it (benches/compare.sh, workload c).
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(512)
         .on_upgrade(move |socket| async move {
             collab::ws::serve(socket, hub, page.id.doc(), peer).await;
             drop(admitted);
