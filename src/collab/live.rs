@@ -68,32 +68,14 @@ pub enum Command {
     Leave {
         conn: ConnId,
     },
-    /// Make the body read `markdown` (as a diff), on behalf of `author`.
-    /// With `base` (the text the writer started from), only the writer's changes are applied.
-    SetText {
-        markdown: String,
-        base: Option<String>,
-        author: Option<i64>,
-        done: oneshot::Sender<anyhow::Result<()>>,
-    },
-    /// Apply an update made elsewhere (an edit form's changes), on behalf of `author`.
-    Apply {
-        data: Vec<u8>,
-        author: Option<i64>,
-        done: oneshot::Sender<anyhow::Result<()>>,
-    },
+    /// A change of the text or the fields, answered once stored (or refused).
+    Edit(Input<Reply>),
     Read {
         reply: oneshot::Sender<Content>,
     },
     /// The content and the people who changed it since the last revision (then forgotten).
     TakeRevision {
         reply: oneshot::Sender<(Content, Vec<i64>)>,
-    },
-    /// Set these form values in the `fields` map (`null` removes one), on behalf of `author`.
-    SetFields {
-        values: serde_json::Map<String, serde_json::Value>,
-        author: Option<i64>,
-        done: oneshot::Sender<anyhow::Result<()>>,
     },
     /// Who may do what changed: close every connection, so clients reconnect and are checked again.
     Kick,
@@ -110,7 +92,7 @@ pub enum Command {
 }
 
 /// How a caller waiting for its edit is answered.
-type Reply = oneshot::Sender<anyhow::Result<()>>;
+pub type Reply = oneshot::Sender<anyhow::Result<()>>;
 
 /// Where a connection's frames go.
 struct Outbox {
@@ -239,13 +221,7 @@ impl LiveDoc {
                 self.outboxes.remove(&conn);
                 Input::Leave { conn }
             }
-            Command::SetText { markdown, base, author, done } => {
-                Input::SetText { markdown, base, author, reply: done }
-            }
-            Command::Apply { data, author, done } => Input::Apply { data, author, reply: done },
-            Command::SetFields { values, author, done } => {
-                Input::SetFields { values, author, reply: done }
-            }
+            Command::Edit(edit) => edit,
             Command::Read { reply } => {
                 self.flush().await;
                 let _ = reply.send(self.state.content());

@@ -248,7 +248,11 @@ impl Hub {
         base: Option<String>,
         author: Option<i64>,
     ) -> Result<(), EditError> {
-        Ok(self.ask(doc, |done| Command::SetText { markdown, base, author, done }).await??)
+        Ok(self
+            .ask(doc, |done| {
+                Command::Edit(doc::Input::SetText { markdown, base, author, reply: done })
+            })
+            .await??)
     }
 
     /// Makes the body read `markdown` starting from an earlier state of the document (`base`,
@@ -276,7 +280,9 @@ impl Hub {
             text::set_text(&mut txn, &body, markdown);
             txn.encode_update_v1()
         };
-        Ok(self.ask(doc, |done| Command::Apply { data, author, done }).await??)
+        Ok(self
+            .ask(doc, |done| Command::Edit(doc::Input::Apply { data, author, reply: done }))
+            .await??)
     }
 
     /// The content now, with the people who changed it since the last revision (who are then
@@ -308,7 +314,9 @@ impl Hub {
         values: serde_json::Map<String, serde_json::Value>,
         author: Option<i64>,
     ) -> Result<(), EditError> {
-        Ok(self.ask(doc, |done| Command::SetFields { values, author, done }).await??)
+        Ok(self
+            .ask(doc, |done| Command::Edit(doc::Input::SetFields { values, author, reply: done }))
+            .await??)
     }
 
     /// Closes the connections to these documents if they are live, in every process, so that
