@@ -385,6 +385,32 @@ pub async fn stored_content(db: &Db, doc: DocId) -> anyhow::Result<Content> {
     Ok(doc::content_of(&ydoc))
 }
 
+/// What the relay hands a live document.
+pub(crate) enum Heard {
+    /// What another process said about it.
+    Note(relay::Note),
+    /// Updates may have been stored without this process hearing of them (it just started
+    /// listening, or the link was down): read what was stored since.
+    MissedSome,
+}
+
+/// The one way what the other processes say reaches a document: only if it is live here
+/// (nothing is loaded for it). A document too busy to take it reads what it missed from the
+/// database instead.
+pub(crate) fn hear(hub: &HubInner, doc: DocId, heard: Heard) {
+    let sender = hub.docs.lock().unwrap_or_else(|p| p.into_inner()).get(&doc).cloned();
+    let Some(sender) = sender else { return };
+    let command = match heard {
+        Heard::Note(note) => Command::Remote(note),
+        Heard::MissedSome => Command::CatchUp,
+    };
+    if let Err(mpsc::error::TrySendError::Full(_)) = sender.try_send(command) {
+        tokio::spawn(async move {
+            let _ = sender.send(Command::CatchUp).await;
+        });
+    }
+}
+
 /// The inbox of the document's task, starting the task when it is not live (or just left).
 pub(crate) fn sender_for(hub: &Arc<HubInner>, doc: DocId) -> mpsc::Sender<Command> {
     let mut docs = hub.docs.lock().unwrap_or_else(|p| p.into_inner());

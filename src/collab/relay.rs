@@ -19,7 +19,7 @@ use std::{
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
-use super::{live::Command, store::DocId, HubInner};
+use super::{hear, store::DocId, Heard, HubInner};
 
 /// How often live documents read the database while Redis is away, and how often the relay
 /// tries to reconnect.
@@ -296,7 +296,7 @@ async fn subscribe_loop(
                         }
                         // Whatever was stored between loading and subscribing is read now, and
                         // the others say who is there.
-                        send_if_live(&hub, doc, Command::CatchUp);
+                        hear(&hub, doc, Heard::MissedSome);
                         relay.publish(doc, &Note::QueryAwareness);
                     }
                     Some(Control::Unwatch(doc)) => {
@@ -321,19 +321,7 @@ fn live_docs(hub: &Arc<HubInner>) -> Vec<DocId> {
 
 fn catch_up_all(hub: &Arc<HubInner>) {
     for doc in live_docs(hub) {
-        send_if_live(hub, doc, Command::CatchUp);
-    }
-}
-
-/// Hands a command to a document only if it is live here (nothing is loaded for it).
-fn send_if_live(hub: &Arc<HubInner>, doc: DocId, cmd: Command) {
-    let sender = hub.docs.lock().unwrap_or_else(|p| p.into_inner()).get(&doc).cloned();
-    let Some(sender) = sender else { return };
-    if let Err(mpsc::error::TrySendError::Full(_)) = sender.try_send(cmd) {
-        // The document is busy: it will read what it missed from the database instead.
-        tokio::spawn(async move {
-            let _ = sender.send(Command::CatchUp).await;
-        });
+        hear(hub, doc, Heard::MissedSome);
     }
 }
 
@@ -349,7 +337,7 @@ fn dispatch(relay: &Relay, hub: &Arc<HubInner>, channel: &str, payload: &[u8]) {
             }
             Some((_, SiteNote::KickAll)) => {
                 for doc in live_docs(hub) {
-                    send_if_live(hub, doc, Command::Kick);
+                    hear(hub, doc, Heard::Note(Note::Kick));
                 }
             }
             Some((_, SiteNote::Commented { page, comment })) => {
@@ -364,7 +352,7 @@ fn dispatch(relay: &Relay, hub: &Arc<HubInner>, channel: &str, payload: &[u8]) {
     };
     match decode_note(payload) {
         Some((origin, _)) if origin == relay.origin => {}
-        Some((_, note)) => send_if_live(hub, doc, Command::Remote(note)),
+        Some((_, note)) => hear(hub, doc, Heard::Note(note)),
         None => tracing::warn!(doc = doc.0, "an unreadable message on a document's channel"),
     }
 }
