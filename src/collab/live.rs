@@ -513,10 +513,15 @@ impl LiveDoc {
     /// what is stored up to `last_seq`), written by another task. One at a time; an older one
     /// finishing late is ignored by the store (it keeps the newest snapshot).
     fn compact_later(&mut self) {
-        let Some((state, seq)) = self.state.state_to_compact() else { return };
+        // One at a time: the state is not encoded while another is being written (the page is
+        // told when it is done).
         if self.compacting.swap(true, Ordering::SeqCst) {
             return;
         }
+        let Some((state, seq)) = self.state.state_to_compact() else {
+            self.compacting.store(false, Ordering::SeqCst);
+            return;
+        };
         let (hub, id, keep) = (self.hub.clone(), self.id, self.log_tail());
         let (busy, written) = (self.compacting.clone(), self.compacted_to.clone());
         self.hub.tracker.spawn(async move {
