@@ -910,7 +910,7 @@ pub fn initial_content(
 }
 
 /// Applies what storage holds, in order.
-fn apply_stored(doc: &yrs::Doc, stored: &store::Stored) {
+pub(crate) fn apply_stored(doc: &yrs::Doc, stored: &store::Stored) {
     let mut txn = doc.transact_mut();
     for data in stored.snapshot.iter().chain(stored.updates.iter().map(|u| &u.data)) {
         let applied = Update::decode_v1(data)

@@ -371,17 +371,7 @@ impl Hub {
 pub async fn stored_content(db: &Db, doc: DocId) -> anyhow::Result<Content> {
     let stored = store::load(db, doc).await?;
     let ydoc = doc::new_doc();
-    {
-        use yrs::{updates::decoder::Decode, Transact};
-        let mut txn = ydoc.transact_mut();
-        for data in stored.snapshot.iter().chain(stored.updates.iter().map(|u| &u.data)) {
-            if let Ok(update) = yrs::Update::decode_v1(data) {
-                if let Err(err) = txn.apply_update(update) {
-                    tracing::error!(doc = doc.0, error = ?err, "a stored update does not apply");
-                }
-            }
-        }
-    }
+    doc::apply_stored(&ydoc, &stored);
     Ok(doc::content_of(&ydoc))
 }
 
