@@ -2,7 +2,8 @@
 //! between requests on a kept-alive connection), one address may hold only so many connections,
 //! and on shutdown the requests under way finish. (`axum::serve` sets none of these: 1 100
 //! connections that sent nothing stayed open and made every request fail with "too many open
-//! files".)
+//! files".) HTTP/1.1 on plain TCP, what browsers and reverse proxies speak to an application:
+//! a websocket then owns its TCP stream (`collab::socket`).
 use std::{
     collections::HashMap,
     future::Future,
@@ -13,11 +14,9 @@ use std::{
 
 use axum::{extract::ConnectInfo, Router};
 use hyper::{body::Incoming, service::service_fn, Request};
-use hyper_util::{
-    rt::{TokioExecutor, TokioIo, TokioTimer},
-    server::{conn::auto::Builder, graceful::GracefulShutdown},
-};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
+use tokio_util::task::TaskTracker;
 
 /// How long requests under way may take to finish once the server is asked to stop.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -85,11 +84,11 @@ pub async fn serve(
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let mut builder = Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
-    builder.http2().timer(TokioTimer::new()).keep_alive_interval(Some(Duration::from_secs(30)));
-    let builder = Arc::new(builder);
-    let graceful = GracefulShutdown::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
+    // Told to stop: each connection finishes the request under way, then closes.
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let connections = TaskTracker::new();
     let counts = ConnectionCounts::default();
     tokio::pin!(shutdown);
     loop {
@@ -121,17 +120,27 @@ pub async fn serve(
             request.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
             tower::ServiceExt::oneshot(router.clone(), request)
         });
-        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection.into_owned());
-        tokio::spawn(async move {
+        let connection = builder.serve_connection(TokioIo::new(stream), service).with_upgrades();
+        let mut stopping = stopping.clone();
+        connections.spawn(async move {
             let _counted = counted;
-            if let Err(err) = connection.await {
+            tokio::pin!(connection);
+            let ended = tokio::select! {
+                ended = connection.as_mut() => ended,
+                _ = stopping.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(err) = ended {
                 tracing::debug!(error = %err, "connection ended with an error");
             }
         });
     }
     drop(listener);
-    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
+    let _ = stop.send(true);
+    connections.close();
+    if tokio::time::timeout(SHUTDOWN_GRACE, connections.wait()).await.is_err() {
         tracing::warn!("some requests were still under way after {SHUTDOWN_GRACE:?}");
     }
     Ok(())

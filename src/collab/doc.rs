@@ -620,6 +620,11 @@ impl<R> DocState<R> {
         }
     }
 
+    /// Whether updates wait to be stored.
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
     /// The updates waiting to be stored, taken out to be stored.
     pub fn take_batch(&mut self) -> Option<Batch<R>> {
         (!self.pending.is_empty()).then(|| Batch { updates: std::mem::take(&mut self.pending) })

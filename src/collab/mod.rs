@@ -9,6 +9,7 @@ pub mod presence;
 pub mod protocol;
 pub mod relay;
 pub mod shape;
+pub mod socket;
 pub mod store;
 pub mod text;
 pub mod ws;
@@ -27,7 +28,7 @@ use std::{
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-pub use live::{Command, ConnId, Content, Outgoing};
+pub use live::{Command, ConnId, Content};
 pub use relay::Relay;
 pub use store::DocId;
 
@@ -48,6 +49,10 @@ pub struct CollabSettings {
     pub max_frame_bytes: usize,
     /// Frames waiting for a slow client before it is dropped.
     pub outbox_capacity: usize,
+    /// How long, at most, a busy page holds its updates to send them together (one frame per
+    /// connection instead of one per update): `live::WINDOW_PER_CONNECTION` per connection,
+    /// up to this. Zero sends each batch as soon as it is stored.
+    pub busy_page_window: Duration,
     /// Messages per second one connection may send (bursts of three seconds' worth allowed);
     /// a faster client is slowed down, and closed if it keeps on for `flood_grace`.
     pub max_messages_per_second: u32,
@@ -70,6 +75,7 @@ impl Default for CollabSettings {
             compact_every: 500,
             max_frame_bytes: 4 * 1024 * 1024,
             outbox_capacity: 1024,
+            busy_page_window: Duration::from_millis(4),
             max_messages_per_second: 100,
             flood_grace: Duration::from_secs(5),
             max_connections_per_address: 100,

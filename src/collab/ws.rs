@@ -2,17 +2,18 @@
 //! before this runs (at the upgrade).
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
-use futures_util::SinkExt;
-use tokio::sync::mpsc;
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::{protocol::CloseFrame, Message as WsMessage};
 
 use super::{
     live::{CLOSE_ERROR, CLOSE_INVALID, CLOSE_POLICY},
-    protocol, Command, DocId, Hub, Outgoing,
+    protocol,
+    socket::{Order, Progress, Socket},
+    Command, DocId, Hub,
 };
 
-/// Frames written with one flush, at most.
-const WRITE_BATCH: usize = 64;
+/// How long a closing connection may take to write what waits for it (its close frame).
+const CLOSE_WAIT: Duration = Duration::from_secs(30);
 
 /// The close code of a connection dropped for falling behind ("try again later").
 pub const CLOSE_SLOW: u16 = 1013;
@@ -33,23 +34,19 @@ pub struct Peer {
     pub anonymous_name: String,
 }
 
-/// One task per connection: it writes what the document sends (everything waiting, with one
-/// flush), reads what the client sends (strictly decoded, paced), pings, and closes with a
-/// reason. The document holds the only sender of its outbox: when it lets the connection go,
-/// the outbox ends and so does the connection.
-pub async fn serve(mut socket: WebSocket, hub: Hub, doc: DocId, peer: Peer) {
+/// One task per connection: it reads what the client sends (strictly decoded, paced), writes
+/// what the document could not write into the socket at once, pings, and closes with a reason
+/// when the document asks. The document writes its frames into the socket itself
+/// (`socket::Writer`); when it lets the connection go, it says so with an order.
+pub async fn serve(mut socket: Socket, hub: Hub, doc: DocId, peer: Peer) {
     let conn = hub.new_conn_id();
-    let (outbox, mut outgoing) = mpsc::channel::<Outgoing>(hub.settings().outbox_capacity);
-    // Cancelled by the document when this connection cannot keep up.
-    let dropped = tokio_util::sync::CancellationToken::new();
     let who = match (peer.author, &peer.name) {
         (Some(id), Some(name)) => super::presence::Identity::person(id, name),
         _ => super::presence::Identity::anonymous(conn, &peer.anonymous_name),
     };
     let join = Command::Join {
         conn,
-        outbox,
-        dropped: dropped.clone(),
+        writer: socket.queue.writer(),
         can_write: peer.can_write,
         author: peer.author,
         who,
@@ -67,31 +64,42 @@ pub async fn serve(mut socket: WebSocket, hub: Hub, doc: DocId, peer: Peer) {
     ping.tick().await;
     let silence = tokio::time::sleep(SILENCE_LIMIT);
     tokio::pin!(silence);
+    // Frames wait for the stream to take them.
+    let mut blocked = false;
     loop {
         // Not biased: reading what the client sends and writing what waits for it take turns
         // (one must not starve the other under a burst).
         tokio::select! {
-            // Dropped for being too slow: closed at once, with the reason.
-            _ = dropped.cancelled() => {
-                close(&mut socket, CLOSE_SLOW, "too slow to keep up; reconnect").await;
-                break;
-            }
-            next = outgoing.recv() => match next {
-                Some(Outgoing::Frame(bytes)) => {
-                    if !write_waiting(&mut socket, &mut outgoing, bytes).await {
+            () = socket.queue.woken() => {
+                match socket.queue.order() {
+                    // Dropped for being too slow: what waits is dropped, closed at once.
+                    Some(Order::TooSlow) => {
+                        socket.queue.drop_waiting();
+                        close(&mut socket, CLOSE_SLOW, "too slow to keep up; reconnect").await;
                         break;
                     }
+                    Some(Order::Close(code, reason)) => {
+                        close(&mut socket, code, &reason).await;
+                        break;
+                    }
+                    None => match socket.queue.write_waiting() {
+                        Progress::Done => blocked = false,
+                        Progress::Waiting => blocked = true,
+                        Progress::Ended => break,
+                    },
                 }
-                Some(Outgoing::Close(code, reason)) => {
-                    close(&mut socket, code, &reason).await;
+            }
+            writable = socket.queue.writable(), if blocked => {
+                if writable.is_err() {
                     break;
                 }
-                None => {
-                    let _ = socket.send(WsMessage::Close(None)).await;
-                    break;
+                match socket.queue.write_waiting() {
+                    Progress::Done => blocked = false,
+                    Progress::Waiting => {}
+                    Progress::Ended => break,
                 }
-            },
-            next = socket.recv() => {
+            }
+            next = socket.ws.next() => {
                 silence.as_mut().reset(tokio::time::Instant::now() + SILENCE_LIMIT);
                 let message = match next {
                     Some(Ok(message)) => message,
@@ -131,54 +139,34 @@ pub async fn serve(mut socket: WebSocket, hub: Hub, doc: DocId, peer: Peer) {
                         close(&mut socket, 1003, "binary frames only").await;
                         break;
                     }
-                    WsMessage::Close(_) => break,
-                    WsMessage::Ping(_) | WsMessage::Pong(_) => {}
+                    WsMessage::Close(_) => {
+                        // Answered by tungstenite; written before the socket goes.
+                        socket.queue.finish(CLOSE_WAIT).await;
+                        break;
+                    }
+                    _ => {}
                 }
             }
             // Silent too long, not even a pong: gone.
             _ = &mut silence => break,
             _ = ping.tick() => {
-                if socket.send(WsMessage::Ping(Default::default())).await.is_err() {
+                if socket.ws.send(WsMessage::Ping(Default::default())).await.is_err() {
                     break;
                 }
             }
         }
     }
+    drop(socket);
     // A page that cannot be reached has no one to tell.
     let _ = hub.send(doc, Command::Leave { conn }).await;
 }
 
-/// Writes `first` and everything else waiting (up to `WRITE_BATCH` frames) with one flush;
-/// a close waiting among them is written last. False when the connection is over.
-async fn write_waiting(
-    socket: &mut WebSocket,
-    outgoing: &mut mpsc::Receiver<Outgoing>,
-    first: bytes::Bytes,
-) -> bool {
-    let mut ok = socket.feed(WsMessage::Binary(first)).await.is_ok();
-    let mut fed = 1;
-    while ok && fed < WRITE_BATCH {
-        match outgoing.try_recv() {
-            Ok(Outgoing::Frame(more)) => {
-                ok = socket.feed(WsMessage::Binary(more)).await.is_ok();
-                fed += 1;
-            }
-            Ok(Outgoing::Close(code, reason)) => {
-                let frame = CloseFrame { code, reason: Utf8Bytes::from(reason) };
-                let _ = socket.feed(WsMessage::Close(Some(frame))).await;
-                let _ = socket.flush().await;
-                return false;
-            }
-            Err(_) => break,
-        }
-    }
-    ok && socket.flush().await.is_ok()
-}
-
-/// Closes the connection with a code and a reason the client can read.
-async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
-    let frame = CloseFrame { code, reason: Utf8Bytes::from(reason) };
-    let _ = socket.send(WsMessage::Close(Some(frame))).await;
+/// Closes the connection with a code and a reason the client can read, written after what
+/// waits before it (for a while: a client that reads nothing does not hold the task).
+async fn close(socket: &mut Socket, code: u16, reason: &str) {
+    let frame = CloseFrame { code: code.into(), reason: reason.into() };
+    let _ = socket.ws.send(WsMessage::Close(Some(frame))).await;
+    socket.queue.finish(CLOSE_WAIT).await;
 }
 
 /// What a connection may send: a token bucket refilled at the allowed rate, holding three
@@ -229,10 +217,9 @@ impl Budget {
 
 /// Why reading from the socket failed, in the words the close frame carries: a frame over
 /// `max_frame_bytes` is "frame too large", anything else a connection error.
-fn close_reason(err: axum::Error) -> &'static str {
-    use tokio_tungstenite::tungstenite::Error;
-    match err.into_inner().downcast::<Error>().map(|e| *e) {
-        Ok(Error::Capacity(_)) => "frame too large",
+fn close_reason(err: tokio_tungstenite::tungstenite::Error) -> &'static str {
+    match err {
+        tokio_tungstenite::tungstenite::Error::Capacity(_) => "frame too large",
         _ => "connection error",
     }
 }

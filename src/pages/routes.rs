@@ -4,12 +4,13 @@ use crate::query::Query;
 use std::{collections::HashMap, sync::Arc};
 
 use axum::{
-    extract::{ws::WebSocketUpgrade, Path, State},
+    extract::{Path, State},
     http::StatusCode,
     response::{Html, IntoResponse, Redirect, Response},
 };
 use base64::Engine;
 use serde::Deserialize;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tower_sessions::Session;
 
 use super::{
@@ -569,7 +570,7 @@ pub async fn websocket(
     crate::client_addr::ClientAddr(client): crate::client_addr::ClientAddr,
     lang: crate::i18n::Lang,
     headers: axum::http::HeaderMap,
-    upgrade: WebSocketUpgrade,
+    upgrade: collab::socket::Upgrade,
 ) -> AppResult<Response> {
     let settings = &state.settings;
     if !crate::accounts::csrf::websocket_origin_allowed(
@@ -597,15 +598,17 @@ pub async fn websocket(
     };
     let hub = state.hub.clone();
     let max = hub.settings().max_frame_bytes;
-    Ok(upgrade
-        .max_message_size(max)
-        .max_frame_size(max)
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(max))
+        .max_frame_size(Some(max))
         // Edits are small: a 512-byte read buffer (it grows for a larger frame) instead of the
         // default 128 KiB, allocated per connection, took 10 000 connections from 1.5 GiB to
         // a fraction of it (benches/compare.sh, workload c).
         .read_buffer_size(512)
-        .on_upgrade(move |socket| async move {
-            collab::ws::serve(socket, hub, page.id.doc(), peer).await;
-            drop(admitted);
-        }))
+        // What tungstenite writes itself (pongs, pings, close frames) goes out at once.
+        .write_buffer_size(0);
+    Ok(upgrade.accept(config, move |socket| async move {
+        collab::ws::serve(socket, hub, page.id.doc(), peer).await;
+        drop(admitted);
+    }))
 }
