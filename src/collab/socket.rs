@@ -126,10 +126,14 @@ impl Upgrade {
                 tracing::error!("a websocket upgraded on something else than a TCP stream");
                 return;
             };
-            let (read, write) = parts.io.into_inner().into_split();
+            let hyper::upgrade::Parts { io, read_buf, .. } = parts;
+            let (read, write) = io.into_inner().into_split();
             let shared = Arc::new(Shared { write, out: Mutex::default(), wake: Notify::new() });
             let io = Io { read, shared: shared.clone() };
-            let early = parts.read_buf.to_vec(); // what the client sent right after its request
+            // What the client sent right after its request, copied: the buffer of the request
+            // (kilobytes) is not kept for the connection's life.
+            let early = read_buf.to_vec();
+            drop(read_buf);
             let ws =
                 WebSocketStream::from_partially_read(io, early, Role::Server, Some(config)).await;
             serve(Socket { ws, queue: Queue(shared) }).await;
