@@ -487,16 +487,20 @@ impl<R> DocState<R> {
     fn remote(&mut self, note: Note, now: Instant, fx: &mut VecDeque<Effect<R>>) {
         match note {
             Note::Updates { first, updates } => {
+                let mut applied = Vec::new();
                 for (seq, (author, data)) in (first..).zip(updates) {
                     if seq <= self.last_seq {
                         continue; // known already
                     }
                     if seq > self.last_seq + 1 {
+                        self.broadcast_stored(&applied, fx);
                         fx.push_back(Effect::CatchUp); // some were lost on the way
                         return;
                     }
-                    self.apply_stored_update(seq, &data, author, now, fx);
+                    self.apply_stored_update(seq, &data, author, now);
+                    applied.push(data);
                 }
+                self.broadcast_stored(&applied, fx);
             }
             Note::Head(seq) => {
                 if seq > self.last_seq {
@@ -554,32 +558,48 @@ impl<R> DocState<R> {
             self.last_seq = self.last_seq.max(stored.base_seq);
             self.quiet_at = Some(now + self.limits.revision_quiet);
         }
+        let mut applied = Vec::new();
         for update in stored.updates {
             if update.seq > self.last_seq {
-                self.apply_stored_update(update.seq, &update.data, update.author, now, fx);
+                self.apply_stored_update(update.seq, &update.data, update.author, now);
+                applied.push(update.data);
             }
         }
+        self.broadcast_stored(&applied, fx);
     }
 
-    /// Applies an update another process stored under `seq` (the next one), and forwards it.
-    fn apply_stored_update(
-        &mut self,
-        seq: i64,
-        data: &[u8],
-        author: Option<i64>,
-        now: Instant,
-        fx: &mut VecDeque<Effect<R>>,
-    ) {
+    /// Applies an update another process stored under `seq` (the next one); the caller forwards
+    /// what it applied (`broadcast_stored`).
+    fn apply_stored_update(&mut self, seq: i64, data: &[u8], author: Option<i64>, now: Instant) {
         if let Err(reason) = self.apply(data) {
             tracing::error!(seq, reason, "a stored update does not apply");
         }
         self.last_seq = seq;
         self.authors.extend(author);
         self.quiet_at = Some(now + self.limits.revision_quiet);
-        fx.push_back(Effect::Broadcast {
-            except: None,
-            frame: protocol::encode_update(data).into(),
-        });
+    }
+
+    /// Updates stored elsewhere (another process, or read back from storage) go out to every
+    /// connection here as one merged update, like a batch stored here.
+    fn broadcast_stored(&self, updates: &[Vec<u8>], fx: &mut VecDeque<Effect<R>>) {
+        let merged = match updates {
+            [] => return,
+            [one] => Ok(one.clone()),
+            many => yrs::merge_updates_v1(many.iter().map(Vec::as_slice)),
+        };
+        match merged {
+            Ok(merged) => fx.push_back(Effect::Broadcast {
+                except: None,
+                frame: protocol::encode_update(&merged).into(),
+            }),
+            Err(err) => {
+                tracing::warn!(error = %err, "stored updates not merged; sent one by one");
+                for data in updates {
+                    let frame = protocol::encode_update(data).into();
+                    fx.push_back(Effect::Broadcast { except: None, frame });
+                }
+            }
+        }
     }
 
     /// Whether the body is longer than a page may be.
@@ -1230,6 +1250,8 @@ mod tests {
         let two = typed(&other, "deux ");
         let three = typed(&other, "trois ");
         let mut fx = Fx::new();
+        let reader = new_doc();
+        reader.transact_mut().apply_update(Update::decode_v1(&one).unwrap()).unwrap();
         let note = Note::Updates { first: 1, updates: vec![(Some(5), one.clone())] };
         let _ = doc.handle(Input::Remote(note), Instant::now(), &mut fx);
         assert_eq!((doc.last_seq(), body(&doc).as_str()), (1, "un "));
@@ -1251,7 +1273,13 @@ mod tests {
         let mut fx = Fx::new();
         let _ = doc.handle(Input::Caught(stored), Instant::now(), &mut fx);
         assert_eq!((doc.last_seq(), body(&doc).as_str()), (3, "trois deux un "));
-        assert_eq!(broadcasts(&fx).len(), 2);
+        // Both go out as one merged update, which a client that had the first one applies.
+        let out = broadcasts(&fx);
+        assert_eq!(out.len(), 1, "one frame for what was caught up with");
+        let Ok(messages) = protocol::decode_frame(&out[0].1) else { panic!("a frame") };
+        let [Message::Update(merged)] = messages.as_slice() else { panic!("{messages:?}") };
+        reader.transact_mut().apply_update(Update::decode_v1(merged).unwrap()).unwrap();
+        assert_eq!(reader.get_or_insert_text("body").get_string(&reader.transact()), body(&doc));
         // A head further than what is known asks storage too.
         let mut fx = Fx::new();
         let _ = doc.handle(Input::Remote(Note::Head(9)), Instant::now(), &mut fx);
