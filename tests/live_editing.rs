@@ -23,6 +23,7 @@ on_each_backend!(
     wiki_links_and_backlinks_follow_the_text,
     an_idle_document_leaves_memory_and_comes_back_whole,
     edits_sent_just_before_closing_are_kept,
+    a_crowded_page_holding_updates_delivers_every_key_in_order,
 );
 
 const SPACE: &str = "chantier-1";
@@ -407,6 +408,38 @@ async fn edits_sent_just_before_closing_are_kept(app: &TestApp) {
     assert_eq!(keys(&stored, 'a'), typed, "every key a typed, in order: {stored}");
     assert_eq!(keys(&a_text, 'a'), typed);
     assert_eq!(keys(&stored, 'b').len(), 150, "{stored}");
+}
+
+/// A page with a hundred people holds updates that come faster than its window (2 ms here) to
+/// send them together: every key still reaches everyone, in order, and is stored — the last
+/// ones too, though no later update comes to push them out.
+async fn a_crowded_page_holding_updates_delivers_every_key_in_order(app: &TestApp) {
+    let server = TestApp::start_configured(&app.database_url, |s| {
+        s.collab.busy_page_window = std::time::Duration::from_secs(1);
+        s.collab.max_connections_per_address = 0;
+    })
+    .await;
+    let cast = cast(&server, Visibility::Members).await;
+    let url = server.ws_url(SPACE, PAGE);
+    let writer = YClient::connect(&url, Some(&cast.editor)).await;
+    let mut readers = Vec::new();
+    for _ in 0..99 {
+        readers.push(YClient::connect(&url, Some(&cast.viewer)).await);
+    }
+    let mut expected = String::new();
+    for i in 0..120 {
+        let key = format!("k{i} ");
+        writer.append(&key);
+        expected.push_str(&key);
+        if i % 3 == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    }
+    for reader in &readers {
+        reader.wait_for("every key, in order", |t| t == expected).await;
+    }
+    assert_eq!(stored_text(&server, &cast.editor, |t| t == expected).await, expected);
+    server.stop().await;
 }
 
 async fn an_idle_document_leaves_memory_and_comes_back_whole(app: &TestApp) {

@@ -170,7 +170,7 @@ impl LiveDoc {
                 self.command(cmd).await;
             }
             // A busy page's updates go out together: one frame per connection for several.
-            if let Some(due) = self.hold_until() {
+            if let Some(due) = self.hold_pending_until() {
                 loop {
                     tokio::select! {
                         cmd = inbox.recv() => match cmd {
@@ -405,18 +405,16 @@ impl LiveDoc {
         }
     }
 
-    /// Stores the waiting updates in one transaction, then lets them be seen.
-    /// Until when updates wait to go out with the next ones: a page whose last batch went
-    /// out less than its window ago holds the new ones until then (the window grows with
-    /// the connections each frame goes to, up to the site's `busy_page_window`). A page
-    /// written to now and then sends each update at once.
-    fn hold_until(&self) -> Option<Instant> {
-        let connections = u32::try_from(self.writers.len()).unwrap_or(u32::MAX);
-        let window = (WINDOW_PER_CONNECTION * connections).min(self.hub.settings.busy_page_window);
-        let due = self.last_flush? + window;
-        (self.state.has_pending() && due > Instant::now()).then_some(due)
+    /// Until when the updates waiting go out with the next ones (see `hold_until`).
+    fn hold_pending_until(&self) -> Option<Instant> {
+        if !self.state.has_pending() {
+            return None;
+        }
+        let cap = self.hub.settings.busy_page_window;
+        hold_until(self.last_flush, Instant::now(), self.writers.len(), cap)
     }
 
+    /// Stores the waiting updates in one transaction, then lets them be seen.
     async fn flush(&mut self) {
         let Some(batch) = self.state.take_batch() else { return };
         self.last_flush = Some(Instant::now());
@@ -609,6 +607,22 @@ impl LiveDoc {
     }
 }
 
+/// Until when a page holds new updates to send them with the next ones: a page whose last
+/// batch went out less than its window ago holds them until then. The window grows with the
+/// connections each frame goes to (`WINDOW_PER_CONNECTION` each), up to `cap`; a page written
+/// to now and then sends each update at once.
+fn hold_until(
+    last_flush: Option<Instant>,
+    now: Instant,
+    connections: usize,
+    cap: Duration,
+) -> Option<Instant> {
+    let connections = u32::try_from(connections).unwrap_or(u32::MAX);
+    let window = WINDOW_PER_CONNECTION.saturating_mul(connections).min(cap);
+    let due = last_flush? + window;
+    (due > now).then_some(due)
+}
+
 /// The state machine's bounds, from the site's settings.
 fn limits(hub: &HubInner) -> Limits {
     let settings = &hub.settings;
@@ -624,4 +638,29 @@ fn limits(hub: &HubInner) -> Limits {
 
 fn far_future() -> Instant {
     Instant::now() + Duration::from_secs(86_400)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_page_holds_updates_for_a_window_that_grows_with_its_connections() {
+        let cap = Duration::from_millis(4);
+        let now = Instant::now();
+        let ms = Duration::from_millis;
+        // Nothing sent yet, or the last batch long ago: at once.
+        assert_eq!(hold_until(None, now, 200, cap), None);
+        assert_eq!(hold_until(Some(now - ms(5)), now, 200, cap), None);
+        // 200 connections: 4 ms after the last batch (20 µs each, the cap).
+        assert_eq!(hold_until(Some(now - ms(1)), now, 200, cap), Some(now + ms(3)));
+        // 10 connections: 0.2 ms.
+        let last = now - Duration::from_micros(100);
+        assert_eq!(hold_until(Some(last), now, 10, cap), Some(last + Duration::from_micros(200)));
+        assert_eq!(hold_until(Some(now - ms(1)), now, 10, cap), None);
+        // A thousand connections stay under the cap; a cap of zero never holds.
+        assert_eq!(hold_until(Some(now), now, 1000, cap), Some(now + cap));
+        assert_eq!(hold_until(Some(now), now, 1000, Duration::ZERO), None);
+        assert_eq!(hold_until(Some(now), now, usize::MAX, cap), Some(now + cap));
+    }
 }
