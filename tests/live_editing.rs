@@ -24,6 +24,7 @@ on_each_backend!(
     an_idle_document_leaves_memory_and_comes_back_whole,
     edits_sent_just_before_closing_are_kept,
     a_crowded_page_holding_updates_delivers_every_key_in_order,
+    pages_written_together_each_get_their_own_answer,
 );
 
 const SPACE: &str = "chantier-1";
@@ -552,4 +553,60 @@ async fn a_late_compaction_never_replaces_a_newer_snapshot(app: &TestApp) {
         common::stored_text(&app.db, page.id.0).await,
         (1..=10).map(|i| format!("mot{i} ")).collect::<String>()
     );
+}
+
+/// The batches of several pages go to the database together; each page gets the answer it
+/// would have got alone: stored, or taken (another process wrote that number first) — one
+/// page's collision refuses nothing of the others'.
+async fn pages_written_together_each_get_their_own_answer(app: &TestApp) {
+    use ruche::collab::store::{self, Appended, Committer, NewUpdate};
+    use yrs::{Text, Transact};
+    let space = app.create_space("chantier-4", "Chantier 4", Visibility::Public).await;
+    let mut pages = Vec::new();
+    for n in 0..12 {
+        let title = format!("Page {n}");
+        let page = ruche::pages::content::create_with_text(&app.db, &space, &title, "", None)
+            .await
+            .unwrap();
+        pages.push(page.id.doc());
+    }
+    // Number 1 of the last page is already taken.
+    let update = |text: &str| {
+        let doc = ruche::collab::doc::new_doc();
+        let body = doc.get_or_insert_text("body");
+        let mut txn = doc.transact_mut();
+        body.push(&mut txn, text);
+        txn.encode_update_v1()
+    };
+    let first = update("ailleurs ");
+    let taken = NewUpdate { seq: 1, data: &first, author: None };
+    assert_eq!(store::append(&app.db, pages[11], &[taken]).await.unwrap(), Appended::Stored);
+    // Everyone writes at once, many times over, the last page with its colliding number first:
+    // groups form, some with the collision in them.
+    let committer = Committer::start(app.db.clone(), std::time::Duration::from_millis(1));
+    let writes = pages.iter().enumerate().map(|(n, &doc)| {
+        let committer = committer.clone();
+        async move {
+            let mut answers = Vec::new();
+            for seq in 1..=20 {
+                let data = update(&format!("p{n}.{seq} "));
+                let row = NewUpdate { seq, data: &data, author: None };
+                answers.push(committer.append(doc, &[row]).await.unwrap());
+            }
+            answers
+        }
+    });
+    let answers = futures_util::future::join_all(writes).await;
+    for (n, answers) in answers.iter().enumerate().take(11) {
+        assert!(answers.iter().all(|a| *a == Appended::Stored), "page {n}: {answers:?}");
+    }
+    assert_eq!(answers[11][0], Appended::Taken, "its number 1 was someone else's");
+    assert!(answers[11][1..].iter().all(|a| *a == Appended::Stored));
+    for (n, &doc) in pages.iter().enumerate() {
+        let stored = store::load(&app.db, doc).await.unwrap();
+        let seqs: Vec<i64> = stored.updates.iter().map(|u| u.seq).collect();
+        assert_eq!(seqs, (1..=20).collect::<Vec<_>>(), "page {n}");
+    }
+    let last = store::load(&app.db, pages[11]).await.unwrap();
+    assert_eq!(last.updates[0].data, first, "the number taken first kept its update");
 }

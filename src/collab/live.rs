@@ -466,7 +466,7 @@ impl LiveDoc {
                 .zip(first..)
                 .map(|((data, author), seq)| NewUpdate { seq, data, author: *author })
                 .collect();
-            match store::append(&self.hub.db, self.id, &rows).await? {
+            match self.hub.committer.append(self.id, &rows).await? {
                 Appended::Stored => return Ok(first),
                 // Another process stored first: take its updates, then ours follow them.
                 Appended::Taken => {

@@ -51,7 +51,8 @@ pub struct CollabSettings {
     pub outbox_capacity: usize,
     /// How long, at most, a busy page holds its updates to send them together (one frame per
     /// connection instead of one per update): `live::WINDOW_PER_CONNECTION` per connection,
-    /// up to this. Zero sends each batch as soon as it is stored.
+    /// up to this. Zero sends each batch as soon as it is stored, and writes each page's
+    /// batch without waiting for other pages' (see `store::Committer`).
     pub busy_page_window: Duration,
     /// Messages per second one connection may send (bursts of three seconds' worth allowed);
     /// a faster client is slowed down, and closed if it keeps on for `flood_grace`.
@@ -141,6 +142,8 @@ pub struct Hooks {
 
 pub struct HubInner {
     pub(crate) db: Db,
+    /// Writes the pages' batches of updates, several pages' with one statement.
+    pub(crate) committer: store::Committer,
     pub(crate) settings: CollabSettings,
     pub(crate) docs: Mutex<HashMap<DocId, mpsc::Sender<Command>>>,
     pub(crate) cancel: CancellationToken,
@@ -178,10 +181,18 @@ pub struct Hub(Arc<HubInner>);
 /// How many commands may wait for a document's task.
 const INBOX_CAPACITY: usize = 4096;
 
+/// How long the writer of updates waits for more pages' batches while it is busy (never more
+/// than the site's `busy_page_window`: 0 turns both off).
+const GROUP_LINGER: Duration = Duration::from_millis(1);
+
 impl Hub {
     /// The hub of one process; with a relay, documents stay in step with the other processes.
     pub fn new(db: Db, settings: CollabSettings, hooks: Hooks, relay: Option<Arc<Relay>>) -> Self {
         let inner = Arc::new(HubInner {
+            committer: store::Committer::start(
+                db.clone(),
+                settings.busy_page_window.min(GROUP_LINGER),
+            ),
             db,
             settings,
             docs: Mutex::new(HashMap::new()),

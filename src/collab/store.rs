@@ -91,17 +91,29 @@ pub enum Appended {
 /// none (an explicit transaction around it cost two more round trips to the database per
 /// batch; with SQLite each one a hand-over to its thread).
 pub async fn append(db: &Db, doc: DocId, updates: &[NewUpdate<'_>]) -> anyhow::Result<Appended> {
-    if updates.is_empty() {
+    insert(db, rows(doc, updates)).await
+}
+
+/// The rows of a batch, as written.
+fn rows(doc: DocId, updates: &[NewUpdate<'_>]) -> Vec<doc_update::ActiveModel> {
+    let now = Utc::now();
+    updates
+        .iter()
+        .map(|u| doc_update::ActiveModel {
+            doc_id: Set(doc.0),
+            seq: Set(u.seq),
+            data: Set(u.data.to_vec()),
+            author_id: Set(u.author),
+            created_at: Set(now),
+        })
+        .collect()
+}
+
+/// Writes rows with one statement: all of them or none.
+async fn insert(db: &Db, rows: Vec<doc_update::ActiveModel>) -> anyhow::Result<Appended> {
+    if rows.is_empty() {
         return Ok(Appended::Stored);
     }
-    let now = Utc::now();
-    let rows = updates.iter().map(|u| doc_update::ActiveModel {
-        doc_id: Set(doc.0),
-        seq: Set(u.seq),
-        data: Set(u.data.to_vec()),
-        author_id: Set(u.author),
-        created_at: Set(now),
-    });
     match doc_update::Entity::insert_many(rows).exec_without_returning(db).await {
         Ok(_) => Ok(Appended::Stored),
         Err(err)
@@ -110,6 +122,90 @@ pub async fn append(db: &Db, doc: DocId, updates: &[NewUpdate<'_>]) -> anyhow::R
             Ok(Appended::Taken)
         }
         Err(err) => Err(anyhow::Error::from(err).context("storing document updates")),
+    }
+}
+
+/// Rows written with one statement at most, when the batches of several pages go together
+/// (a single batch may exceed it: it is never split). SQLite takes 32 766 values a statement,
+/// PostgreSQL 65 535; a row is five.
+const MAX_GROUP_ROWS: usize = 1024;
+
+/// Writes the batches of every page of this process together: the batches that wait while
+/// one statement runs go in the next one (one write, one commit and one hand-over to the
+/// database for many pages instead of one each). While busy — the last statement began
+/// less than `linger` ago — it waits `linger` for more batches before the next one
+/// (workload (b) of `benches/compare.sh`, 2 000 batches a second: CPU 6.8 → 5.4 s, p99
+/// 3.1 → 6.2 ms, with 1 ms). Each caller gets the answer `append` would
+/// have given it: when a group is refused (one of its batches collided with another
+/// process, say), each of its batches is written again on its own.
+#[derive(Clone)]
+pub struct Committer {
+    jobs: tokio::sync::mpsc::Sender<Job>,
+}
+
+struct Job {
+    rows: Vec<doc_update::ActiveModel>,
+    reply: tokio::sync::oneshot::Sender<anyhow::Result<Appended>>,
+}
+
+impl Committer {
+    /// Starts the writer (on the current runtime); it stops when the last handle goes.
+    pub fn start(db: Db, linger: std::time::Duration) -> Self {
+        let (jobs, waiting) = tokio::sync::mpsc::channel(1024);
+        tokio::spawn(write_groups(db, waiting, linger));
+        Self { jobs }
+    }
+
+    /// Writes a batch of a document, with the batches of other documents waiting meanwhile.
+    pub async fn append(&self, doc: DocId, updates: &[NewUpdate<'_>]) -> anyhow::Result<Appended> {
+        if updates.is_empty() {
+            return Ok(Appended::Stored);
+        }
+        let stopped = || anyhow::anyhow!("the writer of document updates has stopped");
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = Job { rows: rows(doc, updates), reply };
+        self.jobs.send(job).await.map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+async fn write_groups(
+    db: Db,
+    mut waiting: tokio::sync::mpsc::Receiver<Job>,
+    linger: std::time::Duration,
+) {
+    let mut last_write: Option<std::time::Instant> = None;
+    while let Some(first) = waiting.recv().await {
+        // Busy: batches come one after the other; waiting a little gathers more of them.
+        if last_write.is_some_and(|at| at.elapsed() < linger) {
+            tokio::time::sleep(linger).await;
+        }
+        let mut count = first.rows.len();
+        let mut group = vec![first];
+        while count < MAX_GROUP_ROWS {
+            let Ok(job) = waiting.try_recv() else { break };
+            count += job.rows.len();
+            group.push(job);
+        }
+        last_write = Some(std::time::Instant::now());
+        if group.len() == 1 {
+            for job in group {
+                let _ = job.reply.send(insert(&db, job.rows).await);
+            }
+            continue;
+        }
+        let all: Vec<doc_update::ActiveModel> =
+            group.iter().flat_map(|job| job.rows.iter().cloned()).collect();
+        if let Ok(Appended::Stored) = insert(&db, all).await {
+            for job in group {
+                let _ = job.reply.send(Ok(Appended::Stored));
+            }
+            continue;
+        }
+        // Refused as a whole: each batch on its own, for its own answer.
+        for job in group {
+            let _ = job.reply.send(insert(&db, job.rows).await);
+        }
     }
 }
 
