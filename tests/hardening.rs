@@ -198,7 +198,7 @@ fn presence_of(client: &YClient, id: u64) -> Option<serde_json::Value> {
 }
 
 async fn presence_is_bounded_and_named_by_the_server(app: &TestApp) {
-    public_page(app, "Texte").await;
+    let token = public_page(app, "Texte").await;
     let url = app.ws_url(SPACE, "notes");
     let watcher = YClient::connect(&url, None).await;
     watcher.wait_for("the page", |t| t == "Texte").await;
@@ -223,19 +223,30 @@ async fn presence_is_bounded_and_named_by_the_server(app: &TestApp) {
     assert!(closed.is_some_and(|(_, reason)| reason.contains("presence state too large")));
     assert!(presence_of(&watcher, 7100).is_none());
 
-    // New presence ids, one after the other: the third closes the connection.
+    // A connection introduces itself with two presence ids at most: a third closes it.
+    let cursor = r#"{"cursor":null}"#;
     let many = YClient::connect(&url, None).await;
-    for id in 0..250u64 {
-        many.announce(8000 + id, 1, r#"{"cursor":null}"#);
-    }
+    many.announce_all(&[(8000, 1, cursor), (8001, 1, cursor), (8002, 1, cursor)]);
     let closed = many.wait_closed().await;
     assert!(closed.is_some_and(|(_, reason)| reason.contains("too many presence ids")));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Ids it names after its introduction are other people's presence passed on (stock
+    // clients pass on what they hear): ignored, however many, and the connection stays.
+    let relayer = YClient::connect(&url, Some(&token)).await;
+    relayer.announce(8100, 1, cursor);
+    for id in 1..250u64 {
+        relayer.announce(8100 + id, 1, cursor);
+    }
+    common::yclient::wait_until("the relayer's own presence", || presence_of(&watcher, 8100)).await;
+    relayer.type_at(0, "encore là ");
+    watcher.wait_for("the relayer's text", |t| t.starts_with("encore là ")).await;
     let held: Vec<u64> = watcher.presence().keys().copied().filter(|id| *id >= 8000).collect();
-    assert!(held.len() <= 2, "{held:?}");
+    assert_eq!(held, [8100]);
 
     // Nobody removes or overwrites another connection's presence.
-    spoofer.announce(9001, 1, r#"{"cursor":null}"#);
+    let owner = YClient::connect(&url, None).await;
+    owner.announce(9001, 1, cursor);
+    common::yclient::wait_until("the owner's presence", || presence_of(&watcher, 9001)).await;
     let intruder = YClient::connect(&url, None).await;
     intruder.announce(9001, 5, "null");
     intruder.announce(7001, 9, r#"{"user":{"name":"Autre"}}"#);

@@ -187,7 +187,7 @@ struct Conn {
     /// Who the others see in this connection's presence.
     who: presence::Identity,
     /// Awareness client ids this connection announced, dropped when it leaves.
-    clients: HashSet<ClientID>,
+    clients: presence::Own,
 }
 
 /// One page's live state.
@@ -311,7 +311,10 @@ impl<R> DocState<R> {
                         ));
                     }
                 }
-                self.conns.insert(conn, Conn { can_write, author, who, clients: HashSet::new() });
+                self.conns.insert(
+                    conn,
+                    Conn { can_write, author, who, clients: presence::Own::default() },
+                );
             }
             Input::Message { conn, message } => {
                 if self.conns.contains_key(&conn) {
@@ -516,7 +519,7 @@ impl<R> DocState<R> {
             }
             Note::QueryAwareness => {
                 let here: Vec<ClientID> =
-                    self.conns.values().flat_map(|c| c.clients.iter().copied()).collect();
+                    self.conns.values().flat_map(|c| c.clients.ids()).collect();
                 if here.is_empty() {
                     return;
                 }
@@ -738,11 +741,11 @@ impl<R> DocState<R> {
         if c.clients.is_empty() {
             return;
         }
-        for client in &c.clients {
-            self.awareness.remove_state(*client);
-            self.presence.release(*client);
+        for client in c.clients.ids() {
+            self.awareness.remove_state(client);
+            self.presence.release(client);
         }
-        if let Ok(gone) = self.awareness.update_with_clients(c.clients.iter().copied()) {
+        if let Ok(gone) = self.awareness.update_with_clients(c.clients.ids()) {
             fx.push_back(Effect::Broadcast {
                 except: None,
                 frame: protocol::encode_awareness(&gone).into(),

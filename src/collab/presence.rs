@@ -12,8 +12,8 @@ use yrs::{
 /// A connection's number within its process.
 pub type ConnId = u64;
 
-/// Presence ids one connection may hold: a browser tab has one; a second covers a client
-/// that starts over without closing.
+/// Presence ids one connection may introduce itself with: a browser tab has one; a second
+/// covers a client that holds two documents on one connection.
 pub const MAX_IDS_PER_CONNECTION: usize = 2;
 
 /// How many full-size states a page holds at most, all connections together.
@@ -52,6 +52,36 @@ impl Identity {
 pub const TOO_LARGE: &str = "presence state too large";
 pub const TOO_MANY_IDS: &str = "too many presence ids";
 
+/// The presence ids of one connection.
+///
+/// Stock Yjs clients pass on every presence they hear (the `y-websocket` provider sends each
+/// change of its awareness to the server, other people's included), and two tabs of one
+/// browser hear each other directly (a `BroadcastChannel`), sometimes before the server hears
+/// the author. So an id is not whoever's names it first: a connection introduces itself with
+/// its first awareness message that names an id nobody else holds (a stock client sends its
+/// own state first, as soon as it is connected), and those are the only ids it may ever hold;
+/// what it sends later for any other id is passed-on presence, ignored (its author announces
+/// it).
+#[derive(Debug, Default)]
+pub struct Own {
+    /// The ids whose state is on the page now.
+    held: HashSet<ClientID>,
+    /// The ids it introduced itself with; empty until it did.
+    named: HashSet<ClientID>,
+}
+
+impl Own {
+    /// No state of this connection is on the page.
+    pub fn is_empty(&self) -> bool {
+        self.held.is_empty()
+    }
+
+    /// The ids whose state is on the page now.
+    pub fn ids(&self) -> impl Iterator<Item = ClientID> + '_ {
+        self.held.iter().copied()
+    }
+}
+
 /// Which connection owns each presence id of a page, and what the page's presence weighs.
 #[derive(Default)]
 pub struct Ledger {
@@ -60,19 +90,21 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    /// The part of `update` that connection `conn` (holding the ids `own`, being `who`) may
+    /// The part of `update` that connection `conn` (with the ids `own`, being `who`) may
     /// announce, with its `user` set by the server; `Err` with the close reason when the
-    /// connection oversteps. States of ids another connection holds are ignored, and so is a
-    /// new state the page has no room for (the person still edits, unseen).
+    /// connection oversteps. States of ids another connection holds are ignored, and so are
+    /// ids it did not introduce itself with (see [`Own`]) and a new state the page has no room
+    /// for (the person still edits, unseen).
     pub fn admit(
         &mut self,
         conn: ConnId,
-        own: &mut HashSet<ClientID>,
+        own: &mut Own,
         who: &Identity,
         update: AwarenessUpdate,
         max_state_bytes: usize,
     ) -> Result<AwarenessUpdate, &'static str> {
         let mut clean = HashMap::new();
+        let introducing = own.named.is_empty();
         for (client, entry) in update.clients {
             if entry.json.len() > max_state_bytes {
                 return Err(TOO_LARGE);
@@ -83,14 +115,20 @@ impl Ledger {
                 }
             }
             if &*entry.json == "null" {
-                if own.remove(&client) {
+                if own.held.remove(&client) {
                     self.release(client);
                     clean.insert(client, entry);
                 }
                 continue;
             }
-            if !own.contains(&client) && own.len() >= MAX_IDS_PER_CONNECTION {
-                return Err(TOO_MANY_IDS);
+            if !own.named.contains(&client) {
+                if !introducing {
+                    continue; // someone else's presence, passed on
+                }
+                if own.named.len() >= MAX_IDS_PER_CONNECTION {
+                    return Err(TOO_MANY_IDS);
+                }
+                own.named.insert(client);
             }
             let Some(json) = with_identity(&entry.json, who) else { continue };
             let previous = self.owners.get(&client).map_or(0, |(_, size)| *size);
@@ -99,7 +137,7 @@ impl Ledger {
             }
             self.total = self.total - previous + json.len();
             self.owners.insert(client, (conn, json.len()));
-            own.insert(client);
+            own.held.insert(client);
             clean.insert(client, AwarenessUpdateEntry { clock: entry.clock, json: json.into() });
         }
         Ok(AwarenessUpdate { clients: clean })
@@ -150,7 +188,7 @@ mod tests {
     #[test]
     fn the_server_names_and_colours_each_connection() {
         let mut ledger = Ledger::default();
-        let mut own = HashSet::new();
+        let mut own = Own::default();
         let claimed = r#"{"user":{"name":"Administratrice de la démo","color":"red; position:fixed"},"cursor":{"anchor":3}}"#;
         let clean =
             ledger.admit(1, &mut own, &alice(), update(&[(42, claimed)]), 8192).expect("admitted");
@@ -162,29 +200,72 @@ mod tests {
     }
 
     #[test]
-    fn states_too_large_and_new_ids_past_the_limit_close_the_connection() {
+    fn states_too_large_and_too_many_ids_close_the_connection() {
         let mut ledger = Ledger::default();
-        let mut own = HashSet::new();
+        let mut own = Own::default();
         let big = format!(r#"{{"x":"{}"}}"#, "a".repeat(9000));
         assert_eq!(
             ledger.admit(1, &mut own, &alice(), update(&[(1, &big)]), 8192).err(),
             Some(TOO_LARGE)
         );
-        for id in 1..=MAX_IDS_PER_CONNECTION as u64 {
-            ledger.admit(1, &mut own, &alice(), update(&[(id, "{}")]), 8192).expect("within");
-        }
-        assert_eq!(
-            ledger.admit(1, &mut own, &alice(), update(&[(99, "{}")]), 8192).err(),
-            Some(TOO_MANY_IDS)
-        );
+        let three = update(&[(1, "{}"), (2, "{}"), (3, "{}")]);
+        assert_eq!(ledger.admit(1, &mut own, &alice(), three, 8192).err(), Some(TOO_MANY_IDS));
+        let mut own = Own::default();
+        let two = ledger.admit(2, &mut own, &alice(), update(&[(4, "{}"), (5, "{}")]), 8192);
+        assert_eq!(two.expect("within").clients.len(), MAX_IDS_PER_CONNECTION);
         // Updating one's own state is always fine.
-        ledger.admit(1, &mut own, &alice(), update(&[(1, r#"{"a":1}"#)]), 8192).expect("own id");
+        ledger.admit(2, &mut own, &alice(), update(&[(4, r#"{"a":1}"#)]), 8192).expect("own id");
+    }
+
+    #[test]
+    fn presence_passed_on_by_another_connection_stays_its_authors() {
+        // Two tabs of one browser: Bruno's tab hears Alice's state from her tab directly and
+        // passes it on before the server hears Alice herself.
+        let mut ledger = Ledger::default();
+        let (mut alice_tab, mut bruno_tab) = (Own::default(), Own::default());
+        let bruno = Identity::person(8, "Bruno");
+        ledger.admit(2, &mut bruno_tab, &bruno, update(&[(6, "{}")]), 8192).expect("introduced");
+        let passed_on =
+            ledger.admit(2, &mut bruno_tab, &bruno, update(&[(5, "{}")]), 8192).expect("ignored");
+        assert!(passed_on.clients.is_empty(), "{:?}", passed_on.clients.keys());
+        let hers =
+            ledger.admit(1, &mut alice_tab, &alice(), update(&[(5, "{}")]), 8192).expect("hers");
+        assert_eq!(hers.clients.keys().copied().collect::<Vec<_>>(), [id(5)]);
+        assert_eq!(alice_tab.ids().collect::<Vec<_>>(), [id(5)]);
+        assert_eq!(bruno_tab.ids().collect::<Vec<_>>(), [id(6)]);
+        // Alice leaves: her id is released, and Bruno's tab passing her state on again (its
+        // copy revived by her tab's goodbye) does not take it.
+        ledger.release(id(5));
+        let stale =
+            ledger.admit(2, &mut bruno_tab, &bruno, update(&[(5, "{}")]), 8192).expect("ignored");
+        assert!(stale.clients.is_empty());
+        assert_eq!(bruno_tab.ids().collect::<Vec<_>>(), [id(6)]);
+    }
+
+    #[test]
+    fn a_connection_introduces_itself_with_an_id_nobody_holds_and_may_take_it_back() {
+        let mut ledger = Ledger::default();
+        let (mut a, mut reader) = (Own::default(), Own::default());
+        ledger.admit(1, &mut a, &alice(), update(&[(5, "{}")]), 8192).expect("a");
+        // A client without a state of its own passes Alice's on first: that introduces nothing.
+        let bob = Identity::person(8, "Bob");
+        ledger.admit(2, &mut reader, &bob, update(&[(5, "{}")]), 8192).expect("ignored");
+        assert!(reader.is_empty());
+        let own = ledger.admit(2, &mut reader, &bob, update(&[(7, "{}")]), 8192).expect("own");
+        assert_eq!(own.clients.len(), 1);
+        // Letting its state go and setting it again: the id is still its own.
+        let gone = ledger.admit(2, &mut reader, &bob, update(&[(7, "null")]), 8192).expect("null");
+        assert_eq!(gone.clients.len(), 1);
+        assert!(reader.is_empty());
+        let back = ledger.admit(2, &mut reader, &bob, update(&[(7, "{}")]), 8192).expect("back");
+        assert_eq!(back.clients.len(), 1);
+        assert_eq!(reader.ids().collect::<Vec<_>>(), [id(7)]);
     }
 
     #[test]
     fn nobody_overwrites_or_removes_another_connections_presence() {
         let mut ledger = Ledger::default();
-        let (mut a, mut b) = (HashSet::new(), HashSet::new());
+        let (mut a, mut b) = (Own::default(), Own::default());
         ledger.admit(1, &mut a, &alice(), update(&[(5, "{}")]), 8192).expect("a");
         let bob = Identity::person(8, "Bob");
         let taken =
@@ -201,7 +282,7 @@ mod tests {
         let mut ledger = Ledger::default();
         let state = format!(r#"{{"x":"{}"}}"#, "a".repeat(900));
         for conn in 0..(PAGE_STATES as u64 * 20) {
-            let mut own = HashSet::new();
+            let mut own = Own::default();
             ledger
                 .admit(conn, &mut own, &alice(), update(&[(conn, &state)]), 1024)
                 .expect("not refused");

@@ -174,11 +174,20 @@ impl YClient {
     /// Announces this client's presence (`json`, e.g. `{"user":{"name":"Céline"}}`) as
     /// awareness client `id`, like a browser's editor does.
     pub fn announce(&self, id: u64, clock: u32, json: &str) {
+        self.announce_all(&[(id, clock, json)]);
+    }
+
+    /// Announces several presence states (id, clock, state) in one message.
+    pub fn announce_all(&self, states: &[(u64, u32, &str)]) {
         use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};
-        let entry = AwarenessUpdateEntry { clock, json: json.into() };
-        let id = yrs::block::ClientID::new(id);
-        let update = AwarenessUpdate { clients: [(id, entry)].into_iter().collect() };
-        self.send_raw(protocol::encode_awareness(&update));
+        let clients = states
+            .iter()
+            .map(|(id, clock, json)| {
+                let entry = AwarenessUpdateEntry { clock: *clock, json: (*json).into() };
+                (yrs::block::ClientID::new(*id), entry)
+            })
+            .collect();
+        self.send_raw(protocol::encode_awareness(&AwarenessUpdate { clients }));
     }
 
     /// The presence states received from others, by awareness client id.
