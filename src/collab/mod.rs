@@ -181,9 +181,9 @@ pub struct Hub(Arc<HubInner>);
 /// How many commands may wait for a document's task.
 const INBOX_CAPACITY: usize = 4096;
 
-/// How long the writer of updates waits for more pages' batches while it is busy (never more
-/// than the site's `busy_page_window`: 0 turns both off).
-const GROUP_LINGER: Duration = Duration::from_millis(1);
+/// How long the writer of updates waits for more pages' batches while several pages write at
+/// once (never more than the site's `busy_page_window`: 0 turns both off).
+const GROUP_LINGER: Duration = Duration::from_millis(2);
 
 impl Hub {
     /// The hub of one process; with a relay, documents stay in step with the other processes.
