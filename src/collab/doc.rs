@@ -200,6 +200,10 @@ pub struct DocState<R> {
     fields_watch: FieldsWatch,
     conns: HashMap<ConnId, Conn>,
     pending: Vec<Pending<R>>,
+    /// Updates stored elsewhere (another process, a catch-up), applied here and not sent yet:
+    /// they go out with the next batch stored here (one frame for both) or on their own when
+    /// none comes within the page's window.
+    heard: Vec<Vec<u8>>,
     /// The sequence number of the last stored update this document holds.
     last_seq: i64,
     /// Sequence number covered by the stored snapshot.
@@ -239,6 +243,7 @@ impl<R> DocState<R> {
             presence: presence::Ledger::default(),
             conns: HashMap::new(),
             pending: Vec::new(),
+            heard: Vec::new(),
             last_seq: stored.last_seq,
             snapshot_seq: stored.base_seq,
             settle_at: None,
@@ -496,14 +501,14 @@ impl<R> DocState<R> {
                         continue; // known already
                     }
                     if seq > self.last_seq + 1 {
-                        self.broadcast_stored(&applied, fx);
+                        self.heard.extend(applied);
                         fx.push_back(Effect::CatchUp); // some were lost on the way
                         return;
                     }
                     self.apply_stored_update(seq, &data, author, now);
                     applied.push(data);
                 }
-                self.broadcast_stored(&applied, fx);
+                self.heard.extend(applied);
             }
             Note::Head(seq) => {
                 if seq > self.last_seq {
@@ -561,18 +566,16 @@ impl<R> DocState<R> {
             self.last_seq = self.last_seq.max(stored.base_seq);
             self.quiet_at = Some(now + self.limits.revision_quiet);
         }
-        let mut applied = Vec::new();
         for update in stored.updates {
             if update.seq > self.last_seq {
                 self.apply_stored_update(update.seq, &update.data, update.author, now);
-                applied.push(update.data);
+                self.heard.push(update.data);
             }
         }
-        self.broadcast_stored(&applied, fx);
     }
 
-    /// Applies an update another process stored under `seq` (the next one); the caller forwards
-    /// what it applied (`broadcast_stored`).
+    /// Applies an update another process stored under `seq` (the next one); the caller keeps
+    /// it in `heard`, to be sent.
     fn apply_stored_update(&mut self, seq: i64, data: &[u8], author: Option<i64>, now: Instant) {
         if let Err(reason) = self.apply(data) {
             tracing::error!(seq, reason, "a stored update does not apply");
@@ -580,6 +583,14 @@ impl<R> DocState<R> {
         self.last_seq = seq;
         self.authors.extend(author);
         self.quiet_at = Some(now + self.limits.revision_quiet);
+    }
+
+    /// Sends the updates stored elsewhere that wait (`heard`), when no batch of this process's
+    /// carries them; whether there were any.
+    pub fn send_heard(&mut self, fx: &mut VecDeque<Effect<R>>) -> bool {
+        let heard = std::mem::take(&mut self.heard);
+        self.broadcast_stored(&heard, fx);
+        !heard.is_empty()
     }
 
     /// Updates stored elsewhere (another process, or read back from storage) go out to every
@@ -643,9 +654,9 @@ impl<R> DocState<R> {
         }
     }
 
-    /// Whether updates wait to be stored.
+    /// Whether updates wait to be stored or sent (this process's, or stored elsewhere).
     pub fn has_pending(&self) -> bool {
-        !self.pending.is_empty()
+        !self.pending.is_empty() || !self.heard.is_empty()
     }
 
     /// The updates waiting to be stored, taken out to be stored.
@@ -671,7 +682,14 @@ impl<R> DocState<R> {
             let published = updates.iter().map(|p| (p.author, p.data.clone())).collect();
             fx.push_back(Effect::Publish(Note::Updates { first, updates: published }));
         }
-        self.broadcast_batch(&updates, fx);
+        if self.heard.is_empty() {
+            self.broadcast_batch(&updates, fx);
+        } else {
+            // With what was heard meanwhile: one frame for both, to everyone.
+            let mut all = std::mem::take(&mut self.heard);
+            all.extend(updates.iter().map(|p| p.data.clone()));
+            self.broadcast_stored(&all, fx);
+        }
         for p in updates {
             if let Some(reply) = p.reply {
                 fx.push_back(Effect::Reply(reply, Ok(())));
@@ -771,6 +789,7 @@ impl<R> DocState<R> {
         }
         self.awareness = awareness;
         self.poisoned = false;
+        self.heard.clear(); // every connection syncs again
         self.close_all(CLOSE_ERROR, "document reloaded; reconnecting", fx);
     }
 
@@ -1108,6 +1127,31 @@ mod tests {
     }
 
     #[test]
+    fn what_another_process_stored_goes_out_with_the_next_batch_in_one_frame_to_everyone() {
+        let mut doc = page(limits());
+        join(&mut doc, 1, true);
+        join(&mut doc, 2, true);
+        let (elsewhere, here) = (new_doc(), new_doc());
+        let heard = typed(&elsewhere, "Ailleurs ");
+        let mut fx = Fx::new();
+        let note = Note::Updates { first: 1, updates: vec![(Some(5), heard)] };
+        let _ = doc.handle(Input::Remote(note), Instant::now(), &mut fx);
+        assert!(broadcasts(&fx).is_empty());
+        let _ = send(&mut doc, 1, typed(&here, "ici "));
+        let fx = store(&mut doc);
+        let out = broadcasts(&fx);
+        assert_eq!(out.len(), 1, "one frame for both");
+        assert_eq!(out[0].0, None, "its author had not heard the other process's update");
+        let Ok(messages) = protocol::decode_frame(&out[0].1) else { panic!("a frame") };
+        let [Message::Update(merged)] = messages.as_slice() else { panic!("{messages:?}") };
+        let reader = new_doc();
+        reader.transact_mut().apply_update(Update::decode_v1(merged).expect("decodes")).unwrap();
+        assert_eq!(reader.get_or_insert_text("body").get_string(&reader.transact()), body(&doc));
+        assert_eq!(doc.last_seq(), 2);
+        assert!(!doc.has_pending());
+    }
+
+    #[test]
     fn a_reader_may_not_write_and_is_told_so_without_being_closed() {
         let mut doc = page(limits());
         join(&mut doc, 1, false);
@@ -1258,6 +1302,8 @@ mod tests {
         let note = Note::Updates { first: 1, updates: vec![(Some(5), one.clone())] };
         let _ = doc.handle(Input::Remote(note), Instant::now(), &mut fx);
         assert_eq!((doc.last_seq(), body(&doc).as_str()), (1, "un "));
+        assert!(broadcasts(&fx).is_empty() && doc.has_pending(), "held for the page's window");
+        assert!(doc.send_heard(&mut fx));
         assert_eq!(broadcasts(&fx).len(), 1);
         // Seen twice: nothing happens. Then number 3 arrives without 2: storage is read.
         let mut fx = Fx::new();
@@ -1276,6 +1322,8 @@ mod tests {
         let mut fx = Fx::new();
         let _ = doc.handle(Input::Caught(stored), Instant::now(), &mut fx);
         assert_eq!((doc.last_seq(), body(&doc).as_str()), (3, "trois deux un "));
+        assert!(doc.send_heard(&mut fx));
+        assert!(!doc.send_heard(&mut fx), "sent once");
         // Both go out as one merged update, which a client that had the first one applies.
         let out = broadcasts(&fx);
         assert_eq!(out.len(), 1, "one frame for what was caught up with");

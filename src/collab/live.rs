@@ -414,9 +414,16 @@ impl LiveDoc {
         hold_until(self.last_flush, Instant::now(), self.writers.len(), cap)
     }
 
-    /// Stores the waiting updates in one transaction, then lets them be seen.
+    /// Stores the waiting updates in one transaction, then lets them be seen, with the updates
+    /// heard from elsewhere meanwhile; sends those alone when nothing waits to be stored.
     async fn flush(&mut self) {
-        let Some(batch) = self.state.take_batch() else { return };
+        let Some(batch) = self.state.take_batch() else {
+            if self.state.send_heard(&mut self.effects) {
+                self.last_flush = Some(Instant::now());
+                self.carry_out().await;
+            }
+            return;
+        };
         self.last_flush = Some(Instant::now());
         let rows: Vec<(&[u8], Option<i64>)> =
             batch.updates.iter().map(|p| (p.data.as_slice(), p.author)).collect();
