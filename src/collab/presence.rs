@@ -12,8 +12,8 @@ use yrs::{
 /// A connection's number within its process.
 pub type ConnId = u64;
 
-/// Presence ids one connection may introduce itself with: a browser tab has one; a second
-/// covers a client that holds two documents on one connection.
+/// Presence ids one connection may introduce itself with: a browser tab has one; one more is
+/// tolerated.
 pub const MAX_IDS_PER_CONNECTION: usize = 2;
 
 /// How many full-size states a page holds at most, all connections together.
@@ -103,12 +103,22 @@ impl Ledger {
         update: AwarenessUpdate,
         max_state_bytes: usize,
     ) -> Result<AwarenessUpdate, &'static str> {
-        let mut clean = HashMap::new();
+        // Refused before anything changes: nothing of a refused update stays on the page.
+        if update.clients.values().any(|entry| entry.json.len() > max_state_bytes) {
+            return Err(TOO_LARGE);
+        }
         let introducing = own.named.is_empty();
-        for (client, entry) in update.clients {
-            if entry.json.len() > max_state_bytes {
-                return Err(TOO_LARGE);
+        if introducing {
+            let named = update.clients.iter().filter(|(client, entry)| {
+                &*entry.json != "null"
+                    && self.owners.get(client).is_none_or(|(owner, _)| *owner == conn)
+            });
+            if named.count() > MAX_IDS_PER_CONNECTION {
+                return Err(TOO_MANY_IDS);
             }
+        }
+        let mut clean = HashMap::new();
+        for (client, entry) in update.clients {
             if let Some((owner, _)) = self.owners.get(&client) {
                 if *owner != conn {
                     continue;
@@ -124,9 +134,6 @@ impl Ledger {
             if !own.named.contains(&client) {
                 if !introducing {
                     continue; // someone else's presence, passed on
-                }
-                if own.named.len() >= MAX_IDS_PER_CONNECTION {
-                    return Err(TOO_MANY_IDS);
                 }
                 own.named.insert(client);
             }
@@ -210,6 +217,7 @@ mod tests {
         );
         let three = update(&[(1, "{}"), (2, "{}"), (3, "{}")]);
         assert_eq!(ledger.admit(1, &mut own, &alice(), three, 8192).err(), Some(TOO_MANY_IDS));
+        assert!(own.is_empty() && ledger.total() == 0, "nothing of a refused update stays");
         let mut own = Own::default();
         let two = ledger.admit(2, &mut own, &alice(), update(&[(4, "{}"), (5, "{}")]), 8192);
         assert_eq!(two.expect("within").clients.len(), MAX_IDS_PER_CONNECTION);

@@ -181,8 +181,8 @@ async fn write_groups(
         // Busy: several pages wrote together last time, and it was less than `linger` ago;
         // waiting until then gathers more of them. (One page alone is never held here: its
         // own window already gathered its updates.)
-        if let Some(at) = last_write.filter(|_| last_group > 1) {
-            tokio::time::sleep_until((at + linger).into()).await;
+        if let Some(until) = linger_until(last_write, last_group, linger) {
+            tokio::time::sleep_until(until.into()).await;
         }
         let mut count = first.rows.len();
         let mut group = vec![first];
@@ -212,6 +212,16 @@ async fn write_groups(
             let _ = job.reply.send(insert(&db, job.rows).await);
         }
     }
+}
+
+/// Until when the writer waits for more batches, having written a group of `last_group`
+/// batches at `last_write`: only a group of several pages' batches makes it wait.
+fn linger_until(
+    last_write: Option<std::time::Instant>,
+    last_group: usize,
+    linger: std::time::Duration,
+) -> Option<std::time::Instant> {
+    last_write.filter(|_| last_group > 1).map(|at| at + linger)
 }
 
 /// What `append_in_turn` did.
@@ -363,4 +373,18 @@ pub async fn delete(db: &Db, doc: DocId) -> anyhow::Result<()> {
     doc_snapshot::Entity::delete_by_id(doc.0).exec(&txn).await?;
     txn.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn the_writer_waits_only_after_a_group_of_several_pages() {
+        let (now, linger) = (Instant::now(), Duration::from_millis(2));
+        assert_eq!(linger_until(None, 0, linger), None, "nothing written yet");
+        assert_eq!(linger_until(Some(now), 1, linger), None, "a page writing alone");
+        assert_eq!(linger_until(Some(now), 3, linger), Some(now + linger));
+    }
 }
