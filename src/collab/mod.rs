@@ -267,7 +267,7 @@ impl Hub {
     ) -> Result<(), EditError> {
         Ok(self
             .ask(doc, |done| {
-                Command::Edit(doc::Input::SetText { markdown, base, author, reply: done })
+                Command::Edit(Box::new(doc::Input::SetText { markdown, base, author, reply: done }))
             })
             .await??)
     }
@@ -298,7 +298,9 @@ impl Hub {
             txn.encode_update_v1()
         };
         Ok(self
-            .ask(doc, |done| Command::Edit(doc::Input::Apply { data, author, reply: done }))
+            .ask(doc, |done| {
+                Command::Edit(Box::new(doc::Input::Apply { data, author, reply: done }))
+            })
             .await??)
     }
 
@@ -332,7 +334,9 @@ impl Hub {
         author: Option<i64>,
     ) -> Result<(), EditError> {
         Ok(self
-            .ask(doc, |done| Command::Edit(doc::Input::SetFields { values, author, reply: done }))
+            .ask(doc, |done| {
+                Command::Edit(Box::new(doc::Input::SetFields { values, author, reply: done }))
+            })
             .await??)
     }
 
@@ -428,8 +432,9 @@ pub(crate) fn sender_for(hub: &Arc<HubInner>, doc: DocId) -> mpsc::Sender<Comman
     docs.insert(doc, sender.clone());
     let inner = hub.clone();
     hub.tracker.spawn(async move {
-        match live::LiveDoc::load(doc, inner.clone()).await {
-            Ok(live) => live.run(inbox).await,
+        // Loading is boxed: the task's own future stays the size of `run`'s.
+        match Box::pin(live::LiveDoc::load(doc, inner.clone())).await {
+            Ok(live) => Box::new(live).run(inbox).await,
             Err(err) => {
                 tracing::error!(doc = doc.0, error = ?err, "could not load a document");
                 inner.docs.lock().unwrap_or_else(|p| p.into_inner()).remove(&doc);

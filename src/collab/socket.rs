@@ -136,7 +136,8 @@ impl Upgrade {
             drop(read_buf);
             let ws =
                 WebSocketStream::from_partially_read(io, early, Role::Server, Some(config)).await;
-            serve(Socket { ws, queue: Queue(shared) }).await;
+            // A task of its own: what the upgrade needed is not kept for the connection's life.
+            tokio::spawn(serve(Socket { ws, queue: Queue(shared) }));
         });
         let accept = derive_accept_key(key.as_bytes());
         (

@@ -1,15 +1,16 @@
 //! The websocket adapter: frames in, frames out, around a live document. Access has been decided
 //! before this runs (at the upgrade).
-use std::time::Duration;
+use std::{pin::Pin, time::Duration};
 
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::{protocol::CloseFrame, Message as WsMessage};
 
 use super::{
+    live::Join,
     live::{CLOSE_ERROR, CLOSE_INVALID, CLOSE_POLICY},
     protocol,
     socket::{Order, Progress, Socket},
-    Command, DocId, Hub,
+    Admitted, Command, DocId, Hub,
 };
 
 /// How long a closing connection may take to write what waits for it (its close frame).
@@ -38,135 +39,158 @@ pub struct Peer {
 /// what the document could not write into the socket at once, pings, and closes with a reason
 /// when the document asks. The document writes its frames into the socket itself
 /// (`socket::Writer`); when it lets the connection go, it says so with an order.
-pub async fn serve(mut socket: Socket, hub: Hub, doc: DocId, peer: Peer) {
-    let conn = hub.new_conn_id();
-    let who = match (peer.author, &peer.name) {
-        (Some(id), Some(name)) => super::presence::Identity::person(id, name),
-        _ => super::presence::Identity::anonymous(conn, &peer.anonymous_name),
-    };
-    let join = Command::Join {
-        conn,
-        writer: socket.queue.writer(),
-        can_write: peer.can_write,
-        author: peer.author,
-        who,
-    };
-    if hub.send(doc, join).await.is_err() {
-        close(&mut socket, CLOSE_ERROR, "the page could not be opened; reconnect").await;
-        return;
-    }
+///
+/// The task lives as long as the connection, mostly waiting: what it holds then is kept small
+/// (its arguments are not copied into the future twice, as an `async fn`'s are, and the rare
+/// or short waits — joining, handing a frame to the page, closing — are boxed futures of
+/// their own): 2.8 → 1.4 KiB a connection.
+#[allow(clippy::manual_async_fn)] // on purpose: see above
+pub fn serve(
+    mut socket: Socket,
+    hub: Hub,
+    doc: DocId,
+    peer: Peer,
+    admitted: Admitted,
+) -> impl std::future::Future<Output = ()> + Send {
+    async move {
+        // The connection counts against its address until it ends.
+        let _admitted = admitted;
+        let conn = hub.new_conn_id();
+        let who = match (peer.author, &peer.name) {
+            (Some(id), Some(name)) => super::presence::Identity::person(id, name),
+            _ => super::presence::Identity::anonymous(conn, &peer.anonymous_name),
+        };
+        let join = Command::Join(Box::new(Join {
+            conn,
+            writer: socket.queue.writer(),
+            can_write: peer.can_write,
+            author: peer.author,
+            who,
+        }));
+        if Box::pin(hub.send(doc, join)).await.is_err() {
+            close(&mut socket, CLOSE_ERROR, "the page could not be opened; reconnect").await;
+            return;
+        }
 
-    // A client sending faster than allowed is slowed (its frames wait, so TCP pushes back),
-    // then closed.
-    let mut budget = Budget::new(hub.settings().max_messages_per_second);
-    let grace = hub.settings().flood_grace;
-    let mut ping = tokio::time::interval(PING_EVERY);
-    ping.tick().await;
-    let silence = tokio::time::sleep(SILENCE_LIMIT);
-    tokio::pin!(silence);
-    // Frames wait for the stream to take them.
-    let mut blocked = false;
-    loop {
-        // Not biased: reading what the client sends and writing what waits for it take turns
-        // (one must not starve the other under a burst).
-        tokio::select! {
-            () = socket.queue.woken() => {
-                match socket.queue.order() {
-                    // Dropped for being too slow: what waits is dropped, closed at once.
-                    Some(Order::TooSlow) => {
-                        socket.queue.drop_waiting();
-                        close(&mut socket, CLOSE_SLOW, "too slow to keep up; reconnect").await;
-                        break;
-                    }
-                    Some(Order::Close(code, reason)) => {
-                        close(&mut socket, code, &reason).await;
-                        break;
-                    }
-                    None => match socket.queue.write_waiting() {
-                        Progress::Done => blocked = false,
-                        Progress::Waiting => blocked = true,
-                        Progress::Ended => break,
-                    },
-                }
-            }
-            writable = socket.queue.writable(), if blocked => {
-                if writable.is_err() {
-                    break;
-                }
-                match socket.queue.write_waiting() {
-                    Progress::Done => blocked = false,
-                    Progress::Waiting => {}
-                    Progress::Ended => break,
-                }
-            }
-            next = socket.ws.next() => {
-                silence.as_mut().reset(tokio::time::Instant::now() + SILENCE_LIMIT);
-                let message = match next {
-                    Some(Ok(message)) => message,
-                    Some(Err(err)) => {
-                        close(&mut socket, 1009, close_reason(err)).await;
-                        break;
-                    }
-                    None => break,
-                };
-                match message {
-                    WsMessage::Binary(bytes) => {
-                        match budget.take(grace) {
-                            Pace::Go => {}
-                            Pace::Wait(delay) => tokio::time::sleep(delay).await,
-                            Pace::Stop => {
-                                tracing::info!(doc = doc.0, conn, "a client kept flooding; closing");
-                                close(&mut socket, CLOSE_POLICY, "too many messages").await;
-                                break;
-                            }
+        // A client sending faster than allowed is slowed (its frames wait, so TCP pushes back),
+        // then closed.
+        let mut budget = Budget::new(hub.settings().max_messages_per_second);
+        let grace = hub.settings().flood_grace;
+        let mut ping = tokio::time::interval(PING_EVERY);
+        ping.tick().await;
+        let silence = tokio::time::sleep(SILENCE_LIMIT);
+        tokio::pin!(silence);
+        // Frames wait for the stream to take them.
+        let mut blocked = false;
+        loop {
+            // Not biased: reading what the client sends and writing what waits for it take turns
+            // (one must not starve the other under a burst).
+            tokio::select! {
+                () = socket.queue.woken() => {
+                    match socket.queue.order() {
+                        // Dropped for being too slow: what waits is dropped, closed at once.
+                        Some(Order::TooSlow) => {
+                            socket.queue.drop_waiting();
+                            close(&mut socket, CLOSE_SLOW, "too slow to keep up; reconnect").await;
+                            break;
                         }
-                        match protocol::decode_frame(&bytes) {
-                            Ok(messages) => {
-                                if hub.send(doc, Command::Frame { conn, messages }).await.is_err() {
-                                    let reason = "the page could not be reached; reconnect";
-                                    close(&mut socket, CLOSE_ERROR, reason).await;
+                        Some(Order::Close(code, reason)) => {
+                            close(&mut socket, code, &reason).await;
+                            break;
+                        }
+                        None => match socket.queue.write_waiting() {
+                            Progress::Done => blocked = false,
+                            Progress::Waiting => blocked = true,
+                            Progress::Ended => break,
+                        },
+                    }
+                }
+                writable = socket.queue.writable(), if blocked => {
+                    if writable.is_err() {
+                        break;
+                    }
+                    match socket.queue.write_waiting() {
+                        Progress::Done => blocked = false,
+                        Progress::Waiting => {}
+                        Progress::Ended => break,
+                    }
+                }
+                next = socket.ws.next() => {
+                    silence.as_mut().reset(tokio::time::Instant::now() + SILENCE_LIMIT);
+                    let message = match next {
+                        Some(Ok(message)) => message,
+                        Some(Err(err)) => {
+                            close(&mut socket, 1009, close_reason(err)).await;
+                            break;
+                        }
+                        None => break,
+                    };
+                    match message {
+                        WsMessage::Binary(bytes) => {
+                            match budget.take(grace) {
+                                Pace::Go => {}
+                                Pace::Wait(delay) => tokio::time::sleep(delay).await,
+                                Pace::Stop => {
+                                    tracing::info!(doc = doc.0, conn, "a client kept flooding; closing");
+                                    close(&mut socket, CLOSE_POLICY, "too many messages").await;
                                     break;
                                 }
                             }
-                            Err(err) => {
-                                tracing::info!(doc = doc.0, conn, error = %err, "malformed frame; closing");
-                                close(&mut socket, CLOSE_INVALID, &err.to_string()).await;
-                                break;
+                            match protocol::decode_frame(&bytes) {
+                                Ok(messages) => {
+                                    let frame = Command::Frame { conn, messages };
+                                    if Box::pin(hub.send(doc, frame)).await.is_err() {
+                                        let reason = "the page could not be reached; reconnect";
+                                        close(&mut socket, CLOSE_ERROR, reason).await;
+                                        break;
+                                    }
+                                }
+                                Err(err) => {
+                                    tracing::info!(doc = doc.0, conn, error = %err, "malformed frame; closing");
+                                    close(&mut socket, CLOSE_INVALID, &err.to_string()).await;
+                                    break;
+                                }
                             }
                         }
+                        WsMessage::Text(_) => {
+                            close(&mut socket, 1003, "binary frames only").await;
+                            break;
+                        }
+                        WsMessage::Close(_) => {
+                            // Answered by tungstenite; written before the socket goes.
+                            socket.queue.finish(CLOSE_WAIT).await;
+                            break;
+                        }
+                        _ => {}
                     }
-                    WsMessage::Text(_) => {
-                        close(&mut socket, 1003, "binary frames only").await;
-                        break;
-                    }
-                    WsMessage::Close(_) => {
-                        // Answered by tungstenite; written before the socket goes.
-                        socket.queue.finish(CLOSE_WAIT).await;
-                        break;
-                    }
-                    _ => {}
                 }
-            }
-            // Silent too long, not even a pong: gone.
-            _ = &mut silence => break,
-            _ = ping.tick() => {
-                if socket.ws.send(WsMessage::Ping(Default::default())).await.is_err() {
-                    break;
+                // Silent too long, not even a pong: gone.
+                _ = &mut silence => break,
+                _ = ping.tick() => {
+                    if socket.ws.send(WsMessage::Ping(Default::default())).await.is_err() {
+                        break;
+                    }
                 }
             }
         }
+        drop(socket);
+        // A page that cannot be reached has no one to tell.
+        let _ = Box::pin(hub.send(doc, Command::Leave { conn })).await;
     }
-    drop(socket);
-    // A page that cannot be reached has no one to tell.
-    let _ = hub.send(doc, Command::Leave { conn }).await;
 }
 
 /// Closes the connection with a code and a reason the client can read, written after what
 /// waits before it (for a while: a client that reads nothing does not hold the task).
-async fn close(socket: &mut Socket, code: u16, reason: &str) {
-    let frame = CloseFrame { code: code.into(), reason: reason.into() };
-    let _ = socket.ws.send(WsMessage::Close(Some(frame))).await;
-    socket.queue.finish(CLOSE_WAIT).await;
+fn close<'a>(
+    socket: &'a mut Socket,
+    code: u16,
+    reason: &str,
+) -> Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
+    let frame = CloseFrame { code: code.into(), reason: reason.to_owned().into() };
+    Box::pin(async move {
+        let _ = socket.ws.send(WsMessage::Close(Some(frame))).await;
+        socket.queue.finish(CLOSE_WAIT).await;
+    })
 }
 
 /// What a connection may send: a token bucket refilled at the allowed rate, holding three

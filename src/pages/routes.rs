@@ -607,8 +607,7 @@ pub async fn websocket(
         .read_buffer_size(512)
         // What tungstenite writes itself (pongs, pings, close frames) goes out at once.
         .write_buffer_size(0);
-    Ok(upgrade.accept(config, move |socket| async move {
-        collab::ws::serve(socket, hub, page.id.doc(), peer).await;
-        drop(admitted);
+    Ok(upgrade.accept(config, move |socket| {
+        collab::ws::serve(socket, hub, page.id.doc(), peer, admitted)
     }))
 }
