@@ -176,7 +176,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let stats = Arc::new(Stats::default());
     let sends: SendTimes = Arc::default();
-    let memory_before = server.rss_kib();
+    let memory_before = settled_rss(&server).await;
     let cpu_before = server.cpu_seconds();
 
     println!(
@@ -223,6 +223,25 @@ async fn main() -> anyhow::Result<()> {
     )
     .await;
     Ok(())
+}
+
+/// The server's resident memory once what preparing the pages started has settled (a page's
+/// projections are refreshed 2 s after its last edit, the search index commits meanwhile):
+/// read before that, "before" varied by 25 MiB from run to run, as much as 10 000 idle
+/// connections take. Waits 3 s, then until two readings half a second apart differ by less
+/// than 256 KiB (10 s at most).
+async fn settled_rss(server: &Server) -> Option<u64> {
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut last = server.rss_kib()?;
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = server.rss_kib()?;
+        if now.abs_diff(last) < 256 {
+            return Some(now);
+        }
+        last = now;
+    }
+    Some(last)
 }
 
 /// The server's resident memory before any connection and with every client connected, idle.
