@@ -1,8 +1,8 @@
 //! Accepting connections: a connection must send its request headers within a deadline (also
 //! between requests on a kept-alive connection), one address may hold only so many connections,
-//! and on shutdown the requests under way finish. (`axum::serve` sets none of these: 1 100
-//! connections that sent nothing stayed open and made every request fail with "too many open
-//! files".) HTTP/1.1 on plain TCP, what browsers and reverse proxies speak to an application:
+//! websocket handshakes take turns, and on shutdown the requests under way finish.
+//! (`axum::serve` sets none of these: 1 100 connections that sent nothing stayed open and made
+//! every request fail with "too many open files".) HTTP/1.1 on plain TCP, what browsers and reverse proxies speak to an application:
 //! a websocket then owns its TCP stream (`collab::socket`).
 use std::{
     collections::HashMap,
@@ -20,6 +20,14 @@ use tokio_util::task::TaskTracker;
 
 /// How long requests under way may take to finish once the server is asked to stop.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Websocket handshakes handled at once; the others wait their turn, holding only their
+/// connection and request headers. A handshake mostly waits for the database (who is asking,
+/// the page, its access): when thousands arrived together, each one in the router held
+/// ≈ 50 KiB (middleware, handler and query futures), and what they left behind fragmented the
+/// memory of the connections that stayed (benches/compare.sh, workload c). 32 keep the
+/// database busy.
+const HANDSHAKES_AT_ONCE: usize = 32;
 
 /// Open connections per client address.
 #[derive(Clone, Default)]
@@ -90,6 +98,7 @@ pub async fn serve(
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let connections = TaskTracker::new();
     let counts = ConnectionCounts::default();
+    let handshakes = Arc::new(tokio::sync::Semaphore::new(HANDSHAKES_AT_ONCE));
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -115,10 +124,18 @@ pub async fn serve(
         // Each request is told its peer's address on its way in. (Layering the router per
         // connection instead rebuilt every route: ~190 KiB and ~1.5 ms of CPU per connection,
         // held as long as it was open — 2.2 GiB for 10 000 websockets, benches/compare.sh (c).)
-        let router = router.clone();
+        let (router, handshakes) = (router.clone(), handshakes.clone());
         let service = service_fn(move |mut request: Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-            tower::ServiceExt::oneshot(router.clone(), request)
+            let (router, handshakes) = (router.clone(), handshakes.clone());
+            async move {
+                let _turn = if is_websocket_handshake(&request) {
+                    Some(handshakes.acquire_owned().await)
+                } else {
+                    None
+                };
+                tower::ServiceExt::oneshot(router, request).await
+            }
         });
         let connection = builder.serve_connection(TokioIo::new(stream), service).with_upgrades();
         let mut stopping = stopping.clone();
@@ -146,6 +163,17 @@ pub async fn serve(
     Ok(())
 }
 
+/// A GET asking for a websocket: nothing of its body is ever read, so its turn cannot be held
+/// by a client that stops sending (a POST that claims an upgrade waits for no turn).
+fn is_websocket_handshake<B>(request: &Request<B>) -> bool {
+    request.method() == hyper::Method::GET
+        && request
+            .headers()
+            .get(hyper::header::UPGRADE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case("websocket")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,5 +189,21 @@ mod tests {
         drop(first);
         assert!(counts.admit(addr, 2).is_some(), "a closed connection frees its place");
         assert!(counts.admit(addr, 0).is_some(), "0: no limit");
+    }
+
+    #[test]
+    fn only_a_get_asking_for_a_websocket_waits_for_a_turn() {
+        let request = |method: &str, upgrade: Option<&str>| {
+            let mut r = Request::builder().method(method).uri("/ws/chantier-3/cartographie");
+            if let Some(upgrade) = upgrade {
+                r = r.header(hyper::header::UPGRADE, upgrade);
+            }
+            r.body(()).expect("request")
+        };
+        assert!(is_websocket_handshake(&request("GET", Some("websocket"))));
+        assert!(is_websocket_handshake(&request("GET", Some("h2c, WebSocket"))));
+        assert!(!is_websocket_handshake(&request("POST", Some("websocket"))));
+        assert!(!is_websocket_handshake(&request("GET", Some("h2c"))));
+        assert!(!is_websocket_handshake(&request("GET", None)));
     }
 }

@@ -72,6 +72,40 @@ async fn one_address_cannot_take_every_connection() {
 }
 
 #[tokio::test]
+async fn many_opening_a_page_at_once_all_get_in_and_a_stalled_request_holds_nobody_up() {
+    use tokio::io::AsyncWriteExt;
+    let (app, token) = site(|_| {}).await;
+    // Requests that claim an upgrade, then never send the body they announced: they wait for
+    // the body as long as they stay, and must not hold up anyone's handshake meanwhile.
+    let mut stalled = Vec::new();
+    for _ in 0..40 {
+        let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        let head = format!(
+            "PUT /api/pages/chantier-3/cartographie HTTP/1.1\r\nHost: {}\r\n\
+             Authorization: Bearer {token}\r\nContent-Type: application/json\r\n\
+             Connection: Upgrade\r\nUpgrade: websocket\r\nContent-Length: 1000\r\n\r\n{{",
+            app.addr
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stalled.push(stream);
+    }
+    // Many more people than are let through at once open the page together: all get in.
+    let url = app.ws_url("chantier-3", "cartographie");
+    let everyone =
+        futures_util::future::join_all((0..90).map(|_| YClient::connect(&url, Some(&token))));
+    let clients = tokio::time::timeout(Duration::from_secs(30), everyone)
+        .await
+        .expect("every handshake answered, none held up by the stalled requests");
+    for client in &clients {
+        client.wait_for("sync", |t| t == "Début.").await;
+    }
+    clients[0].append(" Suite.");
+    clients[89].wait_for("an edit", |t| t == "Début. Suite.").await;
+    drop(stalled);
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_page_cannot_grow_past_its_limit() {
     let (app, token) = site(|s| s.collab.max_page_chars = 1000).await;
     let url = app.ws_url("chantier-3", "cartographie");
