@@ -2,8 +2,9 @@
 //! between requests on a kept-alive connection), one address may hold only so many connections,
 //! websocket handshakes take turns, and on shutdown the requests under way finish.
 //! (`axum::serve` sets none of these: 1 100 connections that sent nothing stayed open and made
-//! every request fail with "too many open files".) HTTP/1.1 on plain TCP, what browsers and reverse proxies speak to an application:
-//! a websocket then owns its TCP stream (`collab::socket`).
+//! every request fail with "too many open files".) HTTP/1.1 on plain TCP, what browsers and
+//! reverse proxies speak to an application: a websocket then owns its TCP stream
+//! (`collab::socket`).
 use std::{
     collections::HashMap,
     future::Future,
