@@ -411,7 +411,7 @@ async fn edits_sent_just_before_closing_are_kept(app: &TestApp) {
     assert_eq!(keys(&stored, 'b').len(), 150, "{stored}");
 }
 
-/// A page with a hundred people holds updates that come faster than its window (2 ms here) to
+/// A page with a hundred people holds updates that come faster than its window (5 ms here) to
 /// send them together: every key still reaches everyone, in order, and is stored — the last
 /// ones too, though no later update comes to push them out.
 async fn a_crowded_page_holding_updates_delivers_every_key_in_order(app: &TestApp) {

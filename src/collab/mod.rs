@@ -76,7 +76,7 @@ impl Default for CollabSettings {
             compact_every: 500,
             max_frame_bytes: 4 * 1024 * 1024,
             outbox_capacity: 1024,
-            busy_page_window: Duration::from_millis(4),
+            busy_page_window: Duration::from_millis(10),
             max_messages_per_second: 100,
             flood_grace: Duration::from_secs(5),
             max_connections_per_address: 100,

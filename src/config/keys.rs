@@ -65,7 +65,7 @@ impl Default for Keys {
             revision_quiet_seconds: 120,
             compact_every: 500,
             max_frame_bytes: 4 * 1024 * 1024,
-            busy_page_window_ms: 4,
+            busy_page_window_ms: 10,
             max_messages_per_second: 100,
             max_connections_per_address: 100,
             max_page_chars: 2_000_000,
