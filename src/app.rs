@@ -453,6 +453,7 @@ pub async fn launch(
     let limits = crate::listener::Limits {
         per_address: state.settings.max_http_connections_per_address,
         header_timeout: state.settings.header_timeout,
+        write_timeout: state.settings.write_timeout,
         trusted_proxies: state.settings.trusted_proxies.clone(),
     };
     let served = crate::listener::serve(listener, router(state), limits, shutdown).await;

@@ -19,6 +19,8 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio_util::task::TaskTracker;
 
+use crate::write_deadline::WriteDeadline;
+
 /// How long requests under way may take to finish once the server is asked to stop.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -74,6 +76,8 @@ pub struct Limits {
     /// How long a client has to send a request's headers, and how long a kept-alive connection
     /// may wait for its next request (browsers open a new one when theirs was closed).
     pub header_timeout: Duration,
+    /// How long a write may wait for a client that reads nothing before the connection ends.
+    pub write_timeout: Duration,
     pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
@@ -138,6 +142,7 @@ pub async fn serve(
                 tower::ServiceExt::oneshot(router, request).await
             }
         });
+        let stream = WriteDeadline::new(stream, limits.write_timeout);
         let connection = builder.serve_connection(TokioIo::new(stream), service).with_upgrades();
         let mut stopping = stopping.clone();
         connections.spawn(async move {

@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::fuzzing::{exercise_frame, exercise_page_text, exercise_render_cost};
+use common::fuzzing::{exercise_frame, exercise_page_text, exercise_render_cost, structured};
 
 fn kept_inputs(target: &str) -> Vec<(String, Vec<u8>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds").join(target);
@@ -45,6 +45,17 @@ fn kept_page_texts_are_written_and_rendered_safely() {
 #[test]
 fn kept_texts_render_within_a_linear_budget() {
     for (name, input) in kept_inputs("render_cost") {
+        if let Some(shape) = name.strip_prefix("structured-") {
+            // Pieces for `structured`: repeated as pieces (each tag keeps a fresh attribute)
+            // until the text is 40 000 bytes.
+            eprintln!("render_cost/structured {shape}");
+            let mut pieces = input.clone();
+            while structured(&pieces).len() < 40_000 {
+                pieces.extend_from_slice(&input);
+            }
+            exercise_render_cost(&structured(&pieces));
+            continue;
+        }
         eprintln!("render_cost/{name}");
         let text = String::from_utf8_lossy(&input);
         // The seeds are short patterns: repeated, they are the texts that used to take seconds.

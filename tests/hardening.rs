@@ -860,3 +860,192 @@ async fn websocket_origins_are_checked() {
     websockets_from_other_origins_with_cookies_are_refused(&app).await;
     app.stop().await;
 }
+
+// --- Second round (issue 31): rendering HTML, files streamed, logs ---------------------------
+
+/// `<b id=0><p>x<b id=1><p>x…` to `bytes`: formatting tags with distinct attributes, each
+/// followed by a block (the HTML parser reopened every unclosed one at each block).
+fn reopened_formatting(bytes: usize) -> String {
+    let mut text = String::new();
+    let mut i = 0;
+    while text.len() < bytes {
+        text.push_str(&format!("<b id={i}><p>x"));
+        i += 1;
+    }
+    text
+}
+
+async fn preview(app: &TestApp, client: &reqwest::Client, markdown: &str) -> String {
+    let answer = client
+        .post(app.url("/api/render"))
+        .json(&serde_json::json!({ "space": SPACE, "markdown": markdown }))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(answer.status(), StatusCode::OK);
+    let body: serde_json::Value = answer.json().await.expect("JSON");
+    body["html"].as_str().expect("html").to_owned()
+}
+
+async fn html_written_in_a_text_is_shown_as_text_at_a_linear_cost(app: &TestApp) {
+    public_page(app, "").await;
+    let anonymous = reqwest::Client::new();
+    for bytes in [40_000, 80_000] {
+        let html = preview(app, &anonymous, &reopened_formatting(bytes)).await;
+        // 26 MB for 40 KB, 102 MB for 80 KB before.
+        assert!(html.len() < 64 * 1024 + 40 * bytes, "{bytes} bytes made {} of HTML", html.len());
+        assert!(html.contains("&lt;b id=7&gt;"), "the tags are shown as typed: {}", &html[..300]);
+        assert!(!html.contains("<b"), "no tag written in the text reaches the page");
+    }
+    // The few bare tags people use still work, closed where their paragraph ends.
+    let html = preview(
+        app,
+        &anonymous,
+        "m<sup>2</sup>, H<sub>2</sub>O, <kbd>Ctrl</kbd>, <u>souligné\n\nsuite",
+    )
+    .await;
+    for kept in ["m<sup>2</sup>", "H<sub>2</sub>O", "<kbd>Ctrl</kbd>", "<u>souligné</u></p>"] {
+        assert!(html.contains(kept), "{kept} in {html}");
+    }
+    // A comment stays unseen; other HTML blocks show as written.
+    let html = preview(app, &anonymous, "<!-- note -->\n\n<div onclick=\"x\">\nbloc\n</div>").await;
+    assert!(!html.contains("note") && html.contains("&lt;div onclick="), "{html}");
+}
+
+async fn a_text_too_costly_to_lay_out_is_shown_as_written(app: &TestApp) {
+    let token = public_page(app, "").await;
+    // A header 200 columns wide, then 5 000 short rows each padded to its width (10 MB).
+    let text = format!("{}|\n{}|\n{}", "| a ".repeat(200), "|---".repeat(200), "x\n".repeat(5_000));
+    app.put_page(&token, SPACE, "notes", &text).await;
+    let (status, html) = app.get_text(None, &format!("/s/{SPACE}/notes")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.len() < 2_000_000, "{} bytes", html.len());
+    assert!(html.contains("<pre class=\"as-written\">| a | a"), "shown as written");
+    assert!(!html.contains("trop chargé"), "readers are not told to mend it");
+    let editor = app.signed_in("editrice@example.org").await;
+    let (_, html) = app.get_text(Some(&editor), &format!("/s/{SPACE}/notes")).await;
+    assert!(html.contains("trop chargé pour être mis en forme"), "its editors are");
+}
+
+async fn comments_are_rendered_once_bounded_and_kept(app: &TestApp) {
+    let token = public_page(app, "Une page publique.").await;
+    let shape: String = reopened_formatting(19_000);
+    for i in 0..3 {
+        let posted = reqwest::Client::new()
+            .post(app.url(&format!("/api/pages/{SPACE}/notes/comments")))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({ "markdown": format!("{i}{shape}") }))
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(posted.status(), StatusCode::CREATED);
+    }
+    for _ in 0..2 {
+        let (status, html) = app.get_text(None, &format!("/s/{SPACE}/notes")).await;
+        assert_eq!(status, StatusCode::OK);
+        // 20.9 MB a read before.
+        assert!(html.len() < 3 * (64 * 1024 + 40 * 20_000), "{} bytes", html.len());
+    }
+    // Rendered by the one rendering path, and kept for the next reader.
+    assert!(app.rendered.holds_snippet(&format!("1{shape}"), SPACE));
+    let listed = app.get_json_as(&token, &format!("/api/pages/{SPACE}/notes/comments")).await;
+    let html = listed["comments"][0]["html"].as_str().expect("html");
+    assert!(html.contains("&lt;b id=3&gt;"), "{}", &html[..200]);
+}
+
+async fn headings_never_take_the_ids_of_the_page_itself(app: &TestApp) {
+    public_page(app, "# Discussion\n\n## Comment 1\n\nTexte.\n\n# Discussion").await;
+    let (_, html) = app.get_text(None, &format!("/s/{SPACE}/notes")).await;
+    assert_eq!(html.matches("id=\"discussion\"").count(), 1, "the discussion section's own");
+    assert!(
+        html.contains("id=\"section-discussion\"") && html.contains("id=\"section-discussion-2\"")
+    );
+    assert!(html.contains("id=\"section-comment-1\""));
+}
+
+on_each_backend!(
+    html_written_in_a_text_is_shown_as_text_at_a_linear_cost,
+    a_text_too_costly_to_lay_out_is_shown_as_written,
+    comments_are_rendered_once_bounded_and_kept,
+    headings_never_take_the_ids_of_the_page_itself,
+);
+
+/// Uploads `bytes` as a text file to the public page and links it; answers its address.
+async fn public_file(app: &TestApp, bytes: Vec<u8>) -> String {
+    let token = public_page(app, "Un fichier.").await;
+    let editor = app.signed_in("editrice@example.org").await;
+    let csrf = app.csrf(&editor, &format!("/s/{SPACE}/notes/edit")).await;
+    let form = reqwest::multipart::Form::new()
+        .text("_csrf", csrf)
+        .part("file", reqwest::multipart::Part::bytes(bytes).file_name("gros.txt"));
+    let sent = editor
+        .post(app.url(&format!("/s/{SPACE}/notes/files")))
+        .header("accept", "application/json")
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(sent.status(), StatusCode::CREATED);
+    let sent: serde_json::Value = sent.json().await.expect("JSON");
+    let markdown = sent["markdown"].as_str().expect("markdown");
+    app.put_page(&token, SPACE, "notes", &format!("Un fichier : {markdown}")).await;
+    sent["url"].as_str().expect("url").to_owned()
+}
+
+#[tokio::test]
+async fn a_download_nobody_reads_is_let_go() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::start_with(Backend::Sqlite, |s| {
+        s.write_timeout = Duration::from_secs(2);
+        s.max_upload_bytes = 40 << 20;
+    })
+    .await;
+    // Larger than what the kernel buffers between two sockets on this machine.
+    let size = 32 << 20;
+    let url = public_file(&app, b"ligne de texte\n".repeat(size / 15)).await;
+    // Read whole by a client that reads: every byte, with its length announced.
+    let whole = reqwest::get(app.url(&url)).await.expect("GET");
+    assert_eq!(whole.content_length(), Some((size / 15 * 15) as u64));
+    assert_eq!(whole.bytes().await.expect("body").len(), size / 15 * 15);
+    // Asked by one that reads nothing: after the write timeout the server gives up.
+    let mut stalled = tokio::net::TcpStream::connect(app.addr).await.expect("connect");
+    let request = format!("GET {url} HTTP/1.1\r\nHost: {}\r\n\r\n", app.addr);
+    stalled.write_all(request.as_bytes()).await.expect("request");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let mut got = 0usize;
+    let mut buf = vec![0; 1 << 16];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), stalled.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) => break,
+            Ok(Ok(n)) => got += n,
+            Err(_) => panic!("the connection is still open after {got} bytes"),
+        }
+    }
+    assert!(got < size, "the server kept sending: {got} bytes");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn what_a_client_sends_does_not_choose_how_much_is_logged() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    public_page(&app, "").await;
+    let log_path = app.settings.data_dir.join("ruche.log");
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let server =
+        common::ServerProcess::spawn_logging(&app.database_url, &[("RUST_LOG", "info")], log).await;
+    let before = std::fs::metadata(&log_path).expect("log").len();
+    let markdown = "<table>x".repeat(16_384);
+    let answer = reqwest::Client::new()
+        .post(format!("{}/api/render", server.base))
+        .json(&serde_json::json!({ "space": SPACE, "markdown": markdown }))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(answer.status(), StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let grown = std::fs::metadata(&log_path).expect("log").len() - before;
+    // 2 MB before, one warning per tag.
+    assert!(grown < 4096, "one request wrote {grown} bytes of log");
+    server.kill().await;
+    app.stop().await;
+}

@@ -81,7 +81,9 @@ fn the_renderer_leaves_nothing_that_runs() {
         for markdown in
             [vector.to_string(), format!("Avant\n\n{vector}\n\nAprès"), format!("- {vector}")]
         {
-            let html = render::to_html(&markdown, "chantier-1", &|_| LinkState::Exists);
+            let html = render::to_html(&markdown, "chantier-1", render::Kind::Page, &|_| {
+                LinkState::Exists
+            });
             let found = dangers(&html, false);
             assert!(found.is_empty(), "{markdown:?} rendered as {html:?}: {found:?}");
         }

@@ -1,5 +1,7 @@
-//! A page's text from a hostile member, rendered: the time it takes must grow linearly with its
-//! length, and quotes and lists stay within the renderer's depth (see `tests/common/fuzzing.rs`).
+//! A page's text from a hostile member, rendered: the time it takes and the HTML it makes must
+//! grow linearly with its length, and quotes and lists stay within the renderer's depth (see
+//! `tests/common/fuzzing.rs`). Each input is tried as text and as pieces of Markdown and HTML
+//! (`structured`: tags with fresh attributes, blocks, table rows, references).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -13,4 +15,5 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
         fuzzing::exercise_render_cost(text);
     }
+    fuzzing::exercise_render_cost(&fuzzing::structured(data));
 });

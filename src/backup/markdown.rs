@@ -75,7 +75,8 @@ pub async fn export(
         let mut space_index = format!("# {}\n\n{}\n\n", space.title, space.description);
         for p in pages {
             let content = crate::collab::stored_content(db, crate::collab::DocId(p.id)).await?;
-            let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+            // Each file is copied into the zip from disk when written, never read whole.
+            let mut files: Vec<(String, std::path::PathBuf)> = Vec::new();
             let mut fields = content.fields.as_object().cloned().unwrap_or_default();
             let mut used_names: HashMap<String, usize> = HashMap::new();
             for value in fields.values_mut() {
@@ -83,14 +84,13 @@ pub async fn export(
                 let Some(path) = crate::forms::uploads::stored_path(uploads_dir, hash) else {
                     continue;
                 };
-                let Ok(bytes) = tokio::fs::read(&path).await else { continue };
                 let name = safe_file_name(
                     value.get("name").and_then(Value::as_str).unwrap_or("fichier"),
                     &mut used_names,
                 );
                 let relative = format!("{}.files/{name}", p.slug);
                 *value = Value::String(relative.clone());
-                files.push((relative, bytes));
+                files.push((relative, path));
             }
             // Pictures and files the text links (recorded as the page's) go beside it too.
             let mut markdown = content.markdown.clone();
@@ -99,7 +99,6 @@ pub async fn export(
                 let Some(path) = crate::forms::uploads::stored_path(uploads_dir, &hash) else {
                     continue;
                 };
-                let Ok(bytes) = tokio::fs::read(&path).await else { continue };
                 let stored = crate::forms::entity::upload::Entity::find_by_id(hash.clone())
                     .one(db)
                     .await?
@@ -107,7 +106,7 @@ pub async fn export(
                 let name = safe_file_name(&stored, &mut used_names);
                 let relative = format!("{}.files/{name}", p.slug);
                 markdown = markdown.replace(&format!("{own}{hash}"), &format!("<{relative}>"));
-                files.push((relative, bytes));
+                files.push((relative, path));
             }
             let body = rewrite_links(&markdown, folder, &exported, site_url);
             let mut text = String::from("---\n");
@@ -140,9 +139,10 @@ pub async fn export(
             text.push_str(&discussion(db, p.id).await?);
             zip.start_file(format!("{folder}/{}.md", p.slug), options)?;
             zip.write_all(text.as_bytes())?;
-            for (relative, bytes) in files {
+            for (relative, path) in files {
+                let Ok(mut file) = std::fs::File::open(&path) else { continue };
                 zip.start_file(format!("{folder}/{relative}"), options)?;
-                zip.write_all(&bytes)?;
+                std::io::copy(&mut file, &mut zip)?;
                 summary.files += 1;
             }
             space_index.push_str(&format!("- [{}]({}.md)\n", escape_label(&p.title), p.slug));

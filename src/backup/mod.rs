@@ -160,10 +160,12 @@ pub async fn backup(
 
     for hash in hashes {
         let Some(path) = crate::forms::uploads::stored_path(uploads_dir, &hash) else { continue };
-        match std::fs::read(&path) {
-            Ok(bytes) => {
+        // Copied from disk a piece at a time: uploads may be large.
+        match std::fs::File::open(&path) {
+            Ok(mut from) => {
                 zip.start_file(format!("uploads/{hash}"), options)?;
-                zip.write_all(&bytes)?;
+                std::io::copy(&mut from, &mut zip)
+                    .with_context(|| format!("copying the upload {hash}"))?;
                 summary.files += 1;
             }
             Err(_) => summary.missing_files.push(hash),

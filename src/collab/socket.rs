@@ -35,6 +35,8 @@ use tokio_tungstenite::{
     WebSocketStream,
 };
 
+use crate::write_deadline::WriteDeadline;
+
 /// Frames written with one system call, at most.
 const WRITE_BATCH: usize = 64;
 
@@ -121,13 +123,15 @@ impl Upgrade {
                     return;
                 }
             };
-            // The listener serves HTTP/1.1 on plain TCP streams (see `listener`).
-            let Ok(parts) = upgraded.downcast::<TokioIo<TcpStream>>() else {
+            // The listener serves HTTP/1.1 on plain TCP streams (see `listener`), whose writes
+            // give up on a client that reads nothing; a websocket keeps its own watch on slow
+            // readers, and takes the stream itself.
+            let Ok(parts) = upgraded.downcast::<TokioIo<WriteDeadline<TcpStream>>>() else {
                 tracing::error!("a websocket upgraded on something else than a TCP stream");
                 return;
             };
             let hyper::upgrade::Parts { io, read_buf, .. } = parts;
-            let (read, write) = io.into_inner().into_split();
+            let (read, write) = io.into_inner().into_inner().into_split();
             let shared = Arc::new(Shared { write, out: Mutex::default(), wake: Notify::new() });
             let io = Io { read, shared: shared.clone() };
             // What the client sent right after its request, copied: the buffer of the request

@@ -106,6 +106,8 @@ pub struct Settings {
     pub max_http_connections_per_address: usize,
     /// How long a connection may take to send a request's headers, or stay idle between two.
     pub header_timeout: Duration,
+    /// How long an answer may wait for a client that reads none of it.
+    pub write_timeout: Duration,
     /// The map's tile server, as a Leaflet URL template, and the credit it asks for.
     pub map_tiles: String,
     pub map_attribution: String,
@@ -318,6 +320,7 @@ impl Settings {
             allowed_origins,
             max_http_connections_per_address: size(k.max_http_connections_per_address),
             header_timeout: Duration::from_secs(k.header_timeout_seconds),
+            write_timeout: Duration::from_secs(k.write_timeout_seconds),
             map_tiles: k.map_tiles,
             map_attribution: k.map_attribution,
             time_zone,
@@ -479,6 +482,7 @@ mod tests {
                 s.max_http_connections_per_address == 12
             }),
             ("header_timeout_seconds", "16", |s| s.header_timeout.as_secs() == 16),
+            ("write_timeout_seconds", "17", |s| s.write_timeout.as_secs() == 17),
             ("max_search_chars", "11", |s| s.max_search_chars == 11),
             ("max_form_fields", "2", |s| s.forms.max_fields == 2),
             ("max_form_choices", "3", |s| s.forms.max_choices == 3),

@@ -9,7 +9,11 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::{routes::refusal, Comment, Refused};
+use super::{
+    routes::{prepare, refusal},
+    views::{readable, Prepared},
+    Comment, Refused,
+};
 use crate::{
     access::{self, PageFor, SpaceAction, SpaceGrant},
     accounts::MaybeUser,
@@ -21,25 +25,15 @@ use crate::{
 
 /// A comment as the API shows it to this reader: a hidden one's text only to moderators, a
 /// deleted one's never.
-fn json(
-    grant: &SpaceGrant,
-    c: &Comment,
-    names: &std::collections::HashMap<i64, String>,
-) -> serde_json::Value {
-    let readable = !c.deleted && (!c.hidden || access::may_moderate(grant));
+fn json(grant: &SpaceGrant, c: &Comment, shown: &Prepared) -> serde_json::Value {
+    let readable = readable(grant, c);
     let markdown = if readable { c.markdown.as_str() } else { "" };
-    let html = if readable {
-        crate::pages::render::to_html(markdown, grant.space.slug.as_str(), &|_| {
-            crate::pages::render::LinkState::Unknown
-        })
-    } else {
-        String::new()
-    };
+    let html = if readable { shown.bodies.get(&c.id).map(|h| &**h) } else { None };
     serde_json::json!({
         "id": c.id,
         "markdown": markdown,
-        "html": html,
-        "author": c.author_id.and_then(|a| names.get(&a)),
+        "html": html.unwrap_or(""),
+        "author": c.author_id.and_then(|a| shown.names.get(&a)),
         "created_at": c.created_at,
         "edited_at": c.edited_at,
         "reply_to": c.reply_to,
@@ -48,24 +42,14 @@ fn json(
     })
 }
 
-async fn names(
-    state: &AppState,
-    comments: &[Comment],
-) -> AppResult<std::collections::HashMap<i64, String>> {
-    let people =
-        crate::accounts::store::by_ids(&state.db, comments.iter().filter_map(|c| c.author_id))
-            .await?;
-    Ok(people.into_iter().map(|(id, u)| (id, u.name)).collect())
-}
-
 /// `GET /api/pages/{space}/{page}/comments`: every comment, oldest first.
 pub async fn list(
     State(state): State<AppState>,
     PageFor { grant, page, .. }: PageFor<access::Read>,
 ) -> AppResult<Json<serde_json::Value>> {
     let comments = super::list(&state.db, page.id.0).await?;
-    let names = names(&state, &comments).await?;
-    let items: Vec<_> = comments.iter().map(|c| json(&grant, c, &names)).collect();
+    let shown = prepare(&state, &grant, &comments).await?;
+    let items: Vec<_> = comments.iter().map(|c| json(&grant, c, &shown)).collect();
     Ok(Json(
         serde_json::json!({ "comments": items, "may_comment": access::may_comment(&grant, &page) }),
     ))
@@ -97,8 +81,8 @@ pub async fn create(
     access::comment(&grant, &page)?;
     match super::routes::post_as(&state, &grant, &page, &body.markdown, body.reply_to).await {
         Ok(comment) => {
-            let names = names(&state, std::slice::from_ref(&comment)).await?;
-            Ok((StatusCode::CREATED, Json(json(&grant, &comment, &names))).into_response())
+            let shown = prepare(&state, &grant, std::slice::from_ref(&comment)).await?;
+            Ok((StatusCode::CREATED, Json(json(&grant, &comment, &shown))).into_response())
         }
         Err(no) => Ok(refused(&ctx, no)),
     }
@@ -146,8 +130,8 @@ pub async fn update(
     }
     super::changed(&state, page.id.0, id);
     let comment = super::get(&state.db, id).await?.ok_or(AppError::NotFound)?;
-    let names = names(&state, std::slice::from_ref(&comment)).await?;
-    Ok(Json(json(&grant, &comment, &names)).into_response())
+    let shown = prepare(&state, &grant, std::slice::from_ref(&comment)).await?;
+    Ok(Json(json(&grant, &comment, &shown)).into_response())
 }
 
 /// `DELETE /api/comments/{id}`: its author, or a moderator of its space.

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::{
-    views::{self, ClosedBecause, Discussion},
+    views::{self, ClosedBecause, Discussion, Prepared},
     Comment, Refused,
 };
 use crate::{
@@ -33,19 +33,28 @@ pub fn base(grant: &SpaceGrant, page: &Page) -> String {
     format!("/s/{}/{}", grant.space.slug, page.slug)
 }
 
-/// The names of the authors of `comments`.
-async fn names(state: &AppState, comments: &[Comment]) -> AppResult<HashMap<i64, String>> {
+/// The names of the authors of `comments`, and the texts of those this reader may read,
+/// rendered through the one rendering path (bounded, cached by content, off the async threads).
+pub(super) async fn prepare(
+    state: &AppState,
+    grant: &SpaceGrant,
+    comments: &[Comment],
+) -> AppResult<Prepared> {
     let people =
         crate::accounts::store::by_ids(&state.db, comments.iter().filter_map(|c| c.author_id))
             .await?;
-    Ok(people.into_iter().map(|(id, u)| (id, u.name)).collect())
+    let mut bodies = HashMap::new();
+    for c in comments.iter().filter(|c| views::readable(grant, c)) {
+        bodies.insert(c.id, state.rendered.snippet(&c.markdown, grant.space.slug.as_str()).await?);
+    }
+    Ok(Prepared { names: people.into_iter().map(|(id, u)| (id, u.name)).collect(), bodies })
 }
 
 /// What this reader may do in the page's discussion.
 pub fn discussion_for<'a>(
     grant: &'a SpaceGrant,
     page: &Page,
-    names: &'a HashMap<i64, String>,
+    shown: &'a Prepared,
 ) -> Discussion<'a> {
     let may_comment = access::may_comment(grant, page);
     let closed = match (may_comment, &grant.user, grant.space.comments) {
@@ -58,7 +67,7 @@ pub fn discussion_for<'a>(
     Discussion {
         base: base(grant, page),
         space: grant.space.slug.as_str(),
-        names,
+        shown,
         may_comment,
         moderator: access::may_moderate(grant),
         me: grant.user.as_ref().map(|u| u.id.0),
@@ -74,8 +83,8 @@ pub async fn under_page(
     page: &Page,
 ) -> AppResult<maud::Markup> {
     let comments = super::list(&state.db, page.id.0).await?;
-    let names = names(state, &comments).await?;
-    let d = discussion_for(grant, page, &names);
+    let shown = prepare(state, grant, &comments).await?;
+    let d = discussion_for(grant, page, &shown);
     Ok(views::section(ctx, &d, &super::threads(comments)))
 }
 
@@ -154,8 +163,8 @@ pub async fn create(
                     _ => AppError::BadRequest(String::new()),
                 });
             };
-            let names = HashMap::new();
-            let d = discussion_for(&grant, &page, &names);
+            let shown = Prepared::default();
+            let d = discussion_for(&grant, &page, &shown);
             let typed: String =
                 fields.markdown.chars().take(state.settings.comments.max_chars + 1000).collect();
             Ok((status, views::refused(&ctx, &d, &page.title, reply_to, &typed, &said))
@@ -240,7 +249,8 @@ pub async fn delete_form(
     if comment.deleted || !may_delete(&grant, &page, &comment) {
         return Err(AppError::Forbidden);
     }
-    Ok(views::delete_form(&ctx, &base(&grant, &page), &page.title, &comment))
+    let html = state.rendered.snippet(&comment.markdown, grant.space.slug.as_str()).await?;
+    Ok(views::delete_form(&ctx, &base(&grant, &page), &page.title, &comment, &html))
 }
 
 /// `POST /s/{space}/{page}/comments/{id}/delete`
@@ -305,8 +315,8 @@ pub async fn thread(
     let all = super::list(&state.db, page.id.0).await?;
     let in_thread: Vec<Comment> =
         all.into_iter().filter(|c| c.id == top || c.reply_to == Some(top)).collect();
-    let names = names(&state, &in_thread).await?;
-    let d = discussion_for(&grant, &page, &names);
+    let shown = prepare(&state, &grant, &in_thread).await?;
+    let d = discussion_for(&grant, &page, &shown);
     let header = HeaderValue::from(top);
     let response = match super::threads(in_thread).into_iter().next() {
         Some((top, replies)) => {

@@ -1,7 +1,7 @@
 //! How a discussion is shown under its page: threads of comments with their replies, what the
 //! reader may do with each, and the form to write one. Everything works without JavaScript
 //! (forms and links); `comments.js` adds the changes of others as they happen.
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use axum::response::Html;
 use maud::{html, Markup, PreEscaped};
@@ -9,13 +9,26 @@ use maud::{html, Markup, PreEscaped};
 use super::Comment;
 use crate::layout::{page, Ctx};
 
+/// What showing comments needs looked up first: their authors' names (by account) and the
+/// texts the reader may read, rendered (by comment).
+#[derive(Default)]
+pub struct Prepared {
+    pub names: HashMap<i64, String>,
+    pub bodies: HashMap<i64, Arc<str>>,
+}
+
+/// Whether the reader of `grant` may read `c`'s text: a hidden one's only moderators, a
+/// deleted one's nobody.
+pub fn readable(grant: &crate::access::SpaceGrant, c: &Comment) -> bool {
+    !c.deleted && (!c.hidden || crate::access::may_moderate(grant))
+}
+
 /// What the reader may do, and with whom they speak.
 pub struct Discussion<'a> {
     /// `/s/{space}/{page}`: the page the comments are under.
     pub base: String,
     pub space: &'a str,
-    /// The authors' names, by account.
-    pub names: &'a HashMap<i64, String>,
+    pub shown: &'a Prepared,
     /// The reader may write a comment or a reply.
     pub may_comment: bool,
     /// The reader hides, shows again and deletes anyone's comments.
@@ -110,7 +123,7 @@ pub fn thread(ctx: &Ctx, d: &Discussion<'_>, top: &Comment, replies: &[Comment])
 
 fn author(ctx: &Ctx, d: &Discussion<'_>, c: &Comment) -> String {
     c.author_id
-        .and_then(|a| d.names.get(&a).cloned())
+        .and_then(|a| d.shown.names.get(&a).cloned())
         .unwrap_or_else(|| ctx.t("comments.former_member"))
 }
 
@@ -136,7 +149,10 @@ fn one(ctx: &Ctx, d: &Discussion<'_>, c: &Comment) -> Markup {
                 }
                 @if readable {
                     div.comment-body.content {
-                        (PreEscaped(crate::pages::render::to_html(&c.markdown, d.space, &|_| crate::pages::render::LinkState::Unknown)))
+                        @match d.shown.bodies.get(&c.id) {
+                            Some(html) => (PreEscaped(&**html)),
+                            None => p { (c.markdown) },
+                        }
                     }
                 } @else {
                     p.meta { (ctx.t("comments.hidden")) }
@@ -240,12 +256,13 @@ pub fn edit_form(
 }
 
 /// Asking before a comment is deleted.
-pub fn delete_form(ctx: &Ctx, base: &str, title: &str, c: &Comment) -> Html<String> {
+/// `html` is the comment's text rendered.
+pub fn delete_form(ctx: &Ctx, base: &str, title: &str, c: &Comment, html: &str) -> Html<String> {
     let heading = ctx.t("comments.delete_title");
     let body = html! {
         nav.crumbs aria-label=(ctx.t("page.breadcrumb")) { a href={(base) "#comment-" (c.id)} { (title) } }
         h1 { (heading) }
-        blockquote.content { (PreEscaped(crate::pages::render::to_html(&c.markdown, "", &|_| crate::pages::render::LinkState::Unknown))) }
+        blockquote.content { (PreEscaped(html)) }
         p { (ctx.t("comments.delete_warning")) }
         form method="post" action={(base) "/comments/" (c.id) "/delete"} {
             (ctx.csrf_field())

@@ -81,7 +81,9 @@ pub async fn show(
             }
         }
     }
-    let titles = query::link_titles(&state.db, &grants, links.iter().map(String::as_str)).await?;
+    let titles = form_views::Known::titles(
+        query::link_titles(&state.db, &grants, links.iter().map(String::as_str)).await?,
+    );
     let query_string = filter.query_string(&[]);
     let suffix = if query_string.is_empty() { String::new() } else { format!("?{query_string}") };
     let follow = crate::notifications::views::form_follow(&ctx, &state.db, &form.key).await?;

@@ -222,7 +222,7 @@ pub async fn serve(
     }
     let meta =
         upload::Entity::find_by_id(hash.clone()).one(&state.db).await?.ok_or(AppError::NotFound)?;
-    let bytes = tokio::fs::read(path_of(&state.settings.uploads_dir, &hash))
+    let (body, length) = crate::download::file(&path_of(&state.settings.uploads_dir, &hash))
         .await
         .map_err(|e| anyhow::anyhow!("reading the upload {hash}: {e}"))?;
     let inline = IMAGES.contains(&meta.content_type.as_str());
@@ -239,8 +239,9 @@ pub async fn serve(
             // Even if a browser were fooled into rendering it, nothing in it could run.
             (header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox".to_owned()),
             (header::CACHE_CONTROL, "private, max-age=86400".to_owned()),
+            (header::CONTENT_LENGTH, length.to_string()),
         ],
-        bytes,
+        body,
     )
         .into_response())
 }

@@ -1,4 +1,6 @@
 //! The generated HTML form of an entry, and the display of its values.
+use std::{collections::HashMap, sync::Arc};
+
 use axum::response::Html;
 use maud::{html, Markup};
 use serde_json::Value;
@@ -6,7 +8,7 @@ use serde_json::Value;
 use super::{store::as_text, validate::Errors, FieldDef, FieldKind, Form};
 use crate::{
     layout::{page as layout_page, Ctx},
-    pages::Page,
+    pages::{render::RenderCache, Page},
     spaces::Space,
 };
 
@@ -232,11 +234,48 @@ pub fn entry_form(
     )
 }
 
+/// What showing values needs to have looked up first (showing them does no I/O and no costly
+/// work): the titles of the entries they link to that the reader may read (by address), and
+/// their long texts rendered off the async threads (by space and text, `long_texts`).
+#[derive(Default)]
+pub struct Known {
+    pub titles: HashMap<String, String>,
+    pub texts: HashMap<(String, String), Arc<str>>,
+}
+
+impl Known {
+    pub fn titles(titles: HashMap<String, String>) -> Self {
+        Self { titles, texts: HashMap::new() }
+    }
+
+    /// Renders, through the one rendering path (bounded, cached, off the async threads), the
+    /// long texts among `values` of `form` in `space`, for `shown`.
+    pub async fn long_texts(
+        mut self,
+        cache: &RenderCache,
+        space: &str,
+        form: &Form,
+        values: &[&Value],
+    ) -> anyhow::Result<Self> {
+        for f in form.fields.iter().filter(|f| matches!(f.kind, FieldKind::LongText)) {
+            for v in values.iter().filter_map(|v| v.get(&f.key)).filter(|v| !v.is_null()) {
+                if let std::collections::hash_map::Entry::Vacant(slot) =
+                    self.texts.entry((space.to_owned(), as_text(v)))
+                {
+                    let html = cache.snippet(&slot.key().1, space).await?;
+                    slot.insert(html);
+                }
+            }
+        }
+        Ok(self)
+    }
+}
+
 /// The entry's values, as a list; members-only fields only when `private` is allowed. Files are
 /// served from under the entry's address (`base`).
 pub fn values(
     ctx: &Ctx,
-    titles: &std::collections::HashMap<String, String>,
+    known: &Known,
     space: &Space,
     base: &str,
     form: &Form,
@@ -248,7 +287,7 @@ pub fn values(
             @for f in form.fields.iter().filter(|f| private || !f.is_private()) {
                 @if let Some(v) = values.get(&f.key).filter(|v| !v.is_null()) {
                     dt { (f.label) }
-                    dd { (shown(ctx, titles, base, space, f, v)) }
+                    dd { (shown(ctx, known, base, space, f, v)) }
                 }
             }
         }
@@ -261,7 +300,7 @@ pub fn values(
 /// to another entry is named like it (`titles`, by address) when the reader may read it.
 pub fn shown(
     ctx: &Ctx,
-    titles: &std::collections::HashMap<String, String>,
+    known: &Known,
     base: &str,
     space: &Space,
     f: &FieldDef,
@@ -274,7 +313,7 @@ pub fn shown(
             FieldKind::PageLink { .. } => {
                 @let link = as_text(v);
                 a href={"/s/" (link)} {
-                    @match titles.get(&link) { Some(title) => (title), None => (link_label(&link)) }
+                    @match known.titles.get(&link) { Some(title) => (title), None => (link_label(&link)) }
                 }
             }
             FieldKind::DateTimeRange => (when_in_words(ctx, v)),
@@ -285,9 +324,13 @@ pub fn shown(
                 }
             }
             // Written with the editor's formatting: shown by the one renderer (wiki links as
-            // plain links, nothing learnt about their pages).
+            // plain links, nothing learnt about their pages), as `Known::long_texts` made it.
             FieldKind::LongText => div.content {
-                (maud::PreEscaped(crate::pages::render::to_html(&as_text(v), space.slug.as_str(), &|_| crate::pages::render::LinkState::Unknown)))
+                @let text = as_text(v);
+                @match known.texts.get(&(space.slug.as_str().to_owned(), text.clone())) {
+                    Some(html) => (maud::PreEscaped(&**html)),
+                    None => p.as-written { (text) },
+                }
             },
             FieldKind::Audience => (audience_label(ctx, space, &as_text(v))),
             FieldKind::Image => {

@@ -61,7 +61,7 @@ pub async fn compare(
     let to = store::get(&state.db, page.id, q.to).await?.ok_or(AppError::NotFound)?;
     let changes = super::diff::compare(&state.diffs, &from.markdown, &to.markdown).await?;
     let fields = match crate::forms::store::form_of(&state.db, &page).await? {
-        Some(form) => field_changes(&ctx, &grant, &page, &form, &from, &to),
+        Some(form) => field_changes(&state, &ctx, &grant, &page, &form, &from, &to).await?,
         None => Vec::new(),
     };
     Ok(views::compare(&ctx, &grant, &page, &from, &to, &changes, &fields))
@@ -69,22 +69,26 @@ pub async fn compare(
 
 /// The values of an entry that differ between two revisions, as people read them: (field,
 /// before, after). Members-only fields only for those who may read them.
-fn field_changes(
+async fn field_changes(
+    state: &AppState,
     ctx: &Ctx,
     grant: &access::SpaceGrant,
     page: &Page,
     form: &crate::forms::Form,
     from: &super::Revision,
     to: &super::Revision,
-) -> Vec<views::FieldChange> {
+) -> AppResult<Vec<views::FieldChange>> {
     let private = access::page_allows(grant, page, access::SpaceAction::ReadMembersOnlyFields);
     let base = format!("/s/{}/{}", grant.space.slug, page.slug);
-    let titles = std::collections::HashMap::new();
+    let known = crate::forms::views::Known::default()
+        .long_texts(&state.rendered, grant.space.slug.as_str(), form, &[&from.fields, &to.fields])
+        .await?;
     let shown = |f: &crate::forms::FieldDef, v: Option<&serde_json::Value>| {
         v.filter(|v| !v.is_null())
-            .map(|v| crate::forms::views::shown(ctx, &titles, &base, &grant.space, f, v))
+            .map(|v| crate::forms::views::shown(ctx, &known, &base, &grant.space, f, v))
     };
-    form.fields
+    Ok(form
+        .fields
         .iter()
         .filter(|f| private || !f.is_private())
         .filter(|f| from.fields.get(&f.key) != to.fields.get(&f.key))
@@ -93,7 +97,7 @@ fn field_changes(
             before: shown(f, from.fields.get(&f.key)),
             after: shown(f, to.fields.get(&f.key)),
         })
-        .collect()
+        .collect())
 }
 
 #[derive(Deserialize)]

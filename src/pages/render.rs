@@ -139,9 +139,13 @@ fn flatten_deep(events: Vec<Event<'_>>) -> Vec<Event<'_>> {
 /// know the same things share one rendering). Renders run off the async threads, a few at once.
 pub struct RenderCache {
     links: Bounded<([u8; 32], String), Arc<Vec<LinkTarget>>>,
-    html: Bounded<([u8; 32], String, Vec<LinkState>), Arc<str>>,
+    html: Bounded<HtmlKey, Arc<str>>,
     running: tokio::sync::Semaphore,
 }
+
+/// A rendering's key: the text's digest, its space, what it is rendered for, and what the reader
+/// may know of each of its links.
+type HtmlKey = ([u8; 32], String, Kind, Vec<LinkState>);
 
 /// What the cache may hold of rendered HTML and links, in bytes.
 const RENDER_CACHE_BYTES: usize = 64 << 20;
@@ -181,17 +185,19 @@ impl RenderCache {
         states: Vec<LinkState>,
         keep: bool,
     ) -> anyhow::Result<Arc<str>> {
-        let key = (crate::cache::digest(markdown), space.to_owned(), states);
+        let key = (crate::cache::digest(markdown), space.to_owned(), Kind::Page, states);
         if let Some(found) = self.html.get(&key) {
             return Ok(found);
         }
         let known: HashMap<LinkTarget, LinkState> =
-            targets.iter().cloned().zip(key.2.iter().copied()).collect();
+            targets.iter().cloned().zip(key.3.iter().copied()).collect();
         let (text, in_space) = (markdown.to_owned(), space.to_owned());
         let html: Arc<str> = self
             .blocking(move || {
-                to_html(&text, &in_space, &|t| known.get(t).copied().unwrap_or(LinkState::Unknown))
-                    .into()
+                to_html(&text, &in_space, Kind::Page, &|t| {
+                    known.get(t).copied().unwrap_or(LinkState::Unknown)
+                })
+                .into()
             })
             .await?;
         if keep {
@@ -201,10 +207,35 @@ impl RenderCache {
         Ok(html)
     }
 
+    /// A short text shown among others (a comment, a field's long text, a space's description),
+    /// rendered with its wiki links as plain links, from the cache or off the async threads,
+    /// and kept for the next reader: the same text costs one rendering however often it is read.
+    pub async fn snippet(&self, markdown: &str, space: &str) -> anyhow::Result<Arc<str>> {
+        let key = (crate::cache::digest(markdown), space.to_owned(), Kind::Snippet, Vec::new());
+        if let Some(found) = self.html.get(&key) {
+            return Ok(found);
+        }
+        let (text, in_space) = (markdown.to_owned(), space.to_owned());
+        let html: Arc<str> = self
+            .blocking(move || {
+                to_html(&text, &in_space, Kind::Snippet, &|_| LinkState::Unknown).into()
+            })
+            .await?;
+        self.html.insert(key, html.clone(), html.len() + 128);
+        Ok(html)
+    }
+
+    /// Whether the HTML of the short text `markdown` in `space` is kept (without making it).
+    pub fn holds_snippet(&self, markdown: &str, space: &str) -> bool {
+        let key = (crate::cache::digest(markdown), space.to_owned(), Kind::Snippet, Vec::new());
+        self.html.get(&key).is_some()
+    }
+
     /// Whether the HTML of `markdown` in `space`, for a reader who knows `states` of its links, is
     /// kept (without making it).
     pub fn holds(&self, markdown: &str, space: &str, states: Vec<LinkState>) -> bool {
-        self.html.get(&(crate::cache::digest(markdown), space.to_owned(), states)).is_some()
+        let key = (crate::cache::digest(markdown), space.to_owned(), Kind::Page, states);
+        self.html.get(&key).is_some()
     }
 
     /// Runs `work` on the blocking threads once one of the few rendering turns is free.
@@ -251,16 +282,84 @@ pub enum LinkState {
     Unknown,
 }
 
+/// What a text is rendered for: a page's own text, whose headings carry ids to link to its
+/// sections, or a short text shown among others (a comment, a field, a description), whose
+/// headings carry none (they would repeat from one comment to the next).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Page,
+    Snippet,
+}
+
+/// Raw HTML in a text is shown as text, except these few tags written bare (`<sup>`,
+/// `</sup>`), and `<br>`. People here do not write HTML, and the HTML parser the sanitiser runs
+/// reopens unclosed formatting tags at every new block: 80 KB of `<b id=1><p>x<b id=2>…` took
+/// 15 s and 3.7 GB. An allowed tag is closed where the element it was opened in ends, so what
+/// reaches the sanitiser is well-formed and costs it one pass.
+const BARE_TAGS: [&str; 8] = ["sup", "sub", "u", "mark", "kbd", "del", "ins", "small"];
+
+/// How much HTML one text may make before the sanitiser, in bytes (estimated from the parser's
+/// events as they come): an ordinary text makes a few times its length (a short wiki link makes
+/// the most, ≈ 14×), but table rows padded to their header's width and links repeating one long
+/// reference grow with the square of the text. Past this, the text is shown as it was written.
+fn html_budget(markdown_len: usize) -> usize {
+    64 * 1024 + 32 * markdown_len
+}
+
+/// The class of the block showing a text too costly to lay out, as it was written
+/// (`shown_as_written` tells it from a rendering).
+const AS_WRITTEN: &str = "<pre class=\"as-written\">";
+
+/// Whether `html` (from `to_html`) is the text shown as it was written, because laying it out
+/// would have cost more than its budget: its editors are told so.
+pub fn shown_as_written(html: &str) -> bool {
+    html.starts_with(AS_WRITTEN)
+}
+
 /// Renders Markdown to safe HTML. `resolve` says what a wiki link's target is for this reader.
+/// Its time and size grow in proportion to the text, whatever the text: a text that would make
+/// more HTML than its budget is shown as written.
 pub fn to_html(
     markdown: &str,
     current_space: &str,
+    kind: Kind,
     resolve: &dyn Fn(&LinkTarget) -> LinkState,
 ) -> String {
     let limited = limit_nesting(markdown);
+    let Some(events) = events(&limited, current_space, resolve) else {
+        return format!("{AS_WRITTEN}{}</pre>", escape(markdown));
+    };
+    let mut events = flatten_deep(events);
+    match kind {
+        Kind::Page => add_heading_ids(&mut events),
+        Kind::Snippet => {}
+    }
+    let mut html = String::with_capacity(markdown.len() * 3 / 2);
+    pulldown_cmark::html::push_html(&mut html, events.into_iter());
+    sanitizer().clean(&html).to_string()
+}
+
+/// The events of `markdown` as the page shows them (wiki links resolved, task marks as symbols,
+/// headings one level down, raw HTML as text), or `None` once they would make more HTML than
+/// `html_budget` allows.
+fn events<'a>(
+    markdown: &'a str,
+    current_space: &str,
+    resolve: &dyn Fn(&LinkTarget) -> LinkState,
+) -> Option<Vec<Event<'a>>> {
+    let budget = html_budget(markdown.len());
+    let mut spent = 0usize;
     let mut events: Vec<Event> = Vec::new();
     let mut open_wiki: Vec<bool> = Vec::new();
-    for event in Parser::new_ext(&limited, options()) {
+    let mut raw = RawHtml::default();
+    for event in Parser::new_ext(markdown, options()) {
+        spent += weight(&event);
+        if spent > budget {
+            return None;
+        }
+        if raw.take(&event, &mut events) {
+            continue;
+        }
         match event {
             Event::Start(Tag::Link {
                 link_type: LinkType::WikiLink { .. },
@@ -296,6 +395,7 @@ pub fn to_html(
                     }
                     None => "<a>".to_owned(),
                 };
+                spent += tag.len();
                 open_wiki.push(true);
                 events.push(Event::InlineHtml(CowStr::from(tag)));
             }
@@ -332,11 +432,141 @@ pub fn to_html(
             other => events.push(other),
         }
     }
-    let mut events = flatten_deep(events);
-    add_heading_ids(&mut events);
-    let mut html = String::with_capacity(markdown.len() * 3 / 2);
-    pulldown_cmark::html::push_html(&mut html, events.into_iter());
-    sanitizer().clean(&html).to_string()
+    raw.close_all(&mut events);
+    Some(events)
+}
+
+/// About how many bytes of HTML `event` makes.
+fn weight(event: &Event) -> usize {
+    16 + match event {
+        Event::Text(s)
+        | Event::Code(s)
+        | Event::Html(s)
+        | Event::InlineHtml(s)
+        | Event::InlineMath(s)
+        | Event::DisplayMath(s)
+        | Event::FootnoteReference(s) => s.len(),
+        Event::Start(
+            Tag::Link { dest_url, title, id, .. } | Tag::Image { dest_url, title, id, .. },
+        ) => dest_url.len() + title.len() + id.len(),
+        _ => 0,
+    }
+}
+
+/// Raw HTML met in a text, on its way to being shown as text (see `BARE_TAGS`).
+#[derive(Default)]
+struct RawHtml<'a> {
+    /// How many elements the parser has opened and not yet closed.
+    depth: usize,
+    /// The bare tags open, with the depth they were opened at.
+    open: Vec<(&'static str, usize)>,
+    /// The lines of the HTML block being read, if one is.
+    block: Option<Vec<CowStr<'a>>>,
+}
+
+impl<'a> RawHtml<'a> {
+    /// Takes care of `event` when it is raw HTML or closes an element, pushing what shows in its
+    /// place; `false` when the event is someone else's to push.
+    fn take(&mut self, event: &Event<'a>, out: &mut Vec<Event<'a>>) -> bool {
+        match event {
+            Event::Start(Tag::HtmlBlock) => {
+                self.depth += 1;
+                self.block = Some(Vec::new());
+                true
+            }
+            Event::Html(line) => {
+                match self.block.as_mut() {
+                    Some(lines) => lines.push(line.clone()),
+                    None => out.push(Event::Text(line.clone())),
+                }
+                true
+            }
+            Event::End(TagEnd::HtmlBlock) => {
+                self.depth = self.depth.saturating_sub(1);
+                let lines = self.block.take().unwrap_or_default();
+                // A comment stays unseen, as the sanitiser always left it.
+                if lines.first().is_some_and(|l| l.trim_start().starts_with("<!--")) {
+                    return true;
+                }
+                out.push(Event::Start(Tag::Paragraph));
+                for (i, line) in lines.iter().enumerate() {
+                    if i > 0 {
+                        out.push(Event::HardBreak);
+                    }
+                    out.push(Event::Text(CowStr::from(
+                        line.trim_end_matches(['\n', '\r']).to_owned(),
+                    )));
+                }
+                out.push(Event::End(TagEnd::Paragraph));
+                true
+            }
+            Event::InlineHtml(tag) => {
+                self.inline(tag, out);
+                true
+            }
+            Event::Start(_) => {
+                self.depth += 1;
+                false
+            }
+            Event::End(_) => {
+                self.close_from(self.depth, out);
+                self.depth = self.depth.saturating_sub(1);
+                false
+            }
+            _ => false,
+        }
+    }
+
+    /// An inline tag: a bare allowed one opens or closes, a comment is dropped, anything else
+    /// is text.
+    fn inline(&mut self, tag: &CowStr<'a>, out: &mut Vec<Event<'a>>) {
+        let lower = tag.to_ascii_lowercase();
+        if lower.starts_with("<!--") {
+            return;
+        }
+        if matches!(lower.as_str(), "<br>" | "<br/>" | "<br />") {
+            out.push(Event::InlineHtml(CowStr::Borrowed("<br>")));
+            return;
+        }
+        let name = lower.strip_prefix('<').and_then(|t| t.strip_suffix('>'));
+        let allowed = |n: &str| BARE_TAGS.iter().copied().find(|t| *t == n);
+        match name {
+            Some(n) if n.starts_with('/') => {
+                let n = &n[1..];
+                let top = self.open.last().filter(|(t, d)| *t == n && *d == self.depth);
+                if let Some(&(t, _)) = top {
+                    self.open.pop();
+                    out.push(Event::InlineHtml(CowStr::from(format!("</{t}>"))));
+                    return;
+                }
+            }
+            Some(n) => {
+                // A few levels are plenty for sup, kbd and their kind.
+                if let Some(t) = allowed(n).filter(|_| self.open.len() < 8) {
+                    self.open.push((t, self.depth));
+                    out.push(Event::InlineHtml(CowStr::from(format!("<{t}>"))));
+                    return;
+                }
+            }
+            None => {}
+        }
+        out.push(Event::Text(tag.clone()));
+    }
+
+    /// Closes the bare tags opened at `depth` or deeper.
+    fn close_from(&mut self, depth: usize, out: &mut Vec<Event<'a>>) {
+        while let Some(&(t, d)) = self.open.last() {
+            if d < depth {
+                break;
+            }
+            self.open.pop();
+            out.push(Event::InlineHtml(CowStr::from(format!("</{t}>"))));
+        }
+    }
+
+    fn close_all(&mut self, out: &mut Vec<Event<'a>>) {
+        self.close_from(0, out);
+    }
 }
 
 /// The heading level under `level` (`h6` stays `h6`).
@@ -355,8 +585,12 @@ fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
-/// Gives each heading an id from its text ("Prochaines étapes" → `prochaines-etapes`), unique
-/// in the page, so sections can be linked to.
+/// What every heading's id starts with: the page's own ids (`discussion`, `comment-3`,
+/// `backlinks`…) never do, so a heading named "Discussion" cannot take theirs.
+pub const HEADING_ID_PREFIX: &str = "section-";
+
+/// Gives each heading an id from its text ("Prochaines étapes" → `section-prochaines-etapes`),
+/// unique in the page, so sections can be linked to.
 fn add_heading_ids(events: &mut [Event]) {
     let mut used: HashMap<String, usize> = HashMap::new();
     let mut i = 0;
@@ -371,8 +605,8 @@ fn add_heading_ids(events: &mut [Event]) {
                 }
             }
             let base = match slugify(&text, 60) {
-                s if s.is_empty() => "section".to_owned(),
-                s => s,
+                s if s.is_empty() => format!("{HEADING_ID_PREFIX}sans-titre"),
+                s => format!("{HEADING_ID_PREFIX}{s}"),
             };
             let n = used.entry(base.clone()).or_insert(0);
             *n += 1;
@@ -380,6 +614,9 @@ fn add_heading_ids(events: &mut [Event]) {
             if let Event::Start(Tag::Heading { id, .. }) = &mut events[i] {
                 *id = Some(CowStr::from(anchor));
             }
+        } else if let Event::Start(Tag::Heading { id: Some(own), .. }) = &mut events[i] {
+            // `{#id}` attributes are not enabled; should they be, they get the prefix too.
+            *own = CowStr::from(format!("{HEADING_ID_PREFIX}{own}"));
         }
         i += 1;
     }
@@ -435,7 +672,7 @@ mod tests {
     use super::*;
 
     fn render(md: &str) -> String {
-        to_html(md, "chantier-1", &|t| {
+        to_html(md, "chantier-1", Kind::Page, &|t| {
             if t.slug == "feuille-de-route" {
                 LinkState::Exists
             } else {
@@ -466,7 +703,7 @@ mod tests {
     fn markdown_features_render() {
         let html = render("# Prochaines étapes\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n- [x] fait\n- [ ] à faire\n\n```\ncode\n```\n\n![logo](https://example.org/a.png)");
         assert!(
-            html.contains(r#"<h2 id="prochaines-etapes">"#),
+            html.contains(r#"<h2 id="section-prochaines-etapes">"#),
             "the title is the page's h1: {html}"
         );
         assert!(html.contains("<table>") && html.contains("<td>1</td>"), "{html}");

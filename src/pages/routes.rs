@@ -120,7 +120,11 @@ pub async fn show(
     let entry = match crate::forms::store::form_of(&state.db, &page).await? {
         Some(form) => Some(crate::forms::views::values(
             &ctx,
-            &linked_titles(&state, ctx.user.as_ref(), &form, &content.fields).await?,
+            &crate::forms::views::Known::titles(
+                linked_titles(&state, ctx.user.as_ref(), &form, &content.fields).await?,
+            )
+            .long_texts(&state.rendered, grant.space.slug.as_str(), &form, &[&content.fields])
+            .await?,
             &grant.space,
             &format!("/s/{}/{}", grant.space.slug, page.slug),
             &form,

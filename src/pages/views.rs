@@ -71,6 +71,9 @@ pub fn show(ctx: &Ctx, grant: &SpaceGrant, page: &Page, reading: Reading<'_>) ->
                     p { a.button.secondary href={"/s/" (space.slug) "/" (page.slug) "/fields"} { (ctx.t("forms.edit_fields")) } }
                 }
             }
+            @if super::render::shown_as_written(html) && crate::access::may_change(grant, page) {
+                p.notice role="note" { (ctx.t("page.shown_as_written")) }
+            }
             article.content { (PreEscaped(html)) }
             @if !files.is_empty() {
                 section.attached aria-labelledby="attached" {

@@ -59,7 +59,17 @@ pub async fn show(
         Some(pages) => crate::discussions::counts(&state.db, pages.iter().map(|p| p.id.0)).await?,
         None => Default::default(),
     };
-    Ok(views::show(&ctx, &grant, pages.as_deref(), &joining, following, &discussions, &comments))
+    let description =
+        state.rendered.snippet(&grant.space.description, grant.space.slug.as_str()).await?;
+    Ok(views::show(
+        &ctx,
+        &grant,
+        &description,
+        pages.as_deref().map(|p| (p, &comments)),
+        &joining,
+        following,
+        &discussions,
+    ))
 }
 
 /// What the space page says about joining: to an outsider, who the owners are and where their
@@ -545,7 +555,9 @@ pub async fn export(
     Path(slug): Path<String>,
 ) -> AppResult<Response> {
     let grant = access::space(&state.db, ctx.user.as_ref(), &slug, SpaceAction::Manage).await?;
-    let mut out = std::io::Cursor::new(Vec::new());
+    // Written to a temporary file (gone once sent), then sent from it: the files of a space
+    // can weigh far more than a request should hold in memory.
+    let mut out = tempfile::tempfile().map_err(|e| anyhow::anyhow!("a temporary file: {e}"))?;
     crate::backup::markdown::export(
         &state.db,
         &state.settings.uploads_dir,
@@ -554,14 +566,17 @@ pub async fn export(
         &mut out,
     )
     .await?;
+    let (body, length) =
+        crate::download::written(out).await.map_err(|e| anyhow::anyhow!("the export: {e}"))?;
     let name = format!("{}-{}.zip", grant.space.slug, chrono::Utc::now().format("%Y-%m-%d"));
     Ok((
         [
             (axum::http::header::CONTENT_TYPE, "application/zip".to_owned()),
             (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
             (axum::http::header::CACHE_CONTROL, "private, no-store".to_owned()),
+            (axum::http::header::CONTENT_LENGTH, length.to_string()),
         ],
-        out.into_inner(),
+        body,
     )
         .into_response())
 }

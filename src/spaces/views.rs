@@ -78,14 +78,16 @@ fn outsider(ctx: &Ctx, space: &Space, joining: &Joining) -> Markup {
     }
 }
 
+/// A space's home. `description` is the space's description rendered (`RenderCache::snippet`);
+/// `pages` come with their comment counts, for readers.
 pub fn show(
     ctx: &Ctx,
     grant: &SpaceGrant,
-    pages: Option<&[crate::pages::Page]>,
+    description: &str,
+    pages: Option<(&[crate::pages::Page], &std::collections::HashMap<i64, u64>)>,
     joining: &Joining,
     following: Option<bool>,
     discussions: &[crate::discussions::exchanges::Active],
-    comments: &std::collections::HashMap<i64, u64>,
 ) -> Html<String> {
     let space = &grant.space;
     page(
@@ -95,7 +97,7 @@ pub fn show(
             h1 { (space.title) }
             p.meta { (visibility_badge(ctx, space.visibility)) }
             // Written like a page: paragraphs, lists and links kept.
-            div.content { (PreEscaped(crate::pages::render::to_html(&space.description, space.slug.as_str(), &|_| crate::pages::render::LinkState::Unknown))) }
+            div.content { (PreEscaped(description)) }
             @if !grant.allows(SpaceAction::Read) {
                 (outsider(ctx, space, joining))
             } @else {
@@ -127,7 +129,7 @@ pub fn show(
                         p { a href={"/s/" (space.slug) "/discussions"} { (ctx.t("exchanges.all")) } }
                     }
                 }
-                @if let Some(pages) = pages { (crate::pages::views::list(ctx, grant, pages, comments)) }
+                @if let Some((pages, comments)) = pages { (crate::pages::views::list(ctx, grant, pages, comments)) }
             }
         },
     )

@@ -113,7 +113,7 @@ pub fn exercise_page_text(input: &str) {
         1 => LinkState::Creatable,
         _ => LinkState::Unknown,
     };
-    let html = render::to_html(after, "chantier", &resolve);
+    let html = render::to_html(after, "chantier", render::Kind::Page, &resolve);
     let found = dangers(&html, false);
     assert!(found.is_empty(), "{after:?} rendered as {html:?}: {found:?}");
     let _ = render::plain_text(after);
@@ -131,17 +131,64 @@ pub fn exercise_page_text(input: &str) {
 const RENDER_BASE: std::time::Duration = std::time::Duration::from_millis(250);
 const RENDER_PER_BYTE: std::time::Duration = std::time::Duration::from_micros(40);
 
+/// What rendered HTML may weigh: a fixed part, plus a little per byte of text (the renderer's
+/// own budget is 64 KiB + 32 bytes a byte; escaping text may add a little). HTML that grows with
+/// the square of the text (formatting tags reopened at every block, padded table rows, one long
+/// reference repeated) overshoots it by orders of magnitude.
+const HTML_BASE: usize = 64 * 1024;
+const HTML_PER_BYTE: usize = 40;
+
+/// Formatting elements: those the HTML parser reopens at every block while they are unclosed.
+const FORMATTING: [&str; 14] = [
+    "a", "b", "big", "code", "em", "font", "i", "nobr", "s", "small", "strike", "strong", "tt", "u",
+];
+
+/// A text made of pieces of Markdown and HTML chosen by `data`, one byte a piece: tags with
+/// attributes (a fresh one each time, which defeats the HTML parser's cap on identical
+/// formatting elements), blocks, list and quote markers, table rows, link references. Random
+/// bytes seldom make such shapes; this makes them from the first inputs.
+pub fn structured(data: &[u8]) -> String {
+    let mut text = String::new();
+    let mut fresh = 0usize;
+    for &b in data {
+        let tag = FORMATTING[usize::from(b / 16) % FORMATTING.len()];
+        fresh += 1;
+        match b % 16 {
+            0 => text.push_str(&format!("<{tag} id={fresh}>")),
+            1 => text.push_str(&format!("<{tag} class=\"c{fresh}\" title='{fresh}'>")),
+            2 => text.push_str(&format!("</{tag}>")),
+            3 => text.push_str("<p>"),
+            4 => text.push('x'),
+            5 => text.push_str("\n\n"),
+            6 => text.push_str("\n- "),
+            7 => text.push_str("\n> "),
+            // A wide header: every short row after it is padded to its width.
+            8 => text.push_str(&format!("\n{}|\n{}|\n", "| a ".repeat(64), "|---".repeat(64))),
+            9 => text.push_str("|\n"),
+            10 => text.push_str("[r] "),
+            11 => text.push_str(&format!("\n\n[r]: /{}\n\n", "long-address/".repeat(20))),
+            12 => text.push_str("<table><tr><td>"),
+            13 => text.push_str("<div>\n"),
+            14 => text.push_str("**x*"),
+            _ => text.push_str("[[Page]] "),
+        }
+    }
+    text
+}
+
 /// Renders `input` (and finds its plain text and links) within a time that grows linearly with
 /// its length, and with quotes and lists nested no deeper than the renderer allows.
 pub fn exercise_render_cost(input: &str) {
     let resolve = |_: &LinkTarget| LinkState::Exists;
     let started = std::time::Instant::now();
-    let html = render::to_html(input, "chantier", &resolve);
+    let html = render::to_html(input, "chantier", render::Kind::Page, &resolve);
     let _ = render::plain_text(input);
     let _ = render::links(input, "chantier");
     let took = started.elapsed();
     let budget = RENDER_BASE + RENDER_PER_BYTE * u32::try_from(input.len()).unwrap_or(u32::MAX);
     assert!(took <= budget, "{} bytes took {took:?} (budget {budget:?})", input.len());
+    let most = HTML_BASE + HTML_PER_BYTE * input.len();
+    assert!(html.len() <= most, "{} bytes made {} bytes of HTML", input.len(), html.len());
     let mut depth = 0usize;
     let mut deepest = 0usize;
     for tag in html.split('<').skip(1) {

@@ -450,6 +450,15 @@ impl ServerProcess {
     /// Starts the binary on a free port over `database_url`, with its own data directory and
     /// these extra environment variables; waits until it answers.
     pub async fn spawn(database_url: &str, env: &[(&str, &str)]) -> Self {
+        Self::spawn_logging(database_url, env, std::process::Stdio::inherit()).await
+    }
+
+    /// `spawn`, with what the process logs (its standard error) sent to `log`.
+    pub async fn spawn_logging(
+        database_url: &str,
+        env: &[(&str, &str)],
+        log: impl Into<std::process::Stdio>,
+    ) -> Self {
         let port = {
             let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
             probe.local_addr().expect("port").port()
@@ -462,6 +471,7 @@ impl ServerProcess {
             .env("RUCHE_ADDR", format!("127.0.0.1:{port}"))
             .env("RUST_LOG", "warn")
             .stdout(std::process::Stdio::null())
+            .stderr(log)
             .kill_on_drop(true);
         for (key, value) in env {
             command.env(key, value);
