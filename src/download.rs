@@ -6,7 +6,7 @@ use axum::body::Body;
 use tokio_util::io::ReaderStream;
 
 /// How much of a file is read at once.
-const CHUNK: usize = 64 * 1024;
+const CHUNK: usize = 32 * 1024;
 
 /// The body of the file at `path` and its length, read as it is sent.
 pub async fn file(path: &std::path::Path) -> std::io::Result<(Body, u64)> {
