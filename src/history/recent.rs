@@ -1,5 +1,6 @@
 //! Recent changes as a reader may see them: the page events of the spaces they read, without
-//! the members-only entries they may not, one line per page per editing session.
+//! the members-only entries and the pages in the trash they may not see, one line per page per
+//! editing session.
 use std::collections::HashMap;
 
 use chrono::Utc;
@@ -84,9 +85,10 @@ pub async fn recent(
         .filter_map(|e| {
             let page = pages.get(&e.page_id)?;
             let grant = by_id.get(&page.space_id)?;
-            // Members-only entries are in their space's changes for its members only.
+            // Asked as for the page itself: members-only entries are in their space's changes
+            // for its members only, and a page in the trash for those who may see the trash.
             let readable = crate::pages::Page::try_from(page.clone())
-                .is_ok_and(|p| crate::access::page_allows(grant, &p, SpaceAction::Read));
+                .is_ok_and(|p| crate::access::page(grant, &p, SpaceAction::Read).is_ok());
             if !readable {
                 return None;
             }

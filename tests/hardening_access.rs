@@ -1,0 +1,101 @@
+//! Hardening, second round (issue 31), on access: a page in the trash is unseen wherever pages are
+//! named — against the real server.
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+mod common;
+
+use std::time::Duration;
+
+use common::TestApp;
+use reqwest::StatusCode;
+use ruche::spaces::{Role, Space, Visibility};
+
+on_each_backend!(a_page_in_the_trash_is_unseen_on_every_surface_but_its_owners_trash,);
+
+/// A space with its owner Sophie, editor Claire and viewer Julien, and a page "notes".
+async fn people(app: &TestApp, visibility: Visibility) -> Space {
+    let space = app.create_space("chantier-1", "Chantier 1", visibility).await;
+    for (email, name, role) in [
+        ("sophie@example.org", "Sophie Aouizerate", Role::Owner),
+        ("claire@example.org", "Claire Martin", Role::Editor),
+        ("julien@example.org", "Julien Roux", Role::Viewer),
+    ] {
+        let user = app.create_user(email, name, false).await;
+        app.add_member(&space, &user, role).await;
+    }
+    let token = app.token_for("claire@example.org").await;
+    app.put_page(&token, "chantier-1", "notes", "Ordre du jour de la réunion.").await;
+    space
+}
+
+// --- 13. The trash -------------------------------------------------------------------------
+
+async fn a_page_in_the_trash_is_unseen_on_every_surface_but_its_owners_trash(app: &TestApp) {
+    people(app, Visibility::Public).await;
+    let token = app.token_for("claire@example.org").await;
+    let put = reqwest::Client::new()
+        .put(app.url("/api/pages/chantier-1/licenciements"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "markdown": "À ne pas ébruiter.", "title": TRASHED }))
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success());
+    let julien = app.signed_in("julien@example.org").await;
+    let page = "/s/chantier-1/licenciements";
+    let followed =
+        app.post_form(&julien, page, &format!("{page}/follow"), &[("action", "follow")]).await;
+    assert_eq!(followed.status(), StatusCode::SEE_OTHER);
+    let commented = reqwest::Client::new()
+        .post(app.url("/api/pages/chantier-1/licenciements/comments"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "markdown": "Qui est au courant ?" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(commented.status(), StatusCode::CREATED);
+    // Every surface that names pages tells of it before it goes to the trash.
+    for path in SURFACES {
+        let mut told = String::new();
+        for _ in 0..100 {
+            told = app.get_text(Some(&julien), path).await.1;
+            if told.contains(TRASHED) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(told.contains(TRASHED), "{path} tells of it before: {told}");
+    }
+
+    let sophie = app.signed_in("sophie@example.org").await;
+    let trashed = app.post_form(&sophie, page, &format!("{page}/trash"), &[]).await;
+    assert_eq!(trashed.status(), StatusCode::SEE_OTHER);
+
+    let claire = app.signed_in("claire@example.org").await;
+    for path in SURFACES {
+        let readers =
+            [("anonymous", None), ("a viewer", Some(&julien)), ("an editor", Some(&claire))];
+        for (who, client) in readers {
+            let (_, text) = app.get_text(client, path).await;
+            assert!(!text.contains(TRASHED), "{path} tells {who} of a page in the trash: {text}");
+        }
+    }
+    // Its owners see it, in the trash.
+    let (_, theirs) = app.get_text(Some(&sophie), "/s/chantier-1/changes").await;
+    assert!(theirs.contains(TRASHED), "{theirs}");
+}
+
+/// The title of a page that goes to the trash.
+const TRASHED: &str = "Plan de départs";
+
+/// Where pages are named to their readers: recent changes, their feeds, notifications, the
+/// lists of discussions, search.
+const SURFACES: [&str; 8] = [
+    "/changes",
+    "/s/chantier-1/changes",
+    "/changes.atom",
+    "/s/chantier-1/changes.atom",
+    "/api/notifications",
+    "/discussions",
+    "/s/chantier-1/discussions",
+    "/api/search?q=ebruiter",
+];
