@@ -111,7 +111,12 @@ impl AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         if let AppError::Moved(to) = &self {
-            return axum::response::Redirect::permanent(to).into_response();
+            // The new address carries the rest of the one asked for: followed only when it is
+            // a path of this site as it is sent.
+            return match crate::i18n::local_path(to) {
+                Some(to) => axum::response::Redirect::permanent(to).into_response(),
+                None => AppError::NotFound.into_response(),
+            };
         }
         let status = self.status();
         let detail = match &self {

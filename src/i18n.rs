@@ -96,21 +96,60 @@ pub struct Next {
     next: Option<String>,
 }
 
-/// Where to go back to after signing in or switching language: only a path of this site — one
-/// `/` followed by something other than `/` or `\`, with no control or whitespace character
-/// anywhere (browsers skip tabs and newlines: `/\t/evil.example` reads as `//evil.example`).
-/// Anything else goes home. Every redirect built from what a client sent goes through here.
+/// Longest address followed back: a page's path and query fit many times over, and a header
+/// the client chose stays small.
+const MAX_NEXT: usize = 2000;
+
+/// Where to go back to after signing in, switching language or following a list: only a path of
+/// this site as a browser reads it from the `Location` header — one `/` followed by something
+/// other than `/` or `\`, with no control or whitespace character anywhere (browsers skip tabs
+/// and newlines: `/\t/evil.example` reads as `//evil.example`) and no `\` (read as `/`), and the
+/// same once percent-decoded (`/%2F/evil.example`, `/%09/…`, for whatever decodes it on the way).
+/// Anything else goes home. Every redirect built from what a client sent goes through here, with
+/// the value exactly as it will be sent.
 pub fn safe_next(next: Option<&str>) -> &str {
-    let Some(n) = next else { return "/" };
-    let mut chars = n.chars();
-    let local = chars.next() == Some('/')
-        && !matches!(chars.next(), Some('/' | '\\'))
-        && !n.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\');
-    if local {
-        n
-    } else {
-        "/"
+    next.and_then(local_path).unwrap_or("/")
+}
+
+/// `target` when it is a path of this site as [`safe_next`] says, else `None` (for a route that
+/// goes back somewhere of its own instead of home).
+pub fn local_path(target: &str) -> Option<&str> {
+    let starts_local = |s: &str| {
+        let mut chars = s.chars();
+        chars.next() == Some('/') && !matches!(chars.next(), Some('/' | '\\'))
+    };
+    let decoded = percent_decoded(target);
+    let local = target.len() <= MAX_NEXT
+        && starts_local(target)
+        && !target.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+        && starts_local(&decoded)
+        && !decoded.chars().any(char::is_control);
+    local.then_some(target)
+}
+
+/// `text` with its `%XX` sequences decoded once (what is not one is kept as it is).
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
     }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `GET /lang/{code}?next=…`: remembers the choice for a year and goes back.
@@ -141,24 +180,57 @@ mod tests {
 
     #[test]
     fn only_paths_of_this_site_are_followed_back() {
-        use super::safe_next;
-        for ok in ["/", "/s/chantier-1", "/search?q=a%20b", "/s/x#titre"] {
-            assert_eq!(safe_next(Some(ok)), ok);
+        use super::{local_path, safe_next};
+        for ok in [
+            "/",
+            "/s/chantier-1",
+            "/search?q=a%20b",
+            "/search?q=a+b&page=2",
+            "/s/x#titre",
+            "/s/x/notes?next=/y",
+            "/s/caf%C3%A9",
+            "/agenda?q=%2F",
+        ] {
+            assert_eq!(safe_next(Some(ok)), ok, "{ok:?}");
+            assert_eq!(local_path(ok), Some(ok), "{ok:?}");
         }
+        let too_long = format!("/{}", "a".repeat(2000));
         for bad in [
+            // Another site, said plainly or in a scheme.
             "//evil.example",
+            "///evil.example",
+            "https://evil.example",
+            "javascript:alert(1)",
+            "evil.example",
+            "",
+            // Backslashes: browsers read them as slashes.
             "/\\evil.example",
+            "\\/evil.example",
+            "/x\\y",
+            // Tabs and newlines, which browsers drop: `/\t/` reads as `//`.
             "/\t/evil.example",
             "/\n/evil.example",
             "/\r\n/evil.example",
-            "/%09/evil.example".replace("%09", "\u{0b}").as_str(),
+            "/\u{0b}/evil.example",
+            "/\u{0}/evil.example",
+            "/\u{7f}/evil.example",
             "/ /evil.example",
             "/\u{a0}/evil.example",
-            "https://evil.example",
-            "evil.example",
-            "",
+            "/\u{2028}/evil.example",
+            // The same, percent-encoded, for whatever decodes them on the way.
+            "/%2F/evil.example",
+            "/%2f%2fevil.example",
+            "/%5Cevil.example",
+            "/%5c%5cevil.example",
+            "/%09/evil.example",
+            "/%0A/evil.example",
+            "/%0d%0a/evil.example",
+            "/x%00y",
+            "/x?a=%0d%0aSet-Cookie:%20a=b",
+            too_long.as_str(),
         ] {
             assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+            assert_eq!(local_path(bad), None, "{bad:?}");
         }
         assert_eq!(safe_next(None), "/");
     }

@@ -1,5 +1,5 @@
-//! Hardening, second round (issue 31), on access: a page in the trash is unseen wherever pages are
-//! named — against the real server.
+//! Hardening, second round (issue 31), on access: redirects go back only to this site as they are
+//! sent, and a page in the trash is unseen wherever pages are named — against the real server.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 mod common;
 
@@ -9,7 +9,11 @@ use common::TestApp;
 use reqwest::StatusCode;
 use ruche::spaces::{Role, Space, Visibility};
 
-on_each_backend!(a_page_in_the_trash_is_unseen_on_every_surface_but_its_owners_trash,);
+on_each_backend!(
+    following_a_list_goes_back_only_to_a_page_of_this_site,
+    signing_in_or_switching_language_goes_back_only_to_a_page_of_this_site,
+    a_page_in_the_trash_is_unseen_on_every_surface_but_its_owners_trash,
+);
 
 /// A space with its owner Sophie, editor Claire and viewer Julien, and a page "notes".
 async fn people(app: &TestApp, visibility: Visibility) -> Space {
@@ -25,6 +29,78 @@ async fn people(app: &TestApp, visibility: Visibility) -> Space {
     let token = app.token_for("claire@example.org").await;
     app.put_page(&token, "chantier-1", "notes", "Ordre du jour de la réunion.").await;
     space
+}
+
+// --- 9. Redirects --------------------------------------------------------------------------
+
+/// Addresses of another site, as a browser would read them from a `Location` header (tabs and
+/// newlines dropped, backslashes as slashes), plainly or percent-encoded.
+const ELSEWHERE: &[&str] = &[
+    "//evil.example",
+    "/\t/evil.example",
+    "/\n/evil.example",
+    "/\r\n/evil.example",
+    "/\\evil.example",
+    "/\u{0b}/evil.example",
+    "/%2F/evil.example",
+    "/%5Cevil.example",
+    "/%09/evil.example",
+    "https://evil.example",
+    "javascript:alert(1)",
+];
+
+async fn following_a_list_goes_back_only_to_a_page_of_this_site(app: &TestApp) {
+    app.create_user("julien@example.org", "Julien Roux", false).await;
+    let julien = app.signed_in("julien@example.org").await;
+    for back in ELSEWHERE {
+        let followed = app
+            .post_form(
+                &julien,
+                "/agenda",
+                "/follow/form/event",
+                &[("action", "follow"), ("back", *back)],
+            )
+            .await;
+        assert_eq!(followed.status(), StatusCode::SEE_OTHER, "{back:?}");
+        assert_eq!(followed.headers()["location"], "/forms/event", "{back:?}");
+    }
+    let back = "/agenda?q=atelier";
+    let followed = app
+        .post_form(
+            &julien,
+            "/agenda",
+            "/follow/form/event",
+            &[("action", "unfollow"), ("back", back)],
+        )
+        .await;
+    assert_eq!(followed.headers()["location"], back);
+}
+
+async fn signing_in_or_switching_language_goes_back_only_to_a_page_of_this_site(app: &TestApp) {
+    app.create_user("julien@example.org", "Julien Roux", false).await;
+    let sign_in = |next: &'static str| async move {
+        let browser = app.browser();
+        let csrf = app.csrf(&browser, "/login").await;
+        let fields = [
+            ("_csrf", csrf.as_str()),
+            ("email", "julien@example.org"),
+            ("password", common::PASSWORD),
+            ("next", next),
+        ];
+        browser.post(app.url("/login")).form(&fields).send().await.unwrap()
+    };
+    for next in ELSEWHERE {
+        let signed_in = sign_in(next).await;
+        assert_eq!(signed_in.status(), StatusCode::SEE_OTHER, "{next:?}");
+        assert_eq!(signed_in.headers()["location"], "/", "{next:?}");
+        let switched =
+            app.browser().get(app.url("/lang/en")).query(&[("next", next)]).send().await.unwrap();
+        assert_eq!(switched.headers()["location"], "/", "{next:?}");
+    }
+    let here = "/s/chantier-1?page=2";
+    assert_eq!(sign_in(here).await.headers()["location"], here);
+    let switched = app.browser().get(app.url("/lang/en")).query(&[("next", here)]).send().await;
+    assert_eq!(switched.unwrap().headers()["location"], here);
 }
 
 // --- 13. The trash -------------------------------------------------------------------------

@@ -61,7 +61,8 @@ pub async fn error_pages(State(state): State<AppState>, request: Request, next: 
             .into_response();
     }
     if info.status == StatusCode::UNAUTHORIZED && is_get {
-        return Redirect::to(&format!("/login?next={}", urlencode(&here))).into_response();
+        let to = format!("/login?next={}", urlencode(&here));
+        return Redirect::to(crate::i18n::safe_next(Some(&to))).into_response();
     }
     let user = match &session {
         Some(session) => {

@@ -205,11 +205,10 @@ pub async fn follow_form(
         false => ctx.tf("notify.not_following_form", &[("form", &form.name)]),
     };
     flash(&session, FlashKind::Success, said).await?;
-    // Back to a page of this site only.
-    let back = if fields.back.starts_with('/') && !fields.back.starts_with("//") {
-        fields.back.chars().filter(|c| !c.is_control()).take(200).collect()
-    } else {
-        format!("/forms/{}", form.key)
+    // Back to a page of this site only, checked as it is sent; else to the form's list.
+    let back = match crate::i18n::local_path(&fields.back) {
+        Some(back) => back.to_owned(),
+        None => format!("/forms/{}", form.key),
     };
     Ok(Redirect::to(&back).into_response())
 }
