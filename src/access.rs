@@ -148,6 +148,52 @@ pub fn page(grant: &SpaceGrant, page: &Page, action: SpaceAction) -> Result<(), 
     Ok(())
 }
 
+/// Whether `user` may read `page`, asked afresh of storage (their role in its space now): for
+/// what outlives the request that was let in (a live stream, a mail written later) and for
+/// people other than the one asking. A disabled account reads only what anyone reads.
+pub async fn reads(db: &Db, user: Option<&User>, page: &Page) -> Result<bool, AppError> {
+    let user = user.filter(|u| !u.disabled);
+    let Some(space) = store::get(db, page.space_id).await? else { return Ok(false) };
+    let role = match user {
+        Some(u) => store::role_of(db, space.id, u.id).await?,
+        None => None,
+    };
+    let grant = SpaceGrant { space, role, user: user.cloned() };
+    Ok(grant.allows(SpaceAction::See) && self::page(&grant, page, SpaceAction::Read).is_ok())
+}
+
+/// Whether anyone at all, signed in or not, may read `page` of `space` (a public profile, in the
+/// directory).
+pub fn readable_by_anyone(space: &Space, page: &Page) -> bool {
+    let anyone = SpaceGrant { space: space.clone(), role: None, user: None };
+    self::page(&anyone, page, SpaceAction::Read).is_ok()
+}
+
+/// What the people list of a page knows of a person it might name to the page's writer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Acquaintance {
+    /// They and the writer are members of one space at least.
+    pub shares_a_space: bool,
+    /// Their profile in the directory is one anyone may read.
+    pub public_profile: bool,
+}
+
+/// Whether the people list of a page (offered after `@` to `grant`'s holder, who writes it) may
+/// name a person, among those who may read the page: only someone the writer may know of
+/// already. On most pages, the people they share a space with; on the directory (`on_directory`),
+/// where everyone writes their own profile without sharing anything, only people whose profile
+/// is public. Site administrators know every account.
+pub fn may_name(grant: &SpaceGrant, on_directory: bool, person: Acquaintance) -> bool {
+    if may_administer_site(grant.user.as_ref()) {
+        return true;
+    }
+    if on_directory {
+        person.public_profile
+    } else {
+        person.shares_a_space
+    }
+}
+
 /// Whether `grant`'s holder may change the page now (its text, fields, title): never while it
 /// is in the trash.
 pub fn may_change(grant: &SpaceGrant, page: &Page) -> bool {

@@ -1,5 +1,6 @@
-//! Hardening, second round (issue 31), on access: redirects go back only to this site as they are
-//! sent, and a page in the trash is unseen wherever pages are named — against the real server.
+//! Hardening, second round (issue 31), on access: the people list names only people the writer may
+//! know of, redirects go back only to this site as they are sent, and a page in the trash is unseen
+//! wherever pages are named — against the real server.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 mod common;
 
@@ -10,6 +11,8 @@ use reqwest::StatusCode;
 use ruche::spaces::{Role, Space, Visibility};
 
 on_each_backend!(
+    the_people_list_of_a_profile_names_only_public_profiles,
+    the_people_list_names_only_people_who_share_a_space_with_the_writer,
     following_a_list_goes_back_only_to_a_page_of_this_site,
     signing_in_or_switching_language_goes_back_only_to_a_page_of_this_site,
     a_page_in_the_trash_is_unseen_on_every_surface_but_its_owners_trash,
@@ -29,6 +32,66 @@ async fn people(app: &TestApp, visibility: Visibility) -> Space {
     let token = app.token_for("claire@example.org").await;
     app.put_page(&token, "chantier-1", "notes", "Ordre du jour de la réunion.").await;
     space
+}
+
+/// The handles a people list offers.
+fn handles(offered: &serde_json::Value) -> Vec<String> {
+    offered["people"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a list of people: {offered}"))
+        .iter()
+        .map(|p| p["handle"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+// --- 6. The people list ------------------------------------------------------------------
+
+async fn the_people_list_of_a_profile_names_only_public_profiles(app: &TestApp) {
+    use ruche::directory::create_profile_page;
+    let copil = app.create_space("copil", "Comité de pilotage", Visibility::Private).await;
+    // Léa is in no space; Paul steers in private, without a profile; Julien has a profile;
+    // Marc's profile is in the trash.
+    let lea = app.create_user("lea@example.org", "Léa Moreau", false).await;
+    let paul = app.create_user("paul@example.org", "Paul Secret", false).await;
+    app.add_member(&copil, &paul, Role::Owner).await;
+    let julien = app.create_user("julien@example.org", "Julien Roux", false).await;
+    let marc = app.create_user("marc@example.org", "Marc Ancien", false).await;
+    let mine = create_profile_page(&app.db, &lea, Default::default()).await.unwrap();
+    create_profile_page(&app.db, &julien, Default::default()).await.unwrap();
+    let gone = create_profile_page(&app.db, &marc, Default::default()).await.unwrap();
+    ruche::pages::store::set_trashed(&app.db, &gone, true, None).await.unwrap();
+
+    let token = app.token_for("lea@example.org").await;
+    for q in ["", "p", "m"] {
+        let path = format!("/api/pages/annuaire/{}/people?q={q}", mine.slug);
+        let offered = handles(&app.get_json_as(&token, &path).await);
+        assert!(!offered.contains(&"paul-secret".to_owned()), "{q:?}: {offered:?}");
+        assert!(!offered.contains(&"marc-ancien".to_owned()), "{q:?}: {offered:?}");
+    }
+    let path = format!("/api/pages/annuaire/{}/people?q=jul", mine.slug);
+    assert_eq!(handles(&app.get_json_as(&token, &path).await), ["julien-roux"]);
+}
+
+async fn the_people_list_names_only_people_who_share_a_space_with_the_writer(app: &TestApp) {
+    let open = app.create_space("chantier-1", "Chantier 1", Visibility::Public).await;
+    let copil = app.create_space("copil", "Comité de pilotage", Visibility::Private).await;
+    let claire = app.create_user("claire@example.org", "Claire Martin", false).await;
+    let julien = app.create_user("julien@example.org", "Julien Roux", false).await;
+    let paul = app.create_user("paul@example.org", "Paul Secret", false).await;
+    app.create_user("lea@example.org", "Léa Moreau", false).await;
+    app.add_member(&open, &claire, Role::Editor).await;
+    app.add_member(&open, &julien, Role::Viewer).await;
+    app.add_member(&copil, &paul, Role::Owner).await;
+    let token = app.token_for("claire@example.org").await;
+    app.put_page(&token, "chantier-1", "notes", "Ordre du jour").await;
+
+    // Everyone may read this public page; Claire is offered only the people of her space.
+    let offered = handles(&app.get_json_as(&token, "/api/pages/chantier-1/notes/people?q=").await);
+    assert!(offered.contains(&"julien-roux".to_owned()), "{offered:?}");
+    assert!(!offered.contains(&"lea-moreau".to_owned()), "{offered:?}");
+    assert!(!offered.contains(&"paul-secret".to_owned()), "{offered:?}");
+    let paul_typed = app.get_json_as(&token, "/api/pages/chantier-1/notes/people?q=pau").await;
+    assert_eq!(handles(&paul_typed), Vec::<String>::new());
 }
 
 // --- 9. Redirects --------------------------------------------------------------------------

@@ -389,13 +389,7 @@ fn page_url(space: &Space, page: &Page) -> String {
 
 /// Whether `person` may read `page` now (its space's rules and its own).
 async fn may_read(db: &Db, person: &User, page: &Page) -> anyhow::Result<bool> {
-    let Some(space) = crate::spaces::store::get(db, page.space_id).await? else { return Ok(false) };
-    let grant = match access::space(db, Some(person), space.slug.as_str(), SpaceAction::Read).await
-    {
-        Ok(grant) => grant,
-        Err(_) => return Ok(false),
-    };
-    Ok(access::page(&grant, page, SpaceAction::Read).is_ok())
+    Ok(access::reads(db, Some(person), page).await?)
 }
 
 /// Whether `person` may read `space` now.

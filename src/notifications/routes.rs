@@ -1,5 +1,7 @@
 //! `/notifications`, the follow buttons, the choice of mail, one-click unsubscribe, and the
 //! people a page's editor may mention.
+use std::collections::HashMap;
+
 use axum::{
     extract::State,
     http::StatusCode,
@@ -13,7 +15,7 @@ use tower_sessions::Session;
 use super::{Target, SHOWN};
 use crate::{
     access::{self, PageFor},
-    accounts::{csrf::CsrfForm, CurrentUser},
+    accounts::{csrf::CsrfForm, CurrentUser, UserId},
     error::{AppError, AppResult},
     layout::{flash, page, Ctx, FlashKind},
     state::AppState,
@@ -322,13 +324,16 @@ pub struct PeopleQuery {
 const PEOPLE_OFFERED: usize = 8;
 
 /// `GET /api/pages/{space}/{page}/people?q=mar`: the people a writer of this page may mention —
-/// those who may read it — whose name or handle starts with the words typed.
+/// those who may read it and whom the writer may know of already (the access module says who) —
+/// whose name or handle starts with the words typed.
 pub async fn people(
     State(state): State<AppState>,
-    PageFor { page, .. }: PageFor<access::Edit>,
+    PageFor { grant, page, .. }: PageFor<access::Edit>,
     axum::extract::Query(query): axum::extract::Query<PeopleQuery>,
 ) -> AppResult<Json<serde_json::Value>> {
     let typed = crate::forms::query::fold(&query.q.chars().take(60).collect::<String>());
+    let on_directory = grant.space.slug.as_str() == crate::directory::PROFILES_SPACE;
+    let known = acquaintances(&state.db, &grant, on_directory).await?;
     let mut offered = Vec::new();
     // Access is asked of a bounded number of matching people, whatever was typed.
     let mut checked = 0;
@@ -337,6 +342,10 @@ pub async fn people(
             break;
         }
         if person.disabled || person.handle.is_empty() {
+            continue;
+        }
+        let acquaintance = known.get(&person.id).copied().unwrap_or_default();
+        if !access::may_name(&grant, on_directory, acquaintance) {
             continue;
         }
         let name = crate::forms::query::fold(&person.name);
@@ -348,9 +357,36 @@ pub async fn people(
             continue;
         }
         checked += 1;
-        if super::may_read(&state.db, &person, &page).await? {
+        if access::reads(&state.db, Some(&person), &page).await? {
             offered.push(serde_json::json!({ "handle": person.handle, "name": person.name }));
         }
     }
     Ok(Json(serde_json::json!({ "people": offered })))
+}
+
+/// What is known of the people the writer (`grant`'s holder) might be offered: who shares a
+/// space with them, and, on the directory, whose profile is public.
+async fn acquaintances(
+    db: &crate::db::Db,
+    grant: &access::SpaceGrant,
+    on_directory: bool,
+) -> AppResult<HashMap<UserId, access::Acquaintance>> {
+    let mut known: HashMap<UserId, access::Acquaintance> = HashMap::new();
+    let Some(writer) = &grant.user else { return Ok(known) };
+    let theirs = crate::spaces::store::roles_of(db, writer.id).await?;
+    for (space, person) in crate::spaces::store::memberships(db).await? {
+        if theirs.contains_key(&space) {
+            known.entry(person).or_default().shares_a_space = true;
+        }
+    }
+    if on_directory {
+        for profile in crate::pages::store::list(db, grant.space.id, false).await? {
+            if let Some(owner) = profile.owner {
+                if access::readable_by_anyone(&grant.space, &profile) {
+                    known.entry(owner).or_default().public_profile = true;
+                }
+            }
+        }
+    }
+    Ok(known)
 }
