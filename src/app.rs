@@ -112,6 +112,13 @@ impl AppState {
                 let discussions = discussions.clone();
                 Arc::new(move |page, comment| discussions.deliver(page, comment))
             },
+            on_kicked: {
+                let discussions = discussions.clone();
+                Arc::new(move |docs: Option<&[collab::DocId]>| {
+                    let pages: Option<Vec<i64>> = docs.map(|d| d.iter().map(|d| d.0).collect());
+                    discussions.recheck(pages.as_deref());
+                })
+            },
             on_reconnected: Arc::new(move || reindexed.touch_everything(reindex_db.clone())),
         };
         let hub = Hub::new(db.clone(), settings.collab.clone(), hooks, relay);

@@ -1,12 +1,13 @@
 //! Hardening, second round (issue 31), on access: the people list names only people the writer may
-//! know of, redirects go back only to this site as they are sent, and a page in the trash is unseen
-//! wherever pages are named — against the real server.
+//! know of, redirects go back only to this site as they are sent, live comment streams end when
+//! their reader loses the page, and a page in the trash is unseen wherever pages are named —
+//! against the real server.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 mod common;
 
 use std::time::Duration;
 
-use common::TestApp;
+use common::{yclient::YClient, TestApp};
 use reqwest::StatusCode;
 use ruche::spaces::{Role, Space, Visibility};
 
@@ -15,6 +16,10 @@ on_each_backend!(
     the_people_list_names_only_people_who_share_a_space_with_the_writer,
     following_a_list_goes_back_only_to_a_page_of_this_site,
     signing_in_or_switching_language_goes_back_only_to_a_page_of_this_site,
+    a_comment_stream_ends_when_its_reader_leaves_the_space,
+    a_comment_stream_ends_when_the_space_closes_to_its_reader,
+    a_comment_stream_ends_when_its_page_goes_to_the_trash,
+    a_role_changed_from_the_members_page_is_checked_again_live,
     a_page_in_the_trash_is_unseen_on_every_surface_but_its_owners_trash,
 );
 
@@ -164,6 +169,170 @@ async fn signing_in_or_switching_language_goes_back_only_to_a_page_of_this_site(
     assert_eq!(sign_in(here).await.headers()["location"], here);
     let switched = app.browser().get(app.url("/lang/en")).query(&[("next", here)]).send().await;
     assert_eq!(switched.unwrap().headers()["location"], here);
+}
+
+// --- 12. Live streams ----------------------------------------------------------------------
+
+const EVENTS: &str = "/s/chantier-1/notes/comments/events";
+
+/// Opens the page's comment stream as `client` (none: anonymously).
+async fn open_stream(app: &TestApp, client: Option<&reqwest::Client>) -> reqwest::Response {
+    let client = client.cloned().unwrap_or_default();
+    let stream = client.get(app.url(EVENTS)).send().await.unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    stream
+}
+
+/// What a stream tells within `wait`: the comment ids, and whether it ended.
+async fn told(response: reqwest::Response, wait: Duration) -> (Vec<String>, bool) {
+    use futures_util::StreamExt;
+    let mut stream = response.bytes_stream();
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + wait;
+    let ended = loop {
+        match tokio::time::timeout_at(deadline, stream.next()).await {
+            Err(_) => break false,
+            Ok(None) | Ok(Some(Err(_))) => break true,
+            Ok(Some(Ok(bytes))) => text.push_str(&String::from_utf8_lossy(&bytes)),
+        }
+    };
+    let ids = text
+        .split("\n\n")
+        .filter(|e| e.contains("event: comment"))
+        .filter_map(|e| e.lines().find_map(|l| l.strip_prefix("data: ")).map(str::to_owned))
+        .collect();
+    (ids, ended)
+}
+
+/// Claire comments on the page (through the API); answers the comment's id.
+async fn claire_comments(app: &TestApp, text: &str) -> String {
+    let token = app.token_for("claire@example.org").await;
+    let posted = reqwest::Client::new()
+        .post(app.url("/api/pages/chantier-1/notes/comments"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({ "markdown": text }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), StatusCode::CREATED);
+    posted.json::<serde_json::Value>().await.unwrap()["id"].to_string()
+}
+
+async fn a_comment_stream_ends_when_its_reader_leaves_the_space(app: &TestApp) {
+    people(app, Visibility::Members).await;
+    let julien = app.signed_in("julien@example.org").await;
+    let claire = app.signed_in("claire@example.org").await;
+    let julien_stream = open_stream(app, Some(&julien)).await;
+    let claire_stream = open_stream(app, Some(&claire)).await;
+
+    let owner = app.token_for("sophie@example.org").await;
+    let removed = reqwest::Client::new()
+        .delete(app.url("/api/spaces/chantier-1/members/julien@example.org"))
+        .bearer_auth(owner)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+    let id = claire_comments(app, "Après le départ de Julien").await;
+
+    let (ids, ended) = told(julien_stream, Duration::from_secs(5)).await;
+    assert!(ended && ids.is_empty(), "Julien's stream ended before telling {ids:?}");
+    // Who still reads the page goes on hearing of it.
+    let (ids, ended) = told(claire_stream, Duration::from_secs(1)).await;
+    assert_eq!(ids, [id]);
+    assert!(!ended, "Claire's stream goes on");
+    let (status, _) = app.get_text(Some(&julien), EVENTS).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "and cannot be opened again");
+}
+
+/// The same across processes: the reader's stream is on B, they are removed through A (run when
+/// RUCHE_TEST_POSTGRES and RUCHE_TEST_REDIS are both set, as for `tests/cluster.rs`).
+#[tokio::test]
+async fn a_comment_stream_on_another_process_ends_when_its_reader_leaves_the_space() {
+    let (Ok(_), Ok(redis)) =
+        (std::env::var("RUCHE_TEST_POSTGRES"), std::env::var("RUCHE_TEST_REDIS"))
+    else {
+        eprintln!("RUCHE_TEST_POSTGRES and RUCHE_TEST_REDIS are not both set: not run");
+        return;
+    };
+    let app = TestApp::start(common::Backend::Postgres).await;
+    people(&app, Visibility::Members).await;
+    let env = [("REDIS_URL", redis.as_str())];
+    let a = common::ServerProcess::spawn(&app.database_url, &env).await;
+    let b = common::ServerProcess::spawn(&app.database_url, &env).await;
+    let julien = app.token_for("julien@example.org").await;
+    let stream = reqwest::Client::new()
+        .get(format!("{}{EVENTS}", b.base))
+        .bearer_auth(&julien)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    // Both processes are subscribed once their first answers came; give Redis a moment.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let owner = app.token_for("sophie@example.org").await;
+    let removed = reqwest::Client::new()
+        .delete(format!("{}/api/spaces/chantier-1/members/julien@example.org", a.base))
+        .bearer_auth(owner)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+    let (ids, ended) = told(stream, Duration::from_secs(5)).await;
+    assert!(ended && ids.is_empty(), "Julien's stream on B ended ({ids:?})");
+    a.kill().await;
+    b.kill().await;
+    app.stop().await;
+}
+
+async fn a_comment_stream_ends_when_the_space_closes_to_its_reader(app: &TestApp) {
+    people(app, Visibility::Public).await;
+    let anonymous = open_stream(app, None).await;
+    let sophie = app.signed_in("sophie@example.org").await;
+    let settings = "/s/chantier-1/settings";
+    let closed = app
+        .post_form(
+            &sophie,
+            settings,
+            settings,
+            &[("title", "Chantier 1"), ("visibility", "members"), ("comments", "members")],
+        )
+        .await;
+    assert_eq!(closed.status(), StatusCode::SEE_OTHER);
+    claire_comments(app, "Entre nous").await;
+    let (ids, ended) = told(anonymous, Duration::from_secs(5)).await;
+    assert!(ended && ids.is_empty(), "the anonymous stream ended before telling {ids:?}");
+}
+
+async fn a_comment_stream_ends_when_its_page_goes_to_the_trash(app: &TestApp) {
+    people(app, Visibility::Members).await;
+    let julien = app.signed_in("julien@example.org").await;
+    let stream = open_stream(app, Some(&julien)).await;
+    let sophie = app.signed_in("sophie@example.org").await;
+    let trashed =
+        app.post_form(&sophie, "/s/chantier-1/notes", "/s/chantier-1/notes/trash", &[]).await;
+    assert_eq!(trashed.status(), StatusCode::SEE_OTHER);
+    let (ids, ended) = told(stream, Duration::from_secs(5)).await;
+    assert!(ended && ids.is_empty(), "the viewer's stream ended ({ids:?})");
+}
+
+async fn a_role_changed_from_the_members_page_is_checked_again_live(app: &TestApp) {
+    people(app, Visibility::Members).await;
+    let claire_token = app.token_for("claire@example.org").await;
+    let editor = YClient::connect(&app.ws_url("chantier-1", "notes"), Some(&claire_token)).await;
+    let sophie = app.signed_in("sophie@example.org").await;
+    let members = "/s/chantier-1/members";
+    let changed = app
+        .post_form(
+            &sophie,
+            members,
+            members,
+            &[("email", "claire@example.org"), ("role", "viewer")],
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::SEE_OTHER);
+    let (code, _) = editor.wait_closed().await.expect("closed with a reason");
+    assert_eq!(code, 1008, "Claire's connection is checked again as a viewer's");
 }
 
 // --- 13. The trash -------------------------------------------------------------------------

@@ -127,6 +127,9 @@ pub type OnQuiet = Arc<dyn Fn(DocId, Content, Vec<i64>) -> HookFuture + Send + S
 pub type OnTouched = Arc<dyn Fn(i64) + Send + Sync>;
 /// Called when another process says a comment of a page changed (page, comment).
 pub type OnCommented = Arc<dyn Fn(i64, i64) + Send + Sync>;
+/// Called when who may do what on these pages (`None`: on every page) changed, in this process
+/// or another: the live connections the hub does not hold (comment streams) are checked again.
+pub type OnKicked = Arc<dyn Fn(Option<&[DocId]>) + Send + Sync>;
 /// Called when the link to the other processes is back after an outage.
 pub type OnReconnected = Arc<dyn Fn() + Send + Sync>;
 
@@ -137,6 +140,7 @@ pub struct Hooks {
     pub on_quiet: OnQuiet,
     pub on_touched: OnTouched,
     pub on_commented: OnCommented,
+    pub on_kicked: OnKicked,
     pub on_reconnected: OnReconnected,
 }
 
@@ -342,14 +346,14 @@ impl Hub {
 
     /// Closes the connections to these documents if they are live, in every process, so that
     /// every client reconnects and has its access checked again (after a change of roles or
-    /// visibility).
+    /// visibility); the other live connections to these pages (comment streams) are checked
+    /// again too. Told on the site's channel: every process hears it, live document or not.
     pub async fn kick(&self, docs: impl IntoIterator<Item = DocId>) {
         let docs: Vec<DocId> = docs.into_iter().collect();
         if let Some(relay) = &self.0.relay {
-            for doc in &docs {
-                relay.publish(*doc, &relay::Note::Kick);
-            }
+            relay.publish_site(&relay::SiteNote::Kick(docs.iter().map(|d| d.0).collect()));
         }
+        (self.0.hooks.on_kicked)(Some(&docs));
         self.kick_here(docs).await;
     }
 
@@ -369,6 +373,7 @@ impl Hub {
         if let Some(relay) = &self.0.relay {
             relay.publish_site(&relay::SiteNote::KickAll);
         }
+        (self.0.hooks.on_kicked)(None);
         let docs: Vec<DocId> =
             self.0.docs.lock().unwrap_or_else(|p| p.into_inner()).keys().copied().collect();
         self.kick_here(docs).await;

@@ -11,7 +11,8 @@ pub enum Note {
     Awareness(Vec<u8>),
     /// Someone opened the document: tell who is here.
     QueryAwareness,
-    /// Who may do what changed: close the connections so they are checked again.
+    /// Who may do what changed: close the connections so they are checked again (heard on the
+    /// site's channel, as `SiteNote::Kick`).
     Kick,
     /// The page is being deleted.
     Forget,
@@ -22,6 +23,9 @@ pub enum Note {
 pub enum SiteNote {
     /// These pages changed (title, text, trash…): refresh what is derived from them (search).
     Touched(Vec<i64>),
+    /// Who may do what on these pages changed: their live connections (documents, comment
+    /// streams) are checked again, in every process.
+    Kick(Vec<i64>),
     /// Every live connection must reconnect (an account lost its rights).
     KickAll,
     /// A comment of a page was posted, changed, hidden or deleted: its readers here are told.

@@ -1,7 +1,8 @@
 //! The relay between the processes serving one site: after a process has stored updates, it
 //! publishes them on the document's Redis channel; every other process that has the document
-//! live applies them and forwards them to its own clients. Presence, "reconnect" orders and
-//! page changes (for search) travel the same way.
+//! live applies them and forwards them to its own clients. Presence, "check again" orders (for
+//! every live connection: documents and comment streams) and page changes (for search) travel
+//! the same way.
 //!
 //! Redis pub/sub may drop messages (a reconnect, a slow subscriber). Updates carry their
 //! sequence numbers from the update log: a document that sees a gap, or a notice that the log
@@ -335,10 +336,18 @@ fn dispatch(relay: &Relay, hub: &Arc<HubInner>, channel: &str, payload: &[u8]) {
                     (hub.hooks.on_touched)(page);
                 }
             }
+            Some((_, SiteNote::Kick(pages))) => {
+                let docs: Vec<DocId> = pages.into_iter().map(DocId).collect();
+                for doc in &docs {
+                    hear(hub, *doc, Heard::Note(Note::Kick));
+                }
+                (hub.hooks.on_kicked)(Some(&docs));
+            }
             Some((_, SiteNote::KickAll)) => {
                 for doc in live_docs(hub) {
                     hear(hub, doc, Heard::Note(Note::Kick));
                 }
+                (hub.hooks.on_kicked)(None);
             }
             Some((_, SiteNote::Commented { page, comment })) => {
                 (hub.hooks.on_commented)(page, comment);
@@ -447,6 +456,12 @@ fn encode_site_note(origin: u64, note: &SiteNote) -> Vec<u8> {
                 out.extend_from_slice(&page.to_le_bytes());
             }
         }
+        SiteNote::Kick(pages) => {
+            out.push(b'K');
+            for page in pages {
+                out.extend_from_slice(&page.to_le_bytes());
+            }
+        }
         SiteNote::KickAll => out.push(b'X'),
         SiteNote::Commented { page, comment } => {
             out.push(b'C');
@@ -467,6 +482,13 @@ fn decode_site_note(payload: &[u8]) -> Option<(u64, SiteNote)> {
                 pages.push(r.i64()?);
             }
             SiteNote::Touched(pages)
+        }
+        b'K' => {
+            let mut pages = Vec::new();
+            while !r.0.is_empty() {
+                pages.push(r.i64()?);
+            }
+            SiteNote::Kick(pages)
         }
         b'X' => SiteNote::KickAll,
         b'C' => SiteNote::Commented { page: r.i64()?, comment: r.i64()? },
@@ -494,6 +516,7 @@ mod tests {
         }
         for note in [
             SiteNote::Touched(vec![1, 2, 300]),
+            SiteNote::Kick(vec![4, 5]),
             SiteNote::KickAll,
             SiteNote::Commented { page: 7, comment: 42 },
         ] {

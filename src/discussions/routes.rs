@@ -332,20 +332,68 @@ pub async fn thread(
 
 /// `GET /s/{space}/{page}/comments/events`: a server-sent event for each change of the page's
 /// comments (its id only: the reader then asks for the thread, as themself). Readers who fall
-/// far behind are told to reload.
+/// far behind are told to reload. When who may read the page changes (members, roles,
+/// visibility, the trash), the reader is checked again, as they would be on opening the stream
+/// now, and the stream ends for one who may no longer read it.
 pub async fn events(
     State(state): State<AppState>,
-    PageFor { page, .. }: PageFor<access::Read>,
+    PageFor { grant, page, .. }: PageFor<access::Read>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let receiver = state.discussions.subscribe(page.id.0);
-    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
-        use tokio::sync::broadcast::error::RecvError;
-        let event = match receiver.recv().await {
-            Ok(comment) => Event::default().event("comment").data(comment.to_string()),
-            Err(RecvError::Lagged(_)) => Event::default().event("reload").data(""),
-            Err(RecvError::Closed) => return None,
-        };
-        Some((Ok(event), receiver))
-    });
+    let reader = Reader { state, user: grant.user.map(|u| u.id), page: page.id };
+    let stream =
+        futures_util::stream::unfold((receiver, reader), |(mut receiver, reader)| async move {
+            use super::live::Told;
+            use tokio::sync::broadcast::error::RecvError;
+            loop {
+                let event = match receiver.recv().await {
+                    Ok(Told::Comment(comment)) => {
+                        Event::default().event("comment").data(comment.to_string())
+                    }
+                    Ok(Told::Recheck) if reader.still_reads().await => continue,
+                    Ok(Told::Recheck) => return None,
+                    // What was missed may have been a change of access too.
+                    Err(RecvError::Lagged(_)) if reader.still_reads().await => {
+                        Event::default().event("reload").data("")
+                    }
+                    Err(RecvError::Lagged(_)) | Err(RecvError::Closed) => return None,
+                };
+                return Some((Ok(event), (receiver, reader)));
+            }
+        });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(20)))
+}
+
+/// Who reads a comment stream, to be checked again while it lasts.
+struct Reader {
+    state: AppState,
+    user: Option<crate::accounts::UserId>,
+    page: crate::pages::PageId,
+}
+
+impl Reader {
+    /// Whether they may read the page now, as the access module says from what is stored now
+    /// (their account, their roles, the page and its space); any doubt ends the stream (the
+    /// browser then opens it again, and is asked like anyone).
+    async fn still_reads(&self) -> bool {
+        let db = &self.state.db;
+        let asked = async {
+            let user = match self.user {
+                Some(id) => match crate::accounts::store::find(db, id).await? {
+                    Some(user) => Some(user),
+                    None => return Ok(false),
+                },
+                None => None,
+            };
+            let Some(page) = crate::pages::store::get(db, self.page).await? else {
+                return Ok(false);
+            };
+            access::reads(db, user.as_ref(), &page).await
+        };
+        let answer: AppResult<bool> = asked.await;
+        answer.unwrap_or_else(|err| {
+            tracing::warn!(page = self.page.0, error = ?err, "a comment stream's reader could not be checked: it ends");
+            false
+        })
+    }
 }

@@ -78,14 +78,16 @@ async fn create_with_content(
     Ok(page)
 }
 
-/// Makes every live editor of the space's pages reconnect, so that the access module decides
-/// again what they may do (after a change of members, roles or visibility).
+/// Makes every live editor of the space's pages reconnect, and every reader of their comments
+/// be checked again, so that the access module decides again what they may do (after a change of
+/// members, roles or visibility). Pages in the trash too: their owners read them live.
 pub async fn recheck_space_access(
     db: &crate::db::Db,
     hub: &crate::collab::Hub,
     space: SpaceId,
 ) -> anyhow::Result<()> {
-    let pages = super::store::list(db, space, false).await?;
+    let mut pages = super::store::list(db, space, false).await?;
+    pages.extend(super::store::list(db, space, true).await?);
     hub.kick(pages.into_iter().map(|p| p.id.doc())).await;
     Ok(())
 }

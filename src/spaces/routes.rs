@@ -354,6 +354,11 @@ pub async fn add_member(
     let space_url = format!("{}/s/{}", state.settings.base_url, grant.space.slug);
     // Looked up before the transaction: SQLite has one connection, held by a transaction.
     let person = accounts::store::find_by_email(&state.db, email.as_str()).await?;
+    // Someone already in the space gets the role given: a change of role, checked again below.
+    let had = match &person {
+        Some(person) => store::role_of(&state.db, grant.space.id, person.id).await?,
+        None => None,
+    };
     let txn = state.db.begin().await?;
     let said = match person {
         Some(person) => {
@@ -387,6 +392,9 @@ pub async fn add_member(
         None => invite(&state, &ctx, &txn, by, email.as_str(), &grant.space, role).await?,
     };
     txn.commit().await?;
+    if had.is_some_and(|had| had != role) {
+        crate::pages::content::recheck_space_access(&state.db, &state.hub, grant.space.id).await?;
+    }
     state.outbox.wake();
     flash(&session, FlashKind::Success, said).await?;
     Ok(Redirect::to(&format!("/s/{}/members", grant.space.slug)).into_response())
