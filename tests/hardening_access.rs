@@ -1,14 +1,14 @@
 //! Hardening, second round (issue 31), on access: the people list names only people the writer may
-//! know of, redirects go back only to this site as they are sent, live comment streams end when
-//! their reader loses the page, and a page in the trash is unseen wherever pages are named —
-//! against the real server.
+//! know of, redirects go back only to this site as they are sent, a file stored once shows each
+//! page its own upload, live comment streams end when their reader loses the page, and a page in
+//! the trash is unseen wherever pages are named — against the real server.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 mod common;
 
 use std::time::Duration;
 
 use common::{yclient::YClient, TestApp};
-use reqwest::StatusCode;
+use reqwest::{multipart, StatusCode};
 use ruche::spaces::{Role, Space, Visibility};
 
 on_each_backend!(
@@ -16,6 +16,9 @@ on_each_backend!(
     the_people_list_names_only_people_who_share_a_space_with_the_writer,
     following_a_list_goes_back_only_to_a_page_of_this_site,
     signing_in_or_switching_language_goes_back_only_to_a_page_of_this_site,
+    a_file_sent_again_elsewhere_shows_only_its_own_name_and_sender,
+    an_entry_saved_again_keeps_the_name_its_own_file_was_sent_with,
+    records_made_before_keep_names_only_where_the_file_was_first_sent,
     a_comment_stream_ends_when_its_reader_leaves_the_space,
     a_comment_stream_ends_when_the_space_closes_to_its_reader,
     a_comment_stream_ends_when_its_page_goes_to_the_trash,
@@ -169,6 +172,143 @@ async fn signing_in_or_switching_language_goes_back_only_to_a_page_of_this_site(
     assert_eq!(sign_in(here).await.headers()["location"], here);
     let switched = app.browser().get(app.url("/lang/en")).query(&[("next", here)]).send().await;
     assert_eq!(switched.unwrap().headers()["location"], here);
+}
+
+// --- 10. Files stored once -----------------------------------------------------------------
+
+/// The bytes of a private file, sent again elsewhere by someone else.
+const SECRET: &[u8] = b"Salaires de la direction : 4 200, 3 900, 3 900.\n";
+
+/// Sends `bytes` as `name` to the files of the page at `page` from `browser` (the plain form).
+async fn send_file(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    page: &str,
+    bytes: &'static [u8],
+    name: &str,
+) {
+    let csrf = app.csrf(browser, &format!("{page}/edit")).await;
+    let form = multipart::Form::new()
+        .text("_csrf", csrf)
+        .part("file", multipart::Part::bytes(bytes).file_name(name.to_owned()));
+    let sent = browser.post(app.url(&format!("{page}/files"))).multipart(form).send().await;
+    assert_eq!(sent.unwrap().status(), StatusCode::SEE_OTHER, "{name} sent to {page}");
+}
+
+/// Sophie keeps `SECRET` as "salaires-direction.txt" on a page of the private steering
+/// committee; Claire edits the public space `chantier-1`. Answers Claire's browser.
+async fn a_private_file_and_a_public_editor(app: &TestApp) -> reqwest::Client {
+    let copil = app.create_space("copil", "Comité de pilotage", Visibility::Private).await;
+    let open = app.create_space("chantier-1", "Chantier 1", Visibility::Public).await;
+    let sophie = app.create_user("sophie@example.org", "Sophie Aouizerate", false).await;
+    let claire = app.create_user("claire@example.org", "Claire Martin", false).await;
+    app.add_member(&copil, &sophie, Role::Editor).await;
+    app.add_member(&open, &claire, Role::Editor).await;
+    let token = app.token_for("sophie@example.org").await;
+    app.put_page(&token, "copil", "budget", "Budget de l'année.").await;
+    let sophie = app.signed_in("sophie@example.org").await;
+    send_file(app, &sophie, "/s/copil/budget", SECRET, "salaires-direction.txt").await;
+    app.signed_in("claire@example.org").await
+}
+
+fn tells_nothing_of_the_private_file(what: &str, text: &str) {
+    for private in ["salaires-direction", "Sophie"] {
+        assert!(!text.contains(private), "{what} tells {private:?}: {text}");
+    }
+}
+
+async fn a_file_sent_again_elsewhere_shows_only_its_own_name_and_sender(app: &TestApp) {
+    let claire = a_private_file_and_a_public_editor(app).await;
+    let token = app.token_for("claire@example.org").await;
+    app.put_page(&token, "chantier-1", "notes", "Compte rendu.").await;
+    send_file(app, &claire, "/s/chantier-1/notes", SECRET, "notes-reunion.txt").await;
+
+    let (status, page) = app.get_text(None, "/s/chantier-1/notes").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("notes-reunion.txt") && page.contains("Claire Martin"), "{page}");
+    tells_nothing_of_the_private_file("the page", &page);
+    let href = page
+        .split("href=\"")
+        .find(|part| part.starts_with("/s/chantier-1/notes/files/"))
+        .and_then(|part| part.split('"').next())
+        .expect("a link to the file")
+        .to_owned();
+    let served = reqwest::get(app.url(&href)).await.unwrap();
+    assert_eq!(served.status(), StatusCode::OK);
+    let disposition = served.headers()["content-disposition"].to_str().unwrap().to_owned();
+    assert!(disposition.contains("notes-reunion.txt"), "{disposition}");
+    tells_nothing_of_the_private_file("the download", &disposition);
+    assert_eq!(served.bytes().await.unwrap().as_ref(), SECRET, "the same bytes, stored once");
+
+    // The steering committee still sees its own upload as it was sent.
+    let sophie = app.signed_in("sophie@example.org").await;
+    let (_, theirs) = app.get_text(Some(&sophie), "/s/copil/budget").await;
+    assert!(theirs.contains("salaires-direction.txt"), "{theirs}");
+}
+
+async fn an_entry_saved_again_keeps_the_name_its_own_file_was_sent_with(app: &TestApp) {
+    use sha2::Digest;
+    let claire = a_private_file_and_a_public_editor(app).await;
+    let slug = app
+        .new_entry(&claire, "chantier-1", "Compte rendu", "resource", &[("type", "rapport")])
+        .await;
+    let fields = format!("/s/chantier-1/{slug}/fields");
+    let csrf = app.csrf(&claire, &fields).await;
+    let form = multipart::Form::new()
+        .text("_csrf", csrf)
+        .text("type", "rapport")
+        .part("file", multipart::Part::bytes(SECRET).file_name("document.txt"));
+    let saved = claire.post(app.url(&fields)).multipart(form).send().await.unwrap();
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    // Saved again, the file kept (as the form sends it back).
+    let hash = format!("{:x}", sha2::Sha256::digest(SECRET));
+    let kept = format!("{{\"hash\":\"{hash}\",\"name\":\"x\"}}");
+    let again = app
+        .post_form(&claire, &fields, &fields, &[("type", "rapport"), ("file.kept", &kept)])
+        .await;
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+
+    let (_, page) = app.get_text(None, &format!("/s/chantier-1/{slug}")).await;
+    assert!(page.contains("document.txt"), "{page}");
+    tells_nothing_of_the_private_file("the entry", &page);
+    let (_, form) = app.get_text(Some(&claire), &fields).await;
+    tells_nothing_of_the_private_file("the entry's form", &form);
+}
+
+async fn records_made_before_keep_names_only_where_the_file_was_first_sent(app: &TestApp) {
+    use migration::{Migrator, MigratorTrait};
+    let claire = a_private_file_and_a_public_editor(app).await;
+    let token = app.token_for("claire@example.org").await;
+    app.put_page(&token, "chantier-1", "notes", "Compte rendu.").await;
+    send_file(app, &claire, "/s/chantier-1/notes", SECRET, "notes-reunion.txt").await;
+    let slug = app
+        .new_entry(&claire, "chantier-1", "Compte rendu", "resource", &[("type", "rapport")])
+        .await;
+    let fields = format!("/s/chantier-1/{slug}/fields");
+    let csrf = app.csrf(&claire, &fields).await;
+    let form = multipart::Form::new()
+        .text("_csrf", csrf)
+        .text("type", "rapport")
+        .part("file", multipart::Part::bytes(SECRET).file_name("document.txt"));
+    let saved = claire.post(app.url(&fields)).multipart(form).send().await.unwrap();
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+
+    // As the site was before names were kept per page, then migrated.
+    Migrator::down(&app.db, Some(1)).await.unwrap();
+    Migrator::up(&app.db, None).await.unwrap();
+
+    let (_, notes) = app.get_text(None, "/s/chantier-1/notes").await;
+    tells_nothing_of_the_private_file("the page", &notes);
+    let (_, entry) = app.get_text(None, &format!("/s/chantier-1/{slug}")).await;
+    tells_nothing_of_the_private_file("the entry", &entry);
+    let href = format!("/s/chantier-1/{slug}/files/");
+    let link = entry.split("href=\"").find(|p| p.starts_with(&href)).unwrap();
+    let served = reqwest::get(app.url(link.split('"').next().unwrap())).await.unwrap();
+    let disposition = served.headers()["content-disposition"].to_str().unwrap().to_owned();
+    assert!(disposition.contains("document.txt"), "the entry's own name: {disposition}");
+    let sophie = app.signed_in("sophie@example.org").await;
+    let (_, theirs) = app.get_text(Some(&sophie), "/s/copil/budget").await;
+    assert!(theirs.contains("salaires-direction.txt") && theirs.contains("Sophie"), "{theirs}");
 }
 
 // --- 12. Live streams ----------------------------------------------------------------------

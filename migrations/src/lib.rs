@@ -20,6 +20,7 @@ mod m20261130_000016_notifications_more;
 mod m20261130_000017_discussions;
 mod m20261130_000018_page_templates;
 mod m20261130_000019_editor_preference;
+mod m20261207_000020_upload_page_names;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000017_discussions::Migration),
             Box::new(m20261130_000018_page_templates::Migration),
             Box::new(m20261130_000019_editor_preference::Migration),
+            Box::new(m20261207_000020_upload_page_names::Migration),
         ]
     }
 }

@@ -99,10 +99,14 @@ pub async fn export(
                 let Some(path) = crate::forms::uploads::stored_path(uploads_dir, &hash) else {
                     continue;
                 };
-                let stored = crate::forms::entity::upload::Entity::find_by_id(hash.clone())
-                    .one(db)
-                    .await?
-                    .map_or_else(|| "fichier".to_owned(), |u| u.name);
+                // Named as it was sent to this page.
+                let stored =
+                    crate::forms::entity::upload_page::Entity::find_by_id((hash.clone(), p.id))
+                        .one(db)
+                        .await?
+                        .map(|u| u.name)
+                        .filter(|name| !name.is_empty())
+                        .unwrap_or_else(|| "fichier".to_owned());
                 let name = safe_file_name(&stored, &mut used_names);
                 let relative = format!("{}.files/{name}", p.slug);
                 markdown = markdown.replace(&format!("{own}{hash}"), &format!("<{relative}>"));

@@ -130,21 +130,36 @@ pub async fn store(
     .exec_without_returning(db)
     .await?;
     if let Some(page) = page {
-        attach(db, &hash, page).await?;
+        attach(db, &hash, page, Sent { name: &name, content_type, by }).await?;
     }
     Ok(json!({ "hash": hash, "name": name, "type": content_type, "size": bytes.len() }))
 }
 
-/// Records that the file `hash` belongs on `page`: it is served there, and only where recorded.
+/// One sending of a file to a page, as that page shows it. The same bytes sent elsewhere (by
+/// someone else, under another name) are stored once, but each page keeps its own sending.
+#[derive(Debug, Clone, Copy)]
+pub struct Sent<'a> {
+    /// The name it had on the sender's computer.
+    pub name: &'a str,
+    pub content_type: &'a str,
+    pub by: Option<i64>,
+}
+
+/// Records that the file `hash` belongs on `page`, sent as `sent`: it is served there, and only
+/// where recorded. A page that has it already keeps its first record.
 pub async fn attach<C: sea_orm::ConnectionTrait>(
     db: &C,
     hash: &str,
     page: i64,
+    sent: Sent<'_>,
 ) -> anyhow::Result<()> {
     upload_page::Entity::insert(upload_page::ActiveModel {
         hash: Set(hash.to_owned()),
         page_id: Set(page),
         created_at: Set(Utc::now()),
+        name: Set(sent.name.to_owned()),
+        content_type: Set(sent.content_type.to_owned()),
+        created_by: Set(sent.by),
     })
     .on_conflict(
         OnConflict::columns([upload_page::Column::Hash, upload_page::Column::PageId])
@@ -156,13 +171,23 @@ pub async fn attach<C: sea_orm::ConnectionTrait>(
     Ok(())
 }
 
-/// Whether the file `hash` was uploaded to (or attached by its uploader to) `page`.
-async fn belongs_to(db: &Db, hash: &str, page: i64) -> anyhow::Result<bool> {
-    Ok(upload_page::Entity::find_by_id((hash.to_owned(), page)).one(db).await?.is_some())
+/// The record of the file `hash` on `page`, if it was uploaded to (or attached by its uploader
+/// to) that page.
+async fn sent_to(db: &Db, hash: &str, page: i64) -> anyhow::Result<Option<upload_page::Model>> {
+    Ok(upload_page::Entity::find_by_id((hash.to_owned(), page)).one(db).await?)
+}
+
+/// What a page shows of a file: the name and type of its own upload, those of the file where
+/// the page's record does not know them (records older than that).
+pub fn shown_as(own: &upload_page::Model, file: &upload::Model) -> (String, String) {
+    let name = if own.name.is_empty() { "fichier" } else { own.name.as_str() };
+    let kind = if own.content_type.is_empty() { &file.content_type } else { &own.content_type };
+    (name.to_owned(), kind.clone())
 }
 
 /// The value of a file kept from before, as the form sent it back: only a file that already was
-/// this field's value, or that this person uploaded, and described as it was stored.
+/// this field's value (kept as this entry has it), or that this person uploaded (described as
+/// they sent it).
 pub async fn vouch(
     db: &Db,
     sent: &str,
@@ -180,14 +205,17 @@ pub async fn vouch(
         return Ok(None);
     };
     let was_here = current.and_then(|v| v.get("hash")).and_then(Value::as_str) == Some(&hash);
-    if !was_here {
-        if by.is_none() || row.created_by != by {
-            return Ok(None);
-        }
-        // The person's own file, now on this page too (a new entry's, once it is made).
-        if let Some(page) = page {
-            attach(db, &hash, page).await?;
-        }
+    if was_here {
+        // As this entry has it: the same bytes may have been stored first under another name.
+        return Ok(current.cloned());
+    }
+    if by.is_none() || row.created_by != by {
+        return Ok(None);
+    }
+    // The person's own file, now on this page too (a new entry's, once it is made).
+    if let Some(page) = page {
+        let sent = Sent { name: &row.name, content_type: &row.content_type, by };
+        attach(db, &hash, page, sent).await?;
     }
     Ok(Some(
         json!({ "hash": row.hash, "name": row.name, "type": row.content_type, "size": row.size }),
@@ -217,23 +245,24 @@ pub async fn serve(
     let held = in_field || linked;
     // Named by a field is not enough (a field can be made to name any hash): the file must have
     // been uploaded to this very page.
-    if !held || !belongs_to(&state.db, &hash, page.id.0).await? {
-        return Err(AppError::NotFound);
-    }
+    let own = if held { sent_to(&state.db, &hash, page.id.0).await? } else { None };
+    let Some(own) = own else { return Err(AppError::NotFound) };
     let meta =
         upload::Entity::find_by_id(hash.clone()).one(&state.db).await?.ok_or(AppError::NotFound)?;
+    // Named and typed as sent to this page, whoever sent the same bytes elsewhere.
+    let (name, content_type) = shown_as(&own, &meta);
     let (body, length) = crate::download::file(&path_of(&state.settings.uploads_dir, &hash))
         .await
         .map_err(|e| anyhow::anyhow!("reading the upload {hash}: {e}"))?;
-    let inline = IMAGES.contains(&meta.content_type.as_str());
+    let inline = IMAGES.contains(&content_type.as_str());
     let disposition = format!(
         "{}; filename*=UTF-8''{}",
         if inline { "inline" } else { "attachment" },
-        url::form_urlencoded::byte_serialize(meta.name.as_bytes()).collect::<String>()
+        url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
     );
     Ok((
         [
-            (header::CONTENT_TYPE, meta.content_type),
+            (header::CONTENT_TYPE, content_type),
             (header::CONTENT_DISPOSITION, disposition),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
             // Even if a browser were fooled into rendering it, nothing in it could run.

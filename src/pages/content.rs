@@ -54,11 +54,18 @@ async fn create_with_content(
         crate::forms::store::project(&txn, page.id, form, &content.fields).await?;
         page.form = Some(form.key.clone());
         page.members_only = form.is_members_only(&content.fields);
-        // The files its values hold (uploaded before it existed) are now its own.
+        // The files its values hold (uploaded before it existed) are now its own, as its values
+        // describe them (what their sender sent).
         for f in form.fields.iter().filter(|f| f.kind.is_upload()) {
-            let hash = values.get(&f.key).and_then(|v| v.get("hash")).and_then(|h| h.as_str());
-            if let Some(hash) = hash {
-                crate::forms::uploads::attach(&txn, hash, page.id.0).await?;
+            let Some(value) = values.get(&f.key) else { continue };
+            let text = |key: &str| value.get(key).and_then(|v| v.as_str());
+            if let Some(hash) = text("hash") {
+                let sent = crate::forms::uploads::Sent {
+                    name: text("name").unwrap_or_default(),
+                    content_type: text("type").unwrap_or_default(),
+                    by: author,
+                };
+                crate::forms::uploads::attach(&txn, hash, page.id.0, sent).await?;
             }
         }
     }

@@ -2,6 +2,8 @@
 //! the bytes are, the size limit, never SVG or HTML), stored once by their hash, recorded as the
 //! page's, and linked from its text; served (by `forms::uploads::serve`) only to readers of a
 //! page whose text links them.
+use std::collections::HashMap;
+
 use axum::{
     extract::State,
     http::{header, HeaderMap, StatusCode},
@@ -20,7 +22,7 @@ use crate::{
     state::AppState,
 };
 
-/// A file of the page, as its list shows it.
+/// A file of the page, as its list shows it: as it was sent to this page.
 pub struct Attached {
     pub url: String,
     pub name: String,
@@ -28,39 +30,58 @@ pub struct Attached {
     pub by: Option<String>,
 }
 
-/// The hashes of the files recorded as `page`'s that its text links.
-pub async fn linked(db: &Db, page: i64, markdown: &str) -> anyhow::Result<Vec<String>> {
+/// The records of the files sent to `page` that its text links.
+async fn linked_records(
+    db: &Db,
+    page: i64,
+    markdown: &str,
+) -> anyhow::Result<Vec<upload_page::Model>> {
     Ok(upload_page::Entity::find()
         .filter(upload_page::Column::PageId.eq(page))
         .all(db)
         .await?
         .into_iter()
-        .map(|r| r.hash)
-        .filter(|h| markdown.contains(&format!("/files/{h}")))
+        .filter(|r| markdown.contains(&format!("/files/{}", r.hash)))
         .collect())
 }
 
-/// The files recorded as `page`'s that its text links.
+/// The hashes of the files recorded as `page`'s that its text links.
+pub async fn linked(db: &Db, page: i64, markdown: &str) -> anyhow::Result<Vec<String>> {
+    Ok(linked_records(db, page, markdown).await?.into_iter().map(|r| r.hash).collect())
+}
+
+/// The files recorded as `page`'s that its text links, each named and credited as it was sent
+/// to this page (the same bytes sent elsewhere are stored once, and tell nothing of there).
 pub async fn attached(
     db: &Db,
     base: &str,
     page: i64,
     markdown: &str,
 ) -> anyhow::Result<Vec<Attached>> {
-    let hashes = linked(db, page, markdown).await?;
-    if hashes.is_empty() {
+    let records = linked_records(db, page, markdown).await?;
+    if records.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = upload::Entity::find().filter(upload::Column::Hash.is_in(hashes)).all(db).await?;
-    let people =
-        crate::accounts::store::by_ids(db, rows.iter().filter_map(|r| r.created_by)).await?;
-    let mut files: Vec<Attached> = rows
+    let stored: HashMap<String, upload::Model> = upload::Entity::find()
+        .filter(upload::Column::Hash.is_in(records.iter().map(|r| r.hash.clone())))
+        .all(db)
+        .await?
         .into_iter()
-        .map(|r| Attached {
-            url: format!("{base}/files/{}", r.hash),
-            by: r.created_by.and_then(|u| people.get(&u)).map(|u| u.name.clone()),
-            size: u64::try_from(r.size).unwrap_or(0),
-            name: r.name,
+        .map(|f| (f.hash.clone(), f))
+        .collect();
+    let people =
+        crate::accounts::store::by_ids(db, records.iter().filter_map(|r| r.created_by)).await?;
+    let mut files: Vec<Attached> = records
+        .into_iter()
+        .filter_map(|r| {
+            let file = stored.get(&r.hash)?;
+            let (name, _) = uploads::shown_as(&r, file);
+            Some(Attached {
+                url: format!("{base}/files/{}", r.hash),
+                by: r.created_by.and_then(|u| people.get(&u)).map(|u| u.name.clone()),
+                size: u64::try_from(file.size).unwrap_or(0),
+                name,
+            })
         })
         .collect();
     crate::collation::sort_by_name(&mut files, |f| &f.name);
