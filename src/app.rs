@@ -16,7 +16,11 @@ use tower_http::{
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 
 use crate::{
-    accounts::{self, ratelimit::SignInLimits, session_store::DbSessionStore},
+    accounts::{
+        self,
+        ratelimit::{ActionLimits, SignInLimits},
+        session_store::DbSessionStore,
+    },
     agenda,
     collab::{self, Hub},
     config::Settings,
@@ -37,6 +41,7 @@ impl AppState {
     /// and links up with the other processes of the site when Redis is configured.
     pub async fn new(db: Db, settings: Settings) -> anyhow::Result<Self> {
         let limits = SignInLimits::new(settings.login_attempts_per_minute);
+        let action_limits = ActionLimits::new(settings.comments.per_minute);
         let (projections_db, history_db) = (db.clone(), db.clone());
         let search = crate::search::SearchIndex::open(&settings.data_dir, db.clone())?;
         let discussions = crate::discussions::live::Live::default();
@@ -128,6 +133,7 @@ impl AppState {
             db,
             settings: Arc::new(settings),
             sign_in_limits: Arc::new(limits),
+            action_limits: Arc::new(action_limits),
             hub,
             search,
             rendered,
@@ -490,6 +496,7 @@ async fn sweep(state: AppState) {
             tracing::warn!(error = ?err, "could not delete expired sessions");
         }
         state.sign_in_limits.tidy();
+        state.action_limits.tidy();
         let grace = forms::uploads::UNUSED_GRACE;
         match forms::uploads::collect_unused(&state.db, &state.settings.uploads_dir, grace).await {
             Ok(0) => {}

@@ -2,7 +2,12 @@
 //! sits below the capabilities: they read it, it names only the parts it holds.
 use std::sync::Arc;
 
-use crate::{accounts::ratelimit::SignInLimits, collab::Hub, config::Settings, db::Db};
+use crate::{
+    accounts::ratelimit::{ActionLimits, SignInLimits},
+    collab::Hub,
+    config::Settings,
+    db::Db,
+};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -10,6 +15,8 @@ pub struct AppState {
     pub db: Db,
     pub settings: Arc<Settings>,
     pub sign_in_limits: Arc<SignInLimits>,
+    /// What each kind of action that writes to someone else may still do (`Action`).
+    pub action_limits: Arc<ActionLimits>,
     /// The live documents.
     pub hub: Hub,
     /// The search index, kept current as pages change.

@@ -1,7 +1,15 @@
-//! Slows down password guessing without letting a guesser lock the owner out: failed sign-ins are
-//! counted per (account, client address) and per address, and those refuse; failures on an
-//! account from everywhere only slow its sign-ins down, never refuse them from an address that
-//! has not been failing.
+//! Rate limits, each kind of action on its own budget (what one kind spends never refuses
+//! another).
+//!
+//! Sign-in failures slow down password guessing without letting a guesser lock the owner out:
+//! they are counted per (account, client address) and per address, and those refuse; failures
+//! on an account from everywhere only slow its sign-ins down, never refuse them from an address
+//! that has not been failing. Only failed sign-ins count there: reset requests, sign-ups or join
+//! requests from the same address never make a right password wait.
+//!
+//! Every action that makes the site write to someone else (`Action`: a reset link, a sign-up's
+//! mail, a join request to the owners, an invitation, a comment, a new entry or topic) has a
+//! budget per account (or, signed out, per address it names) and per client address.
 use std::{
     collections::HashMap,
     net::IpAddr,
@@ -9,7 +17,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// How long failures are remembered.
+/// How long sign-in failures are remembered.
 const WINDOW: Duration = Duration::from_secs(60);
 
 /// What to do with a sign-in attempt.
@@ -45,8 +53,8 @@ struct Window {
 }
 
 impl Window {
-    fn count_now(&self, now: Instant) -> u32 {
-        if now.duration_since(self.started) < WINDOW {
+    fn count_now(&self, now: Instant, length: Duration) -> u32 {
+        if now.duration_since(self.started) < length {
             self.count
         } else {
             0
@@ -54,9 +62,14 @@ impl Window {
     }
 }
 
-fn bump<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Window>, key: K, now: Instant) {
+fn bump<K: std::hash::Hash + Eq>(
+    map: &mut HashMap<K, Window>,
+    key: K,
+    now: Instant,
+    length: Duration,
+) {
     let window = map.entry(key).or_insert(Window { started: now, count: 0 });
-    if now.duration_since(window.started) >= WINDOW {
+    if now.duration_since(window.started) >= length {
         *window = Window { started: now, count: 0 };
     }
     window.count = window.count.saturating_add(1);
@@ -82,7 +95,7 @@ impl SignInLimits {
     pub fn verdict(&self, email: &str, addr: IpAddr) -> Verdict {
         let now = Instant::now();
         let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let of = |w: Option<&Window>| w.map_or(0, |w| w.count_now(now));
+        let of = |w: Option<&Window>| w.map_or(0, |w| w.count_now(now, WINDOW));
         let account = key(email);
         if of(failures.by_address.get(&addr)) >= self.per_address
             || of(failures.by_pair.get(&(account.clone(), addr))) >= self.per_pair
@@ -100,9 +113,9 @@ impl SignInLimits {
         let now = Instant::now();
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let account = key(email);
-        bump(&mut failures.by_pair, (account.clone(), addr), now);
-        bump(&mut failures.by_address, addr, now);
-        bump(&mut failures.by_account, account, now);
+        bump(&mut failures.by_pair, (account.clone(), addr), now, WINDOW);
+        bump(&mut failures.by_address, addr, now, WINDOW);
+        bump(&mut failures.by_account, account, now, WINDOW);
     }
 
     /// Forgets windows that are over, so memory stays bounded.
@@ -113,6 +126,259 @@ impl SignInLimits {
         failures.by_pair.retain(|_, w| recent(w));
         failures.by_address.retain(|_, w| recent(w));
         failures.by_account.retain(|_, w| recent(w));
+    }
+}
+
+/// A kind of action that makes the site write to someone else, each with its own budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// `POST /password/forgot`: a reset link mailed to the address named.
+    ResetRequest,
+    /// `POST /signup`: a mail to the address given (its confirmation, or a word to its owner).
+    SignUp,
+    /// A right password on an account whose address is not confirmed: the link again.
+    Confirmation,
+    /// Asking to join a space: a mail to each of its owners.
+    JoinRequest,
+    /// Adding someone to a space, inviting them or sending their invitation again: a mail.
+    Invitation,
+    /// A comment: notifications (and mails) to the people it mentions and to the followers.
+    Comment,
+    /// A new entry of a form, a discussion topic among them: its followers are told.
+    NewEntry,
+}
+
+// Why each number: the most a person doing this in good faith needs in the window, with room
+// to spare; per client address, several people behind one office address.
+
+/// Reset links for one address an hour: one is needed, a second covers a mail lost among the
+/// spam, a third a mistyped address corrected; more would only fill that mailbox.
+const RESETS_PER_MAILBOX: u32 = 3;
+/// Reset requests from one client address an hour, whatever the addresses named.
+const RESETS_PER_ADDRESS: u32 = 20;
+/// Sign-ups naming one address an hour (each one mails it).
+const SIGN_UPS_PER_MAILBOX: u32 = 3;
+/// Sign-ups from one client address an hour: a workshop where people make their accounts.
+const SIGN_UPS_PER_ADDRESS: u32 = 20;
+/// Confirmation links sent again to one account an hour (its owner signing in before
+/// confirming); beyond, the page says the last one is on its way.
+const CONFIRMATIONS_PER_ACCOUNT: u32 = 3;
+const CONFIRMATIONS_PER_ADDRESS: u32 = 20;
+/// Join requests by one person an hour: someone new asks to join a few spaces at once; ten
+/// spaces is already a lot. Asking the same space again mails nobody (`spaces::requests`).
+const JOIN_REQUESTS_PER_ACCOUNT: u32 = 10;
+const JOIN_REQUESTS_PER_ADDRESS: u32 = 30;
+/// People one owner adds or invites (or invites again) an hour: a working group of a few
+/// dozen set up at once; more than that an hour is a mailing, not invitations.
+const INVITATIONS_PER_ACCOUNT: u32 = 50;
+const INVITATIONS_PER_ADDRESS: u32 = 100;
+/// New entries and topics by one person an hour: each tells the followers of its space and
+/// form; thirty is an afternoon of careful entry.
+const NEW_ENTRIES_PER_ACCOUNT: u32 = 30;
+const NEW_ENTRIES_PER_ADDRESS: u32 = 60;
+/// Comments from one client address, as a multiple of those of one person (the setting
+/// `comments_per_minute`): several people behind one address.
+const COMMENTS_ADDRESS_FACTOR: u32 = 4;
+
+const HOUR: Duration = Duration::from_secs(3600);
+const MINUTE: Duration = Duration::from_secs(60);
+
+/// How much of an action one account (or address named) and one client address may do, and
+/// over how long.
+#[derive(Debug, Clone, Copy)]
+struct Budget {
+    per_account: u32,
+    per_address: u32,
+    window: Duration,
+}
+
+impl Action {
+    const ALL: [Action; 7] = [
+        Action::ResetRequest,
+        Action::SignUp,
+        Action::Confirmation,
+        Action::JoinRequest,
+        Action::Invitation,
+        Action::Comment,
+        Action::NewEntry,
+    ];
+
+    /// The message of a refusal, in the translations (`…_title` is its heading).
+    fn refusal_key(self) -> &'static str {
+        match self {
+            Action::ResetRequest => "error.too_many_resets",
+            Action::SignUp | Action::Confirmation => "error.too_many_sign_ups",
+            Action::JoinRequest => "error.too_many_join_requests",
+            Action::Invitation => "error.too_many_invitations",
+            Action::Comment => "error.too_many_comments",
+            Action::NewEntry => "error.too_many_entries",
+        }
+    }
+}
+
+/// Who does an action.
+#[derive(Debug, Clone, Copy)]
+pub enum Who<'a> {
+    /// A signed-in person.
+    Account(crate::accounts::UserId),
+    /// Someone signed out, by the address they name (the one that would receive the mail).
+    Mailbox(&'a str),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Account(i64),
+    Mailbox(String),
+    Address(IpAddr),
+}
+
+/// An IPv6 client holds a whole /64 (one address each second would be a fresh budget), so it
+/// is counted by its network; an IPv4 client by its address.
+fn network(addr: IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V4(_) => addr,
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(bits.into())
+        }
+    }
+}
+
+/// The budgets of every `Action`, and what was spent of them.
+pub struct ActionLimits {
+    budgets: HashMap<Action, Budget>,
+    spent: Mutex<HashMap<(Action, Key), Window>>,
+}
+
+/// An action refused: its budget is spent for now. Answers 429 with a page (or JSON) saying
+/// which kind of action was refused, and how long to wait (its window: a minute, an hour).
+#[derive(Debug, Clone, Copy)]
+pub struct Spent {
+    pub action: Action,
+    /// When the budget that refused has room again.
+    pub retry_after: Duration,
+}
+
+impl axum::response::IntoResponse for Spent {
+    fn into_response(self) -> axum::response::Response {
+        let status = axum::http::StatusCode::TOO_MANY_REQUESTS;
+        let key = self.action.refusal_key();
+        let mut response = (status, key).into_response();
+        response.extensions_mut().insert(crate::error::ErrorInfo { status, key, detail: None });
+        response
+    }
+}
+
+impl ActionLimits {
+    /// The budgets; comments follow the site's `comments_per_minute` setting.
+    pub fn new(comments_per_minute: u32) -> Self {
+        let budget = |per_account, per_address, window| Budget { per_account, per_address, window };
+        let comments = comments_per_minute.max(1);
+        let budgets = Action::ALL
+            .into_iter()
+            .map(|action| {
+                let b = match action {
+                    Action::ResetRequest => budget(RESETS_PER_MAILBOX, RESETS_PER_ADDRESS, HOUR),
+                    Action::SignUp => budget(SIGN_UPS_PER_MAILBOX, SIGN_UPS_PER_ADDRESS, HOUR),
+                    Action::Confirmation => {
+                        budget(CONFIRMATIONS_PER_ACCOUNT, CONFIRMATIONS_PER_ADDRESS, HOUR)
+                    }
+                    Action::JoinRequest => {
+                        budget(JOIN_REQUESTS_PER_ACCOUNT, JOIN_REQUESTS_PER_ADDRESS, HOUR)
+                    }
+                    Action::Invitation => {
+                        budget(INVITATIONS_PER_ACCOUNT, INVITATIONS_PER_ADDRESS, HOUR)
+                    }
+                    Action::Comment => {
+                        budget(comments, comments.saturating_mul(COMMENTS_ADDRESS_FACTOR), MINUTE)
+                    }
+                    Action::NewEntry => {
+                        budget(NEW_ENTRIES_PER_ACCOUNT, NEW_ENTRIES_PER_ADDRESS, HOUR)
+                    }
+                };
+                (action, b)
+            })
+            .collect();
+        Self { budgets, spent: Mutex::new(HashMap::new()) }
+    }
+
+    /// Spends one `action` by `who` from `addr`, or refuses it (spending nothing) when either
+    /// budget is spent.
+    pub fn spend(&self, action: Action, who: Who<'_>, addr: IpAddr) -> Result<(), Spent> {
+        let mut spent = self.spent.lock().unwrap_or_else(|e| e.into_inner());
+        self.check_in(&spent, action, who, addr)?;
+        self.record_in(&mut spent, action, who, addr);
+        Ok(())
+    }
+
+    /// Whether one more `action` is within both budgets, spending nothing: for an action that
+    /// may yet be refused for another reason, `record`ed once it is done.
+    pub fn check(&self, action: Action, who: Who<'_>, addr: IpAddr) -> Result<(), Spent> {
+        let spent = self.spent.lock().unwrap_or_else(|e| e.into_inner());
+        self.check_in(&spent, action, who, addr)
+    }
+
+    /// Counts one `action` done (after `check`).
+    pub fn record(&self, action: Action, who: Who<'_>, addr: IpAddr) {
+        let mut spent = self.spent.lock().unwrap_or_else(|e| e.into_inner());
+        self.record_in(&mut spent, action, who, addr);
+    }
+
+    fn keys(who: Who<'_>, addr: IpAddr) -> [Key; 2] {
+        let account = match who {
+            Who::Account(id) => Key::Account(id.0),
+            Who::Mailbox(email) => Key::Mailbox(key(email)),
+        };
+        [account, Key::Address(network(addr))]
+    }
+
+    fn check_in(
+        &self,
+        spent: &HashMap<(Action, Key), Window>,
+        action: Action,
+        who: Who<'_>,
+        addr: IpAddr,
+    ) -> Result<(), Spent> {
+        let Some(budget) = self.budgets.get(&action).copied() else { return Ok(()) };
+        let now = Instant::now();
+        let limits = [budget.per_account, budget.per_address];
+        let mut refused: Option<Duration> = None;
+        for (k, limit) in Self::keys(who, addr).into_iter().zip(limits) {
+            if let Some(w) = spent.get(&(action, k)) {
+                if w.count_now(now, budget.window) >= limit {
+                    let left = budget.window.saturating_sub(now.duration_since(w.started));
+                    refused = Some(refused.map_or(left, |l| l.max(left)));
+                }
+            }
+        }
+        match refused {
+            Some(retry_after) => Err(Spent { action, retry_after }),
+            None => Ok(()),
+        }
+    }
+
+    fn record_in(
+        &self,
+        spent: &mut HashMap<(Action, Key), Window>,
+        action: Action,
+        who: Who<'_>,
+        addr: IpAddr,
+    ) {
+        let Some(budget) = self.budgets.get(&action).copied() else { return };
+        let now = Instant::now();
+        for k in Self::keys(who, addr) {
+            bump(spent, (action, k), now, budget.window);
+        }
+    }
+
+    /// Forgets windows that are over, so memory stays bounded.
+    pub fn tidy(&self) {
+        let now = Instant::now();
+        let mut spent = self.spent.lock().unwrap_or_else(|e| e.into_inner());
+        let budgets = &self.budgets;
+        spent.retain(|(action, _), w| {
+            budgets.get(action).is_some_and(|b| now.duration_since(w.started) < b.window)
+        });
     }
 }
 
@@ -142,5 +408,45 @@ mod tests {
             limits.failed(&format!("person{i}@example.org"), attacker);
         }
         assert_eq!(limits.verdict("other@example.org", attacker), Verdict::Refuse);
+    }
+
+    #[test]
+    fn each_kind_of_action_has_its_own_budget() {
+        let limits = ActionLimits::new(10);
+        let office: IpAddr = [198, 51, 100, 1].into();
+        for n in 0..RESETS_PER_ADDRESS {
+            let email = format!("person{n}@example.org");
+            assert!(limits.spend(Action::ResetRequest, Who::Mailbox(&email), office).is_ok());
+        }
+        let refused = limits.spend(Action::ResetRequest, Who::Mailbox("x@example.org"), office);
+        assert_eq!(refused.map_err(|s| s.action), Err(Action::ResetRequest));
+        let someone = Who::Account(crate::accounts::UserId(7));
+        assert!(limits.spend(Action::JoinRequest, someone, office).is_ok());
+    }
+
+    #[test]
+    fn one_address_is_asked_for_a_few_times_only() {
+        let limits = ActionLimits::new(10);
+        for n in 0..RESETS_PER_MAILBOX {
+            let from: IpAddr = [203, 0, 113, n as u8].into();
+            assert!(limits.spend(Action::ResetRequest, Who::Mailbox("Claire@x.org"), from).is_ok());
+        }
+        let elsewhere: IpAddr = [192, 0, 2, 1].into();
+        assert!(limits
+            .spend(Action::ResetRequest, Who::Mailbox("claire@x.org"), elsewhere)
+            .is_err());
+    }
+
+    #[test]
+    fn an_ipv6_network_is_one_client() {
+        let limits = ActionLimits::new(10);
+        for n in 0..JOIN_REQUESTS_PER_ADDRESS {
+            let from: IpAddr = format!("2001:db8::{n:x}").parse().expect("an address");
+            let who = Who::Account(crate::accounts::UserId(i64::from(n)));
+            assert!(limits.spend(Action::JoinRequest, who, from).is_ok());
+        }
+        let from: IpAddr = "2001:db8::ffff:1".parse().expect("an address");
+        let who = Who::Account(crate::accounts::UserId(1000));
+        assert!(limits.spend(Action::JoinRequest, who, from).is_err());
     }
 }

@@ -17,7 +17,7 @@ use super::{
     csrf::CsrfForm,
     entity::password_reset,
     extract::sign_in,
-    ratelimit::{self, Verdict},
+    ratelimit::{Action, Who},
     store::{self, PasswordChangeError},
     tokens::{generate_secret, hash_secret},
     User, MIN_PASSWORD_LEN,
@@ -194,14 +194,13 @@ pub async fn forgot(
     CsrfForm(fields): CsrfForm<ForgotFields>,
 ) -> AppResult<Response> {
     let email = fields.email.trim().to_lowercase();
-    match state.sign_in_limits.verdict(&format!("reset:{email}"), client) {
-        Verdict::Allow => {}
-        Verdict::SlowDown => tokio::time::sleep(ratelimit::SLOW_DOWN).await,
-        Verdict::Refuse => return Err(AppError::TooManyRequests),
-    }
-    // Each request counts, found or not: asking again and again is slowed, then refused.
-    state.sign_in_limits.failed(&format!("reset:{email}"), client);
     if state.settings.mail.is_some() {
+        // Its own budget: asking for links never makes anyone's sign-in wait.
+        if let Err(spent) =
+            state.action_limits.spend(Action::ResetRequest, Who::Mailbox(&email), client)
+        {
+            return Ok(spent.into_response());
+        }
         if let Some(user) = store::find_by_email(&state.db, &email).await?.filter(|u| !u.disabled) {
             send_link(&state, lang, &user).await?;
         }

@@ -15,7 +15,7 @@ use super::{
     csrf::CsrfForm,
     extract::{sign_in, sign_out},
     invitations::{self, AcceptError},
-    ratelimit::{self, Verdict},
+    ratelimit::{self, Action, Verdict, Who},
     signup::{self, SignupMode},
     store::{self, NewUser, NewUserError, PasswordChangeError, SignIn},
     tokens,
@@ -177,14 +177,18 @@ pub async fn login(
                 sign_in(&session, &user).await?;
                 return Ok(Redirect::to(&next).into_response());
             }
-            // The right password: the link is sent again (counted like a failure, so that it
-            // cannot be asked for in a loop).
-            state.sign_in_limits.failed(&fields.email, client);
-            let txn = state.db.begin().await?;
-            super::reset::write_confirmation(&txn, &state, ctx.lang, &user).await?;
-            txn.commit().await?;
-            state.outbox.wake();
-            ctx.tf("confirm.not_yet", &[("email", &user.email)])
+            // The right password: the link is sent again — a few times an hour at most (its
+            // own budget: it is no failure, and asking for it cannot fill the mailbox).
+            match state.action_limits.spend(Action::Confirmation, Who::Account(user.id), client) {
+                Ok(()) => {
+                    let txn = state.db.begin().await?;
+                    super::reset::write_confirmation(&txn, &state, ctx.lang, &user).await?;
+                    txn.commit().await?;
+                    state.outbox.wake();
+                    ctx.tf("confirm.not_yet", &[("email", &user.email)])
+                }
+                Err(_) => ctx.tf("confirm.sent_lately", &[("email", &user.email)]),
+            }
         }
     };
     let ctx = ctx.with_forms().await?;
@@ -213,6 +217,7 @@ pub async fn signup_form(State(state): State<AppState>, ctx: Ctx) -> AppResult<R
 
 pub async fn signup(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     ctx: Ctx,
     session: Session,
     CsrfForm(fields): CsrfForm<AccountFields>,
@@ -222,6 +227,11 @@ pub async fn signup(
         return Ok(
             (StatusCode::FORBIDDEN, views::signup_closed(&ctx, contact.as_deref())).into_response()
         );
+    }
+    if let Err(spent) =
+        state.action_limits.spend(Action::SignUp, Who::Mailbox(&fields.email), client)
+    {
+        return Ok(spent.into_response());
     }
     let (name, email) = (fields.name.clone(), fields.email.clone());
     if state.settings.mail.is_some() {
