@@ -972,6 +972,18 @@ async fn an_invitation_is_sent_again_with_a_new_link(app: &TestApp) {
     assert!(page.contains("Renvoyer"), "{page}");
     let id =
         ruche::accounts::invitations::pending_for_space(&app.db, space.id).await.unwrap()[0].id;
+    // Sent a while ago (within a quarter of an hour, it would not be mailed again).
+    {
+        use ruche::accounts::entity::invitation;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let earlier = chrono::Utc::now() - chrono::Duration::minutes(20);
+        invitation::Entity::update_many()
+            .col_expr(invitation::Column::CreatedAt, sea_orm::sea_query::Expr::value(earlier))
+            .filter(invitation::Column::Id.eq(id))
+            .exec(&app.db)
+            .await
+            .unwrap();
+    }
     let resent = app
         .post_form(&owner, members, &format!("/s/chantier-2/invitations/{id}/resend"), &[])
         .await;

@@ -10,11 +10,20 @@ use std::time::Duration;
 
 use common::{smtp::SmtpSink, TestApp, PASSWORD};
 use reqwest::{Client, StatusCode};
+use ruche::spaces::{Role, Visibility};
 
 on_each_backend!(
+    asking_again_to_join_mails_the_owners_once,
+    join_requests_have_a_budget_per_person,
     one_address_gets_a_few_reset_links_and_one_client_asks_for_a_few_dozen,
     asking_for_links_never_makes_a_right_password_wait,
-    failed_sign_ins_do_not_stop_asking_for_a_link
+    failed_sign_ins_do_not_stop_asking_for_a_link,
+    inviting_twice_in_a_short_time_mails_once,
+    invitations_have_a_budget_per_person,
+    comments_from_one_client_address_have_a_budget,
+    naming_someone_again_tells_them_once,
+    mentions_have_a_budget_per_author,
+    new_topics_have_a_budget_per_person
 );
 
 /// The site over `app`'s database, sending its mail to `sink` (if any) and trusting the local
@@ -77,6 +86,61 @@ async fn assert_refused(response: reqwest::Response, words: &str) {
 }
 
 // --- 3. Every action that writes to someone else ------------------------------------------
+
+/// A members-only space "copil" run by Claire and Sophie, and Julien outside it, signed in.
+async fn copil_and_an_outsider(app: &TestApp) -> Client {
+    let space = app.create_space("copil", "Comité de pilotage", Visibility::Members).await;
+    for (email, name) in [("claire@example.org", "Claire Martin"), ("sophie@example.org", "Sophie")]
+    {
+        let owner = app.create_user(email, name, false).await;
+        app.add_member(&space, &owner, Role::Owner).await;
+    }
+    app.create_user("julien@example.org", "Julien Roux", false).await;
+    app.signed_in("julien@example.org").await
+}
+
+async fn asking_again_to_join_mails_the_owners_once(app: &TestApp) {
+    let sink = SmtpSink::start().await;
+    let app = site(app, Some(&sink)).await;
+    let julien = copil_and_an_outsider(&app).await;
+    for n in 1..=5 {
+        let message = format!("Bonjour, demande n° {n}");
+        let asked = app
+            .post_form(&julien, "/s/copil", "/s/copil/members/requests", &[("message", &message)])
+            .await;
+        assert_eq!(asked.status(), StatusCode::SEE_OTHER);
+    }
+    let mails = settled(&sink).await;
+    let mut to: Vec<String> = mails.iter().flat_map(|m| m.to.clone()).collect();
+    to.sort();
+    assert_eq!(to, ["claire@example.org", "sophie@example.org"], "one mail to each owner");
+    // The request carries the last message; the person is told it was updated.
+    let (_, page) = app.get_text(Some(&julien), "/s/copil").await;
+    assert!(page.contains("mise à jour"), "{page}");
+    let claire = app.signed_in("claire@example.org").await;
+    let (_, members) = app.get_text(Some(&claire), "/s/copil/members").await;
+    assert!(members.contains("demande n° 5"), "{members}");
+    assert_eq!(members.matches("demande n°").count(), 1, "{members}");
+    app.stop().await;
+}
+
+async fn join_requests_have_a_budget_per_person(app: &TestApp) {
+    app.create_user("julien@example.org", "Julien Roux", false).await;
+    let julien = app.signed_in("julien@example.org").await;
+    for n in 0..11 {
+        let slug = format!("espace-{n}");
+        let space = app.create_space(&slug, &format!("Espace {n}"), Visibility::Members).await;
+        let owner = app.create_user(&format!("owner{n}@example.org"), "Responsable", false).await;
+        app.add_member(&space, &owner, Role::Owner).await;
+        let (page, action) = (format!("/s/{slug}"), format!("/s/{slug}/members/requests"));
+        let asked = app.post_form(&julien, &page, &action, &[("message", "Bonjour")]).await;
+        if n < 10 {
+            assert_eq!(asked.status(), StatusCode::SEE_OTHER, "request {n}");
+        } else {
+            assert_refused(asked, "demandé à rejoindre beaucoup d'espaces").await;
+        }
+    }
+}
 
 async fn one_address_gets_a_few_reset_links_and_one_client_asks_for_a_few_dozen(app: &TestApp) {
     let sink = SmtpSink::start().await;
@@ -145,4 +209,189 @@ async fn failed_sign_ins_do_not_stop_asking_for_a_link(app: &TestApp) {
     assert_eq!(asked.status(), StatusCode::SEE_OTHER);
     assert_eq!(sink.wait_for(1).await[0].to, ["claire@example.org"]);
     app.stop().await;
+}
+
+/// A space "chantier-2" run by Claire; her signed-in browser.
+async fn claires_space(app: &TestApp) -> (ruche::spaces::Space, Client) {
+    let space = app.create_space("chantier-2", "Chantier 2", Visibility::Private).await;
+    let claire = app.create_user("claire@example.org", "Claire Martin", false).await;
+    app.add_member(&space, &claire, Role::Owner).await;
+    (space, app.signed_in("claire@example.org").await)
+}
+
+const MEMBERS: &str = "/s/chantier-2/members";
+
+async fn inviting_twice_in_a_short_time_mails_once(app: &TestApp) {
+    let sink = SmtpSink::start().await;
+    let app = site(app, Some(&sink)).await;
+    let (space, claire) = claires_space(&app).await;
+    let invite = |role: &'static str| {
+        let (app, claire) = (&app, &claire);
+        async move {
+            let fields = [("email", "nadia@example.org"), ("role", role)];
+            app.post_form(claire, MEMBERS, MEMBERS, &fields).await
+        }
+    };
+    assert_eq!(invite("editor").await.status(), StatusCode::SEE_OTHER);
+    sink.wait_for(1).await;
+    // Again at once, with another role: the same invitation, not a second mail.
+    assert_eq!(invite("viewer").await.status(), StatusCode::SEE_OTHER);
+    let (_, page) = app.get_text(Some(&claire), MEMBERS).await;
+    assert!(page.contains("il y a moins de 15 minutes"), "{page}");
+    let waiting = ruche::accounts::invitations::pending_for_space(&app.db, space.id).await.unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(waiting[0].role.as_deref(), Some("viewer"), "the latest choice holds");
+    // "Send again" at once: not mailed either.
+    let resend = format!("/s/chantier-2/invitations/{}/resend", waiting[0].id);
+    assert_eq!(app.post_form(&claire, MEMBERS, &resend, &[]).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(settled(&sink).await.len(), 1, "one mail in all");
+    app.stop().await;
+}
+
+async fn invitations_have_a_budget_per_person(app: &TestApp) {
+    let (_, claire) = claires_space(app).await;
+    for n in 0..51 {
+        let email = format!("personne{n}@example.org");
+        let fields = [("email", email.as_str()), ("role", "viewer")];
+        let added = app.post_form(&claire, MEMBERS, MEMBERS, &fields).await;
+        if n < 50 {
+            assert_eq!(added.status(), StatusCode::SEE_OTHER, "invitation {n}");
+        } else {
+            assert_refused(added, "Trop d'invitations").await;
+        }
+    }
+}
+
+/// A public page "chantier-1/notes" whose comments anyone signed in may write.
+async fn open_discussion(app: &TestApp) {
+    use ruche::spaces::{store, CommentPolicy};
+    let space = app.create_space("chantier-1", "Chantier 1", Visibility::Public).await;
+    let changes = store::SpaceChanges {
+        title: space.title.clone(),
+        description: space.description.clone(),
+        visibility: space.visibility,
+        comments: Some(CommentPolicy::Readers),
+    };
+    store::update(&app.db, space.id, changes).await.unwrap();
+    let claire = app.create_user("claire@example.org", "Claire Martin", false).await;
+    app.add_member(&space, &claire, Role::Editor).await;
+    let token = app.token_for("claire@example.org").await;
+    app.put_page(&token, "chantier-1", "notes", "Ordre du jour.").await;
+}
+
+/// Comments on "chantier-1/notes" through the API, as the holder of `token`, from `from`.
+async fn comment(app: &TestApp, token: &str, from: &str, markdown: &str) -> reqwest::Response {
+    Client::new()
+        .post(app.url("/api/pages/chantier-1/notes/comments"))
+        .bearer_auth(token)
+        .header("x-forwarded-for", from)
+        .json(&serde_json::json!({ "markdown": markdown }))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn comments_from_one_client_address_have_a_budget(app: &TestApp) {
+    // One comment a minute each: four a minute from one client address.
+    let app = site_with(app, None, |s| s.comments.per_minute = 1).await;
+    open_discussion(&app).await;
+    let mut tokens = Vec::new();
+    for n in 0..5 {
+        let email = format!("personne{n}@example.org");
+        app.create_user(&email, &format!("Personne {n}"), false).await;
+        tokens.push(app.token_for(&email).await);
+    }
+    for token in &tokens[..4] {
+        let posted = comment(&app, token, "203.0.113.5", "Bonjour").await;
+        assert_eq!(posted.status(), StatusCode::CREATED);
+    }
+    let refused = comment(&app, &tokens[4], "203.0.113.5", "Bonjour").await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let said: serde_json::Value = refused.json().await.unwrap();
+    assert!(said["error"].as_str().unwrap().contains("attendez une minute"), "{said}");
+    let elsewhere = comment(&app, &tokens[4], "198.51.100.7", "Bonjour").await;
+    assert_eq!(elsewhere.status(), StatusCode::CREATED, "another client");
+    app.stop().await;
+}
+
+/// Mention notifications made by `author`'s comments.
+async fn mentions_by(
+    app: &TestApp,
+    author: i64,
+) -> Vec<ruche::notifications::entity::notification::Model> {
+    use ruche::notifications::entity::notification;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    notification::Entity::find()
+        .filter(notification::Column::Kind.eq("mention"))
+        .filter(notification::Column::ActorId.eq(author))
+        .all(&app.db)
+        .await
+        .unwrap()
+}
+
+async fn naming_someone_again_tells_them_once(app: &TestApp) {
+    open_discussion(app).await;
+    let julien = app.create_user("julien@example.org", "Julien Roux", false).await;
+    let claire = app.token_for("claire@example.org").await;
+    for text in ["@julien-roux, tu viens ?", "@julien-roux, tu viens ??", "@julien-roux !!!"] {
+        assert_eq!(comment(app, &claire, "203.0.113.5", text).await.status(), StatusCode::CREATED);
+    }
+    let token = app.token_for(&julien.email).await;
+    let told = app.get_json_as(&token, "/api/notifications").await;
+    assert_eq!(told["unread"], 1, "one notification until it is read: {told}");
+}
+
+async fn mentions_have_a_budget_per_author(app: &TestApp) {
+    use ruche::accounts::entity::user;
+    use sea_orm::{ActiveModelTrait, Set};
+    open_discussion(app).await;
+    // Sixty people (made directly: their passwords play no part).
+    for n in 0..60 {
+        user::ActiveModel {
+            email: Set(format!("p{n}@example.org")),
+            name: Set(format!("P {n}")),
+            password_hash: Set("-".into()),
+            is_admin: Set(false),
+            disabled: Set(false),
+            created_at: Set(chrono::Utc::now()),
+            email_confirmed: Set(true),
+            notify_by_mail: Set("never".into()),
+            handle: Set(Some(format!("p{n}"))),
+            digest_hour: Set(8),
+            show_markdown: Set(false),
+            ..Default::default()
+        }
+        .insert(&app.db)
+        .await
+        .unwrap();
+    }
+    let claire = ruche::accounts::store::find_by_email(&app.db, "claire@example.org")
+        .await
+        .unwrap()
+        .unwrap();
+    let token = app.token_for("claire@example.org").await;
+    for batch in 0..3 {
+        let named: Vec<String> = (batch * 20..batch * 20 + 20).map(|n| format!("@p{n}")).collect();
+        let posted = comment(app, &token, "203.0.113.5", &named.join(" ")).await;
+        assert_eq!(posted.status(), StatusCode::CREATED, "the comment itself is taken");
+    }
+    assert_eq!(mentions_by(app, claire.id.0).await.len(), 50, "fifty people an hour");
+}
+
+async fn new_topics_have_a_budget_per_person(app: &TestApp) {
+    let space = app.create_space("chantier-1", "Chantier 1", Visibility::Members).await;
+    let julien = app.create_user("julien@example.org", "Julien Roux", false).await;
+    app.add_member(&space, &julien, Role::Viewer).await;
+    let browser = app.signed_in("julien@example.org").await;
+    let path = "/s/chantier-1/new?form=discussion";
+    for n in 0..31 {
+        let title = format!("Sujet {n}");
+        let fields = [("_title", title.as_str()), ("message", "Qui en parle ?")];
+        let made = app.post_form(&browser, path, path, &fields).await;
+        if n < 30 {
+            assert_eq!(made.status(), StatusCode::SEE_OTHER, "topic {n}");
+        } else {
+            assert_refused(made, "Trop de nouvelles fiches").await;
+        }
+    }
 }

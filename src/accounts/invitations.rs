@@ -99,6 +99,36 @@ pub async fn create_for_space<C: sea_orm::ConnectionTrait>(
     Ok(secret)
 }
 
+/// How long after an invitation was mailed it is not mailed again (inviting the same address
+/// twice, or "send again"): mail usually arrives within minutes, so before a quarter of an hour
+/// a second one would only double the first in the person's mailbox.
+pub const RESEND_AFTER: Duration = Duration::minutes(15);
+
+/// Whether `email` was invited into `space` less than `RESEND_AFTER` ago by an invitation still
+/// waiting; if so, it now gives `role` (the latest choice), and nothing is mailed again.
+pub async fn mailed_lately<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    email: &str,
+    space: crate::spaces::SpaceId,
+    role: crate::spaces::Role,
+) -> anyhow::Result<bool> {
+    let lately = invitation::Entity::find()
+        .filter(invitation::Column::Email.eq(email))
+        .filter(invitation::Column::SpaceId.eq(space.0))
+        .filter(invitation::Column::UsedAt.is_null())
+        .filter(invitation::Column::ExpiresAt.gt(Utc::now()))
+        .filter(invitation::Column::CreatedAt.gt(Utc::now() - RESEND_AFTER))
+        .one(db)
+        .await?;
+    let Some(lately) = lately else { return Ok(false) };
+    if lately.role.as_deref() != Some(role.as_str()) {
+        let mut active: invitation::ActiveModel = lately.into();
+        active.role = Set(Some(role.as_str().to_owned()));
+        active.update(db).await?;
+    }
+    Ok(true)
+}
+
 /// The invitations into a space still waiting to be accepted (not used, not expired).
 pub async fn pending_for_space(
     db: &Db,

@@ -17,6 +17,7 @@ use super::{
 use crate::{
     access::{self, PageFor, SpaceAction, SpaceGrant},
     accounts::MaybeUser,
+    client_addr::ClientAddr,
     error::{AppError, AppResult},
     layout::Ctx,
     pages::Page,
@@ -74,12 +75,14 @@ fn refused(ctx: &Ctx, refused: Refused) -> Response {
 /// `POST /api/pages/{space}/{page}/comments` with `{"markdown": "...", "reply_to": ID?}`.
 pub async fn create(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     ctx: Ctx,
     PageFor { grant, page, .. }: PageFor<access::Read>,
     Json(body): Json<NewComment>,
 ) -> AppResult<Response> {
     access::comment(&grant, &page)?;
-    match super::routes::post_as(&state, &grant, &page, &body.markdown, body.reply_to).await {
+    let comment = (body.markdown.as_str(), body.reply_to);
+    match super::routes::post_as(&state, &grant, &page, comment, client).await {
         Ok(comment) => {
             let shown = prepare(&state, &grant, std::slice::from_ref(&comment)).await?;
             Ok((StatusCode::CREATED, Json(json(&grant, &comment, &shown))).into_response())

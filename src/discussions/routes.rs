@@ -21,7 +21,11 @@ use super::{
 };
 use crate::{
     access::{self, PageFor, SpaceGrant},
-    accounts::csrf::CsrfForm,
+    accounts::{
+        csrf::CsrfForm,
+        ratelimit::{Action, Who},
+    },
+    client_addr::ClientAddr,
     error::{AppError, AppResult},
     layout::{flash, Ctx, FlashKind},
     pages::Page,
@@ -110,18 +114,23 @@ pub fn refusal(ctx: &Ctx, refused: &Refused) -> Option<(StatusCode, String)> {
     })
 }
 
-/// Posts a comment as `grant`'s person, and tells who should know: the readers on the page,
-/// the people it mentions, the page's followers.
+/// Posts a comment as `grant`'s person, from `client`, and tells who should know: the readers
+/// on the page, the people it mentions, the page's followers. Comments have their budget per
+/// person and per client address (`Action::Comment`).
 pub async fn post_as(
     state: &AppState,
     grant: &SpaceGrant,
     page: &Page,
-    markdown: &str,
-    reply_to: Option<i64>,
+    (markdown, reply_to): (&str, Option<i64>),
+    client: std::net::IpAddr,
 ) -> Result<Comment, Refused> {
     let user = grant.user.as_ref().ok_or(Refused::Internal(anyhow::anyhow!("signed out")))?;
+    // Only comments posted count: one refused (empty, a bad reply…) spends nothing.
+    let limits = &state.action_limits;
+    limits.check(Action::Comment, Who::Account(user.id), client).map_err(|_| Refused::TooFast)?;
     let comment =
         super::post(&state.db, &state.settings.comments, page, user, markdown, reply_to).await?;
+    limits.record(Action::Comment, Who::Account(user.id), client);
     super::changed(state, page.id.0, comment.id);
     let mailing = crate::notifications::Mailing::of(&state.settings);
     let told = crate::notifications::comment_posted(
@@ -142,6 +151,7 @@ pub async fn post_as(
 /// `POST /s/{space}/{page}/comments`: a new comment, or a reply (`reply_to`).
 pub async fn create(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     ctx: Ctx,
     PageFor { grant, page, .. }: PageFor<access::Read>,
     CsrfForm(fields): CsrfForm<CommentFields>,
@@ -153,7 +163,7 @@ pub async fn create(
             Some(id.parse::<i64>().map_err(|_| AppError::BadRequest(ctx.t("comments.bad_reply")))?)
         }
     };
-    match post_as(&state, &grant, &page, &fields.markdown, reply_to).await {
+    match post_as(&state, &grant, &page, (&fields.markdown, reply_to), client).await {
         Ok(comment) => Ok(Redirect::to(&format!("{}#comment-{}", base(&grant, &page), comment.id))
             .into_response()),
         Err(refused) => {

@@ -117,6 +117,7 @@ pub struct EntryKind {
 /// at once — someone who gives up halfway leaves no empty entry behind.
 pub async fn create(
     State(state): State<AppState>,
+    crate::client_addr::ClientAddr(client): crate::client_addr::ClientAddr,
     ctx: Ctx,
     session: Session,
     Path(space): Path<String>,
@@ -158,6 +159,15 @@ pub async fn create(
                 .into_response());
         }
     };
+    // Each new entry (a topic among them) tells the followers of its space and form.
+    if let Some(user) = &ctx.user {
+        use crate::accounts::ratelimit::{Action, Who};
+        if let Err(spent) =
+            state.action_limits.spend(Action::NewEntry, Who::Account(user.id), client)
+        {
+            return Ok(spent.into_response());
+        }
+    }
     // Made whole, with its values, in one transaction.
     let page = crate::pages::content::create_entry(
         &state.db,

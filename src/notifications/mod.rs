@@ -34,6 +34,11 @@ pub const SHOWN: u64 = 50;
 /// New mentions looked at in one revision (a text listing a thousand handles tells twenty).
 const MENTIONS_AT_ONCE: usize = 20;
 
+/// People one author's mentions may tell in an hour, on pages and in comments alike: a
+/// meeting's notes name a dozen people, a busy day a few dozen. Beyond, a mention still shows
+/// in the text but tells (and mails) nobody.
+const MENTIONS_PER_HOUR: u64 = 50;
+
 /// What is followed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -200,12 +205,8 @@ pub async fn revision_settled(
     let old_text = old.map_or("", |o| o.markdown.as_str());
 
     // Who is told what: mentioned people first (a mention says more than a change).
-    let mut told: Vec<(i64, Kind)> = Vec::new();
-    for handle in mentions::added(old_text, &new.markdown).into_iter().take(MENTIONS_AT_ONCE) {
-        if let Some(person) = crate::accounts::store::find_by_handle(db, &handle).await? {
-            told.push((person.id.0, Kind::Mention));
-        }
-    }
+    let added = mentions::added(old_text, &new.markdown);
+    let mut told = mentioned(db, page.id, authors.first().copied(), added).await?;
     let mut followed = Condition::any()
         .add(follow::Column::PageId.eq(page.id.0))
         .add(follow::Column::SpaceId.eq(space.id.0));
@@ -222,6 +223,53 @@ pub async fn revision_settled(
     }
     let about = Occasion { revision: Some(revision), comment: None };
     tell(db, mailing, (&space, &page), told, authors, about).await
+}
+
+/// The people `handles` name whom a mention by `author` on `page` should tell: not those who
+/// still have an unread mention of this page (being named again is the same news), and no
+/// more than the author's budget for the hour leaves (`MENTIONS_PER_HOUR`).
+async fn mentioned(
+    db: &Db,
+    page: PageId,
+    author: Option<i64>,
+    handles: Vec<String>,
+) -> anyhow::Result<Vec<(i64, Kind)>> {
+    if handles.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut left = MENTIONS_AT_ONCE;
+    if let Some(author) = author {
+        let lately = notification::Entity::find()
+            .filter(notification::Column::Kind.eq(Kind::Mention.as_str()))
+            .filter(notification::Column::ActorId.eq(author))
+            .filter(notification::Column::CreatedAt.gt(Utc::now() - chrono::Duration::hours(1)))
+            .count(db)
+            .await?;
+        let budget = usize::try_from(MENTIONS_PER_HOUR.saturating_sub(lately)).unwrap_or(0);
+        left = left.min(budget);
+    }
+    let waiting: std::collections::HashSet<i64> = notification::Entity::find()
+        .filter(notification::Column::PageId.eq(page.0))
+        .filter(notification::Column::Kind.eq(Kind::Mention.as_str()))
+        .filter(notification::Column::ReadAt.is_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|n| n.user_id)
+        .collect();
+    let mut told = Vec::new();
+    for handle in handles.into_iter().take(MENTIONS_AT_ONCE) {
+        if told.len() >= left {
+            break;
+        }
+        let Some(person) = crate::accounts::store::find_by_handle(db, &handle).await? else {
+            continue;
+        };
+        if Some(person.id.0) != author && !waiting.contains(&person.id.0) {
+            told.push((person.id.0, Kind::Mention));
+        }
+    }
+    Ok(told)
 }
 
 /// What a notification points at besides its page.
@@ -311,12 +359,8 @@ pub async fn comment_posted(
     markdown: &str,
 ) -> anyhow::Result<usize> {
     let Some(space) = crate::spaces::store::get(db, page.space_id).await? else { return Ok(0) };
-    let mut told: Vec<(i64, Kind)> = Vec::new();
-    for handle in mentions::handles(markdown).into_iter().take(MENTIONS_AT_ONCE) {
-        if let Some(person) = crate::accounts::store::find_by_handle(db, &handle).await? {
-            told.push((person.id.0, Kind::Mention));
-        }
-    }
+    let handles = mentions::handles(markdown).into_iter().collect();
+    let mut told = mentioned(db, page.id, Some(author), handles).await?;
     // Followers already told of this discussion, and who have not read it yet.
     let waiting: std::collections::HashSet<i64> = notification::Entity::find()
         .filter(notification::Column::PageId.eq(page.id.0))

@@ -82,6 +82,17 @@ fn clean_message(message: &str) -> String {
         .collect()
 }
 
+/// A request asked for, and whether the owners should hear of it.
+#[derive(Debug, Clone)]
+pub struct Asked {
+    pub request: JoinRequest,
+    /// A request the owners have not heard of: new, or asked again after it was accepted (the
+    /// person left or was removed since). A pending request asked again only carries its new
+    /// message (the owners see it on the members page), and a declined one is not renewed:
+    /// neither is news, so neither mails them again.
+    pub news: bool,
+}
+
 /// Records that `user` asks to join `space`, or renews their request with a new message. A
 /// declined request is not renewed: the owners said no, and asking again would only nag them.
 pub async fn ask<C: sea_orm::ConnectionTrait + TransactionTrait>(
@@ -89,7 +100,7 @@ pub async fn ask<C: sea_orm::ConnectionTrait + TransactionTrait>(
     space: SpaceId,
     user: UserId,
     message: &str,
-) -> anyhow::Result<JoinRequest> {
+) -> anyhow::Result<Asked> {
     let message = clean_message(message);
     let txn = db.begin().await?;
     let existing = join_request::Entity::find()
@@ -97,20 +108,26 @@ pub async fn ask<C: sea_orm::ConnectionTrait + TransactionTrait>(
         .filter(join_request::Column::UserId.eq(user.0))
         .one(&txn)
         .await?;
-    let model = match existing {
-        Some(row) if Status::parse(&row.status) == Status::Declined => row,
+    let (model, news) = match existing {
+        Some(row) if Status::parse(&row.status) == Status::Declined => (row, false),
+        Some(row) if Status::parse(&row.status) == Status::Pending => {
+            // Asked again: the same request, with its new message; it keeps its place.
+            let mut active = row.into_active_model();
+            active.message = Set(message);
+            (active.update(&txn).await?, false)
+        }
         Some(row) => {
-            // Pending: a new message. Accepted, yet asking: they left or were removed since.
+            // Accepted, yet asking: they left or were removed since.
             let mut active = row.into_active_model();
             active.message = Set(message);
             active.status = Set(Status::Pending.as_str().to_owned());
             active.created_at = Set(Utc::now());
             active.decided_at = Set(None);
             active.decided_by = Set(None);
-            active.update(&txn).await?
+            (active.update(&txn).await?, true)
         }
         None => {
-            join_request::ActiveModel {
+            let row = join_request::ActiveModel {
                 space_id: Set(space.0),
                 user_id: Set(user.0),
                 message: Set(message),
@@ -119,11 +136,12 @@ pub async fn ask<C: sea_orm::ConnectionTrait + TransactionTrait>(
                 ..Default::default()
             }
             .insert(&txn)
-            .await?
+            .await?;
+            (row, true)
         }
     };
     txn.commit().await?;
-    Ok(model.into())
+    Ok(Asked { request: model.into(), news })
 }
 
 /// The request `user` made to join `space`, if any.

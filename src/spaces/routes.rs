@@ -16,7 +16,13 @@ use super::{
 };
 use crate::{
     access::{self, SpaceAction},
-    accounts::{self, csrf::CsrfForm, UserId},
+    accounts::{
+        self,
+        csrf::CsrfForm,
+        ratelimit::{Action, Who},
+        UserId,
+    },
+    client_addr::ClientAddr,
     error::{AppError, AppResult},
     layout::{flash, Ctx, FlashKind},
     state::AppState,
@@ -104,6 +110,7 @@ pub struct AskFields {
 /// `POST /s/{space}/members/requests`: asks the space's owners to let this person in.
 pub async fn ask_to_join(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     ctx: Ctx,
     session: Session,
     Path(slug): Path<String>,
@@ -113,6 +120,11 @@ pub async fn ask_to_join(
     let Some(user) = ctx.user.as_ref() else { return Err(AppError::Unauthorized) };
     if !access::may_ask_to_join(&grant) {
         return Err(AppError::Conflict(ctx.t("join.not_needed")));
+    }
+    if let Err(spent) =
+        state.action_limits.spend(Action::JoinRequest, Who::Account(user.id), client)
+    {
+        return Ok(spent.into_response());
     }
     // The owners hear of it by mail too (looked up before the transaction: SQLite has one
     // connection, which a transaction holds).
@@ -126,8 +138,10 @@ pub async fn ask_to_join(
         None => Vec::new(),
     };
     let txn = state.db.begin().await?;
-    let request = requests::ask(&txn, grant.space.id, user.id, &fields.message).await?;
-    if request.status == requests::Status::Pending {
+    let asked = requests::ask(&txn, grant.space.id, user.id, &fields.message).await?;
+    let request = &asked.request;
+    // Only news reaches the owners' mailboxes: the same request asked again does not.
+    if asked.news {
         let answer = format!("{}/s/{}/members#demandes", state.settings.base_url, grant.space.slug);
         for owner in &owners {
             let mut paragraphs = vec![
@@ -151,9 +165,10 @@ pub async fn ask_to_join(
     }
     txn.commit().await?;
     state.outbox.wake();
-    let (kind, said) = match request.status {
-        requests::Status::Declined => (FlashKind::Error, ctx.t("join.was_declined")),
-        _ => (FlashKind::Success, ctx.t("join.sent")),
+    let (kind, said) = match (request.status, asked.news) {
+        (requests::Status::Declined, _) => (FlashKind::Error, ctx.t("join.was_declined")),
+        (_, true) => (FlashKind::Success, ctx.t("join.sent")),
+        (_, false) => (FlashKind::Success, ctx.t("join.updated")),
     };
     flash(&session, kind, said).await?;
     Ok(Redirect::to(&format!("/s/{}", grant.space.slug)).into_response())
@@ -332,6 +347,7 @@ pub struct AddMemberFields {
 /// or, when the site sends no mail, a link shown once for the owner to pass on.
 pub async fn add_member(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     ctx: Ctx,
     session: Session,
     Path(slug): Path<String>,
@@ -349,6 +365,9 @@ pub async fn add_member(
         )
             .into_response());
     };
+    if let Err(spent) = state.action_limits.spend(Action::Invitation, Who::Account(by.id), client) {
+        return Ok(spent.into_response());
+    }
     let mail_on = state.settings.mail.is_some();
     let site = state.settings.site_name.clone();
     let space_url = format!("{}/s/{}", state.settings.base_url, grant.space.slug);
@@ -389,7 +408,11 @@ pub async fn add_member(
                 .await?;
             ctx.tf("space.member_added", &[("name", &person.name)])
         }
-        None => invite(&state, &ctx, &txn, by, email.as_str(), &grant.space, role).await?,
+        None => invite(&state, &ctx, &txn, by, email.as_str(), &grant.space, role).await?.said(
+            &ctx,
+            email.as_str(),
+            false,
+        ),
     };
     txn.commit().await?;
     if had.is_some_and(|had| had != role) {
@@ -402,7 +425,8 @@ pub async fn add_member(
 
 /// Invites `email` into `space` (replacing an earlier invitation of the address there): the
 /// mail with its single-use link, or — when the site sends no mail — the link to pass on.
-/// Answers what to tell the person inviting.
+/// An invitation mailed less than `accounts::invitations::RESEND_AFTER` ago is not mailed
+/// again (only its role follows the new choice): inviting twice is one invitation.
 async fn invite(
     state: &AppState,
     ctx: &Ctx,
@@ -411,12 +435,17 @@ async fn invite(
     email: &str,
     space: &super::Space,
     role: Role,
-) -> AppResult<String> {
+) -> AppResult<Invited> {
     let site = state.settings.site_name.clone();
+    if state.settings.mail.is_some()
+        && accounts::invitations::mailed_lately(txn, email, space.id, role).await?
+    {
+        return Ok(Invited::MailedLately);
+    }
     let secret = accounts::invitations::create_for_space(txn, by.id, email, space.id, role).await?;
     let link = format!("{}/invite/{secret}", state.settings.base_url);
     if state.settings.mail.is_none() {
-        return Ok(ctx.tf("invite.link", &[("email", email), ("link", &link)]));
+        return Ok(Invited::Link(link));
     }
     let letter = crate::mail::Letter {
         site_name: &site,
@@ -432,13 +461,38 @@ async fn invite(
         footer: ctx.t("invite.footer"),
     };
     crate::mail::enqueue(txn, &crate::mail::compose(letter)).await?;
-    Ok(ctx.tf("invite.sent", &[("email", email)]))
+    Ok(Invited::Mailed)
+}
+
+/// What became of an invitation.
+enum Invited {
+    Mailed,
+    /// Mailed a short while ago already: not mailed again.
+    MailedLately,
+    /// The site sends no mail: the link, for the person inviting to pass on.
+    Link(String),
+}
+
+impl Invited {
+    /// What to tell the person inviting `email` (`again`: they asked to send it again).
+    fn said(&self, ctx: &Ctx, email: &str, again: bool) -> String {
+        match self {
+            Invited::Mailed if again => ctx.tf("invite.resent", &[("email", email)]),
+            Invited::Mailed => ctx.tf("invite.sent", &[("email", email)]),
+            Invited::MailedLately => {
+                let minutes = accounts::invitations::RESEND_AFTER.num_minutes().to_string();
+                ctx.tf("invite.already_sent", &[("email", email), ("minutes", &minutes)])
+            }
+            Invited::Link(link) => ctx.tf("invite.link", &[("email", email), ("link", link)]),
+        }
+    }
 }
 
 /// `POST /s/{space}/invitations/{id}/resend`: the invitation leaves again, with a new link (the
 /// old one stops working) valid for its full time again.
 pub async fn resend_invitation(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     ctx: Ctx,
     session: Session,
     Path((slug, id)): Path<(String, i64)>,
@@ -446,6 +500,9 @@ pub async fn resend_invitation(
 ) -> AppResult<Response> {
     let grant = access::space(&state.db, ctx.user.as_ref(), &slug, SpaceAction::Manage).await?;
     let by = ctx.user.as_ref().ok_or(AppError::Unauthorized)?;
+    if let Err(spent) = state.action_limits.spend(Action::Invitation, Who::Account(by.id), client) {
+        return Ok(spent.into_response());
+    }
     let waiting = accounts::invitations::pending_for_space(&state.db, grant.space.id).await?;
     let Some(invitation) = waiting.into_iter().find(|i| i.id == id) else {
         return Err(AppError::NotFound);
@@ -456,14 +513,10 @@ pub async fn resend_invitation(
         return Err(AppError::NotFound);
     };
     let txn = state.db.begin().await?;
-    let said = invite(&state, &ctx, &txn, by, email, &grant.space, role).await?;
+    let invited = invite(&state, &ctx, &txn, by, email, &grant.space, role).await?;
     txn.commit().await?;
     state.outbox.wake();
-    let said = if state.settings.mail.is_some() {
-        ctx.tf("invite.resent", &[("email", email)])
-    } else {
-        said
-    };
+    let said = invited.said(&ctx, email, true);
     flash(&session, FlashKind::Success, said).await?;
     Ok(Redirect::to(&format!("/s/{}/members", grant.space.slug)).into_response())
 }
