@@ -23,7 +23,11 @@ on_each_backend!(
     comments_from_one_client_address_have_a_budget,
     naming_someone_again_tells_them_once,
     mentions_have_a_budget_per_author,
-    new_topics_have_a_budget_per_person
+    new_topics_have_a_budget_per_person,
+    an_invitation_opened_by_someone_else_signed_in_makes_and_joins_nothing,
+    an_invitation_makes_only_the_address_it_was_sent_to,
+    an_invitation_sent_to_ones_own_address_joins_ones_account,
+    a_link_passed_on_by_hand_has_its_address_confirmed_by_mail
 );
 
 /// The site over `app`'s database, sending its mail to `sink` (if any) and trusting the local
@@ -83,6 +87,11 @@ async fn assert_refused(response: reqwest::Response, words: &str) {
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     let page = response.text().await.unwrap();
     assert!(page.contains(words), "{page}");
+}
+
+/// The path of the first link in `mail` that starts with `prefix` (`/invite/`, …).
+fn path_in(app: &TestApp, mail: &common::smtp::Received, prefix: &str) -> String {
+    mail.link(&app.url(prefix)).trim_start_matches(&app.url("")).to_owned()
 }
 
 // --- 3. Every action that writes to someone else ------------------------------------------
@@ -394,4 +403,136 @@ async fn new_topics_have_a_budget_per_person(app: &TestApp) {
             assert_refused(made, "Trop de nouvelles fiches").await;
         }
     }
+}
+
+// --- 7. An invitation is bound to its address ----------------------------------------------
+
+/// Claire invites nadia@example.org into "chantier-2" (private); answers the link's path.
+async fn nadia_invited(app: &TestApp, sink: &SmtpSink) -> (ruche::spaces::Space, String) {
+    let (space, claire) = claires_space(app).await;
+    let fields = [("email", "nadia@example.org"), ("role", "editor")];
+    assert_eq!(app.post_form(&claire, MEMBERS, MEMBERS, &fields).await.status(), 303);
+    let mail = sink.wait_for(1).await.remove(0);
+    (space, path_in(app, &mail, "/invite/"))
+}
+
+async fn account_of(app: &TestApp, email: &str) -> Option<ruche::accounts::User> {
+    ruche::accounts::store::find_by_email(&app.db, email).await.unwrap()
+}
+
+async fn an_invitation_opened_by_someone_else_signed_in_makes_and_joins_nothing(app: &TestApp) {
+    let sink = SmtpSink::start().await;
+    let app = site(app, Some(&sink)).await;
+    let (space, link) = nadia_invited(&app, &sink).await;
+    app.create_user("julien@example.org", "Julien Roux", false).await;
+    let julien = app.signed_in("julien@example.org").await;
+    let (status, page) = app.get_text(Some(&julien), &link).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("envoyée à nadia@example.org")
+            && page.contains("julien@example.org")
+            && page.contains("action=\"/logout\"")
+            && !page.contains("name=\"password\""),
+        "{page}"
+    );
+    // The probe: another address typed into the form.
+    let fields = [
+        ("name", "Pirate"),
+        ("email", "pirate@example.org"),
+        ("password", "un mot de passe solide"),
+    ];
+    let tried = app.post_form(&julien, &link, &link, &fields).await;
+    assert_eq!(tried.status(), StatusCode::FORBIDDEN);
+    assert!(account_of(&app, "pirate@example.org").await.is_none());
+    assert!(account_of(&app, "nadia@example.org").await.is_none());
+    let (status, _) = app.get_text(Some(&julien), "/s/chantier-2").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "Julien did not join");
+    let waiting = ruche::accounts::invitations::pending_for_space(&app.db, space.id).await.unwrap();
+    assert_eq!(waiting.len(), 1, "the invitation still waits for Nadia");
+    // Signing out, as offered, comes back to the invitation, for Nadia to accept.
+    let out = app.post_form(&julien, &link, "/logout", &[("next", &link)]).await;
+    assert_eq!(out.headers()["location"], link.as_str());
+    let (_, page) = app.get_text(Some(&julien), &link).await;
+    assert!(page.contains("name=\"password\"") && page.contains("nadia@example.org"), "{page}");
+    app.stop().await;
+}
+
+async fn an_invitation_makes_only_the_address_it_was_sent_to(app: &TestApp) {
+    let sink = SmtpSink::start().await;
+    let app = site(app, Some(&sink)).await;
+    let (_, link) = nadia_invited(&app, &sink).await;
+    let browser = app.browser();
+    let fields = [
+        ("name", "Nadia Benali"),
+        ("email", "pirate@example.org"),
+        ("password", "un mot de passe solide"),
+    ];
+    let made = app.post_form(&browser, &link, &link, &fields).await;
+    assert_eq!(made.status(), StatusCode::SEE_OTHER);
+    assert!(account_of(&app, "pirate@example.org").await.is_none(), "no address of one's choice");
+    assert!(account_of(&app, "nadia@example.org").await.is_some());
+    let (_, account) = app.get_text(Some(&browser), "/account").await;
+    assert!(account.contains("nadia@example.org"), "{account}");
+    app.stop().await;
+}
+
+async fn an_invitation_sent_to_ones_own_address_joins_ones_account(app: &TestApp) {
+    let sink = SmtpSink::start().await;
+    let app = site(app, Some(&sink)).await;
+    let (_, link) = nadia_invited(&app, &sink).await;
+    // Nadia made her account meanwhile.
+    app.create_user("nadia@example.org", "Nadia Benali", false).await;
+    let (status, page) = app.get_text(None, &link).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("a déjà un compte") && page.contains("/login?next="), "{page}");
+    let nadia = app.signed_in("nadia@example.org").await;
+    let (_, page) = app.get_text(Some(&nadia), &link).await;
+    assert!(
+        page.contains("envoyée à votre adresse") && !page.contains("name=\"password\""),
+        "{page}"
+    );
+    let joined = app.post_form(&nadia, &link, &link, &[]).await;
+    assert_eq!(joined.status(), StatusCode::SEE_OTHER);
+    assert_eq!(joined.headers()["location"], "/s/chantier-2");
+    let (status, space) = app.get_text(Some(&nadia), "/s/chantier-2").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(space.contains("vous faites maintenant partie"), "{space}");
+    let (status, _) = app.get_text(None, &link).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "the link works once");
+    app.stop().await;
+}
+
+async fn a_link_passed_on_by_hand_has_its_address_confirmed_by_mail(app: &TestApp) {
+    let sink = SmtpSink::start().await;
+    let app = site(app, Some(&sink)).await;
+    app.create_user("admin@example.org", "Admin", true).await;
+    let admin = app.signed_in("admin@example.org").await;
+    let made = app.post_form(&admin, "/admin/users", "/admin/invitations", &[]).await;
+    let html = made.text().await.unwrap();
+    let token: String = html
+        .split(&format!("{}/invite/", app.base))
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap()
+        .to_owned();
+    let link = format!("/invite/{token}");
+    let browser = app.browser();
+    let fields = [
+        ("name", "Léa Moreau"),
+        ("email", "lea@example.org"),
+        ("password", "un mot de passe solide"),
+    ];
+    let accepted = app.post_form(&browser, &link, &link, &fields).await;
+    assert_eq!(accepted.status(), StatusCode::SEE_OTHER);
+    assert_eq!(accepted.headers()["location"], "/signup/check");
+    let (status, _) = app.get_text(Some(&browser), "/account").await;
+    assert_ne!(status, StatusCode::OK, "not signed in before the address is confirmed");
+    let mail = sink.wait_for(1).await.remove(0);
+    assert_eq!(mail.to, ["lea@example.org"]);
+    let confirm = path_in(&app, &mail, "/signup/confirm/");
+    let confirmed = browser.get(app.url(&confirm)).send().await.unwrap();
+    assert_eq!(confirmed.status(), StatusCode::SEE_OTHER);
+    let (status, _) = app.get_text(Some(&browser), "/account").await;
+    assert_eq!(status, StatusCode::OK);
+    app.stop().await;
 }

@@ -1,8 +1,8 @@
-//! Invitations: single-use links an administrator passes on so that someone can create an account.
+//! Invitations: single-use links that make an account (and a membership, for a space's). One sent
+//! to an address makes or joins only that address; one an administrator passes on by hand makes
+//! an account whose address is then confirmed by mail.
 use chrono::{Duration, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use super::{
     entity::invitation,
@@ -197,23 +197,62 @@ async fn find_usable<C: sea_orm::ConnectionTrait>(
 pub enum AcceptError {
     #[error("invitation unknown, used or expired")]
     Invalid,
+    /// The invitation was sent to another address than the account's (or, sent to nobody, it
+    /// only makes a new account).
+    #[error("invitation for another address")]
+    ForSomeoneElse,
     #[error(transparent)]
     NewUser(#[from] NewUserError),
 }
 
-/// Creates the account and spends the invitation, both or neither.
-pub async fn accept(db: &Db, secret: &str, new: NewUser) -> Result<User, AcceptError> {
-    let txn = db.begin().await.map_err(NewUserError::from)?;
+/// Who takes up an invitation.
+pub enum Taker {
+    /// Someone signed out, making their account. An invitation sent to an address makes the
+    /// account with that address, whatever `email` says; one passed on by hand (sent to no
+    /// address) with the address given.
+    NewAccount(NewUser),
+    /// A signed-in person: only an invitation sent to their own address joins their account.
+    Account(User),
+}
+
+/// An invitation taken up.
+pub struct Accepted {
+    pub user: User,
+    /// The account was made here, with an address nobody has confirmed yet (an invitation
+    /// passed on by hand): the caller has it confirmed by mail when mail is set up.
+    pub address_unchecked: bool,
+    /// The space it led into, if any.
+    pub space: Option<i64>,
+}
+
+/// Takes up an invitation, in `txn` (the caller commits): makes the account (or takes the
+/// signed-in one, if the invitation was sent to its address), spends the invitation and makes
+/// the person a member of its space. An invitation only ever makes or joins the address it was
+/// sent to.
+pub async fn accept<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    secret: &str,
+    taker: Taker,
+) -> Result<Accepted, AcceptError> {
     let invitation =
-        find_usable(&txn, secret).await.map_err(NewUserError::from)?.ok_or(AcceptError::Invalid)?;
-    let user = store::create(&txn, new).await?;
+        find_usable(txn, secret).await.map_err(NewUserError::from)?.ok_or(AcceptError::Invalid)?;
+    let (user, address_unchecked) = match (invitation.email.as_deref(), taker) {
+        (Some(invited), Taker::NewAccount(new)) => {
+            (store::create(txn, NewUser { email: invited.to_owned(), ..new }).await?, false)
+        }
+        (None, Taker::NewAccount(new)) => (store::create(txn, new).await?, true),
+        (Some(invited), Taker::Account(user)) if is_same_address(invited, &user.email) => {
+            (user, false)
+        }
+        (_, Taker::Account(_)) => return Err(AcceptError::ForSomeoneElse),
+    };
     // Only spend it if nobody spent it in the meantime.
     let spent = invitation::Entity::update_many()
         .col_expr(invitation::Column::UsedAt, sea_orm::sea_query::Expr::value(Utc::now()))
         .col_expr(invitation::Column::UsedBy, sea_orm::sea_query::Expr::value(user.id.0))
         .filter(invitation::Column::Id.eq(invitation.id))
         .filter(invitation::Column::UsedAt.is_null())
-        .exec(&txn)
+        .exec(txn)
         .await
         .map_err(NewUserError::from)?;
     if spent.rows_affected != 1 {
@@ -222,13 +261,14 @@ pub async fn accept(db: &Db, secret: &str, new: NewUser) -> Result<User, AcceptE
     // Invited into a space: a member of it at once, with the role chosen.
     let space = match invitation.space_id {
         Some(id) => crate::spaces::entity::space::Entity::find_by_id(id)
-            .one(&txn)
+            .one(txn)
             .await
             .map_err(NewUserError::from)?
             .map(|s| s.id),
         None => None,
     };
-    // (A space deleted since: the account is made all the same.)
+    // (A space deleted since: the account is made all the same.) Someone who is a member
+    // already keeps the role they have.
     if let (Some(space), Some(role)) = (space, invitation.role.as_deref()) {
         use crate::spaces::entity::membership;
         membership::Entity::insert(membership::ActiveModel {
@@ -245,10 +285,14 @@ pub async fn accept(db: &Db, secret: &str, new: NewUser) -> Result<User, AcceptE
             .do_nothing()
             .to_owned(),
         )
-        .exec_without_returning(&txn)
+        .exec_without_returning(txn)
         .await
         .map_err(NewUserError::from)?;
     }
-    txn.commit().await.map_err(NewUserError::from)?;
-    Ok(user)
+    Ok(Accepted { user, address_unchecked, space })
+}
+
+/// Whether two addresses are the same mailbox as the site counts them (trimmed, any case).
+pub fn is_same_address(a: &str, b: &str) -> bool {
+    a.trim().eq_ignore_ascii_case(b.trim())
 }

@@ -199,9 +199,18 @@ pub async fn login(
 #[derive(Deserialize)]
 pub struct Empty {}
 
-pub async fn logout(session: Session, CsrfForm(_): CsrfForm<Empty>) -> AppResult<Response> {
+#[derive(Deserialize)]
+pub struct LogoutFields {
+    /// Where to go once signed out (an invitation meant for someone else, opened again).
+    next: Option<String>,
+}
+
+pub async fn logout(
+    session: Session,
+    CsrfForm(fields): CsrfForm<LogoutFields>,
+) -> AppResult<Response> {
     sign_out(&session).await?;
-    Ok(Redirect::to("/").into_response())
+    Ok(Redirect::to(safe_next(fields.next.as_deref())).into_response())
 }
 
 pub async fn signup_form(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
@@ -266,18 +275,44 @@ pub async fn signup(
     }
 }
 
+/// `GET /invite/{token}`: what the invitation offers this visitor (see `invitation_page`).
 pub async fn invitation_form(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(token): Path<String>,
 ) -> AppResult<Response> {
-    let Some((email, space)) = invitations::details(&state.db, &token).await? else {
+    let Some((invited, space)) = invitations::details(&state.db, &token).await? else {
         return Ok((StatusCode::NOT_FOUND, views::invitation_invalid(&ctx)).into_response());
     };
     let space = invitation_space(&state, space).await?;
     let ctx = ctx.with_forms().await?;
-    let form = AccountForm { email: email.unwrap_or_default(), ..Default::default() };
-    Ok(views::invitation(&ctx, &token, &form, space.as_deref()).into_response())
+    let form = AccountForm::default();
+    let page = invitation_page(&state, &ctx, &token, invited.as_deref(), space.as_deref(), &form);
+    Ok(page.await?.into_response())
+}
+
+/// An invitation's page. Signed in: a button when it was sent to this person's address, else
+/// why it cannot serve them (and a way to sign out). Signed out: the new account's form — with
+/// the address it was sent to, which cannot be changed — or, when that address has an account
+/// already, a way to sign in first.
+async fn invitation_page(
+    state: &AppState,
+    ctx: &Ctx,
+    token: &str,
+    invited: Option<&str>,
+    space: Option<&str>,
+    form: &AccountForm,
+) -> AppResult<axum::response::Html<String>> {
+    Ok(match (&ctx.user, invited) {
+        (Some(me), Some(invited)) if invitations::is_same_address(invited, &me.email) => {
+            views::invitation_join(ctx, token, space, invited)
+        }
+        (Some(me), invited) => views::invitation_elsewhere(ctx, token, invited, &me.email),
+        (None, Some(invited)) if store::find_by_email(&state.db, invited).await?.is_some() => {
+            views::invitation_sign_in(ctx, token, space, invited)
+        }
+        (None, invited) => views::invitation(ctx, token, form, space, invited),
+    })
 }
 
 /// The title of the space an invitation leads into.
@@ -292,6 +327,10 @@ async fn invitation_space(state: &AppState, space: Option<i64>) -> AppResult<Opt
     })
 }
 
+/// `POST /invite/{token}`: takes the invitation up — the signed-in person's account when it was
+/// sent to their address, else a new account with the address it was sent to. An invitation
+/// passed on by hand (sent to no address) makes an account whose address is confirmed by mail
+/// first, when the site sends mail.
 pub async fn accept_invitation(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -300,25 +339,66 @@ pub async fn accept_invitation(
     CsrfForm(fields): CsrfForm<AccountFields>,
 ) -> AppResult<Response> {
     let (name, email) = (fields.name.clone(), fields.email.clone());
-    match invitations::accept(&state.db, &token, fields.into_new_user(false)).await {
-        Ok(user) => welcome(&ctx, &session, &user, "/welcome").await,
-        Err(AcceptError::Invalid) => {
-            Ok((StatusCode::NOT_FOUND, views::invitation_invalid(&ctx)).into_response())
-        }
-        Err(AcceptError::NewUser(err)) => {
-            let form = account_form_error(&ctx, (&name, &email), err)?;
-            let ctx = ctx.with_forms().await?;
-            let space = match invitations::details(&state.db, &token).await? {
-                Some((_, space)) => invitation_space(&state, space).await?,
+    let signed_in = ctx.user.is_some();
+    let taker = match ctx.user.clone() {
+        Some(me) => invitations::Taker::Account(me),
+        None => invitations::Taker::NewAccount(fields.into_new_user(false)),
+    };
+    let txn = state.db.begin().await?;
+    let err = match invitations::accept(&txn, &token, taker).await {
+        Ok(accepted) => {
+            let confirm = accepted.address_unchecked && state.settings.mail.is_some();
+            if confirm {
+                store::set_confirmed(&txn, accepted.user.id, false).await?;
+                super::reset::write_confirmation(&txn, &state, ctx.lang, &accepted.user).await?;
+            }
+            txn.commit().await?;
+            if confirm {
+                state.outbox.wake();
+                return Ok(Redirect::to("/signup/check").into_response());
+            }
+            if !signed_in {
+                return welcome(&ctx, &session, &accepted.user, "/welcome").await;
+            }
+            let space = match accepted.space {
+                Some(id) => {
+                    crate::spaces::store::get(&state.db, crate::spaces::SpaceId(id)).await?
+                }
                 None => None,
             };
-            Ok((
-                StatusCode::UNPROCESSABLE_ENTITY,
-                views::invitation(&ctx, &token, &form, space.as_deref()),
-            )
-                .into_response())
+            let (said, to) = match space {
+                Some(space) => (
+                    ctx.tf("invite.joined", &[("space", &space.title)]),
+                    format!("/s/{}", space.slug),
+                ),
+                None => (ctx.t("invite.accepted"), "/".to_owned()),
+            };
+            flash(&session, FlashKind::Success, said).await?;
+            return Ok(Redirect::to(&to).into_response());
         }
-    }
+        Err(err) => err,
+    };
+    drop(txn);
+    let Some((invited, space)) = invitations::details(&state.db, &token).await? else {
+        return Ok((StatusCode::NOT_FOUND, views::invitation_invalid(&ctx)).into_response());
+    };
+    let space = invitation_space(&state, space).await?;
+    let ctx = ctx.with_forms().await?;
+    let (status, form) = match err {
+        AcceptError::Invalid => {
+            return Ok((StatusCode::NOT_FOUND, views::invitation_invalid(&ctx)).into_response())
+        }
+        // Nothing was made or joined: the page says whose invitation it is.
+        AcceptError::ForSomeoneElse => (StatusCode::FORBIDDEN, AccountForm::default()),
+        AcceptError::NewUser(NewUserError::EmailTaken) if invited.is_some() => {
+            (StatusCode::CONFLICT, AccountForm::default())
+        }
+        AcceptError::NewUser(err) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, account_form_error(&ctx, (&name, &email), err)?)
+        }
+    };
+    let page = invitation_page(&state, &ctx, &token, invited.as_deref(), space.as_deref(), &form);
+    Ok((status, page.await?).into_response())
 }
 
 pub async fn show(

@@ -98,21 +98,115 @@ pub fn signup_closed(ctx: &Ctx, contact: Option<&str>) -> Html<String> {
     )
 }
 
-/// The form of an invitation's link; `space` names the space it leads into, if any.
-pub fn invitation(ctx: &Ctx, token: &str, form: &AccountForm, space: Option<&str>) -> Html<String> {
+/// What an invitation's page says above its form: the space it leads into, if any.
+fn invitation_lead(ctx: &Ctx, space: Option<&str>) -> Markup {
+    html! {
+        @if let Some(space) = space { p.lead { strong { (ctx.tf("invite.into_space", &[("space", space)])) } } }
+    }
+}
+
+/// The form of an invitation's link for someone signed out. `invited`: the address it was sent
+/// to — the account is made with it, and no other can be given; none for a link passed on by
+/// hand, where the address is typed (and then confirmed by mail).
+pub fn invitation(
+    ctx: &Ctx,
+    token: &str,
+    form: &AccountForm,
+    space: Option<&str>,
+    invited: Option<&str>,
+) -> Html<String> {
+    let title = ctx.t("invite.title");
+    let min = MIN_PASSWORD_LEN.to_string();
+    page(
+        ctx,
+        &title,
+        html! {
+            h1 { (title) }
+            (invitation_lead(ctx, space))
+            p.lead { (ctx.t("invite.intro")) }
+            form.card method="post" action={"/invite/" (token)} {
+                (ctx.csrf_field())
+                @if let Some(invited) = invited {
+                    p { (ctx.tf("invite.for_address", &[("email", invited)])) }
+                    (Field::new("name", ctx.t("account.name")).value(&form.name).error(form.name_error.clone()).autocomplete("name").render())
+                    @if let Some(error) = &form.email_error { p.error role="alert" { (error) } }
+                    (Field::new("password", ctx.t("account.password")).kind("password").error(form.password_error.clone())
+                        .hint(ctx.tf("account.password_hint", &[("min", &min)])).autocomplete("new-password").render())
+                } @else {
+                    (account_fields(ctx, form))
+                }
+                button type="submit" { (ctx.t("signup.submit")) }
+            }
+        },
+    )
+}
+
+/// An invitation sent to the signed-in person's own address: one button joins their account.
+pub fn invitation_join(ctx: &Ctx, token: &str, space: Option<&str>, invited: &str) -> Html<String> {
     let title = ctx.t("invite.title");
     page(
         ctx,
         &title,
         html! {
             h1 { (title) }
-            @if let Some(space) = space { p.lead { strong { (ctx.tf("invite.into_space", &[("space", space)])) } } }
-            p.lead { (ctx.t("invite.intro")) }
+            (invitation_lead(ctx, space))
+            p { (ctx.tf("invite.yours", &[("email", invited)])) }
             form.card method="post" action={"/invite/" (token)} {
                 (ctx.csrf_field())
-                (account_fields(ctx, form))
-                button type="submit" { (ctx.t("signup.submit")) }
+                button type="submit" { (ctx.t("invite.accept")) }
             }
+        },
+    )
+}
+
+/// An invitation opened while signed in with another address (or, for one that only makes an
+/// account, signed in at all): it cannot serve this account; signing out first is offered.
+pub fn invitation_elsewhere(
+    ctx: &Ctx,
+    token: &str,
+    invited: Option<&str>,
+    signed_in: &str,
+) -> Html<String> {
+    let title = ctx.t("invite.title");
+    let back = format!("/invite/{token}");
+    page(
+        ctx,
+        &title,
+        html! {
+            h1 { (title) }
+            p.lead {
+                @match invited {
+                    Some(invited) => (ctx.tf("invite.for_another", &[("email", invited), ("me", signed_in)])),
+                    None => (ctx.tf("invite.new_accounts_only", &[("me", signed_in)])),
+                }
+            }
+            p { (ctx.t("invite.sign_out_first")) }
+            form method="post" action="/logout" {
+                (ctx.csrf_field())
+                input type="hidden" name="next" value=(back);
+                button type="submit" { (ctx.t("nav.sign_out")) }
+            }
+        },
+    )
+}
+
+/// An invitation sent to an address that has an account, opened signed out: sign in first.
+pub fn invitation_sign_in(
+    ctx: &Ctx,
+    token: &str,
+    space: Option<&str>,
+    invited: &str,
+) -> Html<String> {
+    let title = ctx.t("invite.title");
+    let back = format!("/invite/{token}");
+    page(
+        ctx,
+        &title,
+        html! {
+            h1 { (title) }
+            (invitation_lead(ctx, space))
+            p.lead { (ctx.tf("invite.has_account", &[("email", invited)])) }
+            p { a.button href={"/login?next=" (crate::layout::urlencode(&back))} { (ctx.t("nav.sign_in")) } }
         },
     )
 }
