@@ -61,6 +61,20 @@ impl AppState {
         let mut senders = std::collections::HashMap::new();
         if let Some(mail) = &settings.mail {
             senders.insert(crate::mail::KIND.to_owned(), crate::mail::Mailer::new(mail)?.sender());
+            // Reset links and sign-ups asked for are looked up off the request, by the same
+            // worker.
+            let asked = accounts::reset::asked_sender(
+                db.clone(),
+                settings.base_url.clone(),
+                settings.site_name.clone(),
+            );
+            senders.insert(accounts::reset::ASKED.to_owned(), asked);
+            let signed_up = accounts::signup::asked_sender(
+                db.clone(),
+                settings.base_url.clone(),
+                settings.site_name.clone(),
+            );
+            senders.insert(accounts::signup::ASKED.to_owned(), signed_up);
         }
         let outbox = crate::outbox::Outbox::new(db.clone(), senders, settings.outbox.clone());
         let quiet_outbox = outbox.clone();

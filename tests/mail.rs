@@ -147,7 +147,7 @@ async fn a_mail_queued_while_the_server_is_away_arrives_once_it_is_back(app: &Te
     assert_eq!(ask_link(&app, "claire@example.org").await.status(), StatusCode::SEE_OTHER);
     // Refused a few times meanwhile: kept, with the reason.
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let queued = ruche::outbox::recent(&app.db, 10).await.unwrap();
+    let queued = ruche::outbox::recent_of(&app.db, ruche::mail::KIND, 10).await.unwrap();
     assert_eq!(queued.len(), 1);
     assert!(queued[0].attempts >= 1 && queued[0].sent_at.is_none(), "{queued:?}");
     assert!(queued[0].last_error.is_some());
@@ -156,7 +156,7 @@ async fn a_mail_queued_while_the_server_is_away_arrives_once_it_is_back(app: &Te
     sink.wait_for(1).await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(sink.received().len(), 1);
-    let sent = ruche::outbox::recent(&app.db, 10).await.unwrap();
+    let sent = ruche::outbox::recent_of(&app.db, ruche::mail::KIND, 10).await.unwrap();
     assert!(sent[0].sent_at.is_some(), "{sent:?}");
     app.stop().await;
 }
@@ -172,7 +172,7 @@ async fn a_recipient_the_server_refuses_is_given_up_without_blocking_others(app:
     let mails = sink.wait_for(1).await;
     assert_eq!(mails[0].to, ["claire@example.org"]);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let outbox = ruche::outbox::recent(&app.db, 10).await.unwrap();
+    let outbox = ruche::outbox::recent_of(&app.db, ruche::mail::KIND, 10).await.unwrap();
     let refused = outbox.iter().find(|m| m.recipient == "parti@example.org").unwrap();
     assert!(refused.failed_at.is_some(), "given up at once: {refused:?}");
     assert!(refused.last_error.as_deref().unwrap_or("").contains("550"), "{refused:?}");
@@ -273,7 +273,7 @@ async fn an_administrator_sends_a_way_back_in_and_follows_the_mail(app: &TestApp
     assert!(page.contains("claire@example.org") && page.contains("Envoyé le"), "{page}");
     assert!(page.contains("Abandonné") && page.contains("550"), "{page}");
     // Sent again (the server still refuses: given up again, and nothing else is disturbed).
-    let failed = ruche::outbox::recent(&app.db, 10)
+    let failed = ruche::outbox::recent_of(&app.db, ruche::mail::KIND, 10)
         .await
         .unwrap()
         .into_iter()
@@ -418,9 +418,11 @@ async fn an_open_sign_up_confirms_the_address_by_mail(app: &TestApp) {
     assert_eq!(made.headers()["location"], "/signup/check");
     let (_, check) = app.get_text(Some(&browser), "/signup/check").await;
     assert!(check.contains("Confirmez votre adresse"), "{check}");
-    // Not signed in yet, and not until the address is confirmed: signing in sends the link again.
+    // Not signed in yet, and not until the address is confirmed: signing in sends the link again
+    // (once the account is made, after the answer: its confirmation mail says it is).
     let (status, _) = app.get_text(Some(&browser), "/account").await;
     assert_ne!(status, StatusCode::OK);
+    sink.wait_for(1).await;
     let refused =
         app.sign_in_response(&app.browser(), "nadia@example.org", "un mot de passe solide").await;
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);

@@ -27,7 +27,11 @@ on_each_backend!(
     an_invitation_opened_by_someone_else_signed_in_makes_and_joins_nothing,
     an_invitation_makes_only_the_address_it_was_sent_to,
     an_invitation_sent_to_ones_own_address_joins_ones_account,
-    a_link_passed_on_by_hand_has_its_address_confirmed_by_mail
+    a_link_passed_on_by_hand_has_its_address_confirmed_by_mail,
+    using_one_reset_link_revokes_the_others,
+    changing_the_password_revokes_outstanding_links,
+    a_reset_request_writes_the_same_whatever_the_address,
+    signing_up_with_a_taken_address_answers_the_same_and_tells_its_owner
 );
 
 /// The site over `app`'s database, sending its mail to `sink` (if any) and trusting the local
@@ -534,5 +538,95 @@ async fn a_link_passed_on_by_hand_has_its_address_confirmed_by_mail(app: &TestAp
     assert_eq!(confirmed.status(), StatusCode::SEE_OTHER);
     let (status, _) = app.get_text(Some(&browser), "/account").await;
     assert_eq!(status, StatusCode::OK);
+    app.stop().await;
+}
+
+// --- 11. Reset links and sign-up ----------------------------------------------------------
+
+async fn using_one_reset_link_revokes_the_others(app: &TestApp) {
+    let sink = SmtpSink::start().await;
+    let app = site(app, Some(&sink)).await;
+    app.create_user("claire@example.org", "Claire Martin", false).await;
+    ask_link(&app, "claire@example.org", "203.0.113.1").await;
+    sink.wait_for(1).await;
+    ask_link(&app, "claire@example.org", "203.0.113.1").await;
+    let mails = sink.wait_for(2).await;
+    let (first, second) = (
+        path_in(&app, &mails[0], "/password/reset/"),
+        path_in(&app, &mails[1], "/password/reset/"),
+    );
+    assert_ne!(first, second);
+    let browser = app.browser();
+    let new =
+        [("password", "un autre mot de passe"), ("password_confirmation", "un autre mot de passe")];
+    let done = app.post_form(&browser, &second, &second, &new).await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    let (status, page) = app.get_text(None, &first).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "the older mail opens nothing now");
+    assert!(page.contains("Ce lien ne marche plus"), "{page}");
+    app.stop().await;
+}
+
+async fn changing_the_password_revokes_outstanding_links(app: &TestApp) {
+    let sink = SmtpSink::start().await;
+    let app = site(app, Some(&sink)).await;
+    app.create_user("claire@example.org", "Claire Martin", false).await;
+    ask_link(&app, "claire@example.org", "203.0.113.1").await;
+    let link = path_in(&app, &sink.wait_for(1).await[0], "/password/reset/");
+    let claire = app.signed_in("claire@example.org").await;
+    let fields = [("current", PASSWORD), ("password", "un autre mot de passe")];
+    let changed = app.post_form(&claire, "/account", "/account/password", &fields).await;
+    assert_eq!(changed.status(), StatusCode::SEE_OTHER);
+    let (status, _) = app.get_text(None, &link).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    app.stop().await;
+}
+
+async fn a_reset_request_writes_the_same_whatever_the_address(app: &TestApp) {
+    let sink = SmtpSink::start().await;
+    let app = site(app, Some(&sink)).await;
+    app.create_user("claire@example.org", "Claire Martin", false).await;
+    ask_link(&app, "claire@example.org", "203.0.113.1").await;
+    ask_link(&app, "personne@example.org", "203.0.113.1").await;
+    // What the requests wrote: one request each, alike; the account is looked up afterwards.
+    let asked = ruche::outbox::recent_of(&app.db, ruche::accounts::reset::ASKED, 10).await.unwrap();
+    let mut recipients: Vec<&str> = asked.iter().map(|m| m.recipient.as_str()).collect();
+    recipients.sort();
+    assert_eq!(recipients, ["claire@example.org", "personne@example.org"]);
+    let mails = settled(&sink).await;
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].to, ["claire@example.org"]);
+    app.stop().await;
+}
+
+async fn signing_up_with_a_taken_address_answers_the_same_and_tells_its_owner(app: &TestApp) {
+    use ruche::accounts::signup::{set_mode, SignupMode};
+    let sink = SmtpSink::start().await;
+    let app = site(app, Some(&sink)).await;
+    app.create_user("claire@example.org", "Claire Martin", false).await;
+    set_mode(&app.db, SignupMode::Open).await.unwrap();
+    let sign_up = |email: &'static str| {
+        let app = &app;
+        async move {
+            let fields =
+                [("name", "Quelqu'un"), ("email", email), ("password", "un mot de passe solide")];
+            app.post_form(&app.browser(), "/signup", "/signup", &fields).await
+        }
+    };
+    let free = sign_up("lea@example.org").await;
+    let taken = sign_up("Claire@Example.org").await;
+    assert_eq!(free.status(), taken.status());
+    assert_eq!(free.headers()["location"], "/signup/check");
+    assert_eq!(taken.headers()["location"], "/signup/check");
+    assert_eq!(free.bytes().await.unwrap(), taken.bytes().await.unwrap(), "byte for byte");
+    let mails = sink.wait_for(2).await;
+    let told = mails.iter().find(|m| m.to == ["claire@example.org"]).expect("Claire is told");
+    assert!(told.subject().contains("Quelqu'un a voulu créer un compte"), "{}", told.subject());
+    let text = told.text();
+    assert!(text.contains("Bonjour Claire Martin"), "{text}");
+    assert!(text.contains(&app.url("/login")) && text.contains(&app.url("/password/forgot")));
+    assert_eq!(ruche::accounts::store::count(&app.db).await.unwrap(), 2, "Claire and Léa");
+    let claire = account_of(&app, "claire@example.org").await.unwrap();
+    assert_eq!(claire.name, "Claire Martin", "nothing changed on her account");
     app.stop().await;
 }

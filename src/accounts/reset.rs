@@ -1,6 +1,8 @@
 //! Getting back into one's account: "Mot de passe oublié ?" sends a single-use link (valid one
 //! hour, stored hashed) by mail; following it sets a new password, signs the person in and ends
-//! every other session. The answer never tells whether an address has an account.
+//! every other session and every other link. The answer never tells whether an address has an
+//! account, neither by its words nor by its time.
+use anyhow::Context;
 use axum::{
     extract::{Path, State},
     http::StatusCode,
@@ -10,7 +12,7 @@ use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use super::{
@@ -24,9 +26,11 @@ use super::{
 };
 use crate::{
     client_addr::ClientAddr,
+    db::Db,
     error::{AppError, AppResult},
     i18n::Lang,
     layout::{flash, page, Ctx, Field, FlashKind},
+    outbox::Refusal,
     query::Query,
     state::AppState,
 };
@@ -44,7 +48,7 @@ pub enum Purpose {
 }
 
 impl Purpose {
-    fn as_str(self) -> &'static str {
+    pub(super) fn as_str(self) -> &'static str {
         match self {
             Purpose::Reset => "reset",
             Purpose::Confirm => "confirm",
@@ -185,8 +189,11 @@ pub struct ForgotFields {
     email: String,
 }
 
-/// `POST /password/forgot`: sends a link if the address has an account; answers the same either
-/// way (a redirect to the same page), so nobody learns who is registered.
+/// `POST /password/forgot`: asks for a link to be mailed if the address has an account; answers
+/// the same either way (a redirect to the same page), so nobody learns who is registered. The
+/// request only writes down what was asked (`ASKED`), the same for every address: whether the
+/// address has an account is looked up after the answer, by the outbox worker, so the time of
+/// the answer does not tell either.
 pub async fn forgot(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
@@ -201,11 +208,59 @@ pub async fn forgot(
         {
             return Ok(spent.into_response());
         }
-        if let Some(user) = store::find_by_email(&state.db, &email).await?.filter(|u| !u.disabled) {
-            send_link(&state, lang, &user).await?;
+        if let Some(email) = super::Email::parse(&email) {
+            let asked = Asked { email: email.as_str().to_owned(), lang: lang.code().to_owned() };
+            let payload = serde_json::to_string(&asked).map_err(anyhow::Error::from)?;
+            crate::outbox::enqueue(&state.db, ASKED, email.as_str(), &payload).await?;
+            state.outbox.wake();
         }
     }
     Ok(Redirect::to("/password/forgot?sent=1").into_response())
+}
+
+/// The outbox kind of a reset link asked for (`forgot`), answered by `answer_asked`.
+pub const ASKED: &str = "reset-asked";
+
+/// A reset link asked for, as the outbox keeps it until the worker answers it.
+#[derive(Serialize, Deserialize)]
+struct Asked {
+    email: String,
+    /// The language of the person who asked (their mail is written in it).
+    lang: String,
+}
+
+/// The outbox's sender of `ASKED`: looks the address up and, when it has an account that is
+/// not disabled, writes its link and its mail (which the worker sends on its next round).
+pub fn asked_sender(db: Db, base_url: String, site_name: String) -> crate::outbox::Sender {
+    std::sync::Arc::new(move |message: crate::outbox::Message| {
+        let (db, base_url, site_name) = (db.clone(), base_url.clone(), site_name.clone());
+        Box::pin(async move {
+            let asked: Asked = serde_json::from_str(&message.payload)
+                .map_err(|e| Refusal::Final(format!("unreadable reset request: {e}")))?;
+            answer_asked(&db, &base_url, &site_name, &asked)
+                .await
+                .map_err(|e| Refusal::Retry(format!("{e:#}")))
+        })
+    })
+}
+
+async fn answer_asked(
+    db: &Db,
+    base_url: &str,
+    site_name: &str,
+    asked: &Asked,
+) -> anyhow::Result<()> {
+    let Some(user) = store::find_by_email(db, &asked.email).await?.filter(|u| !u.disabled) else {
+        return Ok(());
+    };
+    let lang = Lang::parse(&asked.lang).unwrap_or_default();
+    let txn = db.begin().await.context("starting a reset link")?;
+    let link = new_link(&txn, base_url, &user).await.context("writing a reset link")?;
+    crate::mail::enqueue(&txn, &mail(lang, site_name, &user, &link))
+        .await
+        .context("writing a reset mail")?;
+    txn.commit().await.context("saving a reset link")?;
+    Ok(())
 }
 
 /// The page for a link that does not work (used, expired, unknown): the same for each.

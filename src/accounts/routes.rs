@@ -224,6 +224,12 @@ pub async fn signup_form(State(state): State<AppState>, ctx: Ctx) -> AppResult<R
     Ok(views::signup(&ctx, &AccountForm::default()).into_response())
 }
 
+/// `POST /signup`. With mail, the answer is the same whether the address is free or taken
+/// ("check your mail"), and so is its work: what was typed is checked and the password hashed,
+/// then the sign-up is written down; the outbox worker makes the account and mails its
+/// confirmation link, or tells the owner of a taken address that someone tried (with the ways
+/// to sign in). Without mail nothing can confirm an address: the account signs in at once, and
+/// a taken address is said so.
 pub async fn signup(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
@@ -243,29 +249,24 @@ pub async fn signup(
         return Ok(spent.into_response());
     }
     let (name, email) = (fields.name.clone(), fields.email.clone());
+    let new = fields.into_new_user(false);
     if state.settings.mail.is_some() {
-        // The address is confirmed by mail before the account signs in: account, link and
-        // mail in one transaction.
-        let txn = state.db.begin().await?;
-        match store::create(&txn, fields.into_new_user(false)).await {
-            Ok(user) => {
-                store::set_confirmed(&txn, user.id, false).await?;
-                super::reset::write_confirmation(&txn, &state, ctx.lang, &user).await?;
-                txn.commit().await?;
-                state.outbox.wake();
-                return Ok(Redirect::to("/signup/check").into_response());
-            }
+        let checked = match store::check(&new) {
+            Ok(checked) => checked,
             Err(err) => {
-                drop(txn);
                 let form = account_form_error(&ctx, (&name, &email), err)?;
                 let ctx = ctx.with_forms().await?;
                 return Ok(
                     (StatusCode::UNPROCESSABLE_ENTITY, views::signup(&ctx, &form)).into_response()
                 );
             }
-        }
+        };
+        let hash = super::password::hash(new.password).await?;
+        signup::ask(&state.db, (&checked.0, &checked.1), hash, ctx.lang).await?;
+        state.outbox.wake();
+        return Ok(Redirect::to("/signup/check").into_response());
     }
-    match store::create(&state.db, fields.into_new_user(false)).await {
+    match store::create(&state.db, new).await {
         Ok(user) => welcome(&ctx, &session, &user, "/welcome").await,
         Err(err) => {
             let form = account_form_error(&ctx, (&name, &email), err)?;

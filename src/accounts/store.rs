@@ -2,7 +2,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set,
+    QueryOrder, Set, TransactionTrait,
 };
 
 use super::{entity::user, password, Email, User, UserId, MIN_PASSWORD_LEN};
@@ -38,28 +38,46 @@ pub struct NewUser {
     pub is_admin: bool,
 }
 
-/// Validates and creates an account (within `conn`, which may be a transaction).
-pub async fn create<C: ConnectionTrait>(conn: &C, new: NewUser) -> Result<User, NewUserError> {
+/// A new account's address and name, checked: what can be refused in what was typed, before
+/// anything is looked up (so a refusal never depends on who has an account).
+pub fn check(new: &NewUser) -> Result<(Email, String), NewUserError> {
     let email = Email::parse(&new.email).ok_or(NewUserError::InvalidEmail)?;
     let name = crate::slug::clean_label(&new.name);
-    let name = name.as_str();
     if name.is_empty() {
         return Err(NewUserError::EmptyName);
     }
     if new.password.chars().count() < MIN_PASSWORD_LEN {
         return Err(NewUserError::ShortPassword);
     }
+    Ok((email, name))
+}
+
+/// Validates and creates an account (within `conn`, which may be a transaction).
+pub async fn create<C: ConnectionTrait>(conn: &C, new: NewUser) -> Result<User, NewUserError> {
+    let (email, name) = check(&new)?;
+    let hash = password::hash(new.password).await?;
+    insert(conn, &email, &name, hash, new.is_admin).await
+}
+
+/// Creates an account `check`ed, whose password is hashed already (an open sign-up made after
+/// its answer); `EmailTaken` when the address has one.
+pub async fn insert<C: ConnectionTrait>(
+    conn: &C,
+    email: &Email,
+    name: &str,
+    password_hash: String,
+    is_admin: bool,
+) -> Result<User, NewUserError> {
     if find_by_email_in(conn, email.as_str()).await?.is_some() {
         return Err(NewUserError::EmailTaken);
     }
-    let hash = password::hash(new.password).await?;
     let handle = free_handle(conn, name, None).await?;
     let model = user::ActiveModel {
         handle: Set(Some(handle)),
         email: Set(email.as_str().to_owned()),
         name: Set(name.chars().take(200).collect()),
-        password_hash: Set(hash),
-        is_admin: Set(new.is_admin),
+        password_hash: Set(password_hash),
+        is_admin: Set(is_admin),
         disabled: Set(false),
         created_at: Set(Utc::now()),
         ..Default::default()
@@ -269,7 +287,10 @@ pub async fn change_password(
     let hash = password::hash(new.to_owned()).await?;
     let mut active: user::ActiveModel = model.into();
     active.password_hash = Set(hash);
-    active.update(db).await.map_err(anyhow::Error::from)?;
+    let txn = db.begin().await.map_err(anyhow::Error::from)?;
+    active.update(&txn).await.map_err(anyhow::Error::from)?;
+    revoke_reset_links(&txn, id).await?;
+    txn.commit().await.map_err(anyhow::Error::from)?;
     Ok(())
 }
 
@@ -291,7 +312,23 @@ pub async fn set_password<C: ConnectionTrait>(
     let hash = password::hash(new.to_owned()).await?;
     let mut active: user::ActiveModel = model.into();
     active.password_hash = Set(hash);
-    Ok(active.update(db).await.map_err(anyhow::Error::from)?.into())
+    let changed = active.update(db).await.map_err(anyhow::Error::from)?.into();
+    revoke_reset_links(db, id).await?;
+    Ok(changed)
+}
+
+/// Spends every reset link of an account still outstanding: once its password is changed (by
+/// one of them, on the account page or from the command line), an older mail opens nothing.
+async fn revoke_reset_links<C: ConnectionTrait>(db: &C, id: UserId) -> anyhow::Result<()> {
+    use super::entity::password_reset;
+    password_reset::Entity::update_many()
+        .col_expr(password_reset::Column::UsedAt, sea_orm::sea_query::Expr::value(Some(Utc::now())))
+        .filter(password_reset::Column::UserId.eq(id.0))
+        .filter(password_reset::Column::Purpose.eq(super::reset::Purpose::Reset.as_str()))
+        .filter(password_reset::Column::UsedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Marks an account's address as confirmed (or waiting for it).

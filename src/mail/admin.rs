@@ -25,7 +25,8 @@ pub async fn list(
     AdminUser(_): AdminUser,
     ctx: Ctx,
 ) -> AppResult<Html<String>> {
-    let messages = outbox::recent(&state.db, SHOWN).await?;
+    // Mail only: the outbox also holds work done off requests (reset links asked for).
+    let messages = outbox::recent_of(&state.db, super::KIND, SHOWN).await?;
     let title = ctx.t("mail.admin_title");
     Ok(page(
         &ctx,

@@ -9,8 +9,8 @@ use std::{collections::HashMap, future::Future, pin::Pin, sync::Arc, time::Durat
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DbBackend, EntityTrait, QueryOrder, QuerySelect, Set,
-    Statement,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, Statement,
 };
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -92,6 +92,17 @@ pub async fn enqueue<C: ConnectionTrait>(
     Ok(model.id)
 }
 
+/// Empties what a message carried, once its sender has done with it (in `db`, the sender's
+/// transaction): a sign-up's password hash need not stay in the outbox.
+pub async fn forget_payload<C: ConnectionTrait>(db: &C, id: i64) -> anyhow::Result<()> {
+    entity::Entity::update_many()
+        .col_expr(entity::Column::Payload, sea_orm::sea_query::Expr::value(String::new()))
+        .filter(entity::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Where a message stands, for administrators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -113,6 +124,16 @@ impl Status {
 /// The newest messages, newest first.
 pub async fn recent(db: &Db, limit: u64) -> anyhow::Result<Vec<entity::Model>> {
     Ok(entity::Entity::find().order_by_desc(entity::Column::Id).limit(limit).all(db).await?)
+}
+
+/// The newest messages of one kind, newest first.
+pub async fn recent_of(db: &Db, kind: &str, limit: u64) -> anyhow::Result<Vec<entity::Model>> {
+    Ok(entity::Entity::find()
+        .filter(entity::Column::Kind.eq(kind))
+        .order_by_desc(entity::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
 }
 
 /// Puts a message given up (or sent) back in the queue, to be sent again now.
