@@ -1,12 +1,12 @@
 //! A websocket binary frame from a hostile client, through the server's decoder and then what
-//! the server does with each message (see `tests/common/fuzzing.rs`).
+//! the server does with each message (see `tests/it/common/fuzzing.rs`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
-#[path = "../../tests/common/fuzzing.rs"]
+#[path = "../../tests/it/common/fuzzing.rs"]
 mod fuzzing;
-#[path = "../../tests/common/inert.rs"]
+#[path = "../../tests/it/common/inert.rs"]
 mod inert;
 
 fuzz_target!(

@@ -1,7 +1,7 @@
 //! Page templates (issue 19): a new page starts from one of the site's four, or from a page its
 //! owners (or an administrator, for every space) offer as a template.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
-mod common;
+use crate::common;
 
 use common::TestApp;
 use reqwest::StatusCode;

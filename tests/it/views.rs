@@ -1,7 +1,7 @@
 //! The directory, agenda, resources, map and exports, as each kind of reader sees them:
 //! members-only events and fields never reach anyone else — HTML, JSON, CSV, GeoJSON and ICS.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
-mod common;
+use crate::common;
 
 use common::TestApp;
 use icalendar::{Component, EventLike};

@@ -1,7 +1,7 @@
 //! What an attacker tried (issue 14), each probe as it was made, against the real server: every
 //! one must now get a clear answer and cost the server little, and nobody may learn, spoof or
 //! keep what they should not.
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Who sees and does what with spaces: every person × every visibility × every place to look.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
-mod common;
+use crate::common;
 
 use common::TestApp;
 use reqwest::{Client, StatusCode};

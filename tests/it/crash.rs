@@ -1,6 +1,6 @@
 //! A crash loses nothing anyone has seen: `kill -9` of a real server process while people type.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
-mod common;
+use crate::common;
 
 use common::{yclient::YClient, ServerProcess, TestApp};
 use ruche::spaces::{Role, Visibility};

@@ -1,7 +1,7 @@
 //! Entries of forms: validated on the server, written into the live document, projected into
 //! SQL, and members-only fields kept from everyone else.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
-mod common;
+use crate::common;
 
 use common::{yclient::YClient, TestApp};
 use reqwest::StatusCode;

@@ -1,6 +1,6 @@
 //! A site people find their way in (issue 15): what they read is in words and in their time,
 //! one line break is a line break, formatted texts are formatted.
-mod common;
+use crate::common;
 
 use common::{Backend, TestApp};
 use reqwest::StatusCode;

@@ -4,7 +4,7 @@
 //! links and sign-up tell nobody who has an account. Each probe as it was made, against the
 //! real server and a real SMTP server.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

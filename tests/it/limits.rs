@@ -2,7 +2,7 @@
 //! one address opens, how long a page may grow. Each ends with a clear answer, never with
 //! lost or corrupted text, and others go on unaffected.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Mail (issue 17): it leaves through the outbox to a real SMTP server started by the test, and
 //! brings people back into their account.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Recent changes and feeds: each reader sees only what they may read, feeds are valid Atom,
 //! personal feed addresses are revocable; purging and retention remove history for good.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
-mod common;
+use crate::common;
 
 use common::TestApp;
 use reqwest::StatusCode;

@@ -3,7 +3,7 @@
 //! targets run (`common::fuzzing`). The frame seeds are the reference implementation's frames, good and
 //! malformed (`tests/fixtures/y-protocol-vectors.json`).
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -1,6 +1,6 @@
 //! The site as a whole: health, languages, error pages, and the `ruche` command itself.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
-mod common;
+use crate::common;
 
 use std::{io::Write, process::Stdio};
 
@@ -252,7 +252,7 @@ async fn the_editor_bundle_is_served_compressed() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["content-encoding"], "gzip");
     let compressed = response.bytes().await.unwrap().len();
-    assert!(compressed < include_str!("../web/dist/editor.js").len() / 2, "{compressed} bytes");
+    assert!(compressed < include_str!("../../web/dist/editor.js").len() / 2, "{compressed} bytes");
     app.stop().await;
 }
 

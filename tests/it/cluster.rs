@@ -2,7 +2,7 @@
 //! one Redis. Run when RUCHE_TEST_POSTGRES and RUCHE_TEST_REDIS are set (`.ci/run` sets both);
 //! the Redis restart test starts a Redis of its own (`redis-server` must be installed).
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! against a real server with real data. Needs Chromium (`apt-get install chromium
 //! chromium-driver`) and `npm ci` in `web/`; CI installs both, and fails if they are missing.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
-mod common;
+use crate::common;
 
 use common::{Backend, TestApp, PASSWORD};
 use ruche::spaces::{Role, Visibility};

@@ -2,7 +2,7 @@
 //! into titles, texts, field values, names, places and search queries, then read back on every
 //! page they appear on. None may leave anything that runs.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
-mod common;
+use crate::common;
 
 use common::{inert::dangers, Backend, TestApp};
 use reqwest::StatusCode;

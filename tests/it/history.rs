@@ -1,6 +1,6 @@
 //! Page history: revisions when editing goes quiet, contributors, comparing, restoring live.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

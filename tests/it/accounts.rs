@@ -1,6 +1,6 @@
 //! Accounts as people use them: first administrator, sign-in and out, invitations, tokens.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
-mod common;
+use crate::common;
 
 use common::{csrf_in, TestApp, PASSWORD};
 use reqwest::StatusCode;

@@ -1,7 +1,7 @@
 //! Discussions (issue 18): comments under pages, with replies, moderation, who may comment,
 //! live changes, and the same access rules everywhere a comment shows.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Pictures and files in pages (issue 19): uploaded with the checks of entries' files, linked
 //! from the text, served only to the page's readers, carried by the export.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
-mod common;
+use crate::common;
 
 use common::TestApp;
 use reqwest::{multipart, StatusCode};

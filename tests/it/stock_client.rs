@@ -2,7 +2,7 @@
 //! receives updates, and sees presence come and go. Needs Node and `web/node_modules`
 //! (`npm ci` in `web/`); CI installs both.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
-mod common;
+use crate::common;
 
 use common::TestApp;
 use ruche::spaces::{Role, Visibility};

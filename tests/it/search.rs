@@ -1,7 +1,7 @@
 //! Search: French stems and accents, phrases, the index following live edits, trash and
 //! access — a private space never shows in a hit, a count or a facet, whatever the query.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
-mod common;
+use crate::common;
 
 use common::{yclient::YClient, TestApp};
 use reqwest::StatusCode;

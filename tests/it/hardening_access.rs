@@ -3,7 +3,7 @@
 //! page its own upload, live comment streams end when their reader loses the page, and a page in
 //! the trash is unseen wherever pages are named — against the real server.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Co-editing over the websocket: convergence, offline merging, access, bad frames, HTTP edits.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
-mod common;
+use crate::common;
 
 use common::{
     yclient::{open, Event, YClient},
@@ -188,7 +188,7 @@ async fn each_malformed_frame_closes_only_its_connection(app: &TestApp) {
     let before = stored_text(app, &cast.editor, |t| t.contains("intact")).await;
 
     let vectors: serde_json::Value =
-        serde_json::from_str(include_str!("fixtures/y-protocol-vectors.json")).unwrap();
+        serde_json::from_str(include_str!("../fixtures/y-protocol-vectors.json")).unwrap();
     let mut frames: Vec<(String, Vec<u8>)> = vectors["malformed"]
         .as_array()
         .unwrap()

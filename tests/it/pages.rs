@@ -1,7 +1,7 @@
 //! Pages as people handle them in the browser: create, collide, rename, trash, restore, edit
 //! without JavaScript.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
-mod common;
+use crate::common;
 
 use common::{csrf_in, TestApp};
 use reqwest::StatusCode;

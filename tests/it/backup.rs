@@ -1,7 +1,7 @@
 //! `ruche backup` while people type, `ruche restore` on another database, and back: the same
 //! site comes out (pages, their documents, history, accounts, forms and entries, files).
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
-mod common;
+use crate::common;
 
 use std::{
     path::Path,
