@@ -255,11 +255,7 @@ pub async fn serve(
         .await
         .map_err(|e| anyhow::anyhow!("reading the upload {hash}: {e}"))?;
     let inline = IMAGES.contains(&content_type.as_str());
-    let disposition = format!(
-        "{}; filename*=UTF-8''{}",
-        if inline { "inline" } else { "attachment" },
-        url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
-    );
+    let disposition = content_disposition(inline, &name);
     Ok((
         [
             (header::CONTENT_TYPE, content_type),
@@ -273,6 +269,31 @@ pub async fn serve(
         body,
     )
         .into_response())
+}
+
+/// What RFC 5987 lets stand unencoded in a `filename*` (its `attr-char`).
+const ATTR_CHAR: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'!')
+    .remove(b'#')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'+')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'^')
+    .remove(b'_')
+    .remove(b'`')
+    .remove(b'|')
+    .remove(b'~');
+
+/// `inline` or `attachment`, with the file's name as people gave it: percent-encoded as
+/// RFC 5987 says (a space is `%20`; form encoding's `+` was saved as is by browsers).
+fn content_disposition(inline: bool, name: &str) -> String {
+    format!(
+        "{}; filename*=UTF-8''{}",
+        if inline { "inline" } else { "attachment" },
+        percent_encoding::utf8_percent_encode(name, ATTR_CHAR)
+    )
 }
 
 /// Files younger than this are kept even when nothing links them yet (a new entry's, a picture
@@ -354,4 +375,21 @@ pub async fn collect_unused(
         deleted += 1;
     }
     Ok(deleted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_disposition;
+
+    #[test]
+    fn file_names_keep_their_spaces_and_accents() {
+        assert_eq!(
+            content_disposition(false, "Compte rendu réunion mars.pdf"),
+            "attachment; filename*=UTF-8''Compte%20rendu%20r%C3%A9union%20mars.pdf"
+        );
+        assert_eq!(
+            content_disposition(true, "a\"b;c.png"),
+            "inline; filename*=UTF-8''a%22b%3Bc.png"
+        );
+    }
 }

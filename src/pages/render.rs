@@ -453,6 +453,13 @@ fn weight(event: &Event) -> usize {
     }
 }
 
+/// A line of an HTML block shown as text: its tags written out, its entities (`&eacute;`,
+/// `&nbsp;`) read as the rest of the text reads them. With no `<` left, the sanitiser's parser
+/// can only find text in it.
+fn as_text(line: &str) -> Event<'static> {
+    Event::InlineHtml(CowStr::from(line.replace('<', "&lt;").replace('>', "&gt;")))
+}
+
 /// Raw HTML met in a text, on its way to being shown as text (see `BARE_TAGS`).
 #[derive(Default)]
 struct RawHtml<'a> {
@@ -477,7 +484,7 @@ impl<'a> RawHtml<'a> {
             Event::Html(line) => {
                 match self.block.as_mut() {
                     Some(lines) => lines.push(line.clone()),
-                    None => out.push(Event::Text(line.clone())),
+                    None => out.push(as_text(line)),
                 }
                 true
             }
@@ -493,9 +500,7 @@ impl<'a> RawHtml<'a> {
                     if i > 0 {
                         out.push(Event::HardBreak);
                     }
-                    out.push(Event::Text(CowStr::from(
-                        line.trim_end_matches(['\n', '\r']).to_owned(),
-                    )));
+                    out.push(as_text(line.trim_end_matches(['\n', '\r'])));
                 }
                 out.push(Event::End(TagEnd::Paragraph));
                 true
@@ -747,6 +752,15 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn html_is_shown_as_typed_with_its_entities_read() {
+        let html = render(
+            "<center>Été &eacute;t&eacute; &amp; &lt;b&gt;</center>\n\nm<sup>2</sup> <b id=1>x</b>",
+        );
+        assert!(html.contains("&lt;center&gt;Été été &amp; &lt;b&gt;&lt;/center&gt;"), "{html}");
+        assert!(html.contains("m<sup>2</sup> &lt;b id=1&gt;x&lt;/b&gt;"), "{html}");
     }
 
     #[test]

@@ -388,7 +388,14 @@ pub async fn edit_form(
     let content = state.hub.read(page.id.doc()).await?;
     let base = base64::engine::general_purpose::STANDARD.encode(&content.state);
     let can_write = access::may_change(&grant, &page);
-    Ok(views::edit(&ctx, &grant.space, &page, &content.markdown, &base, can_write).into_response())
+    // Its editors are told here too when the page is shown as written (a cache hit, mostly:
+    // the page was rendered for its readers).
+    let as_written = can_write
+        && super::render::shown_as_written(
+            &render_for(&state, ctx.user.as_ref(), &grant, &content.markdown).await?,
+        );
+    Ok(views::edit(&ctx, &grant.space, &page, &content.markdown, &base, can_write, as_written)
+        .into_response())
 }
 
 #[derive(Deserialize)]

@@ -71,8 +71,12 @@ pub fn show(ctx: &Ctx, grant: &SpaceGrant, page: &Page, reading: Reading<'_>) ->
                     p { a.button.secondary href={"/s/" (space.slug) "/" (page.slug) "/fields"} { (ctx.t("forms.edit_fields")) } }
                 }
             }
-            @if super::render::shown_as_written(html) && crate::access::may_change(grant, page) {
-                p.notice role="note" { (ctx.t("page.shown_as_written")) }
+            @if super::render::shown_as_written(html) {
+                @if crate::access::may_change(grant, page) {
+                    p.notice role="note" { (ctx.t("page.shown_as_written")) }
+                } @else {
+                    p.meta { (ctx.t("page.shown_as_written_reader")) }
+                }
             }
             article.content { (PreEscaped(html)) }
             @if !files.is_empty() {
@@ -200,7 +204,8 @@ const COLOURS: [&str; 8] =
 
 /// The editor page. The live editor fills `#editor-root` when scripts run; without them, the
 /// plain form saves the text (merged with what others typed since the page was opened).
-/// People who may only read get the live view without the form.
+/// People who may only read get the live view without the form. `as_written`: the page is
+/// shown as it was written (too costly to lay out), which its editors are told.
 pub fn edit(
     ctx: &Ctx,
     space: &Space,
@@ -208,6 +213,7 @@ pub fn edit(
     markdown: &str,
     base: &str,
     can_write: bool,
+    as_written: bool,
 ) -> Html<String> {
     let heading = if can_write {
         ctx.tf("page.editing", &[("title", &page.title)])
@@ -256,6 +262,7 @@ pub fn edit(
                 a href={"/s/" (space.slug)} { (space.title) } " › " a href={"/s/" (space.slug) "/" (page.slug)} { (page.title) }
             }
             h1 { (heading) }
+            @if as_written { p.notice role="note" { (ctx.t("page.shown_as_written")) } }
             div #editor-root hidden data-show-markdown=(if ctx.user.as_ref().is_some_and(|u| u.show_markdown) { "true" } else { "false" }) data-space=(space.slug) data-page=(page.slug) data-user-name=(name) data-user-color=(colour) data-style-nonce=(ctx.csp_nonce)
                 data-can-write=(if can_write { "true" } else { "false" }) data-texts=(texts.to_string()) {
                 div.editor-bar {

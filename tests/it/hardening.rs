@@ -921,10 +921,15 @@ async fn a_text_too_costly_to_lay_out_is_shown_as_written(app: &TestApp) {
     assert_eq!(status, StatusCode::OK);
     assert!(html.len() < 2_000_000, "{} bytes", html.len());
     assert!(html.contains("<pre class=\"as-written\">| a | a"), "shown as written");
-    assert!(!html.contains("trop chargé"), "readers are not told to mend it");
+    assert!(
+        !html.contains("pour tout le monde") && html.contains("Page affichée sans mise en forme."),
+        "readers are told in a word, not asked to mend it"
+    );
     let editor = app.signed_in("editrice@example.org").await;
     let (_, html) = app.get_text(Some(&editor), &format!("/s/{SPACE}/notes")).await;
-    assert!(html.contains("trop chargé pour être mis en forme"), "its editors are");
+    assert!(html.contains("affichée sans mise en forme, pour tout le monde"), "its editors are");
+    let (_, edit) = app.get_text(Some(&editor), &format!("/s/{SPACE}/notes/edit")).await;
+    assert!(edit.contains("pour tout le monde"), "on the editing page too");
 }
 
 async fn comments_are_rendered_once_bounded_and_kept(app: &TestApp) {
