@@ -302,9 +302,19 @@ const BARE_TAGS: [&str; 8] = ["sup", "sub", "u", "mark", "kbd", "del", "ins", "s
 /// events as they come): an ordinary text makes a few times its length (a short wiki link makes
 /// the most, ≈ 14×), but table rows padded to their header's width and links repeating one long
 /// reference grow with the square of the text. Past this, the text is shown as it was written.
+/// Whatever the text's length, no more than `MOST_HTML`.
 fn html_budget(markdown_len: usize) -> usize {
-    64 * 1024 + 32 * markdown_len
+    (64 * 1024 + 32 * markdown_len).min(MOST_HTML)
 }
+
+/// The most HTML one text may make (a 2-million-character page of prose makes about 2.2 MB).
+const MOST_HTML: usize = 6 << 20;
+
+/// The most elements and texts one text may make: the sanitiser holds each as a node of a tree
+/// (a few hundred bytes each), so it is their number that decides its memory — 1 MB of a table
+/// padded to 1 000 columns made a million cells and took 300 MB. A page of 5 000 rows of six
+/// cells makes about 70 000.
+const MOST_EVENTS: usize = 150_000;
 
 /// The class of the block showing a text too costly to lay out, as it was written
 /// (`shown_as_written` tells it from a rendering).
@@ -354,7 +364,7 @@ fn events<'a>(
     let mut raw = RawHtml::default();
     for event in Parser::new_ext(markdown, options()) {
         spent += weight(&event);
-        if spent > budget {
+        if spent > budget || events.len() >= MOST_EVENTS {
             return None;
         }
         if raw.take(&event, &mut events) {
@@ -597,7 +607,8 @@ pub const HEADING_ID_PREFIX: &str = "section-";
 /// Gives each heading an id from its text ("Prochaines étapes" → `section-prochaines-etapes`),
 /// unique in the page, so sections can be linked to.
 fn add_heading_ids(events: &mut [Event]) {
-    let mut used: HashMap<String, usize> = HashMap::new();
+    let mut used: HashSet<String> = HashSet::new();
+    let mut tried: HashMap<String, usize> = HashMap::new();
     let mut i = 0;
     while i < events.len() {
         if let Event::Start(Tag::Heading { id: None, .. }) = &events[i] {
@@ -613,9 +624,17 @@ fn add_heading_ids(events: &mut [Event]) {
                 s if s.is_empty() => format!("{HEADING_ID_PREFIX}sans-titre"),
                 s => format!("{HEADING_ID_PREFIX}{s}"),
             };
-            let n = used.entry(base.clone()).or_insert(0);
-            *n += 1;
-            let anchor = if *n == 1 { base } else { format!("{base}-{n}") };
+            // "a", "a", "a 2": the second "a" is `a-2`, so the third, whose own id would be
+            // `a-2` too, takes the next one free.
+            // Each text's count goes on from where it was, so many alike headings cost one try
+            // each.
+            let n = tried.entry(base.clone()).or_insert(1);
+            let mut anchor = if *n == 1 { base.clone() } else { format!("{base}-{n}") };
+            while used.contains(&anchor) {
+                *n += 1;
+                anchor = format!("{base}-{n}");
+            }
+            used.insert(anchor.clone());
             if let Event::Start(Tag::Heading { id, .. }) = &mut events[i] {
                 *id = Some(CowStr::from(anchor));
             }
@@ -761,6 +780,14 @@ mod tests {
         );
         assert!(html.contains("&lt;center&gt;Été été &amp; &lt;b&gt;&lt;/center&gt;"), "{html}");
         assert!(html.contains("m<sup>2</sup> &lt;b id=1&gt;x&lt;/b&gt;"), "{html}");
+    }
+
+    #[test]
+    fn heading_ids_are_unique_in_a_page() {
+        let html = render("# a\n\n# a\n\n# a 2\n\n# a");
+        for id in ["section-a\"", "section-a-2\"", "section-a-2-2\"", "section-a-3\""] {
+            assert_eq!(html.matches(id).count(), 1, "{id} in {html}");
+        }
     }
 
     #[test]

@@ -930,6 +930,11 @@ async fn a_text_too_costly_to_lay_out_is_shown_as_written(app: &TestApp) {
     assert!(html.contains("affichée sans mise en forme, pour tout le monde"), "its editors are");
     let (_, edit) = app.get_text(Some(&editor), &format!("/s/{SPACE}/notes/edit")).await;
     assert!(edit.contains("pour tout le monde"), "on the editing page too");
+    // Whatever the length, no more elements than the sanitiser holds cheaply: 750 KB of wiki
+    // links (17 MB of HTML, 800 MB held while sanitised, before) are shown as written.
+    let html = preview(app, &reqwest::Client::new(), &"[[a]] ".repeat(125_000)).await;
+    assert!(html.starts_with("<pre class=\"as-written\">[[a]]"), "{}", &html[..100]);
+    assert!(html.len() < 1_000_000, "{} bytes", html.len());
 }
 
 async fn comments_are_rendered_once_bounded_and_kept(app: &TestApp) {
