@@ -56,9 +56,43 @@ pub async fn session_user(state: &AppState, session: &Session) -> Result<Option<
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    bearer_in(&parts.headers)
+}
+
+fn bearer_in(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// How a request that lasts (a stream of events) proved who it is, to be asked again while it
+/// lasts: a session holds while it was signed in with the account's present password, a token
+/// while it is not revoked. (Otherwise a stolen session kept its stream after the password was
+/// changed.)
+#[derive(Debug, Clone)]
+pub enum Proof {
+    Session(String),
+    Token(String),
+}
+
+impl Proof {
+    /// What `user`'s request with these headers proved itself with.
+    pub fn of(headers: &axum::http::HeaderMap, user: &User) -> Self {
+        match bearer_in(headers) {
+            Some(token) => Self::Token(token.to_owned()),
+            None => Self::Session(user.credential.clone()),
+        }
+    }
+
+    /// Whether it still proves `user` (as stored now).
+    pub async fn holds(&self, db: &crate::db::Db, user: &User) -> anyhow::Result<bool> {
+        Ok(match self {
+            Self::Session(credential) => *credential == user.credential,
+            Self::Token(token) => {
+                tokens::user_for(db, token).await?.is_some_and(|u| u.id == user.id)
+            }
+        })
+    }
 }
 
 impl FromRequestParts<AppState> for MaybeUser {

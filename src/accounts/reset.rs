@@ -355,6 +355,9 @@ pub async fn reset(
         Err(err) => return Err(AppError::Internal(anyhow::anyhow!("{err}"))),
     };
     txn.commit().await?;
+    // The other sessions ended with the old password: what they hold open (a live page, a
+    // stream) is asked again who it is.
+    state.hub.kick_all().await;
     sign_in(&session, &changed).await?;
     flash(&session, FlashKind::Success, ctx.t("reset.done")).await?;
     Ok(Redirect::to("/").into_response())

@@ -494,6 +494,9 @@ pub async fn change_password(
                 if let Some(changed) = store::find(&state.db, user.id).await? {
                     super::extract::remember_credential(&session, &changed).await?;
                 }
+                // Live connections and streams opened with the old password are asked again
+                // who they are (the browsers of this session come back as they were).
+                state.hub.kick_all().await;
                 let message = if tokens::list(&state.db, user.id).await?.is_empty() {
                     ctx.t("account.password_changed")
                 } else {
@@ -549,6 +552,8 @@ pub async fn revoke_token(
     if !tokens::revoke(&state.db, user.id, id).await? {
         return Err(AppError::NotFound);
     }
+    // What the token holds open (a live page, a stream) is asked again who it is.
+    state.hub.kick_all().await;
     flash(&session, FlashKind::Success, ctx.t("tokens.revoked")).await?;
     Ok(Redirect::to("/account").into_response())
 }

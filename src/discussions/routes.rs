@@ -23,6 +23,7 @@ use crate::{
     access::{self, PageFor, SpaceGrant},
     accounts::{
         csrf::CsrfForm,
+        extract::Proof,
         ratelimit::{Action, Who},
     },
     client_addr::ClientAddr,
@@ -347,19 +348,24 @@ pub async fn thread(
 /// now, and the stream ends for one who may no longer read it.
 pub async fn events(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     PageFor { grant, page, .. }: PageFor<access::Read>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let receiver = state.discussions.subscribe(page.id.0);
-    let reader = Reader { state, user: grant.user.map(|u| u.id), page: page.id };
+    let user = grant.user.map(|u| (u.id, Proof::of(&headers, &u)));
+    let reader = Reader { state, user, page: page.id };
     let stream =
         futures_util::stream::unfold((receiver, reader), |(mut receiver, reader)| async move {
             use super::live::Told;
             use tokio::sync::broadcast::error::RecvError;
             loop {
                 let event = match receiver.recv().await {
-                    Ok(Told::Comment(comment)) => {
+                    // Asked before each comment is told, not only when access changes: what is
+                    // told is never more than the reader may learn now.
+                    Ok(Told::Comment(comment)) if reader.still_reads().await => {
                         Event::default().event("comment").data(comment.to_string())
                     }
+                    Ok(Told::Comment(_)) => return None,
                     Ok(Told::Recheck) if reader.still_reads().await => continue,
                     Ok(Told::Recheck) => return None,
                     // What was missed may have been a change of access too.
@@ -374,10 +380,10 @@ pub async fn events(
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(20)))
 }
 
-/// Who reads a comment stream, to be checked again while it lasts.
+/// Who reads a comment stream, and how they proved it, to be checked again while it lasts.
 struct Reader {
     state: AppState,
-    user: Option<crate::accounts::UserId>,
+    user: Option<(crate::accounts::UserId, Proof)>,
     page: crate::pages::PageId,
 }
 
@@ -388,10 +394,11 @@ impl Reader {
     async fn still_reads(&self) -> bool {
         let db = &self.state.db;
         let asked = async {
-            let user = match self.user {
-                Some(id) => match crate::accounts::store::find(db, id).await? {
-                    Some(user) => Some(user),
-                    None => return Ok(false),
+            let user = match &self.user {
+                Some((id, proof)) => match crate::accounts::store::find(db, *id).await? {
+                    // A password changed since, or a token revoked: as if signed out.
+                    Some(user) if proof.holds(db, &user).await? => Some(user),
+                    _ => return Ok(false),
                 },
                 None => None,
             };

@@ -24,6 +24,7 @@ on_each_backend!(
     a_comment_stream_ends_when_its_page_goes_to_the_trash,
     a_role_changed_from_the_members_page_is_checked_again_live,
     a_page_in_the_trash_is_unseen_on_every_surface_but_its_owners_trash,
+    live_connections_end_with_the_password_or_token_that_opened_them,
 );
 
 /// A space with its owner Sophie, editor Claire and viewer Julien, and a page "notes".
@@ -547,3 +548,47 @@ const SURFACES: [&str; 8] = [
     "/s/chantier-1/discussions",
     "/api/search?q=ebruiter",
 ];
+
+/// A stream opened by a session whose password is then changed (say, by its owner who fears it
+/// was stolen), and a live page opened with a token then revoked: both end, and the old proof
+/// opens neither again.
+async fn live_connections_end_with_the_password_or_token_that_opened_them(app: &TestApp) {
+    people(app, Visibility::Members).await;
+    let stolen = app.signed_in("julien@example.org").await;
+    let stream = open_stream(app, Some(&stolen)).await;
+    let julien = app.signed_in("julien@example.org").await;
+    let changed = app
+        .post_form(
+            &julien,
+            "/account",
+            "/account/password",
+            &[("current", common::PASSWORD), ("password", "un tout nouveau secret")],
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::SEE_OTHER);
+    claire_comments(app, "Après le changement de mot de passe").await;
+    let (ids, ended) = told(stream, Duration::from_secs(5)).await;
+    assert!(ended && ids.is_empty(), "the old session's stream ended before telling {ids:?}");
+    let (status, _) = app.get_text(Some(&stolen), EVENTS).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "the old session is sent to sign in again");
+
+    let token = app.token_for("claire@example.org").await;
+    let url = app.ws_url("chantier-1", "notes");
+    let live = YClient::connect(&url, Some(&token)).await;
+    let claire = app.signed_in("claire@example.org").await;
+    let (_, account) = app.get_text(Some(&claire), "/account").await;
+    let revokes: Vec<String> = account
+        .split("action=\"")
+        .skip(1)
+        .filter_map(|p| p.split('"').next())
+        .filter(|a| a.starts_with("/account/tokens/") && a.ends_with("/revoke"))
+        .map(str::to_owned)
+        .collect();
+    assert!(!revokes.is_empty(), "Claire's tokens are listed");
+    for action in &revokes {
+        let revoked = app.post_form(&claire, "/account", action, &[]).await;
+        assert_eq!(revoked.status(), StatusCode::SEE_OTHER);
+    }
+    live.wait_closed().await;
+    assert!(common::yclient::open(&url, Some(&token)).await.is_err(), "nor the live page");
+}
