@@ -177,23 +177,42 @@ pub async fn login(
                 sign_in(&session, &user).await?;
                 return Ok(Redirect::to(&next).into_response());
             }
-            // The right password: the link is sent again — a few times an hour at most (its
-            // own budget: it is no failure, and asking for it cannot fill the mailbox).
-            match state.action_limits.spend(Action::Confirmation, Who::Account(user.id), client) {
-                Ok(()) => {
-                    let txn = state.db.begin().await?;
-                    super::reset::write_confirmation(&txn, &state, ctx.lang, &user).await?;
-                    txn.commit().await?;
-                    state.outbox.wake();
-                    ctx.tf("confirm.not_yet", &[("email", &user.email)])
-                }
-                Err(_) => ctx.tf("confirm.sent_lately", &[("email", &user.email)]),
+            // The right password: the link is sent again, off the answer — a few times an hour
+            // at most (its own budget: it is no failure, and cannot fill the mailbox). The answer
+            // is a wrong password's, whose page tells everyone to open that link first: saying
+            // "not confirmed yet" would tell a sign-up's prober the address was free.
+            if state
+                .action_limits
+                .spend(Action::Confirmation, Who::Account(user.id), client)
+                .is_ok()
+            {
+                let (state, lang) = (state.clone(), ctx.lang);
+                tokio::spawn(async move {
+                    if let Err(err) = resend_confirmation(&state, lang, &user).await {
+                        tracing::error!(error = %format!("{err:#}"), "sending a confirmation again");
+                    }
+                });
             }
+            ctx.t("login.wrong")
         }
     };
     let ctx = ctx.with_forms().await?;
     Ok((StatusCode::UNAUTHORIZED, views::login(&ctx, &fields.email, &next, Some(error)))
         .into_response())
+}
+
+/// Writes `user`'s confirmation link and its mail again, and wakes the outbox.
+async fn resend_confirmation(
+    state: &AppState,
+    lang: crate::i18n::Lang,
+    user: &User,
+) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let txn = state.db.begin().await.context("opening a transaction")?;
+    super::reset::write_confirmation(&txn, state, lang, user).await?;
+    txn.commit().await.context("writing a confirmation link")?;
+    state.outbox.wake();
+    Ok(())
 }
 
 #[derive(Deserialize)]

@@ -52,7 +52,12 @@ pub fn login(ctx: &Ctx, email: &str, next: &str, error: Option<String>) -> Html<
             form.card method="post" action="/login" {
                 (ctx.csrf_field())
                 input type="hidden" name="next" value=(next);
-                @if let Some(error) = error { p.error role="alert" { (error) } }
+                @if let Some(error) = error {
+                    p.error role="alert" { (error) }
+                    // For every failed sign-in alike: whether an account waits for its
+                    // confirmation is nobody else's to learn.
+                    p.hint { (ctx.t("login.unconfirmed_hint")) }
+                }
                 (Field::new("email", ctx.t("account.email")).kind("email").value(email).autocomplete("email").render())
                 (Field::new("password", ctx.t("account.password")).kind("password").autocomplete("current-password").render())
                 button type="submit" { (ctx.t("login.submit")) }

@@ -426,7 +426,7 @@ async fn an_open_sign_up_confirms_the_address_by_mail(app: &TestApp) {
     let refused =
         app.sign_in_response(&app.browser(), "nadia@example.org", "un mot de passe solide").await;
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
-    assert!(refused.text().await.unwrap().contains("pas encore confirmée"));
+    assert!(refused.text().await.unwrap().contains("ouvrez d'abord le lien reçu par courriel"));
     let mails = sink.wait_for(2).await;
     assert!(mails.iter().all(|m| m.to == ["nadia@example.org"]));
     let link = mails[0].link(&app.url("/signup/confirm/"));

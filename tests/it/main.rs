@@ -29,4 +29,5 @@ mod stock_client;
 mod templates;
 mod views;
 mod wayfinding;
+mod write_budgets;
 mod xss;
