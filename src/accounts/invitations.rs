@@ -104,8 +104,10 @@ pub async fn create_for_space<C: sea_orm::ConnectionTrait>(
 /// a second one would only double the first in the person's mailbox.
 pub const RESEND_AFTER: Duration = Duration::minutes(15);
 
-/// Whether `email` was invited into `space` less than `RESEND_AFTER` ago by an invitation still
-/// waiting; if so, it now gives `role` (the latest choice), and nothing is mailed again.
+/// Whether `email` was invited into `space` less than `RESEND_AFTER` ago by an invitation not
+/// used, waiting or withdrawn since (`withdraw` keeps the row for this); if so, that invitation
+/// waits again and gives `role` (the latest choice), and nothing is mailed again: withdrawing
+/// and inviting again is no way to mail an address over and over.
 pub async fn mailed_lately<C: sea_orm::ConnectionTrait>(
     db: &C,
     email: &str,
@@ -116,14 +118,15 @@ pub async fn mailed_lately<C: sea_orm::ConnectionTrait>(
         .filter(invitation::Column::Email.eq(email))
         .filter(invitation::Column::SpaceId.eq(space.0))
         .filter(invitation::Column::UsedAt.is_null())
-        .filter(invitation::Column::ExpiresAt.gt(Utc::now()))
         .filter(invitation::Column::CreatedAt.gt(Utc::now() - RESEND_AFTER))
         .one(db)
         .await?;
     let Some(lately) = lately else { return Ok(false) };
-    if lately.role.as_deref() != Some(role.as_str()) {
+    let expires = lately.created_at + Duration::days(VALIDITY_DAYS);
+    if lately.role.as_deref() != Some(role.as_str()) || lately.expires_at != expires {
         let mut active: invitation::ActiveModel = lately.into();
         active.role = Set(Some(role.as_str().to_owned()));
+        active.expires_at = Set(expires);
         active.update(db).await?;
     }
     Ok(true)
@@ -146,12 +149,16 @@ pub async fn pending_for_space(
         .collect())
 }
 
-/// Withdraws an invitation into `space`: its link stops working. False if there was none.
+/// Withdraws an invitation into `space`: its link stops working (it expires now; the row stays
+/// so that `mailed_lately` still knows when the address was mailed). False if there was none.
 pub async fn withdraw(db: &Db, space: crate::spaces::SpaceId, id: i64) -> anyhow::Result<bool> {
-    let gone = invitation::Entity::delete_many()
+    let now = Utc::now();
+    let gone = invitation::Entity::update_many()
+        .col_expr(invitation::Column::ExpiresAt, sea_orm::sea_query::Expr::value(now))
         .filter(invitation::Column::Id.eq(id))
         .filter(invitation::Column::SpaceId.eq(space.0))
         .filter(invitation::Column::UsedAt.is_null())
+        .filter(invitation::Column::ExpiresAt.gt(now))
         .exec(db)
         .await?;
     Ok(gone.rows_affected > 0)

@@ -8,8 +8,9 @@
 //! requests from the same address never make a right password wait.
 //!
 //! Every action that makes the site write to someone else (`Action`: a reset link, a sign-up's
-//! mail, a join request to the owners, an invitation, a comment, a new entry or topic) has a
-//! budget per account (or, signed out, per address it names) and per client address.
+//! mail, a join request to the owners, an invitation, a comment, a new page, entry or topic, the
+//! people a comment names) has a budget per account (or, signed out, per address it names) and
+//! per client address.
 use std::{
     collections::HashMap,
     net::IpAddr,
@@ -146,6 +147,9 @@ pub enum Action {
     Comment,
     /// A new entry of a form, a discussion topic among them: its followers are told.
     NewEntry,
+    /// The people a comment names: each is told. Counted per person told, never refused (the
+    /// comment is taken; beyond the budget, the people it names are not told).
+    Mention,
 }
 
 // Why each number: the most a person doing this in good faith needs in the window, with room
@@ -176,6 +180,10 @@ const INVITATIONS_PER_ADDRESS: u32 = 100;
 /// form; thirty is an afternoon of careful entry.
 const NEW_ENTRIES_PER_ACCOUNT: u32 = 30;
 const NEW_ENTRIES_PER_ADDRESS: u32 = 60;
+/// People told by mentions in comments an hour: per person, the notifications already say
+/// (`notifications::MENTIONS_PER_HOUR`); per client address, two people naming whole teams.
+const MENTIONS_PER_ACCOUNT: u32 = 50;
+const MENTIONS_PER_ADDRESS: u32 = 100;
 /// Comments from one client address, as a multiple of those of one person (the setting
 /// `comments_per_minute`): several people behind one address.
 const COMMENTS_ADDRESS_FACTOR: u32 = 4;
@@ -193,7 +201,7 @@ struct Budget {
 }
 
 impl Action {
-    const ALL: [Action; 7] = [
+    const ALL: [Action; 8] = [
         Action::ResetRequest,
         Action::SignUp,
         Action::Confirmation,
@@ -201,6 +209,7 @@ impl Action {
         Action::Invitation,
         Action::Comment,
         Action::NewEntry,
+        Action::Mention,
     ];
 
     /// The message of a refusal, in the translations (`…_title` is its heading).
@@ -210,7 +219,7 @@ impl Action {
             Action::SignUp | Action::Confirmation => "error.too_many_sign_ups",
             Action::JoinRequest => "error.too_many_join_requests",
             Action::Invitation => "error.too_many_invitations",
-            Action::Comment => "error.too_many_comments",
+            Action::Comment | Action::Mention => "error.too_many_comments",
             Action::NewEntry => "error.too_many_entries",
         }
     }
@@ -295,6 +304,7 @@ impl ActionLimits {
                     Action::NewEntry => {
                         budget(NEW_ENTRIES_PER_ACCOUNT, NEW_ENTRIES_PER_ADDRESS, HOUR)
                     }
+                    Action::Mention => budget(MENTIONS_PER_ACCOUNT, MENTIONS_PER_ADDRESS, HOUR),
                 };
                 (action, b)
             })
@@ -322,6 +332,40 @@ impl ActionLimits {
     pub fn record(&self, action: Action, who: Who<'_>, addr: IpAddr) {
         let mut spent = self.spent.lock().unwrap_or_else(|e| e.into_inner());
         self.record_in(&mut spent, action, who, addr);
+    }
+
+    /// How many more of `action` `who` may do from `addr` now (the lesser room of both
+    /// budgets): for an action done many at once, as the people one comment names.
+    pub fn room(&self, action: Action, who: Who<'_>, addr: IpAddr) -> u32 {
+        let Some(budget) = self.budgets.get(&action).copied() else { return u32::MAX };
+        let spent = self.spent.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        let limits = [budget.per_account, budget.per_address];
+        Self::keys(who, addr)
+            .into_iter()
+            .zip(limits)
+            .map(|(k, limit)| {
+                let used = spent.get(&(action, k)).map_or(0, |w| w.count_now(now, budget.window));
+                limit.saturating_sub(used)
+            })
+            .min()
+            .unwrap_or(0)
+    }
+
+    /// Counts `count` of `action` done at once (within the `room` there was).
+    pub fn record_many(&self, action: Action, who: Who<'_>, addr: IpAddr, count: u32) {
+        let Some(budget) = self.budgets.get(&action).copied() else { return };
+        if count == 0 {
+            return;
+        }
+        let mut spent = self.spent.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        for k in Self::keys(who, addr) {
+            bump(&mut spent, (action, k.clone()), now, budget.window);
+            if let Some(w) = spent.get_mut(&(action, k)) {
+                w.count = w.count.saturating_add(count - 1);
+            }
+        }
     }
 
     fn keys(who: Who<'_>, addr: IpAddr) -> [Key; 2] {
@@ -435,6 +479,20 @@ mod tests {
         assert!(limits
             .spend(Action::ResetRequest, Who::Mailbox("claire@x.org"), elsewhere)
             .is_err());
+    }
+
+    #[test]
+    fn actions_done_many_at_once_leave_the_lesser_room() {
+        let limits = ActionLimits::new(10);
+        let office: IpAddr = [198, 51, 100, 1].into();
+        let (one, two) =
+            (Who::Account(crate::accounts::UserId(1)), Who::Account(crate::accounts::UserId(2)));
+        limits.record_many(Action::Mention, one, office, 45);
+        assert_eq!(limits.room(Action::Mention, one, office), MENTIONS_PER_ACCOUNT - 45);
+        limits.record_many(Action::Mention, two, office, 50);
+        assert_eq!(limits.room(Action::Mention, two, office), 0, "their own fifty");
+        let three = Who::Account(crate::accounts::UserId(3));
+        assert_eq!(limits.room(Action::Mention, three, office), MENTIONS_PER_ADDRESS - 95);
     }
 
     #[test]

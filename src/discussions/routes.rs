@@ -134,15 +134,19 @@ pub async fn post_as(
     limits.record(Action::Comment, Who::Account(user.id), client);
     super::changed(state, page.id.0, comment.id);
     let mailing = crate::notifications::Mailing::of(&state.settings);
-    let told = crate::notifications::comment_posted(
+    // The people a comment names are counted per client address too (`Action::Mention`).
+    let room = limits.room(Action::Mention, Who::Account(user.id), client);
+    let (told, named) = crate::notifications::comment_posted(
         &state.db,
         &mailing,
         page,
         comment.id,
-        user.id.0,
-        &comment.markdown,
+        (user.id.0, &comment.markdown),
+        usize::try_from(room).unwrap_or(usize::MAX),
     )
     .await?;
+    let named = u32::try_from(named).unwrap_or(u32::MAX);
+    limits.record_many(Action::Mention, Who::Account(user.id), client, named);
     if told > 0 {
         state.outbox.wake();
     }

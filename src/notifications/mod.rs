@@ -206,7 +206,7 @@ pub async fn revision_settled(
 
     // Who is told what: mentioned people first (a mention says more than a change).
     let added = mentions::added(old_text, &new.markdown);
-    let mut told = mentioned(db, page.id, authors.first().copied(), added).await?;
+    let mut told = mentioned(db, page.id, authors.first().copied(), added, usize::MAX).await?;
     let mut followed = Condition::any()
         .add(follow::Column::PageId.eq(page.id.0))
         .add(follow::Column::SpaceId.eq(space.id.0));
@@ -227,17 +227,19 @@ pub async fn revision_settled(
 
 /// The people `handles` name whom a mention by `author` on `page` should tell: not those who
 /// still have an unread mention of this page (being named again is the same news), and no
-/// more than the author's budget for the hour leaves (`MENTIONS_PER_HOUR`).
+/// more than the author's budget for the hour leaves (`MENTIONS_PER_HOUR`), nor than `room`
+/// (what the client address may still tell).
 async fn mentioned(
     db: &Db,
     page: PageId,
     author: Option<i64>,
     handles: Vec<String>,
+    room: usize,
 ) -> anyhow::Result<Vec<(i64, Kind)>> {
     if handles.is_empty() {
         return Ok(Vec::new());
     }
-    let mut left = MENTIONS_AT_ONCE;
+    let mut left = MENTIONS_AT_ONCE.min(room);
     if let Some(author) = author {
         let lately = notification::Entity::find()
             .filter(notification::Column::Kind.eq(Kind::Mention.as_str()))
@@ -349,18 +351,22 @@ async fn tell(
 
 /// A comment was posted on `page` by `author`: the people it mentions who may read the page,
 /// and the page's and space's followers, are told — followers once until they read it (a lively
-/// discussion is one notification, not one per comment).
+/// discussion is one notification, not one per comment). Mentions tell `mention_room` people at
+/// most. Answers how many were told in all, and how many of them by a mention.
 pub async fn comment_posted(
     db: &Db,
     mailing: &Mailing,
     page: &Page,
     comment: i64,
-    author: i64,
-    markdown: &str,
-) -> anyhow::Result<usize> {
-    let Some(space) = crate::spaces::store::get(db, page.space_id).await? else { return Ok(0) };
+    (author, markdown): (i64, &str),
+    mention_room: usize,
+) -> anyhow::Result<(usize, usize)> {
+    let Some(space) = crate::spaces::store::get(db, page.space_id).await? else {
+        return Ok((0, 0));
+    };
     let handles = mentions::handles(markdown).into_iter().collect();
-    let mut told = mentioned(db, page.id, Some(author), handles).await?;
+    let mut told = mentioned(db, page.id, Some(author), handles, mention_room).await?;
+    let named = told.len();
     // Followers already told of this discussion, and who have not read it yet.
     let waiting: std::collections::HashSet<i64> = notification::Entity::find()
         .filter(notification::Column::PageId.eq(page.id.0))
@@ -380,7 +386,7 @@ pub async fn comment_posted(
         }
     }
     let occasion = Occasion { revision: None, comment: Some(comment) };
-    tell(db, mailing, (&space, page), told, &[author], occasion).await
+    Ok((tell(db, mailing, (&space, page), told, &[author], occasion).await?, named))
 }
 
 /// A page was made whole at once (an entry of a form, with its values): the people following

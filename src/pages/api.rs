@@ -2,6 +2,7 @@
 use axum::{
     extract::{Path, State},
     http::StatusCode,
+    response::{IntoResponse, Response},
     Json,
 };
 use serde::{Deserialize, Serialize};
@@ -62,11 +63,12 @@ pub struct PutPage {
 /// difference with its current text into an edit that merges with live typing.
 pub async fn put(
     State(state): State<AppState>,
+    crate::client_addr::ClientAddr(client): crate::client_addr::ClientAddr,
     MaybeUser(user): MaybeUser,
     lang: Lang,
     Path((space, slug)): Path<(String, String)>,
     Json(body): Json<PutPage>,
-) -> AppResult<(StatusCode, Json<PageJson>)> {
+) -> AppResult<Response> {
     let grant = access::space(&state.db, user.as_ref(), &space, SpaceAction::Edit).await?;
     let author = user.as_ref().map(|u| u.id.0);
     let (page, status) = match store::find(&state.db, grant.space.id, &slug).await? {
@@ -97,9 +99,13 @@ pub async fn put(
             let wanted = PageSlug::parse(&slug)
                 .ok_or_else(|| AppError::BadRequest(lang.t("page.slug_invalid")))?;
             let title = body.title.clone().unwrap_or_else(|| title_from_slug(&slug));
+            if let Err(spent) = super::routes::may_make_page(&state, user.as_ref(), client) {
+                return Ok(spent.into_response());
+            }
             let page = store::create(&state.db, grant.space.id, &title, Some(&wanted), author)
                 .await
                 .map_err(|e| page_error(lang, e))?;
+            super::routes::made_page(&state, user.as_ref(), client);
             (page, StatusCode::CREATED)
         }
     };
@@ -118,7 +124,8 @@ pub async fn put(
             fields: content.fields,
             updated_at: chrono::Utc::now(),
         }),
-    ))
+    )
+        .into_response())
 }
 
 /// "compte-rendu" → "Compte rendu".

@@ -284,6 +284,7 @@ pub struct NewFields {
 
 pub async fn create(
     State(state): State<AppState>,
+    crate::client_addr::ClientAddr(client): crate::client_addr::ClientAddr,
     ctx: Ctx,
     Path(space): Path<String>,
     CsrfForm(fields): CsrfForm<NewFields>,
@@ -300,6 +301,9 @@ pub async fn create(
             .append_pair("title", &fields.title)
             .finish();
         return Ok(Redirect::to(&format!("/s/{}/new?{query}", grant.space.slug)).into_response());
+    }
+    if let Err(spent) = may_make_page(&state, ctx.user.as_ref(), client) {
+        return Ok(spent.into_response());
     }
     // From a template: the page is made with its text (its history starts there).
     let start = match fields.template.as_str() {
@@ -318,6 +322,7 @@ pub async fn create(
     };
     match made {
         Ok(page) => {
+            made_page(&state, ctx.user.as_ref(), client);
             state.search.touch(page.id.0);
             Ok(Redirect::to(&format!("/s/{}/{}/edit", grant.space.slug, page.slug)).into_response())
         }
@@ -341,6 +346,29 @@ pub async fn create(
                 .into_response())
         }
         Err(PageError::Internal(e)) => Err(e.into()),
+    }
+}
+
+/// Whether `user` may make one more page from `client`: a new page tells the followers of its
+/// space, so pages share the budget of new entries and topics (`Action::NewEntry`), by
+/// whichever route they are made. Spent by `made_page` once the page exists.
+pub(super) fn may_make_page(
+    state: &AppState,
+    user: Option<&User>,
+    client: std::net::IpAddr,
+) -> Result<(), crate::accounts::ratelimit::Spent> {
+    use crate::accounts::ratelimit::{Action, Who};
+    match user {
+        Some(user) => state.action_limits.check(Action::NewEntry, Who::Account(user.id), client),
+        None => Ok(()),
+    }
+}
+
+/// Counts a page made by `user` from `client` (after `may_make_page`).
+pub(super) fn made_page(state: &AppState, user: Option<&User>, client: std::net::IpAddr) {
+    use crate::accounts::ratelimit::{Action, Who};
+    if let Some(user) = user {
+        state.action_limits.record(Action::NewEntry, Who::Account(user.id), client);
     }
 }
 

@@ -380,6 +380,10 @@ pub async fn add_member(
     };
     let txn = state.db.begin().await?;
     let said = match person {
+        // Added again with the role they have: nothing changes, so nobody is told.
+        Some(person) if had == Some(role) => {
+            ctx.tf("space.member_unchanged", &[("name", &person.name)])
+        }
         Some(person) => {
             store::set_member(&txn, grant.space.id, person.id, role)
                 .await
