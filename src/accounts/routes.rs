@@ -180,7 +180,9 @@ pub async fn login(
             // The right password: the link is sent again, off the answer — a few times an hour
             // at most (its own budget: it is no failure, and cannot fill the mailbox). The answer
             // is a wrong password's, whose page tells everyone to open that link first: saying
-            // "not confirmed yet" would tell a sign-up's prober the address was free.
+            // "not confirmed yet" would tell a sign-up's prober the address was free. Counted
+            // as a failure too (it signs nobody in), or a free address would never be refused.
+            state.sign_in_limits.failed(&fields.email, client);
             if state
                 .action_limits
                 .spend(Action::Confirmation, Who::Account(user.id), client)

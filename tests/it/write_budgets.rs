@@ -275,6 +275,12 @@ async fn a_right_password_on_an_unconfirmed_account_answers_as_a_wrong_one(app: 
     assert_eq!(free, taken, "byte for byte");
     assert!(free.1.contains("Adresse e-mail ou mot de passe incorrect."), "{}", free.1);
     assert!(free.1.contains("ouvrez d'abord le lien reçu par courriel"), "{}", free.1);
+    // Tried again and again, both are refused alike.
+    for attempt in 0..6 {
+        let free = login_answer(&app, "lea@example.org", password).await;
+        let taken = login_answer(&app, "claire@example.org", password).await;
+        assert_eq!(free.0, taken.0, "attempt {attempt}");
+    }
     // Léa is not stuck: her link comes again.
     let mails = sink.wait_for(2).await;
     assert!(mails.iter().all(|m| m.to == ["lea@example.org"]), "{mails:?}");
