@@ -31,6 +31,23 @@ pub fn clock(lang: Lang, t: NaiveTime) -> String {
     }
 }
 
+/// The hour and minute of `t` in `tz`, rounded up to the minute: "19 h 29" (a moment within
+/// the day, such as when something may be done again).
+pub fn clock_at(lang: Lang, tz: Tz, t: DateTime<Utc>) -> String {
+    let up = t + chrono::Duration::seconds(59);
+    clock(lang, up.with_timezone(&tz).time())
+}
+
+/// About when `t` comes in `tz`, rounded up to five minutes: "vers 20 h 15" reads better than
+/// "20 h 12 min 40 s", and a little late is never too early.
+pub fn about(lang: Lang, tz: Tz, t: DateTime<Utc>) -> String {
+    const STEP: i64 = 5 * 60;
+    let seconds = t.timestamp() + i64::from(t.timestamp_subsec_nanos() > 0);
+    let rounded = (seconds + STEP - 1).div_euclid(STEP) * STEP;
+    let up = DateTime::<Utc>::from_timestamp(rounded, 0).unwrap_or(t);
+    clock(lang, up.with_timezone(&tz).time())
+}
+
 /// "samedi 12 décembre 2026 à 14 h 05", in `tz`.
 pub fn moment(lang: Lang, tz: Tz, t: DateTime<Utc>) -> String {
     let local = t.with_timezone(&tz);
@@ -150,6 +167,18 @@ mod tests {
         let t = Utc.with_ymd_and_hms(2026, 7, 1, 6, 5, 0).single().expect("a time");
         assert_eq!(moment(Lang::Fr, DEFAULT_TIME_ZONE, t), "mercredi 1er juillet 2026 à 8 h 05");
         assert_eq!(moment(Lang::En, DEFAULT_TIME_ZONE, t), "Wednesday 1 July 2026 at 8:05");
+    }
+
+    #[test]
+    fn a_time_to_come_back_is_rounded_up() {
+        let tz = DEFAULT_TIME_ZONE;
+        assert_eq!(about(Lang::Fr, tz, at(2026, 12, 12, 20, 12)), "20 h 15");
+        assert_eq!(about(Lang::Fr, tz, at(2026, 12, 12, 20, 15)), "20 h 15");
+        let later = at(2026, 12, 12, 20, 15) + chrono::Duration::seconds(1);
+        assert_eq!(about(Lang::Fr, tz, later), "20 h 20");
+        assert_eq!(about(Lang::Fr, tz, at(2026, 12, 12, 23, 58)), "0 h");
+        assert_eq!(clock_at(Lang::Fr, tz, later), "20 h 16");
+        assert_eq!(clock_at(Lang::En, tz, at(2026, 12, 12, 19, 29)), "19:29");
     }
 
     #[test]

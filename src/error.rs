@@ -71,6 +71,13 @@ pub struct ErrorInfo {
     pub key: &'static str,
     /// An extra message in plain words (already translated or user-facing), if any.
     pub detail: Option<String>,
+    /// Key of the message when it is not `key` itself (the same kind of error, said for
+    /// another case).
+    pub message: Option<&'static str>,
+    /// When the person may try again (told in words, in their time zone).
+    pub retry_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// A way back to where the person was (its path and its words), besides the home page.
+    pub back: Option<(String, String)>,
 }
 
 impl AppError {
@@ -127,7 +134,14 @@ impl IntoResponse for AppError {
             AppError::BadRequest(msg) | AppError::Conflict(msg) => Some(msg.clone()),
             _ => None,
         };
-        let info = ErrorInfo { status, key: self.key(), detail };
+        let info = ErrorInfo {
+            status,
+            key: self.key(),
+            detail,
+            message: None,
+            retry_at: None,
+            back: None,
+        };
         let mut response = (status, info.key).into_response();
         response.extensions_mut().insert(info);
         response

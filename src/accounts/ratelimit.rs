@@ -152,26 +152,31 @@ pub enum Action {
     Mention,
 }
 
-// Why each number: the most a person doing this in good faith needs in the window, with room
-// to spare; per client address, several people behind one office address.
+// Why each number: per account (or address named), the most a person doing this in good faith
+// needs in the window, with room to spare. Per client address, a room of people behind one box
+// or wifi (a workshop, an office, a training day): several dozen people, each doing it in good
+// faith, are never refused for what the others did.
 
 /// Reset links for one address an hour: one is needed, a second covers a mail lost among the
 /// spam, a third a mistyped address corrected; more would only fill that mailbox.
 const RESETS_PER_MAILBOX: u32 = 3;
-/// Reset requests from one client address an hour, whatever the addresses named.
-const RESETS_PER_ADDRESS: u32 = 20;
+/// Reset requests from one client address an hour, whatever the addresses named: a room where
+/// many have forgotten their password after the summer.
+const RESETS_PER_ADDRESS: u32 = 100;
 /// Sign-ups naming one address an hour (each one mails it).
 const SIGN_UPS_PER_MAILBOX: u32 = 3;
-/// Sign-ups from one client address an hour: a workshop where people make their accounts.
-const SIGN_UPS_PER_ADDRESS: u32 = 20;
+/// Sign-ups from one client address an hour: a workshop where everyone makes their account.
+const SIGN_UPS_PER_ADDRESS: u32 = 100;
 /// Confirmation links sent again to one account an hour (its owner signing in before
 /// confirming); beyond, the page says the last one is on its way.
 const CONFIRMATIONS_PER_ACCOUNT: u32 = 3;
-const CONFIRMATIONS_PER_ADDRESS: u32 = 20;
+const CONFIRMATIONS_PER_ADDRESS: u32 = 100;
 /// Join requests by one person an hour: someone new asks to join a few spaces at once; ten
-/// spaces is already a lot. Asking the same space again mails nobody (`spaces::requests`).
+/// spaces is already a lot. Asking the same space again mails nobody and spends nothing
+/// (`spaces::requests`).
 const JOIN_REQUESTS_PER_ACCOUNT: u32 = 10;
-const JOIN_REQUESTS_PER_ADDRESS: u32 = 30;
+/// A room of newcomers each asking to join the two or three spaces of their work.
+const JOIN_REQUESTS_PER_ADDRESS: u32 = 100;
 /// People one owner adds or invites (or invites again) an hour: a working group of a few
 /// dozen set up at once; more than that an hour is a mailing, not invitations.
 const INVITATIONS_PER_ACCOUNT: u32 = 50;
@@ -179,14 +184,15 @@ const INVITATIONS_PER_ADDRESS: u32 = 100;
 /// New entries and topics by one person an hour: each tells the followers of its space and
 /// form; thirty is an afternoon of careful entry.
 const NEW_ENTRIES_PER_ACCOUNT: u32 = 30;
-const NEW_ENTRIES_PER_ADDRESS: u32 = 60;
+/// A room where everyone enters their structure's sheet and a few events.
+const NEW_ENTRIES_PER_ADDRESS: u32 = 200;
 /// People told by mentions in comments an hour: per person, the notifications already say
 /// (`notifications::MENTIONS_PER_HOUR`); per client address, two people naming whole teams.
 const MENTIONS_PER_ACCOUNT: u32 = 50;
 const MENTIONS_PER_ADDRESS: u32 = 100;
 /// Comments from one client address, as a multiple of those of one person (the setting
-/// `comments_per_minute`): several people behind one address.
-const COMMENTS_ADDRESS_FACTOR: u32 = 4;
+/// `comments_per_minute`): a room of people discussing the same page at once.
+const COMMENTS_ADDRESS_FACTOR: u32 = 10;
 
 const HOUR: Duration = Duration::from_secs(3600);
 const MINUTE: Duration = Duration::from_secs(60);
@@ -212,7 +218,8 @@ impl Action {
         Action::Mention,
     ];
 
-    /// The message of a refusal, in the translations (`…_title` is its heading).
+    /// The kind of a refusal, in the translations: `…_title` is its heading, the key itself
+    /// its message when the person's own budget is spent, `…_network` when their network's is.
     fn refusal_key(self) -> &'static str {
         match self {
             Action::ResetRequest => "error.too_many_resets",
@@ -221,6 +228,18 @@ impl Action {
             Action::Invitation => "error.too_many_invitations",
             Action::Comment | Action::Mention => "error.too_many_comments",
             Action::NewEntry => "error.too_many_entries",
+        }
+    }
+
+    /// The message when the client address's budget is spent, not the person's.
+    fn network_key(self) -> &'static str {
+        match self {
+            Action::ResetRequest => "error.too_many_resets_network",
+            Action::SignUp | Action::Confirmation => "error.too_many_sign_ups_network",
+            Action::JoinRequest => "error.too_many_join_requests_network",
+            Action::Invitation => "error.too_many_invitations_network",
+            Action::Comment | Action::Mention => "error.too_many_comments_network",
+            Action::NewEntry => "error.too_many_entries_network",
         }
     }
 }
@@ -259,21 +278,69 @@ pub struct ActionLimits {
     spent: Mutex<HashMap<(Action, Key), Window>>,
 }
 
+/// Whose budget refused an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Whose {
+    /// The person's own (their account, or the address they named): they did ask that much.
+    Own,
+    /// Their client address's: people on the same network (one box or wifi) asked that much,
+    /// maybe not them at all.
+    Network,
+}
+
 /// An action refused: its budget is spent for now. Answers 429 with a page (or JSON) saying
-/// which kind of action was refused, and how long to wait (its window: a minute, an hour).
-#[derive(Debug, Clone, Copy)]
+/// which kind of action was refused, whose budget it was, about when to try again (in the
+/// reader's time zone) and, when the handler says, the way back to where the person was.
+#[derive(Debug, Clone)]
 pub struct Spent {
     pub action: Action,
+    pub whose: Whose,
     /// When the budget that refused has room again.
     pub retry_after: Duration,
+    /// A way back (its path and its words), besides the home page.
+    back: Option<(String, String)>,
+    /// Words to add (already in the person's language): what they wrote, kept for them.
+    detail: Option<String>,
+}
+
+impl Spent {
+    /// The refusal page offers to go back to `path`, with the link saying `words`.
+    pub fn back_to(mut self, path: String, words: String) -> Self {
+        self.back = Some((path, words));
+        self
+    }
+
+    /// The refusal page says `words` too.
+    pub fn with_detail(mut self, words: String) -> Self {
+        self.detail = Some(words);
+        self
+    }
+
+    /// When the person may try again.
+    pub fn retry_at(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now() + chrono::Duration::from_std(self.retry_after).unwrap_or_default()
+    }
 }
 
 impl axum::response::IntoResponse for Spent {
     fn into_response(self) -> axum::response::Response {
         let status = axum::http::StatusCode::TOO_MANY_REQUESTS;
         let key = self.action.refusal_key();
+        let message = match self.whose {
+            Whose::Own => None,
+            Whose::Network => Some(self.action.network_key()),
+        };
+        let retry_at = Some(self.retry_at());
         let mut response = (status, key).into_response();
-        response.extensions_mut().insert(crate::error::ErrorInfo { status, key, detail: None });
+        let info = crate::error::ErrorInfo {
+            status,
+            key,
+            detail: self.detail,
+            message,
+            retry_at,
+            back: self.back,
+        };
+        response.extensions_mut().insert(info);
         response
     }
 }
@@ -385,19 +452,29 @@ impl ActionLimits {
     ) -> Result<(), Spent> {
         let Some(budget) = self.budgets.get(&action).copied() else { return Ok(()) };
         let now = Instant::now();
-        let limits = [budget.per_account, budget.per_address];
-        let mut refused: Option<Duration> = None;
-        for (k, limit) in Self::keys(who, addr).into_iter().zip(limits) {
-            if let Some(w) = spent.get(&(action, k)) {
-                if w.count_now(now, budget.window) >= limit {
-                    let left = budget.window.saturating_sub(now.duration_since(w.started));
-                    refused = Some(refused.map_or(left, |l| l.max(left)));
-                }
-            }
-        }
-        match refused {
-            Some(retry_after) => Err(Spent { action, retry_after }),
-            None => Ok(()),
+        let [own, network] = Self::keys(who, addr);
+        let left = |k: Key, limit: u32| {
+            let w = spent.get(&(action, k))?;
+            (w.count_now(now, budget.window) >= limit)
+                .then(|| budget.window.saturating_sub(now.duration_since(w.started)))
+        };
+        match (left(own, budget.per_account), left(network, budget.per_address)) {
+            (None, None) => Ok(()),
+            // Their own budget is what they can act on; the wait is until both have room.
+            (Some(own), network) => Err(Spent {
+                action,
+                whose: Whose::Own,
+                retry_after: network.map_or(own, |n| n.max(own)),
+                back: None,
+                detail: None,
+            }),
+            (None, Some(network)) => Err(Spent {
+                action,
+                whose: Whose::Network,
+                retry_after: network,
+                back: None,
+                detail: None,
+            }),
         }
     }
 
@@ -463,7 +540,8 @@ mod tests {
             assert!(limits.spend(Action::ResetRequest, Who::Mailbox(&email), office).is_ok());
         }
         let refused = limits.spend(Action::ResetRequest, Who::Mailbox("x@example.org"), office);
-        assert_eq!(refused.map_err(|s| s.action), Err(Action::ResetRequest));
+        let refused = refused.map_err(|s| (s.action, s.whose));
+        assert_eq!(refused, Err((Action::ResetRequest, Whose::Network)));
         let someone = Who::Account(crate::accounts::UserId(7));
         assert!(limits.spend(Action::JoinRequest, someone, office).is_ok());
     }
@@ -476,9 +554,8 @@ mod tests {
             assert!(limits.spend(Action::ResetRequest, Who::Mailbox("Claire@x.org"), from).is_ok());
         }
         let elsewhere: IpAddr = [192, 0, 2, 1].into();
-        assert!(limits
-            .spend(Action::ResetRequest, Who::Mailbox("claire@x.org"), elsewhere)
-            .is_err());
+        let refused = limits.spend(Action::ResetRequest, Who::Mailbox("claire@x.org"), elsewhere);
+        assert_eq!(refused.map_err(|s| s.whose), Err(Whose::Own));
     }
 
     #[test]

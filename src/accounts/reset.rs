@@ -202,13 +202,14 @@ pub async fn forgot(
 ) -> AppResult<Response> {
     let email = fields.email.trim().to_lowercase();
     if state.settings.mail.is_some() {
-        // Its own budget: asking for links never makes anyone's sign-in wait.
-        if let Err(spent) =
-            state.action_limits.spend(Action::ResetRequest, Who::Mailbox(&email), client)
-        {
+        // Its own budget: asking for links never makes anyone's sign-in wait. Something that
+        // is no address at all (a slip of the keyboard) asks nothing and spends nothing.
+        let limits = &state.action_limits;
+        if let Err(spent) = limits.check(Action::ResetRequest, Who::Mailbox(&email), client) {
             return Ok(spent.into_response());
         }
         if let Some(email) = super::Email::parse(&email) {
+            limits.record(Action::ResetRequest, Who::Mailbox(email.as_str()), client);
             let asked = Asked { email: email.as_str().to_owned(), lang: lang.code().to_owned() };
             let payload = serde_json::to_string(&asked).map_err(anyhow::Error::from)?;
             crate::outbox::enqueue(&state.db, ASKED, email.as_str(), &payload).await?;

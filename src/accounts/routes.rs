@@ -264,9 +264,10 @@ pub async fn signup(
             (StatusCode::FORBIDDEN, views::signup_closed(&ctx, contact.as_deref())).into_response()
         );
     }
-    if let Err(spent) =
-        state.action_limits.spend(Action::SignUp, Who::Mailbox(&fields.email), client)
-    {
+    // A form sent back for a mistake (a short password…) writes to nobody: only a sign-up that
+    // goes through spends the budgets.
+    let limits = &state.action_limits;
+    if let Err(spent) = limits.check(Action::SignUp, Who::Mailbox(&fields.email), client) {
         return Ok(spent.into_response());
     }
     let (name, email) = (fields.name.clone(), fields.email.clone());
@@ -284,11 +285,15 @@ pub async fn signup(
         };
         let hash = super::password::hash(new.password).await?;
         signup::ask(&state.db, (&checked.0, &checked.1), hash, ctx.lang).await?;
+        limits.record(Action::SignUp, Who::Mailbox(&email), client);
         state.outbox.wake();
         return Ok(Redirect::to("/signup/check").into_response());
     }
     match store::create(&state.db, new).await {
-        Ok(user) => welcome(&ctx, &session, &user, "/welcome").await,
+        Ok(user) => {
+            limits.record(Action::SignUp, Who::Mailbox(&email), client);
+            welcome(&ctx, &session, &user, "/welcome").await
+        }
         Err(err) => {
             let form = account_form_error(&ctx, (&name, &email), err)?;
             let ctx = ctx.with_forms().await?;

@@ -71,6 +71,9 @@ pub enum Refused {
     TooLong { max: usize },
     #[error("too fast")]
     TooFast,
+    /// Many comments from the author's network (one box or wifi), maybe not from them.
+    #[error("too many from this network")]
+    BusyNetwork,
     /// A reply to a comment of another page, to a deleted one, or to none.
     #[error("bad reply")]
     BadReply,

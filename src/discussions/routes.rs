@@ -24,7 +24,7 @@ use crate::{
     accounts::{
         csrf::CsrfForm,
         extract::Proof,
-        ratelimit::{Action, Who},
+        ratelimit::{Action, Who, Whose},
     },
     client_addr::ClientAddr,
     error::{AppError, AppResult},
@@ -110,6 +110,7 @@ pub fn refusal(ctx: &Ctx, refused: &Refused) -> Option<(StatusCode, String)> {
             ctx.tf("comments.too_long", &[("max", &max.to_string())]),
         ),
         Refused::TooFast => (StatusCode::TOO_MANY_REQUESTS, ctx.t("comments.too_fast")),
+        Refused::BusyNetwork => (StatusCode::TOO_MANY_REQUESTS, ctx.t("comments.too_fast_network")),
         Refused::BadReply => (StatusCode::UNPROCESSABLE_ENTITY, ctx.t("comments.bad_reply")),
         Refused::Internal(_) => return None,
     })
@@ -128,7 +129,12 @@ pub async fn post_as(
     let user = grant.user.as_ref().ok_or(Refused::Internal(anyhow::anyhow!("signed out")))?;
     // Only comments posted count: one refused (empty, a bad reply…) spends nothing.
     let limits = &state.action_limits;
-    limits.check(Action::Comment, Who::Account(user.id), client).map_err(|_| Refused::TooFast)?;
+    limits.check(Action::Comment, Who::Account(user.id), client).map_err(|spent| {
+        match spent.whose {
+            Whose::Own => Refused::TooFast,
+            Whose::Network => Refused::BusyNetwork,
+        }
+    })?;
     let comment =
         super::post(&state.db, &state.settings.comments, page, user, markdown, reply_to).await?;
     limits.record(Action::Comment, Who::Account(user.id), client);

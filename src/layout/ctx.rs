@@ -77,6 +77,11 @@ impl Ctx {
         crate::dates::moment(self.lang, self.time_zone, t)
     }
 
+    /// "19 h 29": the hour and minute of `t` today, in the site's time zone.
+    pub fn clock_at(&self, t: chrono::DateTime<chrono::Utc>) -> String {
+        crate::dates::clock_at(self.lang, self.time_zone, t)
+    }
+
     /// "il y a 5 minutes", with the exact moment on hover and for screen readers.
     pub fn time_ago(&self, t: chrono::DateTime<chrono::Utc>) -> Markup {
         crate::dates::time_ago(self.lang, self.time_zone, t)

@@ -36,14 +36,24 @@ pub async fn error_pages(State(state): State<AppState>, request: Request, next: 
     let Some(info) = response.extensions().get::<ErrorInfo>().cloned() else {
         return response;
     };
-    let message = lang.t(info.key);
+    let message = lang.t(info.message.unwrap_or(info.key));
+    // A refusal for now says when to come back: in words on the page, in seconds for programs.
+    let retry_after = info.retry_at.map(|at| {
+        let seconds = (at - chrono::Utc::now()).num_seconds().max(1);
+        HeaderValue::from(seconds)
+    });
     if wants_json {
         let body = serde_json::json!({
             "error": info.key.trim_start_matches("error."),
             "message": message,
             "detail": info.detail,
+            "retry_at": info.retry_at.map(|at| at.to_rfc3339()),
         });
-        return (info.status, Json(body)).into_response();
+        let mut response = (info.status, Json(body)).into_response();
+        if let Some(after) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, after);
+        }
+        return response;
     }
     if info.status == StatusCode::UNAUTHORIZED && sent_token {
         return (
@@ -95,13 +105,22 @@ pub async fn error_pages(State(state): State<AppState>, request: Request, next: 
     let body = html! {
         h1 { (title) }
         p.lead { (message) }
+        @if let Some(at) = info.retry_at {
+            p { strong { (lang.tf("error.try_again_at", &[("time", &crate::dates::about(lang, time_zone, at))])) } }
+        }
         @if let Some(detail) = &info.detail { p { (detail) } }
         @if info.status == StatusCode::UNAUTHORIZED {
             p { a.button href="/login" { (lang.t("nav.sign_in")) } }
+        }
+        @if let Some((path, words)) = &info.back {
+            p { a.button href=(path) { (words) } }
         }
         p { a href="/" { (lang.t("error.back_home")) } }
     };
     let mut response = (info.status, page(&ctx, &title, body)).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(after) = retry_after {
+        response.headers_mut().insert(header::RETRY_AFTER, after);
+    }
     response
 }

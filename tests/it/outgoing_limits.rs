@@ -15,7 +15,9 @@ use ruche::spaces::{Role, Visibility};
 on_each_backend!(
     asking_again_to_join_mails_the_owners_once,
     join_requests_have_a_budget_per_person,
-    one_address_gets_a_few_reset_links_and_one_client_asks_for_a_few_dozen,
+    one_address_gets_a_few_reset_links_and_one_network_asks_for_a_hundred,
+    a_room_on_one_network_signs_up_and_a_mistake_spends_nothing,
+    a_room_on_one_network_asks_to_join_and_the_next_is_told_it_is_the_network,
     asking_for_links_never_makes_a_right_password_wait,
     failed_sign_ins_do_not_stop_asking_for_a_link,
     inviting_twice_in_a_short_time_mails_once,
@@ -150,32 +152,134 @@ async fn join_requests_have_a_budget_per_person(app: &TestApp) {
         if n < 10 {
             assert_eq!(asked.status(), StatusCode::SEE_OTHER, "request {n}");
         } else {
-            assert_refused(asked, "demandé à rejoindre beaucoup d'espaces").await;
+            let page = refused_page(asked, "demandé à rejoindre beaucoup d'espaces").await;
+            assert!(page.contains("Réessayez vers"), "{page}");
         }
     }
 }
 
-async fn one_address_gets_a_few_reset_links_and_one_client_asks_for_a_few_dozen(app: &TestApp) {
+async fn one_address_gets_a_few_reset_links_and_one_network_asks_for_a_hundred(app: &TestApp) {
     let sink = SmtpSink::start().await;
     let app = site(app, Some(&sink)).await;
     app.create_user("claire@example.org", "Claire Martin", false).await;
-    // Claire's address, from four places: three links, then no more for a while.
+    // Claire's address, from four places: three links, then no more for a while — and the page
+    // says it is about this address, and when to try again.
     for n in 1..=3 {
         let asked = ask_link(&app, "claire@example.org", &format!("203.0.113.{n}")).await;
         assert_eq!(asked.status(), StatusCode::SEE_OTHER);
     }
+    let before = chrono::Utc::now();
     let fourth = ask_link(&app, "Claire@Example.org", "198.51.100.4").await;
-    assert_refused(fourth, "Trop de demandes de lien").await;
+    let page = refused_page(fourth, "Trop de demandes de lien").await;
+    assert!(page.contains("pour cette adresse") && !page.contains("réseau"), "{page}");
+    assert_try_again_in_an_hour(&page, before);
     sink.wait_for(3).await;
     assert_eq!(settled(&sink).await.len(), 3);
-    // Made-up addresses from one client: twenty, then that client waits; another does not.
-    for n in 0..20 {
+    // Made-up addresses from one network: a hundred, then that network waits; another does not.
+    // What is no address at all spends nothing.
+    for n in 0..100 {
+        if n == 50 {
+            let slip = ask_link(&app, "claire@example", "192.0.2.9").await;
+            assert_eq!(slip.status(), StatusCode::SEE_OTHER);
+        }
         let asked = ask_link(&app, &format!("personne{n}@example.org"), "192.0.2.9").await;
         assert_eq!(asked.status(), StatusCode::SEE_OTHER, "request {n}");
     }
-    assert_refused(ask_link(&app, "encore@example.org", "192.0.2.9").await, "depuis votre").await;
+    let before = chrono::Utc::now();
+    let page = refused_page(ask_link(&app, "encore@example.org", "192.0.2.9").await, "").await;
+    assert!(page.contains("depuis votre réseau (même box ou wifi)"), "{page}");
+    assert!(!page.contains("connexion"), "{page}");
+    assert_try_again_in_an_hour(&page, before);
     let other = ask_link(&app, "encore@example.org", "192.0.2.10").await;
     assert_eq!(other.status(), StatusCode::SEE_OTHER);
+    app.stop().await;
+}
+
+/// A 429 page, with `words` in it; answers the page.
+async fn refused_page(response: reqwest::Response, words: &str) -> String {
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key("retry-after"));
+    let page = response.text().await.unwrap();
+    assert!(page.contains(words), "{page}");
+    page
+}
+
+/// The page says, in words and in the site's time zone, to come back about an hour after
+/// `before` (when the refused request was sent).
+fn assert_try_again_in_an_hour(page: &str, before: chrono::DateTime<chrono::Utc>) {
+    use ruche::{dates, i18n::Lang};
+    let hour = chrono::Duration::hours(1);
+    let around =
+        |t| format!("Réessayez vers {}.", dates::about(Lang::Fr, dates::DEFAULT_TIME_ZONE, t));
+    let (early, late) = (around(before + hour), around(chrono::Utc::now() + hour));
+    assert!(page.contains(&early) || page.contains(&late), "{early} / {late}: {page}");
+}
+
+async fn a_room_on_one_network_signs_up_and_a_mistake_spends_nothing(app: &TestApp) {
+    use ruche::accounts::signup::{set_mode, SignupMode};
+    let sink = SmtpSink::start().await;
+    let app = site(app, Some(&sink)).await;
+    set_mode(&app.db, SignupMode::Open).await.unwrap();
+    let sign_up = |email: String, password: &'static str| {
+        let app = &app;
+        async move {
+            let fields =
+                [("name", "Participant"), ("email", email.as_str()), ("password", password)];
+            post_from(app, &app.browser(), "192.0.2.50", ("/signup", "/signup"), &fields).await
+        }
+    };
+    // A workshop: a hundred people on the same wifi, one of whom first types too short a
+    // password (the form comes back; nothing was asked, nothing spent).
+    for n in 0..100 {
+        let email = format!("participant{n}@example.org");
+        if n == 16 {
+            let short = sign_up(email.clone(), "court").await;
+            assert_eq!(short.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        }
+        let made = sign_up(email, "un mot de passe solide").await;
+        assert_eq!(made.status(), StatusCode::SEE_OTHER, "participant {n}");
+    }
+    // The hundred and first is told it is the network's budget, and when to come back.
+    let before = chrono::Utc::now();
+    let refused = sign_up("participant100@example.org".into(), "un mot de passe solide").await;
+    let page = refused_page(refused, "Trop de demandes de compte").await;
+    assert!(page.contains("depuis votre réseau (même box ou wifi)"), "{page}");
+    assert_try_again_in_an_hour(&page, before);
+    // Someone on another network signs up all the same.
+    let fields =
+        [("name", "Léa"), ("email", "lea@example.org"), ("password", "un mot de passe solide")];
+    let elsewhere =
+        post_from(&app, &app.browser(), "198.51.100.7", ("/signup", "/signup"), &fields).await;
+    assert_eq!(elsewhere.status(), StatusCode::SEE_OTHER);
+    app.stop().await;
+}
+
+async fn a_room_on_one_network_asks_to_join_and_the_next_is_told_it_is_the_network(app: &TestApp) {
+    let app = site(app, None).await;
+    for n in 0..10 {
+        app.create_space(&format!("espace-{n}"), &format!("Espace {n}"), Visibility::Members).await;
+    }
+    // Ten colleagues on one network each ask to join the ten spaces of their work.
+    for person in 0..11 {
+        let email = format!("collegue{person}@example.org");
+        app.create_user(&email, &format!("Collègue {person}"), false).await;
+        let browser = app.signed_in(&email).await;
+        for n in 0..10 {
+            let (page, action) =
+                (format!("/s/espace-{n}"), format!("/s/espace-{n}/members/requests"));
+            let fields = [("message", "Bonjour")];
+            let asked = post_from(&app, &browser, "192.0.2.60", (&page, &action), &fields).await;
+            if person < 10 {
+                assert_eq!(asked.status(), StatusCode::SEE_OTHER, "{person} asks {n}");
+                continue;
+            }
+            // The eleventh's very first request: refused for the network, not for them.
+            let page = refused_page(asked, "Trop de demandes pour rejoindre").await;
+            assert!(page.contains("depuis votre réseau (même box ou wifi)"), "{page}");
+            assert!(!page.contains("Vous avez demandé à rejoindre beaucoup"), "{page}");
+            break;
+        }
+    }
     app.stop().await;
 }
 
@@ -305,25 +409,31 @@ async fn comment(app: &TestApp, token: &str, from: &str, markdown: &str) -> reqw
 }
 
 async fn comments_from_one_client_address_have_a_budget(app: &TestApp) {
-    // One comment a minute each: four a minute from one client address.
+    // One comment a minute each: ten a minute from one client address (a room discussing).
     let app = site_with(app, None, |s| s.comments.per_minute = 1).await;
     open_discussion(&app).await;
     let mut tokens = Vec::new();
-    for n in 0..5 {
+    for n in 0..11 {
         let email = format!("personne{n}@example.org");
         app.create_user(&email, &format!("Personne {n}"), false).await;
         tokens.push(app.token_for(&email).await);
     }
-    for token in &tokens[..4] {
+    for token in &tokens[..10] {
         let posted = comment(&app, token, "203.0.113.5", "Bonjour").await;
         assert_eq!(posted.status(), StatusCode::CREATED);
     }
-    let refused = comment(&app, &tokens[4], "203.0.113.5", "Bonjour").await;
+    // The eleventh wrote nothing yet: the refusal says it is the network's.
+    let refused = comment(&app, &tokens[10], "203.0.113.5", "Bonjour").await;
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
     let said: serde_json::Value = refused.json().await.unwrap();
-    assert!(said["error"].as_str().unwrap().contains("attendez une minute"), "{said}");
-    let elsewhere = comment(&app, &tokens[4], "198.51.100.7", "Bonjour").await;
+    let said = said["error"].as_str().unwrap();
+    assert!(said.contains("depuis votre réseau") && said.contains("attendez une minute"), "{said}");
+    let elsewhere = comment(&app, &tokens[10], "198.51.100.7", "Bonjour").await;
     assert_eq!(elsewhere.status(), StatusCode::CREATED, "another client");
+    // Their own second comment within the minute: their own budget.
+    let again = comment(&app, &tokens[10], "198.51.100.7", "Encore").await;
+    let said: serde_json::Value = again.json().await.unwrap();
+    assert!(said["error"].as_str().unwrap().contains("Vous publiez beaucoup"), "{said}");
     app.stop().await;
 }
 
