@@ -55,6 +55,8 @@ pub struct JoinRequest {
     pub status: Status,
     pub asked_at: DateTime<Utc>,
     pub answered_at: Option<DateTime<Utc>>,
+    /// When the person last changed their message while the request waited.
+    pub changed_at: Option<DateTime<Utc>>,
 }
 
 impl From<join_request::Model> for JoinRequest {
@@ -67,6 +69,7 @@ impl From<join_request::Model> for JoinRequest {
             status: Status::parse(&m.status),
             asked_at: m.created_at,
             answered_at: m.decided_at,
+            changed_at: m.updated_at,
         }
     }
 }
@@ -111,10 +114,16 @@ pub async fn ask<C: sea_orm::ConnectionTrait + TransactionTrait>(
     let (model, news) = match existing {
         Some(row) if Status::parse(&row.status) == Status::Declined => (row, false),
         Some(row) if Status::parse(&row.status) == Status::Pending => {
-            // Asked again: the same request, with its new message; it keeps its place.
-            let mut active = row.into_active_model();
-            active.message = Set(message);
-            (active.update(&txn).await?, false)
+            // Asked again: the same request, with its new message; it keeps its place, and the
+            // owners see that it changed.
+            if row.message == message {
+                (row, false)
+            } else {
+                let mut active = row.into_active_model();
+                active.message = Set(message);
+                active.updated_at = Set(Some(Utc::now()));
+                (active.update(&txn).await?, false)
+            }
         }
         Some(row) => {
             // Accepted, yet asking: they left or were removed since.
@@ -124,6 +133,7 @@ pub async fn ask<C: sea_orm::ConnectionTrait + TransactionTrait>(
             active.created_at = Set(Utc::now());
             active.decided_at = Set(None);
             active.decided_by = Set(None);
+            active.updated_at = Set(None);
             (active.update(&txn).await?, true)
         }
         None => {
@@ -142,6 +152,12 @@ pub async fn ask<C: sea_orm::ConnectionTrait + TransactionTrait>(
     };
     txn.commit().await?;
     Ok(Asked { request: model.into(), news })
+}
+
+/// Whether `user` asking to join `space` would be news to its owners (and so mail them): not
+/// when a request of theirs waits (asking again only changes its message) or was declined.
+pub fn would_be_news(existing: Option<&JoinRequest>) -> bool {
+    !matches!(existing.map(|r| r.status), Some(Status::Pending | Status::Declined))
 }
 
 /// The request `user` made to join `space`, if any.

@@ -121,9 +121,22 @@ pub async fn ask_to_join(
     if !access::may_ask_to_join(&grant) {
         return Err(AppError::Conflict(ctx.t("join.not_needed")));
     }
-    if let Err(spent) =
-        state.action_limits.spend(Action::JoinRequest, Who::Account(user.id), client)
+    // Only a request that reaches the owners spends the budget: changing the message of one
+    // that waits (or asking again after a no) mails nobody.
+    let existing = requests::of(&state.db, grant.space.id, user.id).await?;
+    let news = requests::would_be_news(existing.as_ref());
+    let limits = &state.action_limits;
+    if let (true, Err(spent)) =
+        (news, limits.check(Action::JoinRequest, Who::Account(user.id), client))
     {
+        let back = ctx.tf("join.back_to_space", &[("space", &grant.space.title)]);
+        let mut spent = spent.back_to(format!("/s/{}", grant.space.slug), back);
+        // What they wrote is not lost: the page shows it, to copy for later.
+        let message: String =
+            fields.message.trim().chars().take(requests::MAX_MESSAGE_CHARS).collect();
+        if !message.is_empty() {
+            spent = spent.with_detail(ctx.tf("join.message_kept", &[("message", &message)]));
+        }
         return Ok(spent.into_response());
     }
     // The owners hear of it by mail too (looked up before the transaction: SQLite has one
@@ -164,6 +177,9 @@ pub async fn ask_to_join(
         }
     }
     txn.commit().await?;
+    if asked.news {
+        limits.record(Action::JoinRequest, Who::Account(user.id), client);
+    }
     state.outbox.wake();
     let (kind, said) = match (request.status, asked.news) {
         (requests::Status::Declined, _) => (FlashKind::Error, ctx.t("join.was_declined")),

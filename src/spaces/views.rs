@@ -63,6 +63,22 @@ fn outsider(ctx: &Ctx, space: &Space, joining: &Joining) -> Markup {
             @if let Some(request) = pending {
                 p role="status" { strong { (ctx.tf("join.pending", &[("when", &ctx.moment(request.asked_at))])) } }
                 p { (ctx.t("join.pending_next")) }
+                @if request.message.is_empty() {
+                    p { (ctx.t("join.no_message")) }
+                } @else {
+                    p { (ctx.t("join.your_message")) }
+                    blockquote.message { (request.message) }
+                }
+                // The same form, holding the message as it stands: changing it mails nobody.
+                details {
+                    summary { (ctx.t(if request.message.is_empty() { "join.add_message" } else { "join.change_message" })) }
+                    form method="post" action={"/s/" (space.slug) "/members/requests"} {
+                        (ctx.csrf_field())
+                        (Field::new("message", ctx.t("join.message")).kind("textarea").optional().value(&request.message)
+                            .hint(ctx.t("join.change_hint")).maxlength(super::requests::MAX_MESSAGE_CHARS).render())
+                        button type="submit" { (ctx.t("join.save_message")) }
+                    }
+                }
             } @else if let Some(request) = declined {
                 p role="status" { strong { (ctx.tf("join.declined_on", &[("when", &ctx.moment(request.answered_at.unwrap_or(request.asked_at)))])) } }
                 p { (ctx.t("join.declined_next")) }
@@ -155,7 +171,12 @@ fn waiting_requests(ctx: &Ctx, space: &Space, waiting: &[(JoinRequest, User)]) -
                     @let id = format!("request-role-{}", request.id);
                     li.card {
                         p { strong { (user.name) } " " small { (user.email) } }
-                        p.meta { (ctx.t("join.asked")) " " (ctx.time_ago(request.asked_at)) }
+                        p.meta {
+                            (ctx.t("join.asked")) " " (ctx.time_ago(request.asked_at))
+                            @if let Some(changed) = request.changed_at {
+                                " · " strong { (ctx.tf("join.changed_on", &[("when", &ctx.moment(changed))])) }
+                            }
+                        }
                         @if !request.message.is_empty() { blockquote.message { (request.message) } }
                         form method="post" action={"/s/" (space.slug) "/members/requests/" (request.id)} {
                             (ctx.csrf_field())

@@ -15,6 +15,7 @@ use ruche::spaces::{Role, Visibility};
 on_each_backend!(
     asking_again_to_join_mails_the_owners_once,
     join_requests_have_a_budget_per_person,
+    changing_a_pending_request_spends_nothing_and_the_owners_see_it_changed,
     one_address_gets_a_few_reset_links_and_one_network_asks_for_a_hundred,
     a_room_on_one_network_signs_up_and_a_mistake_spends_nothing,
     a_room_on_one_network_asks_to_join_and_the_next_is_told_it_is_the_network,
@@ -156,6 +157,56 @@ async fn join_requests_have_a_budget_per_person(app: &TestApp) {
             assert!(page.contains("Réessayez vers"), "{page}");
         }
     }
+}
+
+async fn changing_a_pending_request_spends_nothing_and_the_owners_see_it_changed(app: &TestApp) {
+    let julien = copil_and_an_outsider(app).await;
+    let ask = |slug: String, message: String| {
+        let julien = &julien;
+        async move {
+            let (page, action) = (format!("/s/{slug}"), format!("/s/{slug}/members/requests"));
+            app.post_form(julien, &page, &action, &[("message", &message)]).await
+        }
+    };
+    assert_eq!(ask("copil".into(), "Bonjour".into()).await.status(), StatusCode::SEE_OTHER);
+    // The space shows the request's message, and the same form holding it, to change it.
+    let (_, page) = app.get_text(Some(&julien), "/s/copil").await;
+    assert!(
+        page.contains("Votre message aux responsables") && page.contains("Modifier mon message")
+    );
+    assert!(page.contains(">Bonjour</textarea>"), "{page}");
+    // Twelve corrections: each one changes the message, none counts as asking a space.
+    for n in 1..=12 {
+        let changed = ask("copil".into(), format!("Bonjour, version {n}")).await;
+        assert_eq!(changed.status(), StatusCode::SEE_OTHER, "correction {n}");
+    }
+    let (_, page) = app.get_text(Some(&julien), "/s/copil").await;
+    assert!(page.contains(">Bonjour, version 12</textarea>"), "{page}");
+    // The owners see the message as it stands, and that it was changed.
+    let claire = app.signed_in("claire@example.org").await;
+    let (_, members) = app.get_text(Some(&claire), "/s/copil/members").await;
+    assert!(
+        members.contains("Bonjour, version 12") && members.contains("modifiée le"),
+        "{members}"
+    );
+    // Nine more spaces: ten in all, the budget of one person.
+    for n in 0..10 {
+        app.create_space(&format!("espace-{n}"), &format!("Espace {n}"), Visibility::Members).await;
+    }
+    for n in 0..9 {
+        let asked = ask(format!("espace-{n}"), "Bonjour".into()).await;
+        assert_eq!(asked.status(), StatusCode::SEE_OTHER, "space {n}");
+    }
+    // The eleventh is refused: the page leads back to that space and keeps the message.
+    let refused = ask("espace-9".into(), "Je coordonne le chantier 9.".into()).await;
+    let page = refused_page(refused, "demandé à rejoindre beaucoup d'espaces").await;
+    assert!(
+        page.contains("href=\"/s/espace-9\"") && page.contains("Revenir à l'espace « Espace 9 »")
+    );
+    assert!(page.contains("Je coordonne le chantier 9."), "{page}");
+    // Changing the waiting one still goes through.
+    let changed = ask("copil".into(), "Bonjour, dernière version".into()).await;
+    assert_eq!(changed.status(), StatusCode::SEE_OTHER);
 }
 
 async fn one_address_gets_a_few_reset_links_and_one_network_asks_for_a_hundred(app: &TestApp) {

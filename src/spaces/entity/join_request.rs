@@ -13,6 +13,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub decided_at: Option<DateTimeUtc>,
     pub decided_by: Option<i64>,
+    /// When the person who asked last changed their message while it waited.
+    pub updated_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
