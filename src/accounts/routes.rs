@@ -384,22 +384,25 @@ pub async fn accept_invitation(
                 state.outbox.wake();
                 return Ok(Redirect::to("/signup/check").into_response());
             }
-            if !signed_in {
-                return welcome(&ctx, &session, &accepted.user, "/welcome").await;
-            }
             let space = match accepted.space {
                 Some(id) => {
                     crate::spaces::store::get(&state.db, crate::spaces::SpaceId(id)).await?
                 }
                 None => None,
             };
-            let (said, to) = match space {
-                Some(space) => (
+            // Into a space, new account or not: that space, saying they are in it (the first
+            // steps' "ask to join" would send them to a group they are already in).
+            let (said, to) = match (space, signed_in) {
+                (Some(space), _) => (
                     ctx.tf("invite.joined", &[("space", &space.title)]),
                     format!("/s/{}", space.slug),
                 ),
-                None => (ctx.t("invite.accepted"), "/".to_owned()),
+                (None, true) => (ctx.t("invite.accepted"), "/".to_owned()),
+                (None, false) => return welcome(&ctx, &session, &accepted.user, "/welcome").await,
             };
+            if !signed_in {
+                sign_in(&session, &accepted.user).await?;
+            }
             flash(&session, FlashKind::Success, said).await?;
             return Ok(Redirect::to(&to).into_response());
         }

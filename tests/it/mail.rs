@@ -386,8 +386,16 @@ async fn an_invitation_into_a_space_arrives_and_works_once(app: &TestApp) {
         )
         .await;
     assert_eq!(made.status(), StatusCode::SEE_OTHER, "{}", made.text().await.unwrap());
-    let (status, _) = app.get_text(Some(&browser), "/s/copil").await;
+    // Straight into the space, told so (not to first steps that say to ask to join).
+    assert_eq!(made.headers()["location"], "/s/copil");
+    let (status, space) = app.get_text(Some(&browser), "/s/copil").await;
     assert_eq!(status, StatusCode::OK, "a member of the private space at once");
+    assert!(
+        space.contains(
+            "Invitation acceptée : vous faites maintenant partie de « Comité de pilotage »"
+        ),
+        "{space}"
+    );
     let (status, _) = app.get_text(None, &path).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "the link works once");
     let (_, members) = app.get_text(Some(&claire), "/s/copil/members").await;
