@@ -27,6 +27,8 @@ pub struct Invitation {
     pub created_at: chrono::DateTime<Utc>,
     pub expires_at: chrono::DateTime<Utc>,
     pub used: bool,
+    /// Who made it (the owner who invited, or the administrator).
+    pub created_by: UserId,
 }
 
 impl From<invitation::Model> for Invitation {
@@ -40,6 +42,7 @@ impl From<invitation::Model> for Invitation {
             created_at: m.created_at,
             expires_at: m.expires_at,
             used: m.used_at.is_some(),
+            created_by: UserId(m.created_by),
         }
     }
 }
@@ -164,12 +167,10 @@ pub async fn withdraw(db: &Db, space: crate::spaces::SpaceId, id: i64) -> anyhow
     Ok(gone.rows_affected > 0)
 }
 
-/// The address and space an invitation's link leads into, when it still works.
-pub async fn details(
-    db: &Db,
-    secret: &str,
-) -> anyhow::Result<Option<(Option<String>, Option<i64>)>> {
-    Ok(find_usable(db, secret).await?.map(|i| (i.email, i.space_id)))
+/// The invitation a link names (the address it was sent to, the space it leads into, who made
+/// it), when it still works.
+pub async fn details(db: &Db, secret: &str) -> anyhow::Result<Option<Invitation>> {
+    Ok(find_usable(db, secret).await?.map(Invitation::from))
 }
 
 pub async fn recent(db: &Db) -> anyhow::Result<Vec<Invitation>> {

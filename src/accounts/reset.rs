@@ -347,8 +347,7 @@ pub async fn reset(
     let changed = match store::set_password(&txn, user.id, &fields.password).await {
         Ok(changed) => changed,
         Err(PasswordChangeError::ShortPassword) => {
-            let error =
-                Some(ctx.tf("account.password_hint", &[("min", &MIN_PASSWORD_LEN.to_string())]));
+            let error = Some(ctx.t("account.password_short"));
             return Ok(
                 (StatusCode::UNPROCESSABLE_ENTITY, reset_page(&ctx, &token, error)).into_response()
             );

@@ -58,11 +58,8 @@ fn account_form_error(
         NewUserError::InvalidEmail => form.email_error = Some(ctx.t("account.invalid_email")),
         NewUserError::EmailTaken => form.email_error = Some(ctx.t("account.email_taken")),
         NewUserError::EmptyName => form.name_error = Some(ctx.t("account.name_required")),
-        NewUserError::ShortPassword => {
-            form.password_error = Some(
-                ctx.tf("account.password_hint", &[("min", &super::MIN_PASSWORD_LEN.to_string())]),
-            )
-        }
+        // The field's hint already says how long: the error says what is wrong.
+        NewUserError::ShortPassword => form.password_error = Some(ctx.t("account.password_short")),
         NewUserError::Internal(e) => return Err(AppError::Internal(e)),
     }
     Ok(form)
@@ -308,50 +305,53 @@ pub async fn invitation_form(
     ctx: Ctx,
     Path(token): Path<String>,
 ) -> AppResult<Response> {
-    let Some((invited, space)) = invitations::details(&state.db, &token).await? else {
+    let Some(offer) = offer(&state, &token).await? else {
         return Ok((StatusCode::NOT_FOUND, views::invitation_invalid(&ctx)).into_response());
     };
-    let space = invitation_space(&state, space).await?;
     let ctx = ctx.with_forms().await?;
     let form = AccountForm::default();
-    let page = invitation_page(&state, &ctx, &token, invited.as_deref(), space.as_deref(), &form);
-    Ok(page.await?.into_response())
+    Ok(invitation_page(&state, &ctx, &token, &offer, &form).await?.into_response())
 }
 
 /// An invitation's page. Signed in: a button when it was sent to this person's address, else
-/// why it cannot serve them (and a way to sign out). Signed out: the new account's form — with
-/// the address it was sent to, which cannot be changed — or, when that address has an account
-/// already, a way to sign in first.
+/// why it cannot serve them (and what to do instead). Signed out: the new account's form —
+/// with the address it was sent to, which cannot be changed — or, when that address has an
+/// account already, a way to sign in first.
 async fn invitation_page(
     state: &AppState,
     ctx: &Ctx,
     token: &str,
-    invited: Option<&str>,
-    space: Option<&str>,
+    offer: &views::Offer,
     form: &AccountForm,
 ) -> AppResult<axum::response::Html<String>> {
-    Ok(match (&ctx.user, invited) {
+    Ok(match (&ctx.user, offer.invited.as_deref()) {
         (Some(me), Some(invited)) if invitations::is_same_address(invited, &me.email) => {
-            views::invitation_join(ctx, token, space, invited)
+            views::invitation_join(ctx, token, offer, invited)
         }
-        (Some(me), invited) => views::invitation_elsewhere(ctx, token, invited, &me.email),
+        (Some(me), _) => views::invitation_elsewhere(ctx, token, offer, &me.email),
         (None, Some(invited)) if store::find_by_email(&state.db, invited).await?.is_some() => {
-            views::invitation_sign_in(ctx, token, space, invited)
+            views::invitation_sign_in(ctx, token, offer, invited)
         }
-        (None, invited) => views::invitation(ctx, token, form, space, invited),
+        (None, _) => views::invitation(ctx, token, form, offer),
     })
 }
 
-/// The title of the space an invitation leads into.
-async fn invitation_space(state: &AppState, space: Option<i64>) -> AppResult<Option<String>> {
+/// What an invitation's page says of it: the address it was sent to, the space it leads into,
+/// who sent it; none when its link no longer works.
+async fn offer(state: &AppState, token: &str) -> AppResult<Option<views::Offer>> {
     use sea_orm::EntityTrait;
-    Ok(match space {
+    let Some(invitation) = invitations::details(&state.db, token).await? else {
+        return Ok(None);
+    };
+    let space = match invitation.space_id {
         Some(id) => crate::spaces::entity::space::Entity::find_by_id(id)
             .one(&state.db)
             .await?
             .map(|s| s.title),
         None => None,
-    })
+    };
+    let by = store::find(&state.db, invitation.created_by).await?.map(|u| u.name);
+    Ok(Some(views::Offer { invited: invitation.email, space, by }))
 }
 
 /// `POST /invite/{token}`: takes the invitation up — the signed-in person's account when it was
@@ -409,10 +409,9 @@ pub async fn accept_invitation(
         Err(err) => err,
     };
     drop(txn);
-    let Some((invited, space)) = invitations::details(&state.db, &token).await? else {
+    let Some(offer) = offer(&state, &token).await? else {
         return Ok((StatusCode::NOT_FOUND, views::invitation_invalid(&ctx)).into_response());
     };
-    let space = invitation_space(&state, space).await?;
     let ctx = ctx.with_forms().await?;
     let (status, form) = match err {
         AcceptError::Invalid => {
@@ -420,15 +419,15 @@ pub async fn accept_invitation(
         }
         // Nothing was made or joined: the page says whose invitation it is.
         AcceptError::ForSomeoneElse => (StatusCode::FORBIDDEN, AccountForm::default()),
-        AcceptError::NewUser(NewUserError::EmailTaken) if invited.is_some() => {
+        AcceptError::NewUser(NewUserError::EmailTaken) if offer.invited.is_some() => {
             (StatusCode::CONFLICT, AccountForm::default())
         }
         AcceptError::NewUser(err) => {
             (StatusCode::UNPROCESSABLE_ENTITY, account_form_error(&ctx, (&name, &email), err)?)
         }
     };
-    let page = invitation_page(&state, &ctx, &token, invited.as_deref(), space.as_deref(), &form);
-    Ok((status, page.await?).into_response())
+    let page = invitation_page(&state, &ctx, &token, &offer, &form).await?;
+    Ok((status, page).into_response())
 }
 
 pub async fn show(
@@ -535,9 +534,7 @@ pub async fn change_password(
                 return Ok(Redirect::to("/account").into_response());
             }
             Err(PasswordChangeError::WrongCurrent) => ctx.t("account.wrong_current"),
-            Err(PasswordChangeError::ShortPassword) => {
-                ctx.tf("account.password_hint", &[("min", &super::MIN_PASSWORD_LEN.to_string())])
-            }
+            Err(PasswordChangeError::ShortPassword) => ctx.t("account.password_short"),
             Err(PasswordChangeError::Internal(e)) => return Err(e.into()),
         };
     let data = AccountPage {

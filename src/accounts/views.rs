@@ -103,38 +103,61 @@ pub fn signup_closed(ctx: &Ctx, contact: Option<&str>) -> Html<String> {
     )
 }
 
-/// What an invitation's page says above its form: the space it leads into, if any.
-fn invitation_lead(ctx: &Ctx, space: Option<&str>) -> Markup {
-    html! {
-        @if let Some(space) = space { p.lead { strong { (ctx.tf("invite.into_space", &[("space", space)])) } } }
+/// What an invitation's page says of it.
+pub struct Offer {
+    /// The address it was sent to (none for a link an administrator passes on by hand).
+    pub invited: Option<String>,
+    /// The title of the space it leads into, if any.
+    pub space: Option<String>,
+    /// The name of who made it, if their account is still there.
+    pub by: Option<String>,
+}
+
+impl Offer {
+    /// "Claire Martin", or "the person who invited you" when that is not known.
+    fn who(&self, ctx: &Ctx) -> String {
+        self.by.clone().unwrap_or_else(|| ctx.t("invite.someone"))
     }
 }
 
-/// The form of an invitation's link for someone signed out. `invited`: the address it was sent
-/// to — the account is made with it, and no other can be given; none for a link passed on by
-/// hand, where the address is typed (and then confirmed by mail).
-pub fn invitation(
-    ctx: &Ctx,
-    token: &str,
-    form: &AccountForm,
-    space: Option<&str>,
-    invited: Option<&str>,
-) -> Html<String> {
+/// What an invitation's page says first: who invites into what (once, not twice).
+fn invitation_lead(ctx: &Ctx, offer: &Offer) -> Markup {
+    let said = match (&offer.space, &offer.by) {
+        (Some(space), Some(by)) => ctx.tf("invite.into_space_by", &[("who", by), ("space", space)]),
+        (Some(space), None) => ctx.tf("invite.into_space", &[("space", space)]),
+        (None, Some(by)) => ctx.tf("invite.into_site_by", &[("who", by)]),
+        (None, None) => ctx.t("invite.into_site"),
+    };
+    html! { p.lead { strong { (said) } } }
+}
+
+/// The form of an invitation's link for someone signed out. The address it was sent to is
+/// shown, not asked: the account is made with it, and no other can be given (a read-only field
+/// that browsers remember the password with). A link passed on by hand, sent to no address,
+/// asks for one (confirmed by mail afterwards).
+pub fn invitation(ctx: &Ctx, token: &str, form: &AccountForm, offer: &Offer) -> Html<String> {
     let title = ctx.t("invite.title");
     let min = MIN_PASSWORD_LEN.to_string();
+    let next = if offer.space.is_some() { "invite.create_space" } else { "invite.create_site" };
     page(
         ctx,
         &title,
         html! {
             h1 { (title) }
-            (invitation_lead(ctx, space))
-            p.lead { (ctx.t("invite.intro")) }
+            (invitation_lead(ctx, offer))
+            p { (ctx.t(next)) }
             form.card method="post" action={"/invite/" (token)} {
                 (ctx.csrf_field())
-                @if let Some(invited) = invited {
-                    p { (ctx.tf("invite.for_address", &[("email", invited)])) }
+                @if let Some(invited) = &offer.invited {
                     (Field::new("name", ctx.t("account.name")).value(&form.name).error(form.name_error.clone()).autocomplete("name").render())
-                    @if let Some(error) = &form.email_error { p.error role="alert" { (error) } }
+                    div.field {
+                        label for="f-invited" { (ctx.t("account.email")) }
+                        p.hint #f-invited-hint { (ctx.tf("invite.address_fixed", &[("who", &offer.who(ctx))])) }
+                        @if let Some(error) = &form.email_error { p.error #f-invited-error role="alert" { (error) } }
+                        // No name: the server never reads it; the account gets the invited address.
+                        input #f-invited type="email" value=(invited) readonly autocomplete="username"
+                            aria-describedby="f-invited-hint";
+                    }
                     (Field::new("password", ctx.t("account.password")).kind("password").error(form.password_error.clone())
                         .hint(ctx.tf("account.password_hint", &[("min", &min)])).autocomplete("new-password").render())
                 } @else {
@@ -147,14 +170,14 @@ pub fn invitation(
 }
 
 /// An invitation sent to the signed-in person's own address: one button joins their account.
-pub fn invitation_join(ctx: &Ctx, token: &str, space: Option<&str>, invited: &str) -> Html<String> {
+pub fn invitation_join(ctx: &Ctx, token: &str, offer: &Offer, invited: &str) -> Html<String> {
     let title = ctx.t("invite.title");
     page(
         ctx,
         &title,
         html! {
             h1 { (title) }
-            (invitation_lead(ctx, space))
+            (invitation_lead(ctx, offer))
             p { (ctx.tf("invite.yours", &[("email", invited)])) }
             form.card method="post" action={"/invite/" (token)} {
                 (ctx.csrf_field())
@@ -169,7 +192,7 @@ pub fn invitation_join(ctx: &Ctx, token: &str, space: Option<&str>, invited: &st
 pub fn invitation_elsewhere(
     ctx: &Ctx,
     token: &str,
-    invited: Option<&str>,
+    offer: &Offer,
     signed_in: &str,
 ) -> Html<String> {
     let title = ctx.t("invite.title");
@@ -180,7 +203,7 @@ pub fn invitation_elsewhere(
         html! {
             h1 { (title) }
             p.lead {
-                @match invited {
+                @match &offer.invited {
                     Some(invited) => (ctx.tf("invite.for_another", &[("email", invited), ("me", signed_in)])),
                     None => (ctx.tf("invite.new_accounts_only", &[("me", signed_in)])),
                 }
@@ -196,12 +219,7 @@ pub fn invitation_elsewhere(
 }
 
 /// An invitation sent to an address that has an account, opened signed out: sign in first.
-pub fn invitation_sign_in(
-    ctx: &Ctx,
-    token: &str,
-    space: Option<&str>,
-    invited: &str,
-) -> Html<String> {
+pub fn invitation_sign_in(ctx: &Ctx, token: &str, offer: &Offer, invited: &str) -> Html<String> {
     let title = ctx.t("invite.title");
     let back = format!("/invite/{token}");
     page(
@@ -209,8 +227,8 @@ pub fn invitation_sign_in(
         &title,
         html! {
             h1 { (title) }
-            (invitation_lead(ctx, space))
-            p.lead { (ctx.tf("invite.has_account", &[("email", invited)])) }
+            (invitation_lead(ctx, offer))
+            p { (ctx.tf("invite.has_account", &[("email", invited)])) }
             p { a.button href={"/login?next=" (crate::layout::urlencode(&back))} { (ctx.t("nav.sign_in")) } }
         },
     )
@@ -310,6 +328,7 @@ pub fn account(ctx: &Ctx, data: &AccountPage) -> Html<String> {
                     (ctx.csrf_field())
                     (Field::new("current", ctx.t("account.current_password")).kind("password").autocomplete("current-password").render())
                     (Field::new("password", ctx.t("account.new_password")).kind("password").autocomplete("new-password")
+                        .hint(ctx.tf("account.password_hint", &[("min", &MIN_PASSWORD_LEN.to_string())]))
                         .error(data.password_error.clone()).render())
                     button type="submit" { (ctx.t("account.change_password")) }
                 }

@@ -180,9 +180,10 @@ impl<'a> Field<'a> {
     pub fn render(&self) -> Markup {
         let id = format!("f-{}", self.name);
         let described = match (&self.hint, &self.error) {
-            (_, Some(_)) => Some(format!("{id}-error")),
+            (Some(_), Some(_)) => Some(format!("{id}-error {id}-hint")),
+            (None, Some(_)) => Some(format!("{id}-error")),
             (Some(_), None) => Some(format!("{id}-hint")),
-            _ => None,
+            (None, None) => None,
         };
         html! {
             div class={"field" @if self.error.is_some() { " has-error" }} {

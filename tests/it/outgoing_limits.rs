@@ -29,6 +29,7 @@ on_each_backend!(
     new_topics_have_a_budget_per_person,
     an_invitation_opened_by_someone_else_signed_in_makes_and_joins_nothing,
     an_invitation_makes_only_the_address_it_was_sent_to,
+    the_invitation_form_shows_its_address_read_only_and_whom_to_ask_for_another,
     an_invitation_sent_to_ones_own_address_joins_ones_account,
     a_link_passed_on_by_hand_has_its_address_confirmed_by_mail,
     using_one_reset_link_revokes_the_others,
@@ -638,6 +639,37 @@ async fn an_invitation_makes_only_the_address_it_was_sent_to(app: &TestApp) {
     assert!(account_of(&app, "nadia@example.org").await.is_some());
     let (_, account) = app.get_text(Some(&browser), "/account").await;
     assert!(account.contains("nadia@example.org"), "{account}");
+    app.stop().await;
+}
+
+async fn the_invitation_form_shows_its_address_read_only_and_whom_to_ask_for_another(
+    app: &TestApp,
+) {
+    let sink = SmtpSink::start().await;
+    let app = site(app, Some(&sink)).await;
+    let (_, link) = nadia_invited(&app, &sink).await;
+    let browser = app.browser();
+    let (status, page) = app.get_text(Some(&browser), &link).await;
+    assert_eq!(status, StatusCode::OK);
+    // Who invites into what, said once.
+    assert!(page.contains("Claire Martin vous invite à rejoindre l'espace « Chantier 2 »."));
+    assert_eq!(page.matches("invité·e").count(), 0, "{page}");
+    // The address, read-only, for the browser to keep the password with; whom to ask instead.
+    assert!(
+        page.contains("value=\"nadia@example.org\" readonly autocomplete=\"username\""),
+        "{page}"
+    );
+    assert!(page.contains(
+        "Pour utiliser une autre adresse, demandez à Claire Martin de vous inviter avec celle-ci."
+    ));
+    // Too short a password: said once what is wrong, once how long it must be.
+    let fields = [("name", "Nadia Benali"), ("password", "court")];
+    let refused = app.post_form(&browser, &link, &link, &fields).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = refused.text().await.unwrap();
+    assert_eq!(page.matches("Au moins 10 caractères.").count(), 1, "{page}");
+    assert!(page.contains("Ce mot de passe est trop court."), "{page}");
+    assert!(page.contains("value=\"Nadia Benali\""), "the name typed is kept: {page}");
     app.stop().await;
 }
 
