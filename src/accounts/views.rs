@@ -188,7 +188,9 @@ pub fn invitation_join(ctx: &Ctx, token: &str, offer: &Offer, invited: &str) -> 
 }
 
 /// An invitation opened while signed in with another address (or, for one that only makes an
-/// account, signed in at all): it cannot serve this account; signing out first is offered.
+/// account, signed in at all): it cannot serve this account. Sent to someone else, it may be the
+/// same person with another address: the one who invited can add this account instead. Signing
+/// out comes second, for someone else at the same computer; the way home is always there.
 pub fn invitation_elsewhere(
     ctx: &Ctx,
     token: &str,
@@ -202,17 +204,19 @@ pub fn invitation_elsewhere(
         &title,
         html! {
             h1 { (title) }
-            p.lead {
-                @match &offer.invited {
-                    Some(invited) => (ctx.tf("invite.for_another", &[("email", invited), ("me", signed_in)])),
-                    None => (ctx.tf("invite.new_accounts_only", &[("me", signed_in)])),
+            @match &offer.invited {
+                Some(invited) => {
+                    p.lead { (ctx.tf("invite.for_another", &[("email", invited), ("me", signed_in)])) }
+                    p { strong { (ctx.tf("invite.ask_with_mine", &[("who", &offer.who(ctx)), ("me", signed_in)])) } }
                 }
+                None => p.lead { (ctx.tf("invite.new_accounts_only", &[("me", signed_in)])) },
             }
+            p { a.button href="/" { (ctx.t("error.back_home")) } }
             p { (ctx.t("invite.sign_out_first")) }
             form method="post" action="/logout" {
                 (ctx.csrf_field())
                 input type="hidden" name="next" value=(back);
-                button type="submit" { (ctx.t("nav.sign_out")) }
+                button.secondary type="submit" { (ctx.t("nav.sign_out")) }
             }
         },
     )

@@ -32,6 +32,7 @@ on_each_backend!(
     the_invitation_form_shows_its_address_read_only_and_whom_to_ask_for_another,
     an_invitation_sent_to_ones_own_address_joins_ones_account,
     a_link_passed_on_by_hand_has_its_address_confirmed_by_mail,
+    a_sign_up_link_opened_signed_in_says_it_is_not_needed,
     using_one_reset_link_revokes_the_others,
     changing_the_password_revokes_outstanding_links,
     a_reset_request_writes_the_same_whatever_the_address,
@@ -601,6 +602,13 @@ async fn an_invitation_opened_by_someone_else_signed_in_makes_and_joins_nothing(
             && !page.contains("name=\"password\""),
         "{page}"
     );
+    // Two addresses, one person: the way is to be added with this one, not a second account.
+    assert!(page.contains(
+        "C'est vous, avec une autre adresse ? Demandez à Claire Martin de vous ajouter avec \
+         julien@example.org."
+    ));
+    assert!(page.contains("<a class=\"button\" href=\"/\">Revenir à l'accueil</a>"), "{page}");
+    assert!(!page.contains("puis ouvrez de nouveau ce lien"), "{page}");
     // The probe: another address typed into the form.
     let fields = [
         ("name", "Pirate"),
@@ -699,9 +707,8 @@ async fn an_invitation_sent_to_ones_own_address_joins_ones_account(app: &TestApp
     app.stop().await;
 }
 
-async fn a_link_passed_on_by_hand_has_its_address_confirmed_by_mail(app: &TestApp) {
-    let sink = SmtpSink::start().await;
-    let app = site(app, Some(&sink)).await;
+/// An invitation link an administrator makes to pass on by hand (sent to no address).
+async fn hand_made_link(app: &TestApp) -> String {
     app.create_user("admin@example.org", "Admin", true).await;
     let admin = app.signed_in("admin@example.org").await;
     let made = app.post_form(&admin, "/admin/users", "/admin/invitations", &[]).await;
@@ -712,7 +719,28 @@ async fn a_link_passed_on_by_hand_has_its_address_confirmed_by_mail(app: &TestAp
         .and_then(|rest| rest.split('<').next())
         .unwrap()
         .to_owned();
-    let link = format!("/invite/{token}");
+    format!("/invite/{token}")
+}
+
+async fn a_sign_up_link_opened_signed_in_says_it_is_not_needed(app: &TestApp) {
+    let link = hand_made_link(app).await;
+    app.create_user("julien@example.org", "Julien Roux", false).await;
+    let julien = app.signed_in("julien@example.org").await;
+    let (status, page) = app.get_text(Some(&julien), &link).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Vous avez déjà un compte, avec l'adresse julien@example.org")
+            && page.contains("vous n'en avez pas besoin")
+            && page.contains("Revenir à l'accueil")
+            && !page.contains("name=\"password\""),
+        "{page}"
+    );
+}
+
+async fn a_link_passed_on_by_hand_has_its_address_confirmed_by_mail(app: &TestApp) {
+    let sink = SmtpSink::start().await;
+    let app = site(app, Some(&sink)).await;
+    let link = hand_made_link(&app).await;
     let browser = app.browser();
     let fields = [
         ("name", "Léa Moreau"),
