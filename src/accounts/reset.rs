@@ -162,21 +162,22 @@ pub async fn forgot_form(
         &title,
         maud::html! {
             h1 { (title) }
-            @if q.sent.is_some() {
+            @if !mail_on {
+                p.notice role="note" { (ctx.t("reset.no_mail")) }
+            } @else if q.sent.is_some() {
+                // Once sent, what to do next only: the empty form again would read as "not done".
                 div.flash.flash-ok role="status" {
                     p { (ctx.t("reset.sent")) }
                     p { (ctx.tf("reset.sent_valid", &[("minutes", "60")])) }
                 }
-            }
-            @if mail_on {
+                p { (ctx.t("reset.nothing_came")) " " a href="/password/forgot" { (ctx.t("reset.ask_again")) } }
+            } @else {
                 p.lead { (ctx.t("reset.lead")) }
                 form.card method="post" action="/password/forgot" {
                     (ctx.csrf_field())
                     (Field::new("email", ctx.t("account.email")).kind("email").autocomplete("email").render())
                     button type="submit" { (ctx.t("reset.send")) }
                 }
-            } @else {
-                p.notice role="note" { (ctx.t("reset.no_mail")) }
             }
             p { a href="/login" { "← " (ctx.t("reset.back_to_sign_in")) } }
         },
@@ -264,7 +265,9 @@ async fn answer_asked(
     Ok(())
 }
 
-/// The page for a link that does not work (used, expired, unknown): the same for each.
+/// The page for a link that does not work (used, expired, unknown): the same for each. Most
+/// often it is an older mail opened after a newer link served: signing in comes first, a new
+/// link second.
 fn invalid(ctx: &Ctx) -> Response {
     let title = ctx.t("reset.invalid_title");
     (
@@ -274,8 +277,13 @@ fn invalid(ctx: &Ctx) -> Response {
             &title,
             maud::html! {
                 h1 { (title) }
+                p.lead { (ctx.t("reset.invalid_since")) }
                 p { (ctx.t("reset.invalid")) }
-                p { a.button href="/password/forgot" { (ctx.t("reset.ask_again")) } }
+                p.actions {
+                    a.button href="/login" { (ctx.t("nav.sign_in")) }
+                    " "
+                    a.button.secondary href="/password/forgot" { (ctx.t("reset.ask_again")) }
+                }
             },
         ),
     )

@@ -760,7 +760,7 @@ async fn changing_the_password_ends_the_other_sessions(app: &TestApp) {
     assert_eq!(changed.status(), StatusCode::SEE_OTHER);
     let (status, page) = app.get_text(Some(&here), "/account").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("autres connexions"), "the person is told");
+    assert!(page.contains("déconnecté·e sur vos autres appareils"), "the person is told");
     let response = elsewhere.get(app.url("/account")).send().await.expect("GET");
     assert_eq!(response.status(), StatusCode::SEE_OTHER, "the other session ended");
     assert!(response.headers()["location"].to_str().unwrap_or_default().starts_with("/login"));

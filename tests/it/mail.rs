@@ -65,6 +65,10 @@ async fn forgetting_ones_password_gets_one_back_in(app: &TestApp) {
     let asked = ask_link(&app, "Claire@Example.org ").await;
     assert_eq!(asked.status(), StatusCode::SEE_OTHER);
     assert_eq!(asked.headers()["location"], "/password/forgot?sent=1");
+    // What to do next, without the empty form again.
+    let (_, sent) = app.get_text(None, "/password/forgot?sent=1").await;
+    assert!(sent.contains("un courriel vient de lui être envoyé"), "{sent}");
+    assert!(!sent.contains("name=\"email\""), "{sent}");
     let mail = sink.wait_for(1).await.remove(0);
     assert_eq!(mail.to, ["claire@example.org"]);
     assert!(mail.subject().contains("Choisir un nouveau mot de passe"), "{}", mail.subject());

@@ -782,9 +782,19 @@ async fn using_one_reset_link_revokes_the_others(app: &TestApp) {
         [("password", "un autre mot de passe"), ("password_confirmation", "un autre mot de passe")];
     let done = app.post_form(&browser, &second, &second, &new).await;
     assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    let (_, home) = app.get_text(Some(&browser), "/").await;
+    assert!(home.contains("Vous êtes déconnecté·e sur vos autres appareils."), "{home}");
+    assert!(!home.contains("connexions"), "{home}");
     let (status, page) = app.get_text(None, &first).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "the older mail opens nothing now");
     assert!(page.contains("Ce lien ne marche plus"), "{page}");
+    // The likely case first: the password was chosen since; signing in is the main way on.
+    assert!(page.contains(
+        "Si vous avez choisi un mot de passe depuis, ce lien ne sert plus : connectez-vous."
+    ));
+    let sign_in = page.find("<a class=\"button\" href=\"/login\">Se connecter</a>");
+    let ask = page.find("<a class=\"button secondary\" href=\"/password/forgot\">");
+    assert!(sign_in.is_some() && ask.is_some() && sign_in < ask, "{page}");
     app.stop().await;
 }
 
