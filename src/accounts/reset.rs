@@ -414,18 +414,37 @@ pub async fn write_confirmation<C: ConnectionTrait>(
     Ok(())
 }
 
-/// `GET /signup/check`: after signing up, where the confirmation went.
-pub async fn check_mailbox(ctx: Ctx) -> Html<String> {
+/// Where the address a person just gave is kept for `check_mailbox` (in their session only).
+const CHECK_ADDRESS: &str = "check_address";
+
+/// Remembers, for this browser's `/signup/check`, the address its confirmation went to (or, for
+/// an address that has an account, the word to its owner: the page reads the same).
+pub async fn remember_address(session: &Session, email: &str) -> AppResult<()> {
+    session.insert(CHECK_ADDRESS, email).await.map_err(anyhow::Error::from)?;
+    Ok(())
+}
+
+/// `GET /signup/check`: after signing up, where the confirmation went — the address as it was
+/// typed, taken or not — and what to do if nothing comes.
+pub async fn check_mailbox(ctx: Ctx, session: Session) -> AppResult<Html<String>> {
+    let address: Option<String> = session.get(CHECK_ADDRESS).await.map_err(anyhow::Error::from)?;
     let title = ctx.t("confirm.check_title");
-    page(
+    let spam = ctx.t("confirm.check_spam");
+    let (before, after) = spam.split_once("%{sign_in}").unwrap_or((spam.as_str(), ""));
+    Ok(page(
         &ctx,
         &title,
         maud::html! {
             h1 { (title) }
-            p.lead { (ctx.t("confirm.check")) }
-            p { (ctx.t("confirm.check_spam")) }
+            p.lead {
+                @match &address {
+                    Some(address) => (ctx.tf("confirm.check_address", &[("email", address)])),
+                    None => (ctx.t("confirm.check")),
+                }
+            }
+            p { (before) a href="/login" { (ctx.t("confirm.check_sign_in")) } (after) }
         },
-    )
+    ))
 }
 
 /// `GET /signup/confirm/{token}`: the address is confirmed; the person is signed in.

@@ -283,6 +283,7 @@ pub async fn signup(
         let hash = super::password::hash(new.password).await?;
         signup::ask(&state.db, (&checked.0, &checked.1), hash, ctx.lang).await?;
         limits.record(Action::SignUp, Who::Mailbox(&email), client);
+        super::reset::remember_address(&session, checked.0.as_str()).await?;
         state.outbox.wake();
         return Ok(Redirect::to("/signup/check").into_response());
     }
@@ -382,6 +383,7 @@ pub async fn accept_invitation(
             txn.commit().await?;
             if confirm {
                 state.outbox.wake();
+                super::reset::remember_address(&session, &accepted.user.email).await?;
                 return Ok(Redirect::to("/signup/check").into_response());
             }
             let space = match accepted.space {

@@ -430,6 +430,7 @@ async fn an_open_sign_up_confirms_the_address_by_mail(app: &TestApp) {
     assert_eq!(made.headers()["location"], "/signup/check");
     let (_, check) = app.get_text(Some(&browser), "/signup/check").await;
     assert!(check.contains("Confirmez votre adresse"), "{check}");
+    assert!(check.contains("un courriel à nadia@example.org"), "{check}");
     // Not signed in yet, and not until the address is confirmed: signing in sends the link again
     // (once the account is made, after the answer: its confirmation mail says it is).
     let (status, _) = app.get_text(Some(&browser), "/account").await;

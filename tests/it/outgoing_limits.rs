@@ -750,6 +750,8 @@ async fn a_link_passed_on_by_hand_has_its_address_confirmed_by_mail(app: &TestAp
     let accepted = app.post_form(&browser, &link, &link, &fields).await;
     assert_eq!(accepted.status(), StatusCode::SEE_OTHER);
     assert_eq!(accepted.headers()["location"], "/signup/check");
+    let (_, check) = app.get_text(Some(&browser), "/signup/check").await;
+    assert!(check.contains("un courriel à lea@example.org"), "{check}");
     let (status, _) = app.get_text(Some(&browser), "/account").await;
     assert_ne!(status, StatusCode::OK, "not signed in before the address is confirmed");
     let mail = sink.wait_for(1).await.remove(0);
@@ -836,20 +838,28 @@ async fn signing_up_with_a_taken_address_answers_the_same_and_tells_its_owner(ap
     let app = site(app, Some(&sink)).await;
     app.create_user("claire@example.org", "Claire Martin", false).await;
     set_mode(&app.db, SignupMode::Open).await.unwrap();
-    let sign_up = |email: &'static str| {
+    let sign_up = |email: &'static str, browser: Client| {
         let app = &app;
         async move {
             let fields =
                 [("name", "Quelqu'un"), ("email", email), ("password", "un mot de passe solide")];
-            app.post_form(&app.browser(), "/signup", "/signup", &fields).await
+            app.post_form(&browser, "/signup", "/signup", &fields).await
         }
     };
-    let free = sign_up("lea@example.org").await;
-    let taken = sign_up("Claire@Example.org").await;
+    let (lea, someone) = (app.browser(), app.browser());
+    let free = sign_up("lea@example.org", lea.clone()).await;
+    let taken = sign_up("Claire@Example.org", someone.clone()).await;
     assert_eq!(free.status(), taken.status());
     assert_eq!(free.headers()["location"], "/signup/check");
     assert_eq!(taken.headers()["location"], "/signup/check");
     assert_eq!(free.bytes().await.unwrap(), taken.bytes().await.unwrap(), "byte for byte");
+    // Each is shown the address they typed, and otherwise the very same page.
+    let (_, free) = app.get_text(Some(&lea), "/signup/check").await;
+    let (_, taken) = app.get_text(Some(&someone), "/signup/check").await;
+    assert!(free.contains("Nous venons d'envoyer un courriel à lea@example.org"), "{free}");
+    assert!(taken.contains("Nous venons d'envoyer un courriel à claire@example.org"), "{taken}");
+    assert_eq!(free.replace("lea@", "x@"), taken.replace("claire@", "x@"));
+    assert!(free.contains("<a href=\"/login\">connectez-vous</a> : le lien vous sera renvoyé"));
     let mails = sink.wait_for(2).await;
     let told = mails.iter().find(|m| m.to == ["claire@example.org"]).expect("Claire is told");
     assert!(told.subject().contains("Quelqu'un a voulu créer un compte"), "{}", told.subject());
