@@ -447,32 +447,63 @@ pub async fn check_mailbox(ctx: Ctx, session: Session) -> AppResult<Html<String>
     ))
 }
 
-/// `GET /signup/confirm/{token}`: the address is confirmed; the person is signed in.
+/// What a confirmation link opens.
+enum Confirmation {
+    /// It works: the account to confirm and sign in.
+    Usable(User),
+    /// It was for an account whose address is confirmed now (by this link or another).
+    AlreadyConfirmed,
+    /// Unknown, expired, used or not a confirmation link.
+    Invalid,
+}
+
+async fn confirmation(state: &AppState, token: &str) -> anyhow::Result<Confirmation> {
+    let row = password_reset::Entity::find_by_id(hash_secret(token)).one(&state.db).await?;
+    let Some(row) = row.filter(|r| r.purpose == Purpose::Confirm.as_str()) else {
+        return Ok(Confirmation::Invalid);
+    };
+    let user = store::find(&state.db, super::UserId(row.user_id)).await?.filter(|u| !u.disabled);
+    let Some(user) = user else { return Ok(Confirmation::Invalid) };
+    if store::is_confirmed(&state.db, user.id).await? {
+        return Ok(Confirmation::AlreadyConfirmed);
+    }
+    if row.used_at.is_some() || row.expires_at <= Utc::now() {
+        return Ok(Confirmation::Invalid);
+    }
+    Ok(Confirmation::Usable(user))
+}
+
+/// The page of a confirmation link that does not confirm (any more): signing in is the way on.
+fn confirmation_refused(ctx: &Ctx, already: bool) -> Response {
+    let (title, said) = match already {
+        true => (ctx.t("confirm.already_title"), ctx.t("confirm.already")),
+        false => (ctx.t("confirm.invalid_title"), ctx.t("confirm.invalid")),
+    };
+    let body = maud::html! {
+        h1 { (title) }
+        p { (said) }
+        p { a.button href="/login" { (ctx.t("nav.sign_in")) } }
+    };
+    (StatusCode::NOT_FOUND, page(ctx, &title, body)).into_response()
+}
+
+/// `GET /signup/confirm/{token}`: the address is confirmed; the person is signed in. Once an
+/// address is confirmed, every confirmation link of its account stops working (the one used
+/// and the ones sent again meanwhile): it says so, and to sign in.
 pub async fn confirm(
     State(state): State<AppState>,
     ctx: Ctx,
     session: Session,
     Path(token): Path<String>,
 ) -> AppResult<Response> {
-    let Some(user) = account_for(&state, &token, Purpose::Confirm).await? else {
-        let title = ctx.t("confirm.invalid_title");
-        return Ok((
-            StatusCode::NOT_FOUND,
-            page(
-                &ctx,
-                &title,
-                maud::html! {
-                    h1 { (title) }
-                    p { (ctx.t("confirm.invalid")) }
-                    p { a.button href="/login" { (ctx.t("nav.sign_in")) } }
-                },
-            ),
-        )
-            .into_response());
+    let user = match confirmation(&state, &token).await? {
+        Confirmation::Usable(user) => user,
+        Confirmation::AlreadyConfirmed => return Ok(confirmation_refused(&ctx, true)),
+        Confirmation::Invalid => return Ok(confirmation_refused(&ctx, false)),
     };
     let txn = state.db.begin().await?;
     if !use_up(&txn, &token).await? {
-        return Err(AppError::NotFound);
+        return Ok(confirmation_refused(&ctx, true));
     }
     store::set_confirmed(&txn, user.id, true).await?;
     txn.commit().await?;

@@ -320,15 +320,30 @@ pub async fn set_password<C: ConnectionTrait>(
 /// Spends every reset link of an account still outstanding: once its password is changed (by
 /// one of them, on the account page or from the command line), an older mail opens nothing.
 async fn revoke_reset_links<C: ConnectionTrait>(db: &C, id: UserId) -> anyhow::Result<()> {
+    revoke_links(db, id, super::reset::Purpose::Reset).await
+}
+
+/// Spends every link of an account for `purpose` still outstanding.
+async fn revoke_links<C: ConnectionTrait>(
+    db: &C,
+    id: UserId,
+    purpose: super::reset::Purpose,
+) -> anyhow::Result<()> {
     use super::entity::password_reset;
     password_reset::Entity::update_many()
         .col_expr(password_reset::Column::UsedAt, sea_orm::sea_query::Expr::value(Some(Utc::now())))
         .filter(password_reset::Column::UserId.eq(id.0))
-        .filter(password_reset::Column::Purpose.eq(super::reset::Purpose::Reset.as_str()))
+        .filter(password_reset::Column::Purpose.eq(purpose.as_str()))
         .filter(password_reset::Column::UsedAt.is_null())
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Whether an account's address is confirmed (or needs no confirming).
+pub async fn is_confirmed<C: ConnectionTrait>(db: &C, id: UserId) -> anyhow::Result<bool> {
+    let found = user::Entity::find_by_id(id.0).one(db).await?;
+    Ok(found.is_some_and(|u| u.email_confirmed))
 }
 
 /// Marks an account's address as confirmed (or waiting for it).
@@ -342,6 +357,10 @@ pub async fn set_confirmed<C: ConnectionTrait>(
         .filter(user::Column::Id.eq(id.0))
         .exec(db)
         .await?;
+    // Confirmed (by one link, or otherwise): every other confirmation mail opens nothing now.
+    if confirmed {
+        revoke_links(db, id, super::reset::Purpose::Confirm).await?;
+    }
     Ok(())
 }
 

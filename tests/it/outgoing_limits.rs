@@ -35,6 +35,7 @@ on_each_backend!(
     a_sign_up_link_opened_signed_in_says_it_is_not_needed,
     using_one_reset_link_revokes_the_others,
     changing_the_password_revokes_outstanding_links,
+    confirming_the_address_stops_every_other_confirmation_link,
     a_reset_request_writes_the_same_whatever_the_address,
     signing_up_with_a_taken_address_answers_the_same_and_tells_its_owner
 );
@@ -812,6 +813,45 @@ async fn changing_the_password_revokes_outstanding_links(app: &TestApp) {
     assert_eq!(changed.status(), StatusCode::SEE_OTHER);
     let (status, _) = app.get_text(None, &link).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    app.stop().await;
+}
+
+async fn confirming_the_address_stops_every_other_confirmation_link(app: &TestApp) {
+    use ruche::accounts::signup::{set_mode, SignupMode};
+    let sink = SmtpSink::start().await;
+    let app = site(app, Some(&sink)).await;
+    set_mode(&app.db, SignupMode::Open).await.unwrap();
+    let fields = [
+        ("name", "Nadia Benali"),
+        ("email", "nadia@example.org"),
+        ("password", "un mot de passe solide"),
+    ];
+    let made = app.post_form(&app.browser(), "/signup", "/signup", &fields).await;
+    assert_eq!(made.status(), StatusCode::SEE_OTHER);
+    sink.wait_for(1).await;
+    // Signing in before confirming sends the link again, twice: three links in all.
+    for n in 2..=3 {
+        let (browser, password) = (app.browser(), "un mot de passe solide");
+        let again = app.sign_in_response(&browser, "nadia@example.org", password).await;
+        assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
+        sink.wait_for(n).await;
+    }
+    let mails = sink.wait_for(3).await;
+    let links: Vec<String> = mails.iter().map(|m| path_in(&app, m, "/signup/confirm/")).collect();
+    let browser = app.browser();
+    let confirmed = browser.get(app.url(&links[2])).send().await.unwrap();
+    assert_eq!(confirmed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(confirmed.headers()["location"], "/welcome");
+    // The earlier mails open nothing now, and say so kindly; nobody is signed in by them.
+    for link in &links {
+        let other = app.browser();
+        let (status, page) = app.get_text(Some(&other), link).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(page.contains("Votre adresse est déjà confirmée : connectez-vous."), "{page}");
+        assert!(page.contains("href=\"/login\""), "{page}");
+        let (status, _) = app.get_text(Some(&other), "/account").await;
+        assert_ne!(status, StatusCode::OK, "not signed in by an older link");
+    }
     app.stop().await;
 }
 
