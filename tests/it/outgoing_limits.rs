@@ -218,19 +218,20 @@ async fn one_address_gets_a_few_reset_links_and_one_network_asks_for_a_hundred(a
     app.create_user("claire@example.org", "Claire Martin", false).await;
     // Claire's address, from four places: three links, then no more for a while — and the page
     // says it is about this address, and when to try again.
+    let started = chrono::Utc::now();
     for n in 1..=3 {
         let asked = ask_link(&app, "claire@example.org", &format!("203.0.113.{n}")).await;
         assert_eq!(asked.status(), StatusCode::SEE_OTHER);
     }
-    let before = chrono::Utc::now();
     let fourth = ask_link(&app, "Claire@Example.org", "198.51.100.4").await;
     let page = refused_page(fourth, "Trop de demandes de lien").await;
     assert!(page.contains("pour cette adresse") && !page.contains("réseau"), "{page}");
-    assert_try_again_in_an_hour(&page, before);
+    assert_try_again_an_hour_after(&page, started);
     sink.wait_for(3).await;
     assert_eq!(settled(&sink).await.len(), 3);
     // Made-up addresses from one network: a hundred, then that network waits; another does not.
     // What is no address at all spends nothing.
+    let started = chrono::Utc::now();
     for n in 0..100 {
         if n == 50 {
             let slip = ask_link(&app, "claire@example", "192.0.2.9").await;
@@ -239,11 +240,10 @@ async fn one_address_gets_a_few_reset_links_and_one_network_asks_for_a_hundred(a
         let asked = ask_link(&app, &format!("personne{n}@example.org"), "192.0.2.9").await;
         assert_eq!(asked.status(), StatusCode::SEE_OTHER, "request {n}");
     }
-    let before = chrono::Utc::now();
     let page = refused_page(ask_link(&app, "encore@example.org", "192.0.2.9").await, "").await;
     assert!(page.contains("depuis votre réseau (même box ou wifi)"), "{page}");
     assert!(!page.contains("connexion"), "{page}");
-    assert_try_again_in_an_hour(&page, before);
+    assert_try_again_an_hour_after(&page, started);
     let other = ask_link(&app, "encore@example.org", "192.0.2.10").await;
     assert_eq!(other.status(), StatusCode::SEE_OTHER);
     app.stop().await;
@@ -258,14 +258,14 @@ async fn refused_page(response: reqwest::Response, words: &str) -> String {
     page
 }
 
-/// The page says, in words and in the site's time zone, to come back about an hour after
-/// `before` (when the refused request was sent).
-fn assert_try_again_in_an_hour(page: &str, before: chrono::DateTime<chrono::Utc>) {
+/// The page says, in words and in the site's time zone, to come back about an hour after the
+/// budget's first action (sent after `started`, and before now).
+fn assert_try_again_an_hour_after(page: &str, started: chrono::DateTime<chrono::Utc>) {
     use ruche::{dates, i18n::Lang};
     let hour = chrono::Duration::hours(1);
     let around =
         |t| format!("Réessayez vers {}.", dates::about(Lang::Fr, dates::DEFAULT_TIME_ZONE, t));
-    let (early, late) = (around(before + hour), around(chrono::Utc::now() + hour));
+    let (early, late) = (around(started + hour), around(chrono::Utc::now() + hour));
     assert!(page.contains(&early) || page.contains(&late), "{early} / {late}: {page}");
 }
 
@@ -284,6 +284,7 @@ async fn a_room_on_one_network_signs_up_and_a_mistake_spends_nothing(app: &TestA
     };
     // A workshop: a hundred people on the same wifi, one of whom first types too short a
     // password (the form comes back; nothing was asked, nothing spent).
+    let started = chrono::Utc::now();
     for n in 0..100 {
         let email = format!("participant{n}@example.org");
         if n == 16 {
@@ -294,11 +295,10 @@ async fn a_room_on_one_network_signs_up_and_a_mistake_spends_nothing(app: &TestA
         assert_eq!(made.status(), StatusCode::SEE_OTHER, "participant {n}");
     }
     // The hundred and first is told it is the network's budget, and when to come back.
-    let before = chrono::Utc::now();
     let refused = sign_up("participant100@example.org".into(), "un mot de passe solide").await;
     let page = refused_page(refused, "Trop de demandes de compte").await;
     assert!(page.contains("depuis votre réseau (même box ou wifi)"), "{page}");
-    assert_try_again_in_an_hour(&page, before);
+    assert_try_again_an_hour_after(&page, started);
     // Someone on another network signs up all the same.
     let fields =
         [("name", "Léa"), ("email", "lea@example.org"), ("password", "un mot de passe solide")];
