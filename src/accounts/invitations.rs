@@ -107,6 +107,20 @@ pub async fn create_for_space<C: sea_orm::ConnectionTrait>(
 /// a second one would only double the first in the person's mailbox.
 pub const RESEND_AFTER: Duration = Duration::minutes(15);
 
+/// An invitation mailed a short while ago, asked for again.
+#[derive(Debug, Clone, Copy)]
+pub struct MailedLately {
+    /// Its role changed to the one asked for now.
+    pub role_changed: bool,
+    /// When it may be mailed again.
+    pub resend_at: chrono::DateTime<Utc>,
+}
+
+/// When an invitation made at `created_at` may be mailed again.
+pub fn resend_at(created_at: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
+    created_at + RESEND_AFTER
+}
+
 /// Whether `email` was invited into `space` less than `RESEND_AFTER` ago by an invitation not
 /// used, waiting or withdrawn since (`withdraw` keeps the row for this); if so, that invitation
 /// waits again and gives `role` (the latest choice), and nothing is mailed again: withdrawing
@@ -116,7 +130,7 @@ pub async fn mailed_lately<C: sea_orm::ConnectionTrait>(
     email: &str,
     space: crate::spaces::SpaceId,
     role: crate::spaces::Role,
-) -> anyhow::Result<bool> {
+) -> anyhow::Result<Option<MailedLately>> {
     let lately = invitation::Entity::find()
         .filter(invitation::Column::Email.eq(email))
         .filter(invitation::Column::SpaceId.eq(space.0))
@@ -124,15 +138,17 @@ pub async fn mailed_lately<C: sea_orm::ConnectionTrait>(
         .filter(invitation::Column::CreatedAt.gt(Utc::now() - RESEND_AFTER))
         .one(db)
         .await?;
-    let Some(lately) = lately else { return Ok(false) };
+    let Some(lately) = lately else { return Ok(None) };
+    let resend_at = resend_at(lately.created_at);
     let expires = lately.created_at + Duration::days(VALIDITY_DAYS);
-    if lately.role.as_deref() != Some(role.as_str()) || lately.expires_at != expires {
+    let role_changed = lately.role.as_deref() != Some(role.as_str());
+    if role_changed || lately.expires_at != expires {
         let mut active: invitation::ActiveModel = lately.into();
         active.role = Set(Some(role.as_str().to_owned()));
         active.expires_at = Set(expires);
         active.update(db).await?;
     }
-    Ok(true)
+    Ok(Some(MailedLately { role_changed, resend_at }))
 }
 
 /// The invitations into a space still waiting to be accepted (not used, not expired).

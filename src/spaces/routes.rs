@@ -381,7 +381,10 @@ pub async fn add_member(
         )
             .into_response());
     };
-    if let Err(spent) = state.action_limits.spend(Action::Invitation, Who::Account(by.id), client) {
+    // Spent once done, and only when someone is written to (not for an invitation mailed a
+    // moment ago, which is not mailed again).
+    let limits = &state.action_limits;
+    if let Err(spent) = limits.check(Action::Invitation, Who::Account(by.id), client) {
         return Ok(spent.into_response());
     }
     let mail_on = state.settings.mail.is_some();
@@ -395,6 +398,7 @@ pub async fn add_member(
         None => None,
     };
     let txn = state.db.begin().await?;
+    let mut wrote = true;
     let said = match person {
         // Added again with the role they have: nothing changes, so nobody is told.
         Some(person) if had == Some(role) => {
@@ -428,13 +432,17 @@ pub async fn add_member(
                 .await?;
             ctx.tf("space.member_added", &[("name", &person.name)])
         }
-        None => invite(&state, &ctx, &txn, by, email.as_str(), &grant.space, role).await?.said(
-            &ctx,
-            email.as_str(),
-            false,
-        ),
+        None => {
+            let invited =
+                invite(&state, &ctx, &txn, by, email.as_str(), &grant.space, role).await?;
+            wrote = !matches!(invited, Invited::MailedLately(_));
+            invited.said(&ctx, email.as_str(), role, false)
+        }
     };
     txn.commit().await?;
+    if wrote {
+        limits.record(Action::Invitation, Who::Account(by.id), client);
+    }
     if had.is_some_and(|had| had != role) {
         crate::pages::content::recheck_space_access(&state.db, &state.hub, grant.space.id).await?;
     }
@@ -457,10 +465,11 @@ async fn invite(
     role: Role,
 ) -> AppResult<Invited> {
     let site = state.settings.site_name.clone();
-    if state.settings.mail.is_some()
-        && accounts::invitations::mailed_lately(txn, email, space.id, role).await?
-    {
-        return Ok(Invited::MailedLately);
+    if state.settings.mail.is_some() {
+        let lately = accounts::invitations::mailed_lately(txn, email, space.id, role).await?;
+        if let Some(lately) = lately {
+            return Ok(Invited::MailedLately(lately));
+        }
     }
     let secret = accounts::invitations::create_for_space(txn, by.id, email, space.id, role).await?;
     let link = format!("{}/invite/{secret}", state.settings.base_url);
@@ -487,21 +496,29 @@ async fn invite(
 /// What became of an invitation.
 enum Invited {
     Mailed,
-    /// Mailed a short while ago already: not mailed again.
-    MailedLately,
+    /// Mailed a short while ago already: not mailed again (its role follows the latest choice).
+    MailedLately(accounts::invitations::MailedLately),
     /// The site sends no mail: the link, for the person inviting to pass on.
     Link(String),
 }
 
 impl Invited {
-    /// What to tell the person inviting `email` (`again`: they asked to send it again).
-    fn said(&self, ctx: &Ctx, email: &str, again: bool) -> String {
+    /// What to tell the person inviting `email` with `role` (`again`: they asked to send it
+    /// again).
+    fn said(&self, ctx: &Ctx, email: &str, role: Role, again: bool) -> String {
         match self {
             Invited::Mailed if again => ctx.tf("invite.resent", &[("email", email)]),
             Invited::Mailed => ctx.tf("invite.sent", &[("email", email)]),
-            Invited::MailedLately => {
+            Invited::MailedLately(lately) => {
                 let minutes = accounts::invitations::RESEND_AFTER.num_minutes().to_string();
-                ctx.tf("invite.already_sent", &[("email", email), ("minutes", &minutes)])
+                let time = ctx.clock_at(lately.resend_at);
+                let role = ctx.t(&format!("role.{}", role.as_str()));
+                let args =
+                    [("email", email), ("minutes", &minutes), ("time", &time), ("role", &role)];
+                match lately.role_changed {
+                    true => ctx.tf("invite.already_sent_role", &args),
+                    false => ctx.tf("invite.already_sent", &args),
+                }
             }
             Invited::Link(link) => ctx.tf("invite.link", &[("email", email), ("link", link)]),
         }
@@ -520,7 +537,8 @@ pub async fn resend_invitation(
 ) -> AppResult<Response> {
     let grant = access::space(&state.db, ctx.user.as_ref(), &slug, SpaceAction::Manage).await?;
     let by = ctx.user.as_ref().ok_or(AppError::Unauthorized)?;
-    if let Err(spent) = state.action_limits.spend(Action::Invitation, Who::Account(by.id), client) {
+    let limits = &state.action_limits;
+    if let Err(spent) = limits.check(Action::Invitation, Who::Account(by.id), client) {
         return Ok(spent.into_response());
     }
     let waiting = accounts::invitations::pending_for_space(&state.db, grant.space.id).await?;
@@ -535,8 +553,11 @@ pub async fn resend_invitation(
     let txn = state.db.begin().await?;
     let invited = invite(&state, &ctx, &txn, by, email, &grant.space, role).await?;
     txn.commit().await?;
+    if !matches!(invited, Invited::MailedLately(_)) {
+        limits.record(Action::Invitation, Who::Account(by.id), client);
+    }
     state.outbox.wake();
-    let said = invited.said(&ctx, email, true);
+    let said = invited.said(&ctx, email, role, true);
     flash(&session, FlashKind::Success, said).await?;
     Ok(Redirect::to(&format!("/s/{}/members", grant.space.slug)).into_response())
 }
@@ -552,7 +573,8 @@ async fn members_page(
     let members = store::members(&state.db, space.id).await?;
     let waiting = requests::pending(&state.db, space.id).await?;
     let invited = accounts::invitations::pending_for_space(&state.db, space.id).await?;
-    Ok(views::members(ctx, space, &members, &waiting, &invited, error, email))
+    let mail_on = state.settings.mail.is_some();
+    Ok(views::members(ctx, space, &members, &waiting, (&invited, mail_on), error, email))
 }
 
 /// `POST /s/{space}/invitations/{id}/withdraw`: the invitation's link stops working.

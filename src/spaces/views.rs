@@ -203,7 +203,7 @@ pub fn members(
     space: &Space,
     members: &[Member],
     waiting: &[(JoinRequest, User)],
-    invited: &[crate::accounts::invitations::Invitation],
+    (invited, mail_on): (&[crate::accounts::invitations::Invitation], bool),
     error: Option<String>,
     email: &str,
 ) -> Html<String> {
@@ -251,12 +251,22 @@ pub fn members(
                 h2 { (ctx.t("invite.pending")) }
                 ul.plain {
                     @for inv in invited {
+                        // Mailed a moment ago, it would not leave again: say when it can.
+                        @let resend_at = crate::accounts::invitations::resend_at(inv.created_at);
+                        @let too_soon = mail_on && resend_at > chrono::Utc::now();
                         li {
                             strong { (inv.email.as_deref().unwrap_or("")) } " — "
+                            @if let Some(role) = inv.role.as_deref().and_then(Role::parse) {
+                                (ctx.t(&format!("role.{}", role.as_str()))) " — "
+                            }
                             (ctx.tf("invite.pending_since", &[("when", &ctx.moment(inv.created_at))]))
-                            form.inline method="post" action={"/s/" (space.slug) "/invitations/" (inv.id) "/resend"} {
-                                (ctx.csrf_field())
-                                button.small.secondary type="submit" aria-label={(ctx.t("invite.resend")) " — " (inv.email.as_deref().unwrap_or(""))} { (ctx.t("invite.resend")) }
+                            @if too_soon {
+                                " — " (ctx.tf("invite.resend_at", &[("time", &ctx.clock_at(resend_at))])) " "
+                            } @else {
+                                form.inline method="post" action={"/s/" (space.slug) "/invitations/" (inv.id) "/resend"} {
+                                    (ctx.csrf_field())
+                                    button.small.secondary type="submit" aria-label={(ctx.t("invite.resend")) " — " (inv.email.as_deref().unwrap_or(""))} { (ctx.t("invite.resend")) }
+                                }
                             }
                             form.inline method="post" action={"/s/" (space.slug) "/invitations/" (inv.id) "/withdraw"} {
                                 (ctx.csrf_field())

@@ -987,7 +987,7 @@ async fn an_invitation_is_sent_again_with_a_new_link(app: &TestApp) {
         .await;
     let first = sink.wait_for(1).await.remove(0).link(&app.url("/invite/"));
     let (_, page) = app.get_text(Some(&owner), members).await;
-    assert!(page.contains("Renvoyer"), "{page}");
+    assert!(page.contains("vous pourrez la renvoyer à") && !page.contains("Renvoyer"), "{page}");
     let id =
         ruche::accounts::invitations::pending_for_space(&app.db, space.id).await.unwrap()[0].id;
     // Sent a while ago (within a quarter of an hour, it would not be mailed again).
@@ -1002,6 +1002,8 @@ async fn an_invitation_is_sent_again_with_a_new_link(app: &TestApp) {
             .await
             .unwrap();
     }
+    let (_, page) = app.get_text(Some(&owner), members).await;
+    assert!(page.contains("Renvoyer") && !page.contains("vous pourrez la renvoyer"), "{page}");
     let resent = app
         .post_form(&owner, members, &format!("/s/chantier-2/invitations/{id}/resend"), &[])
         .await;

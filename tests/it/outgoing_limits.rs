@@ -405,14 +405,30 @@ async fn inviting_twice_in_a_short_time_mails_once(app: &TestApp) {
     };
     assert_eq!(invite("editor").await.status(), StatusCode::SEE_OTHER);
     sink.wait_for(1).await;
-    // Again at once, with another role: the same invitation, not a second mail.
+    let waiting = ruche::accounts::invitations::pending_for_space(&app.db, space.id).await.unwrap();
+    let resend_at = waiting[0].created_at + chrono::Duration::minutes(15);
+    let at =
+        ruche::dates::clock_at(ruche::i18n::Lang::Fr, ruche::dates::DEFAULT_TIME_ZONE, resend_at);
+    // The list says the role, and when it may be sent again — no "send again" before that.
+    let (_, page) = app.get_text(Some(&claire), MEMBERS).await;
+    assert!(page.contains("nadia@example.org</strong> — Rédaction — invitée le"), "{page}");
+    assert!(page.contains(&format!("vous pourrez la renvoyer à {at}")), "{at}: {page}");
+    assert!(!page.contains("/resend\""), "{page}");
+    // Again at once, with another role: the same invitation, not a second mail; said so.
     assert_eq!(invite("viewer").await.status(), StatusCode::SEE_OTHER);
     let (_, page) = app.get_text(Some(&claire), MEMBERS).await;
     assert!(page.contains("il y a moins de 15 minutes"), "{page}");
+    assert!(page.contains("rôle mis à jour : Lecture"), "{page}");
+    assert!(page.contains(&format!("Vous pourrez la renvoyer à {at}.")), "{page}");
+    assert!(page.contains("nadia@example.org</strong> — Lecture — invitée le"), "{page}");
     let waiting = ruche::accounts::invitations::pending_for_space(&app.db, space.id).await.unwrap();
     assert_eq!(waiting.len(), 1);
     assert_eq!(waiting[0].role.as_deref(), Some("viewer"), "the latest choice holds");
-    // "Send again" at once: not mailed either.
+    // The same role once more: nothing about roles.
+    assert_eq!(invite("viewer").await.status(), StatusCode::SEE_OTHER);
+    let (_, page) = app.get_text(Some(&claire), MEMBERS).await;
+    assert!(page.contains("il y a moins de 15 minutes") && !page.contains("rôle mis à jour"));
+    // "Send again" asked all the same (a page kept open): not mailed either.
     let resend = format!("/s/chantier-2/invitations/{}/resend", waiting[0].id);
     assert_eq!(app.post_form(&claire, MEMBERS, &resend, &[]).await.status(), StatusCode::SEE_OTHER);
     assert_eq!(settled(&sink).await.len(), 1, "one mail in all");
@@ -420,8 +436,16 @@ async fn inviting_twice_in_a_short_time_mails_once(app: &TestApp) {
 }
 
 async fn invitations_have_a_budget_per_person(app: &TestApp) {
-    let (_, claire) = claires_space(app).await;
-    for n in 0..51 {
+    let sink = SmtpSink::start().await;
+    let app = site(app, Some(&sink)).await;
+    let (_, claire) = claires_space(&app).await;
+    // The same address ten times is one invitation, and spends one.
+    for _ in 0..10 {
+        let fields = [("email", "nadia@example.org"), ("role", "viewer")];
+        let added = app.post_form(&claire, MEMBERS, MEMBERS, &fields).await;
+        assert_eq!(added.status(), StatusCode::SEE_OTHER);
+    }
+    for n in 1..51 {
         let email = format!("personne{n}@example.org");
         let fields = [("email", email.as_str()), ("role", "viewer")];
         let added = app.post_form(&claire, MEMBERS, MEMBERS, &fields).await;
@@ -431,6 +455,7 @@ async fn invitations_have_a_budget_per_person(app: &TestApp) {
             assert_refused(added, "Trop d'invitations").await;
         }
     }
+    app.stop().await;
 }
 
 /// A public page "chantier-1/notes" whose comments anyone signed in may write.
