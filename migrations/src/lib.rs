@@ -21,7 +21,7 @@ mod m20261130_000017_discussions;
 mod m20261130_000018_page_templates;
 mod m20261130_000019_editor_preference;
 mod m20261207_000020_upload_page_names;
-mod m20261214_000021_join_request_changes;
+mod m20261207_000021_join_request_changes;
 
 pub struct Migrator;
 
@@ -49,7 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000018_page_templates::Migration),
             Box::new(m20261130_000019_editor_preference::Migration),
             Box::new(m20261207_000020_upload_page_names::Migration),
-            Box::new(m20261214_000021_join_request_changes::Migration),
+            Box::new(m20261207_000021_join_request_changes::Migration),
         ]
     }
 }
