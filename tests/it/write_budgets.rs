@@ -76,7 +76,7 @@ async fn pages_made_by_any_route_spend_the_budget_of_new_entries(app: &TestApp) 
     let refused = put_page(&app, &token, "pub-30").await;
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
     let said: serde_json::Value = refused.json().await.unwrap();
-    assert!(said["message"].as_str().unwrap().contains("Attendez une heure"), "{said}");
+    assert!(said["message"].as_str().unwrap().contains("n'a pas été créée"), "{said}");
     let fields = [("title", "Pub 31")];
     let refused =
         app.post_form(&browser, "/s/chantier-1/new", "/s/chantier-1/pages", &fields).await;
