@@ -339,13 +339,23 @@ impl<A: PageAction> axum::extract::FromRequestParts<crate::state::AppState> for 
         match crate::pages::store::find(&state.db, grant.space.id, slug).await? {
             None => Err(AppError::NotFound),
             Some(crate::pages::store::Found::Moved(to)) => {
+                // Only to a page the asker may reach: the old address of a page now in the
+                // trash tells nothing of its new name.
+                let target =
+                    crate::pages::store::find(&state.db, grant.space.id, to.as_str()).await?;
+                let reachable = match target {
+                    Some(crate::pages::store::Found::Page(target)) => {
+                        self::page(&grant, &target, A::ACTION).is_ok()
+                    }
+                    _ => false,
+                };
                 let path = parts.uri.path();
                 let for_a_person = parts.method == axum::http::Method::GET
                     && !path.starts_with("/api/")
                     && !path.starts_with("/ws/");
                 let old = format!("/s/{space}/{slug}");
                 match path.strip_prefix(&old) {
-                    Some(rest) if for_a_person => {
+                    Some(rest) if for_a_person && reachable => {
                         let query = parts.uri.query().map(|q| format!("?{q}")).unwrap_or_default();
                         Err(AppError::Moved(format!("/s/{}/{to}{rest}{query}", grant.space.slug)))
                     }

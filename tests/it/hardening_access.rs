@@ -25,6 +25,7 @@ on_each_backend!(
     a_role_changed_from_the_members_page_is_checked_again_live,
     a_page_in_the_trash_is_unseen_on_every_surface_but_its_owners_trash,
     live_connections_end_with_the_password_or_token_that_opened_them,
+    the_old_address_of_a_page_in_the_trash_tells_nothing_of_its_new_name,
 );
 
 /// A space with its owner Sophie, editor Claire and viewer Julien, and a page "notes".
@@ -591,4 +592,38 @@ async fn live_connections_end_with_the_password_or_token_that_opened_them(app: &
     }
     live.wait_closed().await;
     assert!(common::yclient::open(&url, Some(&token)).await.is_err(), "nor the live page");
+}
+
+/// A page renamed, then put in the trash: its old address answers like a missing page, not with
+/// a redirect naming its new address (the title the committee gave it).
+async fn the_old_address_of_a_page_in_the_trash_tells_nothing_of_its_new_name(app: &TestApp) {
+    people(app, Visibility::Public).await;
+    let claire = app.signed_in("claire@example.org").await;
+    let made = app
+        .post_form(&claire, "/s/chantier-1/new", "/s/chantier-1/pages", &[("title", "Brouillon")])
+        .await;
+    assert_eq!(made.status(), StatusCode::SEE_OTHER);
+    let old = "/s/chantier-1/brouillon";
+    let renamed = app
+        .post_form(
+            &claire,
+            &format!("{old}/rename"),
+            &format!("{old}/rename"),
+            &[("title", "Plan de départs confidentiel"), ("slug", "")],
+        )
+        .await;
+    assert_eq!(renamed.status(), StatusCode::SEE_OTHER);
+    let before = app.browser().get(app.url(old)).send().await.unwrap();
+    assert!(before.status().is_redirection(), "while readable, the old address leads to it");
+    let new = "/s/chantier-1/plan-de-departs-confidentiel";
+    let sophie = app.signed_in("sophie@example.org").await;
+    let trashed = app.post_form(&sophie, new, &format!("{new}/trash"), &[]).await;
+    assert_eq!(trashed.status(), StatusCode::SEE_OTHER);
+    for path in [old.to_owned(), format!("{old}/history")] {
+        let answer = app.browser().get(app.url(&path)).send().await.unwrap();
+        assert_eq!(answer.status(), StatusCode::NOT_FOUND, "{path}");
+        assert!(answer.headers().get("location").is_none(), "{path}");
+        let body = answer.text().await.unwrap();
+        assert!(!body.contains("confidentiel"), "{path}: {body}");
+    }
 }
