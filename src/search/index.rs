@@ -390,9 +390,13 @@ impl SearchIndex {
         Ok(done)
     }
 
+    /// Whether the index holds as many documents as `db` says it should.
+    pub async fn in_step(&self, db: &Db) -> anyhow::Result<bool> {
+        Ok(documents_in(db).await? == self.searcher().num_docs())
+    }
+
     async fn rebuild_if_needed(&self, db: &Db, fresh: bool) -> anyhow::Result<()> {
-        let in_db =
-            page::Entity::find().filter(page::Column::TrashedAt.is_null()).count(db).await?;
+        let in_db = documents_in(db).await?;
         let in_index = self.searcher().num_docs();
         if fresh || in_db != in_index {
             tracing::info!(in_db, in_index, "rebuilding the search index");
@@ -458,6 +462,27 @@ fn open_existing(dir: &PathBuf) -> anyhow::Result<Index> {
     index.load_metas()?;
     index.reader()?.searcher().num_docs();
     Ok(index)
+}
+
+/// How many documents the index holds when in step with `db`: a page's own, and one for each
+/// of its comments every reader reads (as `texts` makes them). Comparing pages alone rebuilt the
+/// whole index at every start once a page had a comment.
+async fn documents_in(db: &Db) -> anyhow::Result<u64> {
+    use crate::discussions::entity::comment;
+    use sea_orm::sea_query::Query;
+    let pages = page::Entity::find().filter(page::Column::TrashedAt.is_null()).count(db).await?;
+    let live_pages = Query::select()
+        .column(page::Column::Id)
+        .from(page::Entity)
+        .and_where(page::Column::TrashedAt.is_null())
+        .to_owned();
+    let comments = comment::Entity::find()
+        .filter(comment::Column::PageId.in_subquery(live_pages))
+        .filter(comment::Column::DeletedAt.is_null())
+        .filter(comment::Column::HiddenAt.is_null())
+        .count(db)
+        .await?;
+    Ok(pages + comments)
 }
 
 /// What to index of these pages (all of them when `ids` is `None`); trashed ones are left out.

@@ -11,7 +11,8 @@ use serde_json::Value;
 on_each_backend!(
     french_words_match_whatever_their_accents_and_endings,
     the_index_follows_live_edits_trash_and_access,
-    facets_and_counts_only_count_what_the_reader_may_see
+    facets_and_counts_only_count_what_the_reader_may_see,
+    an_index_holding_comments_is_in_step_and_not_rebuilt_at_start
 );
 
 async fn search(app: &TestApp, token: Option<&str>, query: &str) -> Value {
@@ -282,4 +283,31 @@ async fn a_lost_or_corrupt_index_is_rebuilt_at_start() {
         eventually(&app, None, "chantiers", |f| f["total"] == 1).await;
     }
     app.stop().await;
+}
+
+/// The index holds a document per page and per readable comment; the check made at every start
+/// counts both (counting pages alone, it rebuilt the whole index at each start once a page had
+/// a comment).
+async fn an_index_holding_comments_is_in_step_and_not_rebuilt_at_start(app: &TestApp) {
+    let space = app.create_space("chantier-1", "Chantier 1", Visibility::Public).await;
+    let editor = app.create_user("claire@example.org", "Claire", false).await;
+    app.add_member(&space, &editor, Role::Editor).await;
+    let token = app.token_for("claire@example.org").await;
+    app.put_page(&token, "chantier-1", "notes", "Des notes.").await;
+    let posted = reqwest::Client::new()
+        .post(app.url("/api/pages/chantier-1/notes/comments"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "markdown": "Un commentaire sur la coopération." }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), StatusCode::CREATED);
+    for _ in 0..100 {
+        if search(app, None, "commentaire").await["total"] == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(search(app, None, "commentaire").await["total"], 1, "the comment is indexed");
+    assert!(app.search.in_step(&app.db).await.unwrap(), "two documents, two expected");
 }

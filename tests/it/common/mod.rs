@@ -94,6 +94,7 @@ pub struct TestApp {
     pub hub: ruche::collab::Hub,
     /// The server's rendered pages, to observe them.
     pub rendered: std::sync::Arc<ruche::pages::render::RenderCache>,
+    pub search: ruche::search::index::SearchIndex,
     pub base: String,
     pub db: Db,
     pub database_url: String,
@@ -150,6 +151,7 @@ impl TestApp {
         let state = AppState::new(db.clone(), settings.clone()).await.expect("application starts");
         let hub = state.hub.clone();
         let rendered = state.rendered.clone();
+        let search = state.search.clone();
         let server = tokio::spawn(async move {
             app::launch(listener, state, async {
                 let _ = stopped.await;
@@ -161,6 +163,7 @@ impl TestApp {
             addr,
             hub,
             rendered,
+            search,
             base: format!("http://{addr}"),
             db,
             database_url: url.to_owned(),
