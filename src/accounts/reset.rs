@@ -38,23 +38,9 @@ use crate::{
 /// How long a reset link works.
 pub const VALID_FOR: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
-/// What a mailed single-use link is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
-    /// Choosing a new password.
-    Reset,
-    /// Confirming the address given at sign-up.
-    Confirm,
-}
+pub use super::entity::password_reset::Purpose;
 
 impl Purpose {
-    pub(super) fn as_str(self) -> &'static str {
-        match self {
-            Purpose::Reset => "reset",
-            Purpose::Confirm => "confirm",
-        }
-    }
-
     fn path(self) -> &'static str {
         match self {
             Purpose::Reset => "/password/reset/",

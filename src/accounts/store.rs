@@ -5,7 +5,10 @@ use sea_orm::{
     QueryOrder, Set, TransactionTrait,
 };
 
-use super::{entity::user, password, Email, User, UserId, MIN_PASSWORD_LEN};
+use super::{
+    entity::{password_reset, user},
+    password, Email, User, UserId, MIN_PASSWORD_LEN,
+};
 use crate::db::Db;
 
 /// Why an account could not be created; each maps to a message next to the field.
@@ -320,16 +323,15 @@ pub async fn set_password<C: ConnectionTrait>(
 /// Spends every reset link of an account still outstanding: once its password is changed (by
 /// one of them, on the account page or from the command line), an older mail opens nothing.
 async fn revoke_reset_links<C: ConnectionTrait>(db: &C, id: UserId) -> anyhow::Result<()> {
-    revoke_links(db, id, super::reset::Purpose::Reset).await
+    revoke_links(db, id, password_reset::Purpose::Reset).await
 }
 
 /// Spends every link of an account for `purpose` still outstanding.
 async fn revoke_links<C: ConnectionTrait>(
     db: &C,
     id: UserId,
-    purpose: super::reset::Purpose,
+    purpose: password_reset::Purpose,
 ) -> anyhow::Result<()> {
-    use super::entity::password_reset;
     password_reset::Entity::update_many()
         .col_expr(password_reset::Column::UsedAt, sea_orm::sea_query::Expr::value(Some(Utc::now())))
         .filter(password_reset::Column::UserId.eq(id.0))
@@ -359,7 +361,7 @@ pub async fn set_confirmed<C: ConnectionTrait>(
         .await?;
     // Confirmed (by one link, or otherwise): every other confirmation mail opens nothing now.
     if confirmed {
-        revoke_links(db, id, super::reset::Purpose::Confirm).await?;
+        revoke_links(db, id, password_reset::Purpose::Confirm).await?;
     }
     Ok(())
 }

@@ -225,6 +225,23 @@ pub async fn revision_settled(
     tell(db, mailing, (&space, &page), told, authors, about).await
 }
 
+/// Who holds an unread notification of `kind` about `page`: they are not told again.
+async fn unread_about(
+    db: &Db,
+    page: i64,
+    kind: Kind,
+) -> anyhow::Result<std::collections::HashSet<i64>> {
+    Ok(notification::Entity::find()
+        .filter(notification::Column::PageId.eq(page))
+        .filter(notification::Column::Kind.eq(kind.as_str()))
+        .filter(notification::Column::ReadAt.is_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|n| n.user_id)
+        .collect())
+}
+
 /// The people `handles` name whom a mention by `author` on `page` should tell: not those who
 /// still have an unread mention of this page (being named again is the same news), and no
 /// more than the author's budget for the hour leaves (`MENTIONS_PER_HOUR`), nor than `room`
@@ -250,15 +267,7 @@ async fn mentioned(
         let budget = usize::try_from(MENTIONS_PER_HOUR.saturating_sub(lately)).unwrap_or(0);
         left = left.min(budget);
     }
-    let waiting: std::collections::HashSet<i64> = notification::Entity::find()
-        .filter(notification::Column::PageId.eq(page.0))
-        .filter(notification::Column::Kind.eq(Kind::Mention.as_str()))
-        .filter(notification::Column::ReadAt.is_null())
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|n| n.user_id)
-        .collect();
+    let waiting = unread_about(db, page.0, Kind::Mention).await?;
     let mut told = Vec::new();
     for handle in handles.into_iter().take(MENTIONS_AT_ONCE) {
         if told.len() >= left {
@@ -368,15 +377,7 @@ pub async fn comment_posted(
     let mut told = mentioned(db, page.id, Some(author), handles, mention_room).await?;
     let named = told.len();
     // Followers already told of this discussion, and who have not read it yet.
-    let waiting: std::collections::HashSet<i64> = notification::Entity::find()
-        .filter(notification::Column::PageId.eq(page.id.0))
-        .filter(notification::Column::Kind.eq(Kind::Comment.as_str()))
-        .filter(notification::Column::ReadAt.is_null())
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|n| n.user_id)
-        .collect();
+    let waiting = unread_about(db, page.id.0, Kind::Comment).await?;
     let followed = Condition::any()
         .add(follow::Column::PageId.eq(page.id.0))
         .add(follow::Column::SpaceId.eq(space.id.0));

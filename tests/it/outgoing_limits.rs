@@ -46,7 +46,7 @@ async fn site(app: &TestApp, sink: Option<&SmtpSink>) -> TestApp {
     site_with(app, sink, |_| {}).await
 }
 
-async fn site_with(
+pub(crate) async fn site_with(
     app: &TestApp,
     sink: Option<&SmtpSink>,
     more: impl FnOnce(&mut ruche::config::Settings),
@@ -87,7 +87,7 @@ async fn ask_link(app: &TestApp, email: &str, from: &str) -> reqwest::Response {
 }
 
 /// Waits a little, then answers every mail `sink` received (so that a count is final).
-async fn settled(sink: &SmtpSink) -> Vec<common::smtp::Received> {
+pub(crate) async fn settled(sink: &SmtpSink) -> Vec<common::smtp::Received> {
     tokio::time::sleep(Duration::from_millis(700)).await;
     sink.received()
 }
@@ -383,14 +383,14 @@ async fn failed_sign_ins_do_not_stop_asking_for_a_link(app: &TestApp) {
 }
 
 /// A space "chantier-2" run by Claire; her signed-in browser.
-async fn claires_space(app: &TestApp) -> (ruche::spaces::Space, Client) {
+pub(crate) async fn claires_space(app: &TestApp) -> (ruche::spaces::Space, Client) {
     let space = app.create_space("chantier-2", "Chantier 2", Visibility::Private).await;
     let claire = app.create_user("claire@example.org", "Claire Martin", false).await;
     app.add_member(&space, &claire, Role::Owner).await;
     (space, app.signed_in("claire@example.org").await)
 }
 
-const MEMBERS: &str = "/s/chantier-2/members";
+pub(crate) const MEMBERS: &str = "/s/chantier-2/members";
 
 async fn inviting_twice_in_a_short_time_mails_once(app: &TestApp) {
     let sink = SmtpSink::start().await;
@@ -543,12 +543,12 @@ async fn naming_someone_again_tells_them_once(app: &TestApp) {
     assert_eq!(told["unread"], 1, "one notification until it is read: {told}");
 }
 
-async fn mentions_have_a_budget_per_author(app: &TestApp) {
+/// `count` people with handles `p0`, `p1`… to be named (made directly: their passwords play no
+/// part).
+pub(crate) async fn people_to_name(app: &TestApp, count: usize) {
     use ruche::accounts::entity::user;
     use sea_orm::{ActiveModelTrait, Set};
-    open_discussion(app).await;
-    // Sixty people (made directly: their passwords play no part).
-    for n in 0..60 {
+    for n in 0..count {
         user::ActiveModel {
             email: Set(format!("p{n}@example.org")),
             name: Set(format!("P {n}")),
@@ -567,6 +567,11 @@ async fn mentions_have_a_budget_per_author(app: &TestApp) {
         .await
         .unwrap();
     }
+}
+
+async fn mentions_have_a_budget_per_author(app: &TestApp) {
+    open_discussion(app).await;
+    people_to_name(app, 60).await;
     let claire = ruche::accounts::store::find_by_email(&app.db, "claire@example.org")
         .await
         .unwrap()

@@ -5,11 +5,11 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 use crate::common;
 
-use std::time::Duration;
-
 use common::{smtp::SmtpSink, TestApp};
 use reqwest::{Client, StatusCode};
 use ruche::spaces::{Role, Visibility};
+
+use super::outgoing_limits::{claires_space, people_to_name, settled, site_with, MEMBERS};
 
 on_each_backend!(
     pages_made_by_any_route_spend_the_budget_of_new_entries,
@@ -18,27 +18,6 @@ on_each_backend!(
     withdrawing_and_inviting_again_mails_once,
     a_right_password_on_an_unconfirmed_account_answers_as_a_wrong_one
 );
-
-/// The site over `app`'s database, sending its mail to `sink` (if any) and trusting the local
-/// proxy, so that a test plays several client addresses with `X-Forwarded-For`.
-async fn site_with(
-    app: &TestApp,
-    sink: Option<&SmtpSink>,
-    more: impl FnOnce(&mut ruche::config::Settings),
-) -> TestApp {
-    let url = sink.map(SmtpSink::url);
-    TestApp::start_configured(&app.database_url, move |s| {
-        if let Some(url) = url {
-            s.mail =
-                Some(ruche::mail::MailSettings::new(&url, "Chantiers <wiki@example.org>").unwrap());
-        }
-        s.outbox.first_retry = Duration::from_millis(200);
-        s.outbox.poll = Duration::from_millis(100);
-        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
-        more(s);
-    })
-    .await
-}
 
 /// `PUT /api/pages/chantier-1/{slug}` as the holder of `token`.
 async fn put_page(app: &TestApp, token: &str, slug: &str) -> reqwest::Response {
@@ -90,9 +69,8 @@ async fn pages_made_by_any_route_spend_the_budget_of_new_entries(app: &TestApp) 
 }
 
 async fn mentions_from_one_client_address_have_a_budget(app: &TestApp) {
-    use ruche::accounts::entity::user;
     use ruche::notifications::entity::notification;
-    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
     let app = site_with(app, None, |s| s.comments.per_minute = 10).await;
     let space = app.create_space("chantier-1", "Chantier 1", Visibility::Public).await;
     let changes = ruche::spaces::store::SpaceChanges {
@@ -112,25 +90,7 @@ async fn mentions_from_one_client_address_have_a_budget(app: &TestApp) {
         tokens.push(app.token_for(&email).await);
     }
     app.put_page(&tokens[0], "chantier-1", "notes", "Ordre du jour.").await;
-    for n in 0..180 {
-        user::ActiveModel {
-            email: Set(format!("p{n}@example.org")),
-            name: Set(format!("P {n}")),
-            password_hash: Set("-".into()),
-            is_admin: Set(false),
-            disabled: Set(false),
-            created_at: Set(chrono::Utc::now()),
-            email_confirmed: Set(true),
-            notify_by_mail: Set("never".into()),
-            handle: Set(Some(format!("p{n}"))),
-            digest_hour: Set(8),
-            show_markdown: Set(false),
-            ..Default::default()
-        }
-        .insert(&app.db)
-        .await
-        .unwrap();
-    }
+    people_to_name(&app, 180).await;
     // Each author names sixty people in three comments: fifty each would be told, 150 in all.
     for (a, token) in tokens.iter().enumerate() {
         for batch in 0..3 {
@@ -155,16 +115,6 @@ async fn mentions_from_one_client_address_have_a_budget(app: &TestApp) {
     assert_eq!(told, 100, "a hundred people an hour from one client address");
     app.stop().await;
 }
-
-/// Claire, owner of the private space "chantier-2", signed in.
-async fn claires_space(app: &TestApp) -> (ruche::spaces::Space, Client) {
-    let space = app.create_space("chantier-2", "Chantier 2", Visibility::Private).await;
-    let claire = app.create_user("claire@example.org", "Claire Martin", false).await;
-    app.add_member(&space, &claire, Role::Owner).await;
-    (space, app.signed_in("claire@example.org").await)
-}
-
-const MEMBERS: &str = "/s/chantier-2/members";
 
 /// The "added to a space" notifications there are.
 async fn added_notifications(app: &TestApp) -> u64 {
@@ -224,11 +174,6 @@ async fn withdrawing_and_inviting_again_mails_once(app: &TestApp) {
     }
     assert_eq!(settled(&sink).await.len(), 1, "one invitation mail in four cycles");
     app.stop().await;
-}
-
-async fn settled(sink: &SmtpSink) -> Vec<common::smtp::Received> {
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    sink.received()
 }
 
 /// The login page answered to `email` with `password`, the CSRF token, the page's nonces and

@@ -18,3 +18,21 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// What a mailed single-use link is for (its `purpose`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Choosing a new password.
+    Reset,
+    /// Confirming the address given at sign-up.
+    Confirm,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Reset => "reset",
+            Purpose::Confirm => "confirm",
+        }
+    }
+}
