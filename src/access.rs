@@ -225,7 +225,7 @@ pub fn may_speak_in(grant: &SpaceGrant) -> bool {
 /// for a discussion topic — those who may take part in its discussions.
 pub fn may_create_entry(grant: &SpaceGrant, form: &str) -> Result<(), AppError> {
     if grant.allows(SpaceAction::Edit)
-        || (form == crate::discussions::TOPIC_FORM && may_speak_in(grant))
+        || (form == crate::forms::builtin::TOPIC_FORM && may_speak_in(grant))
     {
         return Ok(());
     }
@@ -312,61 +312,11 @@ pub struct PageFor<A> {
     action: std::marker::PhantomData<A>,
 }
 
-impl<A: PageAction> axum::extract::FromRequestParts<crate::state::AppState> for PageFor<A> {
-    type Rejection = AppError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &crate::state::AppState,
-    ) -> Result<Self, AppError> {
-        use axum::extract::Path;
-        let Path(params) =
-            Path::<std::collections::HashMap<String, String>>::from_request_parts(parts, state)
-                .await
-                .map_err(|_| AppError::NotFound)?;
-        let (Some(space), Some(slug)) = (params.get("space"), params.get("page")) else {
-            return Err(AppError::NotFound);
-        };
-        let crate::accounts::MaybeUser(user) =
-            crate::accounts::MaybeUser::from_request_parts(parts, state).await?;
-        // The space first, for reading at least: whether a page exists is for its readers only.
-        // The page may then allow more (its owner edits it) or less (members-only entries).
-        let space_action = match A::ACTION {
-            SpaceAction::Edit | SpaceAction::ReadMembersOnlyFields => SpaceAction::Read,
-            other => other,
-        };
-        let grant = self::space(&state.db, user.as_ref(), space, space_action).await?;
-        match crate::pages::store::find(&state.db, grant.space.id, slug).await? {
-            None => Err(AppError::NotFound),
-            Some(crate::pages::store::Found::Moved(to)) => {
-                // Only to a page the asker may reach: the old address of a page now in the
-                // trash tells nothing of its new name.
-                let target =
-                    crate::pages::store::find(&state.db, grant.space.id, to.as_str()).await?;
-                let reachable = match target {
-                    Some(crate::pages::store::Found::Page(target)) => {
-                        self::page(&grant, &target, A::ACTION).is_ok()
-                    }
-                    _ => false,
-                };
-                let path = parts.uri.path();
-                let for_a_person = parts.method == axum::http::Method::GET
-                    && !path.starts_with("/api/")
-                    && !path.starts_with("/ws/");
-                let old = format!("/s/{space}/{slug}");
-                match path.strip_prefix(&old) {
-                    Some(rest) if for_a_person && reachable => {
-                        let query = parts.uri.query().map(|q| format!("?{q}")).unwrap_or_default();
-                        Err(AppError::Moved(format!("/s/{}/{to}{rest}{query}", grant.space.slug)))
-                    }
-                    _ => Err(AppError::NotFound),
-                }
-            }
-            Some(crate::pages::store::Found::Page(page)) => {
-                self::page(&grant, &page, A::ACTION)?;
-                Ok(Self { grant, page, action: std::marker::PhantomData })
-            }
-        }
+impl<A: PageAction> PageFor<A> {
+    /// `page` of `grant`'s space, once `page(grant, page, A::ACTION)` said yes.
+    pub fn allowed(grant: SpaceGrant, page: Page) -> Result<Self, AppError> {
+        self::page(&grant, &page, A::ACTION)?;
+        Ok(Self { grant, page, action: std::marker::PhantomData })
     }
 }
 

@@ -57,7 +57,7 @@ impl AppState {
         let (touched, reindexed, reindex_db) = (search.clone(), search.clone(), db.clone());
         let searched = search.clone();
         let rendered = Arc::new(crate::pages::render::RenderCache::default());
-        let mailing = crate::notifications::Mailing::of(&settings);
+        let mailing = settings.mailing();
         let mut senders = std::collections::HashMap::new();
         if let Some(mail) = &settings.mail {
             senders.insert(crate::mail::KIND.to_owned(), crate::mail::Mailer::new(mail)?.sender());
@@ -470,7 +470,7 @@ pub async fn launch(
     let digests = state.settings.mail.is_some().then(|| {
         tokio::spawn(crate::notifications::digest::run(
             state.db.clone(),
-            crate::notifications::Mailing::of(&state.settings),
+            state.settings.mailing(),
             state.outbox.clone(),
             state.settings.notify.digest_every,
         ))

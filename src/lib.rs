@@ -19,6 +19,7 @@ pub mod directory;
 pub mod discussions;
 pub mod download;
 pub mod error;
+pub mod extract;
 pub mod forms;
 pub mod history;
 pub mod home;

@@ -193,6 +193,16 @@ fn origin(meta: &Metadata, key: &str) -> String {
 }
 
 impl Settings {
+    /// What notifications need to know to mail (the site's address, name and zone).
+    pub fn mailing(&self) -> crate::notifications::Mailing {
+        crate::notifications::Mailing {
+            base_url: self.base_url.clone(),
+            site_name: self.site_name.clone(),
+            on: self.mail.is_some(),
+            zone: self.time_zone,
+        }
+    }
+
     /// Settings for the given data directory and database, with every other value at its default.
     pub fn new(data_dir: PathBuf, database_url: String) -> Self {
         let keys = Keys { data: data_dir, database_url: Some(database_url), ..Keys::default() };

@@ -131,7 +131,7 @@ pub async fn update(
     if let Err(no) = super::edit(&state.db, &state.settings.comments, id, &body.markdown).await {
         return Ok(refused(&ctx, no));
     }
-    super::changed(&state, page.id.0, id);
+    super::routes::changed(&state, page.id.0, id);
     let comment = super::get(&state.db, id).await?.ok_or(AppError::NotFound)?;
     let shown = prepare(&state, &grant, std::slice::from_ref(&comment)).await?;
     Ok(Json(json(&grant, &comment, &shown)).into_response())
@@ -150,6 +150,6 @@ pub async fn delete(
         return Err(if user.is_none() { AppError::Unauthorized } else { AppError::Forbidden });
     }
     super::delete(&state.db, id).await?;
-    super::changed(&state, page.id.0, id);
+    super::routes::changed(&state, page.id.0, id);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -21,9 +21,8 @@ use sea_orm::{
 use self::entity::comment;
 use crate::{accounts::User, db::Db, pages::Page};
 
-/// The built-in form of a discussion topic (a title and an opening message; its page has
-/// everything a page has, and its discussion under it).
-pub const TOPIC_FORM: &str = "discussion";
+/// The built-in form of a discussion topic (declared with the other built-in forms).
+pub use crate::forms::builtin::TOPIC_FORM;
 
 /// How long a comment may be and how fast one person may post (settings).
 #[derive(Debug, Clone)]
@@ -166,12 +165,6 @@ pub async fn post(
     .await?;
     txn.commit().await.map_err(anyhow::Error::from)?;
     Ok(row.into())
-}
-
-/// A comment of `page` changed: the readers on the page see it, and search finds it as it is.
-pub fn changed(state: &crate::state::AppState, page: i64, comment: i64) {
-    state.discussions.tell(page, comment);
-    state.search.touch(page);
 }
 
 /// One comment.

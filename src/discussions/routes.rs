@@ -138,8 +138,8 @@ pub async fn post_as(
     let comment =
         super::post(&state.db, &state.settings.comments, page, user, markdown, reply_to).await?;
     limits.record(Action::Comment, Who::Account(user.id), client);
-    super::changed(state, page.id.0, comment.id);
-    let mailing = crate::notifications::Mailing::of(&state.settings);
+    changed(state, page.id.0, comment.id);
+    let mailing = state.settings.mailing();
     // The people a comment names are counted per client address too (`Action::Mention`).
     let room = limits.room(Action::Mention, Who::Account(user.id), client);
     let (told, named) = crate::notifications::comment_posted(
@@ -233,7 +233,7 @@ pub async fn edit(
     }
     match super::edit(&state.db, &state.settings.comments, id, &fields.markdown).await {
         Ok(()) => {
-            super::changed(&state, page.id.0, id);
+            changed(&state, page.id.0, id);
             Ok(Redirect::to(&format!("{}#comment-{id}", base(&grant, &page))).into_response())
         }
         Err(refused) => match refusal(&ctx, &refused) {
@@ -288,7 +288,7 @@ pub async fn delete(
         return Err(AppError::Forbidden);
     }
     super::delete(&state.db, id).await?;
-    super::changed(&state, page.id.0, id);
+    changed(&state, page.id.0, id);
     flash(&session, FlashKind::Success, ctx.t("comments.deleted_done")).await?;
     Ok(Redirect::to(&format!("{}#discussion", base(&grant, &page))).into_response())
 }
@@ -318,7 +318,7 @@ pub async fn hide(
         _ => return Err(AppError::BadRequest(ctx.t("error.bad_request"))),
     };
     super::set_hidden(&state.db, id, by).await?;
-    super::changed(&state, page.id.0, id);
+    changed(&state, page.id.0, id);
     Ok(Redirect::to(&format!("{}#comment-{id}", base(&grant, &page))).into_response())
 }
 
@@ -423,4 +423,10 @@ impl Reader {
             false
         })
     }
+}
+
+/// A comment of `page` changed: the readers on the page see it, and search finds it as it is.
+pub(super) fn changed(state: &AppState, page: i64, comment: i64) {
+    state.discussions.tell(page, comment);
+    state.search.touch(page);
 }

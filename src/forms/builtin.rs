@@ -1,6 +1,10 @@
 //! The forms every site has: member, organisation, event, resource.
 use super::{FieldDef, FieldKind};
 
+/// The built-in form of a discussion topic (a title and an opening message; its page has
+/// everything a page has, and its discussion under it).
+pub const TOPIC_FORM: &str = "discussion";
+
 fn field(key: &str, label: &str, kind: FieldKind) -> FieldDef {
     FieldDef {
         key: key.into(),
@@ -114,7 +118,7 @@ pub fn all() -> Vec<(&'static str, &'static str, &'static str, Vec<FieldDef>)> {
             ],
         ),
         (
-            crate::discussions::TOPIC_FORM,
+            TOPIC_FORM,
             "Sujet de discussion",
             "Un sujet ouvert à l'échange : une question, une idée, une demande d'aide…",
             vec![required(field("message", "Votre message", FieldKind::LongText))],

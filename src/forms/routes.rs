@@ -180,7 +180,7 @@ pub async fn create(
     )
     .await?;
     state.search.touch(page.id.0);
-    let mailing = crate::notifications::Mailing::of(&state.settings);
+    let mailing = state.settings.mailing();
     if crate::notifications::page_made(&state.db, &mailing, page.id, by).await? > 0 {
         state.outbox.wake();
     }

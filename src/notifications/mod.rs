@@ -167,17 +167,6 @@ pub struct Mailing {
     pub zone: chrono_tz::Tz,
 }
 
-impl Mailing {
-    pub fn of(settings: &crate::config::Settings) -> Self {
-        Self {
-            base_url: settings.base_url.clone(),
-            site_name: settings.site_name.clone(),
-            on: settings.mail.is_some(),
-            zone: settings.time_zone,
-        }
-    }
-}
-
 /// An editing session of `page` settled into `revision`, by `authors`: they follow the page
 /// from now on; the people its new text mentions, and every other follower of the page, its
 /// space (or, for a new entry, its form) who may read it, are notified (and mailed, if they
