@@ -47,7 +47,7 @@ impl AppState {
         let discussions = crate::discussions::live::Live::default();
         let relay = match &settings.redis_url {
             Some(url) => {
-                let relay = collab::Relay::new(url, &collab::relay::site_id(&db).await?)?;
+                let relay = collab::Relay::new(url, &relay_site_id(&db).await?)?;
                 search.announce_through(relay.clone());
                 discussions.announce_through(relay.clone());
                 Some(relay)
@@ -525,4 +525,22 @@ async fn sweep(state: AppState) {
             }
         }
     }
+}
+
+/// The site's own name on Redis, made once and kept in the database: every process of the site
+/// reads the same, and two sites sharing a Redis never hear each other.
+async fn relay_site_id(db: &Db) -> anyhow::Result<String> {
+    use crate::accounts::entity::site_setting;
+    use sea_orm::{sea_query::OnConflict, EntityTrait, Set};
+    const KEY: &str = "relay_site_id";
+    let fresh: String = (0..12).map(|_| format!("{:x}", rand::random::<u8>() % 16)).collect();
+    site_setting::Entity::insert(site_setting::ActiveModel {
+        key: Set(KEY.to_owned()),
+        value: Set(fresh),
+    })
+    .on_conflict(OnConflict::column(site_setting::Column::Key).do_nothing().to_owned())
+    .exec_without_returning(db)
+    .await?;
+    let row = site_setting::Entity::find_by_id(KEY.to_owned()).one(db).await?;
+    row.map(|r| r.value).ok_or_else(|| anyhow::anyhow!("the site's relay name could not be kept"))
 }

@@ -1,19 +1,19 @@
 //! Ruche: a collaborative wiki for cooperation networks.
 rust_i18n::i18n!("locales", fallback = "fr");
 
+// The crates below this one, under the names the modules of this crate know them by.
+pub use ruche_base::{cache, collation, db, slug};
+pub use ruche_collab as collab;
+
 pub mod access;
 pub mod accounts;
 pub mod agenda;
 pub mod app;
 pub mod backup;
-pub mod cache;
 pub mod cli;
 pub mod client_addr;
-pub mod collab;
-pub mod collation;
 pub mod config;
 pub mod dates;
-pub mod db;
 pub mod demo;
 pub mod directory;
 pub mod discussions;
@@ -35,7 +35,7 @@ pub mod pages;
 pub mod query;
 pub mod resources;
 pub mod search;
-pub mod slug;
 pub mod spaces;
 pub mod state;
+pub mod upgrade;
 pub mod write_deadline;

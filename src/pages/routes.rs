@@ -609,7 +609,7 @@ pub async fn websocket(
     crate::client_addr::ClientAddr(client): crate::client_addr::ClientAddr,
     lang: crate::i18n::Lang,
     headers: axum::http::HeaderMap,
-    upgrade: collab::socket::Upgrade,
+    upgrade: crate::upgrade::Upgrade,
 ) -> AppResult<Response> {
     let settings = &state.settings;
     if !crate::accounts::csrf::websocket_origin_allowed(

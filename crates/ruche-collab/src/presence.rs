@@ -34,7 +34,7 @@ impl Identity {
     /// A signed-in person: their name, and a colour that stays theirs.
     pub fn person(id: i64, name: &str) -> Self {
         let index = usize::try_from(id.rem_euclid(PALETTE.len() as i64)).unwrap_or(0);
-        Self { name: crate::slug::clean_label(name), color: PALETTE[index] }
+        Self { name: ruche_base::slug::clean_label(name), color: PALETTE[index] }
     }
 
     /// Someone reading without an account.

@@ -30,24 +30,6 @@ const OUTBOX: usize = 8192;
 
 pub use super::notes::{Note, SiteNote};
 
-/// The site's own name on Redis, made once and kept in the database: every process of the site
-/// reads the same, and two sites sharing a Redis never hear each other.
-pub async fn site_id(db: &crate::db::Db) -> anyhow::Result<String> {
-    use crate::accounts::entity::site_setting;
-    use sea_orm::{sea_query::OnConflict, EntityTrait, Set};
-    const KEY: &str = "relay_site_id";
-    let fresh: String = (0..12).map(|_| format!("{:x}", rand::random::<u8>() % 16)).collect();
-    site_setting::Entity::insert(site_setting::ActiveModel {
-        key: Set(KEY.to_owned()),
-        value: Set(fresh),
-    })
-    .on_conflict(OnConflict::column(site_setting::Column::Key).do_nothing().to_owned())
-    .exec_without_returning(db)
-    .await?;
-    let row = site_setting::Entity::find_by_id(KEY.to_owned()).one(db).await?;
-    row.map(|r| r.value).ok_or_else(|| anyhow::anyhow!("the site's relay name could not be kept"))
-}
-
 enum Control {
     Watch(DocId),
     Unwatch(DocId),

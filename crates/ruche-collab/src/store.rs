@@ -8,7 +8,7 @@ use sea_orm::{
 };
 
 use super::entity::{doc_snapshot, doc_update};
-use crate::db::Db;
+use ruche_base::db::Db;
 
 /// Identifies a document (a page's id).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -32,7 +32,7 @@ pub use live::{Command, ConnId, Content};
 pub use relay::Relay;
 pub use store::DocId;
 
-use crate::db::Db;
+use ruche_base::db::Db;
 
 /// How live documents behave; every value has a default a site can change.
 #[derive(Debug, Clone)]

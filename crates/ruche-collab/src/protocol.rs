@@ -193,7 +193,7 @@ mod tests {
     }
 
     fn vectors() -> Vectors {
-        serde_json::from_str(include_str!("../../tests/fixtures/y-protocol-vectors.json"))
+        serde_json::from_str(include_str!("../../../tests/fixtures/y-protocol-vectors.json"))
             .expect("fixture parses")
     }
 
