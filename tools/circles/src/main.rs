@@ -87,12 +87,13 @@ fn render(dir: &str, report: &Report) -> String {
             );
         }
     }
+    let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     let verdict = match report.circles.len() {
         0 => "no circle".to_string(),
-        1 => "1 circle".to_string(),
-        n => format!("{n} circles"),
+        n => count(n, "circle"),
     };
-    out + &format!("{dir}: {} modules, {} imports, {verdict}\n", report.modules, report.imports)
+    let (modules, imports) = (count(report.modules, "module"), count(report.imports, "import"));
+    out + &format!("{dir}: {modules}, {imports}, {verdict}\n")
 }
 
 /// Reads a crate's sources and finds its circles.
