@@ -235,7 +235,10 @@ fn is_test(attrs: &[syn::Attribute]) -> bool {
 fn use_paths(tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<(Vec<String>, usize)>) {
     let mut leaf = |ident: &syn::Ident, prefix: &[String]| {
         let mut path = prefix.to_vec();
-        path.push(ident.to_string());
+        // `a::{self, X}` names `a` itself.
+        if ident != "self" {
+            path.push(ident.to_string());
+        }
         out.push((path, ident.span().start().line));
     };
     match tree {
@@ -547,15 +550,17 @@ mod tests {
     #[test]
     fn nested_use_trees() {
         let report = check_crate(&[
-            ("lib.rs", "mod a; mod e; mod z;"),
+            ("lib.rs", "mod a; mod e; mod y; mod z;"),
             ("a/mod.rs", "pub mod b; pub mod c;"),
             ("a/b.rs", "use crate::z::Z;"),
             ("a/c.rs", "pub struct D;"),
             ("e.rs", "use crate::z;"),
             ("z.rs", "use crate::{a::{b, c::D}, e as f};"),
+            ("y.rs", "use crate::a::{self, b::{self as bee}};"),
         ]);
-        // z names a::b, a::c (D is an item in it) and e; a::b and e both name z.
-        assert_eq!(report.imports, 5);
+        // z names a::b, a::c (D is an item in it) and e; a::b and e both name z; y names a
+        // and a::b.
+        assert_eq!(report.imports, 7);
         assert_eq!(circle_modules(&report), [["a::b", "e", "z"]]);
         let steps: Vec<_> = report.circles[0].steps.iter().map(|s| s.0.clone()).collect();
         assert_eq!(steps, ["a::b", "z"]);
