@@ -4,6 +4,7 @@ use crate::{
     accounts::User,
     db::Db,
     error::AppError,
+    forms,
     pages::Page,
     spaces::{store, Role, Space, Visibility},
 };
@@ -225,7 +226,7 @@ pub fn may_speak_in(grant: &SpaceGrant) -> bool {
 /// for a discussion topic — those who may take part in its discussions.
 pub fn may_create_entry(grant: &SpaceGrant, form: &str) -> Result<(), AppError> {
     if grant.allows(SpaceAction::Edit)
-        || (form == crate::forms::builtin::TOPIC_FORM && may_speak_in(grant))
+        || (form == forms::builtin::TOPIC_FORM && may_speak_in(grant))
     {
         return Ok(());
     }

@@ -16,6 +16,7 @@ use tower_http::{
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 
 use crate::{
+    access,
     accounts::{
         self,
         ratelimit::{ActionLimits, SignInLimits},
@@ -25,9 +26,10 @@ use crate::{
     collab::{self, Hub},
     config::Settings,
     db::Db,
-    directory,
+    directory, discussions,
     error::AppError,
-    forms, history, i18n, layout, map, pages, resources, spaces,
+    forms, history, home, i18n, layout, listener, mail, map, notifications, outbox, pages,
+    resources, search, spaces,
 };
 
 pub use crate::state::AppState;
@@ -43,8 +45,8 @@ impl AppState {
         let limits = SignInLimits::new(settings.login_attempts_per_minute);
         let action_limits = ActionLimits::new(settings.comments.per_minute);
         let (projections_db, history_db) = (db.clone(), db.clone());
-        let search = crate::search::SearchIndex::open(&settings.data_dir, db.clone())?;
-        let discussions = crate::discussions::live::Live::default();
+        let search = search::SearchIndex::open(&settings.data_dir, db.clone())?;
+        let discussions = discussions::live::Live::default();
         let relay = match &settings.redis_url {
             Some(url) => {
                 let relay = collab::Relay::new(url, &relay_site_id(&db).await?)?;
@@ -56,11 +58,11 @@ impl AppState {
         };
         let (touched, reindexed, reindex_db) = (search.clone(), search.clone(), db.clone());
         let searched = search.clone();
-        let rendered = Arc::new(crate::pages::render::RenderCache::default());
+        let rendered = Arc::new(pages::render::RenderCache::default());
         let mailing = settings.mailing();
         let mut senders = std::collections::HashMap::new();
         if let Some(mail) = &settings.mail {
-            senders.insert(crate::mail::KIND.to_owned(), crate::mail::Mailer::new(mail)?.sender());
+            senders.insert(mail::KIND.to_owned(), mail::Mailer::new(mail)?.sender());
             // Reset links and sign-ups asked for are looked up off the request, by the same
             // worker.
             let asked = accounts::reset::asked_sender(
@@ -76,7 +78,7 @@ impl AppState {
             );
             senders.insert(accounts::signup::ASKED.to_owned(), signed_up);
         }
-        let outbox = crate::outbox::Outbox::new(db.clone(), senders, settings.outbox.clone());
+        let outbox = outbox::Outbox::new(db.clone(), senders, settings.outbox.clone());
         let quiet_outbox = outbox.clone();
         let warmed = rendered.clone();
         let hooks = collab::Hooks {
@@ -111,15 +113,10 @@ impl AppState {
                         return Ok(());
                     };
                     // Followers are told once per editing session, never once per keystroke.
-                    let page = crate::pages::PageId(doc.0);
-                    let told = crate::notifications::revision_settled(
-                        &db,
-                        &mailing,
-                        page,
-                        revision.id,
-                        &authors,
-                    )
-                    .await?;
+                    let page = pages::PageId(doc.0);
+                    let told =
+                        notifications::revision_settled(&db, &mailing, page, revision.id, &authors)
+                            .await?;
                     if told > 0 {
                         outbox.wake();
                     }
@@ -151,7 +148,7 @@ impl AppState {
             hub,
             search,
             rendered,
-            diffs: Arc::new(crate::history::DiffCache::new(crate::history::diff::DIFF_CACHE_BYTES)),
+            diffs: Arc::new(history::DiffCache::new(history::diff::DIFF_CACHE_BYTES)),
             content_security_policy,
             outbox,
             discussions,
@@ -171,7 +168,7 @@ pub fn router(state: AppState) -> Router {
         ));
 
     let html = Router::new()
-        .route("/", get(crate::home::show))
+        .route("/", get(home::show))
         .route("/setup", get(accounts::routes::setup_form).post(accounts::routes::setup))
         .route("/login", get(accounts::routes::login_form).post(accounts::routes::login))
         .route("/signup/check", get(accounts::reset::check_mailbox))
@@ -196,34 +193,33 @@ pub fn router(state: AppState) -> Router {
         .route("/account/tokens", post(accounts::routes::create_token))
         .route("/account/tokens/{id}/revoke", post(accounts::routes::revoke_token))
         .route("/admin/users", get(accounts::admin::users))
-        .route("/admin/mail", get(crate::mail::admin::list))
-        .route("/notifications", get(crate::notifications::routes::list))
-        .route("/notifications/read", post(crate::notifications::routes::mark_all))
-        .route("/notifications/{id}", get(crate::notifications::routes::open))
+        .route("/admin/mail", get(mail::admin::list))
+        .route("/notifications", get(notifications::routes::list))
+        .route("/notifications/read", post(notifications::routes::mark_all))
+        .route("/notifications/{id}", get(notifications::routes::open))
         .route(
             "/unsubscribe/{key}",
-            get(crate::notifications::routes::unsubscribe_page)
-                .post(crate::notifications::routes::unsubscribe),
+            get(notifications::routes::unsubscribe_page).post(notifications::routes::unsubscribe),
         )
-        .route("/follow/form/{key}", post(crate::notifications::routes::follow_form))
-        .route("/account/notifications", post(crate::notifications::routes::mail_choice))
-        .route("/s/{space}/{page}/follow", post(crate::notifications::routes::follow_page))
-        .route("/s/{space}/{page}/comments", post(crate::discussions::routes::create))
-        .route("/s/{space}/discussions", get(crate::discussions::exchanges::space))
-        .route("/discussions", get(crate::discussions::exchanges::site))
-        .route("/s/{space}/{page}/comments/events", get(crate::discussions::routes::events))
+        .route("/follow/form/{key}", post(notifications::routes::follow_form))
+        .route("/account/notifications", post(notifications::routes::mail_choice))
+        .route("/s/{space}/{page}/follow", post(notifications::routes::follow_page))
+        .route("/s/{space}/{page}/comments", post(discussions::routes::create))
+        .route("/s/{space}/discussions", get(discussions::exchanges::space))
+        .route("/discussions", get(discussions::exchanges::site))
+        .route("/s/{space}/{page}/comments/events", get(discussions::routes::events))
         .route(
             "/s/{space}/{page}/comments/{id}/edit",
-            get(crate::discussions::routes::edit_form).post(crate::discussions::routes::edit),
+            get(discussions::routes::edit_form).post(discussions::routes::edit),
         )
         .route(
             "/s/{space}/{page}/comments/{id}/delete",
-            get(crate::discussions::routes::delete_form).post(crate::discussions::routes::delete),
+            get(discussions::routes::delete_form).post(discussions::routes::delete),
         )
-        .route("/s/{space}/{page}/comments/{id}/hide", post(crate::discussions::routes::hide))
-        .route("/s/{space}/{page}/comments/{id}/thread", get(crate::discussions::routes::thread))
-        .route("/follow/space/{space}", post(crate::notifications::routes::follow_space))
-        .route("/admin/mail/{id}/again", post(crate::mail::admin::again))
+        .route("/s/{space}/{page}/comments/{id}/hide", post(discussions::routes::hide))
+        .route("/s/{space}/{page}/comments/{id}/thread", get(discussions::routes::thread))
+        .route("/follow/space/{space}", post(notifications::routes::follow_space))
+        .route("/admin/mail/{id}/again", post(mail::admin::again))
         .route("/admin/forms", get(forms::admin::index).post(forms::admin::create))
         .route("/admin/forms/{key}", get(forms::admin::edit).post(forms::admin::save))
         .route("/admin/invitations", post(accounts::admin::invite))
@@ -298,7 +294,7 @@ pub fn router(state: AppState) -> Router {
         .route("/s/{space}/{page}/compare", get(history::routes::compare))
         .route("/lang/{code}", get(i18n::switch))
         .route("/directory", get(directory::index))
-        .route("/search", get(crate::search::routes::page))
+        .route("/search", get(search::routes::page))
         .route("/resources", get(resources::index))
         .route("/forms", get(forms::lists::index))
         .route("/forms/{key}", get(forms::lists::show))
@@ -322,19 +318,18 @@ pub fn router(state: AppState) -> Router {
         .route("/api/spaces/{space}/members", get(spaces::api::members))
         .route("/api/spaces/{space}/pages", get(pages::api::list))
         .route("/api/render", post(pages::routes::preview))
-        .route("/api/search", get(crate::search::routes::api))
-        .route("/api/notifications", get(crate::notifications::routes::api))
-        .route("/api/notifications/unread", get(crate::notifications::routes::unread))
+        .route("/api/search", get(search::routes::api))
+        .route("/api/notifications", get(notifications::routes::api))
+        .route("/api/notifications/unread", get(notifications::routes::unread))
         .route(
             "/api/pages/{space}/{page}/comments",
-            get(crate::discussions::api::list).post(crate::discussions::api::create),
+            get(discussions::api::list).post(discussions::api::create),
         )
         .route(
             "/api/comments/{id}",
-            axum::routing::patch(crate::discussions::api::update)
-                .delete(crate::discussions::api::delete),
+            axum::routing::patch(discussions::api::update).delete(discussions::api::delete),
         )
-        .route("/api/pages/{space}/{page}/people", get(crate::notifications::routes::people))
+        .route("/api/pages/{space}/{page}/people", get(notifications::routes::people))
         .route("/api/forms", get(forms::exports::list))
         .route("/api/forms/{key}", get(forms::exports::show))
         .route("/api/forms/{key}/entries", get(forms::exports::entries))
@@ -417,9 +412,7 @@ async fn large_bodies_from_writers(
     let space = params.iter().find(|(k, _)| k == "space").map_or("", |(_, v)| v.as_str());
     let writer = match &user {
         Some(_) => {
-            crate::access::space(&state.db, user.as_ref(), space, crate::access::SpaceAction::Edit)
-                .await
-                .is_ok()
+            access::space(&state.db, user.as_ref(), space, access::SpaceAction::Edit).await.is_ok()
         }
         None => false,
     };
@@ -456,7 +449,7 @@ pub async fn launch(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     forms::store::ensure_builtin(&state.db).await?;
-    crate::accounts::store::ensure_handles(&state.db).await?;
+    accounts::store::ensure_handles(&state.db).await?;
     directory::ensure_space(&state.db).await?;
     let sweeper = tokio::spawn(sweep(state.clone()));
     // Mail leaves from here (when mail is set up), until the site stops.
@@ -468,7 +461,7 @@ pub async fn launch(
         .then(|| tokio::spawn(state.outbox.clone().run(outbox_stop.clone())));
     // Daily digests are written from here, at each person's hour.
     let digests = state.settings.mail.is_some().then(|| {
-        tokio::spawn(crate::notifications::digest::run(
+        tokio::spawn(notifications::digest::run(
             state.db.clone(),
             state.settings.mailing(),
             state.outbox.clone(),
@@ -477,13 +470,13 @@ pub async fn launch(
     });
     let hub = state.hub.clone();
     let search = state.search.clone();
-    let limits = crate::listener::Limits {
+    let limits = listener::Limits {
         per_address: state.settings.max_http_connections_per_address,
         header_timeout: state.settings.header_timeout,
         write_timeout: state.settings.write_timeout,
         trusted_proxies: state.settings.trusted_proxies.clone(),
     };
-    let served = crate::listener::serve(listener, router(state), limits, shutdown).await;
+    let served = listener::serve(listener, router(state), limits, shutdown).await;
     sweeper.abort();
     if let Some(digests) = digests {
         digests.abort();

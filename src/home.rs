@@ -9,10 +9,12 @@ use maud::{html, Markup, PreEscaped};
 
 use crate::{
     access::{self, SpaceAction, SpaceGrant},
-    accounts,
+    accounts, agenda, directory,
     error::AppResult,
+    forms,
     forms::query::Entry,
     layout::{page as layout_page, Ctx},
+    pages,
     spaces::{
         requests::{self, JoinRequest, Status},
         views::visibility_badge,
@@ -37,7 +39,7 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response
     // the directory's space (reached from the menu) last.
     spaces.sort_by_key(|g| {
         (
-            g.space.slug.as_str() == crate::directory::PROFILES_SPACE,
+            g.space.slug.as_str() == directory::PROFILES_SPACE,
             g.role.is_none(),
             match g.space.visibility {
                 Visibility::Public => 0,
@@ -47,7 +49,7 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response
         )
     });
     let welcome = welcome(&state, &ctx, &spaces).await?;
-    let events = crate::agenda::upcoming(&state, ctx.user.as_ref(), 3).await?;
+    let events = agenda::upcoming(&state, ctx.user.as_ref(), 3).await?;
     let resources = latest_resources(&state, &ctx, 3).await?;
     let may_create = access::may_create_space(ctx.user.as_ref());
     let requests = requests_news(&state, &ctx, &spaces).await?;
@@ -76,7 +78,7 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response
                         h2 #home-events { (ctx.t("home.next_events")) }
                         ul.plain {
                             @for e in &events {
-                                li { a href=(e.url()) { (e.page.title) } br; span.meta { (crate::agenda::when(&ctx, e)) } }
+                                li { a href=(e.url()) { (e.page.title) } br; span.meta { (agenda::when(&ctx, e)) } }
                             }
                         }
                         p { a href="/agenda" { (ctx.t("home.whole_agenda")) " →" } }
@@ -178,14 +180,14 @@ async fn welcome(state: &AppState, ctx: &Ctx, spaces: &[SpaceGrant]) -> AppResul
     let mut public: Vec<&SpaceGrant> = spaces
         .iter()
         .filter(|g| g.space.visibility == Visibility::Public && g.allows(SpaceAction::Read))
-        .filter(|g| g.space.slug.as_str() != crate::directory::PROFILES_SPACE)
+        .filter(|g| g.space.slug.as_str() != directory::PROFILES_SPACE)
         .collect();
     public.sort_by_key(|g| g.space.id.0);
     let mut found = None;
     for grant in public {
         let pages = access::readable_pages(
             grant,
-            crate::pages::store::list(&state.db, grant.space.id, false).await?,
+            pages::store::list(&state.db, grant.space.id, false).await?,
         );
         if let Some(page) = pages.into_iter().filter(|p| p.form.is_none()).min_by_key(|p| p.id.0) {
             found = Some((grant, page));
@@ -194,18 +196,18 @@ async fn welcome(state: &AppState, ctx: &Ctx, spaces: &[SpaceGrant]) -> AppResul
     }
     let Some((grant, page)) = found else { return Ok(None) };
     let content = state.hub.read(page.id.doc()).await?;
-    let html = crate::pages::routes::render_for(state, ctx.user.as_ref(), grant, &content.markdown)
-        .await?;
+    let html =
+        pages::routes::render_for(state, ctx.user.as_ref(), grant, &content.markdown).await?;
     Ok(Some(Welcome { title: page.title.clone(), html }))
 }
 
 /// The resources most recently written that this reader may see.
 async fn latest_resources(state: &AppState, ctx: &Ctx, n: usize) -> AppResult<Vec<Entry>> {
-    let Some(form) = crate::forms::store::find(&state.db, "resource").await? else {
+    let Some(form) = forms::store::find(&state.db, "resource").await? else {
         return Ok(Vec::new());
     };
     let grants = access::readable_spaces(&state.db, ctx.user.as_ref()).await?;
-    let mut entries = crate::forms::query::entries(&state.db, &grants, &form, None).await?;
+    let mut entries = forms::query::entries(&state.db, &grants, &form, None).await?;
     entries.sort_by_key(|e| std::cmp::Reverse(e.page.updated_at));
     entries.truncate(n);
     Ok(entries)

@@ -3,6 +3,7 @@
 use axum::extract::{FromRequest, Multipart, Request};
 
 use crate::error::AppError;
+use crate::slug;
 
 /// A file as it arrived in a form.
 pub struct Received {
@@ -38,7 +39,7 @@ pub async fn read<S: Send + Sync>(
                 if !file_name.is_empty() || !bytes.is_empty() {
                     files.push(Received {
                         field: name,
-                        name: crate::slug::clean_label(&file_name),
+                        name: slug::clean_label(&file_name),
                         bytes: bytes.to_vec(),
                     });
                 }

@@ -7,6 +7,7 @@ use crate::{
     collab::Hub,
     config::Settings,
     db::Db,
+    discussions, history, outbox, pages, search,
 };
 
 /// What every handler can reach.
@@ -20,16 +21,16 @@ pub struct AppState {
     /// The live documents.
     pub hub: Hub,
     /// The search index, kept current as pages change.
-    pub search: crate::search::index::SearchIndex,
+    pub search: search::index::SearchIndex,
     /// Rendered page texts, kept for the next reader.
-    pub rendered: Arc<crate::pages::render::RenderCache>,
+    pub rendered: Arc<pages::render::RenderCache>,
     /// Comparisons of revisions, kept for the next reader.
-    pub diffs: Arc<crate::history::diff::DiffCache>,
+    pub diffs: Arc<history::diff::DiffCache>,
     /// The Content-Security-Policy of every answer (its nonce added per answer).
     pub content_security_policy: Arc<str>,
     /// What the site sends out (mail), with its worker; `settings.mail` says whether mail is
     /// set up at all.
-    pub outbox: crate::outbox::Outbox,
+    pub outbox: outbox::Outbox,
     /// The readers on each page's discussion, told of its changes as they happen.
-    pub discussions: crate::discussions::live::Live,
+    pub discussions: discussions::live::Live,
 }

@@ -16,6 +16,7 @@ use super::{
 use crate::{
     error::{AppError, AppResult},
     layout::{flash, page, Ctx, Field, FlashKind},
+    spaces,
     state::AppState,
 };
 
@@ -31,12 +32,11 @@ async fn render(state: &AppState, ctx: &Ctx, new_link: Option<String>) -> AppRes
     let users = store::list(&state.db).await?;
     let invitations = invitations::recent(&state.db).await?;
     // The spaces invitations lead into, by id (slug, title).
-    let spaces: std::collections::HashMap<i64, (String, String)> =
-        crate::spaces::store::all(&state.db)
-            .await?
-            .into_iter()
-            .map(|s| (s.id.0, (s.slug.to_string(), s.title)))
-            .collect();
+    let spaces: std::collections::HashMap<i64, (String, String)> = spaces::store::all(&state.db)
+        .await?
+        .into_iter()
+        .map(|s| (s.id.0, (s.slug.to_string(), s.title)))
+        .collect();
     let mode = signup::mode(&state.db).await?;
     let contact = signup::contact(&state.db).await?.unwrap_or_default();
     Ok(view(ctx, &users, (&invitations, &spaces), (mode, &contact), new_link))

@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use tower_sessions::Session;
 
 use crate::error::AppError;
+use crate::multipart;
 
 const SESSION_KEY: &str = "csrf";
 pub const FIELD: &str = "_csrf";
@@ -108,7 +109,7 @@ async fn check(session: &Session, fields: &[(String, String)]) -> Result<(), App
 /// A `multipart/form-data` form (one that may carry files) whose `_csrf` field matched.
 pub struct CsrfMultipart {
     pub fields: Vec<(String, String)>,
-    pub files: Vec<crate::multipart::Received>,
+    pub files: Vec<multipart::Received>,
 }
 
 impl<S> FromRequest<S> for CsrfMultipart
@@ -119,7 +120,7 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let session = req.extensions().get::<Session>().cloned().ok_or(AppError::Csrf)?;
-        let (fields, files) = crate::multipart::read(req, state).await?;
+        let (fields, files) = multipart::read(req, state).await?;
         check(&session, &fields).await?;
         Ok(Self { fields, files })
     }

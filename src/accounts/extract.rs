@@ -3,7 +3,7 @@ use axum::{extract::FromRequestParts, http::request::Parts};
 use tower_sessions::Session;
 
 use super::{store, tokens, User, UserId};
-use crate::{error::AppError, state::AppState};
+use crate::{access, db, error::AppError, state::AppState};
 
 const SESSION_USER: &str = "user_id";
 /// The fingerprint of the password the session signed in with.
@@ -85,7 +85,7 @@ impl Proof {
     }
 
     /// Whether it still proves `user` (as stored now).
-    pub async fn holds(&self, db: &crate::db::Db, user: &User) -> anyhow::Result<bool> {
+    pub async fn holds(&self, db: &db::Db, user: &User) -> anyhow::Result<bool> {
         Ok(match self {
             Self::Session(credential) => *credential == user.credential,
             Self::Token(token) => {
@@ -139,7 +139,7 @@ impl FromRequestParts<AppState> for AdminUser {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
-        if crate::access::may_administer_site(Some(&user)) {
+        if access::may_administer_site(Some(&user)) {
             Ok(AdminUser(user))
         } else {
             Err(AppError::Forbidden)

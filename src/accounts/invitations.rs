@@ -11,6 +11,7 @@ use super::{
     User, UserId,
 };
 use crate::db::Db;
+use crate::spaces;
 
 /// How long an invitation link stays valid.
 pub const VALIDITY_DAYS: i64 = 14;
@@ -73,8 +74,8 @@ pub async fn create_for_space<C: sea_orm::ConnectionTrait>(
     db: &C,
     by: UserId,
     email: &str,
-    space: crate::spaces::SpaceId,
-    role: crate::spaces::Role,
+    space: spaces::SpaceId,
+    role: spaces::Role,
 ) -> anyhow::Result<String> {
     invitation::Entity::delete_many()
         .filter(invitation::Column::Email.eq(email))
@@ -128,8 +129,8 @@ pub fn resend_at(created_at: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
 pub async fn mailed_lately<C: sea_orm::ConnectionTrait>(
     db: &C,
     email: &str,
-    space: crate::spaces::SpaceId,
-    role: crate::spaces::Role,
+    space: spaces::SpaceId,
+    role: spaces::Role,
 ) -> anyhow::Result<Option<MailedLately>> {
     let lately = invitation::Entity::find()
         .filter(invitation::Column::Email.eq(email))
@@ -152,10 +153,7 @@ pub async fn mailed_lately<C: sea_orm::ConnectionTrait>(
 }
 
 /// The invitations into a space still waiting to be accepted (not used, not expired).
-pub async fn pending_for_space(
-    db: &Db,
-    space: crate::spaces::SpaceId,
-) -> anyhow::Result<Vec<Invitation>> {
+pub async fn pending_for_space(db: &Db, space: spaces::SpaceId) -> anyhow::Result<Vec<Invitation>> {
     Ok(invitation::Entity::find()
         .filter(invitation::Column::SpaceId.eq(space.0))
         .filter(invitation::Column::UsedAt.is_null())
@@ -170,7 +168,7 @@ pub async fn pending_for_space(
 
 /// Withdraws an invitation into `space`: its link stops working (it expires now; the row stays
 /// so that `mailed_lately` still knows when the address was mailed). False if there was none.
-pub async fn withdraw(db: &Db, space: crate::spaces::SpaceId, id: i64) -> anyhow::Result<bool> {
+pub async fn withdraw(db: &Db, space: spaces::SpaceId, id: i64) -> anyhow::Result<bool> {
     let now = Utc::now();
     let gone = invitation::Entity::update_many()
         .col_expr(invitation::Column::ExpiresAt, sea_orm::sea_query::Expr::value(now))
@@ -284,7 +282,7 @@ pub async fn accept<C: sea_orm::ConnectionTrait>(
     }
     // Invited into a space: a member of it at once, with the role chosen.
     let space = match invitation.space_id {
-        Some(id) => crate::spaces::entity::space::Entity::find_by_id(id)
+        Some(id) => spaces::entity::space::Entity::find_by_id(id)
             .one(txn)
             .await
             .map_err(NewUserError::from)?

@@ -16,6 +16,7 @@ mod views;
 
 pub use extract::{AdminUser, CurrentUser, MaybeUser};
 
+use crate::dates;
 use serde::Serialize;
 
 /// Identifies an account.
@@ -67,7 +68,7 @@ impl From<entity::user::Model> for User {
             name: model.name,
             is_admin: model.is_admin,
             disabled: model.disabled,
-            time_zone: model.time_zone.as_deref().and_then(crate::dates::parse_zone),
+            time_zone: model.time_zone.as_deref().and_then(dates::parse_zone),
             notify_by_mail: model.notify_by_mail,
             handle: model.handle.unwrap_or_default(),
             digest_hour: model.digest_hour.clamp(0, 23) as u32,

@@ -11,6 +11,7 @@
 //! mail, a join request to the owners, an invitation, a comment, a new page, entry or topic, the
 //! people a comment names) has a budget per account (or, signed out, per address it names) and
 //! per client address.
+use crate::{accounts, error};
 use std::{
     collections::HashMap,
     net::IpAddr,
@@ -248,7 +249,7 @@ impl Action {
 #[derive(Debug, Clone, Copy)]
 pub enum Who<'a> {
     /// A signed-in person.
-    Account(crate::accounts::UserId),
+    Account(accounts::UserId),
     /// Someone signed out, by the address they name (the one that would receive the mail).
     Mailbox(&'a str),
 }
@@ -332,7 +333,7 @@ impl axum::response::IntoResponse for Spent {
         };
         let retry_at = Some(self.retry_at());
         let mut response = (status, key).into_response();
-        let info = crate::error::ErrorInfo {
+        let info = error::ErrorInfo {
             status,
             key,
             detail: self.detail,

@@ -24,9 +24,12 @@ use super::{
 };
 use crate::{
     client_addr::ClientAddr,
+    dates, error,
     error::{AppError, AppResult},
+    i18n,
     i18n::safe_next,
     layout::{flash, Ctx, FlashKind},
+    spaces, state,
     state::AppState,
 };
 
@@ -203,7 +206,7 @@ pub async fn login(
 /// Writes `user`'s confirmation link and its mail again, and wakes the outbox.
 async fn resend_confirmation(
     state: &AppState,
-    lang: crate::i18n::Lang,
+    lang: i18n::Lang,
     user: &User,
 ) -> anyhow::Result<()> {
     use anyhow::Context as _;
@@ -345,10 +348,9 @@ async fn offer(state: &AppState, token: &str) -> AppResult<Option<views::Offer>>
         return Ok(None);
     };
     let space = match invitation.space_id {
-        Some(id) => crate::spaces::entity::space::Entity::find_by_id(id)
-            .one(&state.db)
-            .await?
-            .map(|s| s.title),
+        Some(id) => {
+            spaces::entity::space::Entity::find_by_id(id).one(&state.db).await?.map(|s| s.title)
+        }
         None => None,
     };
     let by = store::find(&state.db, invitation.created_by).await?.map(|u| u.name);
@@ -387,9 +389,7 @@ pub async fn accept_invitation(
                 return Ok(Redirect::to("/signup/check").into_response());
             }
             let space = match accepted.space {
-                Some(id) => {
-                    crate::spaces::store::get(&state.db, crate::spaces::SpaceId(id)).await?
-                }
+                Some(id) => spaces::store::get(&state.db, spaces::SpaceId(id)).await?,
                 None => None,
             };
             // Into a space, new account or not: that space, saying they are in it (the first
@@ -490,10 +490,10 @@ pub async fn change_time_zone(
     let zone = match fields.time_zone.as_str() {
         "" => None,
         name => Some(
-            crate::dates::ZONES
+            dates::ZONES
                 .iter()
                 .find(|(z, _)| *z == name)
-                .and_then(|(z, _)| crate::dates::parse_zone(z))
+                .and_then(|(z, _)| dates::parse_zone(z))
                 .ok_or_else(|| AppError::BadRequest(ctx.t("account.bad_time_zone")))?,
         ),
     };
@@ -600,10 +600,10 @@ pub struct EditorFields {
 /// `POST /account/editor` (`show_markdown=1` or `0`): how this person's editor shows the text,
 /// on every computer they use.
 pub async fn editor_preference(
-    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+    axum::extract::State(state): axum::extract::State<state::AppState>,
     super::CurrentUser(user): super::CurrentUser,
     super::csrf::CsrfForm(fields): super::csrf::CsrfForm<EditorFields>,
-) -> crate::error::AppResult<axum::http::StatusCode> {
+) -> error::AppResult<axum::http::StatusCode> {
     super::store::set_show_markdown(&state.db, user.id, fields.show_markdown == "1").await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -10,6 +10,7 @@ use super::{
     password, Email, User, UserId, MIN_PASSWORD_LEN,
 };
 use crate::db::Db;
+use crate::slug;
 
 /// Why an account could not be created; each maps to a message next to the field.
 #[derive(Debug, thiserror::Error)]
@@ -45,7 +46,7 @@ pub struct NewUser {
 /// anything is looked up (so a refusal never depends on who has an account).
 pub fn check(new: &NewUser) -> Result<(Email, String), NewUserError> {
     let email = Email::parse(&new.email).ok_or(NewUserError::InvalidEmail)?;
-    let name = crate::slug::clean_label(&new.name);
+    let name = slug::clean_label(&new.name);
     if name.is_empty() {
         return Err(NewUserError::EmptyName);
     }
@@ -113,7 +114,7 @@ async fn free_handle<C: ConnectionTrait>(
     name: &str,
     owner: Option<UserId>,
 ) -> anyhow::Result<String> {
-    let mut base = crate::slug::slugify(name, HANDLE_MAX);
+    let mut base = slug::slugify(name, HANDLE_MAX);
     if base.is_empty() {
         base = "membre".to_owned();
     }
@@ -375,7 +376,7 @@ pub enum NameError {
 
 /// Changes the name an account is shown under (cleaned, 200 characters at most).
 pub async fn set_name(db: &Db, id: UserId, name: &str) -> Result<(), NameError> {
-    let name: String = crate::slug::clean_label(name).chars().take(200).collect();
+    let name: String = slug::clean_label(name).chars().take(200).collect();
     if name.is_empty() {
         return Err(NameError::Empty);
     }

@@ -3,6 +3,7 @@ use maud::{html, Markup};
 
 use super::{tokens::ApiToken, MIN_PASSWORD_LEN};
 use crate::layout::{page, Ctx, Field};
+use crate::{dates, layout, notifications};
 use axum::response::Html;
 
 /// What a new-account form holds, and its errors field by field.
@@ -233,7 +234,7 @@ pub fn invitation_sign_in(ctx: &Ctx, token: &str, offer: &Offer, invited: &str) 
             h1 { (title) }
             (invitation_lead(ctx, offer))
             p { (ctx.tf("invite.has_account", &[("email", invited)])) }
-            p { a.button href={"/login?next=" (crate::layout::urlencode(&back))} { (ctx.t("nav.sign_in")) } }
+            p { a.button href={"/login?next=" (layout::urlencode(&back))} { (ctx.t("nav.sign_in")) } }
         },
     )
 }
@@ -294,7 +295,7 @@ pub fn account(ctx: &Ctx, data: &AccountPage) -> Html<String> {
                         @let mine = user.time_zone.map(|z| z.name());
                         select #time-zone name="time_zone" aria-describedby="time-zone-hint" {
                             option value="" selected[mine.is_none()] { (ctx.t("account.time_zone_site")) }
-                            @for (zone, label) in crate::dates::ZONES {
+                            @for (zone, label) in dates::ZONES {
                                 option value=(zone) selected[mine == Some(*zone)] { (ctx.t(label)) }
                             }
                         }
@@ -308,7 +309,7 @@ pub fn account(ctx: &Ctx, data: &AccountPage) -> Html<String> {
                     (ctx.csrf_field())
                     fieldset {
                         legend { (ctx.t("notify.by_mail")) }
-                        @for choice in crate::notifications::MAIL_CHOICES {
+                        @for choice in notifications::MAIL_CHOICES {
                             label.choice {
                                 input type="radio" name="choice" value=(choice) checked[user.notify_by_mail == choice];
                                 " " (ctx.t(&format!("notify.mail_{choice}")))

@@ -13,7 +13,9 @@ use serde_json::Value;
 
 use crate::{
     access::{self, SpaceAction},
+    accounts, dates, discussions,
     error::{AppError, AppResult},
+    forms,
     forms::{
         exports,
         query::{self, Entry, Filter},
@@ -21,7 +23,9 @@ use crate::{
         Form,
     },
     history::feeds::FeedReader,
+    i18n,
     layout::{page as layout_page, Ctx},
+    notifications,
     state::AppState,
 };
 
@@ -30,17 +34,17 @@ pub const EVENT_FORM: &str = "event";
 const PER_PAGE: usize = 20;
 
 async fn event_form(state: &AppState) -> AppResult<Form> {
-    crate::forms::store::find(&state.db, EVENT_FORM).await?.ok_or(AppError::NotFound)
+    forms::store::find(&state.db, EVENT_FORM).await?.ok_or(AppError::NotFound)
 }
 
 /// The events this reader may see (in one space if `space` is given), by start.
 async fn events(
     state: &AppState,
-    user: Option<&crate::accounts::User>,
+    user: Option<&accounts::User>,
     space: Option<i64>,
 ) -> AppResult<(Form, Vec<Entry>)> {
     let form = event_form(state).await?;
-    let grants = crate::access::readable_spaces(&state.db, user).await?;
+    let grants = access::readable_spaces(&state.db, user).await?;
     let mut entries: Vec<Entry> = query::entries(&state.db, &grants, &form, space)
         .await?
         .into_iter()
@@ -53,7 +57,7 @@ async fn events(
 /// The next `n` events this reader may see, soonest first (for the front page).
 pub async fn upcoming(
     state: &AppState,
-    user: Option<&crate::accounts::User>,
+    user: Option<&accounts::User>,
     n: usize,
 ) -> AppResult<Vec<Entry>> {
     let now = Utc::now();
@@ -73,7 +77,7 @@ pub fn when(ctx: &Ctx, e: &Entry) -> String {
         .unwrap_or(ctx.time_zone);
     let (Some(start), Some(end)) = (e.starts_at, e.ends_at) else { return String::new() };
     let (start, end) = (start.with_timezone(&tz), end.with_timezone(&tz));
-    let mut text = crate::dates::range(ctx.lang, start.naive_local(), end.naive_local());
+    let mut text = dates::range(ctx.lang, start.naive_local(), end.naive_local());
     if tz != ctx.time_zone {
         text.push_str(&format!(" ({tz})"));
     }
@@ -81,7 +85,7 @@ pub fn when(ctx: &Ctx, e: &Entry) -> String {
 }
 
 fn long_date(ctx: &Ctx, d: NaiveDate) -> String {
-    crate::dates::long_date(ctx.lang, d)
+    dates::long_date(ctx.lang, d)
 }
 
 /// Which part of the agenda the address asks for.
@@ -107,7 +111,7 @@ pub async fn site(
     Query(filter): Query<Filter>,
 ) -> AppResult<Html<String>> {
     let (form, entries) = events(&state, ctx.user.as_ref(), None).await?;
-    let follow = crate::notifications::views::form_follow(&ctx, &state.db, &form.key).await?;
+    let follow = notifications::views::form_follow(&ctx, &state.db, &form.key).await?;
     Ok(render(&ctx, &form, entries, &filter, "/agenda", None, follow))
 }
 
@@ -204,7 +208,7 @@ fn event_item(ctx: &Ctx, e: &Entry) -> Markup {
         article.event {
             h3 { a href=(e.url()) { (e.page.title) } }
             @if e.comments > 0 {
-                p.meta { a href={(e.url()) "#discussion"} { (crate::discussions::exchanges::answers(ctx, e.comments)) } }
+                p.meta { a href={(e.url()) "#discussion"} { (discussions::exchanges::answers(ctx, e.comments)) } }
             }
             p.when { (when(ctx, e)) }
             @if !place.is_empty() { p { (ctx.t("agenda.place")) " : " (place) } }
@@ -288,7 +292,7 @@ fn month_grid(
 /// `GET /agenda.ics`: every event the reader may see (with `?token=`, as its owner would).
 pub async fn site_ics(
     State(state): State<AppState>,
-    lang: crate::i18n::Lang,
+    lang: i18n::Lang,
     reader: FeedReader,
 ) -> AppResult<Response> {
     let (form, entries) = events(&state, reader.0.as_ref(), None).await?;

@@ -10,7 +10,10 @@ use std::{
 use pulldown_cmark::{Event, LinkType, Options, Parser, Tag};
 use serde_json::Value;
 
-use crate::{db::Db, pages::entity::page, spaces::Space};
+use crate::{
+    accounts, collab, dates, db::Db, discussions, forms, i18n, pages, pages::entity::page,
+    spaces::Space,
+};
 
 /// What an export holds.
 #[derive(Debug, Default)]
@@ -74,14 +77,14 @@ pub async fn export(
         index.push_str(&format!("## [{}]({folder}/index.md)\n\n", escape_label(&space.title)));
         let mut space_index = format!("# {}\n\n{}\n\n", space.title, space.description);
         for p in pages {
-            let content = crate::collab::stored_content(db, crate::collab::DocId(p.id)).await?;
+            let content = collab::stored_content(db, collab::DocId(p.id)).await?;
             // Each file is copied into the zip from disk when written, never read whole.
             let mut files: Vec<(String, std::path::PathBuf)> = Vec::new();
             let mut fields = content.fields.as_object().cloned().unwrap_or_default();
             let mut used_names: HashMap<String, usize> = HashMap::new();
             for value in fields.values_mut() {
                 let Some(hash) = value.get("hash").and_then(Value::as_str) else { continue };
-                let Some(path) = crate::forms::uploads::stored_path(uploads_dir, hash) else {
+                let Some(path) = forms::uploads::stored_path(uploads_dir, hash) else {
                     continue;
                 };
                 let name = safe_file_name(
@@ -95,18 +98,17 @@ pub async fn export(
             // Pictures and files the text links (recorded as the page's) go beside it too.
             let mut markdown = content.markdown.clone();
             let own = format!("/s/{folder}/{}/files/", p.slug);
-            for hash in crate::pages::files::linked(db, p.id, &markdown).await? {
-                let Some(path) = crate::forms::uploads::stored_path(uploads_dir, &hash) else {
+            for hash in pages::files::linked(db, p.id, &markdown).await? {
+                let Some(path) = forms::uploads::stored_path(uploads_dir, &hash) else {
                     continue;
                 };
                 // Named as it was sent to this page.
-                let stored =
-                    crate::forms::entity::upload_page::Entity::find_by_id((hash.clone(), p.id))
-                        .one(db)
-                        .await?
-                        .map(|u| u.name)
-                        .filter(|name| !name.is_empty())
-                        .unwrap_or_else(|| "fichier".to_owned());
+                let stored = forms::entity::upload_page::Entity::find_by_id((hash.clone(), p.id))
+                    .one(db)
+                    .await?
+                    .map(|u| u.name)
+                    .filter(|name| !name.is_empty())
+                    .unwrap_or_else(|| "fichier".to_owned());
                 let name = safe_file_name(&stored, &mut used_names);
                 let relative = format!("{}.files/{name}", p.slug);
                 markdown = markdown.replace(&format!("{own}{hash}"), &format!("<{relative}>"));
@@ -167,21 +169,20 @@ pub async fn export(
 /// The page's discussion as a `## Discussion` section: each thread, its replies below it
 /// (deleted and hidden comments left out; a deleted one that was answered is named so).
 async fn discussion(db: &Db, page: i64) -> anyhow::Result<String> {
-    let comments = crate::discussions::list(db, page).await?;
-    let authors =
-        crate::accounts::store::by_ids(db, comments.iter().filter_map(|c| c.author_id)).await?;
-    let threads = crate::discussions::threads(comments);
+    let comments = discussions::list(db, page).await?;
+    let authors = accounts::store::by_ids(db, comments.iter().filter_map(|c| c.author_id)).await?;
+    let threads = discussions::threads(comments);
     if threads.is_empty() {
         return Ok(String::new());
     }
-    let lang = crate::i18n::Lang::Fr;
-    let zone = crate::dates::DEFAULT_TIME_ZONE;
-    let heading = |c: &crate::discussions::Comment, level: &str| {
+    let lang = i18n::Lang::Fr;
+    let zone = dates::DEFAULT_TIME_ZONE;
+    let heading = |c: &discussions::Comment, level: &str| {
         let who = c
             .author_id
             .and_then(|a| authors.get(&a))
             .map_or_else(|| lang.t("comments.former_member"), |u| u.name.clone());
-        format!("{level} {who}, {}\n\n", crate::dates::moment(lang, zone, c.created_at))
+        format!("{level} {who}, {}\n\n", dates::moment(lang, zone, c.created_at))
     };
     let mut out = String::from("\n\n## Discussion\n\n");
     for (top, replies) in threads {
@@ -258,8 +259,7 @@ pub fn rewrite_links(
             Event::Start(Tag::Link { link_type, dest_url, .. }) if open.is_none() => {
                 let target = match link_type {
                     LinkType::WikiLink { .. } => {
-                        crate::pages::render::wiki_target(&dest_url, space)
-                            .map(|t| (t.space, t.slug))
+                        pages::render::wiki_target(&dest_url, space).map(|t| (t.space, t.slug))
                     }
                     _ => site_link(&dest_url),
                 };

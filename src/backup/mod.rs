@@ -19,6 +19,7 @@ use sea_orm::{
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::db::Db;
+use crate::{accounts, collab, discussions, forms, history, notifications, outbox, pages, spaces};
 
 pub mod markdown;
 
@@ -61,32 +62,32 @@ impl Summary {
 /// order rows are restored in).
 macro_rules! every_table {
     ($each:ident) => {
-        $each!("users", crate::accounts::entity::user);
-        $each!("sessions", crate::accounts::entity::session);
-        $each!("api_tokens", crate::accounts::entity::api_token);
-        $each!("invitations", crate::accounts::entity::invitation);
-        $each!("password_resets", crate::accounts::entity::password_reset);
-        $each!("site_settings", crate::accounts::entity::site_setting);
-        $each!("spaces", crate::spaces::entity::space);
-        $each!("memberships", crate::spaces::entity::membership);
-        $each!("join_requests", crate::spaces::entity::join_request);
-        $each!("forms", crate::forms::entity::form);
-        $each!("pages", crate::pages::entity::page);
-        $each!("page_redirects", crate::pages::entity::page_redirect);
-        $each!("page_links", crate::pages::entity::page_link);
-        $each!("doc_snapshots", crate::collab::entity::doc_snapshot);
-        $each!("doc_updates", crate::collab::entity::doc_update);
-        $each!("revisions", crate::history::entity::revision);
-        $each!("revision_authors", crate::history::entity::revision_author);
-        $each!("page_events", crate::history::entity::page_event);
-        $each!("feed_tokens", crate::history::entity::feed_token);
-        $each!("entry_fields", crate::forms::entity::entry_field);
-        $each!("uploads", crate::forms::entity::upload);
-        $each!("upload_pages", crate::forms::entity::upload_page);
-        $each!("outbox_messages", crate::outbox::entity);
-        $each!("comments", crate::discussions::entity::comment);
-        $each!("follows", crate::notifications::entity::follow);
-        $each!("notifications", crate::notifications::entity::notification);
+        $each!("users", accounts::entity::user);
+        $each!("sessions", accounts::entity::session);
+        $each!("api_tokens", accounts::entity::api_token);
+        $each!("invitations", accounts::entity::invitation);
+        $each!("password_resets", accounts::entity::password_reset);
+        $each!("site_settings", accounts::entity::site_setting);
+        $each!("spaces", spaces::entity::space);
+        $each!("memberships", spaces::entity::membership);
+        $each!("join_requests", spaces::entity::join_request);
+        $each!("forms", forms::entity::form);
+        $each!("pages", pages::entity::page);
+        $each!("page_redirects", pages::entity::page_redirect);
+        $each!("page_links", pages::entity::page_link);
+        $each!("doc_snapshots", collab::entity::doc_snapshot);
+        $each!("doc_updates", collab::entity::doc_update);
+        $each!("revisions", history::entity::revision);
+        $each!("revision_authors", history::entity::revision_author);
+        $each!("page_events", history::entity::page_event);
+        $each!("feed_tokens", history::entity::feed_token);
+        $each!("entry_fields", forms::entity::entry_field);
+        $each!("uploads", forms::entity::upload);
+        $each!("upload_pages", forms::entity::upload_page);
+        $each!("outbox_messages", outbox::entity);
+        $each!("comments", discussions::entity::comment);
+        $each!("follows", notifications::entity::follow);
+        $each!("notifications", notifications::entity::notification);
     };
 }
 
@@ -114,7 +115,7 @@ pub async fn backup(
         }};
     }
     every_table!(count);
-    let hashes: Vec<String> = crate::forms::entity::upload::Entity::find()
+    let hashes: Vec<String> = forms::entity::upload::Entity::find()
         .all(&txn)
         .await?
         .into_iter()
@@ -159,7 +160,7 @@ pub async fn backup(
     txn.commit().await?;
 
     for hash in hashes {
-        let Some(path) = crate::forms::uploads::stored_path(uploads_dir, &hash) else { continue };
+        let Some(path) = forms::uploads::stored_path(uploads_dir, &hash) else { continue };
         // Copied from disk a piece at a time: uploads may be large.
         match std::fs::File::open(&path) {
             Ok(mut from) => {
@@ -287,12 +288,12 @@ pub async fn restore(
         let Some(hash) = entry.name().strip_prefix("uploads/").map(str::to_owned) else {
             continue;
         };
-        let Some(path) = crate::forms::uploads::stored_path(uploads_dir, &hash) else {
+        let Some(path) = forms::uploads::stored_path(uploads_dir, &hash) else {
             bail!("the backup holds a file with an unexpected name: {hash}");
         };
         let mut bytes = Vec::new();
         entry.read_to_end(&mut bytes)?;
-        crate::forms::uploads::write_file(&path, &bytes).await?;
+        forms::uploads::write_file(&path, &bytes).await?;
         summary.files += 1;
         done += 1;
         progress(done, total);

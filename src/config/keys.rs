@@ -2,6 +2,7 @@
 //! name them, with their defaults and the values each may take.
 use std::{net::SocketAddr, path::PathBuf};
 
+use crate::dates;
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// Every key, with its value once the layers are merged.
@@ -60,7 +61,7 @@ impl Default for Keys {
             uploads: None,
             base_url: None,
             site_name: "Ruche".to_owned(),
-            time_zone: crate::dates::DEFAULT_TIME_ZONE.name().to_owned(),
+            time_zone: dates::DEFAULT_TIME_ZONE.name().to_owned(),
             login_attempts_per_minute: 5,
             idle_unload_seconds: 60,
             revision_quiet_seconds: 120,

@@ -12,6 +12,7 @@ use figment::{
     Figment, Metadata, Profile, Provider,
 };
 
+use crate::{collab, dates, discussions, forms, mail, notifications, outbox};
 pub use keys::Keys;
 
 /// Flags shared by every command that opens the site's storage.
@@ -87,7 +88,7 @@ pub struct Settings {
     /// `None` keeps them forever.
     pub revision_retention_days: Option<u32>,
     /// How live documents behave (unloading, compaction, frame size).
-    pub collab: crate::collab::CollabSettings,
+    pub collab: collab::CollabSettings,
     /// Largest request body (forms, API); pages and uploads get what they need beyond it.
     pub max_body_bytes: usize,
     /// Longest search query, in characters.
@@ -95,7 +96,7 @@ pub struct Settings {
     /// Largest uploaded file.
     pub max_upload_bytes: usize,
     /// How many fields and choices a form may have.
-    pub forms: crate::forms::FormLimits,
+    pub forms: forms::FormLimits,
     /// Reverse proxies whose `X-Forwarded-For` names the client (addresses or networks).
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Origins besides `base_url`'s whose pages may open live connections with a visitor's
@@ -114,13 +115,13 @@ pub struct Settings {
     /// Where the site's days and hours are told (`Europe/Paris`).
     pub time_zone: chrono_tz::Tz,
     /// How mail leaves (none: the site sends none, and says so where it would).
-    pub mail: Option<crate::mail::MailSettings>,
+    pub mail: Option<mail::MailSettings>,
     /// How the outbox retries (not a key: tests make it quick).
-    pub outbox: crate::outbox::OutboxSettings,
+    pub outbox: outbox::OutboxSettings,
     /// How long a comment may be, and how many one person may post in a minute.
-    pub comments: crate::discussions::Limits,
+    pub comments: discussions::Limits,
     /// How often digests and the bell are looked at (not keys either).
-    pub notify: crate::notifications::Pace,
+    pub notify: notifications::Pace,
 }
 
 pub const DEFAULT_ADDR: SocketAddr = keys::DEFAULT_ADDR;
@@ -194,8 +195,8 @@ fn origin(meta: &Metadata, key: &str) -> String {
 
 impl Settings {
     /// What notifications need to know to mail (the site's address, name and zone).
-    pub fn mailing(&self) -> crate::notifications::Mailing {
-        crate::notifications::Mailing {
+    pub fn mailing(&self) -> notifications::Mailing {
+        notifications::Mailing {
             base_url: self.base_url.clone(),
             site_name: self.site_name.clone(),
             on: self.mail.is_some(),
@@ -258,7 +259,7 @@ impl Settings {
             }
             None => format!("http://{}", k.addr),
         };
-        let time_zone = crate::dates::parse_zone(&k.time_zone).ok_or_else(|| {
+        let time_zone = dates::parse_zone(&k.time_zone).ok_or_else(|| {
             wrong("time_zone", &k.time_zone, "a time zone (for example Europe/Paris)")
         })?;
         let trusted_proxies = k
@@ -282,7 +283,7 @@ impl Settings {
         // In range, so these conversions hold.
         let small = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
         let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
-        let collab = crate::collab::CollabSettings {
+        let collab = collab::CollabSettings {
             idle_unload: Duration::from_secs(k.idle_unload_seconds),
             revision_quiet: Duration::from_secs(k.revision_quiet_seconds),
             compact_every: i64::try_from(k.compact_every).unwrap_or(i64::MAX),
@@ -292,18 +293,18 @@ impl Settings {
             max_connections_per_address: size(k.max_connections_per_address),
             max_page_chars: small(k.max_page_chars),
             max_presence_bytes: size(k.max_presence_bytes),
-            ..crate::collab::CollabSettings::default()
+            ..collab::CollabSettings::default()
         };
         let mail = match &k.smtp_url {
-            Some(url) => Some(crate::mail::MailSettings::new(url, &k.mail_from).map_err(|e| {
+            Some(url) => Some(mail::MailSettings::new(url, &k.mail_from).map_err(|e| {
                 anyhow::anyhow!("the setting smtp_url or mail_from ({}): {e}", from("smtp_url"))
             })?),
             None => None,
         };
         Ok(Self {
             mail,
-            outbox: crate::outbox::OutboxSettings::default(),
-            notify: crate::notifications::Pace::default(),
+            outbox: outbox::OutboxSettings::default(),
+            notify: notifications::Pace::default(),
             addr: k.addr,
             base_url,
             uploads_dir: k.uploads.clone().unwrap_or_else(|| k.data.join("uploads")),
@@ -318,11 +319,11 @@ impl Settings {
             max_upload_bytes: size(k.max_upload_bytes),
             max_body_bytes: size(k.max_body_bytes),
             max_search_chars: size(k.max_search_chars),
-            forms: crate::forms::FormLimits {
+            forms: forms::FormLimits {
                 max_fields: size(k.max_form_fields),
                 max_choices: size(k.max_form_choices),
             },
-            comments: crate::discussions::Limits {
+            comments: discussions::Limits {
                 max_chars: size(k.max_comment_chars),
                 per_minute: small(k.comments_per_minute),
             },

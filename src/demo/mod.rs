@@ -5,7 +5,9 @@ use serde::Deserialize;
 
 use crate::{
     accounts::{self, store::NewUser, User},
+    dates,
     db::Db,
+    directory, forms, pages,
     spaces::{
         store::{self as spaces_store, NewSpace},
         Role, SpaceSlug, Visibility,
@@ -127,7 +129,7 @@ impl FixtureSpace {
             let name = &lead.name;
             md.push_str(&format!(
                 "Contact : [[{}/{name}|{name}]]{org}.\n\nVoir aussi : [[Comptes rendus des rencontres]].\n",
-                crate::directory::PROFILES_SPACE
+                directory::PROFILES_SPACE
             ));
         }
         md
@@ -156,7 +158,7 @@ pub struct DemoSummary {
 
 pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
     let existing = spaces_store::all(db).await?;
-    if existing.iter().any(|s| s.slug.as_str() != crate::directory::PROFILES_SPACE) {
+    if existing.iter().any(|s| s.slug.as_str() != directory::PROFILES_SPACE) {
         bail!("this site already has spaces: the demo only fills an empty site (use a new data directory)");
     }
     let fixture: Fixture = serde_json::from_str(FIXTURE).context("reading the demo fixture")?;
@@ -180,7 +182,7 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
         )
         .await
         .map_err(|e| anyhow::anyhow!("creating the demo space {}: {e}", fs.slug))?;
-        crate::pages::content::create_with_text(
+        pages::content::create_with_text(
             db,
             &space,
             "Feuille de route",
@@ -189,10 +191,12 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
         )
         .await?;
         // The launch meeting's minutes, from the site's template (ready to be filled in).
-        let minutes = crate::pages::templates::builtin("compte-rendu")
-            .unwrap_or_default()
-            .replacen("**Date :** ", "**Date :** réunion de lancement du chantier", 1);
-        crate::pages::content::create_with_text(
+        let minutes = pages::templates::builtin("compte-rendu").unwrap_or_default().replacen(
+            "**Date :** ",
+            "**Date :** réunion de lancement du chantier",
+            1,
+        );
+        pages::content::create_with_text(
             db,
             &space,
             "Compte rendu de la réunion de lancement",
@@ -239,8 +243,7 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
         welcome.push_str(&format!("- [[{slug}/Feuille de route|{title}]]\n"));
     }
     welcome.push_str("\nVoir aussi [l'agenda](/agenda), [les ressources](/resources), [l'annuaire](/directory) et les [[structures-cooperantes/Liste des structures|structures coopérantes]].\n");
-    crate::pages::content::create_with_text(db, &home, "Bienvenue", &welcome, Some(admin.id.0))
-        .await?;
+    pages::content::create_with_text(db, &home, "Bienvenue", &welcome, Some(admin.id.0)).await?;
     // The referents are members of the home space: they see its members-only events.
     for (person, ..) in &referents {
         spaces_store::set_member(db, home.id, person.id, Role::Viewer)
@@ -255,7 +258,7 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
         let public = e.kind == "public";
         let values = serde_json::json!({
             "when": { "start": format!("{}T09:30", e.date), "end": format!("{}T17:00", e.date), "tz": "Europe/Paris" },
-            "audience": if public { crate::forms::AUDIENCE_PUBLIC } else { crate::forms::AUDIENCE_MEMBERS },
+            "audience": if public { forms::AUDIENCE_PUBLIC } else { forms::AUDIENCE_MEMBERS },
             "description": if public {
                 "Rencontre ouverte à toutes et tous. Horaires indicatifs.".to_owned()
             } else {
@@ -263,7 +266,7 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
             },
         });
         let serde_json::Value::Object(values) = values else { continue };
-        crate::pages::content::create_entry(
+        pages::content::create_entry(
             db,
             &home,
             &e.title,
@@ -277,7 +280,7 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
 
     // A few example meetings ahead, so the agenda has a future (dated from the day the demo is
     // made, and said to be examples).
-    let today = chrono::Utc::now().with_timezone(&crate::dates::DEFAULT_TIME_ZONE).date_naive();
+    let today = chrono::Utc::now().with_timezone(&dates::DEFAULT_TIME_ZONE).date_naive();
     for (days, title, start, end, online) in [
         (7, "Café coopération en ligne (exemple)", "10:00", "11:00", true),
         (21, "Atelier : animer une coopération territoriale (exemple)", "14:00", "17:00", false),
@@ -286,7 +289,7 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
         let day = today + chrono::Duration::days(days);
         let mut values = serde_json::json!({
             "when": { "start": format!("{day}T{start}"), "end": format!("{day}T{end}"), "tz": "Europe/Paris" },
-            "audience": crate::forms::AUDIENCE_PUBLIC,
+            "audience": forms::AUDIENCE_PUBLIC,
             "description": "Un exemple de rendez-vous, pour voir comment l'agenda se présente. Modifiez-le ou mettez-le à la corbeille.",
         });
         if online {
@@ -295,16 +298,8 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
             values["place"] = "Lyon".into();
         }
         let serde_json::Value::Object(values) = values else { continue };
-        crate::pages::content::create_entry(
-            db,
-            &home,
-            title,
-            "",
-            &event_form,
-            &values,
-            Some(admin.id.0),
-        )
-        .await?;
+        pages::content::create_entry(db, &home, title, "", &event_form, &values, Some(admin.id.0))
+            .await?;
     }
 
     // The resources the chantiers produced, open to all.
@@ -321,7 +316,7 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
         let values =
             serde_json::json!({ "type": r.kind, "themes": themes, "description": description });
         let serde_json::Value::Object(values) = values else { continue };
-        crate::pages::content::create_entry(
+        pages::content::create_entry(
             db,
             &home,
             &r.title,
@@ -349,14 +344,8 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
     .await
     .map_err(|e| anyhow::anyhow!("creating the demo organisations space: {e}"))?;
     let list: String = fixture.organisations.iter().map(|o| format!("- {o}\n")).collect();
-    crate::pages::content::create_with_text(
-        db,
-        &orgs,
-        "Liste des structures",
-        &list,
-        Some(admin.id.0),
-    )
-    .await?;
+    pages::content::create_with_text(db, &orgs, "Liste des structures", &list, Some(admin.id.0))
+        .await?;
     // Each organisation gets its sheet (the fixture names them; the rest is for them to fill).
     let org_form = form(db, "organisation").await?;
     let mut sheets = std::collections::HashMap::new();
@@ -373,16 +362,9 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
             }
         }
         let serde_json::Value::Object(values) = values else { continue };
-        let page = crate::pages::content::create_entry(
-            db,
-            &orgs,
-            name,
-            "",
-            &org_form,
-            &values,
-            Some(admin.id.0),
-        )
-        .await?;
+        let page =
+            pages::content::create_entry(db, &orgs, name, "", &org_form, &values, Some(admin.id.0))
+                .await?;
         sheets.insert(name.to_lowercase(), format!("{}/{}", orgs.slug, page.slug));
     }
     // And each referent a profile in the directory, linked to their organisation.
@@ -392,7 +374,7 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
         if let Some(link) = sheets.get(&org.to_lowercase()) {
             values.insert("organisation".into(), link.clone().into());
         }
-        crate::directory::create_profile_page(db, person, values)
+        directory::create_profile_page(db, person, values)
             .await
             .map_err(|e| anyhow::anyhow!("creating the profile of {}: {e}", person.name))?;
     }
@@ -400,9 +382,9 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
     Ok(DemoSummary { admin_email, password, people, spaces: fixture.spaces.len() + 2 })
 }
 
-async fn form(db: &Db, key: &str) -> anyhow::Result<crate::forms::Form> {
-    crate::forms::store::ensure_builtin(db).await?;
-    crate::forms::store::find(db, key).await?.with_context(|| format!("the {key} form"))
+async fn form(db: &Db, key: &str) -> anyhow::Result<forms::Form> {
+    forms::store::ensure_builtin(db).await?;
+    forms::store::find(db, key).await?.with_context(|| format!("the {key} form"))
 }
 
 async fn ensure_user(

@@ -13,14 +13,18 @@ use tower_sessions::Session;
 use crate::{
     access::{self, SpaceAction},
     accounts::{csrf::CsrfForm, CurrentUser, User, UserId},
+    collation,
     db::Db,
+    discussions,
     error::{AppError, AppResult},
+    forms,
     forms::{
         query::{self, Entry, Filter},
         views::{self as form_views, FilterChoice, FilterSelect},
         Form,
     },
     layout::{flash, page as layout_page, Ctx, FlashKind},
+    pages,
     spaces::{store as spaces_store, SpaceSlug, Visibility},
     state::AppState,
 };
@@ -70,7 +74,7 @@ pub async fn index(
     ctx: Ctx,
     Query(filter): Query<Filter>,
 ) -> AppResult<Html<String>> {
-    let grants = crate::access::readable_spaces(&state.db, ctx.user.as_ref()).await?;
+    let grants = access::readable_spaces(&state.db, ctx.user.as_ref()).await?;
     let (people_form, org_form) = forms(&state.db).await?;
     let people = query::entries(&state.db, &grants, &people_form, None).await?;
     let orgs = query::entries(&state.db, &grants, &org_form, None).await?;
@@ -127,7 +131,7 @@ pub async fn index(
             }
         }
     }
-    crate::collation::sort_by_name(&mut cards, |c| &c.entry.page.title);
+    collation::sort_by_name(&mut cards, |c| &c.entry.page.title);
 
     // The choices of the filters.
     let mut space_choices: BTreeMap<String, (String, usize)> = BTreeMap::new();
@@ -173,7 +177,7 @@ pub async fn index(
         FilterSelect::of_field(&ctx.t("directory.theme"), "themes", &filter, &orgs),
     ];
     let has_profile = match &ctx.user {
-        Some(u) => crate::pages::store::owned_by(&state.db, u.id).await?,
+        Some(u) => pages::store::owned_by(&state.db, u.id).await?,
         None => None,
     };
     let paged = query::paginate(cards, filter.page_number(), PER_PAGE);
@@ -222,7 +226,7 @@ pub async fn index(
                             @if !themes.is_empty() { ul.tags aria-label=(ctx.t("directory.theme")) { @for t in &themes { li { (t) } } } }
                         }
                         @if card.entry.comments > 0 {
-                            p.meta { a href={(card.entry.url()) "#discussion"} { (crate::discussions::exchanges::answers(&ctx, card.entry.comments)) } }
+                            p.meta { a href={(card.entry.url()) "#discussion"} { (discussions::exchanges::answers(&ctx, card.entry.comments)) } }
                         }
                     }
                 }
@@ -245,7 +249,7 @@ fn org_choices(titles: &HashMap<String, String>, cards: &[Card]) -> Vec<FilterCh
                 .count(),
         })
         .collect();
-    crate::collation::sort_by_name(&mut choices, |c| &c.label);
+    collation::sort_by_name(&mut choices, |c| &c.label);
     choices
 }
 
@@ -254,8 +258,8 @@ fn cards_count(cards: &[Card], person: bool) -> usize {
 }
 
 async fn forms(db: &Db) -> AppResult<(Form, Form)> {
-    let people = crate::forms::store::find(db, "member").await?.ok_or(AppError::NotFound)?;
-    let orgs = crate::forms::store::find(db, "organisation").await?.ok_or(AppError::NotFound)?;
+    let people = forms::store::find(db, "member").await?.ok_or(AppError::NotFound)?;
+    let orgs = forms::store::find(db, "organisation").await?.ok_or(AppError::NotFound)?;
     Ok((people, orgs))
 }
 
@@ -265,7 +269,7 @@ pub async fn profile(
     ctx: Ctx,
     CurrentUser(user): CurrentUser,
 ) -> AppResult<Response> {
-    if let Some(page) = crate::pages::store::owned_by(&state.db, user.id).await? {
+    if let Some(page) = pages::store::owned_by(&state.db, user.id).await? {
         return Ok(Redirect::to(&format!("/s/{PROFILES_SPACE}/{}", page.slug)).into_response());
     }
     let title = ctx.t("directory.create_profile");
@@ -292,7 +296,7 @@ pub async fn create_profile(
     CurrentUser(user): CurrentUser,
     CsrfForm(_): CsrfForm<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    let page = match crate::pages::store::owned_by(&state.db, user.id).await? {
+    let page = match pages::store::owned_by(&state.db, user.id).await? {
         Some(page) => page,
         None => create_profile_page(&state.db, &user, Default::default()).await?,
     };
@@ -307,26 +311,19 @@ pub async fn create_profile_page(
     db: &Db,
     user: &User,
     values: serde_json::Map<String, serde_json::Value>,
-) -> AppResult<crate::pages::Page> {
+) -> AppResult<pages::Page> {
     ensure_space(db).await?;
     let space = spaces_store::find(db, PROFILES_SPACE).await?.ok_or(AppError::NotFound)?;
-    let form = crate::forms::store::find(db, "member").await?.ok_or(AppError::NotFound)?;
+    let form = forms::store::find(db, "member").await?.ok_or(AppError::NotFound)?;
     let mut values = values;
     values.entry("name").or_insert_with(|| serde_json::Value::String(user.name.clone()));
-    let mut page = crate::pages::content::create_entry(
-        db,
-        &space,
-        &user.name,
-        "",
-        &form,
-        &values,
-        Some(user.id.0),
-    )
-    .await?;
-    if let Err(err) = crate::pages::store::set_owner(db, page.id, user.id).await {
-        crate::pages::store::purge(db, &page).await?;
+    let mut page =
+        pages::content::create_entry(db, &space, &user.name, "", &form, &values, Some(user.id.0))
+            .await?;
+    if let Err(err) = pages::store::set_owner(db, page.id, user.id).await {
+        pages::store::purge(db, &page).await?;
         tracing::info!(error = ?err, "profile already created");
-        return crate::pages::store::owned_by(db, user.id).await?.ok_or(AppError::NotFound);
+        return pages::store::owned_by(db, user.id).await?.ok_or(AppError::NotFound);
     }
     page.owner = Some(user.id);
     Ok(page)

@@ -16,11 +16,14 @@ use super::{
 };
 use crate::{
     access::{self, PageFor, SpaceAction, SpaceGrant},
+    accounts,
     accounts::MaybeUser,
     client_addr::ClientAddr,
     error::{AppError, AppResult},
     layout::Ctx,
+    pages,
     pages::Page,
+    spaces,
     state::AppState,
 };
 
@@ -94,15 +97,14 @@ pub async fn create(
 /// The comment `id`, its page and the reader's grant on its space, if they may read it.
 async fn reach(
     state: &AppState,
-    user: Option<&crate::accounts::User>,
+    user: Option<&accounts::User>,
     id: i64,
 ) -> AppResult<(Comment, Page, SpaceGrant)> {
     let comment = super::get(&state.db, id).await?.ok_or(AppError::NotFound)?;
-    let page = crate::pages::store::get(&state.db, crate::pages::PageId(comment.page_id))
+    let page = pages::store::get(&state.db, pages::PageId(comment.page_id))
         .await?
         .ok_or(AppError::NotFound)?;
-    let space =
-        crate::spaces::store::get(&state.db, page.space_id).await?.ok_or(AppError::NotFound)?;
+    let space = spaces::store::get(&state.db, page.space_id).await?.ok_or(AppError::NotFound)?;
     // A space one may not read, like a page one may not: as if there were no comment.
     let grant = access::space(&state.db, user, space.slug.as_str(), SpaceAction::Read)
         .await

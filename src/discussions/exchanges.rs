@@ -14,6 +14,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use super::{entity::comment, TOPIC_FORM};
 use crate::{
     access::{self, SpaceAction, SpaceGrant},
+    accounts,
     db::Db,
     error::AppResult,
     layout::{page, Ctx},
@@ -87,7 +88,7 @@ pub async fn active(db: &Db, grants: &[&SpaceGrant], limit: usize) -> anyhow::Re
         .all(db)
         .await?;
     let people: Vec<i64> = lasts.values().filter_map(|c| c.author_id).collect();
-    let names = crate::accounts::store::by_ids(db, people).await?;
+    let names = accounts::store::by_ids(db, people).await?;
     let mut found = Vec::new();
     for row in rows {
         let page = Page::try_from(row)?;

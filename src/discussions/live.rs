@@ -7,6 +7,7 @@ use std::{
     sync::{Arc, Mutex, OnceLock},
 };
 
+use crate::collab;
 use tokio::sync::broadcast;
 
 /// Changes a slow reader may fall behind by before they are told to reload.
@@ -25,12 +26,12 @@ pub enum Told {
 #[derive(Clone, Default)]
 pub struct Live {
     channels: Arc<Mutex<HashMap<i64, broadcast::Sender<Told>>>>,
-    relay: Arc<OnceLock<Arc<crate::collab::Relay>>>,
+    relay: Arc<OnceLock<Arc<collab::Relay>>>,
 }
 
 impl Live {
     /// Changes are told to the other processes through `relay` too.
-    pub fn announce_through(&self, relay: Arc<crate::collab::Relay>) {
+    pub fn announce_through(&self, relay: Arc<collab::Relay>) {
         let _ = self.relay.set(relay);
     }
 
@@ -45,7 +46,7 @@ impl Live {
     pub fn tell(&self, page: i64, comment: i64) {
         self.deliver(page, comment);
         if let Some(relay) = self.relay.get() {
-            relay.publish_site(&crate::collab::relay::SiteNote::Commented { page, comment });
+            relay.publish_site(&collab::relay::SiteNote::Commented { page, comment });
         }
     }
 

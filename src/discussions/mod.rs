@@ -19,7 +19,7 @@ use sea_orm::{
 };
 
 use self::entity::comment;
-use crate::{accounts::User, db::Db, pages::Page};
+use crate::{accounts::User, db::Db, history, notifications, pages::Page, slug};
 
 /// The built-in form of a discussion topic (declared with the other built-in forms).
 pub use crate::forms::builtin::TOPIC_FORM;
@@ -91,9 +91,7 @@ impl From<sea_orm::DbErr> for Refused {
 fn cleaned(markdown: &str, limits: &Limits) -> Result<String, Refused> {
     let text: String = markdown
         .chars()
-        .filter(|c| {
-            (*c == '\n' || *c == '\t' || !c.is_control()) && !crate::slug::is_bidi_control(*c)
-        })
+        .filter(|c| (*c == '\n' || *c == '\t' || !c.is_control()) && !slug::is_bidi_control(*c))
         .collect::<String>()
         .replace("\r\n", "\n")
         .trim()
@@ -151,13 +149,12 @@ pub async fn post(
     }
     .insert(&txn)
     .await?;
-    crate::notifications::follow(&txn, author.id, &crate::notifications::Target::Page(page.id))
-        .await?;
-    crate::history::events::try_record(
+    notifications::follow(&txn, author.id, &notifications::Target::Page(page.id)).await?;
+    history::events::try_record(
         &txn,
         page.id,
         page.space_id,
-        crate::history::events::EventKind::Commented,
+        history::events::EventKind::Commented,
         Some(author.id.0),
         None,
         &row.id.to_string(),

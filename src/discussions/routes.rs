@@ -21,6 +21,7 @@ use super::{
 };
 use crate::{
     access::{self, PageFor, SpaceGrant},
+    accounts,
     accounts::{
         csrf::CsrfForm,
         extract::Proof,
@@ -29,7 +30,9 @@ use crate::{
     client_addr::ClientAddr,
     error::{AppError, AppResult},
     layout::{flash, Ctx, FlashKind},
+    notifications, pages,
     pages::Page,
+    spaces,
     state::AppState,
 };
 
@@ -46,8 +49,7 @@ pub(super) async fn prepare(
     comments: &[Comment],
 ) -> AppResult<Prepared> {
     let people =
-        crate::accounts::store::by_ids(&state.db, comments.iter().filter_map(|c| c.author_id))
-            .await?;
+        accounts::store::by_ids(&state.db, comments.iter().filter_map(|c| c.author_id)).await?;
     let mut bodies = HashMap::new();
     for c in comments.iter().filter(|c| views::readable(grant, c)) {
         bodies.insert(c.id, state.rendered.snippet(&c.markdown, grant.space.slug.as_str()).await?);
@@ -64,9 +66,9 @@ pub fn discussion_for<'a>(
     let may_comment = access::may_comment(grant, page);
     let closed = match (may_comment, &grant.user, grant.space.comments) {
         (true, ..) => None,
-        (false, None, crate::spaces::CommentPolicy::Nobody) => Some(ClosedBecause::Nobody),
+        (false, None, spaces::CommentPolicy::Nobody) => Some(ClosedBecause::Nobody),
         (false, None, _) => Some(ClosedBecause::SignedOut),
-        (false, Some(_), crate::spaces::CommentPolicy::Nobody) => Some(ClosedBecause::Nobody),
+        (false, Some(_), spaces::CommentPolicy::Nobody) => Some(ClosedBecause::Nobody),
         (false, Some(_), _) => Some(ClosedBecause::MembersOnly),
     };
     Discussion {
@@ -142,7 +144,7 @@ pub async fn post_as(
     let mailing = state.settings.mailing();
     // The people a comment names are counted per client address too (`Action::Mention`).
     let room = limits.room(Action::Mention, Who::Account(user.id), client);
-    let (told, named) = crate::notifications::comment_posted(
+    let (told, named) = notifications::comment_posted(
         &state.db,
         &mailing,
         page,
@@ -393,8 +395,8 @@ pub async fn events(
 /// Who reads a comment stream, and how they proved it, to be checked again while it lasts.
 struct Reader {
     state: AppState,
-    user: Option<(crate::accounts::UserId, Proof)>,
-    page: crate::pages::PageId,
+    user: Option<(accounts::UserId, Proof)>,
+    page: pages::PageId,
 }
 
 impl Reader {
@@ -405,14 +407,14 @@ impl Reader {
         let db = &self.state.db;
         let asked = async {
             let user = match &self.user {
-                Some((id, proof)) => match crate::accounts::store::find(db, *id).await? {
+                Some((id, proof)) => match accounts::store::find(db, *id).await? {
                     // A password changed since, or a token revoked: as if signed out.
                     Some(user) if proof.holds(db, &user).await? => Some(user),
                     _ => return Ok(false),
                 },
                 None => None,
             };
-            let Some(page) = crate::pages::store::get(db, self.page).await? else {
+            let Some(page) = pages::store::get(db, self.page).await? else {
                 return Ok(false);
             };
             access::reads(db, user.as_ref(), &page).await

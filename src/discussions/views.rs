@@ -8,6 +8,7 @@ use maud::{html, Markup, PreEscaped};
 
 use super::Comment;
 use crate::layout::{page, Ctx};
+use crate::{access, layout};
 
 /// What showing comments needs looked up first: their authors' names (by account) and the
 /// texts the reader may read, rendered (by comment).
@@ -19,8 +20,8 @@ pub struct Prepared {
 
 /// Whether the reader of `grant` may read `c`'s text: a hidden one's only moderators, a
 /// deleted one's nobody.
-pub fn readable(grant: &crate::access::SpaceGrant, c: &Comment) -> bool {
-    !c.deleted && (!c.hidden || crate::access::may_moderate(grant))
+pub fn readable(grant: &access::SpaceGrant, c: &Comment) -> bool {
+    !c.deleted && (!c.hidden || access::may_moderate(grant))
 }
 
 /// What the reader may do, and with whom they speak.
@@ -89,7 +90,7 @@ pub fn section(ctx: &Ctx, d: &Discussion<'_>, threads: &[(Comment, Vec<Comment>)
             } @else {
                 @match d.closed {
                     Some(ClosedBecause::SignedOut) => {
-                        p { a href={"/login?next=" (crate::layout::urlencode(&format!("{}#discussion", d.base)))} { (ctx.t("comments.sign_in")) } }
+                        p { a href={"/login?next=" (layout::urlencode(&format!("{}#discussion", d.base)))} { (ctx.t("comments.sign_in")) } }
                     }
                     Some(ClosedBecause::MembersOnly) => { p.meta { (ctx.t("comments.members_only")) } }
                     Some(ClosedBecause::Nobody) => { p.meta { (ctx.t("comments.closed")) } }

@@ -12,6 +12,7 @@ use crate::{
     accounts::{csrf::CsrfForm, AdminUser},
     error::{AppError, AppResult},
     layout::{flash, page as layout_page, Ctx, FlashKind},
+    slug,
     state::AppState,
 };
 
@@ -162,7 +163,7 @@ pub fn apply(form: &Form, raw: &[(String, String)], limits: &FormLimits) -> Resu
     let label = get("new.label");
     if !label.is_empty() {
         let taken = |k: &str| fields.iter().chain(&still_removed).any(|f| f.key == k);
-        let base = crate::slug::slugify(label, 40).replace('-', "_");
+        let base = slug::slugify(label, 40).replace('-', "_");
         let base = if base.is_empty() { "champ".to_owned() } else { base };
         let mut key = base.clone();
         let mut n = 2;
@@ -272,7 +273,7 @@ pub async fn create(
 ) -> AppResult<Response> {
     let get = |key: &str| raw.iter().find(|(k, _)| k == key).map_or("", |(_, v)| v.trim());
     let name = get("name");
-    let base = crate::slug::slugify(name, 40);
+    let base = slug::slugify(name, 40);
     if name.is_empty() || base.is_empty() {
         return Err(AppError::BadRequest(ctx.t("forms.error_form_name")));
     }

@@ -16,6 +16,7 @@ use super::{
     FieldKind, Form,
 };
 use crate::{
+    access,
     error::{AppError, AppResult},
     history::feeds::FeedReader,
     state::AppState,
@@ -58,7 +59,7 @@ async fn visible(
     filter: &Filter,
 ) -> AppResult<(Form, Vec<Entry>)> {
     let form = store::find(&state.db, key).await?.ok_or(AppError::NotFound)?;
-    let grants = crate::access::readable_spaces(&state.db, reader.0.as_ref()).await?;
+    let grants = access::readable_spaces(&state.db, reader.0.as_ref()).await?;
     let entries = query::entries(&state.db, &grants, &form, None).await?;
     let entries = filter.apply(&form, entries);
     Ok((form, entries))

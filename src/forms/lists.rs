@@ -13,8 +13,10 @@ use super::{
     FieldKind,
 };
 use crate::{
+    access, discussions,
     error::{AppError, AppResult},
     layout::{page as layout_page, Ctx},
+    notifications,
     state::AppState,
 };
 
@@ -29,7 +31,7 @@ pub async fn index(State(state): State<AppState>, ctx: Ctx) -> AppResult<Html<St
         &title,
         html! {
             h1 { (title) }
-            @if crate::access::may_administer_site(ctx.user.as_ref()) {
+            @if access::may_administer_site(ctx.user.as_ref()) {
                 p.actions { a.button.secondary href="/admin/forms" { (ctx.t("forms.manage")) } }
             }
             ul.cards {
@@ -52,7 +54,7 @@ pub async fn show(
     Query(filter): Query<Filter>,
 ) -> AppResult<Html<String>> {
     let form = store::find(&state.db, &key).await?.ok_or(AppError::NotFound)?;
-    let grants = crate::access::readable_spaces(&state.db, ctx.user.as_ref()).await?;
+    let grants = access::readable_spaces(&state.db, ctx.user.as_ref()).await?;
     let all = query::entries(&state.db, &grants, &form, None).await?;
     let mut selects = vec![FilterSelect::of_space(&ctx, &filter, &all)];
     for f in form.fields.iter().filter(|f| !f.is_private()) {
@@ -86,7 +88,7 @@ pub async fn show(
     );
     let query_string = filter.query_string(&[]);
     let suffix = if query_string.is_empty() { String::new() } else { format!("?{query_string}") };
-    let follow = crate::notifications::views::form_follow(&ctx, &state.db, &form.key).await?;
+    let follow = notifications::views::form_follow(&ctx, &state.db, &form.key).await?;
     Ok(layout_page(
         &ctx,
         &form.name,
@@ -141,7 +143,7 @@ pub async fn show(
                             }
                             p.meta {
                                 a href={"/s/" (e.space.slug)} { (e.space.title) }
-                                (crate::discussions::views::count_link(&ctx, &e.url(), e.comments))
+                                (discussions::views::count_link(&ctx, &e.url(), e.comments))
                             }
                         }
                     }

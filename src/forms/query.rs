@@ -11,9 +11,12 @@ use unicode_normalization::UnicodeNormalization;
 use super::{entity::entry_field, FieldKind, Form};
 use crate::{
     access::{self, SpaceAction, SpaceGrant},
+    collation,
     db::Db,
+    discussions,
     error::AppResult,
     pages::{entity::page, Page},
+    query,
     query::PageNumber,
     spaces::Space,
 };
@@ -138,12 +141,12 @@ pub async fn entries(
             access::page_allows(grant, &page, SpaceAction::Read).then_some((page, grant))
         })
         .collect();
-    crate::collation::sort_by_name(&mut pages, |(p, _)| &p.title);
+    collation::sort_by_name(&mut pages, |(p, _)| &p.title);
     let mut projected: HashMap<i64, Vec<entry_field::Model>> = HashMap::new();
     let mut comments: HashMap<i64, u64> = HashMap::new();
     for chunk in pages.chunks(500) {
         let ids: Vec<i64> = chunk.iter().map(|(p, _)| p.id.0).collect();
-        comments.extend(crate::discussions::counts(db, ids.iter().copied()).await?);
+        comments.extend(discussions::counts(db, ids.iter().copied()).await?);
         for row in entry_field::Entity::find()
             .filter(entry_field::Column::PageId.is_in(ids))
             .all(db)
@@ -283,7 +286,7 @@ pub fn paginate<T>(all: Vec<T>, page: PageNumber, per_page: usize) -> Paged<T> {
     Paged {
         items: all.into_iter().skip(skip).take(per_page).collect(),
         page: u64::from(page.get()),
-        pages: u64::from(crate::query::pages(total as u64, per_page as u64)),
+        pages: u64::from(query::pages(total as u64, per_page as u64)),
         total,
     }
 }

@@ -14,9 +14,13 @@ use super::{
 };
 use crate::{
     access::{self, PageFor, SpaceAction},
+    accounts,
     accounts::csrf::{CsrfForm, CsrfMultipart},
+    client_addr,
     error::{AppError, AppResult},
+    forms, layout,
     layout::{flash, Ctx, FlashKind},
+    notifications, pages, query, slug, spaces,
     state::AppState,
 };
 
@@ -93,7 +97,7 @@ pub async fn save(
     // Views and access follow at once, not when the editing settles: an event made for members
     // only leaves the public agenda now, and its outside viewers are disconnected.
     let content = state.hub.read(page.id.doc()).await?;
-    if crate::pages::content::project(&state.db, page.id.doc(), content).await? {
+    if pages::content::project(&state.db, page.id.doc(), content).await? {
         state.hub.kick([page.id.doc()]).await;
     }
     state.search.touch(page.id.0);
@@ -102,7 +106,7 @@ pub async fn save(
 }
 
 /// `GET /s/{space}/new?form={form}`: a new entry's form, title and fields on one page.
-pub fn new_entry(ctx: &Ctx, space: &crate::spaces::Space, form: &Form, title: &str) -> Response {
+pub fn new_entry(ctx: &Ctx, space: &spaces::Space, form: &Form, title: &str) -> Response {
     let target = views::Target::New { title, title_error: None };
     views::entry_form(ctx, space, target, form, &[], &Default::default()).into_response()
 }
@@ -117,16 +121,15 @@ pub struct EntryKind {
 /// at once — someone who gives up halfway leaves no empty entry behind.
 pub async fn create(
     State(state): State<AppState>,
-    crate::client_addr::ClientAddr(client): crate::client_addr::ClientAddr,
+    client_addr::ClientAddr(client): client_addr::ClientAddr,
     ctx: Ctx,
     session: Session,
     Path(space): Path<String>,
-    crate::query::Query(kind): crate::query::Query<EntryKind>,
+    query::Query(kind): query::Query<EntryKind>,
     mut sent: Sent,
 ) -> AppResult<Response> {
-    let grant =
-        crate::access::space(&state.db, ctx.user.as_ref(), &space, SpaceAction::Read).await?;
-    crate::access::may_create_entry(&grant, &kind.form)?;
+    let grant = access::space(&state.db, ctx.user.as_ref(), &space, SpaceAction::Read).await?;
+    access::may_create_entry(&grant, &kind.form)?;
     let form = store::find(&state.db, &kind.form).await?.ok_or(AppError::NotFound)?;
     let by = ctx.user.as_ref().map(|u| u.id.0);
     let typed_title = sent
@@ -140,13 +143,13 @@ pub async fn create(
         resolve_uploads(&state, &form, sent, &serde_json::Value::Null, None, by).await?;
     let checked = checked(&state, ctx.user.as_ref(), &form, &raw, upload_errors).await?;
     // The title typed, or else the name the entry gives itself.
-    let mut title = crate::slug::clean_label(&typed_title);
+    let mut title = slug::clean_label(&typed_title);
     if title.is_empty() {
         let name = raw.iter().find(|(k, _)| k == "name").map(|(_, v)| v.as_str());
-        title = crate::slug::clean_label(name.unwrap_or(""));
+        title = slug::clean_label(name.unwrap_or(""));
     }
     let title_error =
-        crate::pages::PageSlug::from_title(&title).is_none().then(|| ctx.t("page.title_invalid"));
+        pages::PageSlug::from_title(&title).is_none().then(|| ctx.t("page.title_invalid"));
     let values = match (checked, title_error) {
         (Ok(values), None) => values,
         (checked, title_error) => {
@@ -169,19 +172,12 @@ pub async fn create(
         }
     }
     // Made whole, with its values, in one transaction.
-    let page = crate::pages::content::create_entry(
-        &state.db,
-        &grant.space,
-        &title,
-        "",
-        &form,
-        &values,
-        by,
-    )
-    .await?;
+    let page =
+        pages::content::create_entry(&state.db, &grant.space, &title, "", &form, &values, by)
+            .await?;
     state.search.touch(page.id.0);
     let mailing = state.settings.mailing();
-    if crate::notifications::page_made(&state.db, &mailing, page.id, by).await? > 0 {
+    if notifications::page_made(&state.db, &mailing, page.id, by).await? > 0 {
         state.outbox.wake();
     }
     flash(&session, FlashKind::Success, ctx.t("forms.entry_created")).await?;
@@ -249,7 +245,7 @@ async fn resolve_uploads(
 /// The values of a sent form, or every error found in it: the fields', the files', the links'.
 async fn checked(
     state: &AppState,
-    user: Option<&crate::accounts::User>,
+    user: Option<&accounts::User>,
     form: &Form,
     raw: &[(String, String)],
     upload_errors: validate::Errors,
@@ -269,7 +265,7 @@ async fn checked(
 /// tell whether `comite-de-pilotage/structure-secrete` exists.
 async fn check_links(
     state: &AppState,
-    user: Option<&crate::accounts::User>,
+    user: Option<&accounts::User>,
     form: &Form,
     values: serde_json::Map<String, serde_json::Value>,
 ) -> AppResult<Result<serde_json::Map<String, serde_json::Value>, validate::Errors>> {
@@ -280,14 +276,13 @@ async fn check_links(
             FieldKind::PageLink { form: wanted } => {
                 let ok = match text.split_once('/') {
                     Some((space, slug)) => {
-                        match crate::access::space(&state.db, user, space, SpaceAction::Read).await
-                        {
+                        match access::space(&state.db, user, space, SpaceAction::Read).await {
                             Ok(grant) => matches!(
-                                crate::pages::store::find(&state.db, grant.space.id, slug).await?,
-                                Some(crate::pages::store::Found::Page(p))
+                                pages::store::find(&state.db, grant.space.id, slug).await?,
+                                Some(pages::store::Found::Page(p))
                                     if p.form.as_deref() == Some(wanted.as_str())
                                         && !p.trashed
-                                        && crate::access::page_allows(&grant, &p, SpaceAction::Read)
+                                        && access::page_allows(&grant, &p, SpaceAction::Read)
                             ),
                             Err(_) => false,
                         }
@@ -299,7 +294,7 @@ async fn check_links(
                 }
             }
             FieldKind::MemberLink => {
-                let known = crate::accounts::store::find_by_email(&state.db, text).await?.is_some();
+                let known = accounts::store::find_by_email(&state.db, text).await?.is_some();
                 if !known {
                     errors.insert(f.key.clone(), "forms.error_member");
                 }
@@ -317,23 +312,22 @@ pub async fn add(
     ctx: Ctx,
     Path(key): Path<String>,
 ) -> AppResult<Response> {
-    let form = crate::forms::store::find(&state.db, &key).await?.ok_or(AppError::NotFound)?;
+    let form = forms::store::find(&state.db, &key).await?.ok_or(AppError::NotFound)?;
     if ctx.user.is_none() {
         let next = format!("/add/{}", form.key);
         return Ok(Redirect::to(&format!("/login?next={next}")).into_response());
     }
-    let writable: Vec<crate::access::SpaceGrant> =
-        crate::access::visible_spaces(&state.db, ctx.user.as_ref())
-            .await?
-            .into_iter()
-            .filter(|g| g.allows(SpaceAction::Edit))
-            .collect();
-    let to = |g: &crate::access::SpaceGrant| format!("/s/{}/new?form={}", g.space.slug, form.key);
+    let writable: Vec<access::SpaceGrant> = access::visible_spaces(&state.db, ctx.user.as_ref())
+        .await?
+        .into_iter()
+        .filter(|g| g.allows(SpaceAction::Edit))
+        .collect();
+    let to = |g: &access::SpaceGrant| format!("/s/{}/new?form={}", g.space.slug, form.key);
     if let [only] = writable.as_slice() {
         return Ok(Redirect::to(&to(only)).into_response());
     }
     let title = ctx.tf("forms.add_title", &[("form", &form.name)]);
-    Ok(crate::layout::page(
+    Ok(layout::page(
         &ctx,
         &title,
         maud::html! {

@@ -6,11 +6,11 @@ use sea_orm::{
 use serde_json::Value;
 
 use super::{builtin, entity::entry_field, entity::form, FieldKind, Form};
-use crate::{db::Db, pages::PageId};
+use crate::{db::Db, pages, pages::PageId};
 
 /// Adds the built-in forms a site does not have yet (run at start-up; never overwrites changes).
 /// The form a page is an entry of, if it is one.
-pub async fn form_of(db: &Db, page: &crate::pages::Page) -> anyhow::Result<Option<Form>> {
+pub async fn form_of(db: &Db, page: &pages::Page) -> anyhow::Result<Option<Form>> {
     match &page.form {
         Some(key) => find(db, key).await,
         None => Ok(None),

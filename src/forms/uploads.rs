@@ -19,8 +19,11 @@ use super::{
 };
 use crate::{
     access::{self, PageFor, SpaceAction},
+    collab,
     db::Db,
+    download,
     error::{AppError, AppResult},
+    history, pages,
     state::AppState,
 };
 
@@ -251,7 +254,7 @@ pub async fn serve(
         upload::Entity::find_by_id(hash.clone()).one(&state.db).await?.ok_or(AppError::NotFound)?;
     // Named and typed as sent to this page, whoever sent the same bytes elsewhere.
     let (name, content_type) = shown_as(&own, &meta);
-    let (body, length) = crate::download::file(&path_of(&state.settings.uploads_dir, &hash))
+    let (body, length) = download::file(&path_of(&state.settings.uploads_dir, &hash))
         .await
         .map_err(|e| anyhow::anyhow!("reading the upload {hash}: {e}"))?;
     let inline = IMAGES.contains(&content_type.as_str());
@@ -324,11 +327,10 @@ pub async fn collect_unused(
             .collect();
         let mut used = false;
         for page in &pages {
-            let live = crate::pages::store::get(db, crate::pages::PageId(*page)).await?.is_some();
+            let live = pages::store::get(db, pages::PageId(*page)).await?.is_some();
             if live {
                 // As stored: every change is stored before anyone sees it.
-                let content =
-                    crate::collab::stored_content(db, crate::collab::DocId(*page)).await?;
+                let content = collab::stored_content(db, collab::DocId(*page)).await?;
                 if content.markdown.contains(&file.hash)
                     || content.fields.to_string().contains(&file.hash)
                 {
@@ -336,17 +338,16 @@ pub async fn collect_unused(
                     break;
                 }
             }
-            let kept = crate::history::entity::revision::Entity::find()
-                .filter(crate::history::entity::revision::Column::PageId.eq(*page))
+            let kept = history::entity::revision::Entity::find()
+                .filter(history::entity::revision::Column::PageId.eq(*page))
                 .filter(
                     sea_orm::Condition::any()
                         .add(
-                            crate::history::entity::revision::Column::Markdown
+                            history::entity::revision::Column::Markdown
                                 .contains(file.hash.as_str()),
                         )
                         .add(
-                            crate::history::entity::revision::Column::Fields
-                                .contains(file.hash.as_str()),
+                            history::entity::revision::Column::Fields.contains(file.hash.as_str()),
                         ),
                 )
                 .one(db)

@@ -6,6 +6,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::{json, Map, Value};
 
 use super::{FieldDef, FieldKind, Form};
+use crate::{accounts, pages, spaces};
 
 /// The time zone of events when none is given.
 pub const DEFAULT_TZ: &str = "Europe/Paris";
@@ -124,7 +125,7 @@ fn value_of(field: &FieldDef, raw: &Raw<'_>) -> Result<Value, &'static str> {
             if text.is_empty() {
                 return Ok(Value::Null);
             }
-            let email = crate::accounts::Email::parse(text).ok_or("forms.error_email")?;
+            let email = accounts::Email::parse(text).ok_or("forms.error_email")?;
             Ok(json!(email.as_str()))
         }
         FieldKind::Phone => {
@@ -203,8 +204,7 @@ fn value_of(field: &FieldDef, raw: &Raw<'_>) -> Result<Value, &'static str> {
                 return Ok(Value::Null);
             }
             let valid = text.split_once('/').is_some_and(|(space, page)| {
-                crate::spaces::SpaceSlug::parse(space).is_some()
-                    && crate::pages::PageSlug::parse(page).is_some()
+                spaces::SpaceSlug::parse(space).is_some() && pages::PageSlug::parse(page).is_some()
             });
             if !valid {
                 return Err("forms.error_page_link");

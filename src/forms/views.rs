@@ -7,8 +7,10 @@ use serde_json::Value;
 
 use super::{store::as_text, validate::Errors, FieldDef, FieldKind, Form};
 use crate::{
+    dates, layout,
     layout::{page as layout_page, Ctx},
     pages::{render::RenderCache, Page},
+    spaces,
     spaces::Space,
 };
 
@@ -93,8 +95,8 @@ fn input(
                                 @let tz = typed(raw, &format!("{}.tz", f.key));
                                 @let tz = if tz.is_empty() { ctx.time_zone.name() } else { tz };
                                 select #{(id) "-tz"} name={(f.key) ".tz"} {
-                                    @if !crate::dates::ZONES.iter().any(|(z, _)| *z == tz) { option value=(tz) selected { (tz) } }
-                                    @for (zone, label) in crate::dates::ZONES {
+                                    @if !dates::ZONES.iter().any(|(z, _)| *z == tz) { option value=(tz) selected { (tz) } }
+                                    @for (zone, label) in dates::ZONES {
                                         option value=(zone) selected[*zone == tz] { (ctx.t(label)) }
                                     }
                                 }
@@ -214,7 +216,7 @@ pub fn entry_form(
                 enctype=[form.fields.iter().any(|f| f.kind.is_upload()).then_some("multipart/form-data")] {
                 (ctx.csrf_field())
                 @if let Target::New { title, title_error } = &target {
-                    @let field = crate::layout::Field::new(TITLE_FIELD, ctx.t("forms.entry_title")).value(title).error(title_error.clone());
+                    @let field = layout::Field::new(TITLE_FIELD, ctx.t("forms.entry_title")).value(title).error(title_error.clone());
                     @if names_itself { (field.optional().hint(ctx.t("forms.entry_title_from_name")).render()) }
                     @else { (field.hint(ctx.t("forms.entry_title_hint")).render()) }
                 }
@@ -226,7 +228,7 @@ pub fn entry_form(
             @if has_point {
                 link rel="stylesheet" href="/assets/leaflet.css";
                 script #map-data type="application/json" {
-                    (maud::PreEscaped(crate::layout::json_data(&serde_json::json!({ "tiles": ctx.map_tiles, "attribution": ctx.map_attribution }))))
+                    (maud::PreEscaped(layout::json_data(&serde_json::json!({ "tiles": ctx.map_tiles, "attribution": ctx.map_attribution }))))
                 }
                 script src="/assets/map.js" defer {}
             }
@@ -319,7 +321,7 @@ pub fn shown(
             FieldKind::DateTimeRange => (when_in_words(ctx, v)),
             FieldKind::Date => {
                 @match chrono::NaiveDate::parse_from_str(&as_text(v), "%Y-%m-%d") {
-                    Ok(d) => (crate::dates::long_date(ctx.lang, d)),
+                    Ok(d) => (dates::long_date(ctx.lang, d)),
                     Err(_) => (as_text(v)),
                 }
             }
@@ -358,7 +360,7 @@ pub fn shown(
 fn audience_label(ctx: &Ctx, space: &Space, value: &str) -> String {
     match (value == super::AUDIENCE_MEMBERS, space.visibility) {
         (true, _) => ctx.t("forms.audience_members"),
-        (false, crate::spaces::Visibility::Public) => ctx.t("forms.audience_public"),
+        (false, spaces::Visibility::Public) => ctx.t("forms.audience_public"),
         (false, _) => ctx.t("forms.audience_space_readers"),
     }
 }
@@ -382,9 +384,9 @@ fn when_in_words(ctx: &Ctx, v: &Value) -> String {
     let (Some(start), Some(end)) = (local("start"), local("end")) else {
         return String::new();
     };
-    let mut text = crate::dates::range(ctx.lang, start, end);
+    let mut text = dates::range(ctx.lang, start, end);
     let tz = as_text(&v["tz"]);
-    if crate::dates::parse_zone(&tz).is_some_and(|z| z != ctx.time_zone) {
+    if dates::parse_zone(&tz).is_some_and(|z| z != ctx.time_zone) {
         text.push_str(&format!(" ({tz})"));
     }
     text

@@ -10,13 +10,14 @@ use super::{store, Revision, PER_PAGE};
 use crate::{
     access::{self, PageFor},
     error::{AppError, AppResult},
+    query,
     state::AppState,
 };
 
 #[derive(Deserialize)]
 pub struct ListQuery {
     #[serde(default)]
-    page: crate::query::PageNumber,
+    page: query::PageNumber,
 }
 
 pub async fn list(

@@ -18,6 +18,7 @@ use super::{
 use crate::{
     access::{self, SpaceAction},
     accounts::{csrf::CsrfForm, CurrentUser, User},
+    collation,
     error::{AppError, AppResult},
     i18n::Lang,
     layout::{flash, page, Ctx, FlashKind},
@@ -41,7 +42,7 @@ pub struct FeedQuery {
 async fn readable(state: &AppState, user: Option<&User>) -> AppResult<Vec<SpaceGrant>> {
     let mut spaces: Vec<SpaceGrant> =
         access::readable_spaces(&state.db, user).await?.into_values().collect();
-    crate::collation::sort_by_name(&mut spaces, |g| &g.space.title);
+    collation::sort_by_name(&mut spaces, |g| &g.space.title);
     Ok(spaces)
 }
 

@@ -9,6 +9,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use crate::cache;
 use maud::{html, Markup};
 use similar::{ChangeTag, TextDiff};
 
@@ -93,14 +94,14 @@ fn runs_within(
 }
 
 /// Comparisons already made, by the contents of both texts.
-pub type DiffCache = crate::cache::Bounded<([u8; 32], [u8; 32]), Arc<Changes>>;
+pub type DiffCache = cache::Bounded<([u8; 32], [u8; 32]), Arc<Changes>>;
 
 /// What the comparison cache may hold, in bytes.
 pub const DIFF_CACHE_BYTES: usize = 32 << 20;
 
 /// The changes from `old` to `new`, from `cache` or compared off the async threads.
 pub async fn compare(cache: &DiffCache, old: &str, new: &str) -> anyhow::Result<Arc<Changes>> {
-    let key = (crate::cache::digest(old), crate::cache::digest(new));
+    let key = (cache::digest(old), cache::digest(new));
     if let Some(found) = cache.get(&key) {
         return Ok(found);
     }

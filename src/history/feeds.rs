@@ -6,9 +6,12 @@ use sea_orm::{sea_query::OnConflict, ColumnTrait, EntityTrait, QueryFilter, Set}
 
 use super::{entity::feed_token, recent::Change};
 use crate::{
+    accounts,
     accounts::{store, tokens, User, UserId},
     db::Db,
+    error,
     i18n::Lang,
+    state,
 };
 
 /// Creates (or replaces) the person's feed secret and returns it, to be shown once.
@@ -122,12 +125,12 @@ pub fn atom(
 #[derive(Debug, Clone)]
 pub struct FeedReader(pub Option<User>);
 
-impl axum::extract::FromRequestParts<crate::state::AppState> for FeedReader {
-    type Rejection = crate::error::AppError;
+impl axum::extract::FromRequestParts<state::AppState> for FeedReader {
+    type Rejection = error::AppError;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        state: &crate::state::AppState,
+        state: &state::AppState,
     ) -> Result<Self, Self::Rejection> {
         let token = parts.uri.query().and_then(|q| {
             serde_urlencoded::from_str::<Vec<(String, String)>>(q)
@@ -139,11 +142,11 @@ impl axum::extract::FromRequestParts<crate::state::AppState> for FeedReader {
         match token {
             // A wrong or revoked address is refused, not served as if anonymous.
             Some(secret) => Ok(Self(Some(
-                user_for(&state.db, &secret).await?.ok_or(crate::error::AppError::NotFound)?,
+                user_for(&state.db, &secret).await?.ok_or(error::AppError::NotFound)?,
             ))),
             None => {
-                let crate::accounts::MaybeUser(user) =
-                    crate::accounts::MaybeUser::from_request_parts(parts, state).await?;
+                let accounts::MaybeUser(user) =
+                    accounts::MaybeUser::from_request_parts(parts, state).await?;
                 Ok(Self(user))
             }
         }

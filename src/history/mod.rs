@@ -13,6 +13,7 @@ mod views;
 
 use serde::Serialize;
 
+use crate::{collab, db, pages};
 pub use diff::DiffCache;
 
 /// Revisions shown per page of the history (the page and the API).
@@ -89,14 +90,13 @@ impl Revision {
 
 /// Records the revision of an editing session that went quiet (called by the live document).
 pub async fn record_session(
-    db: &crate::db::Db,
-    doc: crate::collab::DocId,
-    content: crate::collab::Content,
+    db: &db::Db,
+    doc: collab::DocId,
+    content: collab::Content,
     authors: Vec<i64>,
 ) -> anyhow::Result<Option<Revision>> {
-    if crate::pages::store::get(db, crate::pages::PageId(doc.0)).await?.is_none() {
+    if pages::store::get(db, pages::PageId(doc.0)).await?.is_none() {
         return Ok(None); // purged meanwhile
     }
-    store::record(db, crate::pages::PageId(doc.0), Kind::Session, "", &content, &authors, None)
-        .await
+    store::record(db, pages::PageId(doc.0), Kind::Session, "", &content, &authors, None).await
 }

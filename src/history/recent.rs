@@ -9,9 +9,11 @@ use serde::Serialize;
 
 use super::{entity::page_event, events::EventKind};
 use crate::{
+    access,
     access::{SpaceAction, SpaceGrant},
     accounts::entity::user,
     db::Db,
+    pages,
     pages::entity::page,
 };
 
@@ -87,8 +89,8 @@ pub async fn recent(
             let grant = by_id.get(&page.space_id)?;
             // Asked as for the page itself: members-only entries are in their space's changes
             // for its members only, and a page in the trash for those who may see the trash.
-            let readable = crate::pages::Page::try_from(page.clone())
-                .is_ok_and(|p| crate::access::page(grant, &p, SpaceAction::Read).is_ok());
+            let readable = pages::Page::try_from(page.clone())
+                .is_ok_and(|p| access::page(grant, &p, SpaceAction::Read).is_ok());
             if !readable {
                 return None;
             }

@@ -13,7 +13,9 @@ use super::{
     events::{self, EventKind},
     Kind, Revision,
 };
-use crate::{accounts::entity::user, collab::Content, db::Db, pages::PageId, query::PageNumber};
+use crate::{
+    accounts::entity::user, collab::Content, db::Db, pages, pages::PageId, query::PageNumber,
+};
 
 /// Records a revision of the page, unless nothing changed since the previous one (a restore is
 /// always recorded). Returns the new revision, if any.
@@ -30,12 +32,12 @@ pub async fn record<C: sea_orm::ConnectionTrait + TransactionTrait>(
     let txn = db.begin().await?;
     // The page row's lock makes two processes recording the same session take turns: the
     // second finds the first's revision and records nothing.
-    crate::pages::entity::page::Entity::update_many()
+    pages::entity::page::Entity::update_many()
         .col_expr(
-            crate::pages::entity::page::Column::Id,
-            sea_orm::sea_query::Expr::col(crate::pages::entity::page::Column::Id).into(),
+            pages::entity::page::Column::Id,
+            sea_orm::sea_query::Expr::col(pages::entity::page::Column::Id).into(),
         )
-        .filter(crate::pages::entity::page::Column::Id.eq(page.0))
+        .filter(pages::entity::page::Column::Id.eq(page.0))
         .exec(&txn)
         .await?;
     let previous = revision::Entity::find()
@@ -84,7 +86,7 @@ pub async fn record<C: sea_orm::ConnectionTrait + TransactionTrait>(
     }
     txn.commit().await?;
     if kind != Kind::BeforeRestore {
-        if let Some(p) = crate::pages::store::get(db, page).await? {
+        if let Some(p) = pages::store::get(db, page).await? {
             let who = by.or_else(|| people.first().copied());
             events::try_record(db, page, p.space_id, EventKind::Changed, who, Some(model.id), "")
                 .await?;

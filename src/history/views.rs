@@ -4,9 +4,11 @@ use maud::{html, Markup, PreEscaped};
 
 use super::{diff, Kind, Revision, PER_PAGE};
 use crate::{
+    access,
     access::SpaceGrant,
     layout::{page as layout_page, Ctx, Field},
     pages::Page,
+    query,
 };
 
 fn when(ctx: &Ctx, r: &Revision) -> String {
@@ -33,7 +35,7 @@ pub fn list(
     grant: &SpaceGrant,
     page: &Page,
     revisions: &[Revision],
-    number: crate::query::PageNumber,
+    number: query::PageNumber,
     total: u64,
 ) -> Html<String> {
     // Shown from 1; `number` is already within the pages there are.
@@ -47,7 +49,7 @@ pub fn list(
         html! {
             (crumbs(ctx, grant, page))
             h1 { (heading) }
-            @if crate::access::may_change(grant, page) {
+            @if access::may_change(grant, page) {
                 form.card method="post" action={(base) "/history/save"} {
                     (ctx.csrf_field())
                     (Field::new("note", ctx.t("history.note")).optional().hint(ctx.t("history.note_hint")).render())
@@ -74,7 +76,7 @@ pub fn list(
                                 @if let Some(older) = revisions.get(i + 1) {
                                     a.button.secondary href={(base) "/compare?from=" (older.id) "&to=" (r.id)} { (ctx.t("history.compare_previous")) }
                                 }
-                                @if crate::access::may_change(grant, page) && i + (number as usize) > 0 {
+                                @if access::may_change(grant, page) && i + (number as usize) > 0 {
                                     form method="post" action={(base) "/history/" (r.id) "/restore"} {
                                         (ctx.csrf_field())
                                         button.secondary type="submit" { (ctx.t("history.restore")) }
@@ -123,7 +125,7 @@ pub fn show(ctx: &Ctx, grant: &SpaceGrant, page: &Page, r: &Revision, html: &str
             (crumbs(ctx, grant, page))
             h1 { (heading) }
             p.notice role="note" { (ctx.t("history.old_version")) }
-            @if crate::access::may_change(grant, page) {
+            @if access::may_change(grant, page) {
                 form method="post" action={"/s/" (grant.space.slug) "/" (page.slug) "/history/" (r.id) "/restore"} {
                     (ctx.csrf_field())
                     button type="submit" { (ctx.t("history.restore")) }

@@ -7,8 +7,10 @@ use tower_sessions::Session;
 
 use crate::{
     accounts::{csrf, MaybeUser, User},
+    dates,
     error::AppError,
     i18n::Lang,
+    notifications,
     state::AppState,
 };
 
@@ -74,17 +76,17 @@ impl Ctx {
 
     /// "samedi 12 décembre 2026 à 14 h" in the site's time zone.
     pub fn moment(&self, t: chrono::DateTime<chrono::Utc>) -> String {
-        crate::dates::moment(self.lang, self.time_zone, t)
+        dates::moment(self.lang, self.time_zone, t)
     }
 
     /// "19 h 29": the hour and minute of `t` today, in the site's time zone.
     pub fn clock_at(&self, t: chrono::DateTime<chrono::Utc>) -> String {
-        crate::dates::clock_at(self.lang, self.time_zone, t)
+        dates::clock_at(self.lang, self.time_zone, t)
     }
 
     /// "il y a 5 minutes", with the exact moment on hover and for screen readers.
     pub fn time_ago(&self, t: chrono::DateTime<chrono::Utc>) -> Markup {
-        crate::dates::time_ago(self.lang, self.time_zone, t)
+        dates::time_ago(self.lang, self.time_zone, t)
     }
 
     pub fn tf(&self, key: &str, args: &[(&str, &str)]) -> String {
@@ -129,7 +131,7 @@ impl FromRequestParts<AppState> for Ctx {
         }
         let time_zone = user.as_ref().and_then(|u| u.time_zone).unwrap_or(state.settings.time_zone);
         let unread = match &user {
-            Some(u) => crate::notifications::unread(&state.db, u.id).await?,
+            Some(u) => notifications::unread(&state.db, u.id).await?,
             None => 0,
         };
         Ok(Ctx {

@@ -9,7 +9,7 @@ use axum::{
 use maud::html;
 use tower_sessions::Session;
 
-use crate::{accounts::csrf, error::ErrorInfo, i18n::Lang, state::AppState};
+use crate::{accounts, accounts::csrf, dates, error::ErrorInfo, i18n, i18n::Lang, state::AppState};
 
 use super::{page, urlencode, Ctx};
 
@@ -72,12 +72,10 @@ pub async fn error_pages(State(state): State<AppState>, request: Request, next: 
     }
     if info.status == StatusCode::UNAUTHORIZED && is_get {
         let to = format!("/login?next={}", urlencode(&here));
-        return Redirect::to(crate::i18n::safe_next(Some(&to))).into_response();
+        return Redirect::to(i18n::safe_next(Some(&to))).into_response();
     }
     let user = match &session {
-        Some(session) => {
-            crate::accounts::extract::session_user(&state, session).await.unwrap_or(None)
-        }
+        Some(session) => accounts::extract::session_user(&state, session).await.unwrap_or(None),
         None => None,
     };
     let csrf = match (&session, &user) {
@@ -106,7 +104,7 @@ pub async fn error_pages(State(state): State<AppState>, request: Request, next: 
         h1 { (title) }
         p.lead { (message) }
         @if let Some(at) = info.retry_at {
-            p { strong { (lang.tf("error.try_again_at", &[("time", &crate::dates::about(lang, time_zone, at))])) } }
+            p { strong { (lang.tf("error.try_again_at", &[("time", &dates::about(lang, time_zone, at))])) } }
         }
         @if let Some(detail) = &info.detail { p { (detail) } }
         @if info.status == StatusCode::UNAUTHORIZED {

@@ -15,6 +15,7 @@ pub use errors::error_pages;
 use axum::response::Html;
 use maud::{html, Markup, DOCTYPE};
 
+use crate::access;
 use crate::i18n::Lang;
 
 /// A whole HTML page around `content`.
@@ -29,7 +30,7 @@ pub fn page(ctx: &Ctx, title: &str, content: Markup) -> Html<String> {
             li { a href="/discussions" { (ctx.t("nav.exchanges")) } }
             li { a href="/map" { (ctx.t("nav.map")) } }
             li { a href="/changes" { (ctx.t("nav.changes")) } }
-            @if crate::access::may_administer_site(ctx.user.as_ref()) {
+            @if access::may_administer_site(ctx.user.as_ref()) {
                 li { a href="/admin/users" { (ctx.t("nav.admin")) } }
                 li { a href="/admin/forms" { (ctx.t("nav.forms")) } }
             }

@@ -11,12 +11,15 @@ use maud::{html, PreEscaped};
 use serde_json::json;
 
 use crate::{
+    access, collation,
     error::AppResult,
+    forms,
     forms::{
         query::{self, Entry, Filter},
         views::{self as form_views, FilterChoice, FilterSelect},
         FieldKind,
     },
+    layout,
     layout::{page as layout_page, Ctx},
     state::AppState,
 };
@@ -27,11 +30,11 @@ pub async fn index(
     ctx: Ctx,
     Query(filter): Query<Filter>,
 ) -> AppResult<Html<String>> {
-    let grants = crate::access::readable_spaces(&state.db, ctx.user.as_ref()).await?;
+    let grants = access::readable_spaces(&state.db, ctx.user.as_ref()).await?;
     let chosen = filter.rest.get("form").cloned().unwrap_or_default();
     let mut kinds = Vec::new();
     let mut placed: Vec<(String, Entry)> = Vec::new();
-    for form in crate::forms::store::list(&state.db).await? {
+    for form in forms::store::list(&state.db).await? {
         if form.first_of(|k| *k == FieldKind::Point).is_none() {
             continue;
         }
@@ -50,7 +53,7 @@ pub async fn index(
             placed.extend(entries.into_iter().map(|e| (form.name.clone(), e)));
         }
     }
-    crate::collation::sort_by_name(&mut placed, |(_, e)| &e.page.title);
+    collation::sort_by_name(&mut placed, |(_, e)| &e.page.title);
     let all: Vec<Entry> = placed.iter().map(|(_, e)| e.clone()).collect();
     let selects = vec![
         FilterSelect {
@@ -76,7 +79,7 @@ pub async fn index(
             }))
         }).collect::<Vec<_>>(),
     });
-    let data = crate::layout::json_data(&data);
+    let data = layout::json_data(&data);
     let title = ctx.t("map.title");
     Ok(layout_page(
         &ctx,

@@ -8,9 +8,11 @@ use sea_orm::{
 
 use super::{entity::notification, Mailing};
 use crate::{
+    accounts,
     accounts::{entity::user, User},
     db::Db,
     i18n::Lang,
+    mail, outbox,
 };
 
 /// Most notifications listed in one digest (the rest: "and N more, on the site").
@@ -41,7 +43,7 @@ pub async fn send_due(db: &Db, mailing: &Mailing, now: DateTime<Utc>) -> anyhow:
         .into_tuple()
         .all(db)
         .await?;
-    let people = crate::accounts::store::by_ids(db, waiting).await?;
+    let people = accounts::store::by_ids(db, waiting).await?;
     let mut written = 0;
     for person in people.into_values() {
         if person.notify_by_mail != "daily" || person.disabled {
@@ -84,11 +86,11 @@ async fn write(db: &Db, mailing: &Mailing, person: &User) -> anyhow::Result<bool
     let shown = super::shown(db, person, rows).await?;
     let key = match shown.is_empty() {
         true => None,
-        false => Some(crate::accounts::store::unsubscribe_key(db, person.id).await?),
+        false => Some(accounts::store::unsubscribe_key(db, person.id).await?),
     };
     let txn = db.begin().await?;
     if let Some(key) = key {
-        crate::mail::enqueue(&txn, &mail(mailing, person, &key, &shown)).await?;
+        mail::enqueue(&txn, &mail(mailing, person, &key, &shown)).await?;
     }
     notification::Entity::update_many()
         .col_expr(notification::Column::InDigest, sea_orm::sea_query::Expr::value(false))
@@ -102,17 +104,15 @@ async fn write(db: &Db, mailing: &Mailing, person: &User) -> anyhow::Result<bool
 }
 
 /// The digest's mail: a section per space, in the order things happened.
-fn mail(mailing: &Mailing, person: &User, key: &str, shown: &[super::Shown]) -> crate::mail::Mail {
+fn mail(mailing: &Mailing, person: &User, key: &str, shown: &[super::Shown]) -> mail::Mail {
     let lang = Lang::Fr;
-    let mut sections: Vec<crate::mail::Section> = Vec::new();
+    let mut sections: Vec<mail::Section> = Vec::new();
     for n in shown.iter().take(LISTED) {
         let line =
             (n.kind.sentence(lang, n.who.as_deref(), &n.title), mailing.base_url.clone() + &n.url);
         match sections.iter_mut().find(|s| s.heading == n.space) {
             Some(section) => section.lines.push(line),
-            None => {
-                sections.push(crate::mail::Section { heading: n.space.clone(), lines: vec![line] })
-            }
+            None => sections.push(mail::Section { heading: n.space.clone(), lines: vec![line] }),
         }
     }
     let mut paragraphs =
@@ -122,7 +122,7 @@ fn mail(mailing: &Mailing, person: &User, key: &str, shown: &[super::Shown]) -> 
             .push(lang.tf("notify.digest_more", &[("count", &(shown.len() - LISTED).to_string())]));
     }
     let unsubscribe = super::unsubscribe_url(mailing, key);
-    let mut mail = crate::mail::compose(crate::mail::Letter {
+    let mut mail = mail::compose(mail::Letter {
         site_name: &mailing.site_name,
         to: &person.email,
         subject: lang.tf(
@@ -141,12 +141,7 @@ fn mail(mailing: &Mailing, person: &User, key: &str, shown: &[super::Shown]) -> 
 
 /// Looks for digests due every `every`, for as long as the site runs; wakes the outbox when
 /// one was written.
-pub async fn run(
-    db: Db,
-    mailing: Mailing,
-    outbox: crate::outbox::Outbox,
-    every: std::time::Duration,
-) {
+pub async fn run(db: Db, mailing: Mailing, outbox: outbox::Outbox, every: std::time::Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

@@ -21,10 +21,14 @@ use sea_orm::{
 use self::entity::{follow, notification};
 use crate::{
     access::{self, SpaceAction},
+    accounts,
     accounts::{User, UserId},
     db::Db,
+    history,
     i18n::Lang,
+    mail, pages,
     pages::{Page, PageId},
+    spaces,
     spaces::{Space, SpaceId},
 };
 
@@ -178,13 +182,13 @@ pub async fn revision_settled(
     revision: i64,
     authors: &[i64],
 ) -> anyhow::Result<usize> {
-    let Some(page) = crate::pages::store::get(db, page).await? else { return Ok(0) };
-    let Some(space) = crate::spaces::store::get(db, page.space_id).await? else { return Ok(0) };
+    let Some(page) = pages::store::get(db, page).await? else { return Ok(0) };
+    let Some(space) = spaces::store::get(db, page.space_id).await? else { return Ok(0) };
     // This revision and the one before it (none: the page's first).
-    let versions = crate::history::entity::revision::Entity::find()
-        .filter(crate::history::entity::revision::Column::PageId.eq(page.id.0))
-        .filter(crate::history::entity::revision::Column::Id.lte(revision))
-        .order_by_desc(crate::history::entity::revision::Column::Id)
+    let versions = history::entity::revision::Entity::find()
+        .filter(history::entity::revision::Column::PageId.eq(page.id.0))
+        .filter(history::entity::revision::Column::Id.lte(revision))
+        .order_by_desc(history::entity::revision::Column::Id)
         .limit(2)
         .all(db)
         .await?;
@@ -262,7 +266,7 @@ async fn mentioned(
         if told.len() >= left {
             break;
         }
-        let Some(person) = crate::accounts::store::find_by_handle(db, &handle).await? else {
+        let Some(person) = accounts::store::find_by_handle(db, &handle).await? else {
             continue;
         };
         if Some(person.id.0) != author && !waiting.contains(&person.id.0) {
@@ -292,7 +296,7 @@ async fn tell(
 ) -> anyhow::Result<usize> {
     let mut seen = std::collections::HashSet::new();
     told.retain(|(user, _)| !authors.contains(user) && seen.insert(*user));
-    let people = crate::accounts::store::by_ids(db, told.iter().map(|(u, _)| *u)).await?;
+    let people = accounts::store::by_ids(db, told.iter().map(|(u, _)| *u)).await?;
     // Checked now, person by person: who may read this page at this moment.
     let mut readers: Vec<(User, Kind)> = Vec::new();
     for (id, kind) in told {
@@ -303,13 +307,13 @@ async fn tell(
     }
     let actor = authors.first().copied();
     let actor_name = match actor {
-        Some(id) => crate::accounts::store::find(db, UserId(id)).await?.map(|u| u.name),
+        Some(id) => accounts::store::find(db, UserId(id)).await?.map(|u| u.name),
         None => None,
     };
     let mut keys = std::collections::HashMap::new();
     if mailing.on {
         for (reader, _) in readers.iter().filter(|(r, _)| r.notify_by_mail == "now") {
-            keys.insert(reader.id.0, crate::accounts::store::unsubscribe_key(db, reader.id).await?);
+            keys.insert(reader.id.0, accounts::store::unsubscribe_key(db, reader.id).await?);
         }
     }
     let mut url = page_url(space, page);
@@ -340,7 +344,7 @@ async fn tell(
         if let Some(key) = keys.get(&reader.id.0) {
             let about = About { title: &page.title, url: url.clone() };
             let mail = mail(mailing, reader, key, *kind, &about, actor_name.as_deref());
-            crate::mail::enqueue(&txn, &mail).await?;
+            mail::enqueue(&txn, &mail).await?;
         }
     }
     txn.commit().await?;
@@ -359,7 +363,7 @@ pub async fn comment_posted(
     (author, markdown): (i64, &str),
     mention_room: usize,
 ) -> anyhow::Result<(usize, usize)> {
-    let Some(space) = crate::spaces::store::get(db, page.space_id).await? else {
+    let Some(space) = spaces::store::get(db, page.space_id).await? else {
         return Ok((0, 0));
     };
     let handles = mentions::handles(markdown).into_iter().collect();
@@ -387,9 +391,9 @@ pub async fn page_made(
     page: PageId,
     author: Option<i64>,
 ) -> anyhow::Result<usize> {
-    let latest = crate::history::entity::revision::Entity::find()
-        .filter(crate::history::entity::revision::Column::PageId.eq(page.0))
-        .order_by_desc(crate::history::entity::revision::Column::Id)
+    let latest = history::entity::revision::Entity::find()
+        .filter(history::entity::revision::Column::PageId.eq(page.0))
+        .order_by_desc(history::entity::revision::Column::Id)
         .one(db)
         .await?;
     let Some(latest) = latest else { return Ok(0) };
@@ -457,11 +461,11 @@ fn mail(
     kind: Kind,
     about: &About<'_>,
     actor: Option<&str>,
-) -> crate::mail::Mail {
+) -> mail::Mail {
     let lang = Lang::Fr;
     let what = kind.sentence(lang, actor, about.title);
     let unsubscribe = unsubscribe_url(mailing, key);
-    let mut mail = crate::mail::compose(crate::mail::Letter {
+    let mut mail = mail::compose(mail::Letter {
         site_name: &mailing.site_name,
         to: &reader.email,
         subject: what.clone(),
@@ -492,20 +496,20 @@ pub struct Shown {
 /// Rows of notifications as their reader may see them now: those about pages or spaces they
 /// may no longer read are left out.
 async fn shown(db: &Db, user: &User, rows: Vec<notification::Model>) -> anyhow::Result<Vec<Shown>> {
-    let actors = crate::accounts::store::by_ids(db, rows.iter().filter_map(|r| r.actor_id)).await?;
+    let actors = accounts::store::by_ids(db, rows.iter().filter_map(|r| r.actor_id)).await?;
     let mut shown = Vec::new();
     for row in rows {
         let who = row.actor_id.and_then(|a| actors.get(&a)).map(|u| u.name.clone());
         let (title, url, space) = match (row.page_id, row.space_id) {
             (Some(page), _) => {
-                let Some(page) = crate::pages::store::get(db, PageId(page)).await? else {
+                let Some(page) = pages::store::get(db, PageId(page)).await? else {
                     continue;
                 };
                 // Checked again now: access lost since means nothing is shown.
                 if !may_read(db, user, &page).await? {
                     continue;
                 }
-                let Some(space) = crate::spaces::store::get(db, page.space_id).await? else {
+                let Some(space) = spaces::store::get(db, page.space_id).await? else {
                     continue;
                 };
                 let mut url = page_url(&space, &page);
@@ -515,7 +519,7 @@ async fn shown(db: &Db, user: &User, rows: Vec<notification::Model>) -> anyhow::
                 (page.title.clone(), url, space.title)
             }
             (None, Some(space)) => {
-                let Some(space) = crate::spaces::store::get(db, SpaceId(space)).await? else {
+                let Some(space) = spaces::store::get(db, SpaceId(space)).await? else {
                     continue;
                 };
                 if !may_read_space(db, user, &space).await? {
@@ -624,7 +628,7 @@ pub async fn set_mail_choice(db: &Db, user: UserId, choice: &str, hour: u32) -> 
 
 /// The person whose unsubscribe key this is stops receiving notification mails.
 pub async fn unsubscribe(db: &Db, key: &str) -> anyhow::Result<Option<User>> {
-    let Some(person) = crate::accounts::store::by_unsubscribe_key(db, key).await? else {
+    let Some(person) = accounts::store::by_unsubscribe_key(db, key).await? else {
         return Ok(None);
     };
     set_mail_choice(db, person.id, "never", person.digest_hour).await?;

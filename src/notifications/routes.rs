@@ -15,9 +15,13 @@ use tower_sessions::Session;
 use super::{Target, SHOWN};
 use crate::{
     access::{self, PageFor},
+    accounts,
     accounts::{csrf::CsrfForm, CurrentUser, UserId},
+    db, directory,
     error::{AppError, AppResult},
+    forms, i18n,
     layout::{flash, page, Ctx, FlashKind},
+    pages, spaces,
     state::AppState,
 };
 
@@ -123,7 +127,7 @@ pub async fn api(
 async fn follow_or_not(
     state: &AppState,
     ctx: &Ctx,
-    user: crate::accounts::UserId,
+    user: accounts::UserId,
     target: &Target,
     action: &str,
 ) -> AppResult<bool> {
@@ -198,7 +202,7 @@ pub async fn follow_form(
     axum::extract::Path(key): axum::extract::Path<String>,
     CsrfForm(fields): CsrfForm<FormFollowFields>,
 ) -> AppResult<Response> {
-    let Some(form) = crate::forms::store::find(&state.db, &key).await? else {
+    let Some(form) = forms::store::find(&state.db, &key).await? else {
         return Err(AppError::NotFound);
     };
     let target = Target::Form(form.key.clone());
@@ -208,7 +212,7 @@ pub async fn follow_form(
     };
     flash(&session, FlashKind::Success, said).await?;
     // Back to a page of this site only, checked as it is sent; else to the form's list.
-    let back = match crate::i18n::local_path(&fields.back) {
+    let back = match i18n::local_path(&fields.back) {
         Some(back) => back.to_owned(),
         None => format!("/forms/{}", form.key),
     };
@@ -255,7 +259,7 @@ pub async fn unsubscribe_page(
     axum::extract::Path(key): axum::extract::Path<String>,
 ) -> AppResult<Response> {
     let title = ctx.t("notify.unsubscribe_title");
-    let Some(person) = crate::accounts::store::by_unsubscribe_key(&state.db, &key).await? else {
+    let Some(person) = accounts::store::by_unsubscribe_key(&state.db, &key).await? else {
         return Ok((StatusCode::NOT_FOUND, unsubscribe_unknown(&ctx)).into_response());
     };
     Ok(page(
@@ -331,13 +335,13 @@ pub async fn people(
     PageFor { grant, page, .. }: PageFor<access::Edit>,
     axum::extract::Query(query): axum::extract::Query<PeopleQuery>,
 ) -> AppResult<Json<serde_json::Value>> {
-    let typed = crate::forms::query::fold(&query.q.chars().take(60).collect::<String>());
-    let on_directory = grant.space.slug.as_str() == crate::directory::PROFILES_SPACE;
+    let typed = forms::query::fold(&query.q.chars().take(60).collect::<String>());
+    let on_directory = grant.space.slug.as_str() == directory::PROFILES_SPACE;
     let known = acquaintances(&state.db, &grant, on_directory).await?;
     let mut offered = Vec::new();
     // Access is asked of a bounded number of matching people, whatever was typed.
     let mut checked = 0;
-    for person in crate::accounts::store::list(&state.db).await? {
+    for person in accounts::store::list(&state.db).await? {
         if offered.len() >= PEOPLE_OFFERED || checked >= 5 * PEOPLE_OFFERED {
             break;
         }
@@ -348,7 +352,7 @@ pub async fn people(
         if !access::may_name(&grant, on_directory, acquaintance) {
             continue;
         }
-        let name = crate::forms::query::fold(&person.name);
+        let name = forms::query::fold(&person.name);
         let matches = typed.is_empty()
             || person.handle.starts_with(&typed)
             || name.split_whitespace().any(|w| w.starts_with(&typed))
@@ -367,20 +371,20 @@ pub async fn people(
 /// What is known of the people the writer (`grant`'s holder) might be offered: who shares a
 /// space with them, and, on the directory, whose profile is public.
 async fn acquaintances(
-    db: &crate::db::Db,
+    db: &db::Db,
     grant: &access::SpaceGrant,
     on_directory: bool,
 ) -> AppResult<HashMap<UserId, access::Acquaintance>> {
     let mut known: HashMap<UserId, access::Acquaintance> = HashMap::new();
     let Some(writer) = &grant.user else { return Ok(known) };
-    let theirs = crate::spaces::store::roles_of(db, writer.id).await?;
-    for (space, person) in crate::spaces::store::memberships(db).await? {
+    let theirs = spaces::store::roles_of(db, writer.id).await?;
+    for (space, person) in spaces::store::memberships(db).await? {
         if theirs.contains_key(&space) {
             known.entry(person).or_default().shares_a_space = true;
         }
     }
     if on_directory {
-        for profile in crate::pages::store::list(db, grant.space.id, false).await? {
+        for profile in pages::store::list(db, grant.space.id, false).await? {
             if let Some(owner) = profile.owner {
                 if access::readable_by_anyone(&grant.space, &profile) {
                     known.entry(owner).or_default().public_profile = true;

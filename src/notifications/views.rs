@@ -2,6 +2,7 @@
 use maud::{html, Markup};
 
 use super::Target;
+use crate::db;
 use crate::layout::Ctx;
 
 /// *Suivre* / *Ne plus suivre* for a page, a space or a form, posting to `action`; `back` is
@@ -31,11 +32,7 @@ pub fn follow_form(ctx: &Ctx, action: &str, target: &Target, following: bool) ->
 
 /// The follow button of a form's list (`/agenda`, `/resources`, `/forms/{key}`), for a
 /// signed-in reader.
-pub async fn form_follow(
-    ctx: &Ctx,
-    db: &crate::db::Db,
-    key: &str,
-) -> anyhow::Result<Option<Markup>> {
+pub async fn form_follow(ctx: &Ctx, db: &db::Db, key: &str) -> anyhow::Result<Option<Markup>> {
     let Some(user) = &ctx.user else { return Ok(None) };
     let target = Target::Form(key.to_owned());
     let following = super::follows(db, user.id, &target).await?;

@@ -14,7 +14,9 @@ use super::{
 use crate::{
     access::{self, PageFor, SpaceAction},
     accounts::MaybeUser,
+    client_addr,
     error::{AppError, AppResult},
+    forms,
     i18n::Lang,
     state::AppState,
 };
@@ -36,7 +38,7 @@ pub async fn show(
     let content = state.hub.read(page.id.doc()).await?;
     let mut fields = content.fields;
     if !access::page_allows(&grant, &page, SpaceAction::ReadMembersOnlyFields) {
-        let form = crate::forms::store::form_of(&state.db, &page).await?;
+        let form = forms::store::form_of(&state.db, &page).await?;
         if let Some(map) = fields.as_object_mut() {
             // Values of fields the form no longer has (or never had) are for members only.
             map.retain(|key, _| form.as_ref().is_some_and(|f| f.shows(key, false)));
@@ -63,7 +65,7 @@ pub struct PutPage {
 /// difference with its current text into an edit that merges with live typing.
 pub async fn put(
     State(state): State<AppState>,
-    crate::client_addr::ClientAddr(client): crate::client_addr::ClientAddr,
+    client_addr::ClientAddr(client): client_addr::ClientAddr,
     MaybeUser(user): MaybeUser,
     lang: Lang,
     Path((space, slug)): Path<(String, String)>,

@@ -13,6 +13,7 @@ pub mod views;
 use serde::Serialize;
 
 use crate::spaces::SpaceId;
+use crate::{accounts, collab, slug};
 
 /// A page's address within its space.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -28,12 +29,11 @@ impl PageSlug {
 
     pub fn parse(raw: &str) -> Option<Self> {
         let slug = raw.trim();
-        (crate::slug::is_slug(slug, Self::MAX) && !RESERVED.contains(&slug))
-            .then(|| Self(slug.to_owned()))
+        (slug::is_slug(slug, Self::MAX) && !RESERVED.contains(&slug)).then(|| Self(slug.to_owned()))
     }
 
     pub fn from_title(title: &str) -> Option<Self> {
-        Self::parse(&crate::slug::slugify(title, Self::MAX))
+        Self::parse(&slug::slugify(title, Self::MAX))
     }
 
     pub fn as_str(&self) -> &str {
@@ -52,8 +52,8 @@ impl std::fmt::Display for PageSlug {
 pub struct PageId(pub i64);
 
 impl PageId {
-    pub fn doc(self) -> crate::collab::DocId {
-        crate::collab::DocId(self.0)
+    pub fn doc(self) -> collab::DocId {
+        collab::DocId(self.0)
     }
 }
 
@@ -72,7 +72,7 @@ pub struct Page {
     pub members_only: bool,
     /// The account it belongs to (a member's profile).
     #[serde(skip)]
-    pub owner: Option<crate::accounts::UserId>,
+    pub owner: Option<accounts::UserId>,
     /// Offered as a template for new pages, and where.
     #[serde(skip)]
     pub template: Option<templates::Scope>,
@@ -93,7 +93,7 @@ impl TryFrom<entity::page::Model> for Page {
             updated_at: m.updated_at,
             trashed: m.trashed_at.is_some(),
             members_only: m.members_only,
-            owner: m.owner_id.map(crate::accounts::UserId),
+            owner: m.owner_id.map(accounts::UserId),
             template: m.template.as_deref().and_then(templates::Scope::parse),
         })
     }

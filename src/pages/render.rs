@@ -10,7 +10,7 @@ use pulldown_cmark::{CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
 use std::sync::Arc;
 
 use super::{store::LinkTarget, PageSlug};
-use crate::{cache::Bounded, slug::slugify, spaces::SpaceSlug};
+use crate::{cache, cache::Bounded, slug::slugify, spaces::SpaceSlug};
 
 fn options() -> Options {
     Options::ENABLE_TABLES
@@ -164,7 +164,7 @@ impl Default for RenderCache {
 impl RenderCache {
     /// The wiki links of `markdown` in `space`, from the cache or parsed off the async threads.
     pub async fn links(&self, markdown: &str, space: &str) -> anyhow::Result<Arc<Vec<LinkTarget>>> {
-        let key = (crate::cache::digest(markdown), space.to_owned());
+        let key = (cache::digest(markdown), space.to_owned());
         if let Some(found) = self.links.get(&key) {
             return Ok(found);
         }
@@ -185,7 +185,7 @@ impl RenderCache {
         states: Vec<LinkState>,
         keep: bool,
     ) -> anyhow::Result<Arc<str>> {
-        let key = (crate::cache::digest(markdown), space.to_owned(), Kind::Page, states);
+        let key = (cache::digest(markdown), space.to_owned(), Kind::Page, states);
         if let Some(found) = self.html.get(&key) {
             return Ok(found);
         }
@@ -211,7 +211,7 @@ impl RenderCache {
     /// rendered with its wiki links as plain links, from the cache or off the async threads,
     /// and kept for the next reader: the same text costs one rendering however often it is read.
     pub async fn snippet(&self, markdown: &str, space: &str) -> anyhow::Result<Arc<str>> {
-        let key = (crate::cache::digest(markdown), space.to_owned(), Kind::Snippet, Vec::new());
+        let key = (cache::digest(markdown), space.to_owned(), Kind::Snippet, Vec::new());
         if let Some(found) = self.html.get(&key) {
             return Ok(found);
         }
@@ -227,14 +227,14 @@ impl RenderCache {
 
     /// Whether the HTML of the short text `markdown` in `space` is kept (without making it).
     pub fn holds_snippet(&self, markdown: &str, space: &str) -> bool {
-        let key = (crate::cache::digest(markdown), space.to_owned(), Kind::Snippet, Vec::new());
+        let key = (cache::digest(markdown), space.to_owned(), Kind::Snippet, Vec::new());
         self.html.get(&key).is_some()
     }
 
     /// Whether the HTML of `markdown` in `space`, for a reader who knows `states` of its links, is
     /// kept (without making it).
     pub fn holds(&self, markdown: &str, space: &str, states: Vec<LinkState>) -> bool {
-        let key = (crate::cache::digest(markdown), space.to_owned(), Kind::Page, states);
+        let key = (cache::digest(markdown), space.to_owned(), Kind::Page, states);
         self.html.get(&key).is_some()
     }
 

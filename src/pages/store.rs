@@ -14,8 +14,11 @@ use super::{
 };
 use crate::{
     accounts::UserId,
+    collab, collation,
     db::Db,
+    forms,
     history::events::{self, EventKind},
+    slug,
     spaces::SpaceId,
 };
 
@@ -82,7 +85,7 @@ pub async fn create<C: sea_orm::ConnectionTrait + TransactionTrait>(
     slug: Option<&PageSlug>,
     author: Option<i64>,
 ) -> Result<Page, PageError> {
-    let title = crate::slug::clean_label(title);
+    let title = slug::clean_label(title);
     let title = title.as_str();
     if title.is_empty() {
         return Err(PageError::EmptyTitle);
@@ -161,7 +164,7 @@ pub async fn list(db: &Db, space: SpaceId, trashed: bool) -> anyhow::Result<Vec<
         .into_iter()
         .map(Page::try_from)
         .collect::<Result<_, _>>()?;
-    crate::collation::sort_by_name(&mut pages, |p| &p.title);
+    collation::sort_by_name(&mut pages, |p| &p.title);
     Ok(pages)
 }
 
@@ -173,7 +176,7 @@ pub async fn rename(
     new_slug: Option<&PageSlug>,
     by: Option<i64>,
 ) -> Result<Page, PageError> {
-    let title = crate::slug::clean_label(title);
+    let title = slug::clean_label(title);
     let title = title.as_str();
     if title.is_empty() {
         return Err(PageError::EmptyTitle);
@@ -265,9 +268,9 @@ pub async fn set_trashed(
 
 /// Deletes a page for good, with its document, revisions, events, links and old addresses.
 pub async fn purge(db: &Db, page: &Page) -> anyhow::Result<()> {
-    crate::collab::store::delete(db, page.id.doc()).await?;
-    crate::forms::entity::upload_page::Entity::delete_many()
-        .filter(crate::forms::entity::upload_page::Column::PageId.eq(page.id.0))
+    collab::store::delete(db, page.id.doc()).await?;
+    forms::entity::upload_page::Entity::delete_many()
+        .filter(forms::entity::upload_page::Column::PageId.eq(page.id.0))
         .exec(db)
         .await?;
     page::Entity::delete_by_id(page.id.0).exec(db).await?;

@@ -9,6 +9,7 @@ use crate::{
     access::{self, SpaceAction, SpaceGrant},
     accounts::User,
     db::Db,
+    state,
 };
 
 /// Where a page is offered as a template.
@@ -121,7 +122,7 @@ pub async fn offered(
 
 /// The text a new page starts from, for the template `id` offered to this person here.
 pub async fn text_of(
-    state: &crate::state::AppState,
+    state: &state::AppState,
     user: Option<&User>,
     grant: &SpaceGrant,
     id: &str,

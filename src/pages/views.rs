@@ -4,8 +4,11 @@ use maud::{html, PreEscaped};
 
 use super::Page;
 use crate::{
+    access,
     access::{SpaceAction, SpaceGrant},
+    discussions, forms, history,
     layout::{page as layout_page, Ctx, Field},
+    notifications,
     spaces::Space,
 };
 
@@ -16,7 +19,7 @@ pub struct Reading<'a> {
     pub html: &'a str,
     /// The pages that link here, each with its space.
     pub backlinks: &'a [(String, Page)],
-    pub last: Option<&'a crate::history::Revision>,
+    pub last: Option<&'a history::Revision>,
     /// An entry's values.
     pub entry: Option<maud::Markup>,
     /// For a signed-in reader: whether they follow the page.
@@ -51,7 +54,7 @@ pub fn show(ctx: &Ctx, grant: &SpaceGrant, page: &Page, reading: Reading<'_>) ->
                 }
                 " · " a href={"/s/" (space.slug) "/" (page.slug) "/history"} { (ctx.t("history.title")) }
             }
-            @if crate::access::may_change(grant, page) {
+            @if access::may_change(grant, page) {
                 nav.actions aria-label=(ctx.t("page.actions")) {
                     a.button href={"/s/" (space.slug) "/" (page.slug) "/edit"} { (ctx.t("page.edit")) }
                     a.button.secondary href={"/s/" (space.slug) "/" (page.slug) "/rename"} { (ctx.t("page.rename")) }
@@ -63,16 +66,16 @@ pub fn show(ctx: &Ctx, grant: &SpaceGrant, page: &Page, reading: Reading<'_>) ->
                 }
             }
             @if let Some(following) = following {
-                (crate::notifications::views::follow_form(ctx, &format!("/s/{}/{}/follow", space.slug, page.slug), &crate::notifications::Target::Page(page.id), following))
+                (notifications::views::follow_form(ctx, &format!("/s/{}/{}/follow", space.slug, page.slug), &notifications::Target::Page(page.id), following))
             }
             @if let Some(entry) = entry {
                 (entry)
-                @if crate::access::may_change(grant, page) {
+                @if access::may_change(grant, page) {
                     p { a.button.secondary href={"/s/" (space.slug) "/" (page.slug) "/fields"} { (ctx.t("forms.edit_fields")) } }
                 }
             }
             @if super::render::shown_as_written(html) {
-                @if crate::access::may_change(grant, page) {
+                @if access::may_change(grant, page) {
                     p.notice role="note" { (ctx.t("page.shown_as_written")) }
                 } @else {
                     p.meta { (ctx.t("page.shown_as_written_reader")) }
@@ -87,7 +90,7 @@ pub fn show(ctx: &Ctx, grant: &SpaceGrant, page: &Page, reading: Reading<'_>) ->
                             li {
                                 a href=(f.url) { (f.name) }
                                 " " span.meta {
-                                    "(" (crate::forms::views::human_size(f.size))
+                                    "(" (forms::views::human_size(f.size))
                                     @if let Some(who) = &f.by { ", " (ctx.tf("files.added_by", &[("who", who)])) }
                                     ")"
                                 }
@@ -129,7 +132,7 @@ pub struct NewChoice<'a> {
 fn template_form(ctx: &Ctx, grant: &SpaceGrant, page: &Page) -> maud::Markup {
     use super::templates::Scope;
     let action = format!("/s/{}/{}/template", grant.space.slug, page.slug);
-    let admin = crate::access::may_administer_site(grant.user.as_ref());
+    let admin = access::may_administer_site(grant.user.as_ref());
     html! {
         form.template-choice method="post" action=(action) {
             (ctx.csrf_field())
@@ -156,7 +159,7 @@ pub fn new_page(
     ctx: &Ctx,
     space: &Space,
     choice: &NewChoice<'_>,
-    forms: &[crate::forms::Form],
+    forms: &[forms::Form],
     templates: &[super::templates::Offered],
     error: Option<String>,
 ) -> Html<String> {
@@ -442,7 +445,7 @@ pub fn list(
                         li {
                             a href={"/s/" (space.slug) "/" (p.slug)} { (p.title) }
                             @if let Some(n) = comments.get(&p.id.0) {
-                                span.meta { (crate::discussions::views::count_link(ctx, &format!("/s/{}/{}", space.slug, p.slug), *n)) }
+                                span.meta { (discussions::views::count_link(ctx, &format!("/s/{}/{}", space.slug, p.slug), *n)) }
                             }
                         }
                     }

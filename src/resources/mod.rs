@@ -6,13 +6,16 @@ use axum::response::Html;
 use maud::html;
 
 use crate::{
+    access, discussions,
     error::{AppError, AppResult},
+    forms,
     forms::{
         query::{self, Filter},
         store::as_text,
         views::{self as form_views, FilterSelect},
     },
     layout::{page as layout_page, Ctx},
+    notifications,
     state::AppState,
 };
 
@@ -24,8 +27,8 @@ pub async fn index(
     ctx: Ctx,
     Query(filter): Query<Filter>,
 ) -> AppResult<Html<String>> {
-    let form = crate::forms::store::find(&state.db, "resource").await?.ok_or(AppError::NotFound)?;
-    let grants = crate::access::readable_spaces(&state.db, ctx.user.as_ref()).await?;
+    let form = forms::store::find(&state.db, "resource").await?.ok_or(AppError::NotFound)?;
+    let grants = access::readable_spaces(&state.db, ctx.user.as_ref()).await?;
     let all = query::entries(&state.db, &grants, &form, None).await?;
     let selects = vec![
         FilterSelect::of_field(&ctx.t("resources.type"), "type", &filter, &all),
@@ -34,7 +37,7 @@ pub async fn index(
     ];
     let paged = query::paginate(filter.apply(&form, all), filter.page_number(), PER_PAGE);
     let title = ctx.t("resources.title");
-    let follow = crate::notifications::views::form_follow(&ctx, &state.db, &form.key).await?;
+    let follow = notifications::views::form_follow(&ctx, &state.db, &form.key).await?;
     Ok(layout_page(
         &ctx,
         &title,
@@ -59,7 +62,7 @@ pub async fn index(
                         @if !themes.is_empty() { ul.tags aria-label=(ctx.t("resources.theme")) { @for t in &themes { li { (t) } } } }
                         p.meta {
                             a href={"/s/" (e.space.slug)} { (e.space.title) }
-                            (crate::discussions::views::count_link(&ctx, &e.url(), e.comments))
+                            (discussions::views::count_link(&ctx, &e.url(), e.comments))
                             @if let Some(link) = e.values.get("link") { " · " a href=(as_text(link)) rel="noopener noreferrer" { (ctx.t("resources.open_link")) } }
                             @if let Some(file) = e.values.get("file") {
                                 " · " a href={(e.url()) "/files/" (as_text(&file["hash"]))} download { (ctx.t("resources.download")) " " (as_text(&file["name"])) }

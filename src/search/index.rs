@@ -24,7 +24,9 @@ use tantivy::{
 use tokio::sync::mpsc;
 
 use crate::{
+    collab,
     db::Db,
+    discussions, forms,
     forms::{entity::entry_field, Form},
     pages::entity::page,
 };
@@ -125,7 +127,7 @@ struct Inner {
     fields: Fields,
     queue: mpsc::UnboundedSender<Queued>,
     /// The other processes of the site, told about every page touched here.
-    relay: OnceLock<Arc<crate::collab::Relay>>,
+    relay: OnceLock<Arc<collab::Relay>>,
 }
 
 /// What the indexer is told.
@@ -225,7 +227,7 @@ impl SearchIndex {
     pub fn touch(&self, page: i64) {
         self.touch_here(page);
         if let Some(relay) = self.inner.relay.get() {
-            relay.publish_site(&crate::collab::relay::SiteNote::Touched(vec![page]));
+            relay.publish_site(&collab::relay::SiteNote::Touched(vec![page]));
         }
     }
 
@@ -235,7 +237,7 @@ impl SearchIndex {
     }
 
     /// From now on, pages touched here are announced to the other processes through `relay`.
-    pub fn announce_through(&self, relay: Arc<crate::collab::Relay>) {
+    pub fn announce_through(&self, relay: Arc<collab::Relay>) {
         let _ = self.inner.relay.set(relay);
     }
 
@@ -496,7 +498,7 @@ pub async fn texts(db: &Db, ids: Option<&[i64]>) -> anyhow::Result<Vec<PageText>
         return Ok(Vec::new());
     }
     let forms: HashMap<String, Form> =
-        crate::forms::store::list(db).await?.into_iter().map(|f| (f.key.clone(), f)).collect();
+        forms::store::list(db).await?.into_iter().map(|f| (f.key.clone(), f)).collect();
     let mut values: HashMap<i64, Vec<entry_field::Model>> = HashMap::new();
     for row in entry_field::Entity::find()
         .filter(entry_field::Column::PageId.is_in(pages.iter().map(|p| p.id)))
@@ -506,12 +508,10 @@ pub async fn texts(db: &Db, ids: Option<&[i64]>) -> anyhow::Result<Vec<PageText>
         values.entry(row.page_id).or_default().push(row);
     }
     let mut comments: HashMap<i64, Vec<(i64, String)>> = HashMap::new();
-    for c in crate::discussions::entity::comment::Entity::find()
-        .filter(
-            crate::discussions::entity::comment::Column::PageId.is_in(pages.iter().map(|p| p.id)),
-        )
-        .filter(crate::discussions::entity::comment::Column::DeletedAt.is_null())
-        .filter(crate::discussions::entity::comment::Column::HiddenAt.is_null())
+    for c in discussions::entity::comment::Entity::find()
+        .filter(discussions::entity::comment::Column::PageId.is_in(pages.iter().map(|p| p.id)))
+        .filter(discussions::entity::comment::Column::DeletedAt.is_null())
+        .filter(discussions::entity::comment::Column::HiddenAt.is_null())
         .all(db)
         .await?
     {

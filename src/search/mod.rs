@@ -24,8 +24,10 @@ use crate::{
     accounts::User,
     db::Db,
     error::{AppError, AppResult},
+    forms, i18n,
     pages::{entity::page, Page},
     query::{self, PageNumber},
+    slug,
 };
 
 pub const PER_PAGE: usize = 10;
@@ -95,7 +97,7 @@ pub struct Found {
 }
 
 /// Refuses a query longer than `max` characters (the site's `max_search_chars`), saying so.
-pub fn check_length(ask: &Ask, max: usize, lang: crate::i18n::Lang) -> AppResult<()> {
+pub fn check_length(ask: &Ask, max: usize, lang: i18n::Lang) -> AppResult<()> {
     if ask.q.trim().chars().count() > max {
         return Err(AppError::BadRequest(lang.tf("search.too_long", &[("max", &max.to_string())])));
     }
@@ -218,7 +220,7 @@ pub async fn run(
         .collect();
 
     let forms: HashMap<String, String> =
-        crate::forms::store::list(db).await?.into_iter().map(|f| (f.key, f.name)).collect();
+        forms::store::list(db).await?.into_iter().map(|f| (f.key, f.name)).collect();
     let mut space_facets: Vec<FacetCount> = spaces_counts
         .into_iter()
         .filter_map(|(id, count)| {
@@ -244,7 +246,7 @@ pub async fn run(
         corrected,
         total,
         page: u64::from(page_number),
-        pages: u64::from(crate::query::pages(total as u64, PER_PAGE as u64).min(MAX_PAGES)),
+        pages: u64::from(query::pages(total as u64, PER_PAGE as u64).min(MAX_PAGES)),
         hits,
         spaces: space_facets,
         forms: form_facets,
@@ -271,7 +273,7 @@ impl Found {
 /// Words as compared: lower case, accents dropped ("Financiers" and "financiers", "coopération"
 /// and "cooperation" are the same word).
 fn folded_words(text: &str) -> Vec<String> {
-    crate::slug::slugify(text, usize::MAX)
+    slug::slugify(text, usize::MAX)
         .split('-')
         .filter(|w| !w.is_empty())
         .map(str::to_owned)
@@ -416,7 +418,7 @@ impl SearchIndex {
                 }
             }
         }
-        let fold = crate::forms::query::fold;
+        let fold = forms::query::fold;
         let mut changed = false;
         let fixed: Vec<String> = words
             .iter()

@@ -15,6 +15,7 @@ use crate::{
     accounts::{self, CurrentUser, MaybeUser, User, UserId},
     error::{AppError, AppResult},
     i18n::Lang,
+    pages,
     state::AppState,
 };
 
@@ -162,7 +163,7 @@ pub async fn put_member(
     store::set_member(&state.db, grant.space.id, target.id, body.role)
         .await
         .map_err(|e| api_error(lang, e))?;
-    crate::pages::content::recheck_space_access(&state.db, &state.hub, grant.space.id).await?;
+    pages::content::recheck_space_access(&state.db, &state.hub, grant.space.id).await?;
     Ok(Json(MemberJson { id: target.id, name: target.name, role: body.role }))
 }
 
@@ -181,6 +182,6 @@ pub async fn remove_member(
     {
         return Err(AppError::NotFound);
     }
-    crate::pages::content::recheck_space_access(&state.db, &state.hub, grant.space.id).await?;
+    pages::content::recheck_space_access(&state.db, &state.hub, grant.space.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

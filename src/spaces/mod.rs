@@ -6,6 +6,7 @@ pub mod routes;
 pub mod store;
 pub mod views;
 
+use crate::slug;
 use serde::{Deserialize, Serialize};
 
 /// The part of a space's URL: lower-case letters, digits and dashes.
@@ -19,14 +20,13 @@ const RESERVED_SLUGS: &[&str] = &["new", "api", "admin", "assets", "ws"];
 impl SpaceSlug {
     pub fn parse(raw: &str) -> Option<Self> {
         let slug = raw.trim();
-        let valid =
-            slug.len() >= 2 && crate::slug::is_slug(slug, 80) && !RESERVED_SLUGS.contains(&slug);
+        let valid = slug.len() >= 2 && slug::is_slug(slug, 80) && !RESERVED_SLUGS.contains(&slug);
         valid.then(|| Self(slug.to_owned()))
     }
 
     /// A slug made from a title: accents dropped, words joined by dashes.
     pub fn from_title(title: &str) -> Option<Self> {
-        Self::parse(&crate::slug::slugify(title, 80))
+        Self::parse(&slug::slugify(title, 80))
     }
 
     pub fn as_str(&self) -> &str {

@@ -11,8 +11,10 @@ use super::{
     Role, SpaceId,
 };
 use crate::{
+    accounts,
     accounts::{User, UserId},
     db::Db,
+    slug,
 };
 
 /// The longest message a request carries; what is longer is cut.
@@ -80,7 +82,7 @@ fn clean_message(message: &str) -> String {
     message
         .trim()
         .chars()
-        .filter(|c| *c == '\n' || !(crate::slug::is_bidi_control(*c) || c.is_control()))
+        .filter(|c| *c == '\n' || !(slug::is_bidi_control(*c) || c.is_control()))
         .take(MAX_MESSAGE_CHARS)
         .collect()
 }
@@ -187,7 +189,7 @@ pub async fn pending(db: &Db, space: SpaceId) -> anyhow::Result<Vec<(JoinRequest
         .map(|m| m.user_id)
         .collect();
     let rows: Vec<_> = rows.into_iter().filter(|r| !members.contains(&r.user_id)).collect();
-    let users = crate::accounts::store::by_ids(db, rows.iter().map(|r| r.user_id)).await?;
+    let users = accounts::store::by_ids(db, rows.iter().map(|r| r.user_id)).await?;
     Ok(rows
         .into_iter()
         .filter_map(|r| {

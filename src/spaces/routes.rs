@@ -22,9 +22,12 @@ use crate::{
         ratelimit::{Action, Who},
         UserId,
     },
+    backup,
     client_addr::ClientAddr,
+    discussions, download,
     error::{AppError, AppResult},
     layout::{flash, Ctx, FlashKind},
+    mail, notifications, pages, spaces,
     state::AppState,
 };
 
@@ -39,7 +42,7 @@ pub async fn show(
     let pages = if grant.allows(SpaceAction::Read) {
         Some(access::readable_pages(
             &grant,
-            crate::pages::store::list(&state.db, grant.space.id, false).await?,
+            pages::store::list(&state.db, grant.space.id, false).await?,
         ))
     } else {
         None
@@ -47,22 +50,22 @@ pub async fn show(
     let joining = joining(&state, &ctx, &grant).await?;
     let following = match &ctx.user {
         Some(user) if grant.allows(SpaceAction::Read) => Some(
-            crate::notifications::follows(
+            notifications::follows(
                 &state.db,
                 user.id,
-                &crate::notifications::Target::Space(grant.space.id),
+                &notifications::Target::Space(grant.space.id),
             )
             .await?,
         ),
         _ => None,
     };
     let discussions = if grant.allows(SpaceAction::Read) {
-        crate::discussions::exchanges::active(&state.db, &[&grant], 3).await?
+        discussions::exchanges::active(&state.db, &[&grant], 3).await?
     } else {
         Vec::new()
     };
     let comments = match &pages {
-        Some(pages) => crate::discussions::counts(&state.db, pages.iter().map(|p| p.id.0)).await?,
+        Some(pages) => discussions::counts(&state.db, pages.iter().map(|p| p.id.0)).await?,
         None => Default::default(),
     };
     let description =
@@ -163,7 +166,7 @@ pub async fn ask_to_join(
             if !request.message.is_empty() {
                 paragraphs.push(format!("« {} »", request.message));
             }
-            let letter = crate::mail::Letter {
+            let letter = mail::Letter {
                 site_name: &state.settings.site_name,
                 to: &owner.email,
                 subject: ctx.tf("join.mail_subject", &[("space", &grant.space.title)]),
@@ -173,7 +176,7 @@ pub async fn ask_to_join(
                 action: Some((ctx.t("join.answer"), answer.clone())),
                 footer: ctx.t("join.mail_footer"),
             };
-            crate::mail::enqueue(&txn, &crate::mail::compose(letter)).await?;
+            mail::enqueue(&txn, &mail::compose(letter)).await?;
         }
     }
     txn.commit().await?;
@@ -231,7 +234,7 @@ pub async fn answer_request(
                     Decision::Decline => ("join.mail_declined_subject", "join.mail_declined"),
                 };
                 let space = [("space", grant.space.title.as_str())];
-                let letter = crate::mail::Letter {
+                let letter = mail::Letter {
                     site_name: &state.settings.site_name,
                     to: &person.email,
                     subject: ctx.tf(subject, &space),
@@ -246,7 +249,7 @@ pub async fn answer_request(
                     }),
                     footer: ctx.t("join.mail_footer"),
                 };
-                crate::mail::enqueue(&txn, &crate::mail::compose(letter)).await?;
+                mail::enqueue(&txn, &mail::compose(letter)).await?;
             }
             match decision {
                 Decision::Accept(_) => ctx.tf("space.member_added", &[("name", &name)]),
@@ -409,7 +412,7 @@ pub async fn add_member(
                 .await
                 .map_err(|e| space_error(&ctx, e))?;
             if mail_on {
-                let letter = crate::mail::Letter {
+                let letter = mail::Letter {
                     site_name: &site,
                     to: &person.email,
                     subject: ctx.tf("invite.added_subject", &[("space", &grant.space.title)]),
@@ -426,10 +429,9 @@ pub async fn add_member(
                     action: Some((ctx.t("invite.open_space"), space_url.clone())),
                     footer: ctx.t("invite.footer"),
                 };
-                crate::mail::enqueue(&txn, &crate::mail::compose(letter)).await?;
+                mail::enqueue(&txn, &mail::compose(letter)).await?;
             }
-            crate::notifications::added_to_space(&txn, person.id, grant.space.id, Some(by.id))
-                .await?;
+            notifications::added_to_space(&txn, person.id, grant.space.id, Some(by.id)).await?;
             ctx.tf("space.member_added", &[("name", &person.name)])
         }
         None => {
@@ -444,7 +446,7 @@ pub async fn add_member(
         limits.record(Action::Invitation, Who::Account(by.id), client);
     }
     if had.is_some_and(|had| had != role) {
-        crate::pages::content::recheck_space_access(&state.db, &state.hub, grant.space.id).await?;
+        pages::content::recheck_space_access(&state.db, &state.hub, grant.space.id).await?;
     }
     state.outbox.wake();
     flash(&session, FlashKind::Success, said).await?;
@@ -476,7 +478,7 @@ async fn invite(
     if state.settings.mail.is_none() {
         return Ok(Invited::Link(link));
     }
-    let letter = crate::mail::Letter {
+    let letter = mail::Letter {
         site_name: &site,
         to: email,
         subject: ctx.tf("invite.subject", &[("space", &space.title), ("site", &site)]),
@@ -489,7 +491,7 @@ async fn invite(
         action: Some((ctx.t("invite.accept"), link)),
         footer: ctx.t("invite.footer"),
     };
-    crate::mail::enqueue(txn, &crate::mail::compose(letter)).await?;
+    mail::enqueue(txn, &mail::compose(letter)).await?;
     Ok(Invited::Mailed)
 }
 
@@ -631,7 +633,7 @@ pub async fn change_member(
         }
         _ => return Err(AppError::BadRequest(ctx.t("error.bad_request"))),
     }
-    crate::pages::content::recheck_space_access(&state.db, &state.hub, grant.space.id).await?;
+    pages::content::recheck_space_access(&state.db, &state.hub, grant.space.id).await?;
     flash(&session, FlashKind::Success, ctx.t("admin.saved")).await?;
     Ok(Redirect::to(&format!("/s/{}/members", grant.space.slug)).into_response())
 }
@@ -661,7 +663,7 @@ pub async fn export(
     // Written to a temporary file (gone once sent), then sent from it: the files of a space
     // can weigh far more than a request should hold in memory.
     let mut out = tempfile::tempfile().map_err(|e| anyhow::anyhow!("a temporary file: {e}"))?;
-    crate::backup::markdown::export(
+    backup::markdown::export(
         &state.db,
         &state.settings.uploads_dir,
         &state.settings.base_url,
@@ -670,7 +672,7 @@ pub async fn export(
     )
     .await?;
     let (body, length) =
-        crate::download::written(out).await.map_err(|e| anyhow::anyhow!("the export: {e}"))?;
+        download::written(out).await.map_err(|e| anyhow::anyhow!("the export: {e}"))?;
     let name = format!("{}-{}.zip", grant.space.slug, chrono::Utc::now().format("%Y-%m-%d"));
     Ok((
         [
@@ -697,11 +699,11 @@ pub async fn update_settings(
         title: fields.title.clone(),
         description: fields.description.clone(),
         visibility,
-        comments: crate::spaces::CommentPolicy::parse(&fields.comments),
+        comments: spaces::CommentPolicy::parse(&fields.comments),
     };
     match store::update(&state.db, grant.space.id, changes).await {
         Ok(space) => {
-            crate::pages::content::recheck_space_access(&state.db, &state.hub, space.id).await?;
+            pages::content::recheck_space_access(&state.db, &state.hub, space.id).await?;
             flash(&session, FlashKind::Success, ctx.t("admin.saved")).await?;
             Ok(Redirect::to(&format!("/s/{}", space.slug)).into_response())
         }

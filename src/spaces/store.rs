@@ -9,8 +9,11 @@ use sea_orm::{
 
 use super::{entity::membership, entity::space, Role, Space, SpaceId, SpaceSlug, Visibility};
 use crate::{
+    accounts,
     accounts::{User, UserId},
+    collation,
     db::Db,
+    slug,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +47,7 @@ pub struct NewSpace {
 
 /// Creates a space; `owner` (if any) becomes its first owner, in the same transaction.
 pub async fn create(db: &Db, new: NewSpace, owner: Option<UserId>) -> Result<Space, SpaceError> {
-    let title = crate::slug::clean_label(&new.title);
+    let title = slug::clean_label(&new.title);
     let title = title.as_str();
     if title.is_empty() {
         return Err(SpaceError::EmptyTitle);
@@ -96,7 +99,7 @@ pub async fn all(db: &Db) -> anyhow::Result<Vec<Space>> {
         .into_iter()
         .map(Space::try_from)
         .collect::<Result<_, _>>()?;
-    crate::collation::sort_by_name(&mut spaces, |s| &s.title);
+    collation::sort_by_name(&mut spaces, |s| &s.title);
     Ok(spaces)
 }
 
@@ -135,7 +138,7 @@ pub struct Member {
 pub async fn members(db: &Db, space: SpaceId) -> anyhow::Result<Vec<Member>> {
     let rows =
         membership::Entity::find().filter(membership::Column::SpaceId.eq(space.0)).all(db).await?;
-    let users = crate::accounts::store::by_ids(db, rows.iter().map(|m| m.user_id)).await?;
+    let users = accounts::store::by_ids(db, rows.iter().map(|m| m.user_id)).await?;
     let mut members: Vec<Member> = rows
         .into_iter()
         .filter_map(|m| {
@@ -215,7 +218,7 @@ pub struct SpaceChanges {
 }
 
 pub async fn update(db: &Db, space: SpaceId, changes: SpaceChanges) -> Result<Space, SpaceError> {
-    let title = crate::slug::clean_label(&changes.title);
+    let title = slug::clean_label(&changes.title);
     let title = title.as_str();
     if title.is_empty() {
         return Err(SpaceError::EmptyTitle);

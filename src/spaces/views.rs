@@ -10,7 +10,9 @@ use super::{
 use crate::accounts::User;
 use crate::{
     access::{SpaceAction, SpaceGrant},
+    accounts, discussions,
     layout::{page, Ctx, Field},
+    notifications, pages, spaces,
 };
 
 pub fn visibility_badge(ctx: &Ctx, visibility: Visibility) -> Markup {
@@ -100,10 +102,10 @@ pub fn show(
     ctx: &Ctx,
     grant: &SpaceGrant,
     description: &str,
-    pages: Option<(&[crate::pages::Page], &std::collections::HashMap<i64, u64>)>,
+    pages: Option<(&[pages::Page], &std::collections::HashMap<i64, u64>)>,
     joining: &Joining,
     following: Option<bool>,
-    discussions: &[crate::discussions::exchanges::Active],
+    discussions: &[discussions::exchanges::Active],
 ) -> Html<String> {
     let space = &grant.space;
     page(
@@ -136,16 +138,16 @@ pub fn show(
                     a.button.secondary href={"/s/" (space.slug) "/changes"} { (ctx.t("nav.changes")) }
                 }
                 @if let Some(following) = following {
-                    (crate::notifications::views::follow_form(ctx, &format!("/follow/space/{}", space.slug), &crate::notifications::Target::Space(space.id), following))
+                    (notifications::views::follow_form(ctx, &format!("/follow/space/{}", space.slug), &notifications::Target::Space(space.id), following))
                 }
                 @if !discussions.is_empty() {
                     section aria-labelledby="latest-discussions" {
                         h2 #latest-discussions { (ctx.t("exchanges.latest")) }
-                        (crate::discussions::exchanges::list(ctx, discussions, false))
+                        (discussions::exchanges::list(ctx, discussions, false))
                         p { a href={"/s/" (space.slug) "/discussions"} { (ctx.t("exchanges.all")) } }
                     }
                 }
-                @if let Some((pages, comments)) = pages { (crate::pages::views::list(ctx, grant, pages, comments)) }
+                @if let Some((pages, comments)) = pages { (pages::views::list(ctx, grant, pages, comments)) }
             }
         },
     )
@@ -203,7 +205,7 @@ pub fn members(
     space: &Space,
     members: &[Member],
     waiting: &[(JoinRequest, User)],
-    (invited, mail_on): (&[crate::accounts::invitations::Invitation], bool),
+    (invited, mail_on): (&[accounts::invitations::Invitation], bool),
     error: Option<String>,
     email: &str,
 ) -> Html<String> {
@@ -252,7 +254,7 @@ pub fn members(
                 ul.plain {
                     @for inv in invited {
                         // Mailed a moment ago, it would not leave again: say when it can.
-                        @let resend_at = crate::accounts::invitations::resend_at(inv.created_at);
+                        @let resend_at = accounts::invitations::resend_at(inv.created_at);
                         @let too_soon = mail_on && resend_at > chrono::Utc::now();
                         li {
                             strong { (inv.email.as_deref().unwrap_or("")) } " — "
@@ -317,11 +319,11 @@ fn visibility_choice(ctx: &Ctx, current: Visibility) -> Markup {
     }
 }
 
-fn comments_choice(ctx: &Ctx, current: crate::spaces::CommentPolicy) -> Markup {
+fn comments_choice(ctx: &Ctx, current: spaces::CommentPolicy) -> Markup {
     html! {
         fieldset {
             legend { (ctx.t("space.comments")) }
-            @for p in crate::spaces::CommentPolicy::ALL {
+            @for p in spaces::CommentPolicy::ALL {
                 label.choice {
                     input type="radio" name="comments" value=(p.as_str()) checked[p == current];
                     " " (ctx.t(&format!("space.comments_{}", p.as_str())))
