@@ -9,85 +9,29 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 
 pub const COOKIE: &str = "ruche_lang";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Lang {
-    #[default]
-    Fr,
-    En,
+pub use ruche_base::i18n::Lang;
+
+/// The language a request asks for: the switch's cookie, else the browser's Accept-Language.
+pub fn from_headers(headers: &HeaderMap) -> Lang {
+    let jar = CookieJar::from_headers(headers);
+    if let Some(lang) = jar.get(COOKIE).and_then(|c| Lang::parse(c.value())) {
+        return lang;
+    }
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Lang::negotiate)
+        .unwrap_or_default()
 }
 
-impl Lang {
-    pub const ALL: [Lang; 2] = [Lang::Fr, Lang::En];
+/// The language of a request, as a handler's argument (see [`from_headers`]).
+pub struct AskedLang(pub Lang);
 
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::Fr => "fr",
-            Lang::En => "en",
-        }
-    }
-
-    /// The language's own name, for the switch.
-    pub fn own_name(self) -> &'static str {
-        match self {
-            Lang::Fr => "Français",
-            Lang::En => "English",
-        }
-    }
-
-    pub fn parse(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|l| l.code().eq_ignore_ascii_case(code))
-    }
-
-    /// The first supported language of an Accept-Language header, by preference.
-    pub fn negotiate(accept: &str) -> Option<Self> {
-        let mut wanted: Vec<(f32, Lang)> = accept
-            .split(',')
-            .filter_map(|part| {
-                let mut pieces = part.trim().split(';');
-                let tag = pieces.next()?.trim();
-                let primary = tag.split('-').next()?;
-                let q = pieces
-                    .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
-                    .unwrap_or(1.0);
-                Some((q, Lang::parse(primary)?))
-            })
-            .collect();
-        wanted.sort_by(|a, b| b.0.total_cmp(&a.0));
-        wanted.first().map(|(_, l)| *l)
-    }
-
-    pub fn from_headers(headers: &HeaderMap) -> Self {
-        let jar = CookieJar::from_headers(headers);
-        if let Some(lang) = jar.get(COOKIE).and_then(|c| Lang::parse(c.value())) {
-            return lang;
-        }
-        headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(Lang::negotiate)
-            .unwrap_or_default()
-    }
-
-    /// The text of `key` in this language.
-    pub fn t(self, key: &str) -> String {
-        rust_i18n::t!(key, locale = self.code()).into_owned()
-    }
-
-    /// The text of `key` with `%{name}` placeholders filled in.
-    pub fn tf(self, key: &str, args: &[(&str, &str)]) -> String {
-        let mut text = self.t(key);
-        for (name, value) in args {
-            text = text.replace(&format!("%{{{name}}}"), value);
-        }
-        text
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Lang {
+impl<S: Send + Sync> FromRequestParts<S> for AskedLang {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Lang::from_headers(&parts.headers))
+        Ok(AskedLang(from_headers(&parts.headers)))
     }
 }
 

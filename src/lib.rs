@@ -1,8 +1,6 @@
 //! Ruche: a collaborative wiki for cooperation networks.
-rust_i18n::i18n!("locales", fallback = "fr");
-
 // The crates below this one, under the names the modules of this crate know them by.
-pub use ruche_base::{cache, collation, db, slug};
+pub use ruche_base::{cache, collation, dates, db, slug};
 pub use ruche_collab as collab;
 
 pub mod access;
@@ -13,7 +11,6 @@ pub mod backup;
 pub mod cli;
 pub mod client_addr;
 pub mod config;
-pub mod dates;
 pub mod demo;
 pub mod directory;
 pub mod discussions;

@@ -28,6 +28,7 @@ use crate::{
     client_addr::ClientAddr,
     db::Db,
     error::{AppError, AppResult},
+    i18n::AskedLang,
     i18n::Lang,
     layout::{flash, page, Ctx, Field, FlashKind},
     outbox::Refusal,
@@ -184,7 +185,7 @@ pub struct ForgotFields {
 pub async fn forgot(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
-    lang: Lang,
+    AskedLang(lang): AskedLang,
     CsrfForm(fields): CsrfForm<ForgotFields>,
 ) -> AppResult<Response> {
     let email = fields.email.trim().to_lowercase();

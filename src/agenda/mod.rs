@@ -23,7 +23,6 @@ use crate::{
         Form,
     },
     history::feeds::FeedReader,
-    i18n,
     layout::{page as layout_page, Ctx},
     notifications,
     state::AppState,
@@ -292,7 +291,7 @@ fn month_grid(
 /// `GET /agenda.ics`: every event the reader may see (with `?token=`, as its owner would).
 pub async fn site_ics(
     State(state): State<AppState>,
-    lang: i18n::Lang,
+    crate::i18n::AskedLang(lang): crate::i18n::AskedLang,
     reader: FeedReader,
 ) -> AppResult<Response> {
     let (form, entries) = events(&state, reader.0.as_ref(), None).await?;

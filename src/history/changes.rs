@@ -20,7 +20,7 @@ use crate::{
     accounts::{csrf::CsrfForm, CurrentUser, User},
     collation,
     error::{AppError, AppResult},
-    i18n::Lang,
+    i18n::AskedLang,
     layout::{flash, page, Ctx, FlashKind},
     state::AppState,
 };
@@ -188,7 +188,7 @@ fn atom_response(xml: String) -> Response {
 
 pub async fn site_atom(
     State(state): State<AppState>,
-    lang: Lang,
+    AskedLang(lang): AskedLang,
     Query(q): Query<FeedQuery>,
 ) -> AppResult<Response> {
     let reader = feed_reader(&state, q.token.as_deref()).await?;
@@ -212,7 +212,7 @@ pub async fn site_atom(
 
 pub async fn space_atom(
     State(state): State<AppState>,
-    lang: Lang,
+    AskedLang(lang): AskedLang,
     Path(slug): Path<String>,
     Query(q): Query<FeedQuery>,
 ) -> AppResult<Response> {

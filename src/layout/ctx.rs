@@ -139,7 +139,7 @@ impl FromRequestParts<AppState> for Ctx {
             bell_every_ms: state.settings.notify.bell_every.as_millis() as u64,
             csp_nonce: parts.extensions.get::<CspNonce>().map(|n| n.0.clone()).unwrap_or_default(),
             user,
-            lang: Lang::from_headers(&parts.headers),
+            lang: crate::i18n::from_headers(&parts.headers),
             site_name: state.settings.site_name.clone(),
             map_tiles: state.settings.map_tiles.clone(),
             map_attribution: state.settings.map_attribution.clone(),

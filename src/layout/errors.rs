@@ -9,7 +9,7 @@ use axum::{
 use maud::html;
 use tower_sessions::Session;
 
-use crate::{accounts, accounts::csrf, dates, error::ErrorInfo, i18n, i18n::Lang, state::AppState};
+use crate::{accounts, accounts::csrf, dates, error::ErrorInfo, i18n, state::AppState};
 
 use super::{page, urlencode, Ctx};
 
@@ -30,7 +30,7 @@ pub async fn error_pages(State(state): State<AppState>, request: Request, next: 
     // A program that sent a token gets its 401 once, not a sign-in page (which, asked with the
     // same bad token, would send it to sign in again, and again).
     let sent_token = request.headers().contains_key(header::AUTHORIZATION);
-    let lang = Lang::from_headers(request.headers());
+    let lang = crate::i18n::from_headers(request.headers());
     let session = request.extensions().get::<Session>().cloned();
     let response = next.run(request).await;
     let Some(info) = response.extensions().get::<ErrorInfo>().cloned() else {

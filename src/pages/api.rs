@@ -67,7 +67,7 @@ pub async fn put(
     State(state): State<AppState>,
     client_addr::ClientAddr(client): client_addr::ClientAddr,
     MaybeUser(user): MaybeUser,
-    lang: Lang,
+    crate::i18n::AskedLang(lang): crate::i18n::AskedLang,
     Path((space, slug)): Path<(String, String)>,
     Json(body): Json<PutPage>,
 ) -> AppResult<Response> {

@@ -607,7 +607,7 @@ pub async fn websocket(
     MaybeUser(user): MaybeUser,
     PageFor { grant, page, .. }: PageFor<access::Read>,
     crate::client_addr::ClientAddr(client): crate::client_addr::ClientAddr,
-    lang: crate::i18n::Lang,
+    crate::i18n::AskedLang(lang): crate::i18n::AskedLang,
     headers: axum::http::HeaderMap,
     upgrade: crate::upgrade::Upgrade,
 ) -> AppResult<Response> {

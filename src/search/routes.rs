@@ -7,7 +7,7 @@ use super::{check_length, run, Ask, Found};
 use crate::{
     accounts::MaybeUser,
     error::AppResult,
-    i18n::Lang,
+    i18n::AskedLang,
     layout::{page as layout_page, Ctx},
     state::AppState,
 };
@@ -16,7 +16,7 @@ use crate::{
 pub async fn api(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
-    lang: Lang,
+    AskedLang(lang): AskedLang,
     Query(ask): Query<Ask>,
 ) -> AppResult<Json<Found>> {
     check_length(&ask, state.settings.max_search_chars, lang)?;

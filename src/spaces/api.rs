@@ -14,6 +14,7 @@ use crate::{
     access::{self, SpaceAction, SpaceGrant},
     accounts::{self, CurrentUser, MaybeUser, User, UserId},
     error::{AppError, AppResult},
+    i18n::AskedLang,
     i18n::Lang,
     pages,
     state::AppState,
@@ -80,7 +81,7 @@ pub struct NewSpaceJson {
 pub async fn create(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    lang: Lang,
+    AskedLang(lang): AskedLang,
     Json(body): Json<NewSpaceJson>,
 ) -> AppResult<(StatusCode, Json<SpaceJson>)> {
     if !access::may_create_space(Some(&user)) {
@@ -154,7 +155,7 @@ async fn person(state: &AppState, key: &str) -> AppResult<User> {
 pub async fn put_member(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
-    lang: Lang,
+    AskedLang(lang): AskedLang,
     Path((slug, key)): Path<(String, String)>,
     Json(body): Json<RoleJson>,
 ) -> AppResult<Json<MemberJson>> {
@@ -171,7 +172,7 @@ pub async fn put_member(
 pub async fn remove_member(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
-    lang: Lang,
+    AskedLang(lang): AskedLang,
     Path((slug, key)): Path<(String, String)>,
 ) -> AppResult<StatusCode> {
     let grant = access::space(&state.db, user.as_ref(), &slug, SpaceAction::Manage).await?;
