@@ -273,7 +273,7 @@ pub fn router(state: AppState) -> Router {
                     state.settings.max_upload_bytes.saturating_add(state.settings.max_body_bytes),
                 )),
         )
-        .route("/s/{space}/{page}/files/{hash}", get(forms::uploads::serve))
+        .route("/s/{space}/{page}/files/{hash}", get(forms::files::serve))
         .route(
             "/s/{space}/{page}/files",
             post(pages::files::upload)

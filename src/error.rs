@@ -41,6 +41,19 @@ impl From<anyhow::Error> for AppError {
     }
 }
 
+impl From<crate::access::Denied> for AppError {
+    fn from(denied: crate::access::Denied) -> Self {
+        use crate::access::Denied;
+        match denied {
+            Denied::NotFound => AppError::NotFound,
+            Denied::Unauthorized => AppError::Unauthorized,
+            Denied::Forbidden => AppError::Forbidden,
+            Denied::InTrash => AppError::InTrash,
+            Denied::Failed(err) => AppError::Internal(err),
+        }
+    }
+}
+
 impl From<crate::collab::EditError> for AppError {
     fn from(err: crate::collab::EditError) -> Self {
         match err {

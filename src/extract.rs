@@ -58,7 +58,7 @@ impl<A: PageAction> FromRequestParts<AppState> for PageFor<A> {
                     _ => Err(AppError::NotFound),
                 }
             }
-            Some(store::Found::Page(page)) => Self::allowed(grant, page),
+            Some(store::Found::Page(page)) => Ok(Self::allowed(grant, page)?),
         }
     }
 }

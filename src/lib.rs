@@ -2,8 +2,8 @@
 // The crates below this one, under the names the modules of this crate know them by.
 pub use ruche_base::{cache, collation, dates, db, slug};
 pub use ruche_collab as collab;
+pub use ruche_domain::{access, outbox};
 
-pub mod access;
 pub mod accounts;
 pub mod agenda;
 pub mod app;
@@ -27,7 +27,6 @@ pub mod mail;
 pub mod map;
 pub mod multipart;
 pub mod notifications;
-pub mod outbox;
 pub mod pages;
 pub mod query;
 pub mod resources;

@@ -2,106 +2,38 @@
 //! hour, stored hashed) by mail; following it sets a new password, signs the person in and ends
 //! every other session and every other link. The answer never tells whether an address has an
 //! account, neither by its words nor by its time.
-use anyhow::Context;
 use axum::{
     extract::{Path, State},
     http::StatusCode,
     response::{Html, IntoResponse, Redirect, Response},
 };
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
-};
-use serde::{Deserialize, Serialize};
+use sea_orm::{ConnectionTrait, EntityTrait, TransactionTrait};
+use serde::Deserialize;
 use tower_sessions::Session;
 
+use super::links::{account_for, use_up, Asked};
+pub use super::links::{
+    asked_sender, confirmation_mail, mail, new_link, new_link_for, Purpose, ASKED, VALID_FOR,
+};
 use super::{
     csrf::CsrfForm,
     entity::password_reset,
     extract::sign_in,
     ratelimit::{Action, Who},
     store::{self, PasswordChangeError},
-    tokens::{generate_secret, hash_secret},
+    tokens::hash_secret,
     User, MIN_PASSWORD_LEN,
 };
 use crate::{
     client_addr::ClientAddr,
-    db::Db,
     error::{AppError, AppResult},
     i18n::AskedLang,
     i18n::Lang,
     layout::{flash, page, Ctx, Field, FlashKind},
-    outbox::Refusal,
     query::Query,
     state::AppState,
 };
-
-/// How long a reset link works.
-pub const VALID_FOR: chrono::TimeDelta = chrono::TimeDelta::hours(1);
-
-pub use super::entity::password_reset::Purpose;
-
-impl Purpose {
-    fn path(self) -> &'static str {
-        match self {
-            Purpose::Reset => "/password/reset/",
-            Purpose::Confirm => "/signup/confirm/",
-        }
-    }
-
-    /// How long its link works.
-    fn valid_for(self) -> chrono::TimeDelta {
-        match self {
-            Purpose::Reset => VALID_FOR,
-            Purpose::Confirm => chrono::TimeDelta::days(2),
-        }
-    }
-}
-
-/// Makes a reset link for `user` (in `db`, the transaction that also writes its mail).
-pub async fn new_link<C: ConnectionTrait>(
-    db: &C,
-    base_url: &str,
-    user: &User,
-) -> anyhow::Result<String> {
-    new_link_for(db, base_url, user, Purpose::Reset).await
-}
-
-/// Makes a single-use link for `purpose`.
-pub async fn new_link_for<C: ConnectionTrait>(
-    db: &C,
-    base_url: &str,
-    user: &User,
-    purpose: Purpose,
-) -> anyhow::Result<String> {
-    let token = generate_secret();
-    let now = Utc::now();
-    password_reset::ActiveModel {
-        token_hash: Set(hash_secret(&token)),
-        user_id: Set(user.id.0),
-        created_at: Set(now),
-        expires_at: Set(now + purpose.valid_for()),
-        used_at: Set(None),
-        purpose: Set(purpose.as_str().to_owned()),
-    }
-    .insert(db)
-    .await?;
-    Ok(format!("{base_url}{}{token}", purpose.path()))
-}
-
-/// The reset mail for `user`, holding `link`.
-pub fn mail(lang: Lang, site_name: &str, user: &User, link: &str) -> crate::mail::Mail {
-    crate::mail::compose(crate::mail::Letter {
-        site_name,
-        to: &user.email,
-        subject: lang.tf("reset.mail_subject", &[("site", site_name)]),
-        greeting: lang.tf("reset.mail_greeting", &[("name", &user.name)]),
-        paragraphs: vec![lang.t("reset.mail_body"), lang.t("reset.mail_valid")],
-        sections: Vec::new(),
-        action: Some((lang.t("reset.mail_action"), link.to_owned())),
-        footer: lang.t("reset.mail_footer"),
-    })
-}
 
 /// Writes a reset link and its mail to the outbox, in one transaction; wakes the outbox.
 pub async fn send_link(state: &AppState, lang: Lang, user: &User) -> anyhow::Result<()> {
@@ -111,22 +43,6 @@ pub async fn send_link(state: &AppState, lang: Lang, user: &User) -> anyhow::Res
     txn.commit().await?;
     state.outbox.wake();
     Ok(())
-}
-
-/// The account a token opens, if it is known, for this purpose, unused and not expired.
-async fn account_for(
-    state: &AppState,
-    token: &str,
-    purpose: Purpose,
-) -> anyhow::Result<Option<User>> {
-    let Some(row) = password_reset::Entity::find_by_id(hash_secret(token)).one(&state.db).await?
-    else {
-        return Ok(None);
-    };
-    if row.used_at.is_some() || row.expires_at <= Utc::now() || row.purpose != purpose.as_str() {
-        return Ok(None);
-    }
-    Ok(store::find(&state.db, super::UserId(row.user_id)).await?.filter(|u| !u.disabled))
 }
 
 #[derive(Deserialize, Default)]
@@ -207,51 +123,6 @@ pub async fn forgot(
     Ok(Redirect::to("/password/forgot?sent=1").into_response())
 }
 
-/// The outbox kind of a reset link asked for (`forgot`), answered by `answer_asked`.
-pub const ASKED: &str = "reset-asked";
-
-/// A reset link asked for, as the outbox keeps it until the worker answers it.
-#[derive(Serialize, Deserialize)]
-struct Asked {
-    email: String,
-    /// The language of the person who asked (their mail is written in it).
-    lang: String,
-}
-
-/// The outbox's sender of `ASKED`: looks the address up and, when it has an account that is
-/// not disabled, writes its link and its mail (which the worker sends on its next round).
-pub fn asked_sender(db: Db, base_url: String, site_name: String) -> crate::outbox::Sender {
-    std::sync::Arc::new(move |message: crate::outbox::Message| {
-        let (db, base_url, site_name) = (db.clone(), base_url.clone(), site_name.clone());
-        Box::pin(async move {
-            let asked: Asked = serde_json::from_str(&message.payload)
-                .map_err(|e| Refusal::Final(format!("unreadable reset request: {e}")))?;
-            answer_asked(&db, &base_url, &site_name, &asked)
-                .await
-                .map_err(|e| Refusal::Retry(format!("{e:#}")))
-        })
-    })
-}
-
-async fn answer_asked(
-    db: &Db,
-    base_url: &str,
-    site_name: &str,
-    asked: &Asked,
-) -> anyhow::Result<()> {
-    let Some(user) = store::find_by_email(db, &asked.email).await?.filter(|u| !u.disabled) else {
-        return Ok(());
-    };
-    let lang = Lang::parse(&asked.lang).unwrap_or_default();
-    let txn = db.begin().await.context("starting a reset link")?;
-    let link = new_link(&txn, base_url, &user).await.context("writing a reset link")?;
-    crate::mail::enqueue(&txn, &mail(lang, site_name, &user, &link))
-        .await
-        .context("writing a reset mail")?;
-    txn.commit().await.context("saving a reset link")?;
-    Ok(())
-}
-
 /// The page for a link that does not work (used, expired, unknown): the same for each. Most
 /// often it is an older mail opened after a newer link served: signing in comes first, a new
 /// link second.
@@ -303,7 +174,7 @@ pub async fn reset_form(
     Path(token): Path<String>,
 ) -> AppResult<Response> {
     let ctx = ctx.with_forms().await?;
-    if account_for(&state, &token, Purpose::Reset).await?.is_none() {
+    if account_for(&state.db, &token, Purpose::Reset).await?.is_none() {
         return Ok(invalid(&ctx));
     }
     Ok(reset_page(&ctx, &token, None).into_response())
@@ -325,7 +196,7 @@ pub async fn reset(
     CsrfForm(fields): CsrfForm<ResetFields>,
 ) -> AppResult<Response> {
     let ctx = ctx.with_forms().await?;
-    let Some(user) = account_for(&state, &token, Purpose::Reset).await? else {
+    let Some(user) = account_for(&state.db, &token, Purpose::Reset).await? else {
         return Ok(invalid(&ctx));
     };
     if fields.password_confirmation.as_ref().is_some_and(|c| *c != fields.password) {
@@ -356,36 +227,6 @@ pub async fn reset(
     sign_in(&session, &changed).await?;
     flash(&session, FlashKind::Success, ctx.t("reset.done")).await?;
     Ok(Redirect::to("/").into_response())
-}
-
-/// Spends a link; false when it was spent meanwhile.
-async fn use_up<C: ConnectionTrait>(db: &C, token: &str) -> anyhow::Result<bool> {
-    let used = password_reset::Entity::update_many()
-        .col_expr(password_reset::Column::UsedAt, sea_orm::sea_query::Expr::value(Some(Utc::now())))
-        .filter(password_reset::Column::TokenHash.eq(hash_secret(token)))
-        .filter(password_reset::Column::UsedAt.is_null())
-        .exec(db)
-        .await?;
-    Ok(used.rows_affected == 1)
-}
-
-/// The mail that confirms the address given at sign-up, holding `link`.
-pub fn confirmation_mail(
-    lang: Lang,
-    site_name: &str,
-    user: &User,
-    link: &str,
-) -> crate::mail::Mail {
-    crate::mail::compose(crate::mail::Letter {
-        site_name,
-        to: &user.email,
-        subject: lang.tf("confirm.mail_subject", &[("site", site_name)]),
-        greeting: lang.tf("reset.mail_greeting", &[("name", &user.name)]),
-        paragraphs: vec![lang.t("confirm.mail_body")],
-        sections: Vec::new(),
-        action: Some((lang.t("confirm.mail_action"), link.to_owned())),
-        footer: lang.t("confirm.mail_footer"),
-    })
 }
 
 /// Writes a confirmation link and its mail, in `db` (the sign-up's transaction).

@@ -417,7 +417,7 @@ impl Reader {
             let Some(page) = pages::store::get(db, self.page).await? else {
                 return Ok(false);
             };
-            access::reads(db, user.as_ref(), &page).await
+            Ok(access::reads(db, user.as_ref(), &page).await?)
         };
         let answer: AppResult<bool> = asked.await;
         answer.unwrap_or_else(|err| {

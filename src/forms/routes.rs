@@ -40,7 +40,7 @@ pub async fn edit_form(
 /// What the entry's form sent: a plain form, or one carrying files.
 pub struct Sent {
     fields: Vec<(String, String)>,
-    files: Vec<uploads::Received>,
+    files: Vec<crate::multipart::Received>,
 }
 
 impl<S: Send + Sync> FromRequest<S> for Sent {

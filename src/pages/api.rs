@@ -78,10 +78,10 @@ pub async fn put(
             match access::page(&grant, &page, SpaceAction::Edit) {
                 Ok(()) => {}
                 // In the trash, or unseen: its address is taken all the same.
-                Err(AppError::NotFound | AppError::InTrash) => {
+                Err(access::Denied::NotFound | access::Denied::InTrash) => {
                     return Err(AppError::Conflict(lang.t("page.slug_taken")))
                 }
-                Err(refused) => return Err(refused),
+                Err(refused) => return Err(refused.into()),
             }
             let page = match body
                 .title

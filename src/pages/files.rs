@@ -1,6 +1,6 @@
 //! Pictures and files in a page's text: uploaded with the same checks as entries' files (what
 //! the bytes are, the size limit, never SVG or HTML), stored once by their hash, recorded as the
-//! page's, and linked from its text; served (by `forms::uploads::serve`) only to readers of a
+//! page's, and linked from its text; served (by `forms::files::serve`) only to readers of a
 //! page whose text links them.
 use std::collections::HashMap;
 

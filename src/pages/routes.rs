@@ -308,7 +308,9 @@ pub async fn create(
     // From a template: the page is made with its text (its history starts there).
     let start = match fields.template.as_str() {
         "" => None,
-        id => super::templates::text_of(&state, ctx.user.as_ref(), &grant, id).await?,
+        id => {
+            super::templates::text_of(&state.db, &state.hub, ctx.user.as_ref(), &grant, id).await?
+        }
     };
     let made = match start {
         Some(text)

@@ -14,7 +14,7 @@ use super::{
     Kind, Revision,
 };
 use crate::{
-    accounts::entity::user, collab::Content, db::Db, pages, pages::PageId, query::PageNumber,
+    accounts::entity::user, collab::Content, db::Db, pages, pages::PageId, paging::PageNumber,
 };
 
 /// Records a revision of the page, unless nothing changed since the previous one (a restore is

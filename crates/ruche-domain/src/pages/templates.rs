@@ -8,8 +8,8 @@ use super::{entity::page, Page, PageId};
 use crate::{
     access::{self, SpaceAction, SpaceGrant},
     accounts::User,
+    collab::Hub,
     db::Db,
-    state,
 };
 
 /// Where a page is offered as a template.
@@ -122,7 +122,8 @@ pub async fn offered(
 
 /// The text a new page starts from, for the template `id` offered to this person here.
 pub async fn text_of(
-    state: &state::AppState,
+    db: &Db,
+    hub: &Hub,
     user: Option<&User>,
     grant: &SpaceGrant,
     id: &str,
@@ -134,11 +135,11 @@ pub async fn text_of(
         return Ok(None);
     };
     // Only a template this person is offered (and may read).
-    let offered = offered(&state.db, user, grant).await?;
+    let offered = offered(db, user, grant).await?;
     if !offered.iter().any(|o| o.id == id) {
         return Ok(None);
     }
-    Ok(Some(state.hub.read(PageId(page).doc()).await?.markdown))
+    Ok(Some(hub.read(PageId(page).doc()).await?.markdown))
 }
 
 /// Offers `page` as a template (`Some(scope)`), or no more.

@@ -3,11 +3,36 @@
 use crate::{
     accounts::User,
     db::Db,
-    error::AppError,
     forms,
     pages::Page,
     spaces::{store, Role, Space, Visibility},
 };
+
+/// Why access was refused, or could not be decided: the web layer turns it into its answer.
+#[derive(Debug, thiserror::Error)]
+pub enum Denied {
+    /// Not there, or not to be seen by this person: answered as if missing.
+    #[error("not found")]
+    NotFound,
+    /// Signing in may allow it.
+    #[error("sign in first")]
+    Unauthorized,
+    /// Signed in, and not allowed.
+    #[error("not allowed")]
+    Forbidden,
+    /// The page is in the trash: read by those who manage the space, changed by nobody.
+    #[error("in the trash")]
+    InTrash,
+    /// Whether it is allowed could not be read.
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
+
+impl From<sea_orm::DbErr> for Denied {
+    fn from(err: sea_orm::DbErr) -> Self {
+        Denied::Failed(err.into())
+    }
+}
 
 /// Things one can do with a space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,24 +102,24 @@ pub async fn space(
     user: Option<&User>,
     slug: &str,
     action: SpaceAction,
-) -> Result<SpaceGrant, AppError> {
-    let space = store::find(db, slug).await?.ok_or(AppError::NotFound)?;
+) -> Result<SpaceGrant, Denied> {
+    let space = store::find(db, slug).await?.ok_or(Denied::NotFound)?;
     let role = match user {
         Some(u) => store::role_of(db, space.id, u.id).await?,
         None => None,
     };
     let grant = SpaceGrant { space, role, user: user.cloned() };
     if !grant.allows(SpaceAction::See) {
-        return Err(AppError::NotFound);
+        return Err(Denied::NotFound);
     }
     if !grant.allows(action) {
-        return Err(if user.is_none() { AppError::Unauthorized } else { AppError::Forbidden });
+        return Err(if user.is_none() { Denied::Unauthorized } else { Denied::Forbidden });
     }
     Ok(grant)
 }
 
 /// The spaces a person may see, by title.
-pub async fn visible_spaces(db: &Db, user: Option<&User>) -> Result<Vec<SpaceGrant>, AppError> {
+pub async fn visible_spaces(db: &Db, user: Option<&User>) -> Result<Vec<SpaceGrant>, Denied> {
     let roles = match user {
         Some(u) => store::roles_of(db, u.id).await?,
         None => Default::default(),
@@ -130,21 +155,17 @@ pub fn page_allows(grant: &SpaceGrant, page: &Page, action: SpaceAction) -> bool
 /// missing page when it may not be seen, else asks to sign in, or refuses. A page in the trash
 /// is read by those who manage its space (with its banner), changed by nobody (`InTrash`: it is
 /// restored first), and unseen by everyone else — on every surface.
-pub fn page(grant: &SpaceGrant, page: &Page, action: SpaceAction) -> Result<(), AppError> {
+pub fn page(grant: &SpaceGrant, page: &Page, action: SpaceAction) -> Result<(), Denied> {
     if !page_allows(grant, page, SpaceAction::Read)
         || (page.trashed && !grant.allows(SpaceAction::Manage))
     {
-        return Err(AppError::NotFound);
+        return Err(Denied::NotFound);
     }
     if !page_allows(grant, page, action) {
-        return Err(if grant.user.is_none() {
-            AppError::Unauthorized
-        } else {
-            AppError::Forbidden
-        });
+        return Err(if grant.user.is_none() { Denied::Unauthorized } else { Denied::Forbidden });
     }
     if page.trashed && action == SpaceAction::Edit {
-        return Err(AppError::InTrash);
+        return Err(Denied::InTrash);
     }
     Ok(())
 }
@@ -152,7 +173,7 @@ pub fn page(grant: &SpaceGrant, page: &Page, action: SpaceAction) -> Result<(), 
 /// Whether `user` may read `page`, asked afresh of storage (their role in its space now): for
 /// what outlives the request that was let in (a live stream, a mail written later) and for
 /// people other than the one asking. A disabled account reads only what anyone reads.
-pub async fn reads(db: &Db, user: Option<&User>, page: &Page) -> Result<bool, AppError> {
+pub async fn reads(db: &Db, user: Option<&User>, page: &Page) -> Result<bool, Denied> {
     let user = user.filter(|u| !u.disabled);
     let Some(space) = store::get(db, page.space_id).await? else { return Ok(false) };
     let role = match user {
@@ -224,21 +245,21 @@ pub fn may_speak_in(grant: &SpaceGrant) -> bool {
 
 /// Whether the holder may make a new entry of `form` in the space: those who may edit it, and —
 /// for a discussion topic — those who may take part in its discussions.
-pub fn may_create_entry(grant: &SpaceGrant, form: &str) -> Result<(), AppError> {
+pub fn may_create_entry(grant: &SpaceGrant, form: &str) -> Result<(), Denied> {
     if grant.allows(SpaceAction::Edit)
         || (form == forms::builtin::TOPIC_FORM && may_speak_in(grant))
     {
         return Ok(());
     }
-    Err(if grant.user.is_none() { AppError::Unauthorized } else { AppError::Forbidden })
+    Err(if grant.user.is_none() { Denied::Unauthorized } else { Denied::Forbidden })
 }
 
 /// `may_comment` as an answer: signed out, sign in; signed in, not allowed.
-pub fn comment(grant: &SpaceGrant, page: &Page) -> Result<(), AppError> {
+pub fn comment(grant: &SpaceGrant, page: &Page) -> Result<(), Denied> {
     if may_comment(grant, page) {
         return Ok(());
     }
-    Err(if grant.user.is_none() { AppError::Unauthorized } else { AppError::Forbidden })
+    Err(if grant.user.is_none() { Denied::Unauthorized } else { Denied::Forbidden })
 }
 
 /// Whether the holder may hide, show again or delete anyone's comment in the space: its owners
@@ -269,13 +290,9 @@ pub fn live_peer(
     grant: &SpaceGrant,
     page: &Page,
     holds_members_only: bool,
-) -> Result<LivePeer, AppError> {
+) -> Result<LivePeer, Denied> {
     if holds_members_only && !page_allows(grant, page, SpaceAction::ReadMembersOnlyFields) {
-        return Err(if grant.user.is_none() {
-            AppError::Unauthorized
-        } else {
-            AppError::Forbidden
-        });
+        return Err(if grant.user.is_none() { Denied::Unauthorized } else { Denied::Forbidden });
     }
     Ok(if may_change(grant, page) { LivePeer::Writer } else { LivePeer::Reader })
 }
@@ -315,7 +332,7 @@ pub struct PageFor<A> {
 
 impl<A: PageAction> PageFor<A> {
     /// `page` of `grant`'s space, once `page(grant, page, A::ACTION)` said yes.
-    pub fn allowed(grant: SpaceGrant, page: Page) -> Result<Self, AppError> {
+    pub fn allowed(grant: SpaceGrant, page: Page) -> Result<Self, Denied> {
         self::page(&grant, &page, A::ACTION)?;
         Ok(Self { grant, page, action: std::marker::PhantomData })
     }
@@ -331,7 +348,7 @@ pub fn readable_pages(grant: &SpaceGrant, pages: Vec<Page>) -> Vec<Page> {
 pub async fn readable_spaces(
     db: &Db,
     user: Option<&User>,
-) -> Result<std::collections::HashMap<i64, SpaceGrant>, AppError> {
+) -> Result<std::collections::HashMap<i64, SpaceGrant>, Denied> {
     Ok(visible_spaces(db, user)
         .await?
         .into_iter()

@@ -7,7 +7,7 @@ use anyhow::Context;
 use sea_orm::{sea_query::OnConflict, EntityTrait, Set, TransactionTrait};
 use serde::{Deserialize, Serialize};
 
-use super::{entity::site_setting, reset, store, Email, User};
+use super::{entity::site_setting, links, store, Email, User};
 use crate::{db::Db, i18n::Lang, outbox::Refusal};
 
 const KEY: &str = "signup";
@@ -146,9 +146,9 @@ async fn answer_asked(
                 .await
                 .map_err(|e| anyhow::anyhow!("making a signed-up account: {e}"))?;
             store::set_confirmed(&txn, user.id, false).await?;
-            let purpose = reset::Purpose::Confirm;
-            let link = reset::new_link_for(&txn, base_url, &user, purpose).await?;
-            let mail = reset::confirmation_mail(lang, site_name, &user, &link);
+            let purpose = links::Purpose::Confirm;
+            let link = links::new_link_for(&txn, base_url, &user, purpose).await?;
+            let mail = links::confirmation_mail(lang, site_name, &user, &link);
             crate::mail::enqueue(&txn, &mail).await.context("writing a confirmation mail")?;
         }
     }

@@ -249,7 +249,7 @@ impl RenderCache {
 }
 
 /// Where a wiki link points: a page address in a space (the current one when not named).
-pub(crate) fn wiki_target(dest: &str, current_space: &str) -> Option<LinkTarget> {
+pub fn wiki_target(dest: &str, current_space: &str) -> Option<LinkTarget> {
     let (space, name) = match dest.split_once('/') {
         Some((space, name)) if SpaceSlug::parse(space).is_some() => (space.to_owned(), name),
         _ => (current_space.to_owned(), dest),
