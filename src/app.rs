@@ -25,6 +25,7 @@ use crate::{
     agenda,
     collab::{self, Hub},
     config::Settings,
+    content,
     db::Db,
     directory, discussions,
     error::AppError,
@@ -88,7 +89,7 @@ impl AppState {
                 let cache = warmed.clone();
                 Box::pin(async move {
                     let markdown = content.markdown.clone();
-                    pages::content::project(&db, doc, content).await?;
+                    content::project(&db, doc, content).await?;
                     search.touch(doc.0);
                     // Off the page's own task: its next edits need not wait for the rendering.
                     let warm_db = db.clone();
@@ -504,8 +505,8 @@ async fn sweep(state: AppState) {
         }
         state.sign_in_limits.tidy();
         state.action_limits.tidy();
-        let grace = forms::uploads::UNUSED_GRACE;
-        match forms::uploads::collect_unused(&state.db, &state.settings.uploads_dir, grace).await {
+        let grace = content::UNUSED_GRACE;
+        match content::collect_unused(&state.db, &state.settings.uploads_dir, grace).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, "unused files deleted"),
             Err(err) => tracing::warn!(error = ?err, "could not delete unused files"),

@@ -2,7 +2,7 @@
 // The crates below this one, under the names the modules of this crate know them by.
 pub use ruche_base::{cache, collation, dates, db, slug};
 pub use ruche_collab as collab;
-pub use ruche_domain::{access, outbox};
+pub use ruche_domain::{access, content, outbox, templates};
 
 pub mod accounts;
 pub mod agenda;

@@ -9,7 +9,6 @@ use tower_sessions::Session;
 
 use super::{
     csrf::CsrfForm,
-    invitations::{self, Invitation},
     signup::{self, SignupMode},
     store, AdminUser, User, UserId,
 };
@@ -17,6 +16,7 @@ use crate::{
     error::{AppError, AppResult},
     layout::{flash, page, Ctx, Field, FlashKind},
     spaces,
+    spaces::invitations::{self, Invitation},
     state::AppState,
 };
 

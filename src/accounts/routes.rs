@@ -14,7 +14,6 @@ use tower_sessions::Session;
 use super::{
     csrf::CsrfForm,
     extract::{sign_in, sign_out},
-    invitations::{self, AcceptError},
     ratelimit::{self, Action, Verdict, Who},
     signup::{self, SignupMode},
     store::{self, NewUser, NewUserError, PasswordChangeError, SignIn},
@@ -29,7 +28,9 @@ use crate::{
     i18n,
     i18n::safe_next,
     layout::{flash, Ctx, FlashKind},
-    spaces, state,
+    spaces,
+    spaces::invitations::{self, AcceptError},
+    state,
     state::AppState,
 };
 

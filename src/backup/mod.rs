@@ -79,7 +79,7 @@ macro_rules! every_table {
         $each!("doc_updates", collab::entity::doc_update);
         $each!("revisions", history::entity::revision);
         $each!("revision_authors", history::entity::revision_author);
-        $each!("page_events", history::entity::page_event);
+        $each!("page_events", pages::entity::page_event);
         $each!("feed_tokens", history::entity::feed_token);
         $each!("entry_fields", forms::entity::entry_field);
         $each!("uploads", forms::entity::upload);

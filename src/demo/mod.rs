@@ -5,13 +5,14 @@ use serde::Deserialize;
 
 use crate::{
     accounts::{self, store::NewUser, User},
-    dates,
+    content, dates,
     db::Db,
-    directory, forms, pages,
+    directory, forms,
     spaces::{
         store::{self as spaces_store, NewSpace},
         Role, SpaceSlug, Visibility,
     },
+    templates,
 };
 
 const FIXTURE: &str = include_str!("chantiers-cooperatifs.json");
@@ -182,7 +183,7 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
         )
         .await
         .map_err(|e| anyhow::anyhow!("creating the demo space {}: {e}", fs.slug))?;
-        pages::content::create_with_text(
+        content::create_with_text(
             db,
             &space,
             "Feuille de route",
@@ -191,12 +192,12 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
         )
         .await?;
         // The launch meeting's minutes, from the site's template (ready to be filled in).
-        let minutes = pages::templates::builtin("compte-rendu").unwrap_or_default().replacen(
+        let minutes = templates::builtin("compte-rendu").unwrap_or_default().replacen(
             "**Date :** ",
             "**Date :** réunion de lancement du chantier",
             1,
         );
-        pages::content::create_with_text(
+        content::create_with_text(
             db,
             &space,
             "Compte rendu de la réunion de lancement",
@@ -243,7 +244,7 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
         welcome.push_str(&format!("- [[{slug}/Feuille de route|{title}]]\n"));
     }
     welcome.push_str("\nVoir aussi [l'agenda](/agenda), [les ressources](/resources), [l'annuaire](/directory) et les [[structures-cooperantes/Liste des structures|structures coopérantes]].\n");
-    pages::content::create_with_text(db, &home, "Bienvenue", &welcome, Some(admin.id.0)).await?;
+    content::create_with_text(db, &home, "Bienvenue", &welcome, Some(admin.id.0)).await?;
     // The referents are members of the home space: they see its members-only events.
     for (person, ..) in &referents {
         spaces_store::set_member(db, home.id, person.id, Role::Viewer)
@@ -266,16 +267,8 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
             },
         });
         let serde_json::Value::Object(values) = values else { continue };
-        pages::content::create_entry(
-            db,
-            &home,
-            &e.title,
-            "",
-            &event_form,
-            &values,
-            Some(admin.id.0),
-        )
-        .await?;
+        content::create_entry(db, &home, &e.title, "", &event_form, &values, Some(admin.id.0))
+            .await?;
     }
 
     // A few example meetings ahead, so the agenda has a future (dated from the day the demo is
@@ -298,8 +291,7 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
             values["place"] = "Lyon".into();
         }
         let serde_json::Value::Object(values) = values else { continue };
-        pages::content::create_entry(db, &home, title, "", &event_form, &values, Some(admin.id.0))
-            .await?;
+        content::create_entry(db, &home, title, "", &event_form, &values, Some(admin.id.0)).await?;
     }
 
     // The resources the chantiers produced, open to all.
@@ -316,16 +308,8 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
         let values =
             serde_json::json!({ "type": r.kind, "themes": themes, "description": description });
         let serde_json::Value::Object(values) = values else { continue };
-        pages::content::create_entry(
-            db,
-            &home,
-            &r.title,
-            "",
-            &resource_form,
-            &values,
-            Some(admin.id.0),
-        )
-        .await?;
+        content::create_entry(db, &home, &r.title, "", &resource_form, &values, Some(admin.id.0))
+            .await?;
     }
 
     let orgs = spaces_store::create(
@@ -344,8 +328,7 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
     .await
     .map_err(|e| anyhow::anyhow!("creating the demo organisations space: {e}"))?;
     let list: String = fixture.organisations.iter().map(|o| format!("- {o}\n")).collect();
-    pages::content::create_with_text(db, &orgs, "Liste des structures", &list, Some(admin.id.0))
-        .await?;
+    content::create_with_text(db, &orgs, "Liste des structures", &list, Some(admin.id.0)).await?;
     // Each organisation gets its sheet (the fixture names them; the rest is for them to fill).
     let org_form = form(db, "organisation").await?;
     let mut sheets = std::collections::HashMap::new();
@@ -362,9 +345,8 @@ pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
             }
         }
         let serde_json::Value::Object(values) = values else { continue };
-        let page =
-            pages::content::create_entry(db, &orgs, name, "", &org_form, &values, Some(admin.id.0))
-                .await?;
+        let page = content::create_entry(db, &orgs, name, "", &org_form, &values, Some(admin.id.0))
+            .await?;
         sheets.insert(name.to_lowercase(), format!("{}/{}", orgs.slug, page.slug));
     }
     // And each referent a profile in the directory, linked to their organisation.

@@ -13,7 +13,7 @@ use tower_sessions::Session;
 use crate::{
     access::{self, SpaceAction},
     accounts::{csrf::CsrfForm, CurrentUser, User, UserId},
-    collation,
+    collation, content,
     db::Db,
     discussions,
     error::{AppError, AppResult},
@@ -318,10 +318,9 @@ pub async fn create_profile_page(
     let mut values = values;
     values.entry("name").or_insert_with(|| serde_json::Value::String(user.name.clone()));
     let mut page =
-        pages::content::create_entry(db, &space, &user.name, "", &form, &values, Some(user.id.0))
-            .await?;
+        content::create_entry(db, &space, &user.name, "", &form, &values, Some(user.id.0)).await?;
     if let Err(err) = pages::store::set_owner(db, page.id, user.id).await {
-        pages::store::purge(db, &page).await?;
+        content::purge(db, &page).await?;
         tracing::info!(error = ?err, "profile already created");
         return pages::store::owned_by(db, user.id).await?.ok_or(AppError::NotFound);
     }

@@ -16,7 +16,7 @@ use crate::{
     access::{self, PageFor, SpaceAction},
     accounts,
     accounts::csrf::{CsrfForm, CsrfMultipart},
-    client_addr,
+    client_addr, content,
     error::{AppError, AppResult},
     forms, layout,
     layout::{flash, Ctx, FlashKind},
@@ -97,7 +97,7 @@ pub async fn save(
     // Views and access follow at once, not when the editing settles: an event made for members
     // only leaves the public agenda now, and its outside viewers are disconnected.
     let content = state.hub.read(page.id.doc()).await?;
-    if pages::content::project(&state.db, page.id.doc(), content).await? {
+    if content::project(&state.db, page.id.doc(), content).await? {
         state.hub.kick([page.id.doc()]).await;
     }
     state.search.touch(page.id.0);
@@ -173,8 +173,7 @@ pub async fn create(
     }
     // Made whole, with its values, in one transaction.
     let page =
-        pages::content::create_entry(&state.db, &grant.space, &title, "", &form, &values, by)
-            .await?;
+        content::create_entry(&state.db, &grant.space, &title, "", &form, &values, by).await?;
     state.search.touch(page.id.0);
     let mailing = state.settings.mailing();
     if notifications::page_made(&state.db, &mailing, page.id, by).await? > 0 {

@@ -174,7 +174,7 @@ pub async fn restore_revision(
         state.hub.set_fields(doc, values, by).await?;
         let content = state.hub.read(doc).await?;
         // Lists, the agenda and access follow at once (an event back to members only).
-        if crate::pages::content::project(&state.db, doc, content).await? {
+        if crate::content::project(&state.db, doc, content).await? {
             state.hub.kick([doc]).await;
         }
         state.search.touch(page.id.0);

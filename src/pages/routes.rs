@@ -265,7 +265,7 @@ pub async fn new_form(
     }
     let grant = access::space(&state.db, ctx.user.as_ref(), &space, SpaceAction::Edit).await?;
     let forms = crate::forms::store::list(&state.db).await?;
-    let templates = super::templates::offered(&state.db, ctx.user.as_ref(), &grant).await?;
+    let templates = crate::templates::offered(&state.db, ctx.user.as_ref(), &grant).await?;
     let choice = views::NewChoice { title, form: "", template: "" };
     Ok(views::new_page(&ctx, &grant.space, &choice, &forms, &templates, None).into_response())
 }
@@ -309,14 +309,14 @@ pub async fn create(
     let start = match fields.template.as_str() {
         "" => None,
         id => {
-            super::templates::text_of(&state.db, &state.hub, ctx.user.as_ref(), &grant, id).await?
+            crate::templates::text_of(&state.db, &state.hub, ctx.user.as_ref(), &grant, id).await?
         }
     };
     let made = match start {
         Some(text)
             if super::PageSlug::from_title(&crate::slug::clean_label(&fields.title)).is_some() =>
         {
-            super::content::create_with_text(&state.db, &grant.space, &fields.title, &text, author)
+            crate::content::create_with_text(&state.db, &grant.space, &fields.title, &text, author)
                 .await
                 .map_err(PageError::Internal)
         }
@@ -341,7 +341,7 @@ pub async fn create(
                         template: &fields.template,
                     },
                     &crate::forms::store::list(&state.db).await?,
-                    &super::templates::offered(&state.db, ctx.user.as_ref(), &grant).await?,
+                    &crate::templates::offered(&state.db, ctx.user.as_ref(), &grant).await?,
                     error,
                 ),
             )
@@ -392,16 +392,15 @@ pub async fn set_template(
     let scope = match fields.scope.as_str() {
         "none" => None,
         s => Some(
-            super::templates::Scope::parse(s)
+            super::TemplateScope::parse(s)
                 .ok_or_else(|| AppError::BadRequest(ctx.t("error.bad_request")))?,
         ),
     };
-    if scope == Some(super::templates::Scope::Site)
-        && !access::may_administer_site(ctx.user.as_ref())
+    if scope == Some(super::TemplateScope::Site) && !access::may_administer_site(ctx.user.as_ref())
     {
         return Err(AppError::Forbidden);
     }
-    super::templates::set(&state.db, page.id, scope).await?;
+    crate::templates::set(&state.db, page.id, scope).await?;
     let said = match scope {
         Some(s) => ctx.t(&format!("template.offered_{}", s.as_str())),
         None => ctx.t("template.withdrawn"),
@@ -566,7 +565,7 @@ pub async fn purge(
         return Err(AppError::Conflict(ctx.t("page.purge_needs_trash")));
     }
     state.hub.forget(page.id.doc()).await;
-    store::purge(&state.db, &page).await?;
+    crate::content::purge(&state.db, &page).await?;
     state.search.touch(page.id.0);
     flash(&session, FlashKind::Success, ctx.tf("page.purged", &[("title", &page.title)])).await?;
     Ok(Redirect::to(&format!("/s/{}/trash", grant.space.slug)).into_response())

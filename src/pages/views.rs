@@ -10,6 +10,7 @@ use crate::{
     layout::{page as layout_page, Ctx, Field},
     notifications,
     spaces::Space,
+    templates,
 };
 
 /// `html` has been rendered and sanitised by `render::to_html`.
@@ -130,7 +131,7 @@ pub struct NewChoice<'a> {
 /// For the space's owners: offering the page as the start of new pages (administrators: in
 /// every space), or no more.
 fn template_form(ctx: &Ctx, grant: &SpaceGrant, page: &Page) -> maud::Markup {
-    use super::templates::Scope;
+    use super::TemplateScope;
     let action = format!("/s/{}/{}/template", grant.space.slug, page.slug);
     let admin = access::may_administer_site(grant.user.as_ref());
     html! {
@@ -140,7 +141,7 @@ fn template_form(ctx: &Ctx, grant: &SpaceGrant, page: &Page) -> maud::Markup {
                 Some(scope) => {
                     p.meta { (ctx.t(&format!("template.is_{}", scope.as_str()))) }
                     button.secondary type="submit" name="scope" value="none" { (ctx.t("template.withdraw")) }
-                    @if admin && scope == Scope::Space {
+                    @if admin && scope == TemplateScope::Space {
                         " " button.secondary type="submit" name="scope" value="site" { (ctx.t("template.offer_site")) }
                     }
                 }
@@ -160,7 +161,7 @@ pub fn new_page(
     space: &Space,
     choice: &NewChoice<'_>,
     forms: &[forms::Form],
-    templates: &[super::templates::Offered],
+    templates: &[templates::Offered],
     error: Option<String>,
 ) -> Html<String> {
     let NewChoice { title, form, template } = *choice;

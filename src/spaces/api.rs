@@ -13,10 +13,10 @@ use super::{
 use crate::{
     access::{self, SpaceAction, SpaceGrant},
     accounts::{self, CurrentUser, MaybeUser, User, UserId},
+    content,
     error::{AppError, AppResult},
     i18n::AskedLang,
     i18n::Lang,
-    pages,
     state::AppState,
 };
 
@@ -164,7 +164,7 @@ pub async fn put_member(
     store::set_member(&state.db, grant.space.id, target.id, body.role)
         .await
         .map_err(|e| api_error(lang, e))?;
-    pages::content::recheck_space_access(&state.db, &state.hub, grant.space.id).await?;
+    content::recheck_space_access(&state.db, &state.hub, grant.space.id).await?;
     Ok(Json(MemberJson { id: target.id, name: target.name, role: body.role }))
 }
 
@@ -183,6 +183,6 @@ pub async fn remove_member(
     {
         return Err(AppError::NotFound);
     }
-    pages::content::recheck_space_access(&state.db, &state.hub, grant.space.id).await?;
+    content::recheck_space_access(&state.db, &state.hub, grant.space.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -24,7 +24,7 @@ use crate::{
     },
     backup,
     client_addr::ClientAddr,
-    discussions, download,
+    content, discussions, download,
     error::{AppError, AppResult},
     layout::{flash, Ctx, FlashKind},
     mail, notifications, pages, spaces,
@@ -446,7 +446,7 @@ pub async fn add_member(
         limits.record(Action::Invitation, Who::Account(by.id), client);
     }
     if had.is_some_and(|had| had != role) {
-        pages::content::recheck_space_access(&state.db, &state.hub, grant.space.id).await?;
+        content::recheck_space_access(&state.db, &state.hub, grant.space.id).await?;
     }
     state.outbox.wake();
     flash(&session, FlashKind::Success, said).await?;
@@ -455,7 +455,7 @@ pub async fn add_member(
 
 /// Invites `email` into `space` (replacing an earlier invitation of the address there): the
 /// mail with its single-use link, or — when the site sends no mail — the link to pass on.
-/// An invitation mailed less than `accounts::invitations::RESEND_AFTER` ago is not mailed
+/// An invitation mailed less than `crate::spaces::invitations::RESEND_AFTER` ago is not mailed
 /// again (only its role follows the new choice): inviting twice is one invitation.
 async fn invite(
     state: &AppState,
@@ -468,12 +468,13 @@ async fn invite(
 ) -> AppResult<Invited> {
     let site = state.settings.site_name.clone();
     if state.settings.mail.is_some() {
-        let lately = accounts::invitations::mailed_lately(txn, email, space.id, role).await?;
+        let lately = crate::spaces::invitations::mailed_lately(txn, email, space.id, role).await?;
         if let Some(lately) = lately {
             return Ok(Invited::MailedLately(lately));
         }
     }
-    let secret = accounts::invitations::create_for_space(txn, by.id, email, space.id, role).await?;
+    let secret =
+        crate::spaces::invitations::create_for_space(txn, by.id, email, space.id, role).await?;
     let link = format!("{}/invite/{secret}", state.settings.base_url);
     if state.settings.mail.is_none() {
         return Ok(Invited::Link(link));
@@ -485,7 +486,10 @@ async fn invite(
         greeting: ctx.t("invite.greeting"),
         paragraphs: vec![
             ctx.tf("invite.body", &[("who", &by.name), ("space", &space.title), ("site", &site)]),
-            ctx.tf("invite.valid", &[("days", &accounts::invitations::VALIDITY_DAYS.to_string())]),
+            ctx.tf(
+                "invite.valid",
+                &[("days", &crate::spaces::invitations::VALIDITY_DAYS.to_string())],
+            ),
         ],
         sections: Vec::new(),
         action: Some((ctx.t("invite.accept"), link)),
@@ -499,7 +503,7 @@ async fn invite(
 enum Invited {
     Mailed,
     /// Mailed a short while ago already: not mailed again (its role follows the latest choice).
-    MailedLately(accounts::invitations::MailedLately),
+    MailedLately(crate::spaces::invitations::MailedLately),
     /// The site sends no mail: the link, for the person inviting to pass on.
     Link(String),
 }
@@ -512,7 +516,7 @@ impl Invited {
             Invited::Mailed if again => ctx.tf("invite.resent", &[("email", email)]),
             Invited::Mailed => ctx.tf("invite.sent", &[("email", email)]),
             Invited::MailedLately(lately) => {
-                let minutes = accounts::invitations::RESEND_AFTER.num_minutes().to_string();
+                let minutes = crate::spaces::invitations::RESEND_AFTER.num_minutes().to_string();
                 let time = ctx.clock_at(lately.resend_at);
                 let role = ctx.t(&format!("role.{}", role.as_str()));
                 let args =
@@ -543,7 +547,7 @@ pub async fn resend_invitation(
     if let Err(spent) = limits.check(Action::Invitation, Who::Account(by.id), client) {
         return Ok(spent.into_response());
     }
-    let waiting = accounts::invitations::pending_for_space(&state.db, grant.space.id).await?;
+    let waiting = crate::spaces::invitations::pending_for_space(&state.db, grant.space.id).await?;
     let Some(invitation) = waiting.into_iter().find(|i| i.id == id) else {
         return Err(AppError::NotFound);
     };
@@ -574,7 +578,7 @@ async fn members_page(
 ) -> AppResult<Html<String>> {
     let members = store::members(&state.db, space.id).await?;
     let waiting = requests::pending(&state.db, space.id).await?;
-    let invited = accounts::invitations::pending_for_space(&state.db, space.id).await?;
+    let invited = crate::spaces::invitations::pending_for_space(&state.db, space.id).await?;
     let mail_on = state.settings.mail.is_some();
     Ok(views::members(ctx, space, &members, &waiting, (&invited, mail_on), error, email))
 }
@@ -588,7 +592,7 @@ pub async fn withdraw_invitation(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> AppResult<Response> {
     let grant = access::space(&state.db, ctx.user.as_ref(), &slug, SpaceAction::Manage).await?;
-    if !accounts::invitations::withdraw(&state.db, grant.space.id, id).await? {
+    if !crate::spaces::invitations::withdraw(&state.db, grant.space.id, id).await? {
         return Err(AppError::NotFound);
     }
     flash(&session, FlashKind::Success, ctx.t("invite.withdrawn")).await?;
@@ -633,7 +637,7 @@ pub async fn change_member(
         }
         _ => return Err(AppError::BadRequest(ctx.t("error.bad_request"))),
     }
-    pages::content::recheck_space_access(&state.db, &state.hub, grant.space.id).await?;
+    content::recheck_space_access(&state.db, &state.hub, grant.space.id).await?;
     flash(&session, FlashKind::Success, ctx.t("admin.saved")).await?;
     Ok(Redirect::to(&format!("/s/{}/members", grant.space.slug)).into_response())
 }
@@ -703,7 +707,7 @@ pub async fn update_settings(
     };
     match store::update(&state.db, grant.space.id, changes).await {
         Ok(space) => {
-            pages::content::recheck_space_access(&state.db, &state.hub, space.id).await?;
+            content::recheck_space_access(&state.db, &state.hub, space.id).await?;
             flash(&session, FlashKind::Success, ctx.t("admin.saved")).await?;
             Ok(Redirect::to(&format!("/s/{}", space.slug)).into_response())
         }

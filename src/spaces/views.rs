@@ -10,7 +10,7 @@ use super::{
 use crate::accounts::User;
 use crate::{
     access::{SpaceAction, SpaceGrant},
-    accounts, discussions,
+    discussions,
     layout::{page, Ctx, Field},
     notifications, pages, spaces,
 };
@@ -205,7 +205,7 @@ pub fn members(
     space: &Space,
     members: &[Member],
     waiting: &[(JoinRequest, User)],
-    (invited, mail_on): (&[accounts::invitations::Invitation], bool),
+    (invited, mail_on): (&[crate::spaces::invitations::Invitation], bool),
     error: Option<String>,
     email: &str,
 ) -> Html<String> {
@@ -254,7 +254,7 @@ pub fn members(
                 ul.plain {
                     @for inv in invited {
                         // Mailed a moment ago, it would not leave again: say when it can.
-                        @let resend_at = accounts::invitations::resend_at(inv.created_at);
+                        @let resend_at = crate::spaces::invitations::resend_at(inv.created_at);
                         @let too_soon = mail_on && resend_at > chrono::Utc::now();
                         li {
                             strong { (inv.email.as_deref().unwrap_or("")) } " — "

@@ -512,8 +512,7 @@ async fn a_late_compaction_never_replaces_a_newer_snapshot(app: &TestApp) {
     use ruche::collab::store::{self, Appended, NewUpdate};
     use yrs::{ReadTxn, Text, Transact};
     let space = app.create_space("chantier-3", "Chantier 3", Visibility::Public).await;
-    let page =
-        ruche::pages::content::create_with_text(&app.db, &space, "Notes", "", None).await.unwrap();
+    let page = ruche::content::create_with_text(&app.db, &space, "Notes", "", None).await.unwrap();
     let doc = ruche::collab::doc::new_doc();
     let body = doc.get_or_insert_text("body");
     let mut states = Vec::new();
@@ -565,9 +564,8 @@ async fn pages_written_together_each_get_their_own_answer(app: &TestApp) {
     let mut pages = Vec::new();
     for n in 0..12 {
         let title = format!("Page {n}");
-        let page = ruche::pages::content::create_with_text(&app.db, &space, &title, "", None)
-            .await
-            .unwrap();
+        let page =
+            ruche::content::create_with_text(&app.db, &space, &title, "", None).await.unwrap();
         pages.push(page.id.doc());
     }
     // Number 1 of the last page is already taken.

@@ -988,8 +988,7 @@ async fn an_invitation_is_sent_again_with_a_new_link(app: &TestApp) {
     let first = sink.wait_for(1).await.remove(0).link(&app.url("/invite/"));
     let (_, page) = app.get_text(Some(&owner), members).await;
     assert!(page.contains("vous pourrez la renvoyer à") && !page.contains("Renvoyer"), "{page}");
-    let id =
-        ruche::accounts::invitations::pending_for_space(&app.db, space.id).await.unwrap()[0].id;
+    let id = ruche::spaces::invitations::pending_for_space(&app.db, space.id).await.unwrap()[0].id;
     // Sent a while ago (within a quarter of an hour, it would not be mailed again).
     {
         use ruche::accounts::entity::invitation;
@@ -1019,8 +1018,7 @@ async fn an_invitation_is_sent_again_with_a_new_link(app: &TestApp) {
     // Someone who is not an owner cannot.
     app.create_user("julien@example.org", "Julien Roux", false).await;
     let julien = app.signed_in("julien@example.org").await;
-    let id =
-        ruche::accounts::invitations::pending_for_space(&app.db, space.id).await.unwrap()[0].id;
+    let id = ruche::spaces::invitations::pending_for_space(&app.db, space.id).await.unwrap()[0].id;
     let refused =
         app.post_form(&julien, "/", &format!("/s/chantier-2/invitations/{id}/resend"), &[]).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);

@@ -405,7 +405,7 @@ async fn inviting_twice_in_a_short_time_mails_once(app: &TestApp) {
     };
     assert_eq!(invite("editor").await.status(), StatusCode::SEE_OTHER);
     sink.wait_for(1).await;
-    let waiting = ruche::accounts::invitations::pending_for_space(&app.db, space.id).await.unwrap();
+    let waiting = ruche::spaces::invitations::pending_for_space(&app.db, space.id).await.unwrap();
     let resend_at = waiting[0].created_at + chrono::Duration::minutes(15);
     let at =
         ruche::dates::clock_at(ruche::i18n::Lang::Fr, ruche::dates::DEFAULT_TIME_ZONE, resend_at);
@@ -421,7 +421,7 @@ async fn inviting_twice_in_a_short_time_mails_once(app: &TestApp) {
     assert!(page.contains("rôle mis à jour : Lecture"), "{page}");
     assert!(page.contains(&format!("Vous pourrez la renvoyer à {at}.")), "{page}");
     assert!(page.contains("nadia@example.org</strong> — Lecture — invitée le"), "{page}");
-    let waiting = ruche::accounts::invitations::pending_for_space(&app.db, space.id).await.unwrap();
+    let waiting = ruche::spaces::invitations::pending_for_space(&app.db, space.id).await.unwrap();
     assert_eq!(waiting.len(), 1);
     assert_eq!(waiting[0].role.as_deref(), Some("viewer"), "the latest choice holds");
     // The same role once more: nothing about roles.
@@ -652,7 +652,7 @@ async fn an_invitation_opened_by_someone_else_signed_in_makes_and_joins_nothing(
     assert!(account_of(&app, "nadia@example.org").await.is_none());
     let (status, _) = app.get_text(Some(&julien), "/s/chantier-2").await;
     assert_eq!(status, StatusCode::NOT_FOUND, "Julien did not join");
-    let waiting = ruche::accounts::invitations::pending_for_space(&app.db, space.id).await.unwrap();
+    let waiting = ruche::spaces::invitations::pending_for_space(&app.db, space.id).await.unwrap();
     assert_eq!(waiting.len(), 1, "the invitation still waits for Nadia");
     // Signing out, as offered, comes back to the invitation, for Nadia to accept.
     let out = app.post_form(&julien, &link, "/logout", &[("next", &link)]).await;

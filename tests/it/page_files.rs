@@ -154,11 +154,7 @@ async fn bad_files_are_refused_and_nothing_is_kept(app: &TestApp) {
 async fn files_no_page_uses_any_more_are_deleted(app: &TestApp) {
     let (token, claire) = setup(app).await;
     let collect = || {
-        ruche::forms::uploads::collect_unused(
-            &app.db,
-            &app.settings.uploads_dir,
-            chrono::Duration::zero(),
-        )
+        ruche::content::collect_unused(&app.db, &app.settings.uploads_dir, chrono::Duration::zero())
     };
     let file_of = |url: &str| {
         let hash = url.rsplit('/').next().unwrap().to_owned();

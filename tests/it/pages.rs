@@ -181,7 +181,7 @@ async fn a_page_is_created_whole_or_not_at_all(app: &TestApp) {
             async move { db.execute_unprepared(&sql).await.unwrap() }
         };
         run(format!("ALTER TABLE {failing} RENAME TO {failing}_away")).await;
-        let made = ruche::pages::content::create_entry(
+        let made = ruche::content::create_entry(
             &app.db,
             &space,
             "Atelier",
@@ -198,7 +198,7 @@ async fn a_page_is_created_whole_or_not_at_all(app: &TestApp) {
         }
     }
     // Nothing failing: everything is there.
-    let page = ruche::pages::content::create_entry(
+    let page = ruche::content::create_entry(
         &app.db,
         &space,
         "Atelier",

@@ -163,13 +163,13 @@ async fn withdrawing_and_inviting_again_mails_once(app: &TestApp) {
         let invited = app.post_form(&claire, MEMBERS, MEMBERS, &fields).await;
         assert_eq!(invited.status(), StatusCode::SEE_OTHER, "cycle {cycle}");
         let waiting =
-            ruche::accounts::invitations::pending_for_space(&app.db, space.id).await.unwrap();
+            ruche::spaces::invitations::pending_for_space(&app.db, space.id).await.unwrap();
         assert_eq!(waiting.len(), 1, "cycle {cycle}");
         let withdraw = format!("/s/chantier-2/invitations/{}/withdraw", waiting[0].id);
         let withdrawn = app.post_form(&claire, MEMBERS, &withdraw, &[]).await;
         assert_eq!(withdrawn.status(), StatusCode::SEE_OTHER);
         let waiting =
-            ruche::accounts::invitations::pending_for_space(&app.db, space.id).await.unwrap();
+            ruche::spaces::invitations::pending_for_space(&app.db, space.id).await.unwrap();
         assert!(waiting.is_empty(), "withdrawn");
     }
     assert_eq!(settled(&sink).await.len(), 1, "one invitation mail in four cycles");

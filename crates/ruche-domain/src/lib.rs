@@ -9,6 +9,7 @@ pub use ruche_collab as collab;
 
 pub mod access;
 pub mod accounts;
+pub mod content;
 pub mod discussions;
 pub mod forms;
 pub mod history;
@@ -17,3 +18,4 @@ pub mod notifications;
 pub mod outbox;
 pub mod pages;
 pub mod spaces;
+pub mod templates;

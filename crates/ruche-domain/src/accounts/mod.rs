@@ -1,6 +1,5 @@
 //! Accounts: people, their passwords, sessions, API tokens, invitations and sign-up.
 pub mod entity;
-pub mod invitations;
 pub mod links;
 pub mod password;
 pub mod signup;

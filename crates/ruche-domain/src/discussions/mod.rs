@@ -15,7 +15,7 @@ use sea_orm::{
 };
 
 use self::entity::comment;
-use crate::{accounts::User, db::Db, history, notifications, pages::Page, slug};
+use crate::{accounts::User, db::Db, notifications, pages, pages::Page, slug};
 
 /// The built-in form of a discussion topic (declared with the other built-in forms).
 pub use crate::forms::builtin::TOPIC_FORM;
@@ -146,11 +146,11 @@ pub async fn post(
     .insert(&txn)
     .await?;
     notifications::follow(&txn, author.id, &notifications::Target::Page(page.id)).await?;
-    history::events::try_record(
+    pages::events::try_record(
         &txn,
         page.id,
         page.space_id,
-        history::events::EventKind::Commented,
+        pages::events::EventKind::Commented,
         Some(author.id.0),
         None,
         &row.id.to_string(),

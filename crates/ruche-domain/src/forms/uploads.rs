@@ -11,7 +11,7 @@ use super::{
     entity::{upload, upload_page},
     FieldKind,
 };
-use crate::{collab, db::Db, history, pages};
+use crate::db::Db;
 
 /// Pictures a browser shows safely (no SVG: it can carry scripts).
 pub const IMAGES: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/webp"];
@@ -207,83 +207,4 @@ pub async fn vouch(
     Ok(Some(
         json!({ "hash": row.hash, "name": row.name, "type": row.content_type, "size": row.size }),
     ))
-}
-
-/// Files younger than this are kept even when nothing links them yet (a new entry's, a picture
-/// being pasted).
-pub const UNUSED_GRACE: chrono::Duration = chrono::Duration::hours(24);
-
-/// Deletes the files no page uses any more: not linked by the current text or values of a page
-/// they were recorded on, nor by any revision of those pages still kept (a restore could bring
-/// them back), and older than `grace`. Answers how many were deleted.
-pub async fn collect_unused(
-    db: &Db,
-    uploads_dir: &Path,
-    grace: chrono::Duration,
-) -> anyhow::Result<usize> {
-    use sea_orm::{ColumnTrait, QueryFilter};
-    let old = upload::Entity::find()
-        .filter(upload::Column::CreatedAt.lt(Utc::now() - grace))
-        .all(db)
-        .await?;
-    let mut deleted = 0;
-    for file in old {
-        let pages: Vec<i64> = upload_page::Entity::find()
-            .filter(upload_page::Column::Hash.eq(file.hash.as_str()))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|r| r.page_id)
-            .collect();
-        let mut used = false;
-        for page in &pages {
-            let live = pages::store::get(db, pages::PageId(*page)).await?.is_some();
-            if live {
-                // As stored: every change is stored before anyone sees it.
-                let content = collab::stored_content(db, collab::DocId(*page)).await?;
-                if content.markdown.contains(&file.hash)
-                    || content.fields.to_string().contains(&file.hash)
-                {
-                    used = true;
-                    break;
-                }
-            }
-            let kept = history::entity::revision::Entity::find()
-                .filter(history::entity::revision::Column::PageId.eq(*page))
-                .filter(
-                    sea_orm::Condition::any()
-                        .add(
-                            history::entity::revision::Column::Markdown
-                                .contains(file.hash.as_str()),
-                        )
-                        .add(
-                            history::entity::revision::Column::Fields.contains(file.hash.as_str()),
-                        ),
-                )
-                .one(db)
-                .await?
-                .is_some();
-            if kept {
-                used = true;
-                break;
-            }
-        }
-        if used {
-            continue;
-        }
-        upload_page::Entity::delete_many()
-            .filter(upload_page::Column::Hash.eq(file.hash.as_str()))
-            .exec(db)
-            .await?;
-        upload::Entity::delete_by_id(file.hash.clone()).exec(db).await?;
-        if let Some(path) = stored_path(uploads_dir, &file.hash) {
-            if let Err(err) = tokio::fs::remove_file(&path).await {
-                if err.kind() != std::io::ErrorKind::NotFound {
-                    tracing::warn!(error = %err, hash = %file.hash, "could not delete an unused file");
-                }
-            }
-        }
-        deleted += 1;
-    }
-    Ok(deleted)
 }

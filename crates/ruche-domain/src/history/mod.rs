@@ -2,7 +2,6 @@
 //! restores; viewing, comparing and restoring them.
 pub mod diff;
 pub mod entity;
-pub mod events;
 pub mod recent;
 pub mod store;
 

@@ -7,7 +7,7 @@ use chrono::Utc;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
 
-use super::{entity::page_event, events::EventKind};
+use crate::pages::{entity::page_event, events::EventKind};
 use crate::{
     access,
     access::{SpaceAction, SpaceGrant},

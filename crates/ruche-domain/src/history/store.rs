@@ -10,11 +10,18 @@ use sea_orm::{
 use super::{
     diff,
     entity::{revision, revision_author},
-    events::{self, EventKind},
     Kind, Revision,
 };
 use crate::{
-    accounts::entity::user, collab::Content, db::Db, pages, pages::PageId, paging::PageNumber,
+    accounts::entity::user,
+    collab::Content,
+    db::Db,
+    pages,
+    pages::{
+        events::{self, EventKind},
+        PageId,
+    },
+    paging::PageNumber,
 };
 
 /// Records a revision of the page, unless nothing changed since the previous one (a restore is

@@ -1,10 +1,9 @@
 //! Pages: what people write, in a space. Their text lives in a CRDT document (see `collab`);
 //! here are their identity, addresses, trash, rendering and the projections lists query.
-pub mod content;
 pub mod entity;
+pub mod events;
 pub mod render;
 pub mod store;
-pub mod templates;
 
 use serde::Serialize;
 
@@ -71,7 +70,7 @@ pub struct Page {
     pub owner: Option<accounts::UserId>,
     /// Offered as a template for new pages, and where.
     #[serde(skip)]
-    pub template: Option<templates::Scope>,
+    pub template: Option<TemplateScope>,
 }
 
 impl TryFrom<entity::page::Model> for Page {
@@ -90,7 +89,33 @@ impl TryFrom<entity::page::Model> for Page {
             trashed: m.trashed_at.is_some(),
             members_only: m.members_only,
             owner: m.owner_id.map(accounts::UserId),
-            template: m.template.as_deref().and_then(templates::Scope::parse),
+            template: m.template.as_deref().and_then(TemplateScope::parse),
         })
+    }
+}
+
+/// Where a page is offered as a template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TemplateScope {
+    /// In its own space.
+    Space,
+    /// In every space (chosen by an administrator).
+    Site,
+}
+
+impl TemplateScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TemplateScope::Space => "space",
+            TemplateScope::Site => "site",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "space" => Some(TemplateScope::Space),
+            "site" => Some(TemplateScope::Site),
+            _ => None,
+        }
     }
 }

@@ -16,8 +16,7 @@ use crate::{
     accounts::UserId,
     collab, collation,
     db::Db,
-    forms,
-    history::events::{self, EventKind},
+    pages::events::{self, EventKind},
     slug,
     spaces::SpaceId,
 };
@@ -266,13 +265,10 @@ pub async fn set_trashed(
     Ok(())
 }
 
-/// Deletes a page for good, with its document, revisions, events, links and old addresses.
+/// Deletes a page for good, with its document, revisions, events, links and old addresses (its
+/// files' sendings are the forms'; `content::purge` deletes both).
 pub async fn purge(db: &Db, page: &Page) -> anyhow::Result<()> {
     collab::store::delete(db, page.id.doc()).await?;
-    forms::entity::upload_page::Entity::delete_many()
-        .filter(forms::entity::upload_page::Column::PageId.eq(page.id.0))
-        .exec(db)
-        .await?;
     page::Entity::delete_by_id(page.id.0).exec(db).await?;
     Ok(())
 }

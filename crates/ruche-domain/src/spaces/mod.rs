@@ -1,5 +1,6 @@
 //! Spaces: one per working group, with a visibility and members who hold roles.
 pub mod entity;
+pub mod invitations;
 pub mod requests;
 pub mod store;
 

@@ -1,5 +1,4 @@
 //! Database rows of the history (SeaORM entities).
 pub mod feed_token;
-pub mod page_event;
 pub mod revision;
 pub mod revision_author;

@@ -4,39 +4,13 @@
 //! template's text.
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
-use super::{entity::page, Page, PageId};
 use crate::{
     access::{self, SpaceAction, SpaceGrant},
     accounts::User,
     collab::Hub,
     db::Db,
+    pages::{entity::page, Page, PageId, TemplateScope},
 };
-
-/// Where a page is offered as a template.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// In its own space.
-    Space,
-    /// In every space (chosen by an administrator).
-    Site,
-}
-
-impl Scope {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::Space => "space",
-            Scope::Site => "site",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "space" => Some(Scope::Space),
-            "site" => Some(Scope::Site),
-            _ => None,
-        }
-    }
-}
 
 /// The templates every site has: (key, title, what it is for, text).
 pub const BUILTIN: &[(&str, &str, &str, &str)] = &[
@@ -104,8 +78,8 @@ pub async fn offered(
     for row in rows {
         let Ok(p) = Page::try_from(row) else { continue };
         let offered_here = match p.template {
-            Some(Scope::Site) => true,
-            Some(Scope::Space) => p.space_id == grant.space.id,
+            Some(TemplateScope::Site) => true,
+            Some(TemplateScope::Space) => p.space_id == grant.space.id,
             None => false,
         };
         let readable = grants
@@ -143,9 +117,12 @@ pub async fn text_of(
 }
 
 /// Offers `page` as a template (`Some(scope)`), or no more.
-pub async fn set(db: &Db, page: PageId, scope: Option<Scope>) -> anyhow::Result<()> {
+pub async fn set(db: &Db, page: PageId, scope: Option<TemplateScope>) -> anyhow::Result<()> {
     page::Entity::update_many()
-        .col_expr(page::Column::Template, sea_orm::sea_query::Expr::value(scope.map(Scope::as_str)))
+        .col_expr(
+            page::Column::Template,
+            sea_orm::sea_query::Expr::value(scope.map(TemplateScope::as_str)),
+        )
         .filter(page::Column::Id.eq(page.0))
         .exec(db)
         .await?;

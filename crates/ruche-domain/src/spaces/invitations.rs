@@ -4,14 +4,16 @@
 use chrono::{Duration, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
-use super::{
-    entity::invitation,
-    store::{self, NewUser, NewUserError},
-    tokens::{generate_secret, hash_secret},
-    User, UserId,
+use crate::{
+    accounts::{
+        entity::invitation,
+        store::{self, NewUser, NewUserError},
+        tokens::{generate_secret, hash_secret},
+        User, UserId,
+    },
+    db::Db,
+    spaces,
 };
-use crate::db::Db;
-use crate::spaces;
 
 /// How long an invitation link stays valid.
 pub const VALIDITY_DAYS: i64 = 14;
