@@ -1,6 +1,8 @@
 //! Fails when the modules of a crate import each other in a circle.
 //!
-//! Usage: `ruche-circles SRC_DIR...`. Each directory is one crate's sources, checked on its own:
+//! Usage: `ruche-circles [--top-level] SRC_DIR...`. Each directory is one crate's sources, checked
+//! on its own (with `--top-level`, between its top-level modules: `a::x` naming `b::y` is `a`
+//! naming `b` — the layers a crate's capabilities keep until they are crates of their own):
 //! every `.rs` file is a module, and a module depends on another when it names it, in a `use` or
 //! in a path anywhere in its code. Test code (`#[cfg(test)]`) may import anything and is skipped,
 //! and so is a module naming its own descendants (a module owns its children, re-exports them).
@@ -19,6 +21,7 @@ type Module = Vec<String>;
 /// One place that makes an edge: the line, and the path as written there.
 #[derive(Clone)]
 struct Site {
+    file: PathBuf,
     line: usize,
     path: String,
 }
@@ -26,8 +29,8 @@ struct Site {
 /// A set of modules that all reach each other, with one shortest cycle through them.
 struct Circle {
     modules: Vec<String>,
-    /// Each step of the cycle: from, to, the file and the import that makes it.
-    steps: Vec<(String, String, PathBuf, Site)>,
+    /// Each step of the cycle: from, to, and the import that makes it.
+    steps: Vec<(String, String, Site)>,
 }
 
 /// What one crate holds: how many modules, how many edges between them, and its circles.
@@ -38,14 +41,18 @@ struct Report {
 }
 
 fn main() -> ExitCode {
-    let dirs: Vec<String> = std::env::args().skip(1).collect();
+    let mut dirs: Vec<String> = std::env::args().skip(1).collect();
+    let top_level = dirs.first().is_some_and(|a| a == "--top-level");
+    if top_level {
+        dirs.remove(0);
+    }
     if dirs.is_empty() {
-        eprintln!("usage: ruche-circles SRC_DIR...");
+        eprintln!("usage: ruche-circles [--top-level] SRC_DIR...");
         return ExitCode::from(2);
     }
     let (mut circles, mut errors) = (false, false);
     for dir in &dirs {
-        match check(Path::new(dir)) {
+        match check(Path::new(dir), top_level) {
             Ok(report) => {
                 print!("{}", render(dir, &report));
                 circles |= !report.circles.is_empty();
@@ -78,10 +85,10 @@ fn render(dir: &str, report: &Report) -> String {
             cycle.join(" -> "),
             cycle[0]
         );
-        for (from, to, file, site) in &circle.steps {
+        for (from, to, site) in &circle.steps {
             out += &format!(
                 "    {from} -> {to} at {}:{} ({})\n",
-                file.display(),
+                site.file.display(),
                 site.line,
                 site.path
             );
@@ -96,13 +103,27 @@ fn render(dir: &str, report: &Report) -> String {
     out + &format!("{dir}: {modules}, {imports}, {verdict}\n")
 }
 
-/// Reads a crate's sources and finds its circles.
-fn check(src: &Path) -> Result<Report, String> {
+/// Reads a crate's sources and finds its circles (between its top-level modules: `top_level`).
+fn check(src: &Path, top_level: bool) -> Result<Report, String> {
     let files = module_files(src).map_err(|e| format!("cannot read: {e}"))?;
-    let index: BTreeMap<&Module, usize> = files.keys().zip(0..).collect();
-    // For each module, the modules it names, with the first place it does.
-    let mut edges: Vec<BTreeMap<usize, Site>> = vec![BTreeMap::new(); files.len()];
-    for (from, (here, file)) in files.iter().enumerate() {
+    // The nodes: every module, or (top_level) the root and each top-level module, which stands
+    // for its descendants too.
+    let node_of = |m: &Module| -> Module {
+        if top_level {
+            m.iter().take(1).cloned().collect()
+        } else {
+            m.clone()
+        }
+    };
+    let nodes: BTreeMap<Module, usize> = {
+        let mut keys: Vec<Module> = files.keys().map(node_of).collect();
+        keys.dedup();
+        keys.into_iter().zip(0..).collect()
+    };
+    // For each node, the nodes it names, with the first place it does.
+    let mut edges: Vec<BTreeMap<usize, Site>> = vec![BTreeMap::new(); nodes.len()];
+    for (here, file) in &files {
+        let from = nodes[&node_of(here)];
         let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
         let ast = syn::parse_file(&text).map_err(|e| {
             format!("{}:{}: cannot parse: {e}", file.display(), e.span().start().line)
@@ -114,15 +135,18 @@ fn check(src: &Path) -> Result<Report, String> {
             let Some(to) = resolve(&files, here, &segments).filter(|m| !m.starts_with(here)) else {
                 continue;
             };
-            let site = Site { line, path: segments.join("::") };
-            let entry = edges[from].entry(index[&to]).or_insert_with(|| site.clone());
-            if site.line < entry.line {
+            let to = nodes[&node_of(&to)];
+            if to == from {
+                continue;
+            }
+            let site = Site { file: file.clone(), line, path: segments.join("::") };
+            let entry = edges[from].entry(to).or_insert_with(|| site.clone());
+            if (&site.file, site.line) < (&entry.file, entry.line) {
                 *entry = site;
             }
         }
     }
-    let names: Vec<String> = files.keys().map(|m| name(m)).collect();
-    let paths: Vec<&PathBuf> = files.values().collect();
+    let names: Vec<String> = nodes.keys().map(|m| name(m)).collect();
     let adjacent: Vec<Vec<usize>> = edges.iter().map(|e| e.keys().copied().collect()).collect();
     let mut circles = Vec::new();
     for component in components(&adjacent).into_iter().filter(|c| c.len() > 1) {
@@ -130,7 +154,7 @@ fn check(src: &Path) -> Result<Report, String> {
         let steps = (0..cycle.len())
             .map(|i| {
                 let (a, b) = (cycle[i], cycle[(i + 1) % cycle.len()]);
-                (names[a].clone(), names[b].clone(), paths[a].clone(), edges[a][&b].clone())
+                (names[a].clone(), names[b].clone(), edges[a][&b].clone())
             })
             .collect();
         let mut modules: Vec<String> = component.iter().map(|&m| names[m].clone()).collect();
@@ -138,7 +162,7 @@ fn check(src: &Path) -> Result<Report, String> {
         circles.push(Circle { modules, steps });
     }
     let imports = edges.iter().map(BTreeMap::len).sum();
-    Ok(Report { modules: files.len(), imports, circles })
+    Ok(Report { modules: nodes.len(), imports, circles })
 }
 
 /// Every module file of a crate: `a/b.rs` and `a/b/mod.rs` are `a::b`, `lib.rs` the root.
@@ -442,13 +466,18 @@ mod tests {
 
     /// Writes a fake crate (file name, source) and checks it.
     fn check_crate(files: &[(&str, &str)]) -> Report {
+        check_crate_at(files, false)
+    }
+
+    /// Writes a fake crate and checks it, between its top-level modules when `top_level`.
+    fn check_crate_at(files: &[(&str, &str)], top_level: bool) -> Report {
         let dir = tempfile::tempdir().unwrap();
         for (name, text) in files {
             let path = dir.path().join(name);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, text).unwrap();
         }
-        check(dir.path()).unwrap()
+        check(dir.path(), top_level).unwrap()
     }
 
     fn circle_modules(report: &Report) -> Vec<Vec<String>> {
@@ -564,5 +593,29 @@ mod tests {
         assert_eq!(circle_modules(&report), [["a::b", "e", "z"]]);
         let steps: Vec<_> = report.circles[0].steps.iter().map(|s| s.0.clone()).collect();
         assert_eq!(steps, ["a::b", "z"]);
+    }
+
+    #[test]
+    fn top_level_modules_are_in_a_circle_through_their_children() {
+        let files = [
+            ("lib.rs", "mod a; mod b;"),
+            ("a/mod.rs", "mod w; mod x;"),
+            ("a/w.rs", "pub struct W;"),
+            ("a/x.rs", "use crate::b::y::Y;"),
+            ("b/mod.rs", "mod y; mod z;"),
+            ("b/y.rs", "pub struct Y;"),
+            ("b/z.rs", "fn f() { let _ = crate::a::w::W; }"),
+        ];
+        assert!(check_crate(&files).circles.is_empty(), "no circle between files");
+        let report = check_crate_at(&files, true);
+        assert_eq!(circle_modules(&report), vec![vec!["a".to_string(), "b".to_string()]]);
+        assert_eq!(report.modules, 3, "the root and two top-level modules");
+        let steps: Vec<String> = report.circles[0]
+            .steps
+            .iter()
+            .map(|(from, to, site)| format!("{from}->{to}:{}", site.file.display()))
+            .collect();
+        assert!(steps.iter().any(|s| s.starts_with("a->b:") && s.ends_with("a/x.rs")), "{steps:?}");
+        assert!(steps.iter().any(|s| s.starts_with("b->a:") && s.ends_with("b/z.rs")), "{steps:?}");
     }
 }
