@@ -1,8 +1,10 @@
 //! Ruche: a collaborative wiki for cooperation networks.
 // The crates below this one, under the names the modules of this crate know them by.
+pub use ruche_access as access;
 pub use ruche_base::{cache, collation, dates, db, slug};
 pub use ruche_collab as collab;
-pub use ruche_domain::{access, content, outbox, templates};
+pub use ruche_content::{content, templates};
+pub use ruche_mail::outbox;
 
 pub mod accounts;
 pub mod agenda;

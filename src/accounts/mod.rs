@@ -1,6 +1,6 @@
 //! The web side of `accounts` (handlers and views); its rows, rules and storage are
-//! `ruche_domain::accounts`, re-exported here under the same names.
-pub use ruche_domain::accounts::*;
+//! `ruche_accounts`, re-exported here under the same names.
+pub use ruche_accounts::*;
 
 pub mod admin;
 pub mod csrf;

@@ -1,6 +1,6 @@
 //! The web side of `discussions` (handlers and views); its rows, rules and storage are
-//! `ruche_domain::discussions`, re-exported here under the same names.
-pub use ruche_domain::discussions::*;
+//! `ruche_discussions`, re-exported here under the same names.
+pub use ruche_discussions::*;
 
 pub mod api;
 pub mod exchanges;

@@ -1,6 +1,6 @@
 //! The web side of `forms` (handlers and views); its rows, rules and storage are
-//! `ruche_domain::forms`, re-exported here under the same names.
-pub use ruche_domain::forms::*;
+//! `ruche_forms`, re-exported here under the same names.
+pub use ruche_forms::*;
 
 pub mod admin;
 pub mod exports;

@@ -1,6 +1,6 @@
 //! The web side of `history` (handlers and views); its rows, rules and storage are
-//! `ruche_domain::history`, re-exported here under the same names.
-pub use ruche_domain::history::*;
+//! `ruche_history`, re-exported here under the same names.
+pub use ruche_history::*;
 
 pub mod api;
 pub mod changes;

@@ -1,5 +1,12 @@
 //! Forms: typed fields (YesWiki's Bazar). An entry is a page of a form; its values live in the
 //! page's `fields` map, validated here when written through HTTP, projected into SQL.
+// The crates below this one, under the names the modules of this crate know them by.
+extern crate self as forms;
+use ruche_accounts as accounts;
+use ruche_base::db;
+use ruche_pages as pages;
+use ruche_spaces as spaces;
+
 pub mod builtin;
 pub mod entity;
 pub mod store;

@@ -1,5 +1,12 @@
 //! Pages: what people write, in a space. Their text lives in a CRDT document (see `collab`);
 //! here are their identity, addresses, trash, rendering and the projections lists query.
+// The crates below this one, under the names the modules of this crate know them by.
+extern crate self as pages;
+use ruche_accounts as accounts;
+use ruche_base::{cache, collation, db, slug};
+use ruche_collab as collab;
+use ruche_spaces as spaces;
+
 pub mod entity;
 pub mod events;
 pub mod render;
@@ -8,7 +15,6 @@ pub mod store;
 use serde::Serialize;
 
 use crate::spaces::SpaceId;
-use crate::{accounts, collab, slug};
 
 /// A page's address within its space.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]

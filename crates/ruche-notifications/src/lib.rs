@@ -4,6 +4,17 @@
 //! mail at once, in a daily digest, or never. A new `@handle` in a page's text tells that person.
 //! Access is checked when the notification is made, and again when it is shown or mailed in a
 //! digest: someone who lost access never reads a word of it.
+// The crates below this one, under the names the modules of this crate know them by.
+extern crate self as notifications;
+use ruche_access as access;
+use ruche_accounts as accounts;
+use ruche_base::{db, i18n};
+use ruche_history as history;
+use ruche_mail::mail;
+use ruche_mail::outbox;
+use ruche_pages as pages;
+use ruche_spaces as spaces;
+
 pub mod digest;
 pub mod entity;
 pub mod mentions;
@@ -18,15 +29,11 @@ use sea_orm::{
 
 use self::entity::{follow, notification};
 use crate::{
-    access::{self, SpaceAction},
-    accounts,
+    access::SpaceAction,
     accounts::{User, UserId},
     db::Db,
-    history,
     i18n::Lang,
-    mail, pages,
     pages::{Page, PageId},
-    spaces,
     spaces::{Space, SpaceId},
 };
 

@@ -1,4 +1,10 @@
 //! Accounts: people, their passwords, sessions, API tokens, invitations and sign-up.
+// The crates below this one, under the names the modules of this crate know them by.
+extern crate self as accounts;
+use ruche_base::{dates, db, i18n, slug};
+use ruche_mail::mail;
+use ruche_mail::outbox;
+
 pub mod entity;
 pub mod links;
 pub mod password;
@@ -6,7 +12,6 @@ pub mod signup;
 pub mod store;
 pub mod tokens;
 
-use crate::dates;
 use serde::Serialize;
 
 /// Identifies an account.

@@ -1,5 +1,13 @@
 //! Page history: revisions recorded when an editing session goes quiet, on demand and around
 //! restores; viewing, comparing and restoring them.
+// The crates below this one, under the names the modules of this crate know them by.
+extern crate self as history;
+use ruche_access as access;
+use ruche_accounts as accounts;
+use ruche_base::{cache, db, paging};
+use ruche_collab as collab;
+use ruche_pages as pages;
+
 pub mod diff;
 pub mod entity;
 pub mod recent;
@@ -7,7 +15,6 @@ pub mod store;
 
 use serde::Serialize;
 
-use crate::{collab, db, pages};
 pub use diff::DiffCache;
 
 /// Revisions shown per page of the history (the page and the API).

@@ -3,6 +3,15 @@
 //! their authors and moderated by the space's owners. Who may do what is the access module's
 //! (`access::may_comment`, `may_moderate`, `may_change_comment`); readers on the page see
 //! changes live (`live`, a server-sent events stream per page).
+// The crates below this one, under the names the modules of this crate know them by.
+extern crate self as discussions;
+use ruche_accounts as accounts;
+use ruche_base::{db, slug};
+use ruche_collab as collab;
+use ruche_forms as forms;
+use ruche_notifications as notifications;
+use ruche_pages as pages;
+
 pub mod entity;
 pub mod live;
 
@@ -15,7 +24,7 @@ use sea_orm::{
 };
 
 use self::entity::comment;
-use crate::{accounts::User, db::Db, notifications, pages, pages::Page, slug};
+use crate::{accounts::User, db::Db, pages::Page};
 
 /// The built-in form of a discussion topic (declared with the other built-in forms).
 pub use crate::forms::builtin::TOPIC_FORM;

@@ -1,9 +1,16 @@
 //! The one place that answers "may this person do this to that". Routes, the API, and later the
 //! websocket, search, feeds and exports all ask here; none decides on its own.
+// The crates below this one, under the names the modules of this crate know them by.
+extern crate self as access;
+use ruche_accounts as accounts;
+use ruche_base::db;
+use ruche_forms as forms;
+use ruche_pages as pages;
+use ruche_spaces as spaces;
+
 use crate::{
     accounts::User,
     db::Db,
-    forms,
     pages::Page,
     spaces::{store, Role, Space, Visibility},
 };

@@ -1,10 +1,14 @@
 //! Spaces: one per working group, with a visibility and members who hold roles.
+// The crates below this one, under the names the modules of this crate know them by.
+extern crate self as spaces;
+use ruche_accounts as accounts;
+use ruche_base::{collation, db, slug};
+
 pub mod entity;
 pub mod invitations;
 pub mod requests;
 pub mod store;
 
-use crate::slug;
 use serde::{Deserialize, Serialize};
 
 /// The part of a space's URL: lower-case letters, digits and dashes.

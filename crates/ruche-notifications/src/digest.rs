@@ -12,8 +12,9 @@ use crate::{
     accounts::{entity::user, User},
     db::Db,
     i18n::Lang,
-    mail, outbox,
+    outbox,
 };
+use ruche_mail::mail;
 
 /// Most notifications listed in one digest (the rest: "and N more, on the site").
 const LISTED: usize = 100;
