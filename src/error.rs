@@ -4,6 +4,8 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
+use crate::collab::{self, EditError};
+
 /// What went wrong, as the person asking should learn it.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -25,6 +27,10 @@ pub enum AppError {
     TooLarge,
     #[error("the page would be too long")]
     PageTooLong,
+    /// A change that cannot be applied to the page (an edit form from another page, or from a
+    /// state of it that is no longer there); nothing of it was stored.
+    #[error("the change cannot be applied: {0}")]
+    InvalidEdit(collab::Invalid),
     /// The page is in the trash: it is read (by those who manage its space), not changed.
     #[error("the page is in the trash")]
     InTrash,
@@ -54,12 +60,12 @@ impl From<crate::access::Denied> for AppError {
     }
 }
 
-impl From<crate::collab::EditError> for AppError {
-    fn from(err: crate::collab::EditError) -> Self {
+impl From<EditError> for AppError {
+    fn from(err: EditError) -> Self {
         match err {
-            crate::collab::EditError::TooLong(_) => AppError::PageTooLong,
-            crate::collab::EditError::Unreadable(reason) => AppError::BadRequest(reason),
-            crate::collab::EditError::Internal(err) => AppError::Internal(err),
+            EditError::TooLong(_) => AppError::PageTooLong,
+            EditError::Invalid(invalid) => AppError::InvalidEdit(invalid),
+            EditError::Internal(err) => AppError::Internal(err),
         }
     }
 }
@@ -104,6 +110,7 @@ impl AppError {
             AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::TooLarge | AppError::PageTooLong => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::InvalidEdit(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::InTrash => StatusCode::CONFLICT,
             AppError::Moved(_) => StatusCode::MOVED_PERMANENTLY,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -121,9 +128,22 @@ impl AppError {
             AppError::Csrf => "error.csrf",
             AppError::TooLarge => "error.too_large",
             AppError::PageTooLong => "error.page_too_long",
+            AppError::InvalidEdit(_) => "error.invalid_edit",
             AppError::InTrash => "error.in_trash",
             AppError::Moved(_) => "error.moved",
             AppError::Internal(_) => "error.internal",
+        }
+    }
+
+    /// The key of the words that say why, when they are not the key's own.
+    fn message(&self) -> Option<&'static str> {
+        match self {
+            AppError::InvalidEdit(invalid) => Some(match invalid {
+                collab::Invalid::Unreadable => "error.invalid_edit.unreadable",
+                collab::Invalid::MissingChanges => "error.invalid_edit.missing_changes",
+                collab::Invalid::NotApplicable => "error.invalid_edit.not_applicable",
+            }),
+            _ => None,
         }
     }
 }
@@ -145,18 +165,63 @@ impl IntoResponse for AppError {
                 None
             }
             AppError::BadRequest(msg) | AppError::Conflict(msg) => Some(msg.clone()),
+            AppError::InvalidEdit(invalid) => {
+                tracing::info!(reason = %invalid, "an edit was refused");
+                None
+            }
             _ => None,
         };
         let info = ErrorInfo {
             status,
             key: self.key(),
             detail,
-            message: None,
+            message: self.message(),
             retry_at: None,
             back: None,
         };
         let mut response = (status, info.key).into_response();
         response.extensions_mut().insert(info);
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(err: AppError) -> ErrorInfo {
+        let response = err.into_response();
+        response.extensions().get::<ErrorInfo>().cloned().expect("an error carries its info")
+    }
+
+    #[test]
+    fn an_invalid_edit_is_refused_with_its_reason_not_a_server_error() {
+        let info = info(EditError::Invalid(collab::Invalid::MissingChanges).into());
+        assert_eq!(info.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(info.key, "error.invalid_edit");
+        assert_eq!(info.message, Some("error.invalid_edit.missing_changes"));
+        let fr = crate::i18n::Lang::Fr.t(info.message.unwrap_or(info.key));
+        assert!(fr.contains("Rechargez la page de modification"), "{fr}");
+    }
+
+    #[test]
+    fn each_reason_of_an_invalid_edit_has_its_own_words() {
+        use collab::Invalid::*;
+        for invalid in [Unreadable, MissingChanges, NotApplicable] {
+            let info = info(AppError::InvalidEdit(invalid));
+            let key = info.message.expect("a reason");
+            for lang in [crate::i18n::Lang::Fr, crate::i18n::Lang::En] {
+                let words = lang.t(key);
+                assert!(!words.contains("invalid_edit"), "{key} is worded in {}", lang.code());
+            }
+        }
+    }
+
+    #[test]
+    fn a_page_too_long_and_a_failure_keep_their_answers() {
+        let too_long = EditError::from(collab::Refusal::TooLong(10));
+        assert_eq!(info(too_long.into()).status, StatusCode::PAYLOAD_TOO_LARGE);
+        let not_stored = EditError::from(collab::Refusal::NotStored("disk full".into()));
+        assert_eq!(info(not_stored.into()).status, StatusCode::INTERNAL_SERVER_ERROR);
     }
 }

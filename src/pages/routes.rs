@@ -449,14 +449,8 @@ pub async fn save(
         .map_err(|_| AppError::BadRequest(ctx.t("page.form_outdated")))?;
     let author = ctx.user.as_ref().map(|u| u.id.0);
     let markdown = fields.markdown.replace("\r\n", "\n");
-    match state.hub.edit_from(page.id.doc(), &base, &markdown, author).await {
-        Ok(()) => {}
-        Err(crate::collab::EditError::TooLong(_)) => return Err(AppError::PageTooLong),
-        Err(err) => {
-            tracing::info!(error = ?err, "edit form refused");
-            return Err(AppError::BadRequest(ctx.t("page.form_outdated")));
-        }
-    }
+    // Refused (too long, or from a state this page does not have): the person is told why.
+    state.hub.edit_from(page.id.doc(), &base, &markdown, author).await?;
     flash(&session, FlashKind::Success, ctx.t("page.saved")).await?;
     Ok(Redirect::to(&format!("/s/{}/{}", grant.space.slug, page.slug)).into_response())
 }

@@ -10,7 +10,8 @@ use ruche::spaces::{Role, Visibility};
 on_each_backend!(
     a_page_is_created_whole_or_not_at_all,
     pages_are_created_renamed_trashed_and_restored,
-    the_plain_form_merges_with_live_typing
+    the_plain_form_merges_with_live_typing,
+    an_edit_form_from_another_page_is_refused_with_its_reason
 );
 
 async fn pages_are_created_renamed_trashed_and_restored(app: &TestApp) {
@@ -141,6 +142,42 @@ async fn the_plain_form_merges_with_live_typing(app: &TestApp) {
     let text = app.page_text(&token, "chantier-2", "financements").await;
     assert_eq!(text, "Outils existants et à inventer.\nTapé en direct.");
     live.wait_for("the live editor to see the form's change", |t| t == text).await;
+}
+
+async fn an_edit_form_from_another_page_is_refused_with_its_reason(app: &TestApp) {
+    let space = app.create_space("chantier-2", "Chantier 2", Visibility::Members).await;
+    let user = app.create_user("woafae@example.org", "Woafae", false).await;
+    app.add_member(&space, &user, Role::Editor).await;
+    let token = app.token_for("woafae@example.org").await;
+    app.put_page(&token, "chantier-2", "financements", "Outils existants.").await;
+    app.put_page(&token, "chantier-2", "calendrier", "Réunion lundi.").await;
+    let browser = app.signed_in("woafae@example.org").await;
+
+    // The form of one page, its state sent to another: its changes build on text that page
+    // never had.
+    let (form, other_base) = app.edit_form(&browser, "chantier-2", "calendrier").await;
+    let send = |base: String| {
+        browser.post(app.url("/s/chantier-2/financements/edit")).form(&[
+            ("_csrf", csrf_in(&form).unwrap()),
+            ("base", base),
+            ("markdown", "Réunion lundi, puis mardi.".to_owned()),
+        ])
+    };
+    let refused = send(other_base).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("Modification impossible"), "its title says what happened");
+    assert!(page.contains("une version de la page que le serveur"), "and why: {page}");
+
+    // A base that is no state of any page at all.
+    use base64::Engine as _;
+    let garbage = base64::engine::general_purpose::STANDARD.encode([0xff, 0x01, 0x02]);
+    let refused = send(garbage).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().await.unwrap().contains("ne correspond à aucun état de cette page"));
+
+    // Nothing of either was stored.
+    assert_eq!(app.page_text(&token, "chantier-2", "financements").await, "Outils existants.");
 }
 
 /// Rows of `table` (every table a page's creation writes to).

@@ -132,14 +132,32 @@ impl<R> Input<R> {
     }
 }
 
+/// Why an update cannot be applied to this document: a live client is closed with its
+/// reason (`CLOSE_INVALID`), a caller over HTTP is answered with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Invalid {
+    /// It does not decode as an update (or an edit form's `base` is not a state of a page).
+    #[error("invalid update")]
+    Unreadable,
+    /// It depends on changes this page does not have.
+    #[error("{}", MISSING_CHANGES)]
+    MissingChanges,
+    /// yrs could not apply it.
+    #[error("update could not be applied")]
+    NotApplicable,
+}
+
 /// Why an edit made for a caller was not made.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Refusal {
     /// The page would be longer than this: nothing of the edit is kept.
+    #[error("the page would be longer than {0} characters")]
     TooLong(u32),
     /// The update cannot be applied to this document.
-    Invalid(&'static str),
+    #[error(transparent)]
+    Invalid(Invalid),
     /// Storage failed: nothing of the edit is kept.
+    #[error("{0}")]
     NotStored(String),
 }
 
@@ -397,7 +415,7 @@ impl<R> DocState<R> {
                         self.pending.push(Pending { data, author, from: Some(conn), reply: None })
                     }
                     Ok(false) => {}
-                    Err(reason) => self.close(conn, CLOSE_INVALID, reason, fx),
+                    Err(invalid) => self.close(conn, CLOSE_INVALID, &invalid.to_string(), fx),
                 }
             }
             Message::Awareness(update) => {
@@ -556,7 +574,7 @@ impl<R> DocState<R> {
                 return;
             };
             if let Err(reason) = self.apply(&missing) {
-                tracing::error!(reason, "a stored snapshot does not apply");
+                tracing::error!(reason = %reason, "a stored snapshot does not apply");
             }
             fx.push_back(Effect::Broadcast {
                 except: None,
@@ -578,7 +596,7 @@ impl<R> DocState<R> {
     /// it in `heard`, to be sent.
     fn apply_stored_update(&mut self, seq: i64, data: &[u8], author: Option<i64>, now: Instant) {
         if let Err(reason) = self.apply(data) {
-            tracing::error!(seq, reason, "a stored update does not apply");
+            tracing::error!(seq, reason = %reason, "a stored update does not apply");
         }
         self.last_seq = seq;
         self.authors.extend(author);
@@ -623,13 +641,13 @@ impl<R> DocState<R> {
     }
 
     /// Applies an update; `Ok(false)` when it brings nothing to store.
-    fn apply(&mut self, data: &[u8]) -> Result<bool, &'static str> {
-        let update = Update::decode_v1(data).map_err(|_| "invalid update")?;
+    fn apply(&mut self, data: &[u8]) -> Result<bool, Invalid> {
+        let update = Update::decode_v1(data).map_err(|_| Invalid::Unreadable)?;
         if update.is_empty() {
             return Ok(false);
         }
         if !fits_what_is_known(self.doc(), &update) {
-            return Err(MISSING_CHANGES);
+            return Err(Invalid::MissingChanges);
         }
         // yrs may panic on hostile input; the document is then reloaded from storage.
         let doc = self.doc();
@@ -643,13 +661,13 @@ impl<R> DocState<R> {
                 // Part of it waits for changes this page does not have: not stored, and the
                 // document is read again without it.
                 self.poisoned = true;
-                Err(MISSING_CHANGES)
+                Err(Invalid::MissingChanges)
             }
-            Ok(Err(_)) => Err("update could not be applied"),
+            Ok(Err(_)) => Err(Invalid::NotApplicable),
             Err(_) => {
                 tracing::error!("applying an update panicked; reloading the document");
                 self.poisoned = true;
-                Err("update could not be applied")
+                Err(Invalid::NotApplicable)
             }
         }
     }
@@ -1201,6 +1219,28 @@ mod tests {
         let fx = store(&mut doc);
         assert!(matches!(fx.back(), Some(Effect::Reply(8, Ok(())))));
         assert_eq!(doc.take_revision().1, vec![3]);
+    }
+
+    #[test]
+    fn an_edit_over_http_depending_on_unknown_changes_is_refused_as_invalid() {
+        let mut doc = page(limits());
+        let elsewhere = new_doc();
+        let _unknown = typed(&elsewhere, "Ailleurs ");
+        let data = typed(&elsewhere, "puis ");
+        let mut fx = Fx::new();
+        let _ = doc.handle(Input::Apply { data, author: None, reply: 4 }, Instant::now(), &mut fx);
+        assert!(matches!(
+            fx.pop_front(),
+            Some(Effect::Reply(4, Err(Refusal::Invalid(Invalid::MissingChanges))))
+        ));
+        assert!(doc.take_batch().is_none(), "nothing of it is stored");
+        let mut fx = Fx::new();
+        let garbage = Input::Apply { data: vec![0xff, 0x01], author: None, reply: 5 };
+        let _ = doc.handle(garbage, Instant::now(), &mut fx);
+        assert!(matches!(
+            fx.pop_front(),
+            Some(Effect::Reply(5, Err(Refusal::Invalid(Invalid::Unreadable))))
+        ));
     }
 
     #[test]

@@ -28,6 +28,7 @@ use std::{
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
+pub use doc::{Invalid, Refusal};
 pub use live::{Command, ConnId, Content};
 pub use relay::Relay;
 pub use store::DocId;
@@ -100,19 +101,29 @@ pub enum EditError {
     /// The page would be longer than `max_page_chars`: nothing of the change is stored.
     #[error(transparent)]
     TooLong(PageTooLong),
-    /// What was sent is not a state of this document (an edit form's `base`).
-    #[error("the change cannot be read: {0}")]
-    Unreadable(String),
+    /// The change cannot be applied to this document (an edit form's `base` that is not a
+    /// state of a page, or holds changes this page does not have): nothing of it is stored.
+    #[error("the change cannot be applied: {0}")]
+    Invalid(Invalid),
+    /// The page could not be reached, or storage failed.
     #[error(transparent)]
     Internal(anyhow::Error),
 }
 
+impl From<Refusal> for EditError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::TooLong(max) => EditError::TooLong(PageTooLong { max }),
+            Refusal::Invalid(invalid) => EditError::Invalid(invalid),
+            Refusal::NotStored(why) => EditError::Internal(anyhow::anyhow!(why)),
+        }
+    }
+}
+
+/// The document's task could not be reached or did not answer.
 impl From<anyhow::Error> for EditError {
     fn from(err: anyhow::Error) -> Self {
-        match err.downcast::<PageTooLong>() {
-            Ok(too_long) => EditError::TooLong(too_long),
-            Err(other) => EditError::Internal(other),
-        }
+        EditError::Internal(err)
     }
 }
 
@@ -292,7 +303,10 @@ impl Hub {
             return Err(EditError::TooLong(PageTooLong { max }));
         }
         let scratch = doc::new_doc();
-        let unreadable = |e: &dyn std::fmt::Display| EditError::Unreadable(e.to_string());
+        let unreadable = |e: &dyn std::fmt::Display| {
+            tracing::info!(doc = doc.0, error = %e, "an edit's base is not a state of a page");
+            EditError::Invalid(Invalid::Unreadable)
+        };
         let update = protocol::decode_update(base).map_err(|e| unreadable(&e))?;
         scratch.transact_mut().apply_update(update).map_err(|e| unreadable(&e))?;
         let body = scratch.get_or_insert_text("body");
@@ -466,4 +480,26 @@ pub(crate) async fn send_to(
     }
     tracing::error!(doc = doc.0, "a document's task kept going away; command not delivered");
     anyhow::bail!("the page could not be reached; try again")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_keeps_its_kind_up_to_the_caller() {
+        assert!(matches!(
+            EditError::from(Refusal::TooLong(100)),
+            EditError::TooLong(PageTooLong { max: 100 })
+        ));
+        assert!(matches!(
+            EditError::from(Refusal::Invalid(Invalid::MissingChanges)),
+            EditError::Invalid(Invalid::MissingChanges)
+        ));
+        let EditError::Internal(err) = EditError::from(Refusal::NotStored("disk full".into()))
+        else {
+            panic!("storage failing is the server's fault")
+        };
+        assert!(err.to_string().contains("disk full"));
+    }
 }

@@ -105,8 +105,8 @@ enum Handled {
     Remote,
 }
 
-/// How a caller waiting for its edit is answered.
-pub type Reply = oneshot::Sender<anyhow::Result<()>>;
+/// How a caller waiting for its edit is answered: done, or refused and why.
+pub type Reply = oneshot::Sender<Result<(), Refusal>>;
 
 pub struct LiveDoc {
     id: DocId,
@@ -394,11 +394,7 @@ impl LiveDoc {
                     }
                 }
                 Effect::Reply(reply, result) => {
-                    let _ = reply.send(result.map_err(|refusal| match refusal {
-                        Refusal::TooLong(max) => super::PageTooLong { max }.into(),
-                        Refusal::Invalid(reason) => anyhow::anyhow!(reason),
-                        Refusal::NotStored(why) => anyhow::anyhow!(why),
-                    }));
+                    let _ = reply.send(result);
                 }
             }
         }
