@@ -159,6 +159,8 @@ fn limits() -> Limits {
         revision_quiet: Duration::from_secs(120),
         compact_every: COMPACT_EVERY as i64,
         relayed: false,
+        takes_turns: false,
+        busy_page_window: Duration::from_millis(10),
     }
 }
 

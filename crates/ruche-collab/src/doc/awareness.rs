@@ -127,4 +127,22 @@ mod tests {
         let _ = doc.handle(Input::Message { conn: 1, message }, Instant::now(), &mut fx);
         assert_eq!(closes(&fx), vec![(1, CLOSE_POLICY, presence::TOO_LARGE.to_owned())]);
     }
+
+    #[test]
+    fn a_kick_closes_everyone_and_forgetting_stores_nothing_more() {
+        let mut doc = page(limits());
+        join(&mut doc, 1, true);
+        join(&mut doc, 2, false);
+        let mut fx = Fx::new();
+        let _ = doc.handle(Input::Kick, Instant::now(), &mut fx);
+        assert_eq!(closes(&fx).len(), 2);
+        assert!(!doc.has_connections());
+        join(&mut doc, 3, true);
+        let _ = send(&mut doc, 3, typed(&new_doc(), "Jamais"));
+        let mut fx = Fx::new();
+        let _ = doc.handle(Input::Remote(Note::Forget), Instant::now(), &mut fx);
+        assert_eq!(closes(&fx), vec![(3, CLOSE_POLICY, "page deleted".to_owned())]);
+        assert!(doc.forgotten());
+        assert!(doc.take_batch().is_none());
+    }
 }

@@ -14,6 +14,7 @@ mod batching;
 mod compaction;
 mod edits;
 mod remote;
+mod storing;
 mod sync;
 #[cfg(test)]
 mod testing;
@@ -32,6 +33,7 @@ use yrs::{sync::Awareness, ReadTxn as _, Transact as _};
 use self::sync::FieldsWatch;
 pub(crate) use self::ydoc::apply_stored;
 pub use self::{
+    batching::WINDOW_PER_CONNECTION,
     sync::fits_what_is_known,
     ydoc::{content_of, full_state, initial_content, new_doc},
 };
@@ -79,6 +81,10 @@ pub struct Limits {
     pub compact_every: i64,
     /// Other processes serve the site: stored updates and presence are published to them.
     pub relayed: bool,
+    /// Processes that collide on the page's log take turns on it (PostgreSQL's advisory locks).
+    pub takes_turns: bool,
+    /// How long, at most, a busy page holds its updates to send them together.
+    pub busy_page_window: Duration,
 }
 
 /// What arrives. `R` is how a caller waiting for its edit is answered (a channel in the task,
@@ -125,9 +131,40 @@ pub enum Input<R> {
     Forget,
     /// What another process said about this document.
     Remote(Note),
-    /// What storage holds after [`DocState::last_seq`] (the answer to [`Effect::CatchUp`], or
-    /// updates another process stored before a batch of ours).
+    /// What storage holds after [`DocState::last_seq`] (the answer to `Effect::CatchUp`).
     Caught(store::Stored),
+    /// Storage could not be read to catch up (tried again later).
+    CatchUpFailed,
+    /// Store what waits (or send what was heard, when nothing does): after a batch of
+    /// commands, and before anyone is shown the document.
+    Flush,
+    /// The batch being stored is stored from number `first`, after `missed` (what other
+    /// processes stored first, read while taking turns).
+    Stored {
+        first: i64,
+        missed: Vec<store::StoredUpdate>,
+    },
+    /// The batch being stored could not be stored.
+    StoreFailed(String),
+    /// Another process stored under the numbers first.
+    TurnTaken,
+    /// Taking turns, storage holds more than this document: catch up first.
+    Behind,
+    /// A snapshot was written up to `seq` (`None`: it failed), by another task or not.
+    Compacted {
+        seq: Option<i64>,
+        background: bool,
+    },
+    /// A batch of commands was handled.
+    BatchDone,
+    /// What storage holds, read again (the answer to `Effect::Reload`).
+    Reloaded(store::Stored),
+    /// Nobody has been here for a while: the page may leave memory.
+    Idle,
+    /// Leaving memory was refused: someone came meanwhile.
+    UnloadRefused,
+    /// The site is stopping.
+    Stopping,
 }
 
 impl<R> Input<R> {
@@ -181,8 +218,23 @@ pub(crate) enum Effect<R> {
     Close { conn: ConnId, code: u16, reason: String },
     /// Tell the other processes.
     Publish(Note),
-    /// Read what storage holds after `last_seq()` and hand it back as [`Input::Caught`].
+    /// Read what storage holds after `last_seq()` and hand it back as [`Input::Caught`] (or
+    /// [`Input::CatchUpFailed`]).
     CatchUp,
+    /// Write the batch being stored (`DocState::storing`) from number `first` (`in_turn`: in
+    /// turn with other processes); answered with [`Input::Stored`], [`Input::StoreFailed`],
+    /// [`Input::TurnTaken`] or [`Input::Behind`].
+    Store { first: i64, in_turn: bool },
+    /// Wait this long before the next effect.
+    Pause(Duration),
+    /// Write `state` as the snapshot covering `seq`, keeping the last `keep` updates of the
+    /// log; answered with [`Input::Compacted`]. In the `background` (another task writes it,
+    /// the page goes on), or before anything else.
+    Compact { state: Vec<u8>, seq: i64, keep: i64, background: bool },
+    /// Read the document again from storage; answered with [`Input::Reloaded`].
+    Reload,
+    /// Leave memory (answered with [`Input::UnloadRefused`] when someone came meanwhile).
+    Unload,
     /// Answer a caller waiting for its edit.
     Reply(R, Result<(), Refusal>),
 }
@@ -227,6 +279,14 @@ pub struct DocState<R> {
     fields_watch: FieldsWatch,
     conns: HashMap<ConnId, Conn>,
     pending: Vec<Pending<R>>,
+    /// The batch being stored, and how its storing goes.
+    storing: Option<storing::Storing<R>>,
+    /// Until when this process takes turns with others on the page's log (they collided).
+    turns_until: Option<Instant>,
+    /// When the last batch was stored and sent.
+    last_flush: Option<Instant>,
+    /// A snapshot is being written in the background.
+    compacting: bool,
     /// Updates stored elsewhere (another process, a catch-up), applied here and not sent yet:
     /// they go out with the next batch stored here (one frame for both) or on their own when
     /// none comes within the page's window.
@@ -270,6 +330,10 @@ impl<R> DocState<R> {
             presence: presence::Ledger::default(),
             conns: HashMap::new(),
             pending: Vec::new(),
+            storing: None,
+            turns_until: None,
+            last_flush: None,
+            compacting: false,
             heard: Vec::new(),
             last_seq: stored.last_seq,
             snapshot_seq: stored.base_seq,
@@ -299,7 +363,8 @@ impl<R> DocState<R> {
         !self.conns.is_empty()
     }
 
-    pub(crate) fn poisoned(&self) -> bool {
+    #[cfg(test)]
+    fn poisoned(&self) -> bool {
         self.poisoned
     }
 
@@ -324,6 +389,7 @@ impl<R> DocState<R> {
         let shows_the_document = matches!(
             &input,
             Input::Join { .. }
+                | Input::Idle
                 | Input::Kick
                 | Input::Remote(Note::Kick)
                 | Input::Message { message: Message::SyncStep1(_), .. }
@@ -371,7 +437,23 @@ impl<R> DocState<R> {
                 self.forgotten = true;
             }
             Input::Remote(note) => self.remote(note, now, fx),
-            Input::Caught(stored) => self.caught(stored, now, fx),
+            Input::Caught(stored) => {
+                self.caught(stored, now, fx);
+                self.caught_up_while_storing(now, fx);
+            }
+            Input::CatchUpFailed => self.caught_up_while_storing(now, fx),
+            Input::Flush => self.flush(now, fx),
+            Input::Stored { first, missed } => self.stored_from(first, missed, now, fx),
+            Input::StoreFailed(error) => self.store_failed(&error, fx),
+            Input::TurnTaken => self.turn_taken(now, fx),
+            Input::Behind => self.behind(fx),
+            Input::Compacted { seq, background } => self.compaction_done(seq, background, fx),
+            Input::BatchDone if self.poisoned => fx.push_back(Effect::Reload),
+            Input::BatchDone => {}
+            Input::Reloaded(stored) => self.reload(&stored, fx),
+            Input::Idle => self.leave_memory(fx),
+            Input::UnloadRefused => {} // it stays, and leaves when idle again
+            Input::Stopping => self.compact_now(fx),
         }
         Step::Done
     }
@@ -388,78 +470,5 @@ impl<R> DocState<R> {
             fx.push_back(Effect::Close { conn, code, reason: reason.to_owned() });
         }
         self.leave(conn, fx);
-    }
-
-    /// Replaces the document by what storage holds (after it was poisoned); presence is kept,
-    /// and every connection is closed so that clients sync again (they may hold changes that
-    /// are no longer here).
-    pub(crate) fn reload(&mut self, stored: &store::Stored, fx: &mut VecDeque<Effect<R>>) {
-        let doc = new_doc();
-        apply_stored(&doc, stored);
-        self.snapshot_seq = stored.base_seq;
-        self.last_seq = stored.last_seq;
-        self.fields_watch = FieldsWatch::on(&doc);
-        let mut awareness = Awareness::new(doc);
-        if let Ok(presence) = self.awareness.update() {
-            let _ = awareness.apply_update(presence);
-        }
-        self.awareness = awareness;
-        self.poisoned = false;
-        self.heard.clear(); // every connection syncs again
-        self.close_all(CLOSE_ERROR, "document reloaded; reconnecting", fx);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::testing::*;
-
-    #[test]
-    fn whoever_joins_or_syncs_waits_for_what_is_pending_to_be_stored() {
-        let mut doc = page(limits());
-        join(&mut doc, 1, true);
-        let _ = send(&mut doc, 1, typed(&new_doc(), "Bonjour"));
-        let mut fx = Fx::new();
-        let joining = Input::Join { conn: 2, can_write: true, author: None, who: who() };
-        let Step::StoreFirst(joining) = doc.handle(joining, Instant::now(), &mut fx) else {
-            panic!("a join must wait for storage")
-        };
-        let sync = Input::Message { conn: 1, message: Message::SyncStep1(StateVector::default()) };
-        assert!(matches!(doc.handle(sync, Instant::now(), &mut fx), Step::StoreFirst(_)));
-        assert!(matches!(doc.handle(Input::Kick, Instant::now(), &mut fx), Step::StoreFirst(_)));
-        assert!(fx.is_empty());
-        let _ = store(&mut doc);
-        assert!(matches!(doc.handle(joining, Instant::now(), &mut fx), Step::Done));
-        // The newcomer is asked for what it has, then syncs and receives the stored text.
-        assert!(matches!(fx.pop_front(), Some(Effect::Send(2, _))));
-        let sync = Input::Message { conn: 2, message: Message::SyncStep1(StateVector::default()) };
-        assert!(matches!(doc.handle(sync, Instant::now(), &mut fx), Step::Done));
-        let Some(Effect::Send(2, frame)) = fx.pop_front() else { panic!("step 2 expected") };
-        let Ok(messages) = protocol::decode_frame(&frame) else { panic!("a frame") };
-        let [Message::SyncStep2(state)] = messages.as_slice() else { panic!("{messages:?}") };
-        let client = new_doc();
-        client
-            .transact_mut()
-            .apply_update(Update::decode_v1(state).expect("decodes"))
-            .expect("applies");
-        assert_eq!(client.get_or_insert_text("body").get_string(&client.transact()), "Bonjour");
-    }
-
-    #[test]
-    fn a_kick_closes_everyone_and_forgetting_stores_nothing_more() {
-        let mut doc = page(limits());
-        join(&mut doc, 1, true);
-        join(&mut doc, 2, false);
-        let mut fx = Fx::new();
-        let _ = doc.handle(Input::Kick, Instant::now(), &mut fx);
-        assert_eq!(closes(&fx).len(), 2);
-        assert!(!doc.has_connections());
-        join(&mut doc, 3, true);
-        let _ = send(&mut doc, 3, typed(&new_doc(), "Jamais"));
-        let mut fx = Fx::new();
-        let _ = doc.handle(Input::Remote(Note::Forget), Instant::now(), &mut fx);
-        assert_eq!(closes(&fx), vec![(3, CLOSE_POLICY, "page deleted".to_owned())]);
-        assert!(doc.forgotten());
-        assert!(doc.take_batch().is_none());
     }
 }

@@ -1,11 +1,11 @@
-//! What other processes say about the page (updates they stored, their presence) and the
-//! catch-up from storage when some were missed.
+//! What other processes say about the page (updates they stored, their presence), the
+//! catch-up from storage when some were missed, and reading the page again from storage.
 use std::collections::VecDeque;
 
 use tokio::time::Instant;
-use yrs::{updates::decoder::Decode, ReadTxn as _, Transact as _, Update};
+use yrs::{sync::Awareness, updates::decoder::Decode, ReadTxn as _, Transact as _, Update};
 
-use super::{new_doc, DocState, Effect};
+use super::{apply_stored, new_doc, sync::FieldsWatch, DocState, Effect, CLOSE_ERROR};
 use crate::{notes::Note, protocol, store};
 
 impl<R> DocState<R> {
@@ -91,6 +91,25 @@ impl<R> DocState<R> {
         self.last_seq = seq;
         self.authors.extend(author);
         self.quiet_at = Some(now + self.limits.revision_quiet);
+    }
+
+    /// Replaces the document by what storage holds (after it was poisoned); presence is kept,
+    /// and every connection is closed so that clients sync again (they may hold changes that
+    /// are no longer here).
+    pub(super) fn reload(&mut self, stored: &store::Stored, fx: &mut VecDeque<Effect<R>>) {
+        let doc = new_doc();
+        apply_stored(&doc, stored);
+        self.snapshot_seq = stored.base_seq;
+        self.last_seq = stored.last_seq;
+        self.fields_watch = FieldsWatch::on(&doc);
+        let mut awareness = Awareness::new(doc);
+        if let Ok(presence) = self.awareness.update() {
+            let _ = awareness.apply_update(presence);
+        }
+        self.awareness = awareness;
+        self.poisoned = false;
+        self.heard.clear(); // every connection syncs again
+        self.close_all(CLOSE_ERROR, "document reloaded; reconnecting", fx);
     }
 }
 

@@ -33,6 +33,8 @@ pub(super) fn limits() -> Limits {
         revision_quiet: Duration::from_secs(120),
         compact_every: 3,
         relayed: false,
+        takes_turns: false,
+        busy_page_window: Duration::from_millis(10),
     }
 }
 
@@ -95,4 +97,11 @@ pub(super) fn broadcasts(fx: &Fx) -> Vec<(Option<ConnId>, Bytes)> {
             _ => None,
         })
         .collect()
+}
+
+/// Hands `doc` an input that does not wait for storage; answers what it asked.
+pub(super) fn input(doc: &mut DocState<u32>, input: Input<u32>) -> Fx {
+    let mut fx = Fx::new();
+    assert!(matches!(doc.handle(input, Instant::now(), &mut fx), Step::Done));
+    fx
 }
