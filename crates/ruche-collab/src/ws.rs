@@ -6,8 +6,8 @@ use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::{protocol::CloseFrame, Message as WsMessage};
 
 use super::{
-    live::Join,
-    live::{CLOSE_ERROR, CLOSE_INVALID, CLOSE_POLICY},
+    live::{Join, CLOSE_ERROR, CLOSE_INVALID, CLOSE_POLICY},
+    presence::Identity,
     protocol,
     socket::{Order, Progress, Socket},
     Admitted, Command, DocId, Hub,
@@ -57,8 +57,8 @@ pub fn serve(
         let _admitted = admitted;
         let conn = hub.new_conn_id();
         let who = match (peer.author, &peer.name) {
-            (Some(id), Some(name)) => super::presence::Identity::person(id, name),
-            _ => super::presence::Identity::anonymous(conn, &peer.anonymous_name),
+            (Some(id), Some(name)) => Identity::person(id, name),
+            _ => Identity::anonymous(conn, &peer.anonymous_name),
         };
         let join = Command::Join(Box::new(Join {
             conn,
