@@ -131,6 +131,9 @@ pub enum Input<R> {
     Forget,
     /// What another process said about this document.
     Remote(Note),
+    /// Updates may have been stored elsewhere without this process hearing of them: read
+    /// what storage holds after [`DocState::last_seq`].
+    CatchUp,
     /// What storage holds after [`DocState::last_seq`] (the answer to `Effect::CatchUp`).
     Caught(store::Stored),
     /// Storage could not be read to catch up (tried again later).
@@ -441,6 +444,7 @@ impl<R> DocState<R> {
                 self.caught(stored, now, fx);
                 self.caught_up_while_storing(now, fx);
             }
+            Input::CatchUp => fx.push_back(Effect::CatchUp),
             Input::CatchUpFailed => self.caught_up_while_storing(now, fx),
             Input::Flush => self.flush(now, fx),
             Input::Stored { first, missed } => self.stored_from(first, missed, now, fx),

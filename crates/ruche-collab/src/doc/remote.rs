@@ -180,4 +180,14 @@ mod tests {
         assert_eq!((doc.last_seq(), body(&doc).as_str()), (40, "ancien "));
         assert_eq!(broadcasts(&fx).len(), 1);
     }
+
+    #[test]
+    fn hearing_that_some_were_missed_asks_storage_without_waiting_for_it() {
+        let mut doc = page(limits());
+        let fx = input(&mut doc, Input::CatchUp);
+        assert!(matches!(fx.iter().collect::<Vec<_>>().as_slice(), [Effect::CatchUp]));
+        // Storage cannot be read now: nothing waits for it (asked again when heard again).
+        assert!(input(&mut doc, Input::CatchUpFailed).is_empty());
+        assert_eq!(doc.last_seq(), 0);
+    }
 }

@@ -262,11 +262,7 @@ impl LiveDoc {
                 return;
             }
             Command::Remote(note) => Input::Remote(note),
-            Command::CatchUp => {
-                self.effects.push_back(Effect::CatchUp);
-                self.carry_out().await;
-                return;
-            }
+            Command::CatchUp => Input::CatchUp,
             Command::Compacted(seq) => Input::Compacted { seq, background: true },
         };
         self.input(input).await;
