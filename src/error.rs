@@ -139,9 +139,9 @@ impl AppError {
     fn message(&self) -> Option<&'static str> {
         match self {
             AppError::InvalidEdit(invalid) => Some(match invalid {
-                collab::Invalid::Unreadable => "error.invalid_edit.unreadable",
-                collab::Invalid::MissingChanges => "error.invalid_edit.missing_changes",
-                collab::Invalid::NotApplicable => "error.invalid_edit.not_applicable",
+                collab::Invalid::Unreadable => "error.invalid_edit_unreadable",
+                collab::Invalid::MissingChanges => "error.invalid_edit_missing_changes",
+                collab::Invalid::NotApplicable => "error.invalid_edit_not_applicable",
             }),
             _ => None,
         }
@@ -199,7 +199,7 @@ mod tests {
         let info = info(EditError::Invalid(collab::Invalid::MissingChanges).into());
         assert_eq!(info.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(info.key, "error.invalid_edit");
-        assert_eq!(info.message, Some("error.invalid_edit.missing_changes"));
+        assert_eq!(info.message, Some("error.invalid_edit_missing_changes"));
         let fr = crate::i18n::Lang::Fr.t(info.message.unwrap_or(info.key));
         assert!(fr.contains("Rechargez la page de modification"), "{fr}");
     }
