@@ -108,6 +108,8 @@ struct Server {
     _child: Option<tokio::process::Child>,
     /// Further processes serving the same site (address, process id).
     others: Vec<(String, Option<u32>, tokio::process::Child)>,
+    /// The site's database, when this program started the server.
+    database_url: Option<String>,
 }
 
 impl Server {
@@ -152,6 +154,7 @@ async fn main() -> anyhow::Result<()> {
             pid: args.server_pid,
             _child: None,
             others: Vec::new(),
+            database_url: None,
         },
         None => start_server(&args).await?,
     };
@@ -350,6 +353,19 @@ async fn prepare_ruche(server: &Server, space: &str, pages: usize) -> anyhow::Re
     if !created.status().is_success() {
         bail!("creating the space: {} {}", created.status(), created.text().await?);
     }
+    if let Some(url) = &server.database_url {
+        // Made in the database, as an import makes them: through the site, one account may make
+        // only so many pages an hour (its budget of new pages), far fewer than a load test needs.
+        let db = ruche::db::connect(url).await?;
+        let space = ruche::spaces::store::find(&db, space)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the space just made is not there"))?;
+        for page in 0..pages {
+            ruche::content::create_with_text(&db, &space, &format!("page-{page}"), "", None).await?;
+        }
+        db.close().await?;
+        return Ok(());
+    }
     for page in 0..pages {
         let response = http
             .put(format!("{}/api/pages/{space}/page-{page}", server.base))
@@ -358,7 +374,11 @@ async fn prepare_ruche(server: &Server, space: &str, pages: usize) -> anyhow::Re
             .send()
             .await?;
         if !response.status().is_success() {
-            bail!("creating page {page}: {}", response.status());
+            bail!(
+                "creating page {page}: {} (a server this program did not start counts the pages \
+                 its account makes: use fewer --pages, or let it start the server)",
+                response.status()
+            );
         }
     }
     Ok(())
@@ -577,7 +597,14 @@ async fn start_server(args: &Args) -> anyhow::Result<Server> {
         started.push((base, child.id(), child));
     }
     let (base, pid, child) = started.remove(0);
-    Ok(Server { base, token, pid, _child: Some(child), others: started })
+    Ok(Server {
+        base,
+        token,
+        pid,
+        _child: Some(child),
+        others: started,
+        database_url: Some(database_url),
+    })
 }
 
 /// One person typing: connects, then inserts one character every 1/rate seconds.
