@@ -361,7 +361,8 @@ async fn prepare_ruche(server: &Server, space: &str, pages: usize) -> anyhow::Re
             .await?
             .ok_or_else(|| anyhow::anyhow!("the space just made is not there"))?;
         for page in 0..pages {
-            ruche::content::create_with_text(&db, &space, &format!("page-{page}"), "", None).await?;
+            ruche::content::create_with_text(&db, &space, &format!("page-{page}"), "", None)
+                .await?;
         }
         db.close().await?;
         return Ok(());

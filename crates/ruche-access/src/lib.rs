@@ -59,7 +59,7 @@ pub enum SpaceAction {
 }
 
 /// The rule itself, as a pure function of who asks, the space's visibility and their role in it.
-pub fn space_allows(
+pub(crate) fn space_allows(
     user: Option<&User>,
     visibility: Visibility,
     role: Option<Role>,
@@ -237,7 +237,7 @@ pub fn may_comment(grant: &SpaceGrant, page: &Page) -> bool {
 
 /// Whether the space's setting lets the holder take part in its discussions (comment, start a
 /// topic in its *Échanges*): signed in, and its members or every reader, as set.
-pub fn may_speak_in(grant: &SpaceGrant) -> bool {
+pub(crate) fn may_speak_in(grant: &SpaceGrant) -> bool {
     use crate::spaces::CommentPolicy;
     let Some(user) = grant.user.as_ref().filter(|u| !u.disabled) else { return false };
     if !grant.allows(SpaceAction::Read) {

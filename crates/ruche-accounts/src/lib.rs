@@ -48,7 +48,7 @@ pub struct User {
 }
 
 /// A short fingerprint of a password hash, kept in sessions.
-pub fn credential_of(password_hash: &str) -> String {
+pub(crate) fn credential_of(password_hash: &str) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(password_hash.as_bytes());
     digest.iter().take(12).map(|b| format!("{b:02x}")).collect()

@@ -18,7 +18,7 @@ pub async fn hash(password: String) -> anyhow::Result<String> {
 }
 
 /// True when `password` matches `stored`; a malformed stored hash never matches.
-pub async fn verify(password: String, stored: String) -> anyhow::Result<bool> {
+pub(crate) async fn verify(password: String, stored: String) -> anyhow::Result<bool> {
     tokio::task::spawn_blocking(move || {
         let Ok(parsed) = PasswordHash::new(&stored) else {
             return false;
@@ -31,7 +31,7 @@ pub async fn verify(password: String, stored: String) -> anyhow::Result<bool> {
 
 /// A hash of a random password, checked against when the account does not exist so that
 /// a wrong e-mail takes as long to refuse as a wrong password.
-pub async fn dummy_hash() -> &'static str {
+pub(crate) async fn dummy_hash() -> &'static str {
     static DUMMY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
     DUMMY
         .get_or_init(|| async { hash(super::tokens::generate_secret()).await.unwrap_or_default() })

@@ -129,20 +129,20 @@ impl From<anyhow::Error> for EditError {
 
 type HookFuture = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
 /// Called when a document's changes have settled, to refresh what is derived from it.
-pub type OnSettled = Arc<dyn Fn(DocId, Content) -> HookFuture + Send + Sync>;
+pub(crate) type OnSettled = Arc<dyn Fn(DocId, Content) -> HookFuture + Send + Sync>;
 /// Called when an editing session has gone quiet, with the people who changed the document
 /// since the previous call: the moment to record a revision.
-pub type OnQuiet = Arc<dyn Fn(DocId, Content, Vec<i64>) -> HookFuture + Send + Sync>;
+pub(crate) type OnQuiet = Arc<dyn Fn(DocId, Content, Vec<i64>) -> HookFuture + Send + Sync>;
 
 /// Called when another process says a page changed (to refresh what this process derives).
-pub type OnTouched = Arc<dyn Fn(i64) + Send + Sync>;
+pub(crate) type OnTouched = Arc<dyn Fn(i64) + Send + Sync>;
 /// Called when another process says a comment of a page changed (page, comment).
-pub type OnCommented = Arc<dyn Fn(i64, i64) + Send + Sync>;
+pub(crate) type OnCommented = Arc<dyn Fn(i64, i64) + Send + Sync>;
 /// Called when who may do what on these pages (`None`: on every page) changed, in this process
 /// or another: the live connections the hub does not hold (comment streams) are checked again.
-pub type OnKicked = Arc<dyn Fn(Option<&[DocId]>) + Send + Sync>;
+pub(crate) type OnKicked = Arc<dyn Fn(Option<&[DocId]>) + Send + Sync>;
 /// Called when the link to the other processes is back after an outage.
-pub type OnReconnected = Arc<dyn Fn() + Send + Sync>;
+pub(crate) type OnReconnected = Arc<dyn Fn() + Send + Sync>;
 
 /// What the rest of the application does when documents change.
 #[derive(Clone)]
@@ -155,7 +155,7 @@ pub struct Hooks {
     pub on_reconnected: OnReconnected,
 }
 
-pub struct HubInner {
+pub(crate) struct HubInner {
     pub(crate) db: Db,
     /// Writes the pages' batches of updates, several pages' with one statement.
     pub(crate) committer: store::Committer,
@@ -245,7 +245,7 @@ impl Hub {
         Some(Admitted { addresses: self.0.addresses.clone(), ip })
     }
 
-    pub fn new_conn_id(&self) -> ConnId {
+    pub(crate) fn new_conn_id(&self) -> ConnId {
         self.0.next_conn.fetch_add(1, Ordering::Relaxed)
     }
 

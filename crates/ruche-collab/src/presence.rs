@@ -14,13 +14,13 @@ pub type ConnId = u64;
 
 /// Presence ids one connection may introduce itself with: a browser tab has one; one more is
 /// tolerated.
-pub const MAX_IDS_PER_CONNECTION: usize = 2;
+pub(crate) const MAX_IDS_PER_CONNECTION: usize = 2;
 
 /// How many full-size states a page holds at most, all connections together.
 const PAGE_STATES: usize = 256;
 
 /// Colours given to people's cursors: dark enough for white text on them.
-pub const PALETTE: [&str; 8] =
+pub(crate) const PALETTE: [&str; 8] =
     ["#b3261e", "#1f6f43", "#0b57d0", "#7b1fa2", "#a15c00", "#00695c", "#ad1457", "#455a64"];
 
 /// Who a connection is, as the others see them.
@@ -49,8 +49,8 @@ impl Identity {
 }
 
 /// Why a connection's presence was refused (the reason its connection is closed with).
-pub const TOO_LARGE: &str = "presence state too large";
-pub const TOO_MANY_IDS: &str = "too many presence ids";
+pub(crate) const TOO_LARGE: &str = "presence state too large";
+pub(crate) const TOO_MANY_IDS: &str = "too many presence ids";
 
 /// The presence ids of one connection.
 ///
@@ -84,7 +84,7 @@ impl Own {
 
 /// Which connection owns each presence id of a page, and what the page's presence weighs.
 #[derive(Default)]
-pub struct Ledger {
+pub(crate) struct Ledger {
     owners: HashMap<ClientID, (ConnId, usize)>,
     total: usize,
 }
@@ -157,7 +157,8 @@ impl Ledger {
         }
     }
 
-    /// What the page's presence states weigh, in bytes.
+    /// What the page's presence states weigh, in bytes (for the tests: the bound is kept inside).
+    #[cfg(test)]
     pub fn total(&self) -> usize {
         self.total
     }

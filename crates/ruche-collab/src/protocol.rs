@@ -129,7 +129,7 @@ fn checked_update(payload: &[u8]) -> Result<Vec<u8>, ProtocolError> {
 
 /// Decodes a v1 update from outside (a client, a form), its shape checked first so that no
 /// count it declares makes yrs reserve more than it holds.
-pub fn decode_update(payload: &[u8]) -> Result<Update, ProtocolError> {
+pub(crate) fn decode_update(payload: &[u8]) -> Result<Update, ProtocolError> {
     shape::update(payload).map_err(|_| ProtocolError::BadUpdate)?;
     Update::decode_v1(payload).map_err(|_| ProtocolError::BadUpdate)
 }
@@ -166,7 +166,7 @@ pub fn encode_query_awareness() -> Vec<u8> {
 }
 
 /// Tells a client it may not do what it tried (the stock client logs the reason).
-pub fn encode_permission_denied(reason: &str) -> Vec<u8> {
+pub(crate) fn encode_permission_denied(reason: &str) -> Vec<u8> {
     let mut encoder = EncoderV1::new();
     encoder.write_var(MSG_AUTH);
     encoder.write_var(AUTH_PERMISSION_DENIED);

@@ -92,7 +92,7 @@ impl Relay {
     }
 
     /// Tells the other processes about a document (never waits).
-    pub fn publish(&self, doc: DocId, note: &Note) {
+    pub(crate) fn publish(&self, doc: DocId, note: &Note) {
         let head = match note {
             Note::Updates { first, updates } => {
                 Some((doc, first + i64::try_from(updates.len()).unwrap_or(1) - 1))
@@ -133,7 +133,7 @@ impl Relay {
     }
 
     /// A document left memory here.
-    pub fn unwatch(&self, doc: DocId) {
+    pub(crate) fn unwatch(&self, doc: DocId) {
         let _ = self.control.send(Control::Unwatch(doc));
     }
 

@@ -32,7 +32,7 @@ const WRITE_BATCH: usize = 64;
 
 /// A binary websocket frame from the server (unmasked, final) holding `payload`: framed once,
 /// then written to every connection that receives it.
-pub fn binary_frame(payload: &[u8]) -> Bytes {
+pub(crate) fn binary_frame(payload: &[u8]) -> Bytes {
     let mut frame = BytesMut::with_capacity(payload.len() + 10);
     frame.put_u8(0x82);
     match payload.len() {
@@ -222,7 +222,7 @@ pub struct Queue(Arc<Shared>);
 
 /// What happened to the connection's queue.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Progress {
+pub(crate) enum Progress {
     /// Everything waiting is written.
     Done,
     /// The kernel takes no more for now: wait for `writable`.
@@ -238,7 +238,7 @@ impl Queue {
     }
 
     /// Resolves when the page queued something or gave an order.
-    pub async fn woken(&self) {
+    pub(crate) async fn woken(&self) {
         self.0.wake.notified().await;
     }
 
@@ -248,7 +248,7 @@ impl Queue {
     }
 
     /// Writes what waits, as far as the kernel takes it.
-    pub fn write_waiting(&self) -> Progress {
+    pub(crate) fn write_waiting(&self) -> Progress {
         match self.0.drain() {
             Drained::Empty => Progress::Done,
             Drained::Blocked => Progress::Waiting,
@@ -263,7 +263,7 @@ impl Queue {
 
     /// Drops what waits that has not started (a slow connection's backlog), so a close frame
     /// goes out next.
-    pub fn drop_waiting(&self) {
+    pub(crate) fn drop_waiting(&self) {
         let mut out = self.0.out();
         let keep = usize::from(out.head_started);
         out.queue.truncate(keep);

@@ -226,7 +226,7 @@ fn linger_until(
 
 /// What `append_in_turn` did.
 #[derive(Debug)]
-pub enum InTurn {
+pub(crate) enum InTurn {
     /// The batch is stored from sequence number `first`, after `missed`: the updates other
     /// processes stored since `known`, which the caller has not applied yet.
     Stored { first: i64, missed: Vec<StoredUpdate> },
@@ -238,7 +238,7 @@ pub enum InTurn {
 /// Writes a batch after whatever other processes stored, waiting for its turn (PostgreSQL:
 /// a transaction-scoped advisory lock per document): nothing is refused, and the updates stored
 /// meanwhile come back with the answer, read in the same transaction.
-pub async fn append_in_turn(
+pub(crate) async fn append_in_turn(
     db: &Db,
     doc: DocId,
     known: i64,

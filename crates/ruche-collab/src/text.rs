@@ -4,7 +4,7 @@ use yrs::{GetString, Text, TextRef, TransactionMut};
 
 /// UTF-16 length of a string: Yjs positions count UTF-16 code units (the document is created
 /// with `OffsetKind::Utf16`, like the browser).
-pub fn utf16_len(s: &str) -> u32 {
+pub(crate) fn utf16_len(s: &str) -> u32 {
     u32::try_from(s.encode_utf16().count()).unwrap_or(u32::MAX)
 }
 
@@ -46,7 +46,12 @@ pub fn set_text(txn: &mut TransactionMut, text: &TextRef, wanted: &str) -> bool 
 /// Applies to `text` the changes that turn `base` into `wanted`, where `base` is the text the
 /// writer started from. What others changed since `base` stays: each of the writer's changes is
 /// moved to where its place is now (a three-way merge). Returns whether anything changed.
-pub fn merge_text(txn: &mut TransactionMut, text: &TextRef, base: &str, wanted: &str) -> bool {
+pub(crate) fn merge_text(
+    txn: &mut TransactionMut,
+    text: &TextRef,
+    base: &str,
+    wanted: &str,
+) -> bool {
     let current = text.get_string(txn);
     let base_chars: Vec<char> = base.chars().collect();
     // Where each base position (in chars) now lies in the current text (in chars).

@@ -17,7 +17,7 @@ use super::{
 const CLOSE_WAIT: Duration = Duration::from_secs(30);
 
 /// The close code of a connection dropped for falling behind ("try again later").
-pub const CLOSE_SLOW: u16 = 1013;
+pub(crate) const CLOSE_SLOW: u16 = 1013;
 
 /// Pings keep proxies from closing quiet connections and reveal dead peers.
 const PING_EVERY: Duration = Duration::from_secs(30);

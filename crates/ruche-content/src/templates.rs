@@ -13,7 +13,7 @@ use crate::{
 };
 
 /// The templates every site has: (key, title, what it is for, text).
-pub const BUILTIN: &[(&str, &str, &str, &str)] = &[
+pub(crate) const BUILTIN: &[(&str, &str, &str, &str)] = &[
     (
         "note-de-cadrage",
         "Note de cadrage",

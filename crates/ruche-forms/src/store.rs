@@ -194,7 +194,9 @@ pub fn as_text(value: &Value) -> String {
 }
 
 /// The start and end instants of a date-time range value, in its time zone.
-pub fn range_instants(value: &Value) -> Option<(chrono::DateTime<Utc>, chrono::DateTime<Utc>)> {
+pub(crate) fn range_instants(
+    value: &Value,
+) -> Option<(chrono::DateTime<Utc>, chrono::DateTime<Utc>)> {
     let tz: chrono_tz::Tz = value.get("tz")?.as_str()?.parse().ok()?;
     let instant = |key: &str| -> Option<chrono::DateTime<Utc>> {
         let local =

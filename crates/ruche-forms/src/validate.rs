@@ -9,7 +9,7 @@ use super::{FieldDef, FieldKind, Form};
 use crate::{accounts, pages, spaces};
 
 /// The time zone of events when none is given.
-pub const DEFAULT_TZ: &str = "Europe/Paris";
+pub(crate) const DEFAULT_TZ: &str = "Europe/Paris";
 /// Longest text accepted in a short field, and in a long one.
 const SHORT_MAX: usize = 500;
 const LONG_MAX: usize = 50_000;

@@ -51,7 +51,7 @@ impl Changes {
     }
 
     /// Words added and removed.
-    pub fn word_counts(&self) -> (usize, usize) {
+    pub(crate) fn word_counts(&self) -> (usize, usize) {
         let mut counts = (0, 0);
         for (tag, text) in &self.runs {
             let words = text.split_whitespace().count();
@@ -113,7 +113,7 @@ pub async fn compare(cache: &DiffCache, old: &str, new: &str) -> anyhow::Result<
 }
 
 /// Words added and removed going from `old` to `new`.
-pub fn word_counts(old: &str, new: &str) -> (usize, usize) {
+pub(crate) fn word_counts(old: &str, new: &str) -> (usize, usize) {
     Changes::between(old, new).word_counts()
 }
 

@@ -20,7 +20,7 @@ use ruche_mail::mail;
 const LISTED: usize = 100;
 
 /// When the digest of a person is due today: their hour, today, in their zone (or the site's).
-pub fn due_at(now: DateTime<Utc>, hour: u32, zone: chrono_tz::Tz) -> DateTime<Utc> {
+pub(crate) fn due_at(now: DateTime<Utc>, hour: u32, zone: chrono_tz::Tz) -> DateTime<Utc> {
     let today = now.with_timezone(&zone).date_naive();
     let local = today.and_hms_opt(hour.min(23), 0, 0).unwrap_or_default();
     // An hour a change of clocks skips is taken an hour later; one it repeats, the first time.
@@ -31,7 +31,11 @@ pub fn due_at(now: DateTime<Utc>, hour: u32, zone: chrono_tz::Tz) -> DateTime<Ut
 }
 
 /// Writes the digests due at `now` to the outbox. Answers how many were written.
-pub async fn send_due(db: &Db, mailing: &Mailing, now: DateTime<Utc>) -> anyhow::Result<usize> {
+pub(crate) async fn send_due(
+    db: &Db,
+    mailing: &Mailing,
+    now: DateTime<Utc>,
+) -> anyhow::Result<usize> {
     if !mailing.on {
         return Ok(0);
     }

@@ -454,7 +454,7 @@ struct About<'a> {
 }
 
 /// The one-click unsubscribe address of a person (RFC 8058), from their key.
-pub fn unsubscribe_url(mailing: &Mailing, key: &str) -> String {
+pub(crate) fn unsubscribe_url(mailing: &Mailing, key: &str) -> String {
     format!("{}/unsubscribe/{key}", mailing.base_url)
 }
 

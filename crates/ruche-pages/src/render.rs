@@ -30,7 +30,7 @@ const MAX_HTML_NESTING: usize = 32;
 
 /// `markdown` with every line's quote and list markers past the `MAX_LINE_NESTING`th escaped, so
 /// the parser reads them as text; lines in fenced code blocks are left alone.
-pub fn limit_nesting(markdown: &str) -> Cow<'_, str> {
+pub(crate) fn limit_nesting(markdown: &str) -> Cow<'_, str> {
     let mut out: Option<String> = None;
     let mut fence: Option<(u8, usize)> = None;
     let mut start = 0;
@@ -602,7 +602,7 @@ fn escape(s: &str) -> String {
 
 /// What every heading's id starts with: the page's own ids (`discussion`, `comment-3`,
 /// `backlinks`…) never do, so a heading named "Discussion" cannot take theirs.
-pub const HEADING_ID_PREFIX: &str = "section-";
+pub(crate) const HEADING_ID_PREFIX: &str = "section-";
 
 /// Gives each heading an id from its text ("Prochaines étapes" → `section-prochaines-etapes`),
 /// unique in the page, so sections can be linked to.

@@ -21,7 +21,7 @@ use crate::{
 pub const MAX_MESSAGE_CHARS: usize = 1000;
 
 /// How long an answered request is still shown to the person who asked.
-pub const ANSWER_SHOWN_DAYS: i64 = 30;
+pub(crate) const ANSWER_SHOWN_DAYS: i64 = 30;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {

@@ -358,7 +358,7 @@ impl<R> DocState<R> {
         self.last_seq
     }
 
-    pub(crate) fn is_connected(&self, conn: ConnId) -> bool {
+    pub fn is_connected(&self, conn: ConnId) -> bool {
         self.conns.contains_key(&conn)
     }
 

@@ -92,9 +92,9 @@ enum Handled {
 }
 
 /// How a caller waiting for its edit is answered: done, or refused and why.
-pub type Reply = oneshot::Sender<Result<(), Refusal>>;
+pub(crate) type Reply = oneshot::Sender<Result<(), Refusal>>;
 
-pub struct LiveDoc {
+pub(crate) struct LiveDoc {
     id: DocId,
     hub: Arc<HubInner>,
     state: DocState<Reply>,
