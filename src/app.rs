@@ -157,7 +157,7 @@ impl AppState {
     }
 }
 
-pub fn router(state: AppState) -> Router {
+pub(crate) fn router(state: AppState) -> Router {
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
         .with_name("ruche_session")
         .with_http_only(true)

@@ -19,7 +19,7 @@ pub struct ClientAddr(pub IpAddr);
 /// of `X-Forwarded-For` that is not a trusted proxy (what a client writes on the left can be
 /// anything; each trusted proxy appends the address it saw). Untrusted peers' headers are
 /// ignored.
-pub fn client_of(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+pub(crate) fn client_of(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     if !is_trusted(&peer) {
         return peer;

@@ -79,12 +79,12 @@ impl From<sea_orm::DbErr> for AppError {
     }
 }
 
-pub type AppResult<T> = Result<T, AppError>;
+pub(crate) type AppResult<T> = Result<T, AppError>;
 
 /// Carried by an error response until the `layout::error_pages` middleware renders it for the
 /// person who asked (HTML in their language, or JSON).
 #[derive(Debug, Clone)]
-pub struct ErrorInfo {
+pub(crate) struct ErrorInfo {
     pub status: StatusCode,
     /// Key of the message in the translations.
     pub key: &'static str,

@@ -7,12 +7,12 @@ use axum::{
 };
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 
-pub const COOKIE: &str = "ruche_lang";
+pub(crate) const COOKIE: &str = "ruche_lang";
 
 pub use ruche_base::i18n::Lang;
 
 /// The language a request asks for: the switch's cookie, else the browser's Accept-Language.
-pub fn from_headers(headers: &HeaderMap) -> Lang {
+pub(crate) fn from_headers(headers: &HeaderMap) -> Lang {
     let jar = CookieJar::from_headers(headers);
     if let Some(lang) = jar.get(COOKIE).and_then(|c| Lang::parse(c.value())) {
         return lang;
@@ -36,7 +36,7 @@ impl<S: Send + Sync> FromRequestParts<S> for AskedLang {
 }
 
 #[derive(serde::Deserialize, Default)]
-pub struct Next {
+pub(crate) struct Next {
     next: Option<String>,
 }
 
@@ -51,13 +51,13 @@ const MAX_NEXT: usize = 2000;
 /// same once percent-decoded (`/%2F/evil.example`, `/%09/…`, for whatever decodes it on the way).
 /// Anything else goes home. Every redirect built from what a client sent goes through here, with
 /// the value exactly as it will be sent.
-pub fn safe_next(next: Option<&str>) -> &str {
+pub(crate) fn safe_next(next: Option<&str>) -> &str {
     next.and_then(local_path).unwrap_or("/")
 }
 
 /// `target` when it is a path of this site as [`safe_next`] says, else `None` (for a route that
 /// goes back somewhere of its own instead of home).
-pub fn local_path(target: &str) -> Option<&str> {
+pub(crate) fn local_path(target: &str) -> Option<&str> {
     let starts_local = |s: &str| {
         let mut chars = s.chars();
         chars.next() == Some('/') && !matches!(chars.next(), Some('/' | '\\'))

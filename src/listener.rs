@@ -39,12 +39,12 @@ const CONNECTION_BUFFER: usize = 64 * 1024;
 
 /// Open connections per client address.
 #[derive(Clone, Default)]
-pub struct ConnectionCounts {
+pub(crate) struct ConnectionCounts {
     counts: Arc<Mutex<HashMap<IpAddr, usize>>>,
 }
 
 /// One connection, counted for its address until dropped.
-pub struct Counted {
+pub(crate) struct Counted {
     counts: ConnectionCounts,
     addr: IpAddr,
 }
@@ -87,7 +87,7 @@ pub struct Limits {
 }
 
 /// Lets the process hold as many open files (connections) as the system allows it.
-pub fn raise_open_files_limit() {
+pub(crate) fn raise_open_files_limit() {
     match rlimit::increase_nofile_limit(u64::MAX) {
         Ok(limit) => tracing::debug!(limit, "open files limit"),
         Err(err) => tracing::warn!(error = %err, "could not raise the open files limit"),

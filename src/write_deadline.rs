@@ -16,7 +16,7 @@ use tokio::{
 
 /// `S`, where a write (or flush) that makes no progress for `limit` fails with `TimedOut`,
 /// which ends the connection. The timer exists only while a write waits.
-pub struct WriteDeadline<S> {
+pub(crate) struct WriteDeadline<S> {
     inner: S,
     limit: Duration,
     waiting: Option<Pin<Box<Sleep>>>,

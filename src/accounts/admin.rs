@@ -197,13 +197,13 @@ pub async fn invite(
 }
 
 #[derive(Deserialize)]
-pub struct SignupFields {
+pub(crate) struct SignupFields {
     mode: String,
     #[serde(default)]
     contact: String,
 }
 
-pub async fn set_signup(
+pub(crate) async fn set_signup(
     State(state): State<AppState>,
     AdminUser(_): AdminUser,
     ctx: Ctx,
@@ -243,7 +243,7 @@ async fn reset_link(
 
 /// `POST /admin/users/{id}/{disable|enable|promote|demote|reset}`; nobody changes their own account
 /// here, so the site always keeps the administrator doing it.
-pub async fn change_user(
+pub(crate) async fn change_user(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
     ctx: Ctx,

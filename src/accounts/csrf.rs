@@ -11,7 +11,7 @@ use crate::error::AppError;
 use crate::multipart;
 
 const SESSION_KEY: &str = "csrf";
-pub const FIELD: &str = "_csrf";
+pub(crate) const FIELD: &str = "_csrf";
 
 /// The session's token, created on first use.
 pub async fn token(session: &Session) -> Result<String, AppError> {
@@ -24,7 +24,7 @@ pub async fn token(session: &Session) -> Result<String, AppError> {
 }
 
 /// Forgets the session's token: the next form gets a fresh one.
-pub async fn renew(session: &Session) -> Result<(), AppError> {
+pub(crate) async fn renew(session: &Session) -> Result<(), AppError> {
     session.remove::<String>(SESSION_KEY).await.map_err(anyhow::Error::from)?;
     Ok(())
 }
@@ -33,7 +33,7 @@ pub async fn renew(session: &Session) -> Result<(), AppError> {
 /// in) must come from a page of this site (`base_url`'s origin, or one of `allowed`); a page on
 /// a sibling domain or another port would otherwise read private pages through a visitor's
 /// session. Requests without cookies (token-authenticated programs) are not concerned.
-pub fn websocket_origin_allowed(
+pub(crate) fn websocket_origin_allowed(
     headers: &axum::http::HeaderMap,
     base_url: &str,
     allowed: &[String],

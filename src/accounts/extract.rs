@@ -33,18 +33,21 @@ pub async fn sign_in(session: &Session, user: &User) -> Result<(), AppError> {
 
 /// Keeps `user`'s current password fingerprint in this session (after a password change, this
 /// session stays signed in while every other one ends).
-pub async fn remember_credential(session: &Session, user: &User) -> Result<(), AppError> {
+pub(crate) async fn remember_credential(session: &Session, user: &User) -> Result<(), AppError> {
     session.insert(SESSION_CREDENTIAL, &user.credential).await.map_err(anyhow::Error::from)?;
     Ok(())
 }
 
-pub async fn sign_out(session: &Session) -> Result<(), AppError> {
+pub(crate) async fn sign_out(session: &Session) -> Result<(), AppError> {
     session.flush().await.map_err(anyhow::Error::from)?;
     Ok(())
 }
 
 /// The enabled account a session is signed in as.
-pub async fn session_user(state: &AppState, session: &Session) -> Result<Option<User>, AppError> {
+pub(crate) async fn session_user(
+    state: &AppState,
+    session: &Session,
+) -> Result<Option<User>, AppError> {
     let Some(id) = session.get::<i64>(SESSION_USER).await.map_err(anyhow::Error::from)? else {
         return Ok(None);
     };
@@ -70,7 +73,7 @@ fn bearer_in(headers: &axum::http::HeaderMap) -> Option<&str> {
 /// while it is not revoked. (Otherwise a stolen session kept its stream after the password was
 /// changed.)
 #[derive(Debug, Clone)]
-pub enum Proof {
+pub(crate) enum Proof {
     Session(String),
     Token(String),
 }

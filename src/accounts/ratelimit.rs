@@ -33,7 +33,7 @@ pub enum Verdict {
 }
 
 /// How long a slowed-down attempt waits.
-pub const SLOW_DOWN: Duration = Duration::from_secs(1);
+pub(crate) const SLOW_DOWN: Duration = Duration::from_secs(1);
 
 pub struct SignInLimits {
     per_pair: u32,
@@ -121,7 +121,7 @@ impl SignInLimits {
     }
 
     /// Forgets windows that are over, so memory stays bounded.
-    pub fn tidy(&self) {
+    pub(crate) fn tidy(&self) {
         let now = Instant::now();
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let recent = |w: &Window| now.duration_since(w.started) < WINDOW;
@@ -306,19 +306,19 @@ pub struct Spent {
 
 impl Spent {
     /// The refusal page offers to go back to `path`, with the link saying `words`.
-    pub fn back_to(mut self, path: String, words: String) -> Self {
+    pub(crate) fn back_to(mut self, path: String, words: String) -> Self {
         self.back = Some((path, words));
         self
     }
 
     /// The refusal page says `words` too.
-    pub fn with_detail(mut self, words: String) -> Self {
+    pub(crate) fn with_detail(mut self, words: String) -> Self {
         self.detail = Some(words);
         self
     }
 
     /// When the person may try again.
-    pub fn retry_at(&self) -> chrono::DateTime<chrono::Utc> {
+    pub(crate) fn retry_at(&self) -> chrono::DateTime<chrono::Utc> {
         chrono::Utc::now() + chrono::Duration::from_std(self.retry_after).unwrap_or_default()
     }
 }
@@ -421,7 +421,7 @@ impl ActionLimits {
     }
 
     /// Counts `count` of `action` done at once (within the `room` there was).
-    pub fn record_many(&self, action: Action, who: Who<'_>, addr: IpAddr, count: u32) {
+    pub(crate) fn record_many(&self, action: Action, who: Who<'_>, addr: IpAddr, count: u32) {
         let Some(budget) = self.budgets.get(&action).copied() else { return };
         if count == 0 {
             return;
@@ -494,7 +494,7 @@ impl ActionLimits {
     }
 
     /// Forgets windows that are over, so memory stays bounded.
-    pub fn tidy(&self) {
+    pub(crate) fn tidy(&self) {
         let now = Instant::now();
         let mut spent = self.spent.lock().unwrap_or_else(|e| e.into_inner());
         let budgets = &self.budgets;

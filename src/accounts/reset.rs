@@ -36,7 +36,7 @@ use crate::{
 };
 
 /// Writes a reset link and its mail to the outbox, in one transaction; wakes the outbox.
-pub async fn send_link(state: &AppState, lang: Lang, user: &User) -> anyhow::Result<()> {
+pub(crate) async fn send_link(state: &AppState, lang: Lang, user: &User) -> anyhow::Result<()> {
     let txn = state.db.begin().await?;
     let link = new_link(&txn, &state.settings.base_url, user).await?;
     crate::mail::enqueue(&txn, &mail(lang, &state.settings.site_name, user, &link)).await?;
@@ -46,13 +46,13 @@ pub async fn send_link(state: &AppState, lang: Lang, user: &User) -> anyhow::Res
 }
 
 #[derive(Deserialize, Default)]
-pub struct ForgotQuery {
+pub(crate) struct ForgotQuery {
     #[serde(default)]
     sent: Option<String>,
 }
 
 /// `GET /password/forgot`: the address to send a link to (or, once sent, what to do next).
-pub async fn forgot_form(
+pub(crate) async fn forgot_form(
     State(state): State<AppState>,
     ctx: Ctx,
     Query(q): Query<ForgotQuery>,
@@ -168,7 +168,7 @@ fn reset_page(ctx: &Ctx, token: &str, error: Option<String>) -> Html<String> {
 }
 
 /// `GET /password/reset/{token}`: the new password's form, or why the link does not work.
-pub async fn reset_form(
+pub(crate) async fn reset_form(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(token): Path<String>,
@@ -230,7 +230,7 @@ pub async fn reset(
 }
 
 /// Writes a confirmation link and its mail, in `db` (the sign-up's transaction).
-pub async fn write_confirmation<C: ConnectionTrait>(
+pub(crate) async fn write_confirmation<C: ConnectionTrait>(
     db: &C,
     state: &AppState,
     lang: Lang,
@@ -247,14 +247,14 @@ const CHECK_ADDRESS: &str = "check_address";
 
 /// Remembers, for this browser's `/signup/check`, the address its confirmation went to (or, for
 /// an address that has an account, the word to its owner: the page reads the same).
-pub async fn remember_address(session: &Session, email: &str) -> AppResult<()> {
+pub(crate) async fn remember_address(session: &Session, email: &str) -> AppResult<()> {
     session.insert(CHECK_ADDRESS, email).await.map_err(anyhow::Error::from)?;
     Ok(())
 }
 
 /// `GET /signup/check`: after signing up, where the confirmation went — the address as it was
 /// typed, taken or not — and what to do if nothing comes.
-pub async fn check_mailbox(ctx: Ctx, session: Session) -> AppResult<Html<String>> {
+pub(crate) async fn check_mailbox(ctx: Ctx, session: Session) -> AppResult<Html<String>> {
     let address: Option<String> = session.get(CHECK_ADDRESS).await.map_err(anyhow::Error::from)?;
     let title = ctx.t("confirm.check_title");
     let spam = ctx.t("confirm.check_spam");

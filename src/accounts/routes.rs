@@ -77,11 +77,11 @@ async fn welcome(ctx: &Ctx, session: &Session, user: &User, to: &str) -> AppResu
 }
 
 /// `GET /welcome`: where a new account lands — what to do next, in three steps.
-pub async fn first_steps(CurrentUser(_): CurrentUser, ctx: Ctx) -> AppResult<Response> {
+pub(crate) async fn first_steps(CurrentUser(_): CurrentUser, ctx: Ctx) -> AppResult<Response> {
     Ok(views::first_steps(&ctx).into_response())
 }
 
-pub async fn setup_form(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
+pub(crate) async fn setup_form(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
     if store::count(&state.db).await? > 0 {
         return Ok(Redirect::to("/login").into_response());
     }
@@ -116,11 +116,11 @@ pub async fn setup(
 }
 
 #[derive(Deserialize)]
-pub struct NextQuery {
+pub(crate) struct NextQuery {
     next: Option<String>,
 }
 
-pub async fn login_form(
+pub(crate) async fn login_form(
     State(state): State<AppState>,
     ctx: Ctx,
     Query(q): Query<NextQuery>,
@@ -235,7 +235,7 @@ pub async fn logout(
     Ok(Redirect::to(safe_next(fields.next.as_deref())).into_response())
 }
 
-pub async fn signup_form(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
+pub(crate) async fn signup_form(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
     if signup::mode(&state.db).await? != SignupMode::Open {
         let contact = signup::contact(&state.db).await?;
         return Ok(
@@ -305,7 +305,7 @@ pub async fn signup(
 }
 
 /// `GET /invite/{token}`: what the invitation offers this visitor (see `invitation_page`).
-pub async fn invitation_form(
+pub(crate) async fn invitation_form(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(token): Path<String>,
@@ -362,7 +362,7 @@ async fn offer(state: &AppState, token: &str) -> AppResult<Option<views::Offer>>
 /// sent to their address, else a new account with the address it was sent to. An invitation
 /// passed on by hand (sent to no address) makes an account whose address is confirmed by mail
 /// first, when the site sends mail.
-pub async fn accept_invitation(
+pub(crate) async fn accept_invitation(
     State(state): State<AppState>,
     ctx: Ctx,
     session: Session,
@@ -444,13 +444,13 @@ pub async fn show(
 }
 
 #[derive(Deserialize)]
-pub struct NameFields {
+pub(crate) struct NameFields {
     #[serde(default)]
     display_name: String,
 }
 
 /// `POST /account/name`: the name others see (in pages' histories, presence, the directory).
-pub async fn change_name(
+pub(crate) async fn change_name(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     ctx: Ctx,
@@ -475,13 +475,13 @@ pub async fn change_name(
 }
 
 #[derive(Deserialize)]
-pub struct ZoneFields {
+pub(crate) struct ZoneFields {
     #[serde(default)]
     time_zone: String,
 }
 
 /// `POST /account/time-zone`: the zone this person reads times in (empty: the site's).
-pub async fn change_time_zone(
+pub(crate) async fn change_time_zone(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     ctx: Ctx,
@@ -549,13 +549,13 @@ pub async fn change_password(
 }
 
 #[derive(Deserialize)]
-pub struct TokenFields {
+pub(crate) struct TokenFields {
     #[serde(default)]
     name: String,
 }
 
 /// Creates a token and shows its secret on the page answering the form, this once.
-pub async fn create_token(
+pub(crate) async fn create_token(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     ctx: Ctx,
@@ -570,7 +570,7 @@ pub async fn create_token(
     Ok(views::account(&ctx, &data).into_response())
 }
 
-pub async fn revoke_token(
+pub(crate) async fn revoke_token(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     ctx: Ctx,
@@ -593,14 +593,14 @@ pub async fn me(CurrentUser(user): CurrentUser) -> Json<User> {
 }
 
 #[derive(serde::Deserialize)]
-pub struct EditorFields {
+pub(crate) struct EditorFields {
     #[serde(default)]
     show_markdown: String,
 }
 
 /// `POST /account/editor` (`show_markdown=1` or `0`): how this person's editor shows the text,
 /// on every computer they use.
-pub async fn editor_preference(
+pub(crate) async fn editor_preference(
     axum::extract::State(state): axum::extract::State<state::AppState>,
     super::CurrentUser(user): super::CurrentUser,
     super::csrf::CsrfForm(fields): super::csrf::CsrfForm<EditorFields>,

@@ -15,7 +15,7 @@ use super::entity::session;
 use crate::db::Db;
 
 #[derive(Debug, Clone)]
-pub struct DbSessionStore {
+pub(crate) struct DbSessionStore {
     db: Db,
 }
 
@@ -25,7 +25,7 @@ impl DbSessionStore {
     }
 
     /// Removes expired sessions; run now and then.
-    pub async fn delete_expired(&self) -> anyhow::Result<u64> {
+    pub(crate) async fn delete_expired(&self) -> anyhow::Result<u64> {
         let result = session::Entity::delete_many()
             .filter(session::Column::ExpiresAt.lt(Utc::now()))
             .exec(&self.db)

@@ -8,7 +8,7 @@ use axum::response::Html;
 
 /// What a new-account form holds, and its errors field by field.
 #[derive(Default)]
-pub struct AccountForm {
+pub(crate) struct AccountForm {
     pub name: String,
     pub email: String,
     pub name_error: Option<String>,
@@ -86,7 +86,7 @@ pub fn signup(ctx: &Ctx, form: &AccountForm) -> Html<String> {
 }
 
 /// Sign-up by invitation only: says so, and whom to ask when the administrators said.
-pub fn signup_closed(ctx: &Ctx, contact: Option<&str>) -> Html<String> {
+pub(crate) fn signup_closed(ctx: &Ctx, contact: Option<&str>) -> Html<String> {
     let title = ctx.t("signup.title");
     page(
         ctx,
@@ -105,7 +105,7 @@ pub fn signup_closed(ctx: &Ctx, contact: Option<&str>) -> Html<String> {
 }
 
 /// What an invitation's page says of it.
-pub struct Offer {
+pub(crate) struct Offer {
     /// The address it was sent to (none for a link an administrator passes on by hand).
     pub invited: Option<String>,
     /// The title of the space it leads into, if any.
@@ -171,7 +171,12 @@ pub fn invitation(ctx: &Ctx, token: &str, form: &AccountForm, offer: &Offer) -> 
 }
 
 /// An invitation sent to the signed-in person's own address: one button joins their account.
-pub fn invitation_join(ctx: &Ctx, token: &str, offer: &Offer, invited: &str) -> Html<String> {
+pub(crate) fn invitation_join(
+    ctx: &Ctx,
+    token: &str,
+    offer: &Offer,
+    invited: &str,
+) -> Html<String> {
     let title = ctx.t("invite.title");
     page(
         ctx,
@@ -192,7 +197,7 @@ pub fn invitation_join(ctx: &Ctx, token: &str, offer: &Offer, invited: &str) -> 
 /// account, signed in at all): it cannot serve this account. Sent to someone else, it may be the
 /// same person with another address: the one who invited can add this account instead. Signing
 /// out comes second, for someone else at the same computer; the way home is always there.
-pub fn invitation_elsewhere(
+pub(crate) fn invitation_elsewhere(
     ctx: &Ctx,
     token: &str,
     offer: &Offer,
@@ -224,7 +229,12 @@ pub fn invitation_elsewhere(
 }
 
 /// An invitation sent to an address that has an account, opened signed out: sign in first.
-pub fn invitation_sign_in(ctx: &Ctx, token: &str, offer: &Offer, invited: &str) -> Html<String> {
+pub(crate) fn invitation_sign_in(
+    ctx: &Ctx,
+    token: &str,
+    offer: &Offer,
+    invited: &str,
+) -> Html<String> {
     let title = ctx.t("invite.title");
     let back = format!("/invite/{token}");
     page(
@@ -239,7 +249,7 @@ pub fn invitation_sign_in(ctx: &Ctx, token: &str, offer: &Offer, invited: &str) 
     )
 }
 
-pub fn invitation_invalid(ctx: &Ctx) -> Html<String> {
+pub(crate) fn invitation_invalid(ctx: &Ctx) -> Html<String> {
     let title = ctx.t("invite.title");
     page(
         ctx,
@@ -253,7 +263,7 @@ pub fn invitation_invalid(ctx: &Ctx) -> Html<String> {
 
 /// What the account page shows besides the person.
 #[derive(Default)]
-pub struct AccountPage {
+pub(crate) struct AccountPage {
     pub tokens: Vec<ApiToken>,
     /// A token just created, shown this once.
     pub new_token: Option<String>,
@@ -384,7 +394,7 @@ pub fn account(ctx: &Ctx, data: &AccountPage) -> Html<String> {
 }
 
 /// What a new member does next: their sheet, a space, joining one.
-pub fn first_steps(ctx: &Ctx) -> Html<String> {
+pub(crate) fn first_steps(ctx: &Ctx) -> Html<String> {
     let title = ctx.t("welcome.title");
     page(
         ctx,

@@ -29,7 +29,7 @@ use crate::{
 };
 
 /// The form whose entries are events.
-pub const EVENT_FORM: &str = "event";
+pub(crate) const EVENT_FORM: &str = "event";
 const PER_PAGE: usize = 20;
 
 async fn event_form(state: &AppState) -> AppResult<Form> {
@@ -289,7 +289,7 @@ fn month_grid(
 }
 
 /// `GET /agenda.ics`: every event the reader may see (with `?token=`, as its owner would).
-pub async fn site_ics(
+pub(crate) async fn site_ics(
     State(state): State<AppState>,
     crate::i18n::AskedLang(lang): crate::i18n::AskedLang,
     reader: FeedReader,
@@ -300,7 +300,7 @@ pub async fn site_ics(
 }
 
 /// `GET /s/{space}/agenda.ics`
-pub async fn space_ics(
+pub(crate) async fn space_ics(
     State(state): State<AppState>,
     reader: FeedReader,
     Path(slug): Path<String>,

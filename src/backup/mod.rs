@@ -31,7 +31,7 @@ const CHUNK: u64 = 500;
 
 /// What an archive holds, written first.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct Manifest {
+pub(crate) struct Manifest {
     pub format: u32,
     pub ruche_version: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
@@ -208,7 +208,7 @@ where
 }
 
 /// Reads an archive's manifest (to check it before restoring).
-pub fn manifest(file: &Path) -> anyhow::Result<Manifest> {
+pub(crate) fn manifest(file: &Path) -> anyhow::Result<Manifest> {
     let mut zip = open_archive(file)?;
     read_manifest(&mut zip)
 }

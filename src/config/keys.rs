@@ -105,7 +105,7 @@ const GIB: u64 = 1024 * 1024 * 1024;
 const DAY: u64 = 24 * 3600;
 
 /// The values each number may take (inclusive): a value outside stops the start, naming it.
-pub const RANGES: &[(&str, u64, u64)] = &[
+pub(crate) const RANGES: &[(&str, u64, u64)] = &[
     ("login_attempts_per_minute", 1, 10_000),
     ("idle_unload_seconds", 1, DAY),
     ("revision_quiet_seconds", 1, DAY),
@@ -157,7 +157,7 @@ fn list<'de, D: Deserializer<'de>>(de: D) -> Result<Vec<String>, D::Error> {
 
 /// What the flags set (only those given).
 #[derive(Debug, Default, Serialize)]
-pub struct Flags {
+pub(crate) struct Flags {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub addr: Option<SocketAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -179,7 +179,7 @@ pub struct Flags {
 }
 
 /// Variables read without the `RUCHE_` prefix too, as other programs name them.
-pub const UNPREFIXED: &[&str] = &["database_url", "redis_url"];
+pub(crate) const UNPREFIXED: &[&str] = &["database_url", "redis_url"];
 
 /// The variable that sets `key`.
 pub fn variable(key: &str) -> String {

@@ -341,13 +341,13 @@ impl Settings {
     /// Largest body of a request that writes a whole page (the edit form, the API): a page of
     /// `max_page_chars` characters fits, with the state it was edited from, even when each
     /// character takes three bytes and a form escapes each byte as three.
-    pub fn page_body_bytes(&self) -> usize {
+    pub(crate) fn page_body_bytes(&self) -> usize {
         let page = usize::try_from(self.collab.max_page_chars).unwrap_or(usize::MAX);
         self.max_body_bytes.max(page.saturating_mul(16))
     }
 
     /// Cookies get the Secure flag when people reach the site over https.
-    pub fn secure_cookies(&self) -> bool {
+    pub(crate) fn secure_cookies(&self) -> bool {
         self.base_url.starts_with("https://")
     }
 }

@@ -30,11 +30,11 @@ use crate::{
 };
 
 /// The space where members' profiles live.
-pub const PROFILES_SPACE: &str = "annuaire";
+pub(crate) const PROFILES_SPACE: &str = "annuaire";
 const PER_PAGE: usize = 24;
 
 /// Creates the space of profiles if the site has none (at start-up; safe with several processes).
-pub async fn ensure_space(db: &Db) -> anyhow::Result<()> {
+pub(crate) async fn ensure_space(db: &Db) -> anyhow::Result<()> {
     if spaces_store::find(db, PROFILES_SPACE).await?.is_some() {
         return Ok(());
     }
@@ -289,7 +289,7 @@ pub async fn profile(
 }
 
 /// `POST /account/profile`: creates one's profile (once), then opens its form.
-pub async fn create_profile(
+pub(crate) async fn create_profile(
     State(state): State<AppState>,
     ctx: Ctx,
     session: Session,
@@ -329,7 +329,7 @@ pub async fn create_profile_page(
 }
 
 /// The spaces a profile's owner belongs to, that this reader may see the members of.
-pub async fn spaces_of(
+pub(crate) async fn spaces_of(
     db: &Db,
     reader: Option<&User>,
     owner: UserId,

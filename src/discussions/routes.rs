@@ -58,7 +58,7 @@ pub(super) async fn prepare(
 }
 
 /// What this reader may do in the page's discussion.
-pub fn discussion_for<'a>(
+pub(crate) fn discussion_for<'a>(
     grant: &'a SpaceGrant,
     page: &Page,
     shown: &'a Prepared,
@@ -83,7 +83,7 @@ pub fn discussion_for<'a>(
 }
 
 /// The discussion under a page, for `pages::routes::show`.
-pub async fn under_page(
+pub(crate) async fn under_page(
     state: &AppState,
     ctx: &Ctx,
     grant: &SpaceGrant,
@@ -121,7 +121,7 @@ pub fn refusal(ctx: &Ctx, refused: &Refused) -> Option<(StatusCode, String)> {
 /// Posts a comment as `grant`'s person, from `client`, and tells who should know: the readers
 /// on the page, the people it mentions, the page's followers. Comments have their budget per
 /// person and per client address (`Action::Comment`).
-pub async fn post_as(
+pub(crate) async fn post_as(
     state: &AppState,
     grant: &SpaceGrant,
     page: &Page,
@@ -262,7 +262,7 @@ fn may_delete(grant: &SpaceGrant, page: &Page, comment: &Comment) -> bool {
 }
 
 /// `GET /s/{space}/{page}/comments/{id}/delete`: asks first.
-pub async fn delete_form(
+pub(crate) async fn delete_form(
     State(state): State<AppState>,
     ctx: Ctx,
     PageFor { grant, page, .. }: PageFor<access::Read>,

@@ -49,7 +49,7 @@ pub enum ClosedBecause {
 }
 
 /// " · 3 commentaires", leading to the discussion, on a card or in a list (nothing when none).
-pub fn count_link(ctx: &Ctx, url: &str, n: u64) -> Markup {
+pub(crate) fn count_link(ctx: &Ctx, url: &str, n: u64) -> Markup {
     html! {
         @if n > 0 {
             " · " a href={(url) "#discussion"} { (super::exchanges::answers(ctx, n)) }
@@ -258,7 +258,13 @@ pub fn edit_form(
 
 /// Asking before a comment is deleted.
 /// `html` is the comment's text rendered.
-pub fn delete_form(ctx: &Ctx, base: &str, title: &str, c: &Comment, html: &str) -> Html<String> {
+pub(crate) fn delete_form(
+    ctx: &Ctx,
+    base: &str,
+    title: &str,
+    c: &Comment,
+    html: &str,
+) -> Html<String> {
     let heading = ctx.t("comments.delete_title");
     let body = html! {
         nav.crumbs aria-label=(ctx.t("page.breadcrumb")) { a href={(base) "#comment-" (c.id)} { (title) } }

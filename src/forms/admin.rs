@@ -17,7 +17,7 @@ use crate::{
 };
 
 /// The kinds offered in the editor, in the order shown.
-pub const KINDS: &[&str] = &[
+pub(crate) const KINDS: &[&str] = &[
     "short_text",
     "long_text",
     "number",

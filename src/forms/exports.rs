@@ -121,7 +121,7 @@ pub fn csv(base: &str, form: &Form, entries: &[Entry], private_columns: bool) ->
 }
 
 /// `GET /api/forms/{key}/entries.csv`
-pub async fn entries_csv(
+pub(crate) async fn entries_csv(
     State(state): State<AppState>,
     reader: FeedReader,
     Path(key): Path<String>,
@@ -166,7 +166,7 @@ pub fn geojson(base: &str, entries: &[Entry]) -> Value {
 }
 
 /// `GET /api/forms/{key}/entries.geojson`
-pub async fn entries_geojson(
+pub(crate) async fn entries_geojson(
     State(state): State<AppState>,
     reader: FeedReader,
     Path(key): Path<String>,
@@ -236,12 +236,12 @@ pub fn ics(base: &str, name: &str, form: &Form, entries: &[Entry]) -> String {
     calendar.done().to_string()
 }
 
-pub fn ics_response(body: String) -> Response {
+pub(crate) fn ics_response(body: String) -> Response {
     ([(header::CONTENT_TYPE, "text/calendar; charset=utf-8")], body).into_response()
 }
 
 /// `GET /api/forms/{key}/entries.ics`
-pub async fn entries_ics(
+pub(crate) async fn entries_ics(
     State(state): State<AppState>,
     reader: FeedReader,
     Path(key): Path<String>,

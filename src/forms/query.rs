@@ -24,7 +24,7 @@ use crate::{
 /// The titles of the entries that links (`space/page`) lead to, for those this reader may read
 /// (`grants`: the spaces they read): a link is then named like the sheet it leads to. Links to
 /// what they may not read are left out, and shown by their address's words.
-pub async fn link_titles<'a>(
+pub(crate) async fn link_titles<'a>(
     db: &Db,
     grants: &HashMap<i64, SpaceGrant>,
     links: impl IntoIterator<Item = &'a str>,
@@ -93,7 +93,7 @@ impl Entry {
     }
 
     /// Whether every word of `query` appears in its title or in a value it shows.
-    pub fn matches_text(&self, query: &str) -> bool {
+    pub(crate) fn matches_text(&self, query: &str) -> bool {
         let words: Vec<String> = fold(query).split_whitespace().map(str::to_owned).collect();
         if words.is_empty() {
             return true;
@@ -243,7 +243,7 @@ impl Filter {
     }
 
     /// This filter as an address query, with `extra` pairs after it.
-    pub fn query_string(&self, extra: &[(&str, &str)]) -> String {
+    pub(crate) fn query_string(&self, extra: &[(&str, &str)]) -> String {
         let mut pairs: Vec<(String, String)> = Vec::new();
         if !self.q.is_empty() {
             pairs.push(("q".into(), self.q.clone()));
@@ -271,14 +271,14 @@ pub fn facet(entries: &[Entry], key: &str) -> Vec<(String, usize)> {
 }
 
 /// One page of a list.
-pub struct Paged<T> {
+pub(crate) struct Paged<T> {
     pub items: Vec<T>,
     pub page: u64,
     pub pages: u64,
     pub total: usize,
 }
 
-pub fn paginate<T>(all: Vec<T>, page: PageNumber, per_page: usize) -> Paged<T> {
+pub(crate) fn paginate<T>(all: Vec<T>, page: PageNumber, per_page: usize) -> Paged<T> {
     let total = all.len();
     let per_page = per_page.max(1);
     let page = page.within(total as u64, per_page as u64);

@@ -15,7 +15,7 @@ use crate::{
 };
 
 /// What a form shows in its inputs: what was typed (after an error) or the stored values.
-pub fn raw_from_values(form: &Form, values: &Value) -> Vec<(String, String)> {
+pub(crate) fn raw_from_values(form: &Form, values: &Value) -> Vec<(String, String)> {
     let mut raw = Vec::new();
     for f in &form.fields {
         let Some(v) = values.get(&f.key).filter(|v| !v.is_null()) else { continue };
@@ -178,9 +178,9 @@ pub enum Target<'a> {
 }
 
 /// The field an entry's title is typed in, on a new entry's form (not a key a form may use).
-pub const TITLE_FIELD: &str = "_title";
+pub(crate) const TITLE_FIELD: &str = "_title";
 
-pub fn entry_form(
+pub(crate) fn entry_form(
     ctx: &Ctx,
     space: &Space,
     target: Target<'_>,
@@ -252,7 +252,7 @@ impl Known {
 
     /// Renders, through the one rendering path (bounded, cached, off the async threads), the
     /// long texts among `values` of `form` in `space`, for `shown`.
-    pub async fn long_texts(
+    pub(crate) async fn long_texts(
         mut self,
         cache: &RenderCache,
         space: &str,
@@ -393,7 +393,7 @@ fn when_in_words(ctx: &Ctx, v: &Value) -> String {
 }
 
 /// A size in plain words: "120 Ko", "2,5 Mo".
-pub fn human_size(bytes: u64) -> String {
+pub(crate) fn human_size(bytes: u64) -> String {
     if bytes < 1024 * 1024 {
         format!("{} Ko", bytes.div_ceil(1024))
     } else {
@@ -402,14 +402,14 @@ pub fn human_size(bytes: u64) -> String {
 }
 
 /// One choice of a filter: the value sent, what is shown, how many entries have it.
-pub struct FilterChoice {
+pub(crate) struct FilterChoice {
     pub value: String,
     pub label: String,
     pub count: usize,
 }
 
 /// A drop-down of the filter bar.
-pub struct FilterSelect {
+pub(crate) struct FilterSelect {
     /// The address parameter (`space`, `field.themes`…).
     pub name: String,
     pub label: String,
@@ -419,7 +419,7 @@ pub struct FilterSelect {
 
 impl FilterSelect {
     /// A filter on a field's items, from the entries being listed.
-    pub fn of_field(
+    pub(crate) fn of_field(
         label: &str,
         key: &str,
         filter: &super::query::Filter,
@@ -437,7 +437,7 @@ impl FilterSelect {
     }
 
     /// A filter on the entries' space.
-    pub fn of_space(
+    pub(crate) fn of_space(
         ctx: &Ctx,
         filter: &super::query::Filter,
         entries: &[super::query::Entry],
@@ -460,7 +460,7 @@ impl FilterSelect {
 
 /// The filter bar of a list: free text and drop-downs, sent by GET so that a filtered list has
 /// an address of its own; works without JavaScript.
-pub fn filter_bar(
+pub(crate) fn filter_bar(
     ctx: &Ctx,
     action: &str,
     filter: &super::query::Filter,
@@ -495,7 +495,7 @@ pub fn filter_bar(
 }
 
 /// "3 results", the links to other pages of a list, and nothing when all fit on one.
-pub fn pager<T>(
+pub(crate) fn pager<T>(
     ctx: &Ctx,
     action: &str,
     filter: &super::query::Filter,

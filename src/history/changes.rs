@@ -34,7 +34,7 @@ pub struct ChangesQuery {
 }
 
 #[derive(Deserialize)]
-pub struct FeedQuery {
+pub(crate) struct FeedQuery {
     token: Option<String>,
 }
 
@@ -133,7 +133,7 @@ fn view(
 pub struct Empty {}
 
 /// Creates (or renews) the person's feed address and shows it, this once.
-pub async fn create_feed_token(
+pub(crate) async fn create_feed_token(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     ctx: Ctx,
@@ -160,7 +160,7 @@ pub async fn create_feed_token(
     ))
 }
 
-pub async fn revoke_feed_token(
+pub(crate) async fn revoke_feed_token(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     ctx: Ctx,
@@ -186,7 +186,7 @@ fn atom_response(xml: String) -> Response {
     ([(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")], xml).into_response()
 }
 
-pub async fn site_atom(
+pub(crate) async fn site_atom(
     State(state): State<AppState>,
     AskedLang(lang): AskedLang,
     Query(q): Query<FeedQuery>,
@@ -210,7 +210,7 @@ pub async fn site_atom(
     )))
 }
 
-pub async fn space_atom(
+pub(crate) async fn space_atom(
     State(state): State<AppState>,
     AskedLang(lang): AskedLang,
     Path(slug): Path<String>,

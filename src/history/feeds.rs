@@ -15,7 +15,7 @@ use crate::{
 };
 
 /// Creates (or replaces) the person's feed secret and returns it, to be shown once.
-pub async fn create_token(db: &Db, user: UserId) -> anyhow::Result<String> {
+pub(crate) async fn create_token(db: &Db, user: UserId) -> anyhow::Result<String> {
     let secret = tokens::generate_secret();
     feed_token::Entity::insert(feed_token::ActiveModel {
         user_id: Set(user.0),
@@ -32,12 +32,12 @@ pub async fn create_token(db: &Db, user: UserId) -> anyhow::Result<String> {
     Ok(secret)
 }
 
-pub async fn revoke_token(db: &Db, user: UserId) -> anyhow::Result<()> {
+pub(crate) async fn revoke_token(db: &Db, user: UserId) -> anyhow::Result<()> {
     feed_token::Entity::delete_by_id(user.0).exec(db).await?;
     Ok(())
 }
 
-pub async fn has_token(db: &Db, user: UserId) -> anyhow::Result<bool> {
+pub(crate) async fn has_token(db: &Db, user: UserId) -> anyhow::Result<bool> {
     Ok(feed_token::Entity::find_by_id(user.0).one(db).await?.is_some())
 }
 

@@ -152,7 +152,7 @@ pub async fn restore(
     Ok(Redirect::to(&format!("/s/{}/{}", grant.space.slug, page.slug)).into_response())
 }
 
-pub async fn restore_revision(
+pub(crate) async fn restore_revision(
     state: &AppState,
     page: &Page,
     target: &super::Revision,

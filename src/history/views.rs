@@ -137,7 +137,7 @@ pub fn show(ctx: &Ctx, grant: &SpaceGrant, page: &Page, r: &Revision, html: &str
 }
 
 /// A value of an entry that changed between two revisions, as people read it.
-pub struct FieldChange {
+pub(crate) struct FieldChange {
     pub label: String,
     pub before: Option<maud::Markup>,
     pub after: Option<maud::Markup>,

@@ -94,7 +94,7 @@ impl Ctx {
     }
 
     /// Makes sure this page can carry forms (creates the session's CSRF token if needed).
-    pub async fn with_forms(mut self) -> Result<Self, AppError> {
+    pub(crate) async fn with_forms(mut self) -> Result<Self, AppError> {
         if self.csrf.is_none() {
             if let Some(session) = &self.session {
                 self.csrf = Some(csrf::token(session).await?);
@@ -104,7 +104,7 @@ impl Ctx {
     }
 
     /// The hidden field every state-changing form carries.
-    pub fn csrf_field(&self) -> Markup {
+    pub(crate) fn csrf_field(&self) -> Markup {
         html! { input type="hidden" name=(csrf::FIELD) value=(self.csrf.as_deref().unwrap_or("")); }
     }
 }

@@ -122,7 +122,7 @@ pub(crate) fn urlencode(s: &str) -> String {
 }
 
 /// A form field with its label, its error (tied to it for screen readers) and what was typed.
-pub struct Field<'a> {
+pub(crate) struct Field<'a> {
     pub name: &'a str,
     pub label: String,
     pub kind: &'a str,
@@ -160,7 +160,7 @@ impl<'a> Field<'a> {
         self.error = error;
         self
     }
-    pub fn hint(mut self, hint: String) -> Self {
+    pub(crate) fn hint(mut self, hint: String) -> Self {
         self.hint = Some(hint);
         self
     }

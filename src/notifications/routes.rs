@@ -79,7 +79,7 @@ pub async fn open(
 }
 
 /// `POST /notifications/read`: "Tout marquer comme lu".
-pub async fn mark_all(
+pub(crate) async fn mark_all(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     ctx: Ctx,
@@ -140,13 +140,13 @@ async fn follow_or_not(
 }
 
 #[derive(Deserialize)]
-pub struct FollowFields {
+pub(crate) struct FollowFields {
     #[serde(default)]
     action: String,
 }
 
 /// `POST /s/{space}/{page}/follow` with `action=follow` or `action=unfollow`.
-pub async fn follow_page(
+pub(crate) async fn follow_page(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     ctx: Ctx,
@@ -165,7 +165,7 @@ pub async fn follow_page(
 
 /// `POST /follow/space/{space}` with `action=follow` or `action=unfollow`: every page of the
 /// space, and its new entries, for those who may read it.
-pub async fn follow_space(
+pub(crate) async fn follow_space(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     ctx: Ctx,
@@ -184,7 +184,7 @@ pub async fn follow_space(
 }
 
 #[derive(Deserialize)]
-pub struct FormFollowFields {
+pub(crate) struct FormFollowFields {
     #[serde(default)]
     action: String,
     /// The list the button was on (`/agenda`), to go back to.
@@ -194,7 +194,7 @@ pub struct FormFollowFields {
 
 /// `POST /follow/form/{key}` with `action=follow` or `action=unfollow`: the form's new
 /// entries, in every space the follower may read.
-pub async fn follow_form(
+pub(crate) async fn follow_form(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     ctx: Ctx,
@@ -220,7 +220,7 @@ pub async fn follow_form(
 }
 
 #[derive(Deserialize)]
-pub struct MailFields {
+pub(crate) struct MailFields {
     #[serde(default)]
     choice: String,
     #[serde(default)]
@@ -229,7 +229,7 @@ pub struct MailFields {
 
 /// `POST /account/notifications`: a mail for each notification, a daily digest at an hour, or
 /// none.
-pub async fn mail_choice(
+pub(crate) async fn mail_choice(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     ctx: Ctx,
@@ -253,7 +253,7 @@ pub async fn mail_choice(
 
 /// `GET /unsubscribe/{key}`: the link of a notification mail. Asks before doing anything (mail
 /// scanners open links).
-pub async fn unsubscribe_page(
+pub(crate) async fn unsubscribe_page(
     State(state): State<AppState>,
     ctx: Ctx,
     axum::extract::Path(key): axum::extract::Path<String>,

@@ -7,7 +7,7 @@ use crate::layout::Ctx;
 
 /// *Suivre* / *Ne plus suivre* for a page, a space or a form, posting to `action`; `back` is
 /// the list to come back to (for a form).
-pub fn follow_form(ctx: &Ctx, action: &str, target: &Target, following: bool) -> Markup {
+pub(crate) fn follow_form(ctx: &Ctx, action: &str, target: &Target, following: bool) -> Markup {
     let what = match target {
         Target::Page(_) => "",
         Target::Space(_) => "_space",
@@ -32,7 +32,11 @@ pub fn follow_form(ctx: &Ctx, action: &str, target: &Target, following: bool) ->
 
 /// The follow button of a form's list (`/agenda`, `/resources`, `/forms/{key}`), for a
 /// signed-in reader.
-pub async fn form_follow(ctx: &Ctx, db: &db::Db, key: &str) -> anyhow::Result<Option<Markup>> {
+pub(crate) async fn form_follow(
+    ctx: &Ctx,
+    db: &db::Db,
+    key: &str,
+) -> anyhow::Result<Option<Markup>> {
     let Some(user) = &ctx.user else { return Ok(None) };
     let target = Target::Form(key.to_owned());
     let following = super::follows(db, user.id, &target).await?;

@@ -29,7 +29,7 @@ use crate::{
 
 /// Renders a page's Markdown for this reader: wiki links to pages they may not read are left
 /// as plain links, so nothing is learnt about them. Kept for the next reader who knows the same.
-pub async fn render_for(
+pub(crate) async fn render_for(
     state: &AppState,
     user: Option<&User>,
     current: &SpaceGrant,
@@ -245,12 +245,12 @@ async fn readable_backlinks(
 }
 
 #[derive(Deserialize)]
-pub struct NewQuery {
+pub(crate) struct NewQuery {
     title: Option<String>,
     form: Option<String>,
 }
 
-pub async fn new_form(
+pub(crate) async fn new_form(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(space): Path<String>,
@@ -375,14 +375,14 @@ pub(super) fn made_page(state: &AppState, user: Option<&User>, client: std::net:
 }
 
 #[derive(Deserialize)]
-pub struct TemplateFields {
+pub(crate) struct TemplateFields {
     #[serde(default)]
     scope: String,
 }
 
 /// `POST /s/{space}/{page}/template` with `scope=space`, `site` (administrators) or `none`: the
 /// page is offered, or no more, as the start of new pages.
-pub async fn set_template(
+pub(crate) async fn set_template(
     State(state): State<AppState>,
     ctx: Ctx,
     session: tower_sessions::Session,
@@ -455,7 +455,7 @@ pub async fn save(
     Ok(Redirect::to(&format!("/s/{}/{}", grant.space.slug, page.slug)).into_response())
 }
 
-pub async fn rename_form(
+pub(crate) async fn rename_form(
     ctx: Ctx,
     PageFor { grant, page, .. }: PageFor<access::Edit>,
 ) -> AppResult<Response> {
@@ -565,7 +565,7 @@ pub async fn purge(
     Ok(Redirect::to(&format!("/s/{}/trash", grant.space.slug)).into_response())
 }
 
-pub async fn trash_list(
+pub(crate) async fn trash_list(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(space): Path<String>,

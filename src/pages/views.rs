@@ -122,7 +122,7 @@ pub fn show(ctx: &Ctx, grant: &SpaceGrant, page: &Page, reading: Reading<'_>) ->
 }
 
 /// What was chosen on the new page form.
-pub struct NewChoice<'a> {
+pub(crate) struct NewChoice<'a> {
     pub title: &'a str,
     pub form: &'a str,
     pub template: &'a str,
@@ -156,7 +156,7 @@ fn template_form(ctx: &Ctx, grant: &SpaceGrant, page: &Page) -> maud::Markup {
     }
 }
 
-pub fn new_page(
+pub(crate) fn new_page(
     ctx: &Ctx,
     space: &Space,
     choice: &NewChoice<'_>,

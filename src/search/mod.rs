@@ -34,7 +34,7 @@ pub const PER_PAGE: usize = 10;
 
 /// The deepest page of results shown: the engine keeps every hit up to the page asked for, so
 /// how deep a reader may go is ours to decide, not theirs (nobody reads 500 hits down).
-pub const MAX_PAGES: u32 = 50;
+pub(crate) const MAX_PAGES: u32 = 50;
 
 /// What someone asked.
 #[derive(Debug, Default, Clone, serde::Deserialize)]
@@ -97,7 +97,7 @@ pub struct Found {
 }
 
 /// Refuses a query longer than `max` characters (the site's `max_search_chars`), saying so.
-pub fn check_length(ask: &Ask, max: usize, lang: i18n::Lang) -> AppResult<()> {
+pub(crate) fn check_length(ask: &Ask, max: usize, lang: i18n::Lang) -> AppResult<()> {
     if ask.q.trim().chars().count() > max {
         return Err(AppError::BadRequest(lang.tf("search.too_long", &[("max", &max.to_string())])));
     }

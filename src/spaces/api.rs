@@ -138,7 +138,7 @@ pub async fn members(
 }
 
 #[derive(Deserialize)]
-pub struct RoleJson {
+pub(crate) struct RoleJson {
     role: Role,
 }
 
@@ -152,7 +152,7 @@ async fn person(state: &AppState, key: &str) -> AppResult<User> {
 }
 
 /// `PUT /api/spaces/{space}/members/{user}` with `{"role": "editor"}`: adds or changes a member.
-pub async fn put_member(
+pub(crate) async fn put_member(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
     AskedLang(lang): AskedLang,

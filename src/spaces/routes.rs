@@ -105,13 +105,13 @@ async fn joining(state: &AppState, ctx: &Ctx, grant: &access::SpaceGrant) -> App
 }
 
 #[derive(Deserialize)]
-pub struct AskFields {
+pub(crate) struct AskFields {
     #[serde(default)]
     message: String,
 }
 
 /// `POST /s/{space}/members/requests`: asks the space's owners to let this person in.
-pub async fn ask_to_join(
+pub(crate) async fn ask_to_join(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
     ctx: Ctx,
@@ -194,14 +194,14 @@ pub async fn ask_to_join(
 }
 
 #[derive(Deserialize)]
-pub struct AnswerFields {
+pub(crate) struct AnswerFields {
     action: String,
     #[serde(default)]
     role: String,
 }
 
 /// `POST /s/{space}/members/requests/{id}` with `action=accept` (and `role`) or `action=decline`.
-pub async fn answer_request(
+pub(crate) async fn answer_request(
     State(state): State<AppState>,
     ctx: Ctx,
     session: Session,
@@ -263,7 +263,7 @@ pub async fn answer_request(
     Ok(Redirect::to(&format!("/s/{}/members", grant.space.slug)).into_response())
 }
 
-pub async fn new_form(ctx: Ctx) -> AppResult<Html<String>> {
+pub(crate) async fn new_form(ctx: Ctx) -> AppResult<Html<String>> {
     require_creator(&ctx)?;
     Ok(views::new_space(&ctx, &SpaceForm::default()))
 }
@@ -335,7 +335,7 @@ pub async fn create(
 }
 
 /// Turns a storage refusal into an error the person understands.
-pub fn space_error(ctx: &Ctx, err: SpaceError) -> AppError {
+pub(crate) fn space_error(ctx: &Ctx, err: SpaceError) -> AppError {
     match err {
         SpaceError::LastOwner => AppError::Conflict(ctx.t("space.last_owner")),
         SpaceError::SlugTaken => AppError::Conflict(ctx.t("space.slug_taken")),
@@ -533,7 +533,7 @@ impl Invited {
 
 /// `POST /s/{space}/invitations/{id}/resend`: the invitation leaves again, with a new link (the
 /// old one stops working) valid for its full time again.
-pub async fn resend_invitation(
+pub(crate) async fn resend_invitation(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
     ctx: Ctx,
@@ -584,7 +584,7 @@ async fn members_page(
 }
 
 /// `POST /s/{space}/invitations/{id}/withdraw`: the invitation's link stops working.
-pub async fn withdraw_invitation(
+pub(crate) async fn withdraw_invitation(
     State(state): State<AppState>,
     ctx: Ctx,
     session: Session,
@@ -603,14 +603,14 @@ pub async fn withdraw_invitation(
 pub struct Empty {}
 
 #[derive(Deserialize)]
-pub struct MemberFields {
+pub(crate) struct MemberFields {
     action: String,
     #[serde(default)]
     role: String,
 }
 
 /// `POST /s/{space}/members/{user}` with `action=role` (and `role`) or `action=remove`.
-pub async fn change_member(
+pub(crate) async fn change_member(
     State(state): State<AppState>,
     ctx: Ctx,
     session: Session,
@@ -642,7 +642,7 @@ pub async fn change_member(
     Ok(Redirect::to(&format!("/s/{}/members", grant.space.slug)).into_response())
 }
 
-pub async fn settings_form(
+pub(crate) async fn settings_form(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(slug): Path<String>,
@@ -690,7 +690,7 @@ pub async fn export(
         .into_response())
 }
 
-pub async fn update_settings(
+pub(crate) async fn update_settings(
     State(state): State<AppState>,
     ctx: Ctx,
     session: Session,

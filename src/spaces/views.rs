@@ -15,7 +15,7 @@ use crate::{
     notifications, pages, spaces,
 };
 
-pub fn visibility_badge(ctx: &Ctx, visibility: Visibility) -> Markup {
+pub(crate) fn visibility_badge(ctx: &Ctx, visibility: Visibility) -> Markup {
     html! { span class={"badge badge-" (visibility.as_str())} { (ctx.t(&format!("space.visibility_{}", visibility.as_str()))) } }
 }
 
@@ -333,7 +333,7 @@ fn comments_choice(ctx: &Ctx, current: spaces::CommentPolicy) -> Markup {
     }
 }
 
-pub fn new_space(ctx: &Ctx, form: &SpaceForm) -> Html<String> {
+pub(crate) fn new_space(ctx: &Ctx, form: &SpaceForm) -> Html<String> {
     let title = ctx.t("spaces.new");
     page(
         ctx,
