@@ -16,13 +16,7 @@ use tower_http::{
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 
 use crate::{
-    access,
-    accounts::{
-        self,
-        ratelimit::{ActionLimits, SignInLimits},
-        session_store::DbSessionStore,
-    },
-    agenda,
+    access, accounts, agenda,
     collab::{self, Hub},
     config::Settings,
     content,
@@ -30,7 +24,10 @@ use crate::{
     directory, discussions,
     error::AppError,
     forms, history, home, i18n, layout, listener, mail, map, notifications, outbox, pages,
-    resources, search, spaces,
+    ratelimit::{ActionLimits, SignInLimits},
+    resources, search,
+    session::{store::DbSessionStore, MaybeUser},
+    spaces,
 };
 
 pub use crate::state::AppState;
@@ -401,7 +398,7 @@ pub(crate) fn router(state: AppState) -> Router {
 /// (20 anonymous 30 MiB posts took 300 MB before authorisation and the form token were checked).
 async fn large_bodies_from_writers(
     axum::extract::State(state): axum::extract::State<AppState>,
-    accounts::MaybeUser(user): accounts::MaybeUser,
+    MaybeUser(user): MaybeUser,
     axum::extract::Path(params): axum::extract::Path<Vec<(String, String)>>,
     request: Request,
     next: middleware::Next,
@@ -524,7 +521,7 @@ async fn sweep(state: AppState) {
 /// The site's own name on Redis, made once and kept in the database: every process of the site
 /// reads the same, and two sites sharing a Redis never hear each other.
 async fn relay_site_id(db: &Db) -> anyhow::Result<String> {
-    use crate::accounts::entity::site_setting;
+    use ruche_accounts::entity::site_setting;
     use sea_orm::{sea_query::OnConflict, EntityTrait, Set};
     const KEY: &str = "relay_site_id";
     let fresh: String = (0..12).map(|_| format!("{:x}", rand::random::<u8>() % 16)).collect();

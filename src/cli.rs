@@ -5,11 +5,12 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 
 use crate::{
-    accounts::{self, store::NewUser},
     app::{self, AppState},
     config::{ServeArgs, Settings, SiteArgs},
     db, demo,
 };
+use ruche_accounts as accounts;
+use ruche_accounts::store::NewUser;
 
 /// Ruche — collaborative wiki for cooperation networks.
 ///
@@ -196,8 +197,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let mail_settings = settings.mail.as_ref().context(
                 "mail is not set up: give the mail server with --smtp-url or RUCHE_SMTP_URL",
             )?;
-            let mailer = crate::mail::Mailer::new(mail_settings)?;
-            let mail = crate::mail::compose(crate::mail::Letter {
+            let mailer = ruche_mail::mail::Mailer::new(mail_settings)?;
+            let mail = ruche_mail::mail::compose(ruche_mail::mail::Letter {
                 site_name: &settings.site_name,
                 to: &address,
                 subject: format!("Test — {}", settings.site_name),
@@ -241,7 +242,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Reindex => {
-            let search = crate::search::SearchIndex::open_with(&settings.data_dir, db.clone(), false)
+            let search = ruche_search::SearchIndex::open_with(&settings.data_dir, db.clone(), false)
                 .context("opening the search index (is the server running on this data directory? stop it first)")?;
             let bar = indicatif::ProgressBar::new(0);
             bar.set_style(
@@ -281,10 +282,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Export { file, space } => {
             let spaces = match space {
-                Some(slug) => vec![crate::spaces::store::find(&db, &slug)
+                Some(slug) => vec![ruche_spaces::store::find(&db, &slug)
                     .await?
                     .ok_or_else(|| anyhow::anyhow!("no space has the address {slug}"))?],
-                None => crate::spaces::store::all(&db).await?,
+                None => ruche_spaces::store::all(&db).await?,
             };
             let out = std::fs::File::create(&file)
                 .with_context(|| format!("creating {}", file.display()))?;

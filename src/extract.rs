@@ -9,11 +9,11 @@ use axum::{
 
 use crate::{
     access::{self, PageAction, PageFor, SpaceAction},
-    accounts::MaybeUser,
     error::AppError,
-    pages::store,
+    session::MaybeUser,
     state::AppState,
 };
+use ruche_pages::store;
 
 impl<A: PageAction> FromRequestParts<AppState> for PageFor<A> {
     type Rejection = AppError;

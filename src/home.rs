@@ -9,18 +9,19 @@ use maud::{html, Markup, PreEscaped};
 
 use crate::{
     access::{self, SpaceAction, SpaceGrant},
-    accounts, agenda, directory,
+    agenda,
     error::AppResult,
-    forms,
-    forms::query::Entry,
+    forms::{self, query::Entry},
     layout::{page as layout_page, Ctx},
     pages,
-    spaces::{
-        requests::{self, JoinRequest, Status},
-        views::visibility_badge,
-        Role, Visibility,
-    },
+    spaces::views::visibility_badge,
     state::AppState,
+};
+use ruche_accounts as accounts;
+use ruche_spaces::PROFILES_SPACE;
+use ruche_spaces::{
+    requests::{self, JoinRequest, Status},
+    Role, Visibility,
 };
 
 /// The welcome page shown on the front page: its title and rendered text.
@@ -39,7 +40,7 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response
     // the directory's space (reached from the menu) last.
     spaces.sort_by_key(|g| {
         (
-            g.space.slug.as_str() == directory::PROFILES_SPACE,
+            g.space.slug.as_str() == PROFILES_SPACE,
             g.role.is_none(),
             match g.space.visibility {
                 Visibility::Public => 0,
@@ -180,7 +181,7 @@ async fn welcome(state: &AppState, ctx: &Ctx, spaces: &[SpaceGrant]) -> AppResul
     let mut public: Vec<&SpaceGrant> = spaces
         .iter()
         .filter(|g| g.space.visibility == Visibility::Public && g.allows(SpaceAction::Read))
-        .filter(|g| g.space.slug.as_str() != directory::PROFILES_SPACE)
+        .filter(|g| g.space.slug.as_str() != PROFILES_SPACE)
         .collect();
     public.sort_by_key(|g| g.space.id.0);
     let mut found = None;

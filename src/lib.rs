@@ -1,11 +1,11 @@
 //! Ruche: a collaborative wiki for cooperation networks.
 // The crates below this one, under the names the modules of this crate know them by.
-pub use ruche_access as access;
 pub use ruche_base::{cache, collation, dates, db, slug};
 pub use ruche_collab as collab;
 pub use ruche_content::{content, templates};
 pub use ruche_mail::outbox;
 
+pub mod access;
 pub mod accounts;
 pub mod agenda;
 pub mod app;
@@ -31,8 +31,10 @@ pub mod multipart;
 pub mod notifications;
 pub mod pages;
 pub mod query;
+pub mod ratelimit;
 pub mod resources;
 pub mod search;
+pub mod session;
 pub mod spaces;
 pub mod state;
 pub mod upgrade;

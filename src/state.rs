@@ -3,12 +3,16 @@
 use std::sync::Arc;
 
 use crate::{
-    accounts::ratelimit::{ActionLimits, SignInLimits},
     collab::Hub,
     config::Settings,
     db::Db,
-    discussions, history, outbox, pages, search,
+    outbox,
+    ratelimit::{ActionLimits, SignInLimits},
 };
+use ruche_discussions as discussions;
+use ruche_history as history;
+use ruche_pages as pages;
+use ruche_search as search;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -21,7 +25,7 @@ pub struct AppState {
     /// The live documents.
     pub hub: Hub,
     /// The search index, kept current as pages change.
-    pub search: search::index::SearchIndex,
+    pub search: search::SearchIndex,
     /// Rendered page texts, kept for the next reader.
     pub rendered: Arc<pages::render::RenderCache>,
     /// Comparisons of revisions, kept for the next reader.

@@ -7,18 +7,20 @@ use maud::html;
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::{
-    csrf::CsrfForm,
-    signup::{self, SignupMode},
-    store, AdminUser, User, UserId,
+use crate::{
+    accounts::{
+        signup::{self, SignupMode},
+        store, User, UserId,
+    },
+    session::{csrf::CsrfForm, AdminUser},
 };
 use crate::{
     error::{AppError, AppResult},
     layout::{flash, page, Ctx, Field, FlashKind},
-    spaces,
-    spaces::invitations::{self, Invitation},
     state::AppState,
 };
+use ruche_spaces as spaces;
+use ruche_spaces::invitations::{self, Invitation};
 
 pub async fn users(
     State(state): State<AppState>,

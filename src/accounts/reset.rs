@@ -12,24 +12,24 @@ use sea_orm::{ConnectionTrait, EntityTrait, TransactionTrait};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::links::{account_for, use_up, Asked};
 pub use super::links::{
     asked_sender, confirmation_mail, mail, new_link, new_link_for, Purpose, ASKED, VALID_FOR,
 };
-use super::{
-    csrf::CsrfForm,
-    entity::password_reset,
-    extract::sign_in,
+use crate::accounts::links::{account_for, use_up, Asked};
+use crate::{
+    accounts::{
+        entity::password_reset,
+        store::{self, PasswordChangeError},
+        tokens::hash_secret,
+        User, MIN_PASSWORD_LEN,
+    },
     ratelimit::{Action, Who},
-    store::{self, PasswordChangeError},
-    tokens::hash_secret,
-    User, MIN_PASSWORD_LEN,
+    session::{csrf::CsrfForm, sign_in},
 };
 use crate::{
     client_addr::ClientAddr,
     error::{AppError, AppResult},
-    i18n::AskedLang,
-    i18n::Lang,
+    i18n::{AskedLang, Lang},
     layout::{flash, page, Ctx, Field, FlashKind},
     query::Query,
     state::AppState,
@@ -39,7 +39,7 @@ use crate::{
 pub(crate) async fn send_link(state: &AppState, lang: Lang, user: &User) -> anyhow::Result<()> {
     let txn = state.db.begin().await?;
     let link = new_link(&txn, &state.settings.base_url, user).await?;
-    crate::mail::enqueue(&txn, &mail(lang, &state.settings.site_name, user, &link)).await?;
+    ruche_mail::mail::enqueue(&txn, &mail(lang, &state.settings.site_name, user, &link)).await?;
     txn.commit().await?;
     state.outbox.wake();
     Ok(())
@@ -238,7 +238,7 @@ pub(crate) async fn write_confirmation<C: ConnectionTrait>(
 ) -> anyhow::Result<()> {
     let link = new_link_for(db, &state.settings.base_url, user, Purpose::Confirm).await?;
     let mail = confirmation_mail(lang, &state.settings.site_name, user, &link);
-    crate::mail::enqueue(db, &mail).await?;
+    ruche_mail::mail::enqueue(db, &mail).await?;
     Ok(())
 }
 

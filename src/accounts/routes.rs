@@ -11,28 +11,27 @@ use sea_orm::TransactionTrait;
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::{
-    csrf::CsrfForm,
-    extract::{sign_in, sign_out},
+use crate::{
+    accounts::{
+        signup::{self, SignupMode},
+        store::{self, NewUser, NewUserError, PasswordChangeError, SignIn},
+        tokens,
+        views::{self, AccountForm, AccountPage},
+        User,
+    },
     ratelimit::{self, Action, Verdict, Who},
-    signup::{self, SignupMode},
-    store::{self, NewUser, NewUserError, PasswordChangeError, SignIn},
-    tokens,
-    views::{self, AccountForm, AccountPage},
-    CurrentUser, User,
+    session::{csrf::CsrfForm, sign_in, sign_out, CurrentUser},
 };
 use crate::{
     client_addr::ClientAddr,
-    dates, error,
-    error::{AppError, AppResult},
-    i18n,
-    i18n::safe_next,
+    dates,
+    error::{self, AppError, AppResult},
+    i18n::{self, safe_next},
     layout::{flash, Ctx, FlashKind},
-    spaces,
-    spaces::invitations::{self, AcceptError},
-    state,
-    state::AppState,
+    state::{self, AppState},
 };
+use ruche_spaces as spaces;
+use ruche_spaces::invitations::{self, AcceptError};
 
 #[derive(Deserialize)]
 pub struct AccountFields {
@@ -523,7 +522,7 @@ pub async fn change_password(
             Ok(()) => {
                 // Every other session ends (they signed in with the old password); this one stays.
                 if let Some(changed) = store::find(&state.db, user.id).await? {
-                    super::extract::remember_credential(&session, &changed).await?;
+                    crate::session::extract::remember_credential(&session, &changed).await?;
                 }
                 // Live connections and streams opened with the old password are asked again
                 // who they are (the browsers of this session come back as they were).
@@ -602,8 +601,8 @@ pub(crate) struct EditorFields {
 /// on every computer they use.
 pub(crate) async fn editor_preference(
     axum::extract::State(state): axum::extract::State<state::AppState>,
-    super::CurrentUser(user): super::CurrentUser,
-    super::csrf::CsrfForm(fields): super::csrf::CsrfForm<EditorFields>,
+    crate::session::CurrentUser(user): crate::session::CurrentUser,
+    crate::session::csrf::CsrfForm(fields): crate::session::csrf::CsrfForm<EditorFields>,
 ) -> error::AppResult<axum::http::StatusCode> {
     super::store::set_show_markdown(&state.db, user.id, fields.show_markdown == "1").await?;
     Ok(axum::http::StatusCode::NO_CONTENT)

@@ -3,8 +3,9 @@ use maud::{html, Markup};
 
 use super::{tokens::ApiToken, MIN_PASSWORD_LEN};
 use crate::layout::{page, Ctx, Field};
-use crate::{dates, layout, notifications};
+use crate::{dates, layout};
 use axum::response::Html;
+use ruche_notifications as notifications;
 
 /// What a new-account form holds, and its errors field by field.
 #[derive(Default)]

@@ -13,20 +13,21 @@ use serde_json::Value;
 
 use crate::{
     access::{self, SpaceAction},
-    accounts, dates, discussions,
+    dates, discussions,
     error::{AppError, AppResult},
-    forms,
     forms::{
         exports,
         query::{self, Entry, Filter},
         views::{self as form_views, FilterSelect},
-        Form,
     },
-    history::feeds::FeedReader,
     layout::{page as layout_page, Ctx},
     notifications,
+    session::FeedReader,
     state::AppState,
 };
+use ruche_accounts as accounts;
+use ruche_forms as forms;
+use ruche_forms::Form;
 
 /// The form whose entries are events.
 pub(crate) const EVENT_FORM: &str = "event";

@@ -10,10 +10,12 @@ use std::{
 use pulldown_cmark::{Event, LinkType, Options, Parser, Tag};
 use serde_json::Value;
 
-use crate::{
-    accounts, collab, dates, db::Db, discussions, forms, i18n, pages, pages::entity::page,
-    spaces::Space,
-};
+use crate::{collab, dates, db::Db, i18n, pages};
+use ruche_accounts as accounts;
+use ruche_discussions as discussions;
+use ruche_forms as forms;
+use ruche_pages::entity::page;
+use ruche_spaces::Space;
 
 /// What an export holds.
 #[derive(Debug, Default)]

@@ -19,7 +19,14 @@ use sea_orm::{
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::db::Db;
-use crate::{accounts, collab, discussions, forms, history, notifications, outbox, pages, spaces};
+use crate::{collab, outbox};
+use ruche_accounts as accounts;
+use ruche_discussions as discussions;
+use ruche_forms as forms;
+use ruche_history as history;
+use ruche_notifications as notifications;
+use ruche_pages as pages;
+use ruche_spaces as spaces;
 
 pub mod markdown;
 
@@ -320,7 +327,8 @@ async fn clear_all_reverse(txn: &DatabaseTransaction) -> anyhow::Result<()> {
 
 /// Refuses a database that already holds a site.
 async fn ensure_new_site(db: &Db) -> anyhow::Result<()> {
-    use crate::{accounts::entity::user, pages::entity::page};
+    use ruche_accounts::entity::user;
+    use ruche_pages::entity::page;
     let users = user::Entity::find().count(db).await?;
     let pages = page::Entity::find().count(db).await?;
     if users > 0 || pages > 0 {

@@ -12,8 +12,12 @@ use figment::{
     Figment, Metadata, Profile, Provider,
 };
 
-use crate::{collab, dates, discussions, forms, mail, notifications, outbox};
+use crate::{collab, dates, outbox};
 pub use keys::Keys;
+use ruche_discussions as discussions;
+use ruche_forms as forms;
+use ruche_mail::mail;
+use ruche_notifications as notifications;
 
 /// Flags shared by every command that opens the site's storage.
 #[derive(Debug, Clone, Args)]

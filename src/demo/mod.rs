@@ -3,17 +3,12 @@
 use anyhow::{bail, Context};
 use serde::Deserialize;
 
-use crate::{
-    accounts::{self, store::NewUser, User},
-    content, dates,
-    db::Db,
-    directory, forms,
-    spaces::{
-        store::{self as spaces_store, NewSpace},
-        Role, SpaceSlug, Visibility,
-    },
-    templates,
-};
+use crate::{content, dates, db::Db, directory, templates};
+use ruche_accounts as accounts;
+use ruche_accounts::{store::NewUser, User};
+use ruche_forms as forms;
+use ruche_spaces::PROFILES_SPACE;
+use ruche_spaces::{store as spaces_store, store::NewSpace, Role, SpaceSlug, Visibility};
 
 const FIXTURE: &str = include_str!("chantiers-cooperatifs.json");
 /// Domain of the demo accounts' addresses (reserved for examples, so no mail ever leaves).
@@ -130,7 +125,7 @@ impl FixtureSpace {
             let name = &lead.name;
             md.push_str(&format!(
                 "Contact : [[{}/{name}|{name}]]{org}.\n\nVoir aussi : [[Comptes rendus des rencontres]].\n",
-                directory::PROFILES_SPACE
+                PROFILES_SPACE
             ));
         }
         md
@@ -159,7 +154,7 @@ pub struct DemoSummary {
 
 pub async fn fill(db: &Db) -> anyhow::Result<DemoSummary> {
     let existing = spaces_store::all(db).await?;
-    if existing.iter().any(|s| s.slug.as_str() != directory::PROFILES_SPACE) {
+    if existing.iter().any(|s| s.slug.as_str() != PROFILES_SPACE) {
         bail!("this site already has spaces: the demo only fills an empty site (use a new data directory)");
     }
     let fixture: Fixture = serde_json::from_str(FIXTURE).context("reading the demo fixture")?;

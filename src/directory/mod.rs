@@ -12,25 +12,24 @@ use tower_sessions::Session;
 
 use crate::{
     access::{self, SpaceAction},
-    accounts::{csrf::CsrfForm, CurrentUser, User, UserId},
     collation, content,
     db::Db,
     discussions,
     error::{AppError, AppResult},
-    forms,
     forms::{
         query::{self, Entry, Filter},
         views::{self as form_views, FilterChoice, FilterSelect},
-        Form,
     },
     layout::{flash, page as layout_page, Ctx, FlashKind},
-    pages,
-    spaces::{store as spaces_store, SpaceSlug, Visibility},
+    session::{csrf::CsrfForm, CurrentUser},
     state::AppState,
 };
+use ruche_accounts::{User, UserId};
+use ruche_forms as forms;
+use ruche_forms::Form;
+use ruche_pages as pages;
+use ruche_spaces::{store as spaces_store, SpaceSlug, Visibility, PROFILES_SPACE};
 
-/// The space where members' profiles live.
-pub(crate) const PROFILES_SPACE: &str = "annuaire";
 const PER_PAGE: usize = 24;
 
 /// Creates the space of profiles if the site has none (at start-up; safe with several processes).

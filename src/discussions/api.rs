@@ -16,16 +16,16 @@ use super::{
 };
 use crate::{
     access::{self, PageFor, SpaceAction, SpaceGrant},
-    accounts,
-    accounts::MaybeUser,
     client_addr::ClientAddr,
     error::{AppError, AppResult},
     layout::Ctx,
-    pages,
-    pages::Page,
-    spaces,
+    session::MaybeUser,
     state::AppState,
 };
+use ruche_accounts as accounts;
+use ruche_pages as pages;
+use ruche_pages::Page;
+use ruche_spaces as spaces;
 
 /// A comment as the API shows it to this reader: a hidden one's text only to moderators, a
 /// deleted one's never.

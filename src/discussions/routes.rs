@@ -21,20 +21,17 @@ use super::{
 };
 use crate::{
     access::{self, PageFor, SpaceGrant},
-    accounts,
-    accounts::{
-        csrf::CsrfForm,
-        extract::Proof,
-        ratelimit::{Action, Who, Whose},
-    },
     client_addr::ClientAddr,
     error::{AppError, AppResult},
     layout::{flash, Ctx, FlashKind},
-    notifications, pages,
-    pages::Page,
-    spaces,
+    ratelimit::{Action, Who, Whose},
+    session::{csrf::CsrfForm, Proof},
     state::AppState,
 };
+use ruche_accounts as accounts;
+use ruche_notifications as notifications;
+use ruche_pages::{self as pages, Page};
+use ruche_spaces as spaces;
 
 /// `/s/{space}/{page}`.
 pub fn base(grant: &SpaceGrant, page: &Page) -> String {
@@ -82,7 +79,7 @@ pub(crate) fn discussion_for<'a>(
     }
 }
 
-/// The discussion under a page, for `pages::routes::show`.
+/// The discussion under a page, shown by the page itself.
 pub(crate) async fn under_page(
     state: &AppState,
     ctx: &Ctx,

@@ -9,9 +9,9 @@ use tower_sessions::Session;
 
 use super::{builtin, store, validate::Errors, FieldDef, FieldKind, Form, FormLimits};
 use crate::{
-    accounts::{csrf::CsrfForm, AdminUser},
     error::{AppError, AppResult},
     layout::{flash, page as layout_page, Ctx, FlashKind},
+    session::{csrf::CsrfForm, AdminUser},
     slug,
     state::AppState,
 };

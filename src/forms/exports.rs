@@ -18,7 +18,7 @@ use super::{
 use crate::{
     access,
     error::{AppError, AppResult},
-    history::feeds::FeedReader,
+    session::FeedReader,
     state::AppState,
 };
 

@@ -3,23 +3,22 @@
 //! reads through here, and here asks the access module.
 use std::collections::HashMap;
 
+use crate::collation::fold;
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Map, Value};
-use unicode_normalization::UnicodeNormalization;
 
 use super::{entity::entry_field, FieldKind, Form};
 use crate::{
     access::{self, SpaceAction, SpaceGrant},
     collation,
     db::Db,
-    discussions,
     error::AppResult,
-    pages::{entity::page, Page},
-    query,
-    query::PageNumber,
-    spaces::Space,
+    query::{self, PageNumber},
 };
+use ruche_discussions as discussions;
+use ruche_pages::{entity::page, Page};
+use ruche_spaces::Space;
 
 /// The titles of the entries that links (`space/page`) lead to, for those this reader may read
 /// (`grants`: the spaces they read): a link is then named like the sheet it leads to. Links to
@@ -105,14 +104,6 @@ impl Entry {
         }
         words.iter().all(|w| haystack.contains(w.as_str()))
     }
-}
-
-/// Lower case without accents, so "Coopération" is found by "cooperation".
-pub fn fold(text: &str) -> String {
-    text.nfd()
-        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
-        .collect::<String>()
-        .to_lowercase()
 }
 
 /// The entries of `form` that the holder of these grants may read (in `only` space if given),

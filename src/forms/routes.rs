@@ -14,15 +14,19 @@ use super::{
 };
 use crate::{
     access::{self, PageFor, SpaceAction},
-    accounts,
-    accounts::csrf::{CsrfForm, CsrfMultipart},
     client_addr, content,
     error::{AppError, AppResult},
-    forms, layout,
-    layout::{flash, Ctx, FlashKind},
-    notifications, pages, query, slug, spaces,
+    forms,
+    layout::{self, flash, Ctx, FlashKind},
+    query,
+    session::csrf::{CsrfForm, CsrfMultipart},
+    slug,
     state::AppState,
 };
+use ruche_accounts as accounts;
+use ruche_notifications as notifications;
+use ruche_pages as pages;
+use ruche_spaces as spaces;
 
 pub async fn edit_form(
     State(state): State<AppState>,
@@ -129,7 +133,7 @@ pub async fn create(
     mut sent: Sent,
 ) -> AppResult<Response> {
     let grant = access::space(&state.db, ctx.user.as_ref(), &space, SpaceAction::Read).await?;
-    access::may_create_entry(&grant, &kind.form)?;
+    access::may_create_entry(&grant, kind.form == forms::builtin::TOPIC_FORM)?;
     let form = store::find(&state.db, &kind.form).await?.ok_or(AppError::NotFound)?;
     let by = ctx.user.as_ref().map(|u| u.id.0);
     let typed_title = sent
@@ -164,7 +168,7 @@ pub async fn create(
     };
     // Each new entry (a topic among them) tells the followers of its space and form.
     if let Some(user) = &ctx.user {
-        use crate::accounts::ratelimit::{Action, Who};
+        use crate::ratelimit::{Action, Who};
         if let Err(spent) =
             state.action_limits.spend(Action::NewEntry, Who::Account(user.id), client)
         {

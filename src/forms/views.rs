@@ -7,12 +7,12 @@ use serde_json::Value;
 
 use super::{store::as_text, validate::Errors, FieldDef, FieldKind, Form};
 use crate::{
-    dates, layout,
-    layout::{page as layout_page, Ctx},
-    pages::{render::RenderCache, Page},
-    spaces,
-    spaces::Space,
+    dates,
+    layout::{self, page as layout_page, Ctx},
 };
+use ruche_pages::{render::RenderCache, Page};
+use ruche_spaces as spaces;
+use ruche_spaces::Space;
 
 /// What a form shows in its inputs: what was typed (after an error) or the stored values.
 pub(crate) fn raw_from_values(form: &Form, values: &Value) -> Vec<(String, String)> {

@@ -12,18 +12,19 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::{
-    feeds,
+    feed_tokens, feeds,
     recent::{self, Change},
 };
 use crate::{
     access::{self, SpaceAction},
-    accounts::{csrf::CsrfForm, CurrentUser, User},
     collation,
     error::{AppError, AppResult},
     i18n::AskedLang,
     layout::{flash, page, Ctx, FlashKind},
+    session::{csrf::CsrfForm, CurrentUser},
     state::AppState,
 };
+use ruche_accounts::User;
 
 /// Lines per page of recent changes, and entries per feed.
 const LIMIT: u64 = 50;
@@ -54,7 +55,7 @@ pub async fn site(
     let spaces = readable(&state, ctx.user.as_ref()).await?;
     let changes = recent::recent(&state.db, &spaces, q.before, LIMIT).await?;
     let has_feed_token = match &ctx.user {
-        Some(u) => feeds::has_token(&state.db, u.id).await?,
+        Some(u) => feed_tokens::has_token(&state.db, u.id).await?,
         None => false,
     };
     let ctx = ctx.with_forms().await?;
@@ -139,7 +140,7 @@ pub(crate) async fn create_feed_token(
     ctx: Ctx,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> AppResult<Html<String>> {
-    let secret = feeds::create_token(&state.db, user.id).await?;
+    let secret = feed_tokens::create_token(&state.db, user.id).await?;
     let url = format!("{}/changes.atom?token={secret}", state.settings.base_url);
     let calendar = format!("{}/agenda.ics?token={secret}", state.settings.base_url);
     let title = ctx.t("changes.personal_feed");
@@ -167,7 +168,7 @@ pub(crate) async fn revoke_feed_token(
     session: Session,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> AppResult<Response> {
-    feeds::revoke_token(&state.db, user.id).await?;
+    feed_tokens::revoke_token(&state.db, user.id).await?;
     flash(&session, FlashKind::Success, ctx.t("changes.feed_token_revoked")).await?;
     Ok(Redirect::to("/changes").into_response())
 }
@@ -177,7 +178,7 @@ async fn feed_reader(state: &AppState, token: Option<&str>) -> AppResult<Option<
     match token {
         None => Ok(None),
         Some(secret) => {
-            Ok(Some(feeds::user_for(&state.db, secret).await?.ok_or(AppError::NotFound)?))
+            Ok(Some(feed_tokens::user_for(&state.db, secret).await?.ok_or(AppError::NotFound)?))
         }
     }
 }

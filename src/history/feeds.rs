@@ -2,56 +2,9 @@
 //! reader see members-only and private spaces as their owner would, revocably.
 use atom_syndication::{EntryBuilder, FeedBuilder, FixedDateTime, LinkBuilder, Person, Text};
 use chrono::Utc;
-use sea_orm::{sea_query::OnConflict, ColumnTrait, EntityTrait, QueryFilter, Set};
 
-use super::{entity::feed_token, recent::Change};
-use crate::{
-    accounts,
-    accounts::{store, tokens, User, UserId},
-    db::Db,
-    error,
-    i18n::Lang,
-    state,
-};
-
-/// Creates (or replaces) the person's feed secret and returns it, to be shown once.
-pub(crate) async fn create_token(db: &Db, user: UserId) -> anyhow::Result<String> {
-    let secret = tokens::generate_secret();
-    feed_token::Entity::insert(feed_token::ActiveModel {
-        user_id: Set(user.0),
-        token_hash: Set(tokens::hash_secret(&secret)),
-        created_at: Set(Utc::now()),
-    })
-    .on_conflict(
-        OnConflict::column(feed_token::Column::UserId)
-            .update_columns([feed_token::Column::TokenHash, feed_token::Column::CreatedAt])
-            .to_owned(),
-    )
-    .exec(db)
-    .await?;
-    Ok(secret)
-}
-
-pub(crate) async fn revoke_token(db: &Db, user: UserId) -> anyhow::Result<()> {
-    feed_token::Entity::delete_by_id(user.0).exec(db).await?;
-    Ok(())
-}
-
-pub(crate) async fn has_token(db: &Db, user: UserId) -> anyhow::Result<bool> {
-    Ok(feed_token::Entity::find_by_id(user.0).one(db).await?.is_some())
-}
-
-/// The enabled account a feed secret belongs to.
-pub async fn user_for(db: &Db, secret: &str) -> anyhow::Result<Option<User>> {
-    let Some(row) = feed_token::Entity::find()
-        .filter(feed_token::Column::TokenHash.eq(tokens::hash_secret(secret)))
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    Ok(store::find(db, UserId(row.user_id)).await?.filter(|u| !u.disabled))
-}
+use super::recent::Change;
+use crate::i18n::Lang;
 
 /// One sentence saying what happened.
 pub fn describe(lang: Lang, change: &Change) -> String {
@@ -118,37 +71,4 @@ pub fn atom(
         .entries(entries)
         .build()
         .to_string()
-}
-
-/// Who a feed, calendar or export is read by: the owner of the personal feed address in
-/// `?token=`, else whoever is signed in (session or API token), else nobody.
-#[derive(Debug, Clone)]
-pub struct FeedReader(pub Option<User>);
-
-impl axum::extract::FromRequestParts<state::AppState> for FeedReader {
-    type Rejection = error::AppError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &state::AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let token = parts.uri.query().and_then(|q| {
-            serde_urlencoded::from_str::<Vec<(String, String)>>(q)
-                .ok()?
-                .into_iter()
-                .find(|(k, _)| k == "token")
-                .map(|(_, v)| v)
-        });
-        match token {
-            // A wrong or revoked address is refused, not served as if anonymous.
-            Some(secret) => Ok(Self(Some(
-                user_for(&state.db, &secret).await?.ok_or(error::AppError::NotFound)?,
-            ))),
-            None => {
-                let accounts::MaybeUser(user) =
-                    accounts::MaybeUser::from_request_parts(parts, state).await?;
-                Ok(Self(user))
-            }
-        }
-    }
 }

@@ -10,12 +10,13 @@ use tower_sessions::Session;
 use super::{store, views, Kind};
 use crate::{
     access::{self, PageFor},
-    accounts::csrf::CsrfForm,
     error::{AppError, AppResult},
     layout::{flash, Ctx, FlashKind},
-    pages::{routes::render_for, Page},
+    pages::routes::render_for,
+    session::csrf::CsrfForm,
     state::AppState,
 };
+use ruche_pages::Page;
 
 #[derive(Deserialize)]
 pub struct ListQuery {
@@ -60,7 +61,7 @@ pub async fn compare(
     let from = store::get(&state.db, page.id, q.from).await?.ok_or(AppError::NotFound)?;
     let to = store::get(&state.db, page.id, q.to).await?.ok_or(AppError::NotFound)?;
     let changes = super::diff::compare(&state.diffs, &from.markdown, &to.markdown).await?;
-    let fields = match crate::forms::store::form_of(&state.db, &page).await? {
+    let fields = match ruche_forms::store::form_of(&state.db, &page).await? {
         Some(form) => field_changes(&state, &ctx, &grant, &page, &form, &from, &to).await?,
         None => Vec::new(),
     };
@@ -74,7 +75,7 @@ async fn field_changes(
     ctx: &Ctx,
     grant: &access::SpaceGrant,
     page: &Page,
-    form: &crate::forms::Form,
+    form: &ruche_forms::Form,
     from: &super::Revision,
     to: &super::Revision,
 ) -> AppResult<Vec<views::FieldChange>> {
@@ -83,7 +84,7 @@ async fn field_changes(
     let known = crate::forms::views::Known::default()
         .long_texts(&state.rendered, grant.space.slug.as_str(), form, &[&from.fields, &to.fields])
         .await?;
-    let shown = |f: &crate::forms::FieldDef, v: Option<&serde_json::Value>| {
+    let shown = |f: &ruche_forms::FieldDef, v: Option<&serde_json::Value>| {
         v.filter(|v| !v.is_null())
             .map(|v| crate::forms::views::shown(ctx, &known, &base, &grant.space, f, v))
     };

@@ -4,12 +4,11 @@ use maud::{html, Markup, PreEscaped};
 
 use super::{diff, Kind, Revision, PER_PAGE};
 use crate::{
-    access,
-    access::SpaceGrant,
+    access::{self, SpaceGrant},
     layout::{page as layout_page, Ctx, Field},
-    pages::Page,
     query,
 };
+use ruche_pages::Page;
 
 fn when(ctx: &Ctx, r: &Revision) -> String {
     ctx.moment(r.created_at)

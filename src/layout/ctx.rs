@@ -6,13 +6,14 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use crate::{
-    accounts::{csrf, MaybeUser, User},
     dates,
     error::AppError,
     i18n::Lang,
-    notifications,
+    session::{csrf, MaybeUser},
     state::AppState,
 };
+use ruche_accounts::User;
+use ruche_notifications as notifications;
 
 use super::CspNonce;
 

@@ -9,7 +9,13 @@ use axum::{
 use maud::html;
 use tower_sessions::Session;
 
-use crate::{accounts, accounts::csrf, dates, error::ErrorInfo, i18n, state::AppState};
+use crate::{
+    dates,
+    error::ErrorInfo,
+    i18n,
+    session::{csrf, extract::session_user},
+    state::AppState,
+};
 
 use super::{page, urlencode, Ctx};
 
@@ -75,7 +81,7 @@ pub async fn error_pages(State(state): State<AppState>, request: Request, next: 
         return Redirect::to(i18n::safe_next(Some(&to))).into_response();
     }
     let user = match &session {
-        Some(session) => accounts::extract::session_user(&state, session).await.unwrap_or(None),
+        Some(session) => session_user(&state, session).await.unwrap_or(None),
         None => None,
     };
     let csrf = match (&session, &user) {

@@ -9,10 +9,10 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::{
-    accounts::{csrf::CsrfForm, AdminUser},
     error::{AppError, AppResult},
     layout::{flash, page, Ctx, FlashKind},
     outbox::{self, Status},
+    session::{csrf::CsrfForm, AdminUser},
     state::AppState,
 };
 

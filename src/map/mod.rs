@@ -13,16 +13,15 @@ use serde_json::json;
 use crate::{
     access, collation,
     error::AppResult,
-    forms,
     forms::{
         query::{self, Entry, Filter},
         views::{self as form_views, FilterChoice, FilterSelect},
-        FieldKind,
     },
-    layout,
-    layout::{page as layout_page, Ctx},
+    layout::{self, page as layout_page, Ctx},
     state::AppState,
 };
+use ruche_forms as forms;
+use ruche_forms::FieldKind;
 
 /// `GET /map`
 pub async fn index(

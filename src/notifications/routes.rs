@@ -15,15 +15,18 @@ use tower_sessions::Session;
 use super::{Target, SHOWN};
 use crate::{
     access::{self, PageFor},
-    accounts,
-    accounts::{csrf::CsrfForm, CurrentUser, UserId},
-    db, directory,
+    db,
     error::{AppError, AppResult},
-    forms, i18n,
+    i18n,
     layout::{flash, page, Ctx, FlashKind},
-    pages, spaces,
+    session::{csrf::CsrfForm, CurrentUser},
     state::AppState,
 };
+use ruche_accounts as accounts;
+use ruche_accounts::UserId;
+use ruche_forms as forms;
+use ruche_pages as pages;
+use ruche_spaces::{self as spaces, PROFILES_SPACE};
 
 /// `GET /notifications`: what happened, newest first. Opening one (or the page it is about)
 /// reads it; "Tout marquer comme lu" reads them all.
@@ -335,8 +338,8 @@ pub async fn people(
     PageFor { grant, page, .. }: PageFor<access::Edit>,
     axum::extract::Query(query): axum::extract::Query<PeopleQuery>,
 ) -> AppResult<Json<serde_json::Value>> {
-    let typed = forms::query::fold(&query.q.chars().take(60).collect::<String>());
-    let on_directory = grant.space.slug.as_str() == directory::PROFILES_SPACE;
+    let typed = crate::collation::fold(&query.q.chars().take(60).collect::<String>());
+    let on_directory = grant.space.slug.as_str() == PROFILES_SPACE;
     let known = acquaintances(&state.db, &grant, on_directory).await?;
     let mut offered = Vec::new();
     // Access is asked of a bounded number of matching people, whatever was typed.
@@ -352,7 +355,7 @@ pub async fn people(
         if !access::may_name(&grant, on_directory, acquaintance) {
             continue;
         }
-        let name = forms::query::fold(&person.name);
+        let name = crate::collation::fold(&person.name);
         let matches = typed.is_empty()
             || person.handle.starts_with(&typed)
             || name.split_whitespace().any(|w| w.starts_with(&typed))

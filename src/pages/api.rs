@@ -13,13 +13,13 @@ use super::{
 };
 use crate::{
     access::{self, PageFor, SpaceAction},
-    accounts::MaybeUser,
     client_addr,
     error::{AppError, AppResult},
-    forms,
     i18n::Lang,
+    session::MaybeUser,
     state::AppState,
 };
+use ruche_forms as forms;
 
 #[derive(Serialize)]
 pub struct PageJson {

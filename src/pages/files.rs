@@ -14,12 +14,15 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::{
     access::{self, PageFor},
-    accounts::csrf::CsrfMultipart,
     db::Db,
     error::AppResult,
-    forms::{entity::upload, entity::upload_page, uploads, FieldKind},
     layout::{flash, Ctx, FlashKind},
+    session::csrf::CsrfMultipart,
     state::AppState,
+};
+use ruche_forms::{
+    entity::{upload, upload_page},
+    uploads, FieldKind,
 };
 
 /// A file of the page, as its list shows it: as it was sent to this page.
@@ -70,7 +73,7 @@ pub async fn attached(
         .map(|f| (f.hash.clone(), f))
         .collect();
     let people =
-        crate::accounts::store::by_ids(db, records.iter().filter_map(|r| r.created_by)).await?;
+        ruche_accounts::store::by_ids(db, records.iter().filter_map(|r| r.created_by)).await?;
     let mut files: Vec<Attached> = records
         .into_iter()
         .filter_map(|r| {

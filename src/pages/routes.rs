@@ -20,12 +20,14 @@ use super::{
 };
 use crate::{
     access::{self, PageFor, SpaceAction, SpaceGrant},
-    accounts::{csrf::CsrfForm, MaybeUser, User},
     collab::{self, ws::Peer},
     error::{AppError, AppResult},
     layout::{flash, Ctx, FlashKind},
+    session::{csrf::CsrfForm, MaybeUser},
     state::AppState,
 };
+use ruche_accounts::User;
+use ruche_forms::builtin::TOPIC_FORM;
 
 /// Renders a page's Markdown for this reader: wiki links to pages they may not read are left
 /// as plain links, so nothing is learnt about them. Kept for the next reader who knows the same.
@@ -47,7 +49,7 @@ pub async fn warm(
     markdown: &str,
 ) -> anyhow::Result<()> {
     let Some(page) = store::get(db, super::PageId(doc.0)).await? else { return Ok(()) };
-    let Some(space) = crate::spaces::store::get(db, page.space_id).await? else { return Ok(()) };
+    let Some(space) = ruche_spaces::store::get(db, page.space_id).await? else { return Ok(()) };
     let Ok(grant) = access::space(db, None, space.slug.as_str(), SpaceAction::Read).await else {
         return Ok(());
     };
@@ -116,8 +118,8 @@ pub async fn show(
     let content = state.hub.read(page.id.doc()).await?;
     let html = render_for(&state, ctx.user.as_ref(), &grant, &content.markdown).await?;
     let backlinks = readable_backlinks(&state, ctx.user.as_ref(), &grant, &page).await?;
-    let last = crate::history::store::latest(&state.db, page.id).await?;
-    let entry = match crate::forms::store::form_of(&state.db, &page).await? {
+    let last = ruche_history::store::latest(&state.db, page.id).await?;
+    let entry = match ruche_forms::store::form_of(&state.db, &page).await? {
         Some(form) => Some(crate::forms::views::values(
             &ctx,
             &crate::forms::views::Known::titles(
@@ -149,21 +151,21 @@ pub async fn show(
     };
     if let (Some(user), true) = (&ctx.user, ctx.unread > 0) {
         // Reading the page reads what told of it.
-        crate::notifications::mark_page_read(&state.db, user.id, page.id).await?;
+        ruche_notifications::mark_page_read(&state.db, user.id, page.id).await?;
     }
     let following = match &ctx.user {
         Some(user) => Some(
-            crate::notifications::follows(
+            ruche_notifications::follows(
                 &state.db,
                 user.id,
-                &crate::notifications::Target::Page(page.id),
+                &ruche_notifications::Target::Page(page.id),
             )
             .await?,
         ),
         None => None,
     };
     let handle = match page.owner {
-        Some(owner) => crate::accounts::store::find(&state.db, owner)
+        Some(owner) => ruche_accounts::store::find(&state.db, owner)
             .await?
             .filter(|u| !u.disabled && !u.handle.is_empty())
             .map(|u| u.handle),
@@ -193,13 +195,13 @@ pub async fn show(
 async fn linked_titles(
     state: &AppState,
     user: Option<&User>,
-    form: &crate::forms::Form,
+    form: &ruche_forms::Form,
     values: &serde_json::Value,
 ) -> AppResult<HashMap<String, String>> {
     let links: Vec<String> = form
         .fields
         .iter()
-        .filter(|f| matches!(f.kind, crate::forms::FieldKind::PageLink { .. }))
+        .filter(|f| matches!(f.kind, ruche_forms::FieldKind::PageLink { .. }))
         .filter_map(|f| values.get(&f.key).and_then(|v| v.as_str()).map(str::to_owned))
         .collect();
     let grants = access::readable_spaces(&state.db, user).await?;
@@ -222,7 +224,7 @@ async fn readable_backlinks(
                 let other = if from.space_id == grant.space.id {
                     Some(grant.clone())
                 } else {
-                    match crate::spaces::store::get(&state.db, from.space_id).await? {
+                    match ruche_spaces::store::get(&state.db, from.space_id).await? {
                         Some(space) => {
                             access::space(&state.db, user, space.slug.as_str(), SpaceAction::Read)
                                 .await
@@ -259,12 +261,12 @@ pub(crate) async fn new_form(
     let grant = access::space(&state.db, ctx.user.as_ref(), &space, SpaceAction::Read).await?;
     let title = q.title.as_deref().unwrap_or("");
     if let Some(key) = q.form.as_deref().filter(|k| !k.is_empty()) {
-        access::may_create_entry(&grant, key)?;
-        let form = crate::forms::store::find(&state.db, key).await?.ok_or(AppError::NotFound)?;
+        access::may_create_entry(&grant, key == TOPIC_FORM)?;
+        let form = ruche_forms::store::find(&state.db, key).await?.ok_or(AppError::NotFound)?;
         return Ok(crate::forms::routes::new_entry(&ctx, &grant.space, &form, title));
     }
     let grant = access::space(&state.db, ctx.user.as_ref(), &space, SpaceAction::Edit).await?;
-    let forms = crate::forms::store::list(&state.db).await?;
+    let forms = ruche_forms::store::list(&state.db).await?;
     let templates = crate::templates::offered(&state.db, ctx.user.as_ref(), &grant).await?;
     let choice = views::NewChoice { title, form: "", template: "" };
     Ok(views::new_page(&ctx, &grant.space, &choice, &forms, &templates, None).into_response())
@@ -294,7 +296,7 @@ pub async fn create(
     // An entry is made by its own form, once that is valid: on to it, with the title typed.
     if let Some(form) = match fields.form.as_str() {
         "" => None,
-        key => crate::forms::store::find(&state.db, key).await?,
+        key => ruche_forms::store::find(&state.db, key).await?,
     } {
         let query: String = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("form", &form.key)
@@ -340,7 +342,7 @@ pub async fn create(
                         form: &fields.form,
                         template: &fields.template,
                     },
-                    &crate::forms::store::list(&state.db).await?,
+                    &ruche_forms::store::list(&state.db).await?,
                     &crate::templates::offered(&state.db, ctx.user.as_ref(), &grant).await?,
                     error,
                 ),
@@ -358,8 +360,8 @@ pub(super) fn may_make_page(
     state: &AppState,
     user: Option<&User>,
     client: std::net::IpAddr,
-) -> Result<(), crate::accounts::ratelimit::Spent> {
-    use crate::accounts::ratelimit::{Action, Who};
+) -> Result<(), crate::ratelimit::Spent> {
+    use crate::ratelimit::{Action, Who};
     match user {
         Some(user) => state.action_limits.check(Action::NewEntry, Who::Account(user.id), client),
         None => Ok(()),
@@ -368,7 +370,7 @@ pub(super) fn may_make_page(
 
 /// Counts a page made by `user` from `client` (after `may_make_page`).
 pub(super) fn made_page(state: &AppState, user: Option<&User>, client: std::net::IpAddr) {
-    use crate::accounts::ratelimit::{Action, Who};
+    use crate::ratelimit::{Action, Who};
     if let Some(user) = user {
         state.action_limits.record(Action::NewEntry, Who::Account(user.id), client);
     }
@@ -607,7 +609,7 @@ pub async fn websocket(
     upgrade: crate::upgrade::Upgrade,
 ) -> AppResult<Response> {
     let settings = &state.settings;
-    if !crate::accounts::csrf::websocket_origin_allowed(
+    if !crate::session::csrf::websocket_origin_allowed(
         &headers,
         &settings.base_url,
         &settings.allowed_origins,
@@ -619,7 +621,7 @@ pub async fn websocket(
     let admitted = state.hub.admit(client).ok_or(AppError::TooManyRequests)?;
     // The document holds every field: whether it holds members-only ones decides who may open
     // it. (Plain pages have no fields: live clients cannot write any.)
-    let holds_members_only = match crate::forms::store::form_of(&state.db, &page).await? {
+    let holds_members_only = match ruche_forms::store::form_of(&state.db, &page).await? {
         Some(form) => form.holds_members_only(&state.hub.read(page.id.doc()).await?.fields),
         None => false,
     };

@@ -4,14 +4,13 @@ use maud::{html, PreEscaped};
 
 use super::Page;
 use crate::{
-    access,
-    access::{SpaceAction, SpaceGrant},
-    discussions, forms, history,
+    access::{self, SpaceAction, SpaceGrant},
+    discussions, forms,
     layout::{page as layout_page, Ctx, Field},
-    notifications,
-    spaces::Space,
-    templates,
+    notifications, templates,
 };
+use ruche_history as history;
+use ruche_spaces::Space;
 
 /// `html` has been rendered and sanitised by `render::to_html`.
 /// What a page's reading view shows besides the page itself.

@@ -8,16 +8,16 @@ use maud::html;
 use crate::{
     access, discussions,
     error::{AppError, AppResult},
-    forms,
     forms::{
         query::{self, Filter},
-        store::as_text,
         views::{self as form_views, FilterSelect},
     },
     layout::{page as layout_page, Ctx},
     notifications,
     state::AppState,
 };
+use ruche_forms as forms;
+use ruche_forms::store::as_text;
 
 const PER_PAGE: usize = 20;
 

@@ -3,12 +3,12 @@ use crate::query::Query;
 use axum::{extract::State, response::Html, Json};
 use maud::{html, PreEscaped};
 
-use super::{check_length, run, Ask, Found};
+use super::{run, Ask, Found};
 use crate::{
-    accounts::MaybeUser,
-    error::AppResult,
+    error::{AppError, AppResult},
     i18n::AskedLang,
     layout::{page as layout_page, Ctx},
+    session::MaybeUser,
     state::AppState,
 };
 
@@ -19,7 +19,9 @@ pub async fn api(
     AskedLang(lang): AskedLang,
     Query(ask): Query<Ask>,
 ) -> AppResult<Json<Found>> {
-    check_length(&ask, state.settings.max_search_chars, lang)?;
+    if let Some(why) = ask.too_long(state.settings.max_search_chars, lang) {
+        return Err(AppError::BadRequest(why));
+    }
     Ok(Json(run(&state.db, &state.search, user.as_ref(), &ask).await?))
 }
 
@@ -29,7 +31,9 @@ pub async fn page(
     ctx: Ctx,
     Query(ask): Query<Ask>,
 ) -> AppResult<Html<String>> {
-    check_length(&ask, state.settings.max_search_chars, ctx.lang)?;
+    if let Some(why) = ask.too_long(state.settings.max_search_chars, ctx.lang) {
+        return Err(AppError::BadRequest(why));
+    }
     let found = run(&state.db, &state.search, ctx.user.as_ref(), &ask).await?;
     let title = if found.query.is_empty() {
         ctx.t("search.title")

@@ -12,13 +12,14 @@ use super::{
 };
 use crate::{
     access::{self, SpaceAction, SpaceGrant},
-    accounts::{self, CurrentUser, MaybeUser, User, UserId},
     content,
     error::{AppError, AppResult},
-    i18n::AskedLang,
-    i18n::Lang,
+    i18n::{AskedLang, Lang},
+    session::{CurrentUser, MaybeUser},
     state::AppState,
 };
+use ruche_accounts as accounts;
+use ruche_accounts::{User, UserId};
 
 /// A space as the API shows it: content fields only for those who may read it.
 #[derive(Serialize)]

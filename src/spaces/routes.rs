@@ -16,20 +16,21 @@ use super::{
 };
 use crate::{
     access::{self, SpaceAction},
-    accounts::{
-        self,
-        csrf::CsrfForm,
-        ratelimit::{Action, Who},
-        UserId,
-    },
     backup,
     client_addr::ClientAddr,
     content, discussions, download,
     error::{AppError, AppResult},
     layout::{flash, Ctx, FlashKind},
-    mail, notifications, pages, spaces,
+    ratelimit::{Action, Who},
+    session::csrf::CsrfForm,
+    spaces,
     state::AppState,
 };
+use ruche_accounts as accounts;
+use ruche_accounts::UserId;
+use ruche_mail::mail;
+use ruche_notifications as notifications;
+use ruche_pages as pages;
 
 /// `GET /s/{space}`: a space's home — its pages for those who may read it; for others, who
 /// to ask and the way to ask to join.

@@ -7,13 +7,13 @@ use super::{
     store::Member,
     Role, Space, Visibility,
 };
-use crate::accounts::User;
 use crate::{
     access::{SpaceAction, SpaceGrant},
     discussions,
     layout::{page, Ctx, Field},
     notifications, pages, spaces,
 };
+use ruche_accounts::User;
 
 pub(crate) fn visibility_badge(ctx: &Ctx, visibility: Visibility) -> Markup {
     html! { span class={"badge badge-" (visibility.as_str())} { (ctx.t(&format!("space.visibility_{}", visibility.as_str()))) } }

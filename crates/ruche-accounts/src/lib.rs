@@ -54,6 +54,19 @@ pub(crate) fn credential_of(password_hash: &str) -> String {
     digest.iter().take(12).map(|b| format!("{b:02x}")).collect()
 }
 
+/// What access reads of a person.
+impl ruche_access::Person for User {
+    fn person_id(&self) -> i64 {
+        self.id.0
+    }
+    fn is_site_admin(&self) -> bool {
+        self.is_admin
+    }
+    fn disabled(&self) -> bool {
+        self.disabled
+    }
+}
+
 impl From<entity::user::Model> for User {
     fn from(model: entity::user::Model) -> Self {
         Self {

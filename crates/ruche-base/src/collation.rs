@@ -2,6 +2,7 @@
 //! `feruca` crate): accents and case do not decide before the letters ("Écologie" among the
 //! E's, "e-graine" with them, "Zèbre" after "zèbre" only as a tie), not code points.
 use std::{cell::RefCell, cmp::Ordering};
+use unicode_normalization::UnicodeNormalization;
 
 use feruca::Collator;
 
@@ -18,6 +19,15 @@ pub fn compare(a: &str, b: &str) -> Ordering {
 /// Sorts `items` by the name `name` gives each, as people do.
 pub fn sort_by_name<T>(items: &mut [T], name: impl Fn(&T) -> &str) {
     items.sort_by(|a, b| compare(name(a), name(b)));
+}
+
+/// Lower case without accents, so "Coopération" is found by "cooperation": how typed words
+/// are compared with names and titles.
+pub fn fold(text: &str) -> String {
+    text.nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .collect::<String>()
+        .to_lowercase()
 }
 
 #[cfg(test)]

@@ -5,11 +5,12 @@
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::{
-    access::{self, SpaceAction, SpaceGrant},
+    access::{self, SpaceAction},
     accounts::User,
     collab::Hub,
     db::Db,
     pages::{entity::page, Page, PageId, TemplateScope},
+    spaces::grants::{self, SpaceGrant},
 };
 
 /// The templates every site has: (key, title, what it is for, text).
@@ -74,7 +75,7 @@ pub async fn offered(
         .filter(page::Column::TrashedAt.is_null())
         .all(db)
         .await?;
-    let grants = access::readable_spaces(db, user).await?;
+    let grants = grants::readable_spaces(db, user).await?;
     for row in rows {
         let Ok(p) = Page::try_from(row) else { continue };
         let offered_here = match p.template {

@@ -7,9 +7,11 @@ use ruche_accounts as accounts;
 use ruche_base::{cache, db, paging};
 use ruche_collab as collab;
 use ruche_pages as pages;
+use ruche_spaces as spaces;
 
 pub mod diff;
 pub mod entity;
+pub mod feed_tokens;
 pub mod recent;
 pub mod store;
 

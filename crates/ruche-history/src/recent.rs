@@ -9,12 +9,8 @@ use serde::Serialize;
 
 use crate::pages::{entity::page_event, events::EventKind};
 use crate::{
-    access,
-    access::{SpaceAction, SpaceGrant},
-    accounts::entity::user,
-    db::Db,
-    pages,
-    pages::entity::page,
+    access, access::SpaceAction, accounts::entity::user, db::Db, pages, pages::entity::page,
+    spaces::grants::SpaceGrant,
 };
 
 /// One line of recent changes.

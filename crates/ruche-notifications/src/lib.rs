@@ -438,12 +438,14 @@ fn page_url(space: &Space, page: &Page) -> String {
 
 /// Whether `person` may read `page` now (its space's rules and its own).
 async fn may_read(db: &Db, person: &User, page: &Page) -> anyhow::Result<bool> {
-    Ok(access::reads(db, Some(person), page).await?)
+    Ok(spaces::grants::reads(db, Some(person), page).await?)
 }
 
 /// Whether `person` may read `space` now.
 async fn may_read_space(db: &Db, person: &User, space: &Space) -> anyhow::Result<bool> {
-    Ok(access::space(db, Some(person), space.slug.as_str(), SpaceAction::Read).await.is_ok())
+    Ok(spaces::grants::space(db, Some(person), space.slug.as_str(), SpaceAction::Read)
+        .await
+        .is_ok())
 }
 
 /// What a notification is about, as a mail names it.

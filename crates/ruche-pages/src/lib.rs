@@ -79,6 +79,22 @@ pub struct Page {
     pub template: Option<TemplateScope>,
 }
 
+/// What access reads of a page.
+impl ruche_access::PageRow for Page {
+    fn space_id(&self) -> i64 {
+        self.space_id.0
+    }
+    fn owner_id(&self) -> Option<i64> {
+        self.owner.map(|o| o.0)
+    }
+    fn members_only(&self) -> bool {
+        self.members_only
+    }
+    fn trashed(&self) -> bool {
+        self.trashed
+    }
+}
+
 impl TryFrom<entity::page::Model> for Page {
     type Error = anyhow::Error;
 

@@ -5,16 +5,20 @@ use ruche_accounts as accounts;
 use ruche_base::{collation, db, slug};
 
 pub mod entity;
+pub mod grants;
 pub mod invitations;
 pub mod requests;
 pub mod store;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// The part of a space's URL: lower-case letters, digits and dashes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct SpaceSlug(String);
+
+/// The space that holds members' profiles: the directory.
+pub const PROFILES_SPACE: &str = "annuaire";
 
 /// Words that name site routes, so no space may take them.
 const RESERVED_SLUGS: &[&str] = &["new", "api", "admin", "assets", "ws"];
@@ -42,89 +46,8 @@ impl std::fmt::Display for SpaceSlug {
     }
 }
 
-/// Who may learn that a space exists and read it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Visibility {
-    /// Anyone reads it.
-    Public,
-    /// Everyone sees its name and description; its members read it.
-    Members,
-    /// Only its members know it exists.
-    Private,
-}
-
-impl Visibility {
-    pub const ALL: [Visibility; 3] = [Visibility::Public, Visibility::Members, Visibility::Private];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Visibility::Public => "public",
-            Visibility::Members => "members",
-            Visibility::Private => "private",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == s)
-    }
-}
-
-/// Who may comment on the pages of a space (everyone who comments must be signed in and
-/// may read the page).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum CommentPolicy {
-    /// Nobody: the discussions are closed.
-    Nobody,
-    /// Its members (any role).
-    #[default]
-    Members,
-    /// Anyone signed in who may read the space (for public spaces).
-    Readers,
-}
-
-impl CommentPolicy {
-    pub const ALL: [CommentPolicy; 3] =
-        [CommentPolicy::Members, CommentPolicy::Readers, CommentPolicy::Nobody];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CommentPolicy::Nobody => "nobody",
-            CommentPolicy::Members => "members",
-            CommentPolicy::Readers => "readers",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.as_str() == s)
-    }
-}
-
-/// What a member may do in a space.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Viewer,
-    Editor,
-    Owner,
-}
-
-impl Role {
-    pub const ALL: [Role; 3] = [Role::Owner, Role::Editor, Role::Viewer];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Editor => "editor",
-            Role::Viewer => "viewer",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-}
+// What access reads of a space and a member are its types; spaces store them.
+pub use ruche_access::{CommentPolicy, Role, Visibility};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
@@ -142,6 +65,19 @@ pub struct Space {
     /// Who may comment on its pages.
     pub comments: CommentPolicy,
     pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What access reads of a space.
+impl ruche_access::SpaceRow for Space {
+    fn space_id(&self) -> i64 {
+        self.id.0
+    }
+    fn visibility(&self) -> Visibility {
+        self.visibility
+    }
+    fn comments(&self) -> CommentPolicy {
+        self.comments
+    }
 }
 
 impl TryFrom<entity::space::Model> for Space {

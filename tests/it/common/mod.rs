@@ -94,7 +94,7 @@ pub struct TestApp {
     pub hub: ruche::collab::Hub,
     /// The server's rendered pages, to observe them.
     pub rendered: std::sync::Arc<ruche::pages::render::RenderCache>,
-    pub search: ruche::search::index::SearchIndex,
+    pub search: ruche::search::SearchIndex,
     pub base: String,
     pub db: Db,
     pub database_url: String,

@@ -11,8 +11,8 @@ use tower_sessions::{
     SessionStore,
 };
 
-use super::entity::session;
 use crate::db::Db;
+use ruche_accounts::entity::session;
 
 #[derive(Debug, Clone)]
 pub(crate) struct DbSessionStore {

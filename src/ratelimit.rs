@@ -11,7 +11,8 @@
 //! mail, a join request to the owners, an invitation, a comment, a new page, entry or topic, the
 //! people a comment names) has a budget per account (or, signed out, per address it names) and
 //! per client address.
-use crate::{accounts, error};
+use crate::error;
+use ruche_accounts as accounts;
 use std::{
     collections::HashMap,
     net::IpAddr,
@@ -543,7 +544,7 @@ mod tests {
         let refused = limits.spend(Action::ResetRequest, Who::Mailbox("x@example.org"), office);
         let refused = refused.map_err(|s| (s.action, s.whose));
         assert_eq!(refused, Err((Action::ResetRequest, Whose::Network)));
-        let someone = Who::Account(crate::accounts::UserId(7));
+        let someone = Who::Account(ruche_accounts::UserId(7));
         assert!(limits.spend(Action::JoinRequest, someone, office).is_ok());
     }
 
@@ -564,12 +565,12 @@ mod tests {
         let limits = ActionLimits::new(10);
         let office: IpAddr = [198, 51, 100, 1].into();
         let (one, two) =
-            (Who::Account(crate::accounts::UserId(1)), Who::Account(crate::accounts::UserId(2)));
+            (Who::Account(ruche_accounts::UserId(1)), Who::Account(ruche_accounts::UserId(2)));
         limits.record_many(Action::Mention, one, office, 45);
         assert_eq!(limits.room(Action::Mention, one, office), MENTIONS_PER_ACCOUNT - 45);
         limits.record_many(Action::Mention, two, office, 50);
         assert_eq!(limits.room(Action::Mention, two, office), 0, "their own fifty");
-        let three = Who::Account(crate::accounts::UserId(3));
+        let three = Who::Account(ruche_accounts::UserId(3));
         assert_eq!(limits.room(Action::Mention, three, office), MENTIONS_PER_ADDRESS - 95);
     }
 
@@ -578,11 +579,11 @@ mod tests {
         let limits = ActionLimits::new(10);
         for n in 0..JOIN_REQUESTS_PER_ADDRESS {
             let from: IpAddr = format!("2001:db8::{n:x}").parse().expect("an address");
-            let who = Who::Account(crate::accounts::UserId(i64::from(n)));
+            let who = Who::Account(ruche_accounts::UserId(i64::from(n)));
             assert!(limits.spend(Action::JoinRequest, who, from).is_ok());
         }
         let from: IpAddr = "2001:db8::ffff:1".parse().expect("an address");
-        let who = Who::Account(crate::accounts::UserId(1000));
+        let who = Who::Account(ruche_accounts::UserId(1000));
         assert!(limits.spend(Action::JoinRequest, who, from).is_err());
     }
 }

@@ -2,8 +2,9 @@
 use axum::{extract::FromRequestParts, http::request::Parts};
 use tower_sessions::Session;
 
-use super::{store, tokens, User, UserId};
-use crate::{access, db, error::AppError, state::AppState};
+use crate::{access, db, error::AppError, session::csrf, state::AppState};
+use ruche_accounts::{store, tokens, User, UserId};
+use ruche_history::feed_tokens;
 
 const SESSION_USER: &str = "user_id";
 /// The fingerprint of the password the session signed in with.
@@ -26,7 +27,7 @@ pub struct AdminUser(pub User);
 pub async fn sign_in(session: &Session, user: &User) -> Result<(), AppError> {
     session.cycle_id().await.map_err(anyhow::Error::from)?;
     // A form token seen before signing in (on a shared computer, say) is no good after it.
-    super::csrf::renew(session).await?;
+    csrf::renew(session).await?;
     session.insert(SESSION_USER, user.id.0).await.map_err(anyhow::Error::from)?;
     remember_credential(session, user).await
 }
@@ -38,7 +39,7 @@ pub(crate) async fn remember_credential(session: &Session, user: &User) -> Resul
     Ok(())
 }
 
-pub(crate) async fn sign_out(session: &Session) -> Result<(), AppError> {
+pub async fn sign_out(session: &Session) -> Result<(), AppError> {
     session.flush().await.map_err(anyhow::Error::from)?;
     Ok(())
 }
@@ -73,7 +74,7 @@ fn bearer_in(headers: &axum::http::HeaderMap) -> Option<&str> {
 /// while it is not revoked. (Otherwise a stolen session kept its stream after the password was
 /// changed.)
 #[derive(Debug, Clone)]
-pub(crate) enum Proof {
+pub enum Proof {
     Session(String),
     Token(String),
 }
@@ -146,6 +147,38 @@ impl FromRequestParts<AppState> for AdminUser {
             Ok(AdminUser(user))
         } else {
             Err(AppError::Forbidden)
+        }
+    }
+}
+
+/// Who a feed, calendar or export is read by: the owner of the personal feed address in
+/// `?token=`, else whoever is signed in (session or API token), else nobody.
+#[derive(Debug, Clone)]
+pub struct FeedReader(pub Option<User>);
+
+impl FromRequestParts<AppState> for FeedReader {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = parts.uri.query().and_then(|q| {
+            serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+                .ok()?
+                .into_iter()
+                .find(|(k, _)| k == "token")
+                .map(|(_, v)| v)
+        });
+        match token {
+            // A wrong or revoked address is refused, not served as if anonymous.
+            Some(secret) => Ok(Self(Some(
+                feed_tokens::user_for(&state.db, &secret).await?.ok_or(AppError::NotFound)?,
+            ))),
+            None => {
+                let MaybeUser(user) = MaybeUser::from_request_parts(parts, state).await?;
+                Ok(Self(user))
+            }
         }
     }
 }

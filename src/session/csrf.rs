@@ -9,6 +9,7 @@ use tower_sessions::Session;
 
 use crate::error::AppError;
 use crate::multipart;
+use ruche_accounts::tokens;
 
 const SESSION_KEY: &str = "csrf";
 pub(crate) const FIELD: &str = "_csrf";
@@ -18,7 +19,7 @@ pub async fn token(session: &Session) -> Result<String, AppError> {
     if let Some(existing) = session.get::<String>(SESSION_KEY).await.map_err(anyhow::Error::from)? {
         return Ok(existing);
     }
-    let fresh = super::tokens::generate_secret();
+    let fresh = tokens::generate_secret();
     session.insert(SESSION_KEY, &fresh).await.map_err(anyhow::Error::from)?;
     Ok(fresh)
 }

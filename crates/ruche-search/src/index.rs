@@ -146,7 +146,7 @@ impl SearchIndex {
     }
 
     /// Opens the index; `check` starts a rebuild when it is out of step with the database.
-    pub(crate) fn open_with(data_dir: &Path, db: Db, check: bool) -> anyhow::Result<Self> {
+    pub fn open_with(data_dir: &Path, db: Db, check: bool) -> anyhow::Result<Self> {
         let dir = data_dir.join("search");
         let (index, fresh) = match open_existing(&dir) {
             Ok(index) => (index, false),
@@ -218,7 +218,7 @@ impl SearchIndex {
         &self.inner.index
     }
 
-    pub(crate) fn searcher(&self) -> tantivy::Searcher {
+    pub fn searcher(&self) -> tantivy::Searcher {
         self.inner.reader.searcher()
     }
 
@@ -232,7 +232,7 @@ impl SearchIndex {
     }
 
     /// Asks for a page to be indexed again in this process only (another process said it changed).
-    pub(crate) fn touch_here(&self, page: i64) {
+    pub fn touch_here(&self, page: i64) {
         let _ = self.inner.queue.send(Queued::Page(page));
     }
 
@@ -243,7 +243,7 @@ impl SearchIndex {
 
     /// Indexes every page again, in the background (after the link to the other processes was
     /// lost for a while: some of their changes may not have been announced).
-    pub(crate) fn touch_everything(&self, db: Db) {
+    pub fn touch_everything(&self, db: Db) {
         let search = self.clone();
         tokio::spawn(async move {
             let ids: Result<Vec<i64>, _> = page::Entity::find()
