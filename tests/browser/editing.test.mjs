@@ -636,10 +636,11 @@ test('formatting shows as one types: bold without its marks, a checkbox ticks fo
   assert.match(await boldLine.locator('.cm-md-strong').innerText(), /gras/)
   assert.match(await editorText(sophie.page), /\*\*gras\*\*/, 'the text still holds the marks')
   assert.equal(await sophie.page.locator('.cm-md-h2').count(), 1, 'the heading is a heading')
-  // A table is laid out as a table while the cursor is elsewhere.
+  // A table is laid out as a grid, its pipes not shown.
   await sophie.page.click('button[data-action=table]')
   await sophie.page.keyboard.press('Control+Home')
-  await sophie.page.waitForSelector('table.cm-md-table-view th')
+  await sophie.page.waitForSelector('.cm-md-thead .cm-md-cell')
+  assert.doesNotMatch(await sophie.page.locator('.cm-md-thead').innerText(), /\|/)
   // A wiki link to a page that does not exist yet is red; one to a page that exists is not.
   await sophie.page.waitForSelector('.cm-md-missing:has-text("Page à écrire")')
   assert.equal(await sophie.page.locator('.cm-md-missing:has-text("Feuille de route")').count(), 0)

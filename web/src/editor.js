@@ -6,10 +6,12 @@ import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next'
 import { EditorState, Compartment } from '@codemirror/state'
 import { EditorView, keymap, drawSelection, highlightActiveLine } from '@codemirror/view'
 import { defaultKeymap, indentWithTab } from '@codemirror/commands'
-import { markdown, markdownLanguage } from '@codemirror/lang-markdown'
-import { syntaxHighlighting, defaultHighlightStyle } from '@codemirror/language'
+import { insertNewlineContinueMarkupCommand, deleteMarkupBackward } from '@codemirror/lang-markdown'
+import { syntaxHighlighting, defaultHighlightStyle, syntaxTree } from '@codemirror/language'
 import { autocompletion, completionKeymap } from '@codemirror/autocomplete'
 import { liveFormat } from './live-format.js'
+import { rucheMarkdown } from './markdown-dialect.js'
+import { moveCell, tableAt, tableActions } from './tables.js'
 
 const root = document.getElementById('editor-root')
 if (root) start(root)
@@ -90,9 +92,15 @@ function start (root) {
   const remember = (key, value) => { try { localStorage.setItem(key, value) } catch (_) {} }
   // Signed in: the account's choice (it follows the person); else this browser's.
   const showCode = d.showMarkdown === 'true' || (!csrfToken() && remembered('ruche.showMarkdown') === '1')
-  const shortcut = (name) => () => { if (actions[name]) actions[name](); return true }
+  const shortcut = (name) => () => {
+    undoManager.stopCapturing()
+    if (actions[name]) actions[name]()
+    undoManager.stopCapturing()
+    return true
+  }
+  let afterUpdate = null
   const extensions = [
-    markdown({ base: markdownLanguage }),
+    rucheMarkdown(),
     formatting.of(showCode ? [] : liveFormat(text)),
     syntaxHighlighting(defaultHighlightStyle),
     drawSelection(),
@@ -103,11 +111,18 @@ function start (root) {
       { key: 'Mod-b', run: shortcut('bold') },
       { key: 'Mod-i', run: shortcut('italic') },
       { key: 'Mod-k', run: shortcut('link') },
-      ...yUndoManagerKeymap, ...completionKeymap, ...defaultKeymap, indentWithTab
+      { key: 'Tab', run: (v) => moveCell(v, 1), shift: (v) => moveCell(v, -1) },
+      ...completionKeymap,
+      { key: 'Enter', run: continueMarkup },
+      { key: 'Backspace', run: deleteMarkupBackward },
+      ...yUndoManagerKeymap, ...defaultKeymap, indentWithTab
     ]),
     autocompletion({ override: [mentions(d.space, d.page)], icons: false }),
     yCollab(ytext, provider.awareness, { undoManager }),
-    EditorView.updateListener.of((update) => { if (update.docChanged) schedulePreview() }),
+    EditorView.updateListener.of((update) => {
+      if (update.docChanged) schedulePreview()
+      if ((update.docChanged || update.selectionSet) && afterUpdate) afterUpdate()
+    }),
     // Pictures and files pasted or dropped into the text are uploaded, and linked where they go.
     EditorView.domEventHandlers({
       paste: (event, view) => {
@@ -286,30 +301,48 @@ function start (root) {
       const length = found ? found[0].length : 0
       return { from: line.from, to: line.from + length, insert: off ? '' : marker.make(++count) }
     })
+    // A heading, or a line taken out of a list, right under a list or a quote would be read as
+    // part of its last item: a blank line keeps them apart.
+    const above = first > 1 ? state.doc.line(first - 1) : null
+    if (above && above.text.trim() && (off || kind.startsWith('h')) && insideContainer(state, above.to)) {
+      changes.unshift({ from: lines[0].from, insert: state.lineBreak })
+    }
     const set = state.changes(changes)
     // Mapped forward: a cursor at the start of the line ends up after the new marker.
-    view.dispatch({ changes: set, selection: state.selection.map(set, 1), scrollIntoView: true })
+    view.dispatch({ changes: set, selection: state.selection.map(set, 1), scrollIntoView: true, userEvent: 'input' })
     view.focus()
   }
-  const insertBlock = (block) => () => {
-    const { to } = view.state.selection.main
-    const line = view.state.doc.lineAt(to)
-    const insert = (line.length ? '\n\n' : '') + block + '\n'
-    view.dispatch({ changes: { from: line.to, insert }, selection: { anchor: line.to + insert.length } })
+  // A table: after the line the cursor is on, apart from what is around it, with the cursor
+  // in its first cell (the word there selected, so that typing replaces it).
+  const insertTable = () => {
+    const heading = `${text.column} 1`
+    const block = `| ${heading} | ${text.column} 2 |\n| --- | --- |\n|  |  |`
+    const { from, insert, start } = blockAround(view.state, view.state.selection.main.to, block)
+    view.dispatch({ changes: { from, insert }, selection: { anchor: start + 2, head: start + 2 + heading.length }, scrollIntoView: true, userEvent: 'input' })
     view.focus()
   }
   // The link dialog: a page found by a word of its title (a wiki link), or a web address.
   const dialog = root.querySelector('[data-role=link-dialog]')
-  const openLinkDialog = (focus) => () => {
+  const openLinkDialog = (asked) => () => {
+    let focus = asked
     if (!dialog || typeof dialog.showModal !== 'function') return (focus === 'search' ? wrap('[[', ']]', text.pageName) : wrap('[', '](https://)', text.sample))()
-    const { from, to } = view.state.selection.main
+    let { from, to } = view.state.selection.main
+    // In a link already: the dialog changes that link, its label kept.
+    const link = linkAround(view.state, from, to)
+    let label = ''
+    let address = ''
+    if (link) {
+      ({ from, to, label, address } = link)
+      focus = link.wiki ? 'search' : 'url'
+    }
     dialog.dataset.from = from
     dialog.dataset.to = to
+    dialog.dataset.label = label
     // Selected words are the link's label, and the first words searched for.
-    const selected = view.state.sliceDoc(from, to).slice(0, 100)
+    const selected = (label || view.state.sliceDoc(from, to)).slice(0, 100)
     const search = dialog.querySelector('#link-search')
     search.value = focus === 'search' ? selected : ''
-    dialog.querySelector('#link-url').value = ''
+    dialog.querySelector('#link-url').value = address
     dialog.querySelector('[data-role=link-results]').replaceChildren()
     dialog.showModal()
     dialog.querySelector(focus === 'search' ? '#link-search' : '#link-url').focus()
@@ -349,7 +382,7 @@ function start (root) {
             button.textContent = String(hit.title).slice(0, 200)
             if (space && space !== d.space) button.append(` — ${String(hit.space_title || space).slice(0, 100)}`)
             button.addEventListener('click', () => {
-              const chosen = view.state.sliceDoc(Number(dialog.dataset.from), Number(dialog.dataset.to))
+              const chosen = dialog.dataset.label || view.state.sliceDoc(Number(dialog.dataset.from), Number(dialog.dataset.to))
               const label = (chosen || String(hit.title)).replace(/[\[\]|\n]/g, ' ').trim()
               const target = space === d.space ? slug : `${space}/${slug}`
               dialog.close('page')
@@ -367,14 +400,14 @@ function start (root) {
       if (!/^(https?:\/\/|mailto:)/i.test(address)) return
       const from = Number(dialog.dataset.from)
       const to = Number(dialog.dataset.to)
-      const label = view.state.sliceDoc(from, to) || address
+      const label = dialog.dataset.label || view.state.sliceDoc(from, to) || address
       insertLink(`[${label.replace(/[\[\]]/g, ' ')}](${address.replace(/[()\s]/g, encodeURIComponent)})`)
     })
   }
 
   actions = {
-    bold: wrap('**', '**', text.sample),
-    italic: wrap('*', '*', text.sample),
+    bold: () => { toggleEmphasis(view, 'bold', text.sample); view.focus() },
+    italic: () => { toggleEmphasis(view, 'italic', text.sample); view.focus() },
     heading: () => {
       const menu = root.querySelector('#heading-menu')
       const button = root.querySelector('button[data-action=heading]')
@@ -390,7 +423,11 @@ function start (root) {
     checklist: lineMarker('checklist'),
     link: openLinkDialog('url'),
     wikilink: openLinkDialog('search'),
-    table: insertBlock(`| ${text.column} 1 | ${text.column} 2 |\n| --- | --- |\n|  |  |`),
+    table: insertTable,
+    addRow: () => { tableActions.addRow(view); view.focus() },
+    removeRow: () => { tableActions.removeRow(view); view.focus() },
+    addColumn: () => { tableActions.addColumn(view, `${text.column} ${(tableAt(view.state, view.state.selection.main.head)?.width || 0) + 1}`); view.focus() },
+    removeColumn: () => { tableActions.removeColumn(view); view.focus() },
     file: () => {
       const input = document.createElement('input')
       input.type = 'file'
@@ -400,9 +437,35 @@ function start (root) {
     undo: () => { undoManager.undo(); view.focus() },
     redo: () => { undoManager.redo(); view.focus() }
   }
+  // The table's own buttons, shown while the cursor is in a table.
+  const tableTools = document.createElement('span')
+  tableTools.className = 'table-tools'
+  tableTools.hidden = true
+  tableTools.setAttribute('role', 'group')
+  tableTools.setAttribute('aria-label', text.tableTools || 'Tableau')
+  for (const [action, label] of [['addRow', text.addRow], ['removeRow', text.removeRow], ['addColumn', text.addColumn], ['removeColumn', text.removeColumn]]) {
+    const button = document.createElement('button')
+    button.type = 'button'
+    button.className = 'tool'
+    button.dataset.action = action
+    const span = document.createElement('span')
+    span.className = 'tool-label'
+    span.textContent = label || action
+    button.append(span)
+    tableTools.append(button)
+  }
+  const tableButton = toolbar.querySelector('button[data-action=table]')
+  if (tableButton) tableButton.after(tableTools)
+  else toolbar.append(tableTools)
+  const showTableTools = () => { tableTools.hidden = !tableAt(view.state, view.state.selection.main.head) }
+  afterUpdate = showTableTools
+
   toolbar.addEventListener('click', (event) => {
     const button = event.target.closest('button[data-action]')
+    // Each button is one step of its own to undo.
+    undoManager.stopCapturing()
     if (button && actions[button.dataset.action]) actions[button.dataset.action]()
+    undoManager.stopCapturing()
     // A heading level chosen: the menu closes.
     if (button && /^h[2-4]$/.test(button.dataset.action)) {
       root.querySelector('#heading-menu').hidden = true
@@ -439,4 +502,116 @@ function mentions (space, page) {
         .map((p) => ({ label: '@' + p.handle, detail: p.name.slice(0, 80), apply: '@' + p.handle + ' ' }))
     }
   }
+}
+
+// Enter: lists and quotes continue (lang-markdown's own command); on an empty item the list
+// ends. The line after a list is then kept apart by a blank line: without one, what the person
+// types next would be read as the end of the last item, lazily (CommonMark), on the page.
+const insertNewlineContinueMarkup = insertNewlineContinueMarkupCommand({ nonTightLists: false })
+function continueMarkup (view) {
+  // Enter on a quote's empty line (`> `) ends the quote, as on a list's empty item.
+  const { state: now } = view
+  const here = now.selection.main
+  const current = now.doc.lineAt(here.head)
+  if (here.empty && here.head === current.to && /^ {0,3}> ?$/.test(current.text) && current.number > 1) {
+    view.dispatch({ changes: { from: current.from, to: current.to, insert: now.lineBreak }, selection: { anchor: current.from + now.lineBreak.length }, userEvent: 'input', scrollIntoView: true })
+    return true
+  }
+  let tr = null
+  if (!insertNewlineContinueMarkup({ state: view.state, dispatch: (t) => { tr = t } })) return false
+  const state = tr.state
+  const head = state.selection.main.head
+  const line = state.doc.lineAt(head)
+  if (line.text === '' && line.number > 1 && state.doc.line(line.number - 1).text.trim() !== '' && insideContainer(state, line.from - 1)) {
+    view.dispatch(view.state.update(
+      { changes: tr.changes, selection: tr.selection, userEvent: 'input' },
+      { changes: { from: line.from, insert: state.lineBreak }, selection: { anchor: head + state.lineBreak.length }, sequential: true, scrollIntoView: true }
+    ))
+    return true
+  }
+  view.dispatch(tr)
+  return true
+}
+
+// Whether the position is in a list or a quote (text right after it would continue it).
+function insideContainer (state, pos) {
+  for (let node = syntaxTree(state).resolveInner(pos, -1); node; node = node.parent) {
+    if (node.name === 'ListItem' || node.name === 'Blockquote') return true
+  }
+  return false
+}
+
+// The bold (`**`) or italic (`*`) span the selection is in or is, if any: pressed again, the
+// button takes its marks off rather than adding more (`****` on the page).
+function emphasisAround (state, from, to, kind) {
+  const name = kind === 'bold' ? 'StrongEmphasis' : 'Emphasis'
+  for (let node = syntaxTree(state).resolveInner(from, 1); node; node = node.parent) {
+    if (node.name === name && node.from <= from && node.to >= to) return node
+  }
+  if (from === to) {
+    for (let node = syntaxTree(state).resolveInner(from, -1); node; node = node.parent) {
+      if (node.name === name && node.from <= from && node.to >= to) return node
+    }
+  }
+  return null
+}
+
+function toggleEmphasis (view, kind, placeholder) {
+  const { state } = view
+  const marks = kind === 'bold' ? '**' : '*'
+  let { from, to } = state.selection.main
+  const around = emphasisAround(state, from, to, kind)
+  if (around) {
+    const inner = around.getChildren('EmphasisMark')
+    if (inner.length === 2) {
+      const changes = state.changes([{ from: inner[0].from, to: inner[0].to }, { from: inner[1].from, to: inner[1].to }])
+      view.dispatch({ changes, selection: state.selection.map(changes), userEvent: 'input' })
+      return
+    }
+  }
+  // Marks typed right around the cursor with nothing between them (`****`): taken away.
+  if (from === to && state.sliceDoc(from - marks.length, from + marks.length) === marks + marks) {
+    view.dispatch({ changes: { from: from - marks.length, to: from + marks.length }, userEvent: 'delete' })
+    return
+  }
+  // Spaces at the edges stay outside the marks (`** mot**` would not be bold).
+  const selected = state.sliceDoc(from, to)
+  from += selected.length - selected.trimStart().length
+  to -= selected.length - selected.trimEnd().length
+  if (to < from) to = from
+  const words = state.sliceDoc(from, to) || placeholder
+  view.dispatch({
+    changes: { from, to, insert: marks + words + marks },
+    selection: { anchor: from + marks.length, head: from + marks.length + words.length },
+    userEvent: 'input'
+  })
+}
+
+// A block (a table, a heading) needs a blank line before it when the line above has text,
+// and one after it when text follows; otherwise it would be read as part of what is around.
+function blockAround (state, at, block) {
+  const line = state.doc.lineAt(at)
+  const before = line.length ? state.lineBreak + state.lineBreak : (line.number > 1 && state.doc.line(line.number - 1).text.trim() ? state.lineBreak : '')
+  const from = line.length ? line.to : line.from
+  const next = line.number < state.doc.lines ? state.doc.line(line.number + 1) : null
+  const after = next && next.text.trim() ? state.lineBreak + state.lineBreak : state.lineBreak
+  return { from, insert: before + block + after, start: from + before.length }
+}
+
+// The link (`[label](address)`) or wiki link (`[[page|label]]`) the cursor or selection is in.
+function linkAround (state, from, to) {
+  for (let node = syntaxTree(state).resolveInner(from, 1); node; node = node.parent) {
+    if ((node.name !== 'Link' && node.name !== 'WikiLink') || node.from > from || node.to < to) continue
+    const text = state.sliceDoc(node.from, node.to)
+    if (node.name === 'WikiLink') {
+      const inner = text.slice(2, -2)
+      const bar = inner.indexOf('|')
+      return { from: node.from, to: node.to, wiki: true, label: bar >= 0 ? inner.slice(bar + 1) : inner, address: '' }
+    }
+    const marks = node.getChildren('LinkMark')
+    const url = node.getChild('URL')
+    if (marks.length < 2) return null
+    return { from: node.from, to: node.to, wiki: false, label: state.sliceDoc(marks[0].to, marks[1].from), address: url ? state.sliceDoc(url.from, url.to) : '' }
+  }
+  return null
 }

@@ -25,7 +25,7 @@ pub(crate) const BUILTIN: &[(&str, &str, &str, &str)] = &[
         "compte-rendu",
         "Compte rendu de réunion",
         "Date, présents, ordre du jour, décisions et actions à suivre.",
-        "**Date :** \n**Lieu ou lien de la visio :** \n\n## Présents\n\n- \n\n## Excusés\n\n- \n\n## Ordre du jour\n\n1. \n2. \n\n## Ce qui s'est dit\n\n### 1. \n\n## Décisions\n\n- \n\n## Actions\n\n- [ ] Qui : … — Quoi : … — Pour quand : …\n\n## Prochaine réunion\n\n",
+        "**Date :** \n**Lieu ou lien de la visio :** \n\n## Présents\n\n- \n\n## Excusés\n\n- \n\n## Ordre du jour\n\n1. \n2. \n\n## Ce qui s'est dit\n\n### Premier sujet\n\n## Décisions\n\n- \n\n## Actions\n\n- [ ] Qui : … — Quoi : … — Pour quand : …\n\n## Prochaine réunion\n\n",
     ),
     (
         "feuille-de-route",
