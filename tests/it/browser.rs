@@ -7,10 +7,9 @@ use crate::common;
 use common::{Backend, TestApp, PASSWORD};
 use ruche::spaces::{Role, Visibility};
 
-const GUIDE: &str = "# Guide de la coopération\n\nUne ressource publique pour les acteur·rice·s.\n\n## Première étape\n\n| Format | Titre |\n| --- | --- |\n| Webinaire | Le Générateur BFC |\n\n- [x] lire le guide\n- [ ] le partager\n";
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn people_co_edit_in_real_chromium() {
+/// Debian's Chromium (or `CHROMIUM`), when it and `web/node_modules` are there; `None` (the test
+/// skipped) when they are not, except in CI, which must have them.
+fn chromium() -> Option<String> {
     let root = env!("CARGO_MANIFEST_DIR");
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let ready = std::path::Path::new(&chromium).exists()
@@ -18,8 +17,17 @@ async fn people_co_edit_in_real_chromium() {
     if !ready {
         assert!(std::env::var("CI").is_err(), "CI must install chromium and web/node_modules");
         eprintln!("browser tests skipped: install chromium and run `npm ci` in web/");
-        return;
+        return None;
     }
+    Some(chromium)
+}
+
+const GUIDE: &str = "# Guide de la coopération\n\nUne ressource publique pour les acteur·rice·s.\n\n## Première étape\n\n| Format | Titre |\n| --- | --- |\n| Webinaire | Le Générateur BFC |\n\n- [x] lire le guide\n- [ ] le partager\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_co_edit_in_real_chromium() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let Some(chromium) = chromium() else { return };
     // Mail goes to a real SMTP server of the test's (the forgotten password's form shows).
     let sink = common::smtp::SmtpSink::start().await;
     let smtp = sink.url();
@@ -152,5 +160,51 @@ async fn people_co_edit_in_real_chromium() {
         "browser tests failed (screenshots in {}):\n{report}",
         shots.display()
     );
+    app.stop().await;
+}
+
+/// The editor shows the blocks the page will show: a corpus of tricky texts and scripts of what
+/// people do with the toolbar and the keyboard (tests/browser/structure.test.mjs), each compared
+/// with the server's HTML of the stored text.
+///
+/// With `RUCHE_BROWSER_HOLD=1`, the server stays up and prints what the script needs, to run
+/// `node --test tests/browser/structure.test.mjs` by hand while changing the editor
+/// (`RUCHE_ASSETS=web` serves the editor's script and styles from the working tree).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_editor_shows_what_the_page_will_show() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let Some(chromium) = chromium() else { return };
+    let app = TestApp::start_with(Backend::Sqlite, |s| s.login_attempts_per_minute = 1000).await;
+    let space = app.create_space("atelier", "Atelier", Visibility::Members).await;
+    let user = app.create_user("camille@example.org", "Camille Durand", false).await;
+    app.add_member(&space, &user, Role::Owner).await;
+    let token = app.token_for("camille@example.org").await;
+    app.put_page(&token, "atelier", "essai", "").await;
+    app.put_page(&token, "atelier", "feuille-de-route", "Objectifs.").await;
+    let shots = std::path::Path::new(root).join("target/browser-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    if std::env::var("RUCHE_BROWSER_HOLD").is_ok() {
+        println!(
+            "RUCHE_URL={} RUCHE_PASSWORD='{PASSWORD}' RUCHE_TOKEN={token} RUCHE_SCREENSHOTS={}",
+            app.base,
+            shots.display()
+        );
+        std::future::pending::<()>().await;
+    }
+    let output = tokio::process::Command::new("node")
+        .arg("--test")
+        .arg(format!("{root}/tests/browser/structure.test.mjs"))
+        .env("RUCHE_URL", &app.base)
+        .env("RUCHE_PASSWORD", PASSWORD)
+        .env("RUCHE_TOKEN", &token)
+        .env("RUCHE_SCREENSHOTS", &shots)
+        .env("CHROMIUM", &chromium)
+        .output()
+        .await
+        .expect("node runs");
+    let report = String::from_utf8_lossy(&output.stdout);
+    println!("{report}");
+    eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "the editor and the page differ:\n{report}");
     app.stop().await;
 }
