@@ -7,8 +7,8 @@
 // browser tests read back and compare with the server's HTML (tests/browser/structure.mjs).
 // The text itself never changes: it stays the one Markdown `Y.Text` every client shares.
 import { Decoration, WidgetType, EditorView, ViewPlugin } from '@codemirror/view'
-import { StateField, StateEffect } from '@codemirror/state'
-import { syntaxTree, ensureSyntaxTree } from '@codemirror/language'
+import { StateField } from '@codemirror/state'
+import { syntaxTree } from '@codemirror/language'
 
 const hide = Decoration.replace({})
 const mark = (cls) => Decoration.mark({ class: cls })
@@ -97,12 +97,14 @@ function leafKind (name) {
 
 // The blocks of the text, line by line: for each line number, its containers (outermost first)
 // and its leaf block. Lines with none are blank lines between blocks.
-export function readBlocks (state) {
-  const tree = ensureSyntaxTree(state, state.doc.length, 200) || syntaxTree(state)
+export function readBlocks (state, from = 0, to = state.doc.length) {
+  const tree = syntaxTree(state)
   const lines = new Map()
   const doc = state.doc
   const walk = (node, path) => {
     for (let child = node.firstChild; child; child = child.nextSibling) {
+      // Blocks out of sight are left (a list's items are all counted, for their numbers).
+      if ((child.to < from || child.from > to) && !(CONTAINERS[child.name] === 'li')) continue
       const container = CONTAINERS[child.name]
       if (container) {
         const entry = { t: container, from: child.from, node: child }
@@ -169,9 +171,9 @@ export { rowCells }
 
 const INLINE_MARKS = { StrongEmphasis: 'cm-md-strong', Emphasis: 'cm-md-em', Strikethrough: 'cm-md-strike', InlineCode: 'cm-md-code' }
 
-function build (state, texts, focused) {
+function build (state, texts, focused, { from: seenFrom, to: seenTo }) {
   const doc = state.doc
-  const lines = readBlocks(state)
+  const lines = readBlocks(state, seenFrom, seenTo)
   const tree = syntaxTree(state)
   const found = []
   const atomic = []
@@ -184,7 +186,7 @@ function build (state, texts, focused) {
   const head = state.selection.main.head
   const cursorIn = (from, to) => focused && state.selection.ranges.some((r) => r.from <= to && r.to >= from)
 
-  for (let n = 1; n <= doc.lines; n++) {
+  for (let n = doc.lineAt(seenFrom).number, end = doc.lineAt(seenTo).number; n <= end; n++) {
     const line = doc.line(n)
     const info = lines.get(n)
     if (!info) continue
@@ -201,10 +203,8 @@ function build (state, texts, focused) {
       // Tables: the delimiter row (the table's second line) is not shown; each other row is a
       // line of cells.
       const index = n - doc.lineAt(leaf.from).number
-      if (index === 1) {
-        found.push(Decoration.replace({ block: true }).range(line.from, line.to))
-        continue
-      }
+      // (Hidden by tableDelimiters: a block decoration.)
+      if (index === 1) continue
       const row = { from: markupEnd(line, quotes) }
       classes.push('cm-md-tr', index === 0 ? 'cm-md-thead' : 'cm-md-tbody')
       tokens.push(`table:${leaf.from}`, `tr:${line.from}`)
@@ -269,6 +269,8 @@ function build (state, texts, focused) {
 
   // Inline: marks hidden outside the span the cursor is in; links by their label.
   tree.iterate({
+    from: seenFrom,
+    to: seenTo,
     enter: (node) => {
       const name = node.name
       if (INLINE_MARKS[name]) {
@@ -356,46 +358,67 @@ function build (state, texts, focused) {
 // The extension: the text laid out as the page, in a text font. `texts` names the checkboxes
 // for screen readers (`task`, `taskDone`) and holds the space's pages (`pages`).
 export function liveFormat (texts) {
-  const field = StateField.define({
-    create: (state) => build(state, texts, false),
-    update: (value, tr) => {
-      const focusChanged = tr.effects.some((e) => e.is(focusEffect))
-      if (!tr.docChanged && !tr.selection && !focusChanged && syntaxTree(tr.startState) === syntaxTree(tr.state)) return value
-      return build(tr.state, texts, focusOf(tr))
-    },
-    provide: (f) => [
-      EditorView.decorations.from(f, (v) => v.decorations),
-      EditorView.atomicRanges.of((view) => view.state.field(f).atomic)
-    ]
+  const plugin = ViewPlugin.fromClass(class {
+    constructor (view) { this.compute(view) }
+    update (update) {
+      if (update.docChanged || update.selectionSet || update.viewportChanged || update.focusChanged || syntaxTree(update.startState) !== syntaxTree(update.state)) this.compute(update.view)
+    }
+
+    // Only the lines in view are laid out: a keystroke costs the same on a long page.
+    compute (view) {
+      const { decorations, atomic } = build(view.state, texts, view.hasFocus, view.viewport)
+      this.decorations = decorations
+      this.atomic = atomic
+    }
+  }, {
+    decorations: (p) => p.decorations,
+    provide: (p) => EditorView.atomicRanges.of((view) => view.plugin(p)?.atomic || Decoration.none)
   })
   return [
-    field,
-    focusTracker,
-    keepCursorOutOfMarks(field),
+    plugin,
+    tableDelimiters,
+    keepCursorOutOfMarks(plugin),
     EditorView.editorAttributes.of({ class: 'cm-live-format' })
   ]
 }
 
-// Whether the editor has the focus (marks are revealed only for the person writing there).
-const focusEffect = StateEffect.define()
-let lastFocus = false
-function focusOf (tr) {
-  for (const e of tr.effects) if (e.is(focusEffect)) lastFocus = e.value
-  return lastFocus
+// The delimiter rows of tables (`| --- | --- |`), not shown: whole lines taken out, which only a
+// state field may do.
+function delimiterRows (state) {
+  const found = []
+  const walk = (node) => {
+    for (let child = node.firstChild; child; child = child.nextSibling) {
+      if (CONTAINERS[child.name]) walk(child)
+      else if (child.name === 'Table') {
+        const first = state.doc.lineAt(child.from).number
+        if (first < state.doc.lines) {
+          const line = state.doc.line(first + 1)
+          if (line.to <= child.to) found.push(Decoration.replace({ block: true }).range(line.from, line.to))
+        }
+      }
+    }
+  }
+  walk(syntaxTree(state).topNode)
+  return Decoration.set(found, true)
 }
-const focusTracker = EditorView.focusChangeEffect.of((state, focusing) => focusEffect.of(focusing))
+const tableDelimiters = StateField.define({
+  create: delimiterRows,
+  update: (value, tr) => (tr.docChanged || syntaxTree(tr.startState) !== syntaxTree(tr.state) ? delimiterRows(tr.state) : value),
+  provide: (f) => EditorView.decorations.from(f)
+})
 
 // The cursor never rests among hidden marks (typing there would write before a list's bullet
 // or a heading's #): it goes to where the line's text starts, or, moving left, to the end of
 // the line before.
-function keepCursorOutOfMarks (field) {
+function keepCursorOutOfMarks (plugin) {
   return ViewPlugin.fromClass(class {
     update (update) {
       if (!update.selectionSet && !update.docChanged) return
       const { state } = update
       const sel = state.selection.main
       if (!sel.empty) return
-      const atomic = state.field(field).atomic
+      const atomic = update.view.plugin(plugin)?.atomic
+      if (!atomic) return
       let target = null
       atomic.between(sel.head, sel.head, (from, to) => {
         const line = state.doc.lineAt(sel.head)
