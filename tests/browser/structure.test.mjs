@@ -107,7 +107,7 @@ test(`each of the ${texts.length} texts of the corpus shows in the editor as on 
   assert.equal(failures.length, 0, `${failures.length} of ${texts.length} texts show otherwise in the editor:\n${failures.join('\n\n')}`)
 })
 
-async function step ([what, arg]) {
+async function step ([what, arg, extra]) {
   switch (what) {
     case 'type': await page.keyboard.type(arg); break
     case 'press': await page.keyboard.press(arg); break
@@ -125,6 +125,17 @@ async function step ([what, arg]) {
       }, arg)
       break
     }
+    case 'cursor': {
+      // The cursor inside the first occurrence of the words.
+      await page.evaluate((words) => {
+        const v = window.rucheEditor.view
+        v.dispatch({ selection: { anchor: v.state.doc.toString().indexOf(words) + 1 } })
+        v.focus()
+      }, arg)
+      break
+    }
+    case 'fill': await page.fill(arg, extra); break
+    case 'clickOn': await page.click(arg); break
     case 'expect': assert.match(await editorText(), new RegExp(arg)); break
     default: throw new Error(`unknown step ${what}`)
   }
@@ -144,6 +155,23 @@ test(`after each of the ${scripts.length} scripts of toolbar and keyboard action
     }
   }
   assert.equal(failures.length, 0, `${failures.length} of ${scripts.length} scripts went wrong:\n${failures.join('\n\n')}`)
+})
+
+test('undo takes back one action of the person\'s own, not what another person wrote meanwhile', async () => {
+  await setText('')
+  const other = await context.newPage()
+  await other.goto(`${base}/s/${SPACE}/${PAGE}/edit`)
+  await other.waitForFunction(() => window.rucheEditor && window.rucheEditor.provider.synced)
+  await page.bringToFront()
+  await page.evaluate(() => window.rucheEditor.view.focus())
+  await page.keyboard.type('Le mien.')
+  await other.waitForFunction(() => window.rucheEditor.view.state.doc.toString() === 'Le mien.')
+  await other.evaluate(() => { const v = window.rucheEditor.view; v.dispatch({ changes: { from: v.state.doc.length, insert: ' Celui de l\'autre.' } }) })
+  await page.waitForFunction(() => window.rucheEditor.view.state.doc.toString().endsWith('autre.'))
+  await page.evaluate(() => window.rucheEditor.view.focus())
+  await page.keyboard.press('Control+z')
+  assert.equal(await editorText(), ' Celui de l\'autre.')
+  await other.close()
 })
 
 test('screenshots of the editor with a list, a table, headings and a link, at 390 and 1280 px', async () => {
