@@ -50,6 +50,8 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response
         )
     });
     let welcome = welcome(&state, &ctx, &spaces).await?;
+    let signup_open = ctx.user.is_none()
+        && accounts::signup::mode(&state.db).await? == accounts::signup::SignupMode::Open;
     let events = agenda::upcoming(&state, ctx.user.as_ref(), 3).await?;
     let resources = latest_resources(&state, &ctx, 3).await?;
     let may_create = access::may_create_space(ctx.user.as_ref());
@@ -69,7 +71,10 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response
             @if ctx.user.is_none() {
                 p.notice role="note" {
                     (ctx.t("home.visitor")) " "
-                    a href="/login" { (ctx.t("nav.sign_in")) } " · " a href="/signup" { (ctx.t("home.join")) }
+                    a href="/login" { (ctx.t("nav.sign_in")) } " · "
+                    a href="/signup" {
+                        @if signup_open { (ctx.t("home.join")) } @else { (ctx.t("home.how_to_join")) }
+                    }
                 }
             }
             (requests)

@@ -132,7 +132,8 @@ pub(crate) async fn login_form(
         return Ok(Redirect::to(&next).into_response());
     }
     let ctx = ctx.with_forms().await?;
-    Ok(views::login(&ctx, "", &next, None).into_response())
+    let signup_open = signup::mode(&state.db).await? == SignupMode::Open;
+    Ok(views::login(&ctx, "", &next, None, signup_open).into_response())
 }
 
 #[derive(Deserialize)]
@@ -199,7 +200,16 @@ pub async fn login(
         }
     };
     let ctx = ctx.with_forms().await?;
-    Ok((StatusCode::UNAUTHORIZED, views::login(&ctx, &fields.email, &next, Some(error)))
+    Ok((
+        StatusCode::UNAUTHORIZED,
+        views::login(
+            &ctx,
+            &fields.email,
+            &next,
+            Some(error),
+            signup::mode(&state.db).await? == SignupMode::Open,
+        ),
+    )
         .into_response())
 }
 

@@ -44,7 +44,15 @@ pub fn setup(ctx: &Ctx, form: &AccountForm) -> Html<String> {
     )
 }
 
-pub fn login(ctx: &Ctx, email: &str, next: &str, error: Option<String>) -> Html<String> {
+/// The sign-in page. `signup_open`: anyone may make an account; else the site is joined by
+/// invitation, and the page says how instead of offering a form that would refuse.
+pub fn login(
+    ctx: &Ctx,
+    email: &str,
+    next: &str,
+    error: Option<String>,
+    signup_open: bool,
+) -> Html<String> {
     let title = ctx.t("login.title");
     page(
         ctx,
@@ -65,7 +73,11 @@ pub fn login(ctx: &Ctx, email: &str, next: &str, error: Option<String>) -> Html<
                 button type="submit" { (ctx.t("login.submit")) }
             }
             p { a href="/password/forgot" { (ctx.t("login.forgot")) } }
-            p { a href="/signup" { (ctx.t("login.no_account")) } }
+            @if signup_open {
+                p { a href="/signup" { (ctx.t("login.no_account")) } }
+            } @else {
+                p { (ctx.t("login.no_account_invitation")) " " a href="/signup" { (ctx.t("login.how_to_join")) } }
+            }
         },
     )
 }

@@ -69,7 +69,12 @@ pub fn page(ctx: &Ctx, title: &str, content: Markup) -> Html<String> {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · " (ctx.site_name) }
+                // The site's own name once: the home page is titled with it already.
+                @if title == ctx.site_name {
+                    title { (title) }
+                } @else {
+                    title { (title) " · " (ctx.site_name) }
+                }
                 link rel="stylesheet" href="/assets/ruche.css";
                 link rel="icon" type="image/svg+xml" href="/favicon.svg";
             }

@@ -175,10 +175,28 @@ async fn sign_up_follows_the_administrators_choice(app: &TestApp) {
     let visitor = app.browser();
     let closed = visitor.get(app.url("/signup")).send().await.unwrap();
     assert_eq!(closed.status(), StatusCode::FORBIDDEN, "by invitation by default");
+    // By invitation, the sign-in page and the home page say how to join instead of offering an
+    // account that would be refused; the home page's tab says the site's name once.
+    let (_, login) = app.get_text(Some(&visitor), "/login").await;
+    assert!(login.contains("On entre sur ce site sur invitation"), "{login}");
+    assert!(
+        login.contains("Comment rejoindre le site")
+            && !login.contains("Pas encore de compte ?</a>")
+    );
+    let (_, home) = app.get_text(Some(&visitor), "/").await;
+    assert!(
+        home.contains("Comment rejoindre le site") && !home.contains("Créer un compte"),
+        "{home}"
+    );
+    assert!(!home.contains("Ruche · Ruche"), "{home}");
 
     let admin = app.signed_in("admin@example.org").await;
     let saved = app.post_form(&admin, "/admin/users", "/admin/signup", &[("mode", "open")]).await;
     assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let (_, login) = app.get_text(Some(&visitor), "/login").await;
+    assert!(login.contains("Pas encore de compte ?</a>"), "{login}");
+    let (_, home) = app.get_text(Some(&visitor), "/").await;
+    assert!(home.contains("Créer un compte"), "{home}");
 
     let response = app
         .post_form(
