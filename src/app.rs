@@ -361,6 +361,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/favicon.ico", get(|| async { axum::response::Redirect::permanent("/favicon.svg") }))
         .route("/assets/editor.js", get(layout::editor_script))
         .route("/assets/bell.js", get(layout::bell_script))
+        .route("/assets/password.js", get(layout::password_script))
         .route("/assets/bell.svg", get(layout::bell_icon))
         .route("/assets/comments.js", get(layout::comments_script))
         .route("/assets/map.js", get(map::script))

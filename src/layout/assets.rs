@@ -38,35 +38,33 @@ pub async fn stylesheet() -> impl IntoResponse {
 
 /// The live editor, built from `web/` and compiled into the binary (no Node step at run time).
 pub async fn editor_script() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        include_str!("../../web/dist/editor.js"),
-    )
+    script(include_str!("../../web/dist/editor.js"))
 }
 
 /// The bell's script: keeps the number of unread notifications current on open pages.
 pub async fn bell_script() -> impl IntoResponse {
+    script(include_str!("../../web/static/bell.js"))
+}
+
+/// The password fields' button that shows what was typed.
+pub async fn password_script() -> impl IntoResponse {
+    script(include_str!("../../web/static/password.js"))
+}
+
+/// One of the site's scripts, compiled into the binary.
+fn script(body: &'static str) -> impl IntoResponse {
     (
         [
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        include_str!("../../web/static/bell.js"),
+        body,
     )
 }
 
 /// The discussions' script: shows the changes of others as they happen.
 pub async fn comments_script() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        include_str!("../../web/static/comments.js"),
-    )
+    script(include_str!("../../web/static/comments.js"))
 }
 
 /// JSON for a `<script type="application/json">` data block: every `<` escaped, so no text in it

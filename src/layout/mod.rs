@@ -7,7 +7,7 @@ mod errors;
 
 pub use assets::{
     bell_icon, bell_script, comments_script, content_security, content_security_policy,
-    editor_script, favicon, json_data, stylesheet, CspNonce,
+    editor_script, favicon, json_data, password_script, stylesheet, CspNonce,
 };
 pub use ctx::{flash, Ctx, Flash, FlashKind};
 pub use errors::error_pages;
@@ -65,7 +65,8 @@ pub fn page(ctx: &Ctx, title: &str, content: Markup) -> Html<String> {
     };
     let markup = html! {
         (DOCTYPE)
-        html lang=(ctx.lang.code()) {
+        html lang=(ctx.lang.code()) data-show-password=(ctx.t("field.show_password"))
+            data-hide-password=(ctx.t("field.hide_password")) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -113,6 +114,7 @@ pub fn page(ctx: &Ctx, title: &str, content: Markup) -> Html<String> {
                     (content)
                 }
                 footer.site { p { (ctx.site_name) " · " (ctx.t("layout.powered")) } }
+                script src="/assets/password.js" defer {}
                 @if ctx.user.is_some() {
                     script src="/assets/bell.js" defer {}
                 }

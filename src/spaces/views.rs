@@ -155,9 +155,27 @@ pub fn show(
 
 fn role_select(ctx: &Ctx, id: &str, selected: Role) -> Markup {
     html! {
-        select id=(id) name="role" {
+        select id=(id) name="role" aria-describedby="roles-help" {
             @for role in Role::ALL {
                 option value=(role.as_str()) selected[role == selected] { (ctx.t(&format!("role.{}", role.as_str()))) }
+            }
+        }
+    }
+}
+
+/// What each role lets a member do, in words, once on the page where roles are chosen (every
+/// role list points to it).
+fn roles_help(ctx: &Ctx) -> Markup {
+    html! {
+        div.roles-help #roles-help {
+            p { (ctx.t("role.help_intro")) }
+            ul {
+                @for role in Role::ALL {
+                    li {
+                        strong { (ctx.t(&format!("role.{}", role.as_str()))) } " : "
+                        (ctx.t(&format!("role.{}_help", role.as_str())))
+                    }
+                }
             }
         }
     }
@@ -216,6 +234,7 @@ pub fn members(
         html! {
             p { a href={"/s/" (space.slug)} { "← " (space.title) } }
             h1 { (title) }
+            (roles_help(ctx))
             @if !waiting.is_empty() { (waiting_requests(ctx, space, waiting)) }
             div.table-wrap {
                 table.stacked {

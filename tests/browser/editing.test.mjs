@@ -96,6 +96,25 @@ test('sign in through the form, open a space, create a page', async () => {
   await context.close()
 })
 
+test('a password can be shown while it is typed, and is a password field again when sent', async () => {
+  const { context, page } = await person(null)
+  await page.goto(`${base}/login`)
+  await page.fill('#f-password', 'un mot de passe')
+  const toggle = page.locator('button.show-password[aria-controls="f-password"]')
+  assert.equal(await toggle.textContent(), 'Afficher le mot de passe')
+  await toggle.click()
+  assert.equal(await page.getAttribute('#f-password', 'type'), 'text')
+  assert.equal(await toggle.textContent(), 'Masquer le mot de passe')
+  await shot(page, '02-password-shown')
+  await toggle.click()
+  assert.equal(await page.getAttribute('#f-password', 'type'), 'password')
+  await toggle.click()
+  await page.fill('#f-email', 'sophie@example.org')
+  await page.fill('#f-password', password)
+  await Promise.all([page.waitForURL((url) => !url.pathname.startsWith('/login')), page.click('main form button[type=submit]')])
+  await context.close()
+})
+
 test('two people type on the same page, see each other and converge with the server', async () => {
   const a = await person('sophie@example.org')
   const b = await person('celine@example.org')

@@ -26,7 +26,6 @@ const GUIDE: &str = "# Guide de la coopération\n\nUne ressource publique pour l
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn people_co_edit_in_real_chromium() {
-    let root = env!("CARGO_MANIFEST_DIR");
     let Some(chromium) = chromium() else { return };
     // Mail goes to a real SMTP server of the test's (the forgotten password's form shows).
     let sink = common::smtp::SmtpSink::start().await;
@@ -138,28 +137,10 @@ async fn people_co_edit_in_real_chromium() {
     )
     .await;
 
-    let shots = std::path::Path::new(root).join("target/browser-screenshots");
-    std::fs::create_dir_all(&shots).unwrap();
+    let shots = screenshots();
     println!("browser screenshots: {}", shots.display());
-    let output = tokio::process::Command::new("node")
-        .arg("--test")
-        .arg(format!("{root}/tests/browser/editing.test.mjs"))
-        .env("RUCHE_URL", &app.base)
-        .env("RUCHE_PASSWORD", PASSWORD)
-        .env("RUCHE_TOKEN", &token)
-        .env("RUCHE_SCREENSHOTS", &shots)
-        .env("CHROMIUM", &chromium)
-        .output()
-        .await
-        .expect("node runs");
-    let report = String::from_utf8_lossy(&output.stdout);
-    println!("{report}");
-    eprintln!("{}", String::from_utf8_lossy(&output.stderr));
-    assert!(
-        output.status.success(),
-        "browser tests failed (screenshots in {}):\n{report}",
-        shots.display()
-    );
+    let (ok, report) = run_node_test("editing.test.mjs", &app.base, &token, &chromium).await;
+    assert!(ok, "browser tests failed (screenshots in {}):\n{report}", shots.display());
     app.stop().await;
 }
 
@@ -172,7 +153,6 @@ async fn people_co_edit_in_real_chromium() {
 /// (`RUCHE_ASSETS=web` serves the editor's script and styles from the working tree).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_editor_shows_what_the_page_will_show() {
-    let root = env!("CARGO_MANIFEST_DIR");
     let Some(chromium) = chromium() else { return };
     let app = TestApp::start_with(Backend::Sqlite, |s| s.login_attempts_per_minute = 1000).await;
     let space = app.create_space("atelier", "Atelier", Visibility::Members).await;
@@ -181,30 +161,43 @@ async fn the_editor_shows_what_the_page_will_show() {
     let token = app.token_for("camille@example.org").await;
     app.put_page(&token, "atelier", "essai", "").await;
     app.put_page(&token, "atelier", "feuille-de-route", "Objectifs.").await;
-    let shots = std::path::Path::new(root).join("target/browser-screenshots");
-    std::fs::create_dir_all(&shots).unwrap();
     if std::env::var("RUCHE_BROWSER_HOLD").is_ok() {
         println!(
             "RUCHE_URL={} RUCHE_PASSWORD='{PASSWORD}' RUCHE_TOKEN={token} RUCHE_SCREENSHOTS={}",
             app.base,
-            shots.display()
+            screenshots().display()
         );
         std::future::pending::<()>().await;
     }
+    let (ok, report) = run_node_test("structure.test.mjs", &app.base, &token, &chromium).await;
+    assert!(ok, "the editor and the page differ:\n{report}");
+    app.stop().await;
+}
+
+/// Where the browser tests write their screenshots (`target/browser-screenshots`).
+fn screenshots() -> std::path::PathBuf {
+    let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    shots
+}
+
+/// Runs `node --test tests/browser/{file}` against the server at `base`, as the person whose API
+/// token is `token`; whether it passed, and its report (printed too).
+async fn run_node_test(file: &str, base: &str, token: &str, chromium: &str) -> (bool, String) {
+    let root = env!("CARGO_MANIFEST_DIR");
     let output = tokio::process::Command::new("node")
         .arg("--test")
-        .arg(format!("{root}/tests/browser/structure.test.mjs"))
-        .env("RUCHE_URL", &app.base)
+        .arg(format!("{root}/tests/browser/{file}"))
+        .env("RUCHE_URL", base)
         .env("RUCHE_PASSWORD", PASSWORD)
-        .env("RUCHE_TOKEN", &token)
-        .env("RUCHE_SCREENSHOTS", &shots)
-        .env("CHROMIUM", &chromium)
+        .env("RUCHE_TOKEN", token)
+        .env("RUCHE_SCREENSHOTS", screenshots())
+        .env("CHROMIUM", chromium)
         .output()
         .await
         .expect("node runs");
-    let report = String::from_utf8_lossy(&output.stdout);
+    let report = String::from_utf8_lossy(&output.stdout).into_owned();
     println!("{report}");
     eprintln!("{}", String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "the editor and the page differ:\n{report}");
-    app.stop().await;
+    (output.status.success(), report)
 }

@@ -363,6 +363,13 @@ async fn an_invitation_into_a_space_arrives_and_works_once(app: &TestApp) {
         members.contains("Invitations en attente") && members.contains("nadia@example.org"),
         "{members}"
     );
+    // Where roles are chosen, each is said in words, and every role list points there.
+    assert!(
+        members.contains("id=\"roles-help\"")
+            && members.contains("écrit et modifie les pages")
+            && members.contains("aria-describedby=\"roles-help\""),
+        "{members}"
+    );
     let mail = sink.wait_for(2).await.remove(1);
     assert_eq!(mail.to, ["nadia@example.org"]);
     assert!(mail.text().contains("Claire Martin vous invite"), "{}", mail.text());
