@@ -5,7 +5,7 @@ use axum::response::Html;
 use maud::{html, Markup};
 use serde_json::Value;
 
-use super::{store::as_text, validate::Errors, FieldDef, FieldKind, Form};
+use super::{link_label, store::as_text, validate::Errors, FieldDef, FieldKind, Form};
 use crate::{
     dates,
     layout::{self, page as layout_page, Ctx},
@@ -362,18 +362,6 @@ fn audience_label(ctx: &Ctx, space: &Space, value: &str) -> String {
         (true, _) => ctx.t("forms.audience_members"),
         (false, spaces::Visibility::Public) => ctx.t("forms.audience_public"),
         (false, _) => ctx.t("forms.audience_space_readers"),
-    }
-}
-
-/// What a link to another entry says: its name, from its address ("structures-cooperantes/
-/// savoir-devenir" reads "Savoir devenir") when the title itself is not at hand.
-fn link_label(link: &str) -> String {
-    let slug = link.rsplit('/').next().unwrap_or(link);
-    let words = slug.replace('-', " ");
-    let mut chars = words.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
     }
 }
 

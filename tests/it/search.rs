@@ -12,7 +12,8 @@ on_each_backend!(
     french_words_match_whatever_their_accents_and_endings,
     the_index_follows_live_edits_trash_and_access,
     facets_and_counts_only_count_what_the_reader_may_see,
-    an_index_holding_comments_is_in_step_and_not_rebuilt_at_start
+    an_index_holding_comments_is_in_step_and_not_rebuilt_at_start,
+    passages_show_values_as_the_entry_page_does
 );
 
 async fn search(app: &TestApp, token: Option<&str>, query: &str) -> Value {
@@ -310,4 +311,34 @@ async fn an_index_holding_comments_is_in_step_and_not_rebuilt_at_start(app: &Tes
     }
     assert_eq!(search(app, None, "commentaire").await["total"], 1, "the comment is indexed");
     assert!(app.search.in_step(&app.db).await.unwrap(), "two documents, two expected");
+}
+
+/// A hit's passage shows an entry's values as its page does: dates in words, who may see it
+/// never as a stored word (`public`), no ISO date; the dates are found by their words.
+async fn passages_show_values_as_the_entry_page_does(app: &TestApp) {
+    let space = app.create_space("accueil", "Accueil", Visibility::Public).await;
+    let sophie = app.create_user("sophie@example.org", "Sophie", false).await;
+    app.add_member(&space, &sophie, Role::Editor).await;
+    let browser = app.signed_in("sophie@example.org").await;
+    app.new_entry(
+        &browser,
+        "accueil",
+        "Atelier de prototypage",
+        "event",
+        &[
+            ("when.start", "2025-05-01T10:00"),
+            ("when.end", "2025-05-01T12:00"),
+            ("place", "Dijon"),
+            ("audience", "public"),
+        ],
+    )
+    .await;
+    let found = eventually(app, None, "Dijon", |f| f["total"] == 1).await;
+    let passage = found["hits"][0]["passage"].as_str().unwrap().to_owned();
+    assert!(passage.contains("Dijon"), "{passage}");
+    assert!(!passage.contains("2025-05-01") && !passage.contains("public"), "{passage}");
+    let by_words = eventually(app, None, "jeudi 1er mai", |f| f["total"] == 1).await;
+    let passage = by_words["hits"][0]["passage"].as_str().unwrap();
+    assert!(passage.contains("mai") && passage.contains("10 h"), "{passage}");
+    assert!(!passage.contains("T10:00"), "{passage}");
 }

@@ -207,3 +207,15 @@ impl TryFrom<entity::form::Model> for Form {
         })
     }
 }
+
+/// What a link to another entry says: its name, from its address ("structures-cooperantes/
+/// savoir-devenir" reads "Savoir devenir") when the title itself is not at hand.
+pub fn link_label(link: &str) -> String {
+    let slug = link.rsplit('/').next().unwrap_or(link);
+    let words = slug.replace('-', " ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}

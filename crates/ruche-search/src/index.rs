@@ -24,15 +24,16 @@ use tantivy::{
 use tokio::sync::mpsc;
 
 use crate::{
-    collab,
+    collab, dates,
     db::Db,
     discussions, forms,
-    forms::{entity::entry_field, Form},
+    forms::{entity::entry_field, FieldDef, FieldKind, Form},
+    i18n::Lang,
     pages::entity::page,
 };
 
 /// Changes when the schema or the analysis changes: an older index is rebuilt.
-const SCHEMA_VERSION: &str = "ruche-search-2";
+const SCHEMA_VERSION: &str = "ruche-search-3";
 /// How long the indexer gathers changes before writing them together.
 const BATCH_WAIT: Duration = Duration::from_millis(300);
 const WRITER_MEMORY: usize = 50_000_000;
@@ -487,6 +488,30 @@ async fn documents_in(db: &Db) -> anyhow::Result<u64> {
     Ok(pages + comments)
 }
 
+/// A field's value as its entry's page shows it, for the index and the passages cut from it:
+/// dates in words (in the interface's first language), a link to another entry by its name,
+/// nothing for who may see the entry or a place's coordinates; never a raw stored value.
+fn as_read(field: &FieldDef, row: entry_field::Model) -> Option<String> {
+    let lang = Lang::default();
+    let local = |text: &str| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M").ok();
+    match &field.kind {
+        FieldKind::Audience | FieldKind::Point => None,
+        FieldKind::Date => Some(
+            chrono::NaiveDate::parse_from_str(&row.text, "%Y-%m-%d")
+                .map_or(row.text, |d| dates::long_date(lang, d)),
+        ),
+        FieldKind::DateTimeRange => {
+            let value: serde_json::Value = serde_json::from_str(&row.value).ok()?;
+            let (start, end) = (local(value["start"].as_str()?)?, local(value["end"].as_str()?)?);
+            Some(dates::range(lang, start, end))
+        }
+        FieldKind::PageLink { .. } => {
+            Some(row.text.lines().map(forms::link_label).collect::<Vec<_>>().join("\n"))
+        }
+        _ => Some(row.text),
+    }
+}
+
 /// What to index of these pages (all of them when `ids` is `None`); trashed ones are left out.
 pub async fn texts(db: &Db, ids: Option<&[i64]>) -> anyhow::Result<Vec<PageText>> {
     let mut query = page::Entity::find().filter(page::Column::TrashedAt.is_null());
@@ -526,11 +551,13 @@ pub async fn texts(db: &Db, ids: Option<&[i64]>) -> anyhow::Result<Vec<PageText>
                 .remove(&p.id)
                 .unwrap_or_default()
                 .into_iter()
-                .filter(|row| {
-                    form.and_then(|f| f.field(&row.key))
-                        .is_some_and(|f| !f.is_private() && !f.kind.is_upload())
+                .filter_map(|row| {
+                    let field = form.and_then(|f| f.field(&row.key))?;
+                    if field.is_private() || field.kind.is_upload() {
+                        return None;
+                    }
+                    as_read(field, row)
                 })
-                .map(|row| row.text)
                 .collect();
             PageText {
                 page_id: p.id,

@@ -6,7 +6,7 @@
 extern crate self as search;
 use ruche_access as access;
 use ruche_accounts as accounts;
-use ruche_base::{collation, db, i18n, paging, slug};
+use ruche_base::{collation, dates, db, i18n, paging, slug};
 use ruche_collab as collab;
 use ruche_discussions as discussions;
 use ruche_forms as forms;
