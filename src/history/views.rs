@@ -51,6 +51,7 @@ pub fn list(
             @if access::may_change(grant, page) {
                 form.card method="post" action={(base) "/history/save"} {
                     (ctx.csrf_field())
+                    p { (ctx.t("history.save_explained")) }
                     (Field::new("note", ctx.t("history.note")).optional().hint(ctx.t("history.note_hint")).render())
                     button type="submit" { (ctx.t("history.save")) }
                 }

@@ -166,6 +166,9 @@ async fn a_restore_reaches_live_editors_and_is_a_revision(app: &TestApp) {
     wait_revisions(&app, &a, 2).await;
 
     let browser = app.signed_in("woafae@example.org").await;
+    // Saving a version is explained where it is offered: every change is saved already.
+    let (_, page) = app.get_text(Some(&browser), &format!("/s/{SPACE}/{PAGE}/history")).await;
+    assert!(page.contains("Chaque modification est déjà enregistrée"), "{page}");
     let restored = app
         .post_form(
             &browser,
