@@ -283,7 +283,7 @@ pub(crate) fn router(state: AppState) -> Router {
                     state.settings.max_upload_bytes.saturating_add(state.settings.max_body_bytes),
                 )),
         )
-        .route("/add/{form}", get(forms::routes::add))
+        .route("/add/{form}", get(forms::add::choose_space))
         .route("/ws/{space}/{page}", get(pages::routes::websocket))
         .route("/s/{space}/{page}/history", get(history::routes::list))
         .route("/s/{space}/{page}/history/save", post(history::routes::save))

@@ -2,6 +2,7 @@
 //! `ruche_forms`, re-exported here under the same names.
 pub use ruche_forms::*;
 
+pub mod add;
 pub mod admin;
 pub mod exports;
 pub mod files;

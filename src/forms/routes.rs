@@ -17,7 +17,7 @@ use crate::{
     client_addr, content,
     error::{AppError, AppResult},
     forms,
-    layout::{self, flash, Ctx, FlashKind},
+    layout::{flash, Ctx, FlashKind},
     query,
     session::csrf::{CsrfForm, CsrfMultipart},
     slug,
@@ -306,46 +306,4 @@ async fn check_links(
         }
     }
     Ok(if errors.is_empty() { Ok(values) } else { Err(errors) })
-}
-
-/// `GET /add/{form}`: "Ajouter un événement" and its like — straight to the new entry's form in
-/// the space the person writes in, or the choice of space when they write in several.
-pub async fn add(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Path(key): Path<String>,
-) -> AppResult<Response> {
-    let form = forms::store::find(&state.db, &key).await?.ok_or(AppError::NotFound)?;
-    if ctx.user.is_none() {
-        let next = format!("/add/{}", form.key);
-        return Ok(Redirect::to(&format!("/login?next={next}")).into_response());
-    }
-    let writable: Vec<access::SpaceGrant> = access::visible_spaces(&state.db, ctx.user.as_ref())
-        .await?
-        .into_iter()
-        .filter(|g| g.allows(SpaceAction::Edit))
-        .collect();
-    let to = |g: &access::SpaceGrant| format!("/s/{}/new?form={}", g.space.slug, form.key);
-    if let [only] = writable.as_slice() {
-        return Ok(Redirect::to(&to(only)).into_response());
-    }
-    let title = ctx.tf("forms.add_title", &[("form", &form.name)]);
-    Ok(layout::page(
-        &ctx,
-        &title,
-        maud::html! {
-            h1 { (title) }
-            @if writable.is_empty() {
-                p.notice role="note" { (ctx.t("forms.add_nowhere")) }
-            } @else {
-                p.lead { (ctx.t("forms.add_where")) }
-                ul.plain {
-                    @for g in &writable {
-                        li { a.button.secondary href=(to(g)) { (g.space.title) } }
-                    }
-                }
-            }
-        },
-    )
-    .into_response())
 }

@@ -221,7 +221,8 @@ pub(crate) fn entry_form(
                     @else { (field.hint(ctx.t("forms.entry_title_hint")).render()) }
                 }
                 @for f in &form.fields { (input(f, raw, errors.get(&f.key).copied(), ctx, space)) }
-                button type="submit" {
+                p.who-sees #who-sees { strong { (ctx.t("forms.who_sees")) } " " (who_sees(ctx, space, Some(form))) }
+                button type="submit" aria-describedby="who-sees" {
                     @match &target { Target::Existing(_) => (ctx.t("page.save")), Target::New { .. } => (ctx.t("forms.create_entry")) }
                 }
             }
@@ -357,6 +358,26 @@ pub fn shown(
 
 /// Who may read an entry of `space` with this audience, in words: "Tout le monde" only where
 /// everyone really may (a public space); elsewhere, those who may read the space.
+/// Who will see an entry made in `space`, in one sentence: on the step that asks for the space
+/// and beside the button that makes or saves the entry. An entry whose form lets it be kept for
+/// the members (an event's "Visible par") says so in a public space.
+pub(crate) fn who_sees(ctx: &Ctx, space: &Space, form: Option<&Form>) -> String {
+    let name = [("space", space.title.as_str())];
+    match space.visibility {
+        spaces::Visibility::Public => {
+            match form.and_then(|f| f.fields.iter().find(|f| f.kind == FieldKind::Audience)) {
+                Some(audience) => ctx.tf(
+                    "forms.seen_by_everyone_unless",
+                    &[("field", &audience.label), ("members", &ctx.t("forms.audience_members"))],
+                ),
+                None => ctx.t("forms.seen_by_everyone"),
+            }
+        }
+        spaces::Visibility::Members => ctx.tf("forms.seen_by_members", &name),
+        spaces::Visibility::Private => ctx.tf("forms.seen_by_private", &name),
+    }
+}
+
 fn audience_label(ctx: &Ctx, space: &Space, value: &str) -> String {
     match (value == super::AUDIENCE_MEMBERS, space.visibility) {
         (true, _) => ctx.t("forms.audience_members"),

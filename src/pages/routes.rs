@@ -266,10 +266,29 @@ pub(crate) async fn new_form(
         return Ok(crate::forms::routes::new_entry(&ctx, &grant.space, &form, title));
     }
     let grant = access::space(&state.db, ctx.user.as_ref(), &space, SpaceAction::Edit).await?;
-    let forms = ruche_forms::store::list(&state.db).await?;
+    let forms = kinds_for(&state, &grant).await?;
     let templates = crate::templates::offered(&state.db, ctx.user.as_ref(), &grant).await?;
     let choice = views::NewChoice { title, form: "", template: "" };
     Ok(views::new_page(&ctx, &grant.space, &choice, &forms, &templates, None).into_response())
+}
+
+/// The kinds of entry offered on a new page of the space: those that belong there (a
+/// member's card in the directory, not among a working group's minutes).
+async fn kinds_for(state: &AppState, grant: &SpaceGrant) -> AppResult<Vec<ruche_forms::Form>> {
+    let kept = store::forms_kept(&state.db).await?;
+    let here = grant.space.id.0;
+    Ok(ruche_forms::store::list(&state.db)
+        .await?
+        .into_iter()
+        .filter(|f| {
+            ruche_forms::builtin::belongs_in(
+                &f.key,
+                grant.space.slug.as_str(),
+                kept.contains(&(here, f.key.clone())),
+                kept.iter().any(|(_, k)| *k == f.key),
+            )
+        })
+        .collect())
 }
 
 #[derive(Deserialize)]
@@ -342,7 +361,7 @@ pub async fn create(
                         form: &fields.form,
                         template: &fields.template,
                     },
-                    &ruche_forms::store::list(&state.db).await?,
+                    &kinds_for(&state, &grant).await?,
                     &crate::templates::offered(&state.db, ctx.user.as_ref(), &grant).await?,
                     error,
                 ),

@@ -188,11 +188,20 @@ pub(crate) fn new_page(
                         }
                     }
                 }
-                div.field {
-                    label for="new-form" { (ctx.t("forms.kind")) }
-                    select #new-form name="form" {
-                        option value="" { (ctx.t("forms.plain_page")) }
-                        @for f in forms { option value=(f.key) selected[f.key == form] { (f.name) } }
+                @if !forms.is_empty() {
+                    fieldset.kinds {
+                        legend { (ctx.t("forms.kind_choose")) }
+                        label.choice {
+                            input type="radio" name="form" value="" checked[form.is_empty()];
+                            " " strong { (ctx.t("forms.plain_page")) } " — " (ctx.t("forms.plain_page_hint"))
+                        }
+                        @for f in forms {
+                            label.choice {
+                                input type="radio" name="form" value=(f.key) checked[f.key == form];
+                                " " strong { (f.name) }
+                                @if !f.description.is_empty() { " — " (f.description) }
+                            }
+                        }
                     }
                 }
                 button type="submit" { (ctx.t("page.create")) }

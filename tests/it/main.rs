@@ -6,6 +6,7 @@ mod common;
 
 mod access_matrix;
 mod accounts;
+mod add_where;
 mod backup;
 mod browser;
 mod changes;

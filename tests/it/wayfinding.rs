@@ -383,10 +383,11 @@ async fn adding_an_event_is_one_obvious_button(app: &TestApp) {
         agenda.contains("href=\"/add/event\"") && agenda.contains("Ajouter un événement"),
         "{agenda}"
     );
-    // One space to write in: straight to the new event's form there.
-    let add = browser.get(app.url("/add/event")).send().await.expect("GET");
-    assert_eq!(add.status(), StatusCode::SEE_OTHER);
-    assert_eq!(add.headers()["location"], format!("/s/{SPACE}/new?form=event"));
+    // One space to write in: it is named, with who will see the event, and leads to its form.
+    let (status, add) = app.get_text(Some(&browser), "/add/event").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(add.contains("Il sera ajouté dans l'espace « Chantier 1 »"), "{add}");
+    assert!(add.contains(&format!("href=\"/s/{SPACE}/new?form=event\"")), "{add}");
     // Signed out: sign in first, then back here.
     let anonymous = app.browser().get(app.url("/add/resource")).send().await.expect("GET");
     assert_eq!(anonymous.headers()["location"], "/login?next=/add/resource");

@@ -125,3 +125,40 @@ pub fn all() -> Vec<(&'static str, &'static str, &'static str, Vec<FieldDef>)> {
         ),
     ]
 }
+
+/// Whether a kind of entry belongs in a space, so that only those are offered there (someone
+/// writing minutes is not offered a member's card): a kind the space keeps already; a member's
+/// card in the directory's space only, and nothing else there; an organisation's card where
+/// organisations are kept (anywhere while no space keeps any); the others (events, resources,
+/// topics, the site's own forms) anywhere.
+pub fn belongs_in(form: &str, space: &str, kept_here: bool, kept_anywhere: bool) -> bool {
+    let directory = space == crate::spaces::PROFILES_SPACE;
+    match form {
+        _ if kept_here => true,
+        "member" => directory,
+        _ if directory => false,
+        "organisation" => !kept_anywhere,
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::belongs_in;
+
+    #[test]
+    fn minutes_are_not_offered_member_or_organisation_cards() {
+        assert!(!belongs_in("member", "chantier-1", false, true));
+        assert!(!belongs_in("organisation", "chantier-1", false, true));
+        assert!(belongs_in("event", "chantier-1", false, true));
+        assert!(belongs_in("discussion", "chantier-1", false, false));
+    }
+
+    #[test]
+    fn cards_belong_where_they_are_kept() {
+        assert!(belongs_in("member", "annuaire", false, false));
+        assert!(!belongs_in("event", "annuaire", false, false));
+        assert!(belongs_in("organisation", "structures", true, true));
+        assert!(belongs_in("organisation", "structures", false, false));
+    }
+}

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use chrono::Utc;
 use sea_orm::{
     sea_query::Expr, ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 
 use super::{
@@ -165,6 +165,22 @@ pub async fn list(db: &Db, space: SpaceId, trashed: bool) -> anyhow::Result<Vec<
         .collect::<Result<_, _>>()?;
     collation::sort_by_name(&mut pages, |p| &p.title);
     Ok(pages)
+}
+
+/// Which spaces keep entries of which forms (trashed ones left out): (space id, form key) pairs,
+/// to offer in a space the kinds of entry that belong there.
+pub async fn forms_kept(db: &Db) -> anyhow::Result<HashSet<(i64, String)>> {
+    let rows: Vec<(i64, Option<String>)> = page::Entity::find()
+        .select_only()
+        .column(page::Column::SpaceId)
+        .column(page::Column::Form)
+        .distinct()
+        .filter(page::Column::Form.is_not_null())
+        .filter(page::Column::TrashedAt.is_null())
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().filter_map(|(space, form)| Some((space, form?))).collect())
 }
 
 /// Renames a page; when the address changes, the old one keeps leading to it.
