@@ -107,7 +107,7 @@ fn view(
                 [only] => {
                     div.card.space-choice {
                         p.lead { (ctx.tf("forms.add_only", &[("space", &only.space.title)])) }
-                        p.who-sees { strong { (ctx.t("forms.who_sees")) } " " (views::who_sees(ctx, &only.space, Some(form))) }
+                        p.who-sees { strong { (ctx.t("forms.who_sees")) } " " (views::who_sees(ctx, &only.space, Some(form), true)) }
                         p.actions { a.button href=(entry_form(only, form)) { (ctx.t("forms.add_continue")) } }
                     }
                 }
@@ -123,7 +123,7 @@ fn view(
                                 label.choice {
                                     input type="radio" name="space" value=(g.space.slug) required;
                                     " " strong { (g.space.title) }
-                                    span.who-sees { (views::who_sees(ctx, &g.space, Some(form))) }
+                                    span.who-sees { (views::who_sees(ctx, &g.space, Some(form), false)) }
                                 }
                             }
                         }

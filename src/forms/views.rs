@@ -221,7 +221,7 @@ pub(crate) fn entry_form(
                     @else { (field.hint(ctx.t("forms.entry_title_hint")).render()) }
                 }
                 @for f in &form.fields { (input(f, raw, errors.get(&f.key).copied(), ctx, space)) }
-                p.who-sees #who-sees { strong { (ctx.t("forms.who_sees")) } " " (who_sees(ctx, space, Some(form))) }
+                p.who-sees #who-sees { strong { (ctx.t("forms.who_sees")) } " " (who_sees(ctx, space, Some(form), true)) }
                 button type="submit" aria-describedby="who-sees" {
                     @match &target { Target::Existing(_) => (ctx.t("page.save")), Target::New { .. } => (ctx.t("forms.create_entry")) }
                 }
@@ -361,8 +361,11 @@ pub fn shown(
 /// Who will see an entry made in `space`, in one sentence: on the step that asks for the space
 /// and beside the button that makes or saves the entry. An entry whose form lets it be kept for
 /// the members (an event's "Visible par") says so in a public space.
-pub(crate) fn who_sees(ctx: &Ctx, space: &Space, form: Option<&Form>) -> String {
+/// `named`: the space is named in the sentence (beside the button; in a list of spaces, its
+/// name is just above and is not said twice).
+pub(crate) fn who_sees(ctx: &Ctx, space: &Space, form: Option<&Form>, named: bool) -> String {
     let name = [("space", space.title.as_str())];
+    let here = if named { "" } else { "_here" };
     match space.visibility {
         spaces::Visibility::Public => {
             match form.and_then(|f| f.fields.iter().find(|f| f.kind == FieldKind::Audience)) {
@@ -373,8 +376,8 @@ pub(crate) fn who_sees(ctx: &Ctx, space: &Space, form: Option<&Form>) -> String 
                 None => ctx.t("forms.seen_by_everyone"),
             }
         }
-        spaces::Visibility::Members => ctx.tf("forms.seen_by_members", &name),
-        spaces::Visibility::Private => ctx.tf("forms.seen_by_private", &name),
+        spaces::Visibility::Members => ctx.tf(&format!("forms.seen_by_members{here}"), &name),
+        spaces::Visibility::Private => ctx.tf(&format!("forms.seen_by_private{here}"), &name),
     }
 }
 
