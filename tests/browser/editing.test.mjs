@@ -537,9 +537,14 @@ test('a new event is one form, made when it is valid', async () => {
     const { context, page } = await person('celine@example.org', { viewport: { width, height } })
     await page.goto(`${base}/agenda`)
     await page.click('text=Ajouter un événement')
-    // Céline writes in two spaces: she chooses where, then fills the one form.
-    await page.click('main a[href="/s/ressources/new?form=event"]')
+    // Céline writes in two spaces: she chooses where (each says who will see the event), then
+    // fills the one form, which says it again beside its button.
+    await page.waitForSelector('form.space-choice')
+    await shot(page, `33-which-space-${width}`)
+    await page.check('form.space-choice input[name=space][value=ressources]')
+    await Promise.all([page.waitForURL(/\/s\/ressources\/new\?form=event/), page.click('form.space-choice button[type=submit]')])
     await page.waitForSelector('#f-_title')
+    assert.match(await page.locator('main').innerText(), /Qui le verra \?/)
     await shot(page, `33-new-event-${width}`)
     await context.close()
   }
